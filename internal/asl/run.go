@@ -1,0 +1,398 @@
+package asl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Options configure a Run.
+type Options struct {
+	// Resolver finds the handler for each Task. With none, every Task fails
+	// with an error naming its resource.
+	Resolver Resolver
+	// Clock drives Wait states, Retry intervals and every timestamp. The
+	// default is RealClock().
+	Clock Clock
+	// ExecutionName defaults to a random UUID.
+	ExecutionName string
+	// StateMachineName defaults to "StateMachine".
+	StateMachineName string
+	// Region and Account build the ARNs in the context object; they default
+	// to "us-east-1" and "000000000000".
+	Region, Account string
+	// OnEvent, if set, is called with each history event as it is appended,
+	// in order, synchronously and with the history locked: it must not
+	// block for long.
+	OnEvent func(HistoryEvent)
+}
+
+// Execution is the outcome of a Run.
+type Execution struct {
+	ExecutionARN string
+	Name         string
+	// Status is SUCCEEDED, FAILED, TIMED_OUT (the state machine's
+	// TimeoutSeconds ran out) or ABORTED (the context was cancelled).
+	Status string
+	// Output is the execution's output, when it SUCCEEDED.
+	Output json.RawMessage
+	// Error and Cause say why it did not succeed; either may be empty, as a
+	// Fail state need not set them.
+	Error, Cause string
+	StartDate    time.Time
+	StopDate     time.Time
+	History      []HistoryEvent
+}
+
+// payloadLimit is Step Functions' limit on a state's input or output.
+const payloadLimit = 256 * 1024
+
+// Run executes sm with input, a JSON document (empty input means {}). It
+// returns an error only when the execution cannot start; an execution that
+// fails is returned with Status FAILED.
+func Run(ctx context.Context, sm *StateMachine, input []byte, opts Options) (*Execution, error) {
+	if sm == nil {
+		return nil, errors.New("run state machine: no state machine")
+	}
+	var in any = map[string]any{}
+	if len(bytes.TrimSpace(input)) > 0 {
+		v, err := decodeJSON(input)
+		if err != nil {
+			return nil, fmt.Errorf("execution input: %w", err)
+		}
+		in = v
+	}
+	r := newRunner(sm, in, opts)
+	top := &thread{r: r}
+	r.emit(top, HistoryEvent{Type: EventExecutionStarted, ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
+		Input: r.inputText, InputDetails: &DataDetails{}, RoleARN: r.roleARN,
+	}})
+	top.last = 0 // AWS gives the first state's Entered event previousEventId 0
+
+	out, f := top.runMachine(ctx, sm, in)
+	ex := &Execution{ExecutionARN: r.executionARN, Name: r.name, StartDate: r.start}
+	switch {
+	case f == nil:
+		text := jsonText(out)
+		ex.Status, ex.Output = StatusSucceeded, json.RawMessage(text)
+		r.emit(top, HistoryEvent{Type: EventExecutionSucceeded, ExecutionSucceededEventDetails: &ExecutionSucceededEventDetails{
+			Output: text, OutputDetails: &DataDetails{},
+		}})
+	case f.kind == failAborted:
+		ex.Status = StatusAborted
+		r.emit(top, HistoryEvent{Type: EventExecutionAborted, ExecutionAbortedEventDetails: &FailureEventDetails{}})
+	case f.kind == failTimedOut:
+		ex.Status, ex.Error, ex.Cause = StatusTimedOut, StatesTimeout, f.cause
+		r.emit(top, HistoryEvent{Type: EventExecutionTimedOut, ExecutionTimedOutEventDetails: &FailureEventDetails{
+			Error: ex.Error, Cause: ex.Cause,
+		}})
+	default:
+		ex.Status, ex.Error, ex.Cause = StatusFailed, f.err, f.cause
+		r.emit(top, HistoryEvent{Type: EventExecutionFailed, ExecutionFailedEventDetails: &FailureEventDetails{
+			Error: f.err, Cause: f.cause,
+		}})
+	}
+	ex.StopDate = r.clock.Now()
+	r.mu.Lock()
+	ex.History = r.events
+	r.mu.Unlock()
+	return ex, nil
+}
+
+// runner is one execution.
+type runner struct {
+	sm              *StateMachine
+	opts            Options
+	clock           Clock
+	resolver        Resolver
+	region, account string
+	name            string
+	executionARN    string
+	roleARN         string
+	start           time.Time
+	deadline        time.Time // zero: no TimeoutSeconds
+	inputText       string
+
+	ctxExecution    map[string]any
+	ctxStateMachine map[string]any
+
+	mu     sync.Mutex
+	events []HistoryEvent
+}
+
+func newRunner(sm *StateMachine, input any, opts Options) *runner {
+	r := &runner{sm: sm, opts: opts, clock: opts.Clock, resolver: opts.Resolver,
+		region: opts.Region, account: opts.Account, name: opts.ExecutionName}
+	if r.clock == nil {
+		r.clock = RealClock()
+	}
+	if r.region == "" {
+		r.region = "us-east-1"
+	}
+	if r.account == "" {
+		r.account = "000000000000"
+	}
+	if r.name == "" {
+		r.name = newUUID()
+	}
+	smName := opts.StateMachineName
+	if smName == "" {
+		smName = "StateMachine"
+	}
+	smARN := fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", r.region, r.account, smName)
+	r.executionARN = fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", r.region, r.account, smName, r.name)
+	r.roleARN = fmt.Sprintf("arn:aws:iam::%s:role/service-role/StepFunctions-%s-role", r.account, smName)
+	r.start = r.clock.Now()
+	if sm.TimeoutSeconds > 0 {
+		r.deadline = r.start.Add(time.Duration(sm.TimeoutSeconds) * time.Second)
+	}
+	r.inputText = jsonText(input)
+	r.ctxExecution = map[string]any{
+		"Id":           r.executionARN,
+		"Input":        input,
+		"Name":         r.name,
+		"RoleArn":      r.roleARN,
+		"StartTime":    isoMillis(r.start),
+		"RedriveCount": json.Number("0"),
+	}
+	r.ctxStateMachine = map[string]any{"Id": smARN, "Name": smName}
+	return r
+}
+
+// thread is one line of execution: the top level, a Parallel branch or a
+// Map iteration. It remembers its last event, which the next event it
+// appends names as previousEventId.
+type thread struct {
+	r    *runner
+	last int64
+}
+
+// emit appends ev to the history on t's behalf and returns its id.
+func (r *runner) emit(t *thread, ev HistoryEvent) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ev.ID = int64(len(r.events)) + 1
+	ev.PreviousEventID = t.last
+	ev.Timestamp = r.clock.Now()
+	r.events = append(r.events, ev)
+	t.last = ev.ID
+	if r.opts.OnEvent != nil {
+		r.opts.OnEvent(ev)
+	}
+	return ev.ID
+}
+
+// alive reports why the execution must stop, if it must.
+func (r *runner) alive(ctx context.Context) *failure {
+	if ctx.Err() != nil {
+		return aborted
+	}
+	if !r.deadline.IsZero() && !r.clock.Now().Before(r.deadline) {
+		return &failure{kind: failTimedOut, err: StatesTimeout,
+			cause: fmt.Sprintf("The execution ran longer than the state machine's TimeoutSeconds (%d).", r.sm.TimeoutSeconds)}
+	}
+	return nil
+}
+
+// sleepUntil waits on the clock until t, stopping early at the execution's
+// deadline.
+func (r *runner) sleepUntil(ctx context.Context, t time.Time) *failure {
+	if !r.deadline.IsZero() && t.After(r.deadline) {
+		t = r.deadline
+	}
+	if err := r.clock.Sleep(ctx, t.Sub(r.clock.Now())); err != nil {
+		return aborted
+	}
+	return r.alive(ctx)
+}
+
+// runMachine runs the states of m from StartAt until one ends the thread.
+func (t *thread) runMachine(ctx context.Context, m *StateMachine, input any) (any, *failure) {
+	name := m.StartAt
+	for {
+		if f := t.r.alive(ctx); f != nil {
+			return nil, f
+		}
+		s := m.States[name]
+		out, next, f := t.runState(ctx, s, input)
+		if f != nil {
+			return nil, f
+		}
+		if next == "" {
+			return out, nil
+		}
+		name, input = next, out
+	}
+}
+
+// stateRun is one state being run.
+type stateRun struct {
+	t          *thread
+	s          *State
+	enteredID  int64
+	entered    time.Time
+	retryCount int
+	started    bool // the attempt got as far as ParallelStateStarted or MapStateStarted
+}
+
+// runtimeError builds a States.Runtime failure, worded as AWS words them.
+func (sr *stateRun) runtimeError(format string, a ...any) *failure {
+	return &failure{err: StatesRuntime, cause: sr.errorPrefix() + fmt.Sprintf(format, a...)}
+}
+
+func (sr *stateRun) errorPrefix() string {
+	return fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). ", sr.s.Name, sr.enteredID)
+}
+
+// contextObject builds $$ for the state.
+func (sr *stateRun) contextObject() any { return sr.contextWithItem(-1, nil) }
+
+func (sr *stateRun) contextWithItem(index int, value any) any {
+	st := map[string]any{"Name": sr.s.Name, "EnteredTime": isoMillis(sr.entered)}
+	switch sr.s.Type {
+	case "Task", "Parallel", "Map":
+		st["RetryCount"] = number(sr.retryCount)
+	}
+	m := map[string]any{"Execution": sr.t.r.ctxExecution, "StateMachine": sr.t.r.ctxStateMachine, "State": st}
+	if index >= 0 {
+		m["Map"] = map[string]any{"Item": map[string]any{"Index": number(index), "Value": value}}
+	}
+	return m
+}
+
+func (sr *stateRun) scope(input any) *scope {
+	return &scope{input: input, context: sr.contextObject}
+}
+
+// runState runs one state and returns its output and the state to go to
+// next ("" when the thread ends).
+func (t *thread) runState(ctx context.Context, s *State, input any) (any, string, *failure) {
+	r := t.r
+	inputText := jsonText(input)
+	id := r.emit(t, HistoryEvent{Type: s.Type + "StateEntered", StateEnteredEventDetails: &StateEnteredEventDetails{
+		Name: s.Name, Input: inputText, InputDetails: &DataDetails{},
+	}})
+	sr := &stateRun{t: t, s: s, enteredID: id, entered: r.clock.Now()}
+	if len(inputText) > payloadLimit {
+		return nil, "", &failure{err: StatesDataLimitExceeded,
+			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.Name)}
+	}
+	var (
+		out  any
+		next string
+		f    *failure
+	)
+	switch s.Type {
+	case "Pass":
+		out, f = sr.pass(input)
+		next = s.Next
+	case "Task":
+		out, next, f = sr.retryCatch(ctx, input, sr.task, nil)
+	case "Parallel":
+		out, next, f = sr.retryCatch(ctx, input, sr.parallel, func() {
+			r.emit(t, HistoryEvent{Type: EventParallelStateFailed})
+		})
+	case "Map":
+		out, next, f = sr.retryCatch(ctx, input, sr.mapState, func() {
+			r.emit(t, HistoryEvent{Type: EventMapStateFailed})
+		})
+	case "Choice":
+		out, next, f = sr.choice(input)
+	case "Wait":
+		out, f = sr.wait(ctx, input)
+		next = s.Next
+	case "Succeed":
+		out, f = sr.passThrough(input)
+	case "Fail":
+		return nil, "", sr.fail(input)
+	}
+	if f != nil {
+		return nil, "", f
+	}
+	outText := jsonText(out)
+	if len(outText) > payloadLimit {
+		return nil, "", &failure{err: StatesDataLimitExceeded,
+			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.Name)}
+	}
+	r.emit(t, HistoryEvent{Type: s.Type + "StateExited", StateExitedEventDetails: &StateExitedEventDetails{
+		Name: s.Name, Output: outText, OutputDetails: &DataDetails{},
+	}})
+	return out, next, nil
+}
+
+// retryCatch runs attempt until it succeeds or the state's Retry gives up,
+// then hands a remaining error to the state's Catch. onFailed runs once the
+// state has failed for good, before any catcher.
+func (sr *stateRun) retryCatch(ctx context.Context, raw any, attempt func(context.Context, any) (any, *failure), onFailed func()) (any, string, *failure) {
+	s := sr.s
+	counts := make([]int64, len(s.Retry))
+	for {
+		sr.started = false
+		out, f := attempt(ctx, raw)
+		if f == nil {
+			return out, s.Next, nil
+		}
+		if f.kind != failError {
+			return nil, "", f
+		}
+		if i := matchingRetrier(s.Retry, f.err); i >= 0 && counts[i] < s.Retry[i].MaxAttempts {
+			delay := s.Retry[i].delay(counts[i])
+			counts[i]++
+			sr.retryCount++
+			if stop := sr.t.r.sleepUntil(ctx, sr.t.r.clock.Now().Add(delay)); stop != nil {
+				return nil, "", stop
+			}
+			continue
+		}
+		if onFailed != nil && sr.started {
+			onFailed()
+		}
+		for _, c := range s.Catch {
+			if errorMatches(c.ErrorEquals, f.err) {
+				out, cf := s.flow.errorOutput(sr, c, raw, f)
+				if cf != nil {
+					return nil, "", cf
+				}
+				return out, c.Next, nil
+			}
+		}
+		return nil, "", f
+	}
+}
+
+// matchingRetrier returns the index of the first retrier that matches the
+// error, or -1.
+func matchingRetrier(rs []*Retrier, name string) int {
+	for i, r := range rs {
+		if errorMatches(r.ErrorEquals, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// delay is the wait before retry number n+1: IntervalSeconds ×
+// BackoffRate^n, capped at MaxDelaySeconds, and with FULL jitter a random
+// fraction of that.
+func (r *Retrier) delay(n int64) time.Duration {
+	const longest = 1e9 // seconds; far beyond any execution's life
+	secs := float64(r.IntervalSeconds)
+	for range n {
+		secs *= r.BackoffRate
+		if secs > longest {
+			break
+		}
+	}
+	if r.MaxDelaySeconds > 0 && secs > float64(r.MaxDelaySeconds) {
+		secs = float64(r.MaxDelaySeconds)
+	}
+	secs = min(secs, longest)
+	if r.JitterStrategy == "FULL" {
+		secs *= randFloat()
+	}
+	return time.Duration(secs * float64(time.Second))
+}

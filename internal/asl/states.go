@@ -1,0 +1,416 @@
+package asl
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pass runs a Pass state: its Result, or its effective input, is the
+// result.
+func (sr *stateRun) pass(raw any) (any, *failure) {
+	fl := sr.s.flow
+	in, f := fl.inputPath(sr, raw)
+	if f != nil {
+		return nil, f
+	}
+	in, f = fl.parameters(sr, in)
+	if f != nil {
+		return nil, f
+	}
+	result := in
+	if sr.s.hasResult {
+		result = sr.s.result
+	}
+	return fl.output(sr, raw, result)
+}
+
+// passThrough runs a Succeed state: InputPath, then OutputPath.
+func (sr *stateRun) passThrough(raw any) (any, *failure) {
+	fl := sr.s.flow
+	in, f := fl.inputPath(sr, raw)
+	if f != nil {
+		return nil, f
+	}
+	return fl.output(sr, raw, in)
+}
+
+func (sr *stateRun) choice(raw any) (any, string, *failure) {
+	fl := sr.s.flow
+	in, f := fl.inputPath(sr, raw)
+	if f != nil {
+		return nil, "", f
+	}
+	next, f := fl.choose(sr, in)
+	if f != nil {
+		return nil, "", f
+	}
+	out, f := fl.output(sr, raw, in)
+	return out, next, f
+}
+
+func (sr *stateRun) wait(ctx context.Context, raw any) (any, *failure) {
+	fl := sr.s.flow
+	in, f := fl.inputPath(sr, raw)
+	if f != nil {
+		return nil, f
+	}
+	until, f := fl.waitUntil(sr, in)
+	if f != nil {
+		return nil, f
+	}
+	if f := sr.t.r.sleepUntil(ctx, until); f != nil {
+		return nil, f
+	}
+	return fl.output(sr, raw, in)
+}
+
+func (sr *stateRun) fail(raw any) *failure { return sr.s.flow.failure(sr, raw) }
+
+// task runs one attempt of a Task state.
+func (sr *stateRun) task(ctx context.Context, raw any) (any, *failure) {
+	s, t, r := sr.s, sr.t, sr.t.r
+	fl := s.flow
+	in, f := fl.inputPath(sr, raw)
+	if f != nil {
+		return nil, f
+	}
+	timeout, heartbeat, f := fl.taskTimeouts(sr, in)
+	if f != nil {
+		return nil, f
+	}
+	params, f := fl.parameters(sr, in)
+	if f != nil {
+		return nil, f
+	}
+	kind, resourceType, resource := classifyResource(s.Resource)
+	paramsText := jsonText(params)
+	var timeoutPtr, heartbeatPtr *int64
+	if timeout > 0 {
+		timeoutPtr = &timeout
+	}
+	if heartbeat > 0 {
+		heartbeatPtr = &heartbeat
+	}
+	limit := time.Duration(timeout) * time.Second
+
+	var result any
+	if kind == taskLambdaFunction {
+		r.emit(t, HistoryEvent{Type: EventLambdaFunctionScheduled, LambdaFunctionScheduledEventDetails: &LambdaFunctionScheduledEventDetails{
+			Resource: s.Resource, Input: paramsText, InputDetails: &DataDetails{}, TimeoutInSeconds: timeoutPtr,
+		}})
+		r.emit(t, HistoryEvent{Type: EventLambdaFunctionStarted})
+		out, f := sr.callLambda(ctx, s.Resource, []byte(paramsText), limit)
+		if f != nil {
+			switch {
+			case f.kind != failError:
+			case f.err == StatesTimeout:
+				r.emit(t, HistoryEvent{Type: EventLambdaFunctionTimedOut, LambdaFunctionTimedOutEventDetails: &FailureEventDetails{Error: f.err, Cause: f.cause}})
+			default:
+				r.emit(t, HistoryEvent{Type: EventLambdaFunctionFailed, LambdaFunctionFailedEventDetails: &FailureEventDetails{Error: f.err, Cause: f.cause}})
+			}
+			return nil, f
+		}
+		r.emit(t, HistoryEvent{Type: EventLambdaFunctionSucceeded, LambdaFunctionSucceededEventDetails: &OutputEventDetails{
+			Output: jsonText(out), OutputDetails: &DataDetails{},
+		}})
+		result = out
+	} else {
+		var h Handler
+		if kind == taskService {
+			var ok bool
+			if r.resolver != nil {
+				h, ok = r.resolver.Resolve(s.Resource)
+			}
+			if !ok {
+				return nil, sr.runtimeError("No handler is registered for the resource '%s' in the embedded engine.", s.Resource)
+			}
+		}
+		r.emit(t, HistoryEvent{Type: EventTaskScheduled, TaskScheduledEventDetails: &TaskScheduledEventDetails{
+			ResourceType: resourceType, Resource: resource, Region: r.region, Parameters: paramsText,
+			TimeoutInSeconds: timeoutPtr, HeartbeatInSeconds: heartbeatPtr,
+		}})
+		r.emit(t, HistoryEvent{Type: EventTaskStarted, TaskStartedEventDetails: &TaskEventDetails{ResourceType: resourceType, Resource: resource}})
+		var out any
+		if kind == taskLambdaInvoke {
+			out, f = sr.lambdaInvoke(ctx, params, limit)
+		} else {
+			out, f = sr.callHandler(ctx, h, s.Resource, s.Resource, []byte(paramsText), limit)
+		}
+		if f != nil {
+			switch {
+			case f.kind != failError:
+			case f.err == StatesTimeout:
+				r.emit(t, HistoryEvent{Type: EventTaskTimedOut, TaskTimedOutEventDetails: &TaskEventDetails{
+					ResourceType: resourceType, Resource: resource, Error: f.err, Cause: f.cause,
+				}})
+			default:
+				r.emit(t, HistoryEvent{Type: EventTaskFailed, TaskFailedEventDetails: &TaskEventDetails{
+					ResourceType: resourceType, Resource: resource, Error: f.err, Cause: f.cause,
+				}})
+			}
+			return nil, f
+		}
+		r.emit(t, HistoryEvent{Type: EventTaskSucceeded, TaskSucceededEventDetails: &TaskEventDetails{
+			ResourceType: resourceType, Resource: resource, Output: jsonText(out), OutputDetails: &DataDetails{},
+		}})
+		result = out
+	}
+	return fl.output(sr, raw, result)
+}
+
+// callLambda invokes the handler of a Lambda function.
+func (sr *stateRun) callLambda(ctx context.Context, function string, payload []byte, limit time.Duration) (any, *failure) {
+	h, ok := sr.t.r.resolveLambda(function)
+	if !ok {
+		return nil, &failure{err: "Lambda.ResourceNotFoundException",
+			cause: fmt.Sprintf("Function not found: %s (no handler is registered for it in the embedded engine)", function)}
+	}
+	functionARN := function
+	if !lambdaFunctionARN.MatchString(functionARN) {
+		functionARN = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", sr.t.r.region, sr.t.r.account, function)
+	}
+	return sr.callHandler(ctx, h, function, functionARN, payload, limit)
+}
+
+// callHandler invokes h and decodes its output.
+func (sr *stateRun) callHandler(ctx context.Context, h Handler, resource, functionARN string, payload []byte, limit time.Duration) (any, *failure) {
+	out, f := sr.t.r.invoke(ctx, h, functionARN, payload, limit)
+	if f != nil {
+		return nil, f
+	}
+	if len(out) > payloadLimit {
+		return nil, &failure{err: StatesDataLimitExceeded,
+			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", resource)}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	v, err := decodeJSON(out)
+	if err != nil {
+		return nil, &failure{err: StatesTaskFailed, cause: fmt.Sprintf("The handler for '%s' returned a payload that is not JSON: %v", resource, err)}
+	}
+	return v, nil
+}
+
+// lambdaInvoke runs the arn:aws:states:::lambda:invoke integration: the
+// function named by the FunctionName parameter gets the Payload parameter,
+// and the result wraps its output as the Lambda Invoke API returns it.
+func (sr *stateRun) lambdaInvoke(ctx context.Context, params any, limit time.Duration) (any, *failure) {
+	m, _ := params.(map[string]any)
+	name, ok := m["FunctionName"].(string)
+	if !ok || name == "" {
+		return nil, sr.runtimeError("The Parameters '%s' could not be used to start the Task: [The field \"FunctionName\" is required and must be a string]", jsonText(params))
+	}
+	payload := []byte("{}")
+	if p, ok := m["Payload"]; ok {
+		payload = []byte(jsonText(p))
+	}
+	out, f := sr.callLambda(ctx, name, payload, limit)
+	if f != nil {
+		return nil, f
+	}
+	requestID := newUUID()
+	return map[string]any{
+		"ExecutedVersion": "$LATEST",
+		"Payload":         out,
+		"SdkHttpMetadata": map[string]any{
+			"AllHttpHeaders": map[string]any{
+				"Content-Type":           []any{"application/json"},
+				"X-Amz-Executed-Version": []any{"$LATEST"},
+				"x-amzn-RequestId":       []any{requestID},
+			},
+			"HttpHeaders": map[string]any{
+				"Content-Type":           "application/json",
+				"X-Amz-Executed-Version": "$LATEST",
+				"x-amzn-RequestId":       requestID,
+			},
+			"HttpStatusCode": number(200),
+		},
+		"SdkResponseMetadata": map[string]any{"RequestId": requestID},
+		"StatusCode":          number(200),
+	}, nil
+}
+
+// parallel runs one attempt of a Parallel state: every branch at once, on
+// the same input; the result lists their outputs in branch order.
+func (sr *stateRun) parallel(ctx context.Context, raw any) (any, *failure) {
+	s, t, r := sr.s, sr.t, sr.t.r
+	fl := s.flow
+	in, f := fl.inputPath(sr, raw)
+	if f != nil {
+		return nil, f
+	}
+	in, f = fl.parameters(sr, in)
+	if f != nil {
+		return nil, f
+	}
+	r.emit(t, HistoryEvent{Type: EventParallelStateStarted})
+	sr.started = true
+	start := t.last
+	results := make([]any, len(s.Branches))
+	lasts := make([]int64, len(s.Branches))
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		first *failure
+		wg    sync.WaitGroup
+	)
+	for i, b := range s.Branches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bt := &thread{r: r, last: start}
+			out, f := bt.runMachine(cctx, b, in)
+			lasts[i] = bt.last
+			if f != nil {
+				if f.kind != failAborted {
+					mu.Lock()
+					if first == nil {
+						first = f
+						cancel()
+					}
+					mu.Unlock()
+				}
+				return
+			}
+			results[i] = out
+		}()
+	}
+	wg.Wait()
+	t.last = max(start, maxOf(lasts))
+	if first != nil {
+		return nil, first
+	}
+	if ctx.Err() != nil {
+		return nil, aborted
+	}
+	r.emit(t, HistoryEvent{Type: EventParallelStateSucceeded})
+	return fl.output(sr, raw, results)
+}
+
+func maxOf(xs []int64) int64 {
+	var m int64
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
+
+// mapState runs one attempt of a Map state: the item processor once for
+// each item, at most MaxConcurrency at a time; the result lists their
+// outputs in item order.
+func (sr *stateRun) mapState(ctx context.Context, raw any) (any, *failure) {
+	s, t, r := sr.s, sr.t, sr.t.r
+	fl := s.flow
+	in, f := fl.inputPath(sr, raw)
+	if f != nil {
+		return nil, f
+	}
+	items, f := fl.items(sr, in)
+	if f != nil {
+		return nil, f
+	}
+	maxConc, f := fl.maxConcurrency(sr, in)
+	if f != nil {
+		return nil, f
+	}
+	n := len(items)
+	r.emit(t, HistoryEvent{Type: EventMapStateStarted, MapStateStartedEventDetails: &MapStateStartedEventDetails{Length: n}})
+	lim, f := fl.tolerance(sr, in)
+	if f != nil {
+		return nil, f
+	}
+	sr.started = true
+	start := t.last
+	workers := n
+	if maxConc > 0 && maxConc < n {
+		workers = maxConc
+	}
+	results := make([]any, n)
+	lasts := make([]int64, workers)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		first    *failure
+		failures int
+		wg       sync.WaitGroup
+	)
+	tolerable := func(f *failure) bool {
+		if f.kind != failError || f.err == StatesRuntime || (lim.count < 0 && lim.pct < 0) {
+			return false
+		}
+		failures++
+		if lim.count >= 0 && int64(failures) > lim.count {
+			return false
+		}
+		if lim.pct >= 0 && float64(failures)*100/float64(n) > lim.pct {
+			return false
+		}
+		return true
+	}
+	fail := func(f *failure) {
+		if first == nil {
+			first = f
+			if f.kind == failError && f.err != StatesRuntime && (lim.count >= 0 || lim.pct >= 0) {
+				first = &failure{err: StatesExceedToleratedFailureThreshold, cause: "The specified tolerated failure threshold was exceeded"}
+			}
+			cancel()
+		}
+	}
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wt := &thread{r: r, last: start}
+			defer func() { lasts[w] = wt.last }()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || cctx.Err() != nil {
+					return
+				}
+				itemIn, f := fl.itemInput(sr, in, i, items[i])
+				if f != nil {
+					mu.Lock()
+					fail(f)
+					mu.Unlock()
+					return
+				}
+				details := &MapIterationEventDetails{Name: s.Name, Index: i}
+				r.emit(wt, HistoryEvent{Type: EventMapIterationStarted, MapIterationStartedEventDetails: details})
+				out, f := wt.runMachine(cctx, s.ItemProcessor, itemIn)
+				switch {
+				case f == nil:
+					results[i] = out
+					r.emit(wt, HistoryEvent{Type: EventMapIterationSucceeded, MapIterationSucceededEventDetails: details})
+				case f.kind == failAborted:
+					r.emit(wt, HistoryEvent{Type: EventMapIterationAborted, MapIterationAbortedEventDetails: details})
+				default:
+					r.emit(wt, HistoryEvent{Type: EventMapIterationFailed, MapIterationFailedEventDetails: details})
+					mu.Lock()
+					if tolerable(f) {
+						results[i] = f.output()
+					} else {
+						fail(f)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.last = max(start, maxOf(lasts))
+	if first != nil {
+		return nil, first
+	}
+	if ctx.Err() != nil {
+		return nil, aborted
+	}
+	r.emit(t, HistoryEvent{Type: EventMapStateSucceeded})
+	return fl.output(sr, raw, results)
+}
