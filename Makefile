@@ -1,0 +1,48 @@
+# Slipway's front door. `make demo` and `make test` are all a newcomer needs.
+GO        ?= go
+FUNCTIONS := $(notdir $(wildcard functions/*))
+GOFILES    = $(shell git ls-files --cached --others --exclude-standard '*.go')
+
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+.PHONY: demo test ci build lint fmt-check vet shellcheck bench clean
+
+## demo: deploy v1, v2 and a failing v3 of the demo app on the embedded environment (v3 rolls back by itself)
+demo:
+	$(GO) run ./cmd/slipway demo
+
+## test: every Go test (needs PostgreSQL and MariaDB on 127.0.0.1 for the database tests)
+test:
+	$(GO) test ./...
+
+## ci: what .ci/run runs: formatting, vet, shellcheck, the tests and the Lambda build
+ci: lint test build
+
+## build: cross-compile every function to dist/<name>/bootstrap (linux/arm64, provided.al2023)
+build:
+	@set -e; for f in $(FUNCTIONS); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o dist/$$f/bootstrap ./functions/$$f; \
+		printf '%-10s %s\n' $$f "$$(du -h dist/$$f/bootstrap | cut -f1)"; \
+	done
+
+## lint: gofmt check, go vet and shellcheck
+lint: fmt-check vet shellcheck
+
+fmt-check:
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+shellcheck:
+	@if command -v shellcheck >/dev/null 2>&1; then shellcheck -s sh scripts/*.sh; \
+	elif [ "$$CI" = "true" ]; then echo "shellcheck is missing (CI installs it in .ci/run)"; exit 1; \
+	else echo "shellcheck not installed: skipped (apt-get install shellcheck)"; fi
+
+## bench: every Go benchmark, with memory figures
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## clean: remove build output and local state
+clean:
+	rm -rf dist cdk.out .slipway
