@@ -1,0 +1,344 @@
+package contract
+
+import "encoding/json"
+
+// Final statuses of a deployment. Each means exactly one thing:
+const (
+	// StatusRunning: the execution has not finished.
+	StatusRunning = "RUNNING"
+	// StatusSucceeded: the new release serves on every instance and passed the bake window.
+	StatusSucceeded = "SUCCEEDED"
+	// StatusRolledBack: the new release reached at least one instance or the
+	// schema, and the previous release was restored everywhere it had reached.
+	StatusRolledBack = "ROLLED_BACK"
+	// StatusRollbackFailed: a rollback was needed and did not complete; some
+	// instances or the schema may still be on the new release.
+	StatusRollbackFailed = "ROLLBACK_FAILED"
+	// StatusFailed: the deployment stopped before it changed anything.
+	StatusFailed = "FAILED"
+)
+
+// Kinds of execution.
+const (
+	KindDeploy   = "deploy"
+	KindRollback = "rollback"
+)
+
+// DeployRequest is the input of the deploy state machine, as a git push
+// event, the CLI or the console gives it.
+type DeployRequest struct {
+	App         string  `json:"app"`
+	Environment string  `json:"environment"`
+	Version     string  `json:"version"`
+	Trigger     Trigger `json:"trigger,omitempty"`
+}
+
+// RollbackRequest is the input of the rollback state machine: roll the
+// environment's last deployment back, to ToVersion or to the release that
+// served before it.
+type RollbackRequest struct {
+	App         string  `json:"app"`
+	Environment string  `json:"environment"`
+	ToVersion   string  `json:"to_version,omitempty"`
+	Trigger     Trigger `json:"trigger,omitempty"`
+}
+
+// Trigger says what started an execution.
+type Trigger struct {
+	Source string `json:"source,omitempty"` // push, cli, console, alarm, demo
+	Actor  string `json:"actor,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	Alarm  string `json:"alarm,omitempty"`
+}
+
+// State is the document that flows through an execution ($ in the ASL).
+// The Init state creates it from the execution input; each stage adds its
+// output under its own key with ResultPath. Request stays raw so that a
+// malformed input still reaches Preflight, which explains what is wrong.
+type State struct {
+	Request      json.RawMessage `json:"request"`
+	Kind         string          `json:"kind"`
+	DeploymentID string          `json:"deployment_id"`
+	ExecutionID  string          `json:"execution_id"`
+	StartedAt    string          `json:"started_at"`
+
+	Preflight *PreflightOutput `json:"preflight,omitempty"`
+	Lock      *LockOutput      `json:"lock,omitempty"`
+	Snapshot  *SnapshotOutput  `json:"snapshot,omitempty"`
+	Migration *MigrateOutput   `json:"migration,omitempty"`
+	Rollout   *RolloutCursor   `json:"rollout,omitempty"`
+	Command   *DeployOutput    `json:"command,omitempty"`
+	Probe     *HealthOutput    `json:"probe,omitempty"`
+	Bake      *BakeCursor      `json:"bake,omitempty"`
+	BakeCheck *HealthOutput    `json:"bake_check,omitempty"`
+
+	// Error is what a Catch caught on the way forward.
+	Error *StateError `json:"error,omitempty"`
+
+	Rollback      *RollbackOutput `json:"rollback,omitempty"`
+	RollbackProbe *HealthOutput   `json:"rollback_probe,omitempty"`
+	SchemaRevert  *MigrateOutput  `json:"schema_revert,omitempty"`
+	RollbackError *StateError     `json:"rollback_error,omitempty"`
+	Outcome       *RecordOutput   `json:"outcome,omitempty"`
+	Unlock        *LockOutput     `json:"unlock,omitempty"`
+}
+
+// StateError is the error output a Catch writes: Step Functions' own shape.
+type StateError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// PreflightInput is the input of the Preflight task.
+type PreflightInput struct {
+	Request      json.RawMessage `json:"request"`
+	Kind         string          `json:"kind"`
+	DeploymentID string          `json:"deployment_id"`
+	ExecutionID  string          `json:"execution_id"`
+	StartedAt    string          `json:"started_at"`
+}
+
+// PreflightOutput is everything later stages need, resolved once: the
+// release, its checksum, the targets in waves and the manifest's settings.
+// Per-instance details beyond ids live in the ledger, not here.
+type PreflightOutput struct {
+	App             string   `json:"app"`
+	Environment     string   `json:"environment"`
+	Version         string   `json:"version"`
+	PreviousVersion string   `json:"previous_version"`
+	Artifact        Artifact `json:"artifact"`
+	// TargetDeploymentID is, for a rollback execution, the deployment it rolls back.
+	TargetDeploymentID string `json:"target_deployment_id,omitempty"`
+
+	Instances   []string   `json:"instances"`
+	Waves       [][]string `json:"waves"`
+	WaveCount   int        `json:"wave_count"`
+	PollSeconds int        `json:"poll_seconds"`
+
+	Health     HealthSpec    `json:"health"`
+	Bake       BakeSpec      `json:"bake"`
+	Alarms     []string      `json:"alarms"`
+	Migrations MigrationPlan `json:"migrations"`
+
+	LockTTLSeconds int `json:"lock_ttl_seconds"`
+}
+
+// Artifact names a release bundle and the SHA-256 every stage verifies.
+type Artifact struct {
+	URI    string `json:"uri"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+// HealthSpec is how a wave's instances are probed: MaxAttempts probes,
+// IntervalSeconds apart, until Successes consecutive answers with
+// ExpectStatus and the expected version.
+type HealthSpec struct {
+	Path            string `json:"path"`
+	ExpectStatus    int    `json:"expect_status"`
+	Successes       int    `json:"successes"`
+	IntervalSeconds int    `json:"interval_seconds"`
+	MaxAttempts     int    `json:"max_attempts"`
+}
+
+// BakeSpec is the window after the last wave in which alarms roll back.
+type BakeSpec struct {
+	Seconds         int `json:"seconds"`
+	IntervalSeconds int `json:"interval_seconds"`
+}
+
+// MigrationPlan is the schema's position before the deployment.
+type MigrationPlan struct {
+	Current int64   `json:"current"`
+	Target  int64   `json:"target"`
+	Pending []int64 `json:"pending"`
+	// Ahead lists versions applied to the database that the release does not
+	// know (an application rollback); they are reported, not an error.
+	Ahead []int64 `json:"ahead,omitempty"`
+}
+
+// LockInput is the input of the AcquireLock and ReleaseLock tasks.
+type LockInput struct {
+	Action       string `json:"action"` // acquire or release
+	App          string `json:"app"`
+	Environment  string `json:"environment"`
+	Owner        string `json:"owner"` // the execution id
+	DeploymentID string `json:"deployment_id"`
+	TTLSeconds   int    `json:"ttl_seconds,omitempty"`
+}
+
+// LockOutput reports the lease after the action.
+type LockOutput struct {
+	Held      bool   `json:"held"`
+	Owner     string `json:"owner,omitempty"`
+	ExpiresAt string `json:"expires_at,omitempty"`
+}
+
+// SnapshotInput is the input of the Snapshot and CheckSnapshot tasks.
+type SnapshotInput struct {
+	Action       string `json:"action"` // create or status
+	DeploymentID string `json:"deployment_id"`
+	App          string `json:"app"`
+	Environment  string `json:"environment"`
+	SnapshotID   string `json:"snapshot_id,omitempty"`
+	// Pending lists the migrations the release will apply; with none, no
+	// snapshot is needed.
+	Pending []int64 `json:"pending"`
+}
+
+// Snapshot statuses.
+const (
+	SnapshotCreating  = "creating"
+	SnapshotAvailable = "available"
+	SnapshotSkipped   = "skipped"
+)
+
+// SnapshotOutput reports the snapshot.
+type SnapshotOutput struct {
+	SnapshotID string `json:"snapshot_id,omitempty"`
+	Status     string `json:"status"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// MigrateInput is the input of the Migrate and RevertSchema tasks.
+type MigrateInput struct {
+	Action       string   `json:"action"` // up or revert
+	DeploymentID string   `json:"deployment_id"`
+	App          string   `json:"app"`
+	Environment  string   `json:"environment"`
+	Version      string   `json:"version"`
+	Artifact     Artifact `json:"artifact"`
+}
+
+// MigrateOutput reports what the schema did.
+type MigrateOutput struct {
+	From     int64   `json:"from"`
+	To       int64   `json:"to"`
+	Applied  []int64 `json:"applied,omitempty"`
+	Reverted []int64 `json:"reverted,omitempty"`
+	// Kept lists migrations a revert left in place because they are not
+	// reversible; Restore then says how to get the old schema back.
+	Kept    []int64 `json:"kept,omitempty"`
+	Restore string  `json:"restore,omitempty"`
+}
+
+// RolloutCursor is the wave loop's position.
+type RolloutCursor struct {
+	Wave int `json:"wave"`
+}
+
+// DeployInput is the input of the DeployWave and CheckWave tasks.
+type DeployInput struct {
+	Action       string   `json:"action"` // send or poll
+	DeploymentID string   `json:"deployment_id"`
+	App          string   `json:"app"`
+	Environment  string   `json:"environment"`
+	Version      string   `json:"version"`
+	Artifact     Artifact `json:"artifact"`
+	Wave         int      `json:"wave"`
+	InstanceIDs  []string `json:"instance_ids"`
+	CommandID    string   `json:"command_id,omitempty"`
+}
+
+// Command statuses, as SSM reports them for a whole command.
+const (
+	CommandInProgress = "InProgress"
+	CommandSuccess    = "Success"
+)
+
+// DeployOutput reports a wave's command: counts and ids only.
+type DeployOutput struct {
+	CommandID string `json:"command_id"`
+	Wave      int    `json:"wave"`
+	Status    string `json:"status"`
+	Total     int    `json:"total"`
+	Succeeded int    `json:"succeeded"`
+	Failed    int    `json:"failed"`
+	Pending   int    `json:"pending"`
+}
+
+// Health actions and probe statuses.
+const (
+	HealthProbe  = "probe"
+	HealthAlarms = "alarms"
+
+	ProbeHealthy = "HEALTHY"
+	ProbePending = "PENDING"
+)
+
+// HealthInput is the input of the Health function's tasks. With Action
+// "probe" (ProbeWave, VerifyRollback) it probes InstanceIDs for
+// ExpectedVersion and then checks Alarms; with Action "alarms" (CheckAlarms
+// in the bake loop) it checks Alarms and says whether the window is over.
+type HealthInput struct {
+	Action       string   `json:"action"`
+	DeploymentID string   `json:"deployment_id"`
+	App          string   `json:"app"`
+	Environment  string   `json:"environment"`
+	Alarms       []string `json:"alarms"`
+
+	// probe
+	Wave            int           `json:"wave"`
+	InstanceIDs     []string      `json:"instance_ids,omitempty"`
+	ExpectedVersion string        `json:"expected_version,omitempty"`
+	Health          HealthSpec    `json:"health"`
+	Previous        *HealthOutput `json:"previous,omitempty"`
+
+	// alarms
+	StartedAt       string `json:"started_at,omitempty"`
+	Now             string `json:"now,omitempty"`
+	DurationSeconds int    `json:"duration_seconds,omitempty"`
+}
+
+// HealthOutput is the probe loop's position or the bake window's progress.
+type HealthOutput struct {
+	Wave        int    `json:"wave"`
+	Status      string `json:"status"`
+	Attempt     int    `json:"attempt"`
+	Consecutive int    `json:"consecutive"`
+
+	Done           bool `json:"done"`
+	ElapsedSeconds int  `json:"elapsed_seconds"`
+}
+
+// BakeCursor is when the bake window started (the execution's clock).
+type BakeCursor struct {
+	StartedAt string `json:"started_at"`
+}
+
+// RollbackInput is the input of the Rollback and CheckRollback tasks.
+type RollbackInput struct {
+	Action    string `json:"action"` // start or poll
+	CommandID string `json:"command_id,omitempty"`
+	State     State  `json:"state"`
+}
+
+// Rollback statuses.
+const (
+	RollbackInProgress = "InProgress"
+	RollbackDone       = "Done"
+	RollbackNothing    = "Nothing"
+)
+
+// RollbackOutput reports the fleet part of a rollback.
+type RollbackOutput struct {
+	Status        string   `json:"status"`
+	CommandID     string   `json:"command_id,omitempty"`
+	FromVersion   string   `json:"from_version,omitempty"`
+	ToVersion     string   `json:"to_version,omitempty"`
+	InstanceIDs   []string `json:"instance_ids"`
+	InstanceCount int      `json:"instance_count"`
+}
+
+// RecordOutput is the deployment's final word, as written to the ledger.
+type RecordOutput struct {
+	DeploymentID string `json:"deployment_id"`
+	App          string `json:"app"`
+	Environment  string `json:"environment"`
+	Version      string `json:"version"`
+	Status       string `json:"status"`
+	Error        string `json:"error,omitempty"`
+	Cause        string `json:"cause,omitempty"`
+	Summary      string `json:"summary"`
+}

@@ -1,0 +1,92 @@
+package contract
+
+// The error types below cross into Step Functions. Each is returned as a
+// pointer (for example &HealthCheckFailed{...}); the type name is the Error
+// that Retry and Catch match.
+
+// TransientError is a failure that is worth retrying as is: throttling, a
+// timeout talking to a dependency, a lock that is momentarily busy.
+type TransientError struct {
+	Message string `json:"message"`
+}
+
+func (e *TransientError) Error() string { return e.Message }
+
+// PreflightFailed means the deployment was refused before anything changed:
+// bad input, an unknown environment, a missing or corrupt release, an unsafe
+// migration, a target that is not ready.
+type PreflightFailed struct {
+	Message string `json:"message"`
+}
+
+func (e *PreflightFailed) Error() string { return e.Message }
+
+// LockHeld means another deployment, or a person, holds the environment.
+type LockHeld struct {
+	Message string `json:"message"`
+	Holder  string `json:"holder,omitempty"`
+}
+
+func (e *LockHeld) Error() string { return e.Message }
+
+// SnapshotFailed means the pre-migration snapshot could not be taken.
+type SnapshotFailed struct {
+	Message string `json:"message"`
+}
+
+func (e *SnapshotFailed) Error() string { return e.Message }
+
+// MigrationFailed means a migration could not be applied or reverted.
+type MigrationFailed struct {
+	Message string `json:"message"`
+	Version int64  `json:"version,omitempty"`
+}
+
+func (e *MigrationFailed) Error() string { return e.Message }
+
+// DeployFailed means a wave's release activation failed on one or more
+// instances for a reason other than the health check.
+type DeployFailed struct {
+	Message string `json:"message"`
+}
+
+func (e *DeployFailed) Error() string { return e.Message }
+
+// HealthCheckFailed means an instance did not serve the expected version
+// healthily within the health check's attempts.
+type HealthCheckFailed struct {
+	Message string `json:"message"`
+}
+
+func (e *HealthCheckFailed) Error() string { return e.Message }
+
+// AlarmFired means a watched CloudWatch alarm was in ALARM during a wave or
+// the bake window.
+type AlarmFired struct {
+	Message string   `json:"message"`
+	Alarms  []string `json:"alarms,omitempty"`
+}
+
+func (e *AlarmFired) Error() string { return e.Message }
+
+// RollbackFailed means Slipway could not put the previous release back
+// everywhere; a person must look.
+type RollbackFailed struct {
+	Message string `json:"message"`
+}
+
+func (e *RollbackFailed) Error() string { return e.Message }
+
+// ErrorNames lists the names of every error type above, for tests that check
+// the ASL's ErrorEquals against them.
+var ErrorNames = []string{
+	"TransientError",
+	"PreflightFailed",
+	"LockHeld",
+	"SnapshotFailed",
+	"MigrationFailed",
+	"DeployFailed",
+	"HealthCheckFailed",
+	"AlarmFired",
+	"RollbackFailed",
+}
