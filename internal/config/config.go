@@ -1,0 +1,105 @@
+// Package config is Slipway's own configuration: which environments exist
+// for an app and what each is bound to (its database secret, extra alarms,
+// whether it is production). On AWS it comes from the SLIPWAY_CONFIG
+// environment variable that the CDK stack sets on every function; in the
+// embedded environment, from slipway.json in the state directory.
+//
+// The application's own settings live in its manifest (see manifest).
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// EnvVar is the environment variable that carries the configuration as JSON.
+const EnvVar = "SLIPWAY_CONFIG"
+
+// Config lists an app's environments.
+type Config struct {
+	App          string                 `json:"app"`
+	Environments map[string]Environment `json:"environments"`
+}
+
+// Environment is one deploy target's bindings.
+type Environment struct {
+	// Production environments need an approval and get the strictest defaults.
+	Production bool `json:"production,omitempty"`
+	// DatabaseSecret names the secret holding the database connection
+	// (RDS-style JSON: engine, host, port, username, password, dbname).
+	DatabaseSecret string `json:"database_secret,omitempty"`
+	// DBInstance or DBCluster is the RDS database snapshotted before migrations.
+	DBInstance string `json:"db_instance,omitempty"`
+	DBCluster  string `json:"db_cluster,omitempty"`
+	// Alarms are watched in addition to the manifest's.
+	Alarms []string `json:"alarms,omitempty"`
+	// Tags override the manifest's target tags.
+	Tags map[string]string `json:"tags,omitempty"`
+}
+
+// UnknownEnvironmentError names an environment that is not configured.
+type UnknownEnvironmentError struct {
+	App, Name string
+	Known     []string
+}
+
+func (e *UnknownEnvironmentError) Error() string {
+	if len(e.Known) == 0 {
+		return fmt.Sprintf("environment %q is not configured for app %q: no environments are configured; add it to the Slipway configuration", e.Name, e.App)
+	}
+	return fmt.Sprintf("environment %q is not configured for app %q: known environments are %s", e.Name, e.App, strings.Join(e.Known, ", "))
+}
+
+// Env returns the named environment.
+func (c *Config) Env(name string) (Environment, error) {
+	if e, ok := c.Environments[name]; ok {
+		return e, nil
+	}
+	return Environment{}, &UnknownEnvironmentError{App: c.App, Name: name, Known: c.Names()}
+}
+
+// Names lists the environments, sorted.
+func (c *Config) Names() []string {
+	names := make([]string, 0, len(c.Environments))
+	for n := range c.Environments {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Parse reads a configuration from JSON.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("parse slipway configuration: %w", err)
+	}
+	if c.App == "" {
+		return nil, fmt.Errorf("slipway configuration: app is empty")
+	}
+	if len(c.Environments) == 0 {
+		return nil, fmt.Errorf("slipway configuration for %s: no environments", c.App)
+	}
+	return &c, nil
+}
+
+// Load reads a configuration file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read slipway configuration: %w", err)
+	}
+	return Parse(b)
+}
+
+// FromEnv reads the configuration from SLIPWAY_CONFIG.
+func FromEnv() (*Config, error) {
+	v := os.Getenv(EnvVar)
+	if v == "" {
+		return nil, fmt.Errorf("%s is not set: the function needs its configuration (the CDK stack sets it)", EnvVar)
+	}
+	return Parse([]byte(v))
+}

@@ -1,0 +1,370 @@
+// Package manifest reads slipway.yaml, the manifest every release bundle
+// carries: how the app starts and restarts, how it is health checked, how it
+// rolls out in waves, how long it bakes, which alarms guard it and how its
+// migrations are governed. It fills in defaults and rejects what is wrong
+// with an error that names the field.
+//
+// It does not know about AWS or the embedded environment.
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FileName is the manifest's name at the root of a release bundle.
+const FileName = "slipway.yaml"
+
+// Manifest is a parsed slipway.yaml.
+type Manifest struct {
+	App          string                 `yaml:"app"`
+	Service      Service                `yaml:"service"`
+	Health       Health                 `yaml:"health"`
+	Rollout      Rollout                `yaml:"rollout"`
+	Bake         Bake                   `yaml:"bake"`
+	Alarms       []string               `yaml:"alarms"`
+	Migrations   Migrations             `yaml:"migrations"`
+	KeepReleases int                    `yaml:"keep_releases"`
+	Environments map[string]Environment `yaml:"environments"`
+}
+
+// Service says how a release runs on a host.
+type Service struct {
+	// Start is the command, relative to the release directory, that runs the
+	// app where Slipway supervises the process itself (the embedded fleet).
+	Start string `yaml:"start"`
+	// Unit is the systemd unit restarted on EC2.
+	Unit string `yaml:"unit"`
+	// Restart overrides the restart command on EC2 (default: systemctl restart Unit).
+	Restart string `yaml:"restart"`
+}
+
+// Health is the health check, run by the host script after a restart and by
+// the probe after each wave.
+type Health struct {
+	Path         string   `yaml:"path"`
+	ExpectStatus int      `yaml:"expect_status"`
+	Successes    int      `yaml:"successes"`
+	Interval     Duration `yaml:"interval"`
+	Timeout      Duration `yaml:"timeout"`
+}
+
+// Rollout is how the fleet is moved.
+type Rollout struct {
+	// Waves are cumulative targets: a count of instances ("1") or a
+	// percentage of the fleet ("25%"). The last wave always reaches 100%.
+	Waves        []WaveSpec `yaml:"waves"`
+	PollInterval Duration   `yaml:"poll_interval"`
+	// Tags select the instances; the value "{env}" stands for the environment.
+	Tags map[string]string `yaml:"tags"`
+}
+
+// Bake is the window after the last wave in which an alarm rolls back.
+type Bake struct {
+	Duration Duration `yaml:"duration"`
+	Interval Duration `yaml:"interval"`
+}
+
+// Migrations governs the release's database migrations.
+type Migrations struct {
+	Dir string `yaml:"dir"`
+	// Allow names migrations (by file name or version) whose contract or
+	// destructive class may ship anyway.
+	Allow            []string `yaml:"allow"`
+	LockTimeout      Duration `yaml:"lock_timeout"`
+	StatementTimeout Duration `yaml:"statement_timeout"`
+}
+
+// Environment overrides settings for one environment.
+type Environment struct {
+	Waves  []WaveSpec `yaml:"waves"`
+	Bake   *Bake      `yaml:"bake"`
+	Alarms []string   `yaml:"alarms"`
+}
+
+// Duration is a time.Duration written as "30s", "5m".
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: want a duration such as \"30s\"", n.Line)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration such as \"30s\" or \"5m\"", n.Line, s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalYAML writes the duration back as a string.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// WaveSpec is one wave's cumulative target: Count instances, or Percent of the fleet.
+type WaveSpec struct {
+	Count   int
+	Percent float64
+}
+
+// UnmarshalYAML reads 3 or "25%".
+func (w *WaveSpec) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	if strings.HasSuffix(s, "%") {
+		p, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+		if err != nil || p <= 0 || p > 100 {
+			return fmt.Errorf("line %d: wave %q: a percentage must be above 0%% and at most 100%%", n.Line, s)
+		}
+		w.Percent = p
+		return nil
+	}
+	c, err := strconv.Atoi(s)
+	if err != nil || c < 1 {
+		return fmt.Errorf("line %d: wave %q: want a count of instances (1 or more) or a percentage such as \"25%%\"", n.Line, s)
+	}
+	w.Count = c
+	return nil
+}
+
+// String writes the spec as it is written in the manifest.
+func (w WaveSpec) String() string {
+	if w.Percent > 0 {
+		return strconv.FormatFloat(w.Percent, 'f', -1, 64) + "%"
+	}
+	return strconv.Itoa(w.Count)
+}
+
+// Defaults.
+var (
+	DefaultWaves = []WaveSpec{{Count: 1}, {Percent: 25}, {Percent: 100}}
+)
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
+
+// Parse reads and validates a manifest and fills in defaults.
+func Parse(data []byte) (*Manifest, error) {
+	var m Manifest
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&m); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s is empty: it needs at least app and service.start or service.unit", FileName)
+		}
+		return nil, fmt.Errorf("parse %s: %w", FileName, err)
+	}
+	m.setDefaults()
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (m *Manifest) setDefaults() {
+	if m.Service.Unit == "" {
+		m.Service.Unit = m.App
+	}
+	h := &m.Health
+	if h.Path == "" {
+		h.Path = "/healthz"
+	}
+	if h.ExpectStatus == 0 {
+		h.ExpectStatus = 200
+	}
+	if h.Successes == 0 {
+		h.Successes = 3
+	}
+	if h.Interval.Duration == 0 {
+		h.Interval.Duration = 5 * time.Second
+	}
+	if h.Timeout.Duration == 0 {
+		h.Timeout.Duration = 60 * time.Second
+	}
+	if len(m.Rollout.Waves) == 0 {
+		m.Rollout.Waves = DefaultWaves
+	}
+	if m.Rollout.PollInterval.Duration == 0 {
+		m.Rollout.PollInterval.Duration = 5 * time.Second
+	}
+	if len(m.Rollout.Tags) == 0 {
+		m.Rollout.Tags = map[string]string{"slipway:app": m.App, "slipway:env": "{env}"}
+	}
+	if m.Bake.Duration.Duration == 0 {
+		m.Bake.Duration.Duration = 5 * time.Minute
+	}
+	if m.Bake.Interval.Duration == 0 {
+		m.Bake.Interval.Duration = 30 * time.Second
+	}
+	if m.Migrations.Dir == "" {
+		m.Migrations.Dir = "migrations"
+	}
+	if m.Migrations.LockTimeout.Duration == 0 {
+		m.Migrations.LockTimeout.Duration = 5 * time.Second
+	}
+	if m.Migrations.StatementTimeout.Duration == 0 {
+		m.Migrations.StatementTimeout.Duration = 15 * time.Minute
+	}
+	if m.KeepReleases == 0 {
+		m.KeepReleases = 5
+	}
+}
+
+func (m *Manifest) validate() error {
+	var errs []string
+	add := func(field, format string, a ...any) {
+		errs = append(errs, fmt.Sprintf("%s: %s", field, fmt.Sprintf(format, a...)))
+	}
+	if !nameRE.MatchString(m.App) {
+		add("app", "%q must be 1-40 lowercase letters, digits or dashes, starting with a letter", m.App)
+	}
+	if m.Service.Start == "" && m.Service.Unit == "" {
+		add("service", "set start (the command Slipway runs) or unit (the systemd unit it restarts)")
+	}
+	if strings.HasPrefix(m.Service.Start, "/") || strings.Contains(m.Service.Start, "..") {
+		add("service.start", "%q must be relative to the release directory", m.Service.Start)
+	}
+	if !strings.HasPrefix(m.Health.Path, "/") {
+		add("health.path", "%q must start with /", m.Health.Path)
+	}
+	if m.Health.ExpectStatus < 100 || m.Health.ExpectStatus > 599 {
+		add("health.expect_status", "%d is not an HTTP status", m.Health.ExpectStatus)
+	}
+	if m.Health.Successes < 1 {
+		add("health.successes", "must be at least 1")
+	}
+	if m.Health.Interval.Duration < time.Second {
+		add("health.interval", "must be at least 1s")
+	}
+	if m.Health.Timeout.Duration < m.Health.Interval.Duration*time.Duration(m.Health.Successes) {
+		add("health.timeout", "%s is shorter than successes × interval (%d × %s)", m.Health.Timeout, m.Health.Successes, m.Health.Interval)
+	}
+	if m.Rollout.PollInterval.Duration < time.Second {
+		add("rollout.poll_interval", "must be at least 1s")
+	}
+	if m.Bake.Interval.Duration < time.Second {
+		add("bake.interval", "must be at least 1s")
+	}
+	if m.KeepReleases < 2 {
+		add("keep_releases", "must be at least 2, so the previous release stays for rollback")
+	}
+	for name := range m.Environments {
+		if !nameRE.MatchString(name) {
+			add("environments."+name, "%q is not a valid environment name", name)
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return fmt.Errorf("invalid %s:\n  %s", FileName, strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+// ForEnvironment returns the waves, bake window and alarms that apply to env.
+func (m *Manifest) ForEnvironment(env string) (waves []WaveSpec, bake Bake, alarms []string) {
+	waves, bake, alarms = m.Rollout.Waves, m.Bake, m.Alarms
+	if e, ok := m.Environments[env]; ok {
+		if len(e.Waves) > 0 {
+			waves = e.Waves
+		}
+		if e.Bake != nil {
+			if e.Bake.Duration.Duration > 0 || e.Bake.Interval.Duration > 0 {
+				bake = *e.Bake
+				if bake.Interval.Duration == 0 {
+					bake.Interval = m.Bake.Interval
+				}
+			}
+		}
+		if e.Alarms != nil {
+			alarms = append(append([]string(nil), alarms...), e.Alarms...)
+		}
+	}
+	return waves, bake, alarms
+}
+
+// TargetTags returns the instance tags for env, with {env} filled in.
+func (m *Manifest) TargetTags(env string) map[string]string {
+	out := make(map[string]string, len(m.Rollout.Tags))
+	for k, v := range m.Rollout.Tags {
+		out[k] = strings.ReplaceAll(v, "{env}", env)
+	}
+	return out
+}
+
+// WaveSizes turns cumulative wave specs into the number of new instances in
+// each wave for a fleet of n. A percentage rounds up, so "1%" of 3 is 1; a
+// spec that adds no instance is dropped, and a last wave short of the fleet is
+// followed by one that reaches it. Every wave is at least one instance.
+func WaveSizes(specs []WaveSpec, n int) []int {
+	if n <= 0 {
+		return nil
+	}
+	var sizes []int
+	done := 0
+	for _, s := range specs {
+		target := s.Count
+		if s.Percent > 0 {
+			target = int(math.Ceil(s.Percent * float64(n) / 100))
+		}
+		if target > n {
+			target = n
+		}
+		if target <= done {
+			continue
+		}
+		sizes = append(sizes, target-done)
+		done = target
+	}
+	if done < n {
+		sizes = append(sizes, n-done)
+	}
+	return sizes
+}
+
+// Plan splits ids, in order, into waves.
+func Plan(specs []WaveSpec, ids []string) [][]string {
+	var waves [][]string
+	i := 0
+	for _, size := range WaveSizes(specs, len(ids)) {
+		waves = append(waves, append([]string(nil), ids[i:i+size]...))
+		i += size
+	}
+	return waves
+}
+
+// ReleaseEnv renders release.env, the KEY=VALUE file the host script reads
+// from a release directory to start, restart and health check it.
+func (m *Manifest) ReleaseEnv(version string) []byte {
+	var b bytes.Buffer
+	kv := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, shellQuote(v)) }
+	b.WriteString("# Written by slipway from " + FileName + "; read by scripts/slipway-host.sh.\n")
+	kv("SLIPWAY_APP", m.App)
+	kv("SLIPWAY_VERSION", version)
+	kv("SLIPWAY_START", m.Service.Start)
+	kv("SLIPWAY_UNIT", m.Service.Unit)
+	if m.Service.Restart != "" {
+		kv("SLIPWAY_RESTART", m.Service.Restart)
+	}
+	kv("SLIPWAY_HEALTH_PATH", m.Health.Path)
+	kv("SLIPWAY_HEALTH_EXPECT_STATUS", strconv.Itoa(m.Health.ExpectStatus))
+	kv("SLIPWAY_HEALTH_TIMEOUT", strconv.Itoa(int(math.Ceil(m.Health.Timeout.Seconds()))))
+	return b.Bytes()
+}
+
+var shellSafeRE = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`)
+
+func shellQuote(s string) string {
+	if s != "" && shellSafeRE.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
