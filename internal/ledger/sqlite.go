@@ -1,0 +1,379 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/litedb"
+)
+
+// SQLite is the embedded ledger.
+type SQLite struct {
+	db *sql.DB
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS deployments (
+	id TEXT PRIMARY KEY,
+	app TEXT NOT NULL,
+	environment TEXT NOT NULL,
+	version TEXT NOT NULL,
+	previous_version TEXT NOT NULL DEFAULT '',
+	kind TEXT NOT NULL,
+	status TEXT NOT NULL,
+	execution_id TEXT NOT NULL DEFAULT '',
+	trigger_json TEXT NOT NULL DEFAULT '{}',
+	started_at TEXT NOT NULL,
+	finished_at TEXT NOT NULL DEFAULT '',
+	error TEXT NOT NULL DEFAULT '',
+	cause TEXT NOT NULL DEFAULT '',
+	summary TEXT NOT NULL DEFAULT '',
+	snapshot_id TEXT NOT NULL DEFAULT '',
+	schema_before INTEGER NOT NULL DEFAULT -1,
+	schema_after INTEGER NOT NULL DEFAULT -1,
+	target_deployment_id TEXT NOT NULL DEFAULT '',
+	rolled_back_by TEXT NOT NULL DEFAULT '',
+	report TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS deployments_env ON deployments (app, environment, started_at);
+CREATE TABLE IF NOT EXISTS steps (
+	deployment_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	stage TEXT NOT NULL,
+	status TEXT NOT NULL,
+	message TEXT NOT NULL,
+	at TEXT NOT NULL,
+	detail TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (deployment_id, seq)
+);
+CREATE TABLE IF NOT EXISTS instance_results (
+	deployment_id TEXT NOT NULL,
+	command_id TEXT NOT NULL,
+	wave INTEGER NOT NULL,
+	instance_id TEXT NOT NULL,
+	action TEXT NOT NULL,
+	version TEXT NOT NULL,
+	status TEXT NOT NULL,
+	exit_code INTEGER NOT NULL,
+	output TEXT NOT NULL DEFAULT '',
+	started_at TEXT NOT NULL DEFAULT '',
+	finished_at TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (deployment_id, command_id, instance_id)
+);
+CREATE TABLE IF NOT EXISTS locks (
+	app TEXT NOT NULL,
+	environment TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	deployment_id TEXT NOT NULL DEFAULT '',
+	message TEXT NOT NULL DEFAULT '',
+	acquired_at TEXT NOT NULL,
+	expires_at TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (app, environment, kind)
+);
+`
+
+// OpenSQLite opens (creating if needed) the ledger at path.
+func OpenSQLite(path string) (*SQLite, error) {
+	db, err := litedb.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create ledger schema in %s: %w", path, err)
+	}
+	return &SQLite{db: db}, nil
+}
+
+// Close closes the database.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTS(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// PutDeployment inserts or replaces a deployment record.
+func (s *SQLite) PutDeployment(ctx context.Context, d Deployment) error {
+	trig, _ := json.Marshal(d.Trigger)
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO deployments
+		(id, app, environment, version, previous_version, kind, status, execution_id, trigger_json, started_at, finished_at,
+		 error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		d.ID, d.App, d.Environment, d.Version, d.PreviousVersion, d.Kind, d.Status, d.ExecutionID, string(trig),
+		ts(d.StartedAt), ts(d.FinishedAt), d.Error, d.Cause, d.Summary, d.SnapshotID, d.SchemaBefore, d.SchemaAfter,
+		d.TargetDeploymentID, d.RolledBackBy, string(d.Report))
+	if err != nil {
+		return fmt.Errorf("put deployment %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+const deploymentCols = `id, app, environment, version, previous_version, kind, status, execution_id, trigger_json, started_at,
+	finished_at, error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report`
+
+func scanDeployment(row interface{ Scan(...any) error }) (Deployment, error) {
+	var d Deployment
+	var trig, started, finished, report string
+	err := row.Scan(&d.ID, &d.App, &d.Environment, &d.Version, &d.PreviousVersion, &d.Kind, &d.Status, &d.ExecutionID, &trig,
+		&started, &finished, &d.Error, &d.Cause, &d.Summary, &d.SnapshotID, &d.SchemaBefore, &d.SchemaAfter,
+		&d.TargetDeploymentID, &d.RolledBackBy, &report)
+	if err != nil {
+		return d, err
+	}
+	_ = json.Unmarshal([]byte(trig), &d.Trigger)
+	d.StartedAt, d.FinishedAt = parseTS(started), parseTS(finished)
+	if report != "" {
+		d.Report = json.RawMessage(report)
+	}
+	return d, nil
+}
+
+// GetDeployment returns a deployment, or ErrNotFound.
+func (s *SQLite) GetDeployment(ctx context.Context, id string) (Deployment, error) {
+	d, err := scanDeployment(s.db.QueryRowContext(ctx, `SELECT `+deploymentCols+` FROM deployments WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, fmt.Errorf("deployment %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return d, fmt.Errorf("get deployment %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// UpdateDeployment applies fn to a deployment in one transaction.
+func (s *SQLite) UpdateDeployment(ctx context.Context, id string, fn func(*Deployment) error) (Deployment, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Deployment{}, fmt.Errorf("update deployment %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	d, err := scanDeployment(tx.QueryRowContext(ctx, `SELECT `+deploymentCols+` FROM deployments WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, fmt.Errorf("deployment %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return d, fmt.Errorf("update deployment %s: %w", id, err)
+	}
+	if err := fn(&d); err != nil {
+		return d, err
+	}
+	trig, _ := json.Marshal(d.Trigger)
+	_, err = tx.ExecContext(ctx, `UPDATE deployments SET version=?, previous_version=?, kind=?, status=?, execution_id=?, trigger_json=?,
+		started_at=?, finished_at=?, error=?, cause=?, summary=?, snapshot_id=?, schema_before=?, schema_after=?,
+		target_deployment_id=?, rolled_back_by=?, report=? WHERE id=?`,
+		d.Version, d.PreviousVersion, d.Kind, d.Status, d.ExecutionID, string(trig), ts(d.StartedAt), ts(d.FinishedAt),
+		d.Error, d.Cause, d.Summary, d.SnapshotID, d.SchemaBefore, d.SchemaAfter, d.TargetDeploymentID, d.RolledBackBy,
+		string(d.Report), id)
+	if err != nil {
+		return d, fmt.Errorf("update deployment %s: %w", id, err)
+	}
+	return d, tx.Commit()
+}
+
+// ListDeployments returns an environment's deployments, newest first. An
+// empty env lists every environment of app; limit <= 0 means all.
+func (s *SQLite) ListDeployments(ctx context.Context, app, env string, limit int) ([]Deployment, error) {
+	q := `SELECT ` + deploymentCols + ` FROM deployments WHERE app = ? AND (? = '' OR environment = ?) ORDER BY started_at DESC, id DESC`
+	args := []any{app, env, env}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments of %s/%s: %w", app, env, err)
+	}
+	defer rows.Close()
+	var out []Deployment
+	for rows.Next() {
+		d, err := scanDeployment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list deployments of %s/%s: %w", app, env, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// AddStep appends a step to a deployment, numbering it.
+func (s *SQLite) AddStep(ctx context.Context, st Step) error {
+	if st.At.IsZero() {
+		st.At = time.Now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO steps (deployment_id, seq, stage, status, message, at, detail)
+		VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE deployment_id = ?), ?, ?, ?, ?, ?)`,
+		st.DeploymentID, st.DeploymentID, st.Stage, st.Status, st.Message, ts(st.At), string(st.Detail))
+	if err != nil {
+		return fmt.Errorf("add %s step to deployment %s: %w", st.Stage, st.DeploymentID, err)
+	}
+	return nil
+}
+
+// Steps returns a deployment's steps in order.
+func (s *SQLite) Steps(ctx context.Context, deploymentID string) ([]Step, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT deployment_id, seq, stage, status, message, at, detail FROM steps WHERE deployment_id = ? ORDER BY seq`, deploymentID)
+	if err != nil {
+		return nil, fmt.Errorf("list steps of %s: %w", deploymentID, err)
+	}
+	defer rows.Close()
+	var out []Step
+	for rows.Next() {
+		var st Step
+		var at, detail string
+		if err := rows.Scan(&st.DeploymentID, &st.Seq, &st.Stage, &st.Status, &st.Message, &at, &detail); err != nil {
+			return nil, err
+		}
+		st.At = parseTS(at)
+		if detail != "" {
+			st.Detail = json.RawMessage(detail)
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// PutInstanceResults records per-instance results (replacing earlier
+// results of the same command and instance).
+func (s *SQLite) PutInstanceResults(ctx context.Context, results []InstanceResult) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("put instance results: %w", err)
+	}
+	defer tx.Rollback()
+	for _, r := range results {
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO instance_results
+			(deployment_id, command_id, wave, instance_id, action, version, status, exit_code, output, started_at, finished_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+			r.DeploymentID, r.CommandID, r.Wave, r.InstanceID, r.Action, r.Version, r.Status, r.ExitCode, r.Output,
+			ts(r.StartedAt), ts(r.FinishedAt))
+		if err != nil {
+			return fmt.Errorf("put result of %s on %s: %w", r.CommandID, r.InstanceID, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// InstanceResults returns a deployment's per-instance results in the order
+// they were recorded.
+func (s *SQLite) InstanceResults(ctx context.Context, deploymentID string) ([]InstanceResult, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT deployment_id, command_id, wave, instance_id, action, version, status, exit_code, output,
+		started_at, finished_at FROM instance_results WHERE deployment_id = ? ORDER BY rowid`, deploymentID)
+	if err != nil {
+		return nil, fmt.Errorf("list instance results of %s: %w", deploymentID, err)
+	}
+	defer rows.Close()
+	var out []InstanceResult
+	for rows.Next() {
+		var r InstanceResult
+		var started, finished string
+		if err := rows.Scan(&r.DeploymentID, &r.CommandID, &r.Wave, &r.InstanceID, &r.Action, &r.Version, &r.Status, &r.ExitCode,
+			&r.Output, &started, &finished); err != nil {
+			return nil, err
+		}
+		r.StartedAt, r.FinishedAt = parseTS(started), parseTS(finished)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// AcquireLease takes the environment's lease for owner until now+ttl. It
+// fails with *HeldError if a person froze the environment or another owner
+// holds an unexpired lease. Taking a lease one already holds extends it.
+func (s *SQLite) AcquireLease(ctx context.Context, app, env, owner, deploymentID string, ttl time.Duration, now time.Time) (Lock, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Lock{}, fmt.Errorf("acquire lease on %s/%s: %w", app, env, err)
+	}
+	defer tx.Rollback()
+	locks, err := queryLocks(ctx, tx, app, env)
+	if err != nil {
+		return Lock{}, err
+	}
+	for _, l := range locks {
+		if l.Kind == LockManual {
+			return Lock{}, &HeldError{Lock: l}
+		}
+		if l.Kind == LockLease && l.Owner != owner && now.Before(l.ExpiresAt) {
+			return Lock{}, &HeldError{Lock: l}
+		}
+	}
+	l := Lock{App: app, Environment: env, Kind: LockLease, Owner: owner, DeploymentID: deploymentID, AcquiredAt: now, ExpiresAt: now.Add(ttl)}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO locks (app, environment, kind, owner, deployment_id, message, acquired_at, expires_at)
+		VALUES (?,?,?,?,?,?,?,?)`, app, env, LockLease, owner, deploymentID, "", ts(now), ts(l.ExpiresAt)); err != nil {
+		return Lock{}, fmt.Errorf("acquire lease on %s/%s: %w", app, env, err)
+	}
+	return l, tx.Commit()
+}
+
+// ReleaseLease releases the environment's lease if owner holds it. It
+// reports whether there was one; releasing nothing is not an error.
+func (s *SQLite) ReleaseLease(ctx context.Context, app, env, owner string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM locks WHERE app = ? AND environment = ? AND kind = ? AND owner = ?`, app, env, LockLease, owner)
+	if err != nil {
+		return false, fmt.Errorf("release lease of %s: %w", owner, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// Locks returns the holds on an environment.
+func (s *SQLite) Locks(ctx context.Context, app, env string) ([]Lock, error) {
+	return queryLocks(ctx, s.db, app, env)
+}
+
+// Freeze sets a manual lock: no automation deploys until Unfreeze.
+func (s *SQLite) Freeze(ctx context.Context, app, env, owner, message string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO locks (app, environment, kind, owner, message, acquired_at) VALUES (?,?,?,?,?,?)`,
+		app, env, LockManual, owner, message, ts(now))
+	if err != nil {
+		return fmt.Errorf("freeze %s/%s: %w", app, env, err)
+	}
+	return nil
+}
+
+// Unfreeze removes a manual lock.
+func (s *SQLite) Unfreeze(ctx context.Context, app, env string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM locks WHERE app = ? AND environment = ? AND kind = ?`, app, env, LockManual)
+	if err != nil {
+		return false, fmt.Errorf("unfreeze %s/%s: %w", app, env, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func queryLocks(ctx context.Context, db querier, app, env string) ([]Lock, error) {
+	rows, err := db.QueryContext(ctx, `SELECT app, environment, kind, owner, deployment_id, message, acquired_at, expires_at
+		FROM locks WHERE app = ? AND environment = ? ORDER BY kind`, app, env)
+	if err != nil {
+		return nil, fmt.Errorf("read locks on %s/%s: %w", app, env, err)
+	}
+	defer rows.Close()
+	var out []Lock
+	for rows.Next() {
+		var l Lock
+		var acq, exp string
+		if err := rows.Scan(&l.App, &l.Environment, &l.Kind, &l.Owner, &l.DeploymentID, &l.Message, &acq, &exp); err != nil {
+			return nil, err
+		}
+		l.AcquiredAt, l.ExpiresAt = parseTS(acq), parseTS(exp)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
