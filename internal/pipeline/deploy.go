@@ -1,0 +1,180 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/fleet"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+)
+
+// Host script exit codes (scripts/slipway-host.sh).
+const (
+	exitChecksum      = 3
+	exitUnpack        = 4
+	exitRestart       = 5
+	exitHealth        = 6
+	exitMissingTarget = 7
+)
+
+// Command statuses that are final, as SSM names them.
+var finalStatuses = map[string]bool{
+	"Success": true, "Failed": true, "TimedOut": true, "Cancelled": true,
+	"DeliveryTimedOut": true, "Undeliverable": true, "Terminated": true,
+}
+
+// Deploy activates a release on one wave of instances through the fleet
+// (SSM Run Command on AWS) and polls the result. A wave succeeds only when
+// every instance reports Success: there is no error budget.
+type Deploy struct{ *Deps }
+
+// Handle runs DeployWave ("send") and CheckWave ("poll").
+func (h *Deploy) Handle(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
+	switch in.Action {
+	case "send":
+		return h.send(ctx, in)
+	case "poll":
+		return h.poll(ctx, in)
+	}
+	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send or poll)", in.Action)
+}
+
+func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
+	if len(in.InstanceIDs) == 0 {
+		return contract.DeployOutput{}, &contract.DeployFailed{Message: fmt.Sprintf("wave %d has no instances", in.Wave+1)}
+	}
+	id, err := h.Fleet.Send(ctx, in.Environment, fleet.Command{
+		DeploymentID: in.DeploymentID, Action: "activate", Version: in.Version,
+		ArtifactURI: in.Artifact.URI, SHA256: in.Artifact.SHA256, InstanceIDs: in.InstanceIDs,
+	})
+	if err != nil {
+		return contract.DeployOutput{}, classify(err, func(m string) error {
+			return &contract.DeployFailed{Message: fmt.Sprintf("send wave %d: %s", in.Wave+1, m)}
+		})
+	}
+	pending := make([]ledger.InstanceResult, 0, len(in.InstanceIDs))
+	for _, i := range in.InstanceIDs {
+		pending = append(pending, ledger.InstanceResult{DeploymentID: in.DeploymentID, CommandID: id, Wave: in.Wave, InstanceID: i,
+			Action: "activate", Version: in.Version, Status: "Pending", ExitCode: -1, StartedAt: h.now()})
+	}
+	if err := h.Ledger.PutInstanceResults(ctx, pending); err != nil {
+		return contract.DeployOutput{}, &contract.TransientError{Message: err.Error()}
+	}
+	h.step(ctx, in.DeploymentID, "rollout", stepInfo, fmt.Sprintf("wave %d: activating %s on %s", in.Wave+1, in.Version, strings.Join(in.InstanceIDs, ", ")), map[string]any{"command_id": id})
+	return contract.DeployOutput{CommandID: id, Wave: in.Wave, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Pending: len(in.InstanceIDs)}, nil
+}
+
+func (h *Deploy) poll(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
+	res, err := h.Fleet.Status(ctx, in.CommandID)
+	if err != nil {
+		return contract.DeployOutput{}, classify(err, func(m string) error { return &contract.DeployFailed{Message: m} })
+	}
+	out, failures, err := tally(ctx, h.Deps, in.DeploymentID, in.Wave, "activate", in.Version, in.InstanceIDs, res)
+	if err != nil || out.Status == contract.CommandInProgress {
+		return out, err
+	}
+	if len(failures) == 0 {
+		h.step(ctx, in.DeploymentID, "rollout", stepOK, fmt.Sprintf("wave %d: %s active on %d/%d instances", in.Wave+1, in.Version, out.Succeeded, out.Total), nil)
+		return out, nil
+	}
+	msg := fmt.Sprintf("wave %d: %s failed on %d of %d instances: %s", in.Wave+1, in.Version, len(failures), out.Total, describe(failures))
+	h.step(ctx, in.DeploymentID, "rollout", stepFailed, msg, nil)
+	for _, f := range failures {
+		if f.ExitCode == exitHealth {
+			return out, &contract.HealthCheckFailed{Message: msg}
+		}
+	}
+	return out, &contract.DeployFailed{Message: msg}
+}
+
+// tally records a command's per-instance results in the ledger and counts
+// them. Every status other than Success is a failure. An instance the fleet
+// does not report on counts as pending until the command is final, then as
+// a failure.
+func tally(ctx context.Context, d *Deps, deploymentID string, wave int, action, version string, ids []string, res fleet.CommandResult) (contract.DeployOutput, []fleet.Invocation, error) {
+	out := contract.DeployOutput{CommandID: res.CommandID, Wave: wave, Total: len(ids), Status: contract.CommandInProgress}
+	byID := map[string]fleet.Invocation{}
+	for _, inv := range res.Invocations {
+		byID[inv.InstanceID] = inv
+	}
+	final := finalStatuses[res.Status]
+	var failures []fleet.Invocation
+	var results []ledger.InstanceResult
+	for _, id := range ids {
+		inv, ok := byID[id]
+		if !ok {
+			if final {
+				inv = fleet.Invocation{InstanceID: id, Status: "Undeliverable", ExitCode: -1, Output: "the command never reached this instance"}
+			} else {
+				out.Pending++
+				continue
+			}
+		}
+		switch {
+		case inv.Status == "Success":
+			out.Succeeded++
+		case finalStatuses[inv.Status]:
+			out.Failed++
+			failures = append(failures, inv)
+		default:
+			out.Pending++
+		}
+		results = append(results, ledger.InstanceResult{DeploymentID: deploymentID, CommandID: res.CommandID, Wave: wave, InstanceID: id,
+			Action: action, Version: version, Status: inv.Status, ExitCode: inv.ExitCode, Output: inv.Output,
+			StartedAt: inv.StartedAt, FinishedAt: inv.FinishedAt})
+	}
+	if err := d.Ledger.PutInstanceResults(ctx, results); err != nil {
+		return out, nil, &contract.TransientError{Message: err.Error()}
+	}
+	if out.Pending == 0 {
+		out.Status = contract.CommandSuccess
+		if out.Failed > 0 {
+			out.Status = "Failed"
+		}
+	}
+	return out, failures, nil
+}
+
+// describe says what went wrong on each failed instance, briefly.
+func describe(fs []fleet.Invocation) string {
+	sort.Slice(fs, func(i, j int) bool { return fs[i].InstanceID < fs[j].InstanceID })
+	parts := make([]string, 0, len(fs))
+	for _, f := range fs {
+		why := f.Status
+		switch f.ExitCode {
+		case exitChecksum:
+			why = "artifact checksum mismatch"
+		case exitUnpack:
+			why = "could not unpack the release"
+		case exitRestart:
+			why = "restart failed"
+		case exitHealth:
+			why = "failed its local health check"
+		case exitMissingTarget:
+			why = "release not on the host"
+		}
+		if line := lastLine(f.Output); line != "" {
+			why += " (" + line + ")"
+		}
+		parts = append(parts, f.InstanceID+": "+why)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// lastLine returns the last non-JSON, non-empty line of a command's output.
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l != "" && !strings.HasPrefix(l, "{") {
+			if len(l) > 300 {
+				l = l[:300] + "…"
+			}
+			return l
+		}
+	}
+	return ""
+}

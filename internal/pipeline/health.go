@@ -1,0 +1,142 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/health"
+)
+
+// Health is the health gate: it probes a wave's instances for the expected
+// version, then checks the alarms; and in the bake window it watches the
+// alarms until the window has passed. It never sleeps: the state machine
+// waits between calls.
+type Health struct {
+	*Deps
+	// Port is the health check port used where an instance's address has
+	// none (EC2 instances, by private IP).
+	Port int
+}
+
+// Handle runs ProbeWave and VerifyRollback ("probe") and CheckAlarms ("alarms").
+func (h *Health) Handle(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {
+	switch in.Action {
+	case contract.HealthProbe:
+		return h.probe(ctx, in)
+	case contract.HealthAlarms:
+		return h.alarms(ctx, in)
+	}
+	return contract.HealthOutput{}, fmt.Errorf("health: unknown action %q (probe or alarms)", in.Action)
+}
+
+func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {
+	stage := "health"
+	if in.Wave < 0 {
+		stage = "verify-rollback"
+	}
+	out := contract.HealthOutput{Wave: in.Wave, Status: contract.ProbePending}
+	if in.Previous != nil && in.Previous.Wave == in.Wave {
+		out.Attempt, out.Consecutive = in.Previous.Attempt, in.Previous.Consecutive
+	}
+	out.Attempt++
+	instances, err := h.Fleet.Lookup(ctx, in.Environment, in.InstanceIDs)
+	if err != nil {
+		return out, classify(err, func(m string) error { return &contract.HealthCheckFailed{Message: m} })
+	}
+	var problems []string
+	var results []health.Result
+	for _, inst := range instances {
+		addr := inst.Address
+		if _, _, err := net.SplitHostPort(addr); err != nil && h.Port > 0 {
+			addr = net.JoinHostPort(addr, strconv.Itoa(h.Port))
+		}
+		r := h.Prober.Probe(ctx, inst.ID, addr, in.Health.Path, in.Health.ExpectStatus, in.ExpectedVersion)
+		results = append(results, r)
+		if !r.Healthy {
+			problems = append(problems, inst.ID+" "+r.Problem)
+		}
+	}
+	if len(instances) != len(in.InstanceIDs) {
+		problems = append(problems, fmt.Sprintf("%d of %d instances could not be found", len(in.InstanceIDs)-len(instances), len(in.InstanceIDs)))
+	}
+	if len(problems) > 0 {
+		out.Consecutive = 0
+		if out.Attempt >= max(in.Health.MaxAttempts, 1) {
+			sort.Strings(problems)
+			msg := fmt.Sprintf("wave %d: %s not healthy after %d probes: %s", in.Wave+1, in.ExpectedVersion, out.Attempt, strings.Join(problems, "; "))
+			if in.Wave < 0 {
+				msg = fmt.Sprintf("after rollback: %s not healthy after %d probes: %s", in.ExpectedVersion, out.Attempt, strings.Join(problems, "; "))
+			}
+			h.step(ctx, in.DeploymentID, stage, stepFailed, msg, results)
+			return out, &contract.HealthCheckFailed{Message: msg}
+		}
+		return out, nil
+	}
+	out.Consecutive++
+	if out.Consecutive < max(in.Health.Successes, 1) {
+		return out, nil
+	}
+	if err := h.checkAlarms(ctx, in.DeploymentID, stage, in.Alarms); err != nil {
+		return out, err
+	}
+	out.Status = contract.ProbeHealthy
+	what := fmt.Sprintf("wave %d", in.Wave+1)
+	if in.Wave < 0 {
+		what = "rolled back instances"
+	}
+	h.step(ctx, in.DeploymentID, stage, stepOK, fmt.Sprintf("%s: %d instances serve %s, %d healthy answers in a row", what, len(instances), in.ExpectedVersion, out.Consecutive), results)
+	return out, nil
+}
+
+// checkAlarms fails with AlarmFired when any alarm is in ALARM.
+func (h *Health) checkAlarms(ctx context.Context, deploymentID, stage string, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	states, err := h.Alarms.States(ctx, names)
+	if err != nil {
+		return classify(err, func(m string) error {
+			return &contract.AlarmFired{Message: "alarms could not be read, so the deployment cannot be called safe: " + m}
+		})
+	}
+	firing := health.Firing(states)
+	if len(firing) == 0 {
+		return nil
+	}
+	var parts, names2 []string
+	for _, a := range firing {
+		names2 = append(names2, a.Name)
+		p := a.Name
+		if a.Reason != "" {
+			p += " (" + a.Reason + ")"
+		}
+		parts = append(parts, p)
+	}
+	msg := "alarm in ALARM: " + strings.Join(parts, "; ")
+	h.step(ctx, deploymentID, stage, stepFailed, msg, firing)
+	return &contract.AlarmFired{Message: msg, Alarms: names2}
+}
+
+func (h *Health) alarms(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {
+	start, err1 := time.Parse(time.RFC3339Nano, in.StartedAt)
+	now, err2 := time.Parse(time.RFC3339Nano, in.Now)
+	if err1 != nil || err2 != nil {
+		return contract.HealthOutput{}, fmt.Errorf("bake: started_at %q and now %q must be RFC 3339 times", in.StartedAt, in.Now)
+	}
+	elapsed := int(now.Sub(start).Seconds())
+	out := contract.HealthOutput{Wave: -1, Status: contract.ProbeHealthy, ElapsedSeconds: elapsed}
+	if err := h.checkAlarms(ctx, in.DeploymentID, "bake", in.Alarms); err != nil {
+		return out, err
+	}
+	if elapsed >= in.DurationSeconds {
+		out.Done = true
+		h.step(ctx, in.DeploymentID, "bake", stepOK, fmt.Sprintf("baked %ds watching %d alarms: none fired", elapsed, len(in.Alarms)), nil)
+	}
+	return out, nil
+}

@@ -1,0 +1,164 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/migrate"
+	"github.com/slipway-deploy/slipway/internal/secret"
+)
+
+// Migrate applies a release's pending migrations ("up") and, on rollback,
+// reverts what this deployment applied where that is safe ("revert").
+type Migrate struct{ *Deps }
+
+// Handle runs Migrate and RevertSchema.
+func (h *Migrate) Handle(ctx context.Context, in contract.MigrateInput) (contract.MigrateOutput, error) {
+	switch in.Action {
+	case "up":
+		return h.up(ctx, in)
+	case "revert":
+		return h.revert(ctx, in)
+	}
+	return contract.MigrateOutput{}, fmt.Errorf("migrate: unknown action %q (up or revert)", in.Action)
+}
+
+func (h *Migrate) fail(ctx context.Context, deploymentID string, err error, scrub ...secret.Value) error {
+	msg := secret.Scrub(err.Error(), scrub...)
+	h.step(ctx, deploymentID, "migrate", stepFailed, msg, nil)
+	var v int64
+	var se *migrate.StatementError
+	if errors.As(err, &se) {
+		v = se.Version
+	}
+	return &contract.MigrationFailed{Message: msg, Version: v}
+}
+
+func (h *Migrate) up(ctx context.Context, in contract.MigrateInput) (contract.MigrateOutput, error) {
+	b, err := h.openBundle(ctx, in.Artifact)
+	if err != nil {
+		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err)
+	}
+	ms, err := migrate.Load(b.Migrations())
+	if err != nil {
+		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err)
+	}
+	db, dbs, err := h.openDatabase(ctx, in.Environment)
+	if err != nil {
+		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err)
+	}
+	defer db.Close()
+	r := &migrate.Runner{DB: db, DeploymentID: in.DeploymentID, Now: h.Now}
+	before, err := r.Status(ctx, ms)
+	if err != nil {
+		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err, dbs.Password)
+	}
+	applied, err := r.Up(ctx, ms)
+	out := contract.MigrateOutput{From: before.Current, To: before.Current, Applied: applied}
+	if len(applied) > 0 {
+		out.To = applied[len(applied)-1]
+	}
+	if _, uerr := h.Ledger.UpdateDeployment(ctx, in.DeploymentID, func(d *ledger.Deployment) error {
+		d.SchemaAfter = out.To
+		return nil
+	}); uerr != nil {
+		h.log().Error("schema version not recorded", "deployment", in.DeploymentID, "err", uerr)
+	}
+	if err != nil {
+		return out, h.fail(ctx, in.DeploymentID, fmt.Errorf("%w (applied before it: %v)", err, applied), dbs.Password)
+	}
+	if len(applied) == 0 {
+		h.step(ctx, in.DeploymentID, "migrate", stepSkipped, fmt.Sprintf("schema is at %d: nothing to apply", out.From), nil)
+	} else {
+		h.step(ctx, in.DeploymentID, "migrate", stepOK, fmt.Sprintf("schema %d → %d: applied %v", out.From, out.To, applied), out)
+	}
+	return out, nil
+}
+
+func (h *Migrate) revert(ctx context.Context, in contract.MigrateInput) (contract.MigrateOutput, error) {
+	d, err := h.Ledger.GetDeployment(ctx, in.DeploymentID)
+	if err != nil {
+		return contract.MigrateOutput{}, &contract.TransientError{Message: err.Error()}
+	}
+	target := d
+	if d.Kind == contract.KindRollback {
+		if d.TargetDeploymentID == "" {
+			return contract.MigrateOutput{}, nil
+		}
+		if target, err = h.Ledger.GetDeployment(ctx, d.TargetDeploymentID); err != nil {
+			return contract.MigrateOutput{}, &contract.TransientError{Message: err.Error()}
+		}
+	}
+	// Migrations run only after a snapshot; without one, this deployment
+	// changed no schema and there is nothing to touch.
+	if target.SnapshotID == "" {
+		h.step(ctx, in.DeploymentID, "revert-schema", stepSkipped, "no migration ran: the schema was not changed", nil)
+		return contract.MigrateOutput{From: target.SchemaBefore, To: target.SchemaBefore}, nil
+	}
+	db, dbs, err := h.openDatabase(ctx, in.Environment)
+	if err != nil {
+		return contract.MigrateOutput{}, &contract.MigrationFailed{Message: err.Error()}
+	}
+	defer db.Close()
+	r := &migrate.Runner{DB: db, DeploymentID: in.DeploymentID, Now: h.Now}
+	appliedRows, err := r.Applied(ctx)
+	if err != nil {
+		return contract.MigrateOutput{}, &contract.MigrationFailed{Message: secret.Scrub(err.Error(), dbs.Password)}
+	}
+	from := int64(0)
+	for _, a := range appliedRows {
+		from = max(from, a.Version)
+	}
+	reverted, kept, err := r.DownTo(ctx, target.SchemaBefore, func(a migrate.Applied) bool { return a.DeploymentID == target.ID })
+	to := from
+	if len(reverted) > 0 {
+		to = reverted[len(reverted)-1] - 1
+		if rows, aerr := r.Applied(ctx); aerr == nil {
+			to = 0
+			for _, a := range rows {
+				to = max(to, a.Version)
+			}
+		}
+	}
+	out := contract.MigrateOutput{From: from, To: to, Reverted: reverted, Kept: kept}
+	if err != nil {
+		msg := secret.Scrub(fmt.Sprintf("revert schema: %v", err), dbs.Password)
+		h.step(ctx, in.DeploymentID, "revert-schema", stepFailed, msg, out)
+		return out, &contract.MigrationFailed{Message: msg}
+	}
+	if len(kept) > 0 {
+		out.Restore = h.restoreProcedure(in.Environment, target.SnapshotID)
+	}
+	if _, uerr := h.Ledger.UpdateDeployment(ctx, in.DeploymentID, func(d *ledger.Deployment) error {
+		d.SchemaAfter = to
+		return nil
+	}); uerr != nil {
+		h.log().Error("schema version not recorded", "deployment", in.DeploymentID, "err", uerr)
+	}
+	switch {
+	case len(reverted) == 0 && len(kept) == 0:
+		h.step(ctx, in.DeploymentID, "revert-schema", stepSkipped, fmt.Sprintf("schema is at %d: this deployment applied nothing to revert", from), out)
+	case len(kept) == 0:
+		h.step(ctx, in.DeploymentID, "revert-schema", stepOK, fmt.Sprintf("schema reverted %d → %d: ran down migrations %v", from, to, reverted), out)
+	default:
+		h.step(ctx, in.DeploymentID, "revert-schema", stepInfo, fmt.Sprintf("schema kept at %d: migrations %v are not reversible, so they stay (the previous release must cope with them); reverted %v. %s",
+			to, kept, reverted, out.Restore), out)
+	}
+	return out, nil
+}
+
+func (h *Migrate) restoreProcedure(env, snapshotID string) string {
+	envCfg, err := h.Config.Env(env)
+	if err != nil || h.Snapshots == nil {
+		return "restore the database from snapshot " + snapshotID
+	}
+	s, err := h.Snapshots(env, envCfg)
+	if err != nil {
+		return "restore the database from snapshot " + snapshotID
+	}
+	return strings.TrimSpace(s.RestoreProcedure(snapshotID))
+}

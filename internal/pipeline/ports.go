@@ -1,0 +1,96 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/fleet"
+	"github.com/slipway-deploy/slipway/internal/health"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/secret"
+)
+
+// Ledger records deployments and holds the environment lock.
+type Ledger interface {
+	PutDeployment(ctx context.Context, d ledger.Deployment) error
+	GetDeployment(ctx context.Context, id string) (ledger.Deployment, error)
+	UpdateDeployment(ctx context.Context, id string, fn func(*ledger.Deployment) error) (ledger.Deployment, error)
+	ListDeployments(ctx context.Context, app, env string, limit int) ([]ledger.Deployment, error)
+	AddStep(ctx context.Context, st ledger.Step) error
+	PutInstanceResults(ctx context.Context, results []ledger.InstanceResult) error
+	InstanceResults(ctx context.Context, deploymentID string) ([]ledger.InstanceResult, error)
+	AcquireLease(ctx context.Context, app, env, owner, deploymentID string, ttl time.Duration, now time.Time) (ledger.Lock, error)
+	ReleaseLease(ctx context.Context, app, env, owner string) (bool, error)
+}
+
+// Artifacts finds and fetches release bundles.
+type Artifacts interface {
+	Stat(ctx context.Context, app, version string) (contract.Artifact, error)
+	Fetch(ctx context.Context, a contract.Artifact) ([]byte, error)
+}
+
+// Fleet resolves instances and runs the host script on them.
+type Fleet interface {
+	Instances(ctx context.Context, env string, tags map[string]string) ([]fleet.Instance, error)
+	// Lookup returns the named instances (for their addresses).
+	Lookup(ctx context.Context, env string, ids []string) ([]fleet.Instance, error)
+	Send(ctx context.Context, env string, cmd fleet.Command) (string, error)
+	Status(ctx context.Context, commandID string) (fleet.CommandResult, error)
+}
+
+// Snapshotter snapshots one environment's database.
+type Snapshotter interface {
+	Create(ctx context.Context, id string) (string, error)
+	Status(ctx context.Context, id string) (string, error)
+	RestoreProcedure(id string) string
+}
+
+// Prober probes one instance over HTTP.
+type Prober interface {
+	Probe(ctx context.Context, instanceID, addr, path string, expectStatus int, expectVersion string) health.Result
+}
+
+// Alarms reads alarm states.
+type Alarms interface {
+	States(ctx context.Context, names []string) ([]health.Alarm, error)
+}
+
+// DBOpener opens a database described by a secret.
+type DBOpener func(ctx context.Context, db secret.Database) (*sql.DB, error)
+
+// Deps are what the handlers run on. A Lambda fills in only what its
+// handler uses.
+type Deps struct {
+	Config    *config.Config
+	Ledger    Ledger
+	Artifacts Artifacts
+	Fleet     Fleet
+	Secrets   secret.Store
+	OpenDB    DBOpener
+	// Snapshots returns the snapshotter for an environment's database.
+	Snapshots func(env string, cfg config.Environment) (Snapshotter, error)
+	Prober    Prober
+	Alarms    Alarms
+	Now       func() time.Time
+	Log       *slog.Logger
+
+	bundles bundleCache
+}
+
+func (d *Deps) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Deps) log() *slog.Logger {
+	if d.Log != nil {
+		return d.Log
+	}
+	return slog.Default()
+}

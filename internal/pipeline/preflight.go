@@ -1,0 +1,265 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/artifact"
+	"github.com/slipway-deploy/slipway/internal/bundle"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/manifest"
+	"github.com/slipway-deploy/slipway/internal/migrate"
+)
+
+// Preflight validates a request and resolves everything later stages need,
+// before anything changes. It opens the deployment's ledger record.
+type Preflight struct{ *Deps }
+
+// Handle runs the Preflight stage.
+func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (contract.PreflightOutput, error) {
+	kind := in.Kind
+	if kind == "" {
+		kind = contract.KindDeploy
+	}
+	req, err := decodeRequest(in.Request, kind)
+	if err != nil {
+		// Record writes the FAILED record from what can be read of the request.
+		return contract.PreflightOutput{}, &contract.PreflightFailed{Message: err.Error()}
+	}
+	started, err := time.Parse(time.RFC3339Nano, in.StartedAt)
+	if err != nil {
+		started = h.now()
+	}
+	d := ledger.Deployment{
+		ID: in.DeploymentID, App: req.App, Environment: req.Environment, Version: req.Version, Kind: kind,
+		Status: contract.StatusRunning, ExecutionID: in.ExecutionID, Trigger: req.Trigger, StartedAt: started,
+		SchemaBefore: -1, SchemaAfter: -1,
+	}
+	if kind == contract.KindRollback {
+		d.Version = req.ToVersion
+	}
+	if err := h.Ledger.PutDeployment(ctx, d); err != nil {
+		return contract.PreflightOutput{}, classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
+	}
+	out, err := h.check(ctx, in.DeploymentID, kind, req)
+	if err != nil {
+		var pf *contract.PreflightFailed
+		if errors.As(err, &pf) {
+			h.step(ctx, in.DeploymentID, "preflight", stepFailed, pf.Message, nil)
+		}
+		return contract.PreflightOutput{}, err
+	}
+	_, err = h.Ledger.UpdateDeployment(ctx, in.DeploymentID, func(d *ledger.Deployment) error {
+		d.Version, d.PreviousVersion = out.Version, out.PreviousVersion
+		d.TargetDeploymentID = out.TargetDeploymentID
+		d.SchemaBefore = out.Migrations.Current
+		return nil
+	})
+	if err != nil {
+		return contract.PreflightOutput{}, classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
+	}
+	msg := fmt.Sprintf("%s %s to %s: %d instances in %d waves, %d pending migrations", verb(kind), out.Version, out.Environment,
+		len(out.Instances), out.WaveCount, len(out.Migrations.Pending))
+	if out.PreviousVersion != "" {
+		msg += ", replacing " + out.PreviousVersion
+	}
+	h.step(ctx, in.DeploymentID, "preflight", stepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact})
+	return out, nil
+}
+
+func verb(kind string) string {
+	if kind == contract.KindRollback {
+		return "roll back to"
+	}
+	return "deploy"
+}
+
+func refuse(format string, a ...any) error {
+	return &contract.PreflightFailed{Message: fmt.Sprintf(format, a...)}
+}
+
+func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req request) (contract.PreflightOutput, error) {
+	if req.App != h.Config.App {
+		return contract.PreflightOutput{}, refuse("app %q is not managed here: this Slipway deploys %q", req.App, h.Config.App)
+	}
+	envCfg, err := h.Config.Env(req.Environment)
+	if err != nil {
+		return contract.PreflightOutput{}, refuse("%v", err)
+	}
+	out := contract.PreflightOutput{App: req.App, Environment: req.Environment, Version: req.Version}
+
+	serving, servingFrom, err := h.serving(ctx, req.App, req.Environment, deploymentID)
+	if err != nil {
+		return out, classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
+	}
+	if kind == contract.KindRollback {
+		if servingFrom == nil || servingFrom.Kind != contract.KindDeploy || servingFrom.Status != contract.StatusSucceeded {
+			if servingFrom == nil {
+				return out, refuse("%s/%s has no deployment to roll back", req.App, req.Environment)
+			}
+			return out, refuse("%s/%s: the last deployment (%s, %s) is not a succeeded deployment, so there is nothing to roll back; it serves %s", req.App, req.Environment, servingFrom.ID, servingFrom.Status, serving)
+		}
+		out.TargetDeploymentID = servingFrom.ID
+		out.PreviousVersion = serving
+		out.Version = req.ToVersion
+		if out.Version == "" {
+			out.Version = servingFrom.PreviousVersion
+		}
+		if out.Version == "" {
+			return out, refuse("%s/%s: deployment %s was the first deployment of %s; there is no earlier release to roll back to (deploy a fix instead)", req.App, req.Environment, servingFrom.ID, serving)
+		}
+		if out.Version == serving {
+			return out, refuse("%s/%s already serves %s", req.App, req.Environment, serving)
+		}
+	} else {
+		out.PreviousVersion = serving
+	}
+
+	meta, err := h.Artifacts.Stat(ctx, req.App, out.Version)
+	if err != nil {
+		var nf *artifact.NotFoundError
+		if errors.As(err, &nf) {
+			return out, refuse("%v", err)
+		}
+		return out, classify(err, func(m string) error { return refuse("find release %s: %s", out.Version, m) })
+	}
+	out.Artifact = meta
+	b, err := h.openBundle(ctx, meta)
+	if err != nil {
+		var ce *bundle.ChecksumError
+		if errors.As(err, &ce) {
+			return out, refuse("%v", err)
+		}
+		return out, classify(err, func(m string) error { return refuse("open release %s: %s", out.Version, m) })
+	}
+	m := b.Manifest
+	if m.App != req.App {
+		return out, refuse("release %s is built for app %q (its %s says so), not %q", out.Version, m.App, manifest.FileName, req.App)
+	}
+
+	if kind == contract.KindDeploy {
+		plan, err := h.migrationPlan(ctx, req.Environment, b)
+		if err != nil {
+			return out, err
+		}
+		out.Migrations = plan
+	} else {
+		out.Migrations = contract.MigrationPlan{Pending: []int64{}}
+	}
+
+	tags := m.TargetTags(req.Environment)
+	if len(envCfg.Tags) > 0 {
+		tags = envCfg.Tags
+	}
+	instances, err := h.Fleet.Instances(ctx, req.Environment, tags)
+	if err != nil {
+		return out, classify(err, func(m string) error { return refuse("resolve instances of %s: %s", req.Environment, m) })
+	}
+	if len(instances) == 0 {
+		return out, refuse("no instance matches the tags %s for %s: tag the instances, or fix rollout.tags in %s", formatTags(tags), req.Environment, manifest.FileName)
+	}
+	var offline []string
+	for _, i := range instances {
+		out.Instances = append(out.Instances, i.ID)
+		if !i.Online {
+			offline = append(offline, i.ID)
+		}
+	}
+	if len(offline) > 0 {
+		return out, refuse("instances not reachable through their agent (not Online): %s; bring them back or take them out of the target tags, then deploy again", strings.Join(offline, ", "))
+	}
+
+	waves, bake, alarms := m.ForEnvironment(req.Environment)
+	alarms = append(alarms, envCfg.Alarms...)
+	if alarms == nil {
+		alarms = []string{}
+	}
+	if kind == contract.KindRollback {
+		waves = []manifest.WaveSpec{{Percent: 100}}
+	}
+	out.Waves = manifest.Plan(waves, out.Instances)
+	out.WaveCount = len(out.Waves)
+	out.PollSeconds = seconds(m.Rollout.PollInterval.Duration)
+	out.Health = contract.HealthSpec{
+		Path: m.Health.Path, ExpectStatus: m.Health.ExpectStatus, Successes: m.Health.Successes,
+		IntervalSeconds: seconds(m.Health.Interval.Duration),
+		MaxAttempts:     int(math.Ceil(m.Health.Timeout.Seconds() / m.Health.Interval.Seconds())),
+	}
+	out.Bake = contract.BakeSpec{Seconds: seconds(bake.Duration.Duration), IntervalSeconds: min(seconds(bake.Interval.Duration), seconds(bake.Duration.Duration))}
+	out.Alarms = alarms
+	out.LockTTLSeconds = 2*3600 + out.Bake.Seconds
+	return out, nil
+}
+
+func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+func formatTags(tags map[string]string) string {
+	var kv []string
+	for k, v := range tags {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+// serving returns the version an environment serves according to the
+// ledger, and the record that says so (nil when nothing was ever deployed).
+func (h *Deps) serving(ctx context.Context, app, env, exceptID string) (string, *ledger.Deployment, error) {
+	ds, err := h.Ledger.ListDeployments(ctx, app, env, 200)
+	if err != nil {
+		return "", nil, err
+	}
+	for i := range ds {
+		d := &ds[i]
+		if d.ID == exceptID {
+			continue
+		}
+		switch {
+		case d.Kind == contract.KindDeploy && d.Status == contract.StatusSucceeded:
+			return d.Version, d, nil
+		case d.Kind == contract.KindDeploy && (d.Status == contract.StatusRolledBack || d.Status == contract.StatusRollbackFailed):
+			if d.RolledBackBy != "" {
+				continue // the rollback record, newer, says what serves
+			}
+			return d.PreviousVersion, d, nil
+		case d.Kind == contract.KindRollback && d.Status == contract.StatusRolledBack:
+			return d.Version, d, nil
+		}
+	}
+	return "", nil, nil
+}
+
+// migrationPlan compares the release's migrations with the database.
+func (h *Preflight) migrationPlan(ctx context.Context, env string, b *bundle.Bundle) (contract.MigrationPlan, error) {
+	plan := contract.MigrationPlan{Pending: []int64{}}
+	ms, err := migrate.Load(b.Migrations())
+	if err != nil {
+		return plan, refuse("release migrations: %v", err)
+	}
+	db, _, err := h.openDatabase(ctx, env)
+	if err != nil {
+		return plan, refuse("%v", err)
+	}
+	defer db.Close()
+	r := &migrate.Runner{DB: db}
+	st, err := r.Status(ctx, ms)
+	if err != nil {
+		return plan, refuse("database of %s: %v", env, err)
+	}
+	plan.Current = st.Current
+	plan.Target = st.Current
+	for _, m := range st.Pending {
+		plan.Pending = append(plan.Pending, m.Version)
+		plan.Target = max(plan.Target, m.Version)
+	}
+	for _, a := range st.Ahead {
+		plan.Ahead = append(plan.Ahead, a.Version)
+	}
+	return plan, nil
+}

@@ -1,0 +1,106 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/fleet"
+)
+
+// Rollback puts the previous release back on the instances this execution
+// moved, and only those, by flipping each host's current link back and
+// restarting with the previous release's own restart command: no download,
+// no build, never the failed release's scripts. A rollback execution moves
+// every instance of the environment to its target.
+type Rollback struct{ *Deps }
+
+// Handle runs Rollback ("start") and CheckRollback ("poll").
+func (h *Rollback) Handle(ctx context.Context, in contract.RollbackInput) (contract.RollbackOutput, error) {
+	switch in.Action {
+	case "start":
+		return h.start(ctx, in.State)
+	case "poll":
+		return h.poll(ctx, in.State, in.CommandID)
+	}
+	return contract.RollbackOutput{}, fmt.Errorf("rollback: unknown action %q (start or poll)", in.Action)
+}
+
+// plan says which instances to move and where to.
+func (h *Rollback) plan(ctx context.Context, st contract.State) (from, to string, ids []string, err error) {
+	p := st.Preflight
+	if p == nil {
+		return "", "", nil, nil
+	}
+	if st.Kind == contract.KindRollback {
+		return p.PreviousVersion, p.Version, p.Instances, nil
+	}
+	results, err := h.Ledger.InstanceResults(ctx, st.DeploymentID)
+	if err != nil {
+		return "", "", nil, err
+	}
+	seen := map[string]bool{}
+	for _, r := range results {
+		if r.Action == "activate" && !seen[r.InstanceID] {
+			seen[r.InstanceID] = true
+			ids = append(ids, r.InstanceID)
+		}
+	}
+	return p.Version, p.PreviousVersion, ids, nil
+}
+
+func (h *Rollback) start(ctx context.Context, st contract.State) (contract.RollbackOutput, error) {
+	from, to, ids, err := h.plan(ctx, st)
+	if err != nil {
+		return contract.RollbackOutput{}, &contract.TransientError{Message: err.Error()}
+	}
+	out := contract.RollbackOutput{Status: contract.RollbackNothing, FromVersion: from, ToVersion: to, InstanceIDs: []string{}}
+	why := "rollback"
+	if st.Error != nil {
+		why = fmt.Sprintf("rollback after %s: %s", st.Error.Error, lambdaMessage(st.Error.Cause))
+	}
+	if len(ids) == 0 {
+		if st.Preflight != nil {
+			h.step(ctx, st.DeploymentID, "rollback", stepSkipped, why+"; no instance was changed, none to switch back", nil)
+		}
+		return out, nil
+	}
+	if to == "" {
+		msg := fmt.Sprintf("%s; this was the first deployment of %s, so there is no previous release to return to: %s keep %s. Deploy a fixed release, or stop the app on them",
+			why, st.Preflight.Environment, strings.Join(ids, ", "), from)
+		h.step(ctx, st.DeploymentID, "rollback", stepFailed, msg, nil)
+		return out, &contract.RollbackFailed{Message: msg}
+	}
+	id, err := h.Fleet.Send(ctx, st.Preflight.Environment, fleet.Command{DeploymentID: st.DeploymentID, Action: "rollback", Version: to, InstanceIDs: ids})
+	if err != nil {
+		return out, classify(err, func(m string) error { return &contract.RollbackFailed{Message: "send rollback: " + m} })
+	}
+	h.step(ctx, st.DeploymentID, "rollback", stepInfo, fmt.Sprintf("%s; switching %s back to %s", why, strings.Join(ids, ", "), to), map[string]any{"command_id": id})
+	out.Status, out.CommandID, out.InstanceIDs, out.InstanceCount = contract.RollbackInProgress, id, ids, len(ids)
+	return out, nil
+}
+
+func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string) (contract.RollbackOutput, error) {
+	from, to, ids, err := h.plan(ctx, st)
+	if err != nil {
+		return contract.RollbackOutput{}, &contract.TransientError{Message: err.Error()}
+	}
+	out := contract.RollbackOutput{Status: contract.RollbackInProgress, CommandID: commandID, FromVersion: from, ToVersion: to, InstanceIDs: ids, InstanceCount: len(ids)}
+	res, err := h.Fleet.Status(ctx, commandID)
+	if err != nil {
+		return out, classify(err, func(m string) error { return &contract.RollbackFailed{Message: m} })
+	}
+	counts, failures, err := tally(ctx, h.Deps, st.DeploymentID, -1, "rollback", to, ids, res)
+	if err != nil || counts.Status == contract.CommandInProgress {
+		return out, err
+	}
+	if len(failures) > 0 {
+		msg := fmt.Sprintf("rollback to %s failed on %d of %d instances: %s; they may still serve %s — look at them now", to, len(failures), len(ids), describe(failures), from)
+		h.step(ctx, st.DeploymentID, "rollback", stepFailed, msg, nil)
+		return out, &contract.RollbackFailed{Message: msg}
+	}
+	h.step(ctx, st.DeploymentID, "rollback", stepOK, fmt.Sprintf("%d instances switched back to %s", len(ids), to), nil)
+	out.Status = contract.RollbackDone
+	return out, nil
+}

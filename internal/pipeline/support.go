@@ -1,0 +1,133 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/slipway-deploy/slipway/internal/bundle"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/secret"
+)
+
+// Step statuses written to the ledger.
+const (
+	stepOK      = "ok"
+	stepFailed  = "failed"
+	stepSkipped = "skipped"
+	stepInfo    = "info"
+)
+
+// step writes one ledger step. A ledger failure is logged, not returned:
+// the step's own outcome matters more than its note, and Record writes the
+// final word.
+func (d *Deps) step(ctx context.Context, deploymentID, stage, status, msg string, detail any) {
+	st := ledger.Step{DeploymentID: deploymentID, Stage: stage, Status: status, Message: msg, At: d.now()}
+	if detail != nil {
+		b, err := json.Marshal(detail)
+		if err == nil {
+			st.Detail = b
+		}
+	}
+	if err := d.Ledger.AddStep(ctx, st); err != nil {
+		d.log().Error("ledger step not written", "deployment", deploymentID, "stage", stage, "err", err)
+	}
+	d.log().Info(msg, "deployment", deploymentID, "stage", stage, "status", status)
+}
+
+// bundleCache keeps opened bundles per container, by checksum.
+type bundleCache struct {
+	mu sync.Mutex
+	m  map[string]*bundle.Bundle
+}
+
+// openBundle fetches a release and verifies its checksum before anything in
+// it is trusted.
+func (d *Deps) openBundle(ctx context.Context, a contract.Artifact) (*bundle.Bundle, error) {
+	d.bundles.mu.Lock()
+	b, ok := d.bundles.m[a.SHA256]
+	d.bundles.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	data, err := d.Artifacts.Fetch(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	b, err = bundle.Open(a.URI, data, a.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	d.bundles.mu.Lock()
+	if d.bundles.m == nil {
+		d.bundles.m = map[string]*bundle.Bundle{}
+	}
+	d.bundles.m[a.SHA256] = b
+	d.bundles.mu.Unlock()
+	return b, nil
+}
+
+// openDatabase opens the environment's database from its secret.
+func (d *Deps) openDatabase(ctx context.Context, env string) (*sql.DB, secret.Database, error) {
+	e, err := d.Config.Env(env)
+	if err != nil {
+		return nil, secret.Database{}, err
+	}
+	if e.DatabaseSecret == "" {
+		return nil, secret.Database{}, fmt.Errorf("environment %s has no database_secret in the Slipway configuration", env)
+	}
+	v, err := d.Secrets.Get(ctx, e.DatabaseSecret)
+	if err != nil {
+		return nil, secret.Database{}, err
+	}
+	dbs, err := secret.ParseDatabase(e.DatabaseSecret, v)
+	if err != nil {
+		return nil, secret.Database{}, err
+	}
+	db, err := d.OpenDB(ctx, dbs)
+	if err != nil {
+		return nil, dbs, errors.New(secret.Scrub(fmt.Sprintf("connect to %s: %v", dbs, err), dbs.Password))
+	}
+	return db, dbs, nil
+}
+
+// transient reports whether err is worth retrying as is.
+func transient(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
+			"ProvisionedThroughputExceededException", "InternalServerError", "InternalFailure", "ServiceUnavailable":
+			return true
+		}
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// classify turns an infrastructure error into TransientError where a retry
+// may help, or into the stage's own error type.
+func classify(err error, permanent func(string) error) error {
+	if transient(err) {
+		return &contract.TransientError{Message: err.Error()}
+	}
+	return permanent(err.Error())
+}
+
+// lambdaMessage extracts errorMessage from the Cause text Step Functions
+// records for a Lambda error; other causes are returned as they are.
+func lambdaMessage(cause string) string {
+	var c struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if strings.HasPrefix(strings.TrimSpace(cause), "{") && json.Unmarshal([]byte(cause), &c) == nil && c.ErrorMessage != "" {
+		return c.ErrorMessage
+	}
+	return cause
+}
