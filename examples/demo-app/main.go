@@ -1,0 +1,121 @@
+// Command demo-app is the application Slipway's demo deploys: a small HTTP
+// service on SQLite. GET /healthz answers the release's version and the
+// schema version it sees, after running the release's health query; GET /
+// greets. It is an ordinary app: it knows nothing about Slipway except the
+// schema table the migrations leave behind.
+//
+// Configuration: PORT (required), DATABASE_PATH (the SQLite file), and
+// config.json in the working directory (the release directory) with
+// {"schema": N, "health_query": "SQL"}. The version is set at build time:
+//
+//	go build -ldflags "-X main.version=v2" ./examples/demo-app
+//
+// SLIPWAY_FAULT_HEALTH=1 makes /healthz fail (a fault knob of the embedded
+// fleet, for tests).
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+var version = "dev"
+
+type config struct {
+	// Schema is the schema version this release's code expects at least.
+	Schema int64 `json:"schema"`
+	// HealthQuery is a query the release's code depends on.
+	HealthQuery string `json:"health_query"`
+}
+
+func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run() error {
+	port := os.Getenv("PORT")
+	if port == "" {
+		return errors.New("PORT is not set")
+	}
+	cfg := config{HealthQuery: "SELECT 1"}
+	if b, err := os.ReadFile("config.json"); err == nil {
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return fmt.Errorf("read config.json: %w", err)
+		}
+	}
+	dbPath := os.Getenv("DATABASE_PATH")
+	if dbPath == "" {
+		return errors.New("DATABASE_PATH is not set")
+	}
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		body := map[string]any{"version": version}
+		status := http.StatusOK
+		var schema int64
+		err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM slipway_migrations WHERE dirty = 0`).Scan(&schema)
+		if err == nil {
+			body["schema_version"] = schema
+			if schema < cfg.Schema {
+				err = fmt.Errorf("schema is at %d, this release needs %d", schema, cfg.Schema)
+			}
+		}
+		if err == nil {
+			var n int64
+			err = db.QueryRowContext(ctx, cfg.HealthQuery).Scan(&n)
+		}
+		if err == nil && os.Getenv("SLIPWAY_FAULT_HEALTH") == "1" {
+			err = errors.New("fault injected: SLIPWAY_FAULT_HEALTH=1")
+		}
+		if err != nil {
+			status = http.StatusInternalServerError
+			body["status"], body["error"] = "error", err.Error()
+		} else {
+			body["status"] = "ok"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(body)
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello from demo %s\n", version)
+	})
+
+	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if h := os.Getenv("LISTEN_HOST"); h != "" {
+		srv.Addr = h + ":" + port
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Printf("demo %s listening on %s", version, srv.Addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
+}

@@ -1,0 +1,149 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+)
+
+// Options shape a demo run.
+type Options struct {
+	// Root is the state directory; it is emptied first.
+	Root string
+	// AppDir is examples/demo-app.
+	AppDir string
+	// Out receives the progress lines and the summary.
+	Out io.Writer
+	// Instances is the fleet size (default 3).
+	Instances int
+	// Keep leaves the apps running at the end instead of stopping them.
+	Keep bool
+}
+
+// Step is one deployment of the scenario and the status it must end with.
+type Step struct {
+	Version string
+	Want    string
+}
+
+// Scenario is what the demo deploys, in order.
+var Scenario = []Step{
+	{"v1", contract.StatusSucceeded},
+	{"v2", contract.StatusSucceeded},
+	{"v3", contract.StatusRolledBack},
+}
+
+// Outcome is one deployment's result.
+type Outcome struct {
+	Version      string
+	DeploymentID string
+	Status       string
+	Want         string
+	Error        string
+	Summary      string
+}
+
+// Run runs the scenario and returns each deployment's outcome. The error is
+// non-nil when something could not run or an outcome is not the expected one.
+func Run(ctx context.Context, opts Options) ([]Outcome, error) {
+	if opts.Instances <= 0 {
+		opts.Instances = 3
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	start := time.Now()
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(opts.Out, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
+	}
+	if err := os.RemoveAll(opts.Root); err != nil {
+		return nil, fmt.Errorf("clean %s: %w", opts.Root, err)
+	}
+	env, err := localenv.Init(opts.Root, localenv.Options{App: "demo", Environments: []string{"staging"}, Instances: opts.Instances})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if opts.Keep {
+			env.Close()
+			return
+		}
+		if err := env.Stop(context.Background()); err != nil {
+			fmt.Fprintf(opts.Out, "stop the embedded fleet: %v\n", err)
+		}
+	}()
+	logf("embedded environment in %s: %d instances of demo/staging, SQLite database, local ledger", opts.Root, opts.Instances)
+
+	work := filepath.Join(opts.Root, "build")
+	for _, s := range Scenario {
+		data, err := BuildRelease(ctx, opts.AppDir, s.Version, work)
+		if err != nil {
+			return nil, err
+		}
+		meta, err := env.Artifacts.Publish(ctx, "demo", s.Version, data)
+		if err != nil {
+			return nil, err
+		}
+		logf("published release %s (%d KiB, sha256 %.12s…)", s.Version, meta.Size>>10, meta.SHA256)
+	}
+
+	var outcomes []Outcome
+	var failed []string
+	for _, s := range Scenario {
+		fmt.Fprintf(opts.Out, "\n")
+		logf("── deploy %s to staging (expect %s) ──", s.Version, s.Want)
+		exec, err := env.Deploy(ctx, contract.DeployRequest{App: "demo", Environment: "staging", Version: s.Version,
+			Trigger: contract.Trigger{Source: "demo", Actor: os.Getenv("USER")}}, localenv.RunOptions{Progress: opts.Out})
+		if err != nil {
+			return outcomes, err
+		}
+		d, err := env.Ledger.GetDeployment(ctx, exec.Name)
+		if err != nil {
+			return outcomes, fmt.Errorf("read deployment %s from the ledger: %w", exec.Name, err)
+		}
+		o := Outcome{Version: s.Version, DeploymentID: d.ID, Status: d.Status, Want: s.Want, Error: exec.Error, Summary: d.Summary}
+		outcomes = append(outcomes, o)
+		logf("execution %s: %s; deployment %s", exec.Status, exec.Name, d.Status)
+		if d.Status != s.Want {
+			failed = append(failed, fmt.Sprintf("%s ended %s, want %s (%s %s)", s.Version, d.Status, s.Want, exec.Error, exec.Cause))
+		}
+	}
+
+	fmt.Fprintf(opts.Out, "\nDeployments (in %s):\n", time.Since(start).Round(100*time.Millisecond))
+	for _, o := range outcomes {
+		fmt.Fprintf(opts.Out, "  %-4s %-16s %s\n", o.Version, o.Status, o.DeploymentID)
+	}
+	serving, err := servingVersions(ctx, env)
+	if err != nil {
+		return outcomes, err
+	}
+	fmt.Fprintf(opts.Out, "Instances serve: %s\n", strings.Join(serving, ", "))
+	if len(failed) > 0 {
+		return outcomes, errors.New("unexpected outcome: " + strings.Join(failed, "; "))
+	}
+	return outcomes, nil
+}
+
+func servingVersions(ctx context.Context, env *localenv.Env) ([]string, error) {
+	insts, err := env.Fleet.Instances(ctx, "staging")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, i := range insts {
+		v, err := env.Fleet.Current("staging", i.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i.ID+"="+v)
+	}
+	return out, nil
+}

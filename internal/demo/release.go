@@ -1,0 +1,83 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/slipway-deploy/slipway/internal/bundle"
+	"github.com/slipway-deploy/slipway/internal/manifest"
+)
+
+// BuildRelease builds the demo app's release version from appDir (the
+// examples/demo-app directory) into a bundle: the binary built with its
+// version stamped in, the release's config.json, slipway.yaml, and the
+// migrations up to the schema the release expects.
+func BuildRelease(ctx context.Context, appDir, version, workDir string) ([]byte, error) {
+	relDir := filepath.Join(appDir, "releases", version)
+	cfgRaw, err := os.ReadFile(filepath.Join(relDir, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("build release %s: %w", version, err)
+	}
+	var cfg struct {
+		Schema int64 `json:"schema"`
+	}
+	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
+		return nil, fmt.Errorf("build release %s: config.json: %w", version, err)
+	}
+	out := filepath.Join(workDir, version)
+	if err := os.RemoveAll(out); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(out, "bin"), 0o755); err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+version, "-o", filepath.Join(out, "bin", "demo-app"), ".")
+	cmd.Dir = appDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build release %s: go build: %v\n%s", version, err, b)
+	}
+	if err := copyFile(filepath.Join(appDir, manifest.FileName), filepath.Join(out, manifest.FileName)); err != nil {
+		return nil, err
+	}
+	if err := copyFile(filepath.Join(relDir, "config.json"), filepath.Join(out, "config.json")); err != nil {
+		return nil, err
+	}
+	migs, err := fs.Glob(os.DirFS(appDir), "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range migs {
+		v, err := strconv.ParseInt(strings.SplitN(filepath.Base(m), "_", 2)[0], 10, 64)
+		if err != nil || v > cfg.Schema {
+			continue
+		}
+		if err := copyFile(filepath.Join(appDir, m), filepath.Join(out, m)); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := bundle.Build(&buf, out, version); err != nil {
+		return nil, fmt.Errorf("build release %s: %w", version, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}

@@ -1,0 +1,268 @@
+package localenv
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/slipway-deploy/slipway/internal/artifact"
+	"github.com/slipway-deploy/slipway/internal/asl"
+	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/fleet"
+	"github.com/slipway-deploy/slipway/internal/health"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/migrate"
+	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/secret"
+	"github.com/slipway-deploy/slipway/internal/snapshot"
+	"github.com/slipway-deploy/slipway/scripts"
+)
+
+// Options shape a new embedded environment.
+type Options struct {
+	App          string
+	Environments []string // default: staging
+	Instances    int      // per environment; default 3
+}
+
+// Env is an open embedded environment.
+type Env struct {
+	Root      string
+	Config    *config.Config
+	Ledger    *ledger.SQLite
+	Artifacts *artifact.Dir
+	Fleet     *fleet.Local
+	Secrets   *secret.File
+	Alarms    *health.AlarmFile
+	Deps      *pipeline.Deps
+}
+
+// ConfigFile is the configuration's name in the state directory.
+const ConfigFile = "slipway.json"
+
+// ErrNotInitialized is returned by Open for a directory without an environment.
+var ErrNotInitialized = errors.New("no embedded environment here")
+
+// Init creates an embedded environment in root (which may exist and must
+// not hold one already) and opens it.
+func Init(root string, opts Options) (*Env, error) {
+	if opts.App == "" {
+		return nil, errors.New("init embedded environment: app is empty")
+	}
+	if len(opts.Environments) == 0 {
+		opts.Environments = []string{"staging"}
+	}
+	if opts.Instances <= 0 {
+		opts.Instances = 3
+	}
+	if _, err := os.Stat(filepath.Join(root, ConfigFile)); err == nil {
+		return nil, fmt.Errorf("init embedded environment: %s already holds one; remove the directory or use it as is", root)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("init embedded environment: %w", err)
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &config.Config{App: opts.App, Environments: map[string]config.Environment{}}
+	secrets := &secret.File{Path: filepath.Join(abs, "secrets.json")}
+	fl := fleet.NewLocal(abs, scripts.HostScript)
+	for _, env := range opts.Environments {
+		dbPath := filepath.Join(abs, "db", env+".db")
+		if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
+			return nil, err
+		}
+		name := "slipway/" + opts.App + "/" + env + "/database"
+		dbSecret, _ := json.Marshal(map[string]string{"engine": "sqlite", "path": dbPath})
+		if err := secrets.Put(name, string(dbSecret)); err != nil {
+			return nil, err
+		}
+		cfg.Environments[env] = config.Environment{Production: env == "production", DatabaseSecret: name}
+		port, err := freePortRange(opts.Instances)
+		if err != nil {
+			return nil, fmt.Errorf("init embedded environment: find free ports: %w", err)
+		}
+		if err := fl.Provision(env, opts.Instances, port, map[string]string{"DATABASE_PATH": dbPath}); err != nil {
+			return nil, fmt.Errorf("init embedded environment: provision %s: %w", env, err)
+		}
+	}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := os.WriteFile(filepath.Join(abs, ConfigFile), b, 0o644); err != nil {
+		return nil, fmt.Errorf("init embedded environment: %w", err)
+	}
+	return Open(abs)
+}
+
+// Open opens the embedded environment in root.
+func Open(root string) (*Env, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(filepath.Join(abs, ConfigFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s: run `slipway local init` (or `make demo`) first", ErrNotInitialized, abs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	led, err := ledger.OpenSQLite(filepath.Join(abs, "ledger.db"))
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{
+		Root: abs, Config: cfg, Ledger: led,
+		Artifacts: &artifact.Dir{Root: filepath.Join(abs, "artifacts")},
+		Fleet:     fleet.NewLocal(abs, scripts.HostScript),
+		Secrets:   &secret.File{Path: filepath.Join(abs, "secrets.json")},
+		Alarms:    &health.AlarmFile{Path: filepath.Join(abs, "alarms.json")},
+	}
+	e.Deps = &pipeline.Deps{
+		Config: cfg, Ledger: led, Artifacts: e.Artifacts, Fleet: localFleet{e.Fleet}, Secrets: e.Secrets,
+		OpenDB: migrate.OpenDB,
+		Snapshots: func(env string, _ config.Environment) (pipeline.Snapshotter, error) {
+			return &snapshot.SQLite{Path: e.DatabasePath(env), Dir: filepath.Join(abs, "snapshots", env)}, nil
+		},
+		Prober: health.NewProber(2 * time.Second),
+		Alarms: e.Alarms,
+		Log:    slog.New(slog.DiscardHandler),
+	}
+	return e, nil
+}
+
+// DatabasePath is an environment's SQLite database.
+func (e *Env) DatabasePath(env string) string { return filepath.Join(e.Root, "db", env+".db") }
+
+// Close closes the ledger. App processes keep running, as they would on
+// real hosts; Stop stops them.
+func (e *Env) Close() error { return e.Ledger.Close() }
+
+// Stop stops every app process the environment started and closes the ledger.
+func (e *Env) Stop(ctx context.Context) error {
+	err := e.Fleet.Stop(ctx)
+	return errors.Join(err, e.Close())
+}
+
+// Function is one Lambda of the state machines.
+type Function struct {
+	Name        string // functions/<Name>
+	Placeholder string // ${Placeholder} in statemachine/*.asl.json
+}
+
+// Functions lists every function the state machines call.
+var Functions = []Function{
+	{"preflight", "PreflightFunctionArn"},
+	{"lock", "LockFunctionArn"},
+	{"snapshot", "SnapshotFunctionArn"},
+	{"migrate", "MigrateFunctionArn"},
+	{"deploy", "DeployFunctionArn"},
+	{"health", "HealthFunctionArn"},
+	{"rollback", "RollbackFunctionArn"},
+	{"record", "RecordFunctionArn"},
+}
+
+// ARN is the local ARN substituted for a function.
+func ARN(name string) string { return "arn:aws:lambda:local:000000000000:function:slipway-" + name }
+
+// Handlers returns the resolver for the embedded engine and the
+// substitutions for the definitions' placeholders. Each handler is wrapped
+// by aws-lambda-go exactly as the Lambda runtime wraps it, so input and
+// output are JSON round-tripped and errors are named as on AWS.
+func (e *Env) Handlers() (asl.Resolver, map[string]string) {
+	d := e.Deps
+	fns := map[string]any{
+		"preflight": (&pipeline.Preflight{Deps: d}).Handle,
+		"lock":      (&pipeline.Lock{Deps: d}).Handle,
+		"snapshot":  (&pipeline.Snapshot{Deps: d}).Handle,
+		"migrate":   (&pipeline.Migrate{Deps: d}).Handle,
+		"deploy":    (&pipeline.Deploy{Deps: d}).Handle,
+		"health":    (&pipeline.Health{Deps: d}).Handle,
+		"rollback":  (&pipeline.Rollback{Deps: d}).Handle,
+		"record":    (&pipeline.Record{Deps: d}).Handle,
+	}
+	handlers := asl.Handlers{}
+	subs := map[string]string{}
+	for _, f := range Functions {
+		handlers[ARN(f.Name)] = lambda.NewHandler(fns[f.Name])
+		subs[f.Placeholder] = ARN(f.Name)
+	}
+	return handlers, subs
+}
+
+// localFleet adapts the embedded fleet to the pipeline. Every instance of
+// an embedded environment is its target, so tags select nothing further.
+//
+// Send returns once the command has finished on every instance. On AWS the
+// state machine polls SSM between Wait states; the embedded engine skips
+// Wait states on its virtual clock, so polling a command that runs in real
+// time would spin. With Send synchronous, the first poll finds the final
+// result and the definition runs unchanged.
+type localFleet struct{ *fleet.Local }
+
+func (f localFleet) Send(ctx context.Context, env string, cmd fleet.Command) (string, error) {
+	id, err := f.Local.Send(ctx, env, cmd)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Local.Wait(ctx, id); err != nil {
+		return id, err
+	}
+	return id, nil
+}
+
+func (f localFleet) Instances(ctx context.Context, env string, _ map[string]string) ([]fleet.Instance, error) {
+	return f.Local.Instances(ctx, env)
+}
+
+func (f localFleet) Lookup(ctx context.Context, env string, ids []string) ([]fleet.Instance, error) {
+	all, err := f.Local.Instances(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	var out []fleet.Instance
+	for _, i := range all {
+		if slices.Contains(ids, i.ID) {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// freePortRange finds n consecutive free ports on 127.0.0.1.
+func freePortRange(n int) (int, error) {
+	for attempt := 0; attempt < 50; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		base := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if base+n > 65535 {
+			continue
+		}
+		ok := true
+		for p := base; p < base+n; p++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return base, nil
+		}
+	}
+	return 0, errors.New("no free port range")
+}

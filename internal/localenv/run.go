@@ -1,0 +1,125 @@
+package localenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/asl"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/statemachine"
+)
+
+// RunOptions shape one execution on the embedded engine.
+type RunOptions struct {
+	// Progress, when set, receives one line per ledger step as it is written.
+	Progress io.Writer
+	// RealTime makes Wait states and retries really wait.
+	RealTime bool
+	// Name is the execution name (and deployment id); default: generated.
+	Name string
+}
+
+// Deploy runs the deploy state machine for req on the embedded engine.
+func (e *Env) Deploy(ctx context.Context, req contract.DeployRequest, opts RunOptions) (*asl.Execution, error) {
+	if opts.Name == "" {
+		opts.Name = ExecutionName(req.Environment, req.Version)
+	}
+	in, _ := json.Marshal(req)
+	return e.Run(ctx, "deploy", statemachine.Deploy, in, opts)
+}
+
+// Rollback runs the rollback state machine for req on the embedded engine.
+func (e *Env) Rollback(ctx context.Context, req contract.RollbackRequest, opts RunOptions) (*asl.Execution, error) {
+	if opts.Name == "" {
+		opts.Name = ExecutionName(req.Environment, "rollback")
+	}
+	in, _ := json.Marshal(req)
+	return e.Run(ctx, "rollback", statemachine.Rollback, in, opts)
+}
+
+// Run runs a definition with the environment's handlers.
+func (e *Env) Run(ctx context.Context, machine string, definition, input []byte, opts RunOptions) (*asl.Execution, error) {
+	resolver, subs := e.Handlers()
+	def, err := asl.Substitute(definition, subs)
+	if err != nil {
+		return nil, err
+	}
+	sm, err := asl.Parse(def)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s definition: %w", machine, err)
+	}
+	clock := asl.Clock(asl.NewVirtualClock(time.Now().UTC()))
+	if opts.RealTime {
+		clock = asl.RealClock()
+	}
+	if opts.Name == "" {
+		opts.Name = ExecutionName(machine, "")
+	}
+	p := &progress{w: opts.Progress, ledger: e.Ledger, id: opts.Name}
+	return asl.Run(ctx, sm, input, asl.Options{
+		Resolver:         resolver,
+		Clock:            clock,
+		ExecutionName:    opts.Name,
+		StateMachineName: "slipway-" + e.Config.App + "-" + machine,
+		Region:           "local",
+		Account:          "000000000000",
+		OnEvent:          p.onEvent,
+	})
+}
+
+var nameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// ExecutionName returns a unique execution name such as
+// staging-v2-20261126T011500Z-3f9a (at most 80 characters, Step Functions' limit).
+func ExecutionName(env, version string) string {
+	var b [2]byte
+	rand.Read(b[:])
+	parts := []string{env}
+	if version != "" {
+		parts = append(parts, version)
+	}
+	parts = append(parts, time.Now().UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:]))
+	n := nameUnsafe.ReplaceAllString(strings.Join(parts, "-"), "-")
+	if len(n) > 80 {
+		n = n[len(n)-80:]
+	}
+	return n
+}
+
+// progress prints ledger steps as the execution writes them.
+type progress struct {
+	w      io.Writer
+	ledger *ledger.SQLite
+	id     string
+	mu     sync.Mutex
+	seen   int
+}
+
+func (p *progress) onEvent(ev asl.HistoryEvent) {
+	if p.w == nil {
+		return
+	}
+	if !strings.HasSuffix(ev.Type, "StateExited") && !strings.HasSuffix(ev.Type, "Failed") && ev.Type != "ExecutionSucceeded" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	steps, err := p.ledger.Steps(context.Background(), p.id)
+	if err != nil {
+		return
+	}
+	for _, st := range steps[min(p.seen, len(steps)):] {
+		mark := map[string]string{"ok": "✓", "failed": "✗", "skipped": "–", "info": "·"}[st.Status]
+		fmt.Fprintf(p.w, "%s  %-15s %s %s\n", time.Now().Format("15:04:05.000"), st.Stage, mark, st.Message)
+	}
+	p.seen = max(p.seen, len(steps))
+}
