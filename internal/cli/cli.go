@@ -1,0 +1,108 @@
+// Package cli is the slipway command line: the root command, how errors
+// become exit codes and messages, and the factory every command gets.
+// Each command lives in its own package under internal/cli with an Options
+// struct of injected dependencies.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-deploy/slipway/internal/asl"
+	"github.com/slipway-deploy/slipway/internal/cli/demo"
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/states"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+)
+
+// LocalDirEnv names the environment variable that points at the embedded
+// environment's state directory.
+const LocalDirEnv = "SLIPWAY_LOCAL_DIR"
+
+// DefaultLocalDir is the embedded environment's state directory by default.
+const DefaultLocalDir = ".slipway/local"
+
+// Main runs the command line and returns the process exit code. The root
+// context is cancelled on SIGINT and SIGTERM.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f := &factory.Factory{IO: factory.System(), Resolver: localResolver}
+	return Run(ctx, f, os.Args[1:])
+}
+
+// Run runs the command line with args and returns the exit code.
+func Run(ctx context.Context, f *factory.Factory, args []string) int {
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return factory.ExitOK
+	}
+	code := factory.ExitCode(err)
+	var silent *factory.SilentError
+	if errors.As(err, &silent) {
+		return code
+	}
+	if isUsage(err) {
+		code = factory.ExitUsage
+	}
+	fmt.Fprintf(f.IO.ErrOut, "error: %v\n", err)
+	var ee *factory.ExitError
+	if errors.As(err, &ee) && ee.Hint != "" {
+		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", ee.Hint)
+	}
+	return code
+}
+
+// isUsage recognises cobra's own argument and flag errors.
+func isUsage(err error) bool {
+	m := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires ", "required flag", "invalid argument", "flag needs an argument"} {
+		if strings.HasPrefix(m, p) || strings.Contains(m, "flag needs an argument") {
+			return true
+		}
+	}
+	return false
+}
+
+// NewCmdRoot returns the root command with every subcommand.
+func NewCmdRoot(f *factory.Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "slipway",
+		Short:         "Deploy a web app to EC2 and RDS safely, with automatic rollback",
+		Long:          "Slipway deploys through one Step Functions state machine: preflight, lock, snapshot, migrate, rollout in health-gated waves, bake, with rollback on any failure. Every command also works against the embedded environment on this machine.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return factory.UsageError("%v", err) })
+	root.AddCommand(demo.NewCmdDemo(f, nil))
+	root.AddCommand(states.NewCmdStates(f))
+	return root
+}
+
+// localResolver opens the embedded environment (SLIPWAY_LOCAL_DIR, default
+// .slipway/local) and returns its handlers for `states run`.
+func localResolver(ctx context.Context) (asl.Resolver, map[string]string, func() error, error) {
+	dir := os.Getenv(LocalDirEnv)
+	if dir == "" {
+		dir = DefaultLocalDir
+	}
+	env, err := localenv.Open(filepath.Clean(dir))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	r, subs := env.Handlers()
+	return r, subs, env.Close, nil
+}

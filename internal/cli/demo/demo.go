@@ -1,0 +1,45 @@
+// Package demo is `slipway demo`: the whole pipeline, end to end, on the
+// embedded environment — deploy v1 and v2 of the demo app, then v3, which
+// fails its health check and is rolled back to v2 automatically.
+package demo
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/demo"
+)
+
+// Options are the demo command's inputs.
+type Options struct {
+	IO        *factory.IOStreams
+	Dir       string
+	AppDir    string
+	Instances int
+	Keep      bool
+}
+
+// NewCmdDemo returns the demo command. runF replaces the run in tests.
+func NewCmdDemo(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Deploy the demo app three times on the embedded environment; the third release fails and is rolled back",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Instances < 1 || opts.Instances > 50 {
+				return factory.UsageError("--instances must be between 1 and 50, got %d", opts.Instances)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			_, err := demo.Run(cmd.Context(), demo.Options{Root: opts.Dir, AppDir: opts.AppDir, Out: opts.IO.Out, Instances: opts.Instances, Keep: opts.Keep})
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&opts.Dir, "dir", ".slipway/demo", "state directory of the demo's embedded environment (emptied first)")
+	cmd.Flags().StringVar(&opts.AppDir, "app-dir", "examples/demo-app", "the demo app's source and releases")
+	cmd.Flags().IntVar(&opts.Instances, "instances", 3, "number of instances")
+	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "leave the apps running at the end")
+	return cmd
+}

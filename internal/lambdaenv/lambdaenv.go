@@ -1,0 +1,180 @@
+// Package lambdaenv builds what a Slipway Lambda runs on from its
+// environment: the AWS SDK configuration, the Slipway configuration, a JSON
+// logger for CloudWatch, and the AWS adapter for each port. The functions'
+// mains call it once, outside the handler, so clients are reused across
+// invocations.
+//
+// Environment variables (set by the CDK stack in infra/):
+//
+//	SLIPWAY_CONFIG           the app's environments (JSON, see config)
+//	SLIPWAY_TABLE            the DynamoDB ledger table
+//	SLIPWAY_ARTIFACT_BUCKET  the S3 bucket holding release bundles
+//	SLIPWAY_SSM_DOCUMENT     the SSM Command document running the host script
+//	SLIPWAY_OUTPUT_BUCKET    optional: S3 bucket for full command output
+//	SLIPWAY_OUTPUT_LOG_GROUP optional: CloudWatch Logs group for command output
+//	SLIPWAY_HEALTH_PORT      the port the app's health check answers on (default 80)
+//	SLIPWAY_COMMAND_TIMEOUT  seconds an activation may take on a host (default 600)
+package lambdaenv
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/slipway-deploy/slipway/internal/artifact"
+	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/fleet"
+	"github.com/slipway-deploy/slipway/internal/health"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/migrate"
+	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/secret"
+	"github.com/slipway-deploy/slipway/internal/snapshot"
+)
+
+// Env is a Lambda's environment.
+type Env struct {
+	AWS    aws.Config
+	Config *config.Config
+	Log    *slog.Logger
+	Getenv func(string) string
+}
+
+// Load reads the environment. An error names the missing setting.
+func Load(ctx context.Context) (*Env, error) {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return &Env{AWS: awsCfg, Config: cfg, Log: log, Getenv: os.Getenv}, nil
+}
+
+// Require returns an environment variable or an error naming it.
+func (e *Env) Require(name string) (string, error) {
+	v := e.Getenv(name)
+	if v == "" {
+		return "", fmt.Errorf("%s is not set: the function's configuration is incomplete (redeploy the Slipway stack)", name)
+	}
+	return v, nil
+}
+
+func (e *Env) intVar(name string, def int) int {
+	if n, err := strconv.Atoi(e.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// Capability names a port a handler needs.
+type Capability int
+
+// Capabilities.
+const (
+	Ledger    Capability = iota // the DynamoDB ledger
+	Artifacts                   // the S3 artifact store
+	Fleet                       // SSM Run Command
+	Database                    // Secrets Manager and database drivers
+	Snapshots                   // RDS snapshots
+	Health                      // the HTTP prober and CloudWatch alarms
+)
+
+// Deps builds the handler dependencies for the capabilities asked for.
+func (e *Env) Deps(caps ...Capability) (*pipeline.Deps, error) {
+	d := &pipeline.Deps{Config: e.Config, Log: e.Log}
+	var err error
+	for _, c := range caps {
+		switch c {
+		case Ledger:
+			d.Ledger, err = e.Ledger()
+		case Artifacts:
+			d.Artifacts, err = e.Artifacts()
+		case Fleet:
+			d.Fleet, err = e.Fleet()
+		case Database:
+			d.Secrets, d.OpenDB = e.Secrets(), migrate.OpenDB
+		case Snapshots:
+			d.Snapshots = e.Snapshots()
+		case Health:
+			d.Prober, d.Alarms = health.NewProber(3*time.Second), e.Alarms()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// Ledger is the DynamoDB ledger.
+func (e *Env) Ledger() (*ledger.Dynamo, error) {
+	table, err := e.Require("SLIPWAY_TABLE")
+	if err != nil {
+		return nil, err
+	}
+	return &ledger.Dynamo{Client: dynamodb.NewFromConfig(e.AWS), Table: table}, nil
+}
+
+// Artifacts is the S3 artifact store.
+func (e *Env) Artifacts() (*artifact.S3, error) {
+	bucket, err := e.Require("SLIPWAY_ARTIFACT_BUCKET")
+	if err != nil {
+		return nil, err
+	}
+	return &artifact.S3{Client: s3.NewFromConfig(e.AWS), Bucket: bucket}, nil
+}
+
+// Fleet is the SSM Run Command fleet.
+func (e *Env) Fleet() (*fleet.SSM, error) {
+	doc, err := e.Require("SLIPWAY_SSM_DOCUMENT")
+	if err != nil {
+		return nil, err
+	}
+	return &fleet.SSM{
+		Client: ssm.NewFromConfig(e.AWS), DocumentName: doc,
+		OutputBucket: e.Getenv("SLIPWAY_OUTPUT_BUCKET"), OutputPrefix: "command-output/",
+		LogGroup:       e.Getenv("SLIPWAY_OUTPUT_LOG_GROUP"),
+		TimeoutSeconds: int32(e.intVar("SLIPWAY_COMMAND_TIMEOUT", 600)),
+		HealthPort:     e.HealthPort(),
+	}, nil
+}
+
+// HealthPort is the app's health check port on EC2 instances.
+func (e *Env) HealthPort() int { return e.intVar("SLIPWAY_HEALTH_PORT", 80) }
+
+// Secrets is Secrets Manager, cached per container.
+func (e *Env) Secrets() *secret.Manager {
+	return &secret.Manager{Client: secretsmanager.NewFromConfig(e.AWS)}
+}
+
+// Snapshots snapshots an environment's RDS instance or Aurora cluster.
+func (e *Env) Snapshots() func(string, config.Environment) (pipeline.Snapshotter, error) {
+	client := rds.NewFromConfig(e.AWS)
+	return func(env string, c config.Environment) (pipeline.Snapshotter, error) {
+		if c.DBInstance == "" && c.DBCluster == "" {
+			return nil, fmt.Errorf("environment %s has neither db_instance nor db_cluster in the Slipway configuration: Slipway will not migrate without a snapshot", env)
+		}
+		return &snapshot.RDS{Client: client, DBInstance: c.DBInstance, DBCluster: c.DBCluster,
+			Tags: map[string]string{"slipway:app": e.Config.App, "slipway:env": env}}, nil
+	}
+}
+
+// Alarms is CloudWatch.
+func (e *Env) Alarms() *health.CloudWatch {
+	return &health.CloudWatch{Client: cloudwatch.NewFromConfig(e.AWS)}
+}
