@@ -1,0 +1,740 @@
+#!/bin/sh
+# slipway-host.sh - switch, restart and check the releases of one app on one host.
+#
+# The same file runs on an EC2 instance (the SSM Command document invokes it
+# after downloading the artifact) and on every instance of Slipway's embedded
+# fleet (internal/fleet). It is POSIX sh and passes `shellcheck -s sh`.
+#
+# Usage:
+#   slipway-host.sh activate VERSION ARTIFACT SHA256
+#       Verify ARTIFACT (a local .tar.gz) against SHA256, unpack it into
+#       releases/VERSION, switch `current` to it, restart the app and wait for
+#       its local health endpoint to report VERSION. If `current` already is
+#       a complete releases/VERSION, change nothing (no restart) and only
+#       check health, so a repeated activate never reports an unhealthy
+#       release as a success.
+#       A failed health check does NOT switch back: the orchestrator decides
+#       and issues `rollback`.
+#   slipway-host.sh rollback [VERSION]
+#       Switch `current` to VERSION (default: the content of `previous`),
+#       restart with that release's own release.env and wait for health.
+#       No download, no unpack. Rolling back to the current release changes
+#       nothing and, like activate, only checks health.
+#   slipway-host.sh status
+#       Print {"action":"status","current":..,"previous":..,"releases":[..],"root":..}.
+#       "releases" lists the complete releases by install time, oldest first.
+#   slipway-host.sh prune [KEEP]
+#       Keep the KEEP (default $SLIPWAY_KEEP, 5) most recently installed
+#       releases; never remove `current` or `previous`.
+#
+# Layout under $SLIPWAY_ROOT (required):
+#   releases/<version>/           one directory per release (with release.env)
+#   releases/<version>/.slipway-release   marker written last at install:
+#                                 a release is complete when it exists
+#   current -> releases/<version> switched atomically (temporary link + rename)
+#   previous                      the version `current` pointed at before the
+#                                 last switch (the default rollback target)
+#   history                       one line per switch: TIME ACTION FROM TO DEPLOYMENT
+#   host.env                      host settings, KEY=VALUE lines (optional)
+#   app.pid, app.log              process mode only: the app's pid and output
+#   .lock/                        held while activate, rollback or prune runs
+#
+# Host settings (host.env, or the environment):
+#   SLIPWAY_SERVICE_MODE  systemd (default) or process
+#   SLIPWAY_UNIT          systemd unit restarted by default in systemd mode
+#   PORT                  port of the app's local health endpoint (required
+#                         by activate and rollback)
+#   SLIPWAY_HOST          host of the local health endpoint (127.0.0.1)
+#   SLIPWAY_KEEP          releases kept by prune (5)
+#   SLIPWAY_LOCK_TIMEOUT  seconds to wait for another run's lock (120)
+#   SLIPWAY_HOST_ENV      path of the host settings file ($SLIPWAY_ROOT/host.env)
+#   SLIPWAY_DEPLOYMENT_ID recorded in history (optional)
+#
+# Release settings (releases/<version>/release.env, written by the bundle
+# builder from the app manifest):
+#   SLIPWAY_VERSION               the release's version
+#   SLIPWAY_START                 process mode: the app's command, run in the
+#                                 release directory (e.g. bin/demo-app)
+#   SLIPWAY_RESTART               systemd mode: restart command
+#                                 (default: systemctl restart "$SLIPWAY_UNIT")
+#   SLIPWAY_HEALTH_PATH           /healthz
+#   SLIPWAY_HEALTH_TIMEOUT        seconds to wait for health (30)
+#   SLIPWAY_HEALTH_EXPECT_STATUS  HTTP status expected (200)
+#
+# Environment files are read as KEY=VALUE lines, never executed: blank lines
+# and lines starting with # are skipped, an optional `export ` prefix and one
+# pair of surrounding quotes are removed. Every variable is exported, so the
+# app sees them. Precedence, lowest first: the caller's environment, the
+# release's release.env, host.env (the host operator has the last word).
+# The release keys above are cleared before a release.env is read, so a
+# restart uses that release's values or the defaults, never another release's.
+#
+# Process mode is a tiny systemd for hosts without one (the embedded fleet):
+# stop sends SIGTERM to the process group named by app.pid, waits up to 10s,
+# then SIGKILL; start runs SLIPWAY_START in `current` under setsid and nohup,
+# stdin from /dev/null, stdout and stderr appended to app.log, and writes its
+# pid to app.pid. In systemd mode the unit should read host.env
+# (EnvironmentFile=) and run in $SLIPWAY_ROOT/current (WorkingDirectory=).
+#
+# Health: http://$SLIPWAY_HOST:$PORT$SLIPWAY_HEALTH_PATH must answer
+# SLIPWAY_HEALTH_EXPECT_STATUS with a body containing "version":"VERSION"
+# (whitespace allowed after the colon), polled every second with curl (or
+# wget) until SLIPWAY_HEALTH_TIMEOUT. In process mode an app that exits fails
+# the check at once.
+#
+# Output: log lines on stderr; last, one JSON line on stdout, also on failure:
+#   {"action":"activate","version":"v2","previous":"v1","current":"v2","changed":true}
+#   failures add "error":"..." and "exit_code":N.
+#
+# Needs: sh, tar with gzip, sha256sum (or shasum), curl (or wget), readlink,
+# date +%s, mkdir, mv (GNU -T or BSD -h), ln, rm, ls, sed, tr, grep, cut,
+# head, tail, sleep, nohup; setsid if available; systemctl in systemd mode.
+#
+# Exit codes:
+#   0  success (including no-op activate or rollback)
+#   1  unexpected error (file system, state files)
+#   2  usage or configuration error (missing SLIPWAY_ROOT, bad arguments, no PORT)
+#   3  artifact missing or SHA-256 mismatch
+#   4  unpack failed (bad archive, no release.env)
+#   5  restart failed
+#   6  health check failed
+#   7  rollback target not on this host (never installed, or pruned)
+#   8  another run holds the lock (timed out waiting)
+
+set -u
+
+PROG=slipway-host.sh
+RELEASE_KEYS='SLIPWAY_VERSION SLIPWAY_START SLIPWAY_RESTART SLIPWAY_HEALTH_PATH SLIPWAY_HEALTH_TIMEOUT SLIPWAY_HEALTH_EXPECT_STATUS'
+
+ACTION=
+TARGET=
+CHANGED=false
+BEFORE=
+LOCKED=
+CLEANUP=
+
+log() {
+	printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$PROG" "$*" >&2
+}
+
+usage() {
+	cat >&2 <<'EOF'
+usage: slipway-host.sh activate VERSION ARTIFACT SHA256
+       slipway-host.sh rollback [VERSION]
+       slipway-host.sh status
+       slipway-host.sh prune [KEEP]
+SLIPWAY_ROOT must name the app root (releases/, current, host.env).
+EOF
+}
+
+# json_str prints $1 as a JSON string.
+json_str() {
+	printf '"%s"' "$(printf '%s' "$1" | tr '\t\n\r' '   ' | tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g')"
+}
+
+# json_list prints the words of $1 as a JSON array of strings.
+json_list() {
+	printf '['
+	sep=
+	for item in $1; do
+		printf '%s' "$sep"
+		json_str "$item"
+		sep=,
+	done
+	printf ']'
+}
+
+# result prints the final JSON line of activate and rollback; $1 is an error
+# message and $2 an exit code, both empty on success.
+result() {
+	printf '{"action":%s,"version":%s,"previous":%s,"current":%s,"changed":%s' \
+		"$(json_str "$ACTION")" "$(json_str "$TARGET")" \
+		"$(json_str "$(read_previous)")" "$(json_str "$(read_current)")" "$CHANGED"
+	if [ -n "${1:-}" ]; then
+		printf ',"error":%s,"exit_code":%s' "$(json_str "$1")" "$2"
+	fi
+	printf '}\n'
+}
+
+# die logs $2, prints the failure JSON line and exits with code $1.
+die() {
+	code=$1
+	shift
+	log "error: $*"
+	if [ -n "$ACTION" ] && [ -n "${ROOT:-}" ]; then
+		result "$*" "$code"
+	else
+		printf '{"action":%s,"error":%s,"exit_code":%s}\n' "$(json_str "$ACTION")" "$(json_str "$*")" "$code"
+	fi
+	exit "$code"
+}
+
+usage_error() {
+	usage
+	die 2 "$*"
+}
+
+on_exit() {
+	if [ -n "$CLEANUP" ]; then
+		rm -rf -- "$CLEANUP"
+	fi
+	if [ -n "$LOCKED" ]; then
+		rm -rf -- "$ROOT/.lock"
+	fi
+}
+
+# nap sleeps a fraction of a second where sleep allows it, else a second.
+nap() {
+	sleep 0.2 2>/dev/null || sleep 1
+}
+
+now() {
+	date +%s
+}
+
+# valid_version succeeds if $1 can name a release directory.
+valid_version() {
+	case $1 in
+	'' | .* | -* | *[!A-Za-z0-9._+-]*) return 1 ;;
+	esac
+	return 0
+}
+
+# load_env reads KEY=VALUE lines from file $1 and exports them.
+load_env() {
+	[ -f "$1" ] || return 0
+	[ -r "$1" ] || die 2 "cannot read $1"
+	cr=$(printf '\r')
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line%"$cr"}
+		case $line in
+		'' | '#'*) continue ;;
+		esac
+		key=${line%%=*}
+		if [ "$key" = "$line" ]; then
+			log "warning: $1: ignoring line without '='"
+			continue
+		fi
+		value=${line#*=}
+		key=${key#export }
+		case $key in
+		'' | [0-9]* | *[!A-Za-z0-9_]*)
+			log "warning: $1: ignoring invalid name '$key'"
+			continue
+			;;
+		SLIPWAY_ROOT | IFS)
+			log "warning: $1: $key cannot be set here"
+			continue
+			;;
+		esac
+		case $value in
+		\"*\")
+			value=${value#\"}
+			value=${value%\"}
+			;;
+		\'*\')
+			value=${value#\'}
+			value=${value%\'}
+			;;
+		esac
+		eval "$key=\$value"
+		export "${key?}"
+	done <"$1"
+}
+
+# load_release clears the release keys, then reads release $1's release.env
+# and host.env on top of it.
+load_release() {
+	for key in $RELEASE_KEYS; do
+		unset "$key"
+	done
+	load_env "$ROOT/releases/$1/release.env"
+	load_env "$HOST_ENV"
+	: "${SLIPWAY_HEALTH_PATH:=/healthz}"
+	: "${SLIPWAY_HEALTH_TIMEOUT:=30}"
+	: "${SLIPWAY_HEALTH_EXPECT_STATUS:=200}"
+	if [ -n "${SLIPWAY_VERSION:-}" ] && [ "$SLIPWAY_VERSION" != "$1" ]; then
+		log "warning: release $1 has SLIPWAY_VERSION=$SLIPWAY_VERSION in its release.env"
+	fi
+	case $SLIPWAY_HEALTH_TIMEOUT in
+	'' | *[!0-9]*) die 2 "SLIPWAY_HEALTH_TIMEOUT must be a number of seconds, not '$SLIPWAY_HEALTH_TIMEOUT'" ;;
+	esac
+}
+
+read_current() {
+	[ -n "${ROOT:-}" ] || return 0
+	link=$(readlink "$ROOT/current" 2>/dev/null) || return 0
+	printf '%s' "${link##*/}"
+}
+
+read_previous() {
+	[ -n "${ROOT:-}" ] && [ -f "$ROOT/previous" ] || return 0
+	recorded=
+	IFS= read -r recorded <"$ROOT/previous"
+	printf '%s' "$recorded"
+}
+
+# is_complete succeeds if release $1 is fully installed.
+is_complete() {
+	[ -f "$ROOT/releases/$1/.slipway-release" ]
+}
+
+# releases prints the complete releases, oldest install first.
+releases() {
+	[ -d "$ROOT/releases" ] || return 0
+	# Version names are checked by valid_version, so parsing ls is safe here.
+	# shellcheck disable=SC2012
+	ls -1tr -- "$ROOT"/releases/*/.slipway-release 2>/dev/null | while IFS= read -r marker; do
+		dir=${marker%/.slipway-release}
+		name=${dir##*/}
+		valid_version "$name" && printf '%s\n' "$name"
+	done
+}
+
+# write_file writes $2 and a newline to file $1 atomically.
+write_file() {
+	printf '%s\n' "$2" >"$1.tmp.$$" && mv -f -- "$1.tmp.$$" "$1"
+}
+
+lock() {
+	timeout=${SLIPWAY_LOCK_TIMEOUT:-120}
+	start=$(now)
+	while ! mkdir "$ROOT/.lock" 2>/dev/null; do
+		holder=
+		[ -f "$ROOT/.lock/pid" ] && IFS= read -r holder <"$ROOT/.lock/pid"
+		if [ -n "$holder" ] && ! alive "$holder"; then
+			log "removing stale lock of dead process $holder"
+			rm -rf -- "$ROOT/.lock"
+			continue
+		fi
+		if [ $(($(now) - start)) -ge "$timeout" ]; then
+			die 8 "another slipway-host.sh (pid ${holder:-unknown}) holds $ROOT/.lock; gave up after ${timeout}s"
+		fi
+		sleep 1
+	done
+	LOCKED=1
+	printf '%s\n' "$$" >"$ROOT/.lock/pid"
+}
+
+# alive succeeds if process $1 exists and is not a zombie.
+alive() {
+	kill -s 0 "$1" 2>/dev/null || return 1
+	if [ -r "/proc/$1/stat" ]; then
+		stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+		state=${stat##*) }
+		case $state in
+		Z* | X*) return 1 ;;
+		esac
+	fi
+	return 0
+}
+
+# ours succeeds if process $1 is an app of this root: it runs in one of its
+# releases or has SLIPWAY_ROOT=$ROOT in its environment. Linux only (elsewhere
+# app.pid is trusted); it keeps a recycled pid from being killed.
+ours() {
+	[ -d "/proc/$1" ] || return 0
+	cwd=$(readlink "/proc/$1/cwd" 2>/dev/null) || cwd=
+	case $cwd in
+	"$ROOT"/releases/*) return 0 ;;
+	esac
+	tr '\000' '\n' <"/proc/$1/environ" 2>/dev/null | grep -Fqx "SLIPWAY_ROOT=$ROOT"
+}
+
+# signal sends signal $1 to the process group of $2, or to $2 alone.
+signal() {
+	kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/null
+}
+
+stop_process() {
+	[ -f "$ROOT/app.pid" ] || return 0
+	pid=
+	IFS= read -r pid <"$ROOT/app.pid"
+	case $pid in
+	'' | *[!0-9]*) rm -f -- "$ROOT/app.pid"; return 0 ;;
+	esac
+	if ! alive "$pid"; then
+		rm -f -- "$ROOT/app.pid"
+		return 0
+	fi
+	if ! ours "$pid"; then
+		log "warning: pid $pid in app.pid is not an app of $ROOT; not stopping it"
+		rm -f -- "$ROOT/app.pid"
+		return 0
+	fi
+	log "stopping app pid $pid (SIGTERM)"
+	signal TERM "$pid"
+	waited=0
+	while alive "$pid" && [ "$waited" -lt 50 ]; do
+		nap
+		waited=$((waited + 1))
+	done
+	if alive "$pid"; then
+		log "app pid $pid still running after 10s; sending SIGKILL"
+		signal KILL "$pid"
+		waited=0
+		while alive "$pid" && [ "$waited" -lt 10 ]; do
+			nap
+			waited=$((waited + 1))
+		done
+	fi
+	rm -f -- "$ROOT/app.pid"
+}
+
+start_process() {
+	[ -n "${SLIPWAY_START:-}" ] || { log "SLIPWAY_START is empty in release $TARGET's release.env"; return 1; }
+	cd "$ROOT/current" || return 1
+	# The first word is the program; check it before stopping the running app.
+	set -f
+	# shellcheck disable=SC2086
+	set -- $SLIPWAY_START
+	set +f
+	[ $# -ge 1 ] || { log "SLIPWAY_START is blank in release $TARGET's release.env"; return 1; }
+	case $1 in
+	*/*) [ -f "$1" ] && [ -x "$1" ] ;;
+	*) command -v "$1" >/dev/null 2>&1 ;;
+	esac || {
+		log "start command '$1' of release $TARGET is not an executable (in $ROOT/releases/$TARGET)"
+		return 1
+	}
+	stop_process
+	rm -f -- "$ROOT/app.pid"
+	# The app writes its own pid ($$ survives exec), so app.pid is right
+	# whether or not setsid forks. It must not inherit our stdout or stderr:
+	# the caller reads them until they close.
+	# shellcheck disable=SC2016
+	launch='printf "%s\n" "$$" >"$1.tmp" && mv -f "$1.tmp" "$1" || exit 1; eval "exec $2"'
+	if command -v setsid >/dev/null 2>&1; then
+		setsid nohup sh -c "$launch" slipway-app "$ROOT/app.pid" "$SLIPWAY_START" </dev/null >>"$ROOT/app.log" 2>&1 &
+	else
+		nohup sh -c "$launch" slipway-app "$ROOT/app.pid" "$SLIPWAY_START" </dev/null >>"$ROOT/app.log" 2>&1 &
+	fi
+	waited=0
+	while [ ! -s "$ROOT/app.pid" ] && [ "$waited" -lt 25 ]; do
+		nap
+		waited=$((waited + 1))
+	done
+	cd / || return 1
+	[ -s "$ROOT/app.pid" ] || { log "app did not write $ROOT/app.pid"; return 1; }
+	IFS= read -r pid <"$ROOT/app.pid"
+	log "started '$SLIPWAY_START' as pid $pid (output in $ROOT/app.log)"
+}
+
+restart() {
+	case $MODE in
+	process)
+		start_process
+		;;
+	systemd)
+		if [ -n "${SLIPWAY_RESTART:-}" ]; then
+			log "restarting: $SLIPWAY_RESTART"
+			(cd "$ROOT/current" && sh -c "$SLIPWAY_RESTART") >&2
+		elif [ -n "${SLIPWAY_UNIT:-}" ]; then
+			log "restarting: systemctl restart $SLIPWAY_UNIT"
+			systemctl restart "$SLIPWAY_UNIT" >&2
+		else
+			log "neither SLIPWAY_RESTART (release.env) nor SLIPWAY_UNIT (host.env) is set"
+			return 1
+		fi
+		;;
+	esac
+}
+
+# probe fetches $1 into file $2 and prints the HTTP status (000 if none).
+probe() {
+	: >"$2"
+	if command -v curl >/dev/null 2>&1; then
+		code=$(curl -s -o "$2" -w '%{http_code}' --max-time 3 "$1" 2>/dev/null) || true
+	elif command -v wget >/dev/null 2>&1; then
+		# GNU wget keeps the body of an error answer only when asked to.
+		if wget --help 2>&1 | grep -q -- --content-on-error; then
+			code=$(wget -S -T 3 -t 1 --content-on-error -O "$2" "$1" 2>&1 |
+				awk '$1 ~ /^HTTP\// { c = $2 } END { print c }') || true
+		else
+			code=$(wget -S -T 3 -t 1 -O "$2" "$1" 2>&1 |
+				awk '$1 ~ /^HTTP\// { c = $2 } END { print c }') || true
+		fi
+	else
+		log "neither curl nor wget is installed"
+		code=
+	fi
+	printf '%s' "${code:-000}"
+}
+
+# wait_healthy waits until the app answers the expected status and reports
+# version $1.
+wait_healthy() {
+	url="http://$HOST:$PORT$SLIPWAY_HEALTH_PATH"
+	esc=$(printf '%s' "$1" | sed 's/[.+]/\\&/g')
+	body="$ROOT/.health.$$"
+	CLEANUP=$body
+	deadline=$(($(now) + SLIPWAY_HEALTH_TIMEOUT))
+	log "waiting up to ${SLIPWAY_HEALTH_TIMEOUT}s for $url to report version $1"
+	code=
+	while :; do
+		code=$(probe "$url" "$body")
+		if [ "$code" = "$SLIPWAY_HEALTH_EXPECT_STATUS" ] &&
+			grep -Eq "\"version\":[[:space:]]*\"$esc\"" "$body"; then
+			log "healthy: $url answered $code with version $1"
+			rm -f -- "$body"
+			CLEANUP=
+			return 0
+		fi
+		if [ "$MODE" = process ]; then
+			pid=
+			[ -f "$ROOT/app.pid" ] && IFS= read -r pid <"$ROOT/app.pid"
+			if [ -z "$pid" ] || ! alive "$pid"; then
+				log "app ${pid:+pid $pid }exited; last lines of $ROOT/app.log:"
+				tail -n 20 "$ROOT/app.log" 2>/dev/null | sed 's/^/  | /' >&2
+				HEALTH_ERROR="app exited before it was healthy"
+				break
+			fi
+		fi
+		[ "$(now)" -lt "$deadline" ] || {
+			HEALTH_ERROR="not healthy after ${SLIPWAY_HEALTH_TIMEOUT}s"
+			break
+		}
+		sleep 1
+	done
+	snippet=$(head -c 300 "$body" 2>/dev/null | tr '\n\r' '  ')
+	rm -f -- "$body"
+	CLEANUP=
+	HEALTH_ERROR="$HEALTH_ERROR: $url last answered $code (want $SLIPWAY_HEALTH_EXPECT_STATUS and \"version\":\"$1\"), body: ${snippet:-<empty>}"
+	return 1
+}
+
+# switch points `current` at release $1 atomically and records the switch.
+switch() {
+	old_previous=$(read_previous)
+	if [ -n "$BEFORE" ] && [ "$BEFORE" != "$1" ]; then
+		write_file "$ROOT/previous" "$BEFORE" || die 1 "cannot write $ROOT/previous"
+	fi
+	link="$ROOT/.current.tmp.$$"
+	rm -f -- "$link"
+	if ! ln -s "releases/$1" "$link"; then
+		die 1 "cannot create symlink $link"
+	fi
+	# GNU mv -T renames over the old link; BSD mv -h does the same.
+	if ! mv -T -- "$link" "$ROOT/current" 2>/dev/null && ! mv -fh -- "$link" "$ROOT/current" 2>/dev/null; then
+		rm -f -- "$link"
+		if [ -n "$old_previous" ]; then
+			write_file "$ROOT/previous" "$old_previous"
+		fi
+		die 1 "cannot switch $ROOT/current to releases/$1"
+	fi
+	CHANGED=true
+	printf '%s %s %s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$ACTION" "${BEFORE:--}" "$1" \
+		"${SLIPWAY_DEPLOYMENT_ID:--}" >>"$ROOT/history" || log "warning: cannot append to $ROOT/history"
+	log "current: ${BEFORE:-(none)} -> $1"
+}
+
+sha256() {
+	if command -v sha256sum >/dev/null 2>&1; then
+		sha256sum -- "$1" | cut -d' ' -f1
+	elif command -v shasum >/dev/null 2>&1; then
+		shasum -a 256 -- "$1" | cut -d' ' -f1
+	else
+		log "neither sha256sum nor shasum is installed"
+		return 1
+	fi
+}
+
+# unpack_release unpacks artifact $2 into releases/$1 (reusing a complete one with
+# the same checksum $3).
+unpack_release() {
+	dest="$ROOT/releases/$1"
+	if is_complete "$1"; then
+		installed=$(sed -n 's/^sha256=//p' "$dest/.slipway-release")
+		if [ "$installed" = "$3" ]; then
+			log "release $1 is already installed; reusing it"
+			return 0
+		fi
+		log "release $1 is installed from another artifact (sha256 ${installed:-unknown}); replacing it"
+	fi
+	mkdir -p "$ROOT/releases" || die 1 "cannot create $ROOT/releases"
+	tmp="$ROOT/releases/.$1.tmp.$$"
+	CLEANUP=$tmp
+	rm -rf -- "$tmp"
+	mkdir "$tmp" || die 4 "cannot create $tmp"
+	log "unpacking $2 into releases/$1"
+	tar -xzf "$2" -C "$tmp" >&2 || die 4 "cannot unpack $2 (not a valid .tar.gz?)"
+	src=$tmp
+	if [ ! -f "$src/release.env" ]; then
+		# Accept a bundle with one top-level directory holding the release.
+		set -- "$1" "$2" "$3" "$tmp"/*
+		if [ $# -eq 4 ] && [ -f "$4/release.env" ]; then
+			src=$4
+		else
+			die 4 "artifact $2 has no release.env at its top level"
+		fi
+		set -- "$1" "$2" "$3"
+	fi
+	printf 'version=%s\nsha256=%s\ninstalled=%s\n' "$1" "$3" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		>"$src/.slipway-release" || die 4 "cannot write the release marker"
+	if [ -e "$dest" ] || [ -L "$dest" ]; then
+		mv -- "$dest" "$ROOT/releases/.$1.old.$$" || die 4 "cannot move the old $dest aside"
+		rm -rf -- "$ROOT/releases/.$1.old.$$"
+	fi
+	mv -- "$src" "$dest" || die 4 "cannot rename $src to $dest"
+	rm -rf -- "$tmp"
+	CLEANUP=
+}
+
+need_port() {
+	case ${PORT:-} in
+	'' | *[!0-9]*) die 2 "PORT must be set to the app's port in host.env (got '${PORT:-}')" ;;
+	esac
+}
+
+# restart_and_check restarts the release in current and waits for health.
+restart_and_check() {
+	load_release "$TARGET"
+	restart || die 5 "restart of release $TARGET failed"
+	HEALTH_ERROR=
+	wait_healthy "$TARGET" || die 6 "health check failed: $HEALTH_ERROR"
+}
+
+# check_only waits for the health of the current release, restarting nothing.
+check_only() {
+	load_release "$TARGET"
+	HEALTH_ERROR=
+	wait_healthy "$TARGET" || die 6 "health check failed: $HEALTH_ERROR"
+}
+
+cmd_activate() {
+	[ $# -eq 3 ] || usage_error "activate takes VERSION ARTIFACT SHA256"
+	TARGET=$1
+	artifact=$2
+	want=$(printf '%s' "$3" | tr 'A-F' 'a-f')
+	valid_version "$TARGET" || usage_error "invalid version '$TARGET' (letters, digits, . _ + - only)"
+	case $want in
+	'' | *[!0-9a-f]*) usage_error "invalid SHA-256 '$3'" ;;
+	esac
+	need_port
+	lock
+	BEFORE=$(read_current)
+	if [ "$BEFORE" = "$TARGET" ] && is_complete "$TARGET"; then
+		log "release $TARGET is already current; checking its health only"
+		check_only
+		result
+		return 0
+	fi
+	[ -f "$artifact" ] || die 3 "artifact $artifact not found (expected sha256 $want, actual: none)"
+	got=$(sha256 "$artifact") || die 3 "cannot compute the sha256 of $artifact"
+	[ "$got" = "$want" ] || die 3 "sha256 mismatch for $artifact: expected $want, actual $got"
+	log "artifact $artifact sha256 $got verified"
+	unpack_release "$TARGET" "$artifact" "$want"
+	switch "$TARGET"
+	restart_and_check
+	result
+}
+
+cmd_rollback() {
+	[ $# -le 1 ] || usage_error "rollback takes at most one VERSION"
+	need_port
+	lock
+	BEFORE=$(read_current)
+	TARGET=${1:-$(read_previous)}
+	[ -n "$TARGET" ] || die 7 "no version given and no previous release recorded in $ROOT/previous"
+	valid_version "$TARGET" || usage_error "invalid version '$TARGET'"
+	is_complete "$TARGET" || die 7 "release $TARGET is not on this host (pruned?)"
+	if [ "$BEFORE" = "$TARGET" ]; then
+		log "release $TARGET is already current; checking its health only"
+		check_only
+		result
+		return 0
+	fi
+	switch "$TARGET"
+	restart_and_check
+	result
+}
+
+cmd_status() {
+	[ $# -eq 0 ] || usage_error "status takes no arguments"
+	printf '{"action":"status","current":%s,"previous":%s,"releases":%s,"root":%s}\n' \
+		"$(json_str "$(read_current)")" "$(json_str "$(read_previous)")" \
+		"$(json_list "$(releases)")" "$(json_str "$ROOT")"
+}
+
+cmd_prune() {
+	[ $# -le 1 ] || usage_error "prune takes at most one KEEP"
+	keep=${1:-${SLIPWAY_KEEP:-5}}
+	case $keep in
+	'' | *[!0-9]* | 0) usage_error "KEEP must be a positive number, not '$keep'" ;;
+	esac
+	lock
+	cur=$(read_current)
+	prev=$(read_previous)
+	all=$(releases)
+	total=$(printf '%s\n' "$all" | grep -c .)
+	excess=$((total - keep))
+	removed=
+	kept=
+	for r in $all; do
+		if [ "$excess" -gt 0 ] && [ "$r" != "$cur" ] && [ "$r" != "$prev" ]; then
+			log "removing release $r"
+			rm -rf -- "${ROOT:?}/releases/$r" || die 1 "cannot remove $ROOT/releases/$r"
+			removed="$removed $r"
+			CHANGED=true
+		else
+			kept="$kept $r"
+		fi
+		excess=$((excess - 1))
+	done
+	# Leftovers of interrupted installs whose process is gone.
+	for tmp in "$ROOT"/releases/.*.tmp.* "$ROOT"/releases/.*.old.*; do
+		[ -d "$tmp" ] || continue
+		pid=${tmp##*.}
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		alive "$pid" && continue
+		log "removing leftover $tmp"
+		rm -rf -- "$tmp"
+	done
+	[ -n "$removed" ] || log "nothing to prune (keep $keep of $total)"
+	printf '{"action":"prune","keep":%s,"removed":%s,"kept":%s,"current":%s,"previous":%s,"changed":%s}\n' \
+		"$keep" "$(json_list "$removed")" "$(json_list "$kept")" \
+		"$(json_str "$cur")" "$(json_str "$prev")" "$CHANGED"
+}
+
+main() {
+	[ $# -ge 1 ] || usage_error "no action given"
+	ACTION=$1
+	shift
+	case $ACTION in
+	activate | rollback | status | prune) ;;
+	-h | --help | help)
+		usage
+		exit 0
+		;;
+	*)
+		bad=$ACTION
+		ACTION=
+		usage_error "unknown action '$bad'"
+		;;
+	esac
+	[ -n "${SLIPWAY_ROOT:-}" ] || usage_error "SLIPWAY_ROOT is not set: it must name the app root"
+	[ -d "$SLIPWAY_ROOT" ] || usage_error "SLIPWAY_ROOT $SLIPWAY_ROOT is not a directory"
+	ROOT=$(cd -P -- "$SLIPWAY_ROOT" && pwd -P) || die 2 "cannot resolve SLIPWAY_ROOT $SLIPWAY_ROOT"
+	# The app sees the resolved root; `ours` recognises it by it.
+	SLIPWAY_ROOT=$ROOT
+	export SLIPWAY_ROOT
+	trap on_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	HOST_ENV=${SLIPWAY_HOST_ENV:-$ROOT/host.env}
+	load_env "$HOST_ENV"
+	MODE=${SLIPWAY_SERVICE_MODE:-systemd}
+	case $MODE in
+	systemd | process) ;;
+	*) die 2 "SLIPWAY_SERVICE_MODE must be systemd or process, not '$MODE'" ;;
+	esac
+	HOST=${SLIPWAY_HOST:-127.0.0.1}
+	case $ACTION in
+	activate) cmd_activate "$@" ;;
+	rollback) cmd_rollback "$@" ;;
+	status) cmd_status "$@" ;;
+	prune) cmd_prune "$@" ;;
+	esac
+}
+
+main "$@"
