@@ -93,7 +93,8 @@ func (d *Deps) openDatabase(ctx context.Context, env string) (*sql.DB, secret.Da
 	}
 	db, err := d.OpenDB(ctx, dbs)
 	if err != nil {
-		return nil, dbs, errors.New(secret.Scrub(fmt.Sprintf("connect to %s: %v", dbs, err), dbs.Password))
+		return nil, dbs, errors.New(secret.Scrub(fmt.Sprintf("connect to the database of %s (%s, from secret %q): %v; check the secret and that the database accepts connections from here",
+			env, dbs, e.DatabaseSecret, err), dbs.Password))
 	}
 	return db, dbs, nil
 }

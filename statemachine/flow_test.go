@@ -1,0 +1,193 @@
+package statemachine_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-deploy/slipway/internal/asl"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+	"github.com/slipway-deploy/slipway/statemachine"
+)
+
+// stubs are handlers that answer like the real ones, with an error injected
+// at chosen task states. They let a test run the real definition and check
+// which states it visits.
+type stubs struct {
+	fail      map[string]error // by task state name
+	failOnce  map[string]error
+	calls     map[string]int
+	snapPolls int
+}
+
+func (s *stubs) err(state string) error {
+	s.calls[state]++
+	if e, ok := s.failOnce[state]; ok {
+		delete(s.failOnce, state)
+		return e
+	}
+	return s.fail[state]
+}
+
+func (s *stubs) handlers() asl.Handlers {
+	h := asl.Handlers{}
+	reg := func(name string, fn any) { h[localenv.ARN(name)] = lambda.NewHandler(fn) }
+	reg("preflight", func(ctx context.Context, in contract.PreflightInput) (contract.PreflightOutput, error) {
+		if err := s.err("Preflight"); err != nil {
+			return contract.PreflightOutput{}, err
+		}
+		return contract.PreflightOutput{App: "demo", Environment: "staging", Version: "v2", PreviousVersion: "v1",
+			Instances: []string{"a", "b", "c"}, Waves: [][]string{{"a"}, {"b", "c"}}, WaveCount: 2, PollSeconds: 5,
+			Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 5},
+			Bake:   contract.BakeSpec{Seconds: 60, IntervalSeconds: 30}, Alarms: []string{"x"},
+			Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}}, LockTTLSeconds: 60}, nil
+	})
+	reg("lock", func(ctx context.Context, in contract.LockInput) (contract.LockOutput, error) {
+		state := map[string]string{"acquire": "AcquireLock", "release": "ReleaseLock"}[in.Action]
+		return contract.LockOutput{Held: in.Action == "acquire"}, s.err(state)
+	})
+	reg("snapshot", func(ctx context.Context, in contract.SnapshotInput) (contract.SnapshotOutput, error) {
+		if in.Action == "create" {
+			return contract.SnapshotOutput{SnapshotID: "snap", Status: "creating"}, s.err("Snapshot")
+		}
+		s.snapPolls++
+		st := "creating"
+		if s.snapPolls >= 2 {
+			st = "available"
+		}
+		return contract.SnapshotOutput{SnapshotID: in.SnapshotID, Status: st}, s.err("CheckSnapshot")
+	})
+	reg("migrate", func(ctx context.Context, in contract.MigrateInput) (contract.MigrateOutput, error) {
+		state := map[string]string{"up": "Migrate", "revert": "RevertSchema"}[in.Action]
+		return contract.MigrateOutput{From: 1, To: 2, Applied: []int64{2}}, s.err(state)
+	})
+	polls := map[string]int{}
+	reg("deploy", func(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
+		if in.Action == "send" {
+			return contract.DeployOutput{CommandID: "cmd" + string(rune('0'+in.Wave)), Wave: in.Wave, Status: "InProgress", Total: len(in.InstanceIDs)}, s.err("DeployWave")
+		}
+		polls[in.CommandID]++
+		st := "InProgress"
+		if polls[in.CommandID] >= 2 {
+			st = "Success"
+		}
+		return contract.DeployOutput{CommandID: in.CommandID, Wave: in.Wave, Status: st, Total: len(in.InstanceIDs)}, s.err("CheckWave")
+	})
+	reg("health", func(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {
+		if in.Action == "alarms" {
+			start, _ := time.Parse(time.RFC3339Nano, in.StartedAt)
+			now, _ := time.Parse(time.RFC3339Nano, in.Now)
+			el := int(now.Sub(start).Seconds())
+			return contract.HealthOutput{Wave: -1, Status: "HEALTHY", ElapsedSeconds: el, Done: el >= in.DurationSeconds}, s.err("CheckAlarms")
+		}
+		state := "ProbeWave"
+		if in.Wave < 0 {
+			state = "VerifyRollback"
+		}
+		out := contract.HealthOutput{Wave: in.Wave, Attempt: in.Previous.Attempt + 1, Consecutive: in.Previous.Consecutive + 1, Status: "PENDING"}
+		if in.Previous.Wave != in.Wave {
+			out.Attempt, out.Consecutive = 1, 1
+		}
+		if out.Consecutive >= in.Health.Successes {
+			out.Status = "HEALTHY"
+		}
+		return out, s.err(state)
+	})
+	reg("rollback", func(ctx context.Context, in contract.RollbackInput) (contract.RollbackOutput, error) {
+		if in.Action == "start" {
+			if in.State.Preflight == nil {
+				return contract.RollbackOutput{Status: "Nothing", InstanceIDs: []string{}}, s.err("Rollback")
+			}
+			return contract.RollbackOutput{Status: "InProgress", CommandID: "rb", ToVersion: "v1", InstanceIDs: []string{"a"}, InstanceCount: 1}, s.err("Rollback")
+		}
+		return contract.RollbackOutput{Status: "Done", CommandID: "rb", ToVersion: "v1", InstanceIDs: []string{"a"}, InstanceCount: 1}, s.err("CheckRollback")
+	})
+	reg("record", func(ctx context.Context, st contract.State) (contract.RecordOutput, error) {
+		out := contract.RecordOutput{DeploymentID: st.DeploymentID, Status: "SUCCEEDED", Summary: "ok"}
+		switch {
+		case st.RollbackError != nil:
+			out.Status, out.Error, out.Summary = "ROLLBACK_FAILED", st.RollbackError.Error, "rollback failed"
+		case st.Error != nil:
+			out.Status, out.Error, out.Summary = "ROLLED_BACK", st.Error.Error, "rolled back: "+st.Error.Error
+		}
+		return out, s.err("Record")
+	})
+	return h
+}
+
+func TestDeployFlow(t *testing.T) {
+	sm, err := asl.Parse(mustSubstitute(t, statemachine.Deploy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	happy := []string{"Preflight", "AcquireLock", "Snapshot", "CheckSnapshot", "CheckSnapshot", "Migrate",
+		"DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave",
+		"DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave",
+		"CheckAlarms", "CheckAlarms", "Record", "ReleaseLock"}
+	rollbackTail := []string{"Rollback", "CheckRollback", "VerifyRollback", "VerifyRollback", "RevertSchema", "Record", "ReleaseLock"}
+	tests := []struct {
+		name       string
+		fail       map[string]error
+		failOnce   map[string]error
+		wantTasks  []string
+		wantStatus string
+		wantError  string
+	}{
+		{name: "happy path", wantTasks: happy, wantStatus: "SUCCEEDED"},
+		{name: "transient error is retried", failOnce: map[string]error{"Migrate": &contract.TransientError{Message: "throttled"}},
+			wantTasks: append(append(append([]string{}, happy[:6]...), "Migrate"), happy[6:]...), wantStatus: "SUCCEEDED"},
+		{name: "preflight refusal records and fails", fail: map[string]error{"Preflight": &contract.PreflightFailed{Message: "release v9 is not published"}},
+			wantTasks: []string{"Preflight", "Rollback", "Record", "ReleaseLock"}, wantStatus: "FAILED", wantError: "PreflightFailed"},
+		{name: "lock held", fail: map[string]error{"AcquireLock": &contract.LockHeld{Message: "held by x"}},
+			wantTasks: append([]string{"Preflight", "AcquireLock"}, rollbackTail...), wantStatus: "FAILED", wantError: "LockHeld"},
+		{name: "migration failure rolls back", fail: map[string]error{"Migrate": &contract.MigrationFailed{Message: "syntax error"}},
+			wantTasks: append(append([]string{}, happy[:6]...), rollbackTail...), wantStatus: "FAILED", wantError: "MigrationFailed"},
+		{name: "health failure in wave 1 rolls back", fail: map[string]error{"ProbeWave": &contract.HealthCheckFailed{Message: "500"}},
+			wantTasks: append(append(append([]string{}, happy[:9]...), "ProbeWave"), rollbackTail...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
+		{name: "alarm in bake rolls back", fail: map[string]error{"CheckAlarms": &contract.AlarmFired{Message: "5xx"}},
+			wantTasks: append(append(append([]string{}, happy[:16]...), "CheckAlarms"), rollbackTail...), wantStatus: "FAILED", wantError: "AlarmFired"},
+		{name: "rollback failure is recorded", fail: map[string]error{"ProbeWave": &contract.HealthCheckFailed{Message: "500"}, "CheckRollback": &contract.RollbackFailed{Message: "host gone"}},
+			wantTasks: append(append(append([]string{}, happy[:9]...), "ProbeWave"), "Rollback", "CheckRollback", "Record", "ReleaseLock"), wantStatus: "FAILED", wantError: "RollbackFailed"},
+		{name: "record failure still releases the lock", fail: map[string]error{"Record": &contract.TransientError{Message: "ledger down"}},
+			wantTasks: append(append(append([]string{}, happy[:19]...), "Record", "Record", "Record", "Record", "Record"), "ReleaseLock"), wantStatus: "FAILED", wantError: "RecordFailed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &stubs{fail: tt.fail, failOnce: tt.failOnce, calls: map[string]int{}}
+			if s.failOnce == nil {
+				s.failOnce = map[string]error{}
+			}
+			in, _ := json.Marshal(contract.DeployRequest{App: "demo", Environment: "staging", Version: "v2"})
+			exec, err := asl.Run(context.Background(), sm, in, asl.Options{Resolver: s.handlers(), Clock: asl.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One entry per invocation: a Retry invokes again without
+			// entering the state again.
+			var tasks []string
+			current := ""
+			for _, ev := range exec.History {
+				switch ev.Type {
+				case "TaskStateEntered":
+					current = ev.StateEnteredEventDetails.Name
+				case "LambdaFunctionScheduled", "TaskScheduled":
+					tasks = append(tasks, current)
+				}
+			}
+			if diff := cmp.Diff(tt.wantTasks, tasks); diff != "" {
+				t.Errorf("tasks visited (-want +got):\n%s", diff)
+			}
+			if exec.Status != tt.wantStatus || exec.Error != tt.wantError {
+				t.Errorf("execution = %s %s %s, want %s %s", exec.Status, exec.Error, exec.Cause, tt.wantStatus, tt.wantError)
+			}
+			if tt.wantStatus == "FAILED" && exec.Cause == "" {
+				t.Errorf("execution failed with an empty cause")
+			}
+		})
+	}
+}
