@@ -1,0 +1,102 @@
+package bundle
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeRelease(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"slipway.yaml":                  "app: demo\nservice: {start: bin/app}\n",
+		"bin/app":                       "#!/bin/sh\n",
+		"migrations/0001_init.up.sql":   "CREATE TABLE t (id int);",
+		"migrations/0001_init.down.sql": "DROP TABLE t;",
+		"release.env":                   "SLIPWAY_VERSION=stale\n", // replaced by Build
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestBuildOpen(t *testing.T) {
+	dir := writeRelease(t)
+	var a, b bytes.Buffer
+	if _, err := Build(&a, dir, "v2"); err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if _, err := Build(&b, dir, "v2"); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Errorf("Build is not deterministic: two builds of the same dir differ")
+	}
+	bun, err := Open("v2.tar.gz", a.Bytes(), SHA256(a.Bytes()))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if bun.Manifest.App != "demo" {
+		t.Errorf("Manifest.App = %q, want demo", bun.Manifest.App)
+	}
+	env, err := fs.ReadFile(bun.FS(), ReleaseEnvName)
+	if err != nil || !strings.Contains(string(env), "SLIPWAY_VERSION=v2\n") {
+		t.Errorf("release.env = %q (%v), want it rendered for v2, not the stale copy", env, err)
+	}
+	up, err := fs.ReadFile(bun.Migrations(), "0001_init.up.sql")
+	if err != nil || string(up) != "CREATE TABLE t (id int);" {
+		t.Errorf("Migrations()/0001_init.up.sql = %q, %v", up, err)
+	}
+	info, err := fs.Stat(bun.FS(), "bin/app")
+	if err != nil || info.Mode().Perm()&0o100 == 0 {
+		t.Errorf("bin/app lost its execute bit: %v %v", info, err)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	dir := writeRelease(t)
+	var good bytes.Buffer
+	if _, err := Build(&good, dir, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	tampered := append([]byte(nil), good.Bytes()...)
+	tampered[len(tampered)-10] ^= 1
+	tests := []struct {
+		name string
+		data []byte
+		sum  string
+		want string
+	}{
+		{"tampered", tampered, SHA256(good.Bytes()), "checksum mismatch"},
+		{"not gzip", []byte("hello"), SHA256([]byte("hello")), "not a gzip file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Open("x", tt.data, tt.sum)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Open() error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	var ce *ChecksumError
+	if _, err := Open("x", tampered, SHA256(good.Bytes())); !errors.As(err, &ce) {
+		t.Errorf("Open(tampered) error is %T, want *ChecksumError", err)
+	}
+}
+
+func TestBuildNeedsManifest(t *testing.T) {
+	_, err := Build(&bytes.Buffer{}, t.TempDir(), "v1")
+	if err == nil || !strings.Contains(err.Error(), "slipway.yaml") {
+		t.Errorf("Build(empty dir) error = %v, want it to name slipway.yaml", err)
+	}
+}
