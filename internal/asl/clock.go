@@ -40,9 +40,9 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 // VirtualClock is a Clock whose time moves only when something sleeps. It
 // is safe for concurrent use. The engine sleeps until a deadline reckoned
 // from when the sleep logically began (a Wait state's entered time, the
-// moment a Task failed), asking the clock only for what is left; so when
-// Parallel branches or Map iterations wait at once, the shared time ends at
-// max(now, start+d) for each of them rather than at the sum of their waits.
+// moment a Task failed) and calls SleepUntil, so when Parallel branches or
+// Map iterations wait at once the shared time ends at max(now, start+d) for
+// each of them, not at the sum of their waits.
 type VirtualClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -65,6 +65,21 @@ func (c *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	c.Advance(d)
+	return nil
+}
+
+// SleepUntil moves the virtual time on to t, if it is not already later.
+// The engine prefers it to Sleep: reading the time and moving it happen at
+// once, so sleepers that started together end together.
+func (c *VirtualClock) SleepUntil(ctx context.Context, t time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.now) {
+		c.now = t
+	}
 	return nil
 }
 

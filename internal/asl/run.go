@@ -67,7 +67,7 @@ func Run(ctx context.Context, sm *StateMachine, input []byte, opts Options) (*Ex
 		in = v
 	}
 	r := newRunner(sm, in, opts)
-	top := &thread{r: r}
+	top := &thread{r: r, at: r.start}
 	r.emit(top, HistoryEvent{Type: EventExecutionStarted, ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
 		Input: r.inputText, InputDetails: &DataDetails{}, RoleARN: r.roleARN,
 	}})
@@ -96,7 +96,7 @@ func Run(ctx context.Context, sm *StateMachine, input []byte, opts Options) (*Ex
 			Error: f.err, Cause: f.cause,
 		}})
 	}
-	ex.StopDate = r.clock.Now()
+	ex.StopDate = r.now(top)
 	r.mu.Lock()
 	ex.History = r.events
 	r.mu.Unlock()
@@ -108,6 +108,7 @@ type runner struct {
 	sm              *StateMachine
 	opts            Options
 	clock           Clock
+	virtual         *VirtualClock // the clock, when it is virtual
 	resolver        Resolver
 	region, account string
 	name            string
@@ -130,6 +131,7 @@ func newRunner(sm *StateMachine, input any, opts Options) *runner {
 	if r.clock == nil {
 		r.clock = RealClock()
 	}
+	r.virtual, _ = r.clock.(*VirtualClock)
 	if r.region == "" {
 		r.region = "us-east-1"
 	}
@@ -166,9 +168,41 @@ func newRunner(sm *StateMachine, input any, opts Options) *runner {
 // thread is one line of execution: the top level, a Parallel branch or a
 // Map iteration. It remembers its last event, which the next event it
 // appends names as previousEventId.
+//
+// On a virtual clock each thread also keeps its own time, at: where the
+// thread has got to. A branch starts at its parent's time and moves on only
+// by its own waits, so branches that wait side by side do not add their
+// waits together however the goroutines are scheduled; the shared clock
+// ends at the latest of them.
 type thread struct {
 	r    *runner
 	last int64
+	at   time.Time
+}
+
+// fork starts a thread that continues from t.
+func (t *thread) fork() *thread { return &thread{r: t.r, last: t.last, at: t.at} }
+
+// join moves t on to where its forked threads got to.
+func (t *thread) join(children []*thread) {
+	for _, c := range children {
+		if c == nil {
+			continue
+		}
+		t.last = max(t.last, c.last)
+		if c.at.After(t.at) {
+			t.at = c.at
+		}
+	}
+}
+
+// now is the time on t: the thread's own time on a virtual clock, else the
+// clock's.
+func (r *runner) now(t *thread) time.Time {
+	if r.virtual != nil {
+		return t.at
+	}
+	return r.clock.Now()
 }
 
 // emit appends ev to the history on t's behalf and returns its id.
@@ -177,7 +211,7 @@ func (r *runner) emit(t *thread, ev HistoryEvent) int64 {
 	defer r.mu.Unlock()
 	ev.ID = int64(len(r.events)) + 1
 	ev.PreviousEventID = t.last
-	ev.Timestamp = r.clock.Now()
+	ev.Timestamp = r.now(t)
 	r.events = append(r.events, ev)
 	t.last = ev.ID
 	if r.opts.OnEvent != nil {
@@ -187,34 +221,43 @@ func (r *runner) emit(t *thread, ev HistoryEvent) int64 {
 }
 
 // alive reports why the execution must stop, if it must.
-func (r *runner) alive(ctx context.Context) *failure {
+func (r *runner) alive(ctx context.Context, t *thread) *failure {
 	if ctx.Err() != nil {
 		return aborted
 	}
-	if !r.deadline.IsZero() && !r.clock.Now().Before(r.deadline) {
+	if !r.deadline.IsZero() && !r.now(t).Before(r.deadline) {
 		return &failure{kind: failTimedOut, err: StatesTimeout,
 			cause: fmt.Sprintf("The execution ran longer than the state machine's TimeoutSeconds (%d).", r.sm.TimeoutSeconds)}
 	}
 	return nil
 }
 
-// sleepUntil waits on the clock until t, stopping early at the execution's
-// deadline.
-func (r *runner) sleepUntil(ctx context.Context, t time.Time) *failure {
-	if !r.deadline.IsZero() && t.After(r.deadline) {
-		t = r.deadline
+// sleepUntil waits on the clock until until, stopping early at the
+// execution's deadline, and moves t on.
+func (r *runner) sleepUntil(ctx context.Context, t *thread, until time.Time) *failure {
+	if !r.deadline.IsZero() && until.After(r.deadline) {
+		until = r.deadline
 	}
-	if err := r.clock.Sleep(ctx, t.Sub(r.clock.Now())); err != nil {
+	var err error
+	if r.virtual != nil {
+		err = r.virtual.SleepUntil(ctx, until)
+		if err == nil && until.After(t.at) {
+			t.at = until
+		}
+	} else {
+		err = r.clock.Sleep(ctx, until.Sub(r.clock.Now()))
+	}
+	if err != nil {
 		return aborted
 	}
-	return r.alive(ctx)
+	return r.alive(ctx, t)
 }
 
 // runMachine runs the states of m from StartAt until one ends the thread.
 func (t *thread) runMachine(ctx context.Context, m *StateMachine, input any) (any, *failure) {
 	name := m.StartAt
 	for {
-		if f := t.r.alive(ctx); f != nil {
+		if f := t.r.alive(ctx, t); f != nil {
 			return nil, f
 		}
 		s := m.States[name]
@@ -276,7 +319,7 @@ func (t *thread) runState(ctx context.Context, s *State, input any) (any, string
 	id := r.emit(t, HistoryEvent{Type: s.Type + "StateEntered", StateEnteredEventDetails: &StateEnteredEventDetails{
 		Name: s.Name, Input: inputText, InputDetails: &DataDetails{},
 	}})
-	sr := &stateRun{t: t, s: s, enteredID: id, entered: r.clock.Now()}
+	sr := &stateRun{t: t, s: s, enteredID: id, entered: r.now(t)}
 	if len(inputText) > payloadLimit {
 		return nil, "", &failure{err: StatesDataLimitExceeded,
 			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.Name)}
@@ -343,7 +386,7 @@ func (sr *stateRun) retryCatch(ctx context.Context, raw any, attempt func(contex
 			delay := s.Retry[i].delay(counts[i])
 			counts[i]++
 			sr.retryCount++
-			if stop := sr.t.r.sleepUntil(ctx, sr.t.r.clock.Now().Add(delay)); stop != nil {
+			if stop := sr.t.r.sleepUntil(ctx, sr.t, sr.t.r.now(sr.t).Add(delay)); stop != nil {
 				return nil, "", stop
 			}
 			continue

@@ -61,7 +61,7 @@ func (sr *stateRun) wait(ctx context.Context, raw any) (any, *failure) {
 	if f != nil {
 		return nil, f
 	}
-	if f := sr.t.r.sleepUntil(ctx, until); f != nil {
+	if f := sr.t.r.sleepUntil(ctx, sr.t, until); f != nil {
 		return nil, f
 	}
 	return fl.output(sr, raw, in)
@@ -249,9 +249,8 @@ func (sr *stateRun) parallel(ctx context.Context, raw any) (any, *failure) {
 	}
 	r.emit(t, HistoryEvent{Type: EventParallelStateStarted})
 	sr.started = true
-	start := t.last
 	results := make([]any, len(s.Branches))
-	lasts := make([]int64, len(s.Branches))
+	threads := make([]*thread, len(s.Branches))
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -260,12 +259,12 @@ func (sr *stateRun) parallel(ctx context.Context, raw any) (any, *failure) {
 		wg    sync.WaitGroup
 	)
 	for i, b := range s.Branches {
+		bt := t.fork()
+		threads[i] = bt
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			bt := &thread{r: r, last: start}
 			out, f := bt.runMachine(cctx, b, in)
-			lasts[i] = bt.last
 			if f != nil {
 				if f.kind != failAborted {
 					mu.Lock()
@@ -281,7 +280,7 @@ func (sr *stateRun) parallel(ctx context.Context, raw any) (any, *failure) {
 		}()
 	}
 	wg.Wait()
-	t.last = max(start, maxOf(lasts))
+	t.join(threads)
 	if first != nil {
 		return nil, first
 	}
@@ -290,14 +289,6 @@ func (sr *stateRun) parallel(ctx context.Context, raw any) (any, *failure) {
 	}
 	r.emit(t, HistoryEvent{Type: EventParallelStateSucceeded})
 	return fl.output(sr, raw, results)
-}
-
-func maxOf(xs []int64) int64 {
-	var m int64
-	for _, x := range xs {
-		m = max(m, x)
-	}
-	return m
 }
 
 // mapState runs one attempt of a Map state: the item processor once for
@@ -325,13 +316,12 @@ func (sr *stateRun) mapState(ctx context.Context, raw any) (any, *failure) {
 		return nil, f
 	}
 	sr.started = true
-	start := t.last
 	workers := n
 	if maxConc > 0 && maxConc < n {
 		workers = maxConc
 	}
 	results := make([]any, n)
-	lasts := make([]int64, workers)
+	threads := make([]*thread, workers)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -364,11 +354,11 @@ func (sr *stateRun) mapState(ctx context.Context, raw any) (any, *failure) {
 		}
 	}
 	for w := range workers {
+		wt := t.fork()
+		threads[w] = wt
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wt := &thread{r: r, last: start}
-			defer func() { lasts[w] = wt.last }()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n || cctx.Err() != nil {
@@ -404,7 +394,7 @@ func (sr *stateRun) mapState(ctx context.Context, raw any) (any, *failure) {
 		}()
 	}
 	wg.Wait()
-	t.last = max(start, maxOf(lasts))
+	t.join(threads)
 	if first != nil {
 		return nil, first
 	}

@@ -48,8 +48,8 @@ func decodeJSON(data []byte) (any, error) {
 			return nil, &JSONSyntaxError{Offset: dec.InputOffset(), Msg: err.Error()}
 		}
 	}
+	off := dec.InputOffset()
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		off := dec.InputOffset()
 		// Point at the first byte after the value that is not white space.
 		for off < int64(len(data)) && isSpace(data[off]) {
 			off++
