@@ -113,7 +113,7 @@ func TestHostScriptWithoutApp(t *testing.T) {
 		},
 		{
 			name: "prune keeping none", args: []string{"prune", "0"},
-			wantExit: 2, wantStderr: "KEEP must be a positive number",
+			wantExit: 2, wantStderr: "KEEP must be a number of at least 2",
 		},
 		{
 			name: "status of an empty root", args: []string{"status"},

@@ -24,8 +24,9 @@
 #       Print {"action":"status","current":..,"previous":..,"releases":[..],"root":..}.
 #       "releases" lists the complete releases by install time, oldest first.
 #   slipway-host.sh prune [KEEP]
-#       Keep the KEEP (default $SLIPWAY_KEEP, 5) most recently installed
-#       releases; never remove `current` or `previous`.
+#       Keep the KEEP (default $SLIPWAY_KEEP, 5; at least 2) most recently
+#       installed releases; never remove `current` or `previous`. A
+#       successful activate prunes the same way by itself.
 #
 # Layout under $SLIPWAY_ROOT (required):
 #   releases/<version>/           one directory per release (with release.env)
@@ -60,6 +61,8 @@
 #   SLIPWAY_HEALTH_PATH           /healthz
 #   SLIPWAY_HEALTH_TIMEOUT        seconds to wait for health (30)
 #   SLIPWAY_HEALTH_EXPECT_STATUS  HTTP status expected (200)
+#   SLIPWAY_KEEP                  releases a successful activate keeps (the
+#                                 manifest's keep_releases; host.env wins)
 #
 # Environment files are read as KEY=VALUE lines, never executed: blank lines
 # and lines starting with # are skipped, an optional `export ` prefix and one
@@ -104,7 +107,7 @@
 set -u
 
 PROG=slipway-host.sh
-RELEASE_KEYS='SLIPWAY_VERSION SLIPWAY_START SLIPWAY_RESTART SLIPWAY_HEALTH_PATH SLIPWAY_HEALTH_TIMEOUT SLIPWAY_HEALTH_EXPECT_STATUS'
+RELEASE_KEYS='SLIPWAY_VERSION SLIPWAY_START SLIPWAY_RESTART SLIPWAY_HEALTH_PATH SLIPWAY_HEALTH_TIMEOUT SLIPWAY_HEALTH_EXPECT_STATUS SLIPWAY_KEEP'
 
 ACTION=
 TARGET=
@@ -626,6 +629,11 @@ cmd_activate() {
 	unpack_release "$TARGET" "$artifact" "$want"
 	switch "$TARGET"
 	restart_and_check
+	# Keep the host's disk in check: the manifest's keep_releases (host.env
+	# may override SLIPWAY_KEEP); current and previous always stay.
+	if valid_keep "${SLIPWAY_KEEP:-5}"; then
+		prune_releases "${SLIPWAY_KEEP:-5}"
+	fi
 	result
 }
 
@@ -656,30 +664,27 @@ cmd_status() {
 		"$(json_list "$(releases)")" "$(json_str "$ROOT")"
 }
 
-cmd_prune() {
-	[ $# -le 1 ] || usage_error "prune takes at most one KEEP"
-	keep=${1:-${SLIPWAY_KEEP:-5}}
-	case $keep in
-	'' | *[!0-9]* | 0) usage_error "KEEP must be a positive number, not '$keep'" ;;
-	esac
-	lock
+# prune_releases removes the oldest complete releases until at most KEEP
+# remain, never `current` or `previous`, and leftovers of interrupted
+# installs. The caller holds the lock. It sets REMOVED and KEPT.
+prune_releases() {
+	keep=$1
 	cur=$(read_current)
 	prev=$(read_previous)
 	all=$(releases)
 	total=$(printf '%s\n' "$all" | grep -c .)
 	excess=$((total - keep))
-	removed=
-	kept=
+	REMOVED=
+	KEPT=
 	for r in $all; do
 		if [ "$excess" -gt 0 ] && [ "$r" != "$cur" ] && [ "$r" != "$prev" ]; then
 			log "removing release $r"
 			rm -rf -- "${ROOT:?}/releases/$r" || die 1 "cannot remove $ROOT/releases/$r"
-			removed="$removed $r"
-			CHANGED=true
+			REMOVED="$REMOVED $r"
+			excess=$((excess - 1))
 		else
-			kept="$kept $r"
+			KEPT="$KEPT $r"
 		fi
-		excess=$((excess - 1))
 	done
 	# Leftovers of interrupted installs whose process is gone.
 	for tmp in "$ROOT"/releases/.*.tmp.* "$ROOT"/releases/.*.old.*; do
@@ -690,10 +695,25 @@ cmd_prune() {
 		log "removing leftover $tmp"
 		rm -rf -- "$tmp"
 	done
-	[ -n "$removed" ] || log "nothing to prune (keep $keep of $total)"
+	[ -n "$REMOVED" ] || log "nothing to prune (keep $keep of $total)"
+}
+
+valid_keep() {
+	case $1 in
+	'' | *[!0-9]* | 0 | 1) return 1 ;;
+	esac
+}
+
+cmd_prune() {
+	[ $# -le 1 ] || usage_error "prune takes at most one KEEP"
+	keep=${1:-${SLIPWAY_KEEP:-5}}
+	valid_keep "$keep" || usage_error "KEEP must be a number of at least 2 (current and previous), not '$keep'"
+	lock
+	prune_releases "$keep"
+	[ -n "$REMOVED" ] && CHANGED=true
 	printf '{"action":"prune","keep":%s,"removed":%s,"kept":%s,"current":%s,"previous":%s,"changed":%s}\n' \
-		"$keep" "$(json_list "$removed")" "$(json_list "$kept")" \
-		"$(json_str "$cur")" "$(json_str "$prev")" "$CHANGED"
+		"$keep" "$(json_list "$REMOVED")" "$(json_list "$KEPT")" \
+		"$(json_str "$(read_current)")" "$(json_str "$(read_previous)")" "$CHANGED"
 }
 
 main() {

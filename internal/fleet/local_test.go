@@ -452,9 +452,9 @@ func TestLocalPrune(t *testing.T) {
 			want: fleet.Report{Action: "prune", Keep: 5, Current: "v2", Previous: "v4", Kept: []string{"v1", "v2", "v3", "v4"}},
 		},
 		{
-			name: "keep 1 keeps current and previous",
-			cmd:  fleet.Command{Action: fleet.ActionPrune, Keep: 1},
-			want: fleet.Report{Action: "prune", Keep: 1, Current: "v2", Previous: "v4", Changed: true, Removed: []string{"v1", "v3"}, Kept: []string{"v2", "v4"}},
+			name: "keep 2 keeps current and previous",
+			cmd:  fleet.Command{Action: fleet.ActionPrune, Keep: 2},
+			want: fleet.Report{Action: "prune", Keep: 2, Current: "v2", Previous: "v4", Changed: true, Removed: []string{"v1", "v3"}, Kept: []string{"v2", "v4"}},
 		},
 		{
 			name: "status lists what is left",

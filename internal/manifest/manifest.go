@@ -357,6 +357,7 @@ func (m *Manifest) ReleaseEnv(version string) []byte {
 	kv("SLIPWAY_HEALTH_PATH", m.Health.Path)
 	kv("SLIPWAY_HEALTH_EXPECT_STATUS", strconv.Itoa(m.Health.ExpectStatus))
 	kv("SLIPWAY_HEALTH_TIMEOUT", strconv.Itoa(int(math.Ceil(m.Health.Timeout.Seconds()))))
+	kv("SLIPWAY_KEEP", strconv.Itoa(m.KeepReleases))
 	return b.Bytes()
 }
 
