@@ -23,6 +23,8 @@ type stubs struct {
 	failOnce  map[string]error
 	calls     map[string]int
 	snapPolls int
+	// joiner, when set, is an instance that the first drift check finds.
+	joiner string
 }
 
 func (s *stubs) err(state string) error {
@@ -42,7 +44,7 @@ func (s *stubs) handlers() asl.Handlers {
 			return contract.PreflightOutput{}, err
 		}
 		return contract.PreflightOutput{App: "demo", Environment: "staging", Version: "v2", PreviousVersion: "v1",
-			Instances: []string{"a", "b", "c"}, Waves: [][]string{{"a"}, {"b", "c"}}, WaveCount: 2, PollSeconds: 5,
+			Instances: []string{"a", "b", "c"}, Tags: map[string]string{"app": "demo"}, RequireOnHosts: "v1", Waves: [][]string{{"a"}, {"b", "c"}}, WaveCount: 2, PollSeconds: 5,
 			Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 5},
 			Bake:   contract.BakeSpec{Seconds: 60, IntervalSeconds: 30}, Alarms: []string{"x"},
 			Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}}, LockTTLSeconds: 60}, nil
@@ -68,6 +70,21 @@ func (s *stubs) handlers() asl.Handlers {
 	})
 	polls := map[string]int{}
 	reg("deploy", func(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
+		switch in.Action {
+		case "hosts":
+			return contract.DeployOutput{CommandID: "status", Status: "InProgress", Total: len(in.InstanceIDs)}, s.err("SendHostCheck")
+		case "hosts-poll":
+			return contract.DeployOutput{CommandID: "status", Status: "Success", Total: len(in.InstanceIDs)}, s.err("CheckHosts")
+		case "drift":
+			plan := *in.Plan
+			plan.DriftRounds++
+			if s.joiner != "" && plan.DriftRounds == 1 {
+				plan.Waves = append(plan.Waves, []string{s.joiner})
+				plan.WaveCount++
+				plan.Joined = []string{s.joiner}
+			}
+			return contract.DeployOutput{Status: "Success", Plan: &plan}, s.err("CheckDrift")
+		}
 		if in.Action == "send" {
 			return contract.DeployOutput{CommandID: "cmd" + string(rune('0'+in.Wave)), Wave: in.Wave, Status: "InProgress", Total: len(in.InstanceIDs)}, s.err("DeployWave")
 		}
@@ -125,40 +142,50 @@ func TestDeployFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	happy := []string{"Preflight", "AcquireLock", "Snapshot", "CheckSnapshot", "CheckSnapshot", "Migrate",
+	happy := []string{"Preflight", "SendHostCheck", "CheckHosts", "AcquireLock", "Snapshot", "CheckSnapshot", "CheckSnapshot", "Migrate",
 		"DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave",
 		"DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave",
-		"CheckAlarms", "CheckAlarms", "Record", "ReleaseLock"}
+		"CheckDrift", "CheckAlarms", "CheckAlarms", "Record", "ReleaseLock"}
+	wave := []string{"DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave"}
+	// at returns happy[:i] followed by more.
+	at := func(i int, more ...string) []string { return append(append([]string{}, happy[:i]...), more...) }
 	rollbackTail := []string{"Rollback", "CheckRollback", "VerifyRollback", "VerifyRollback", "RevertSchema", "Record", "ReleaseLock"}
 	tests := []struct {
 		name       string
 		fail       map[string]error
 		failOnce   map[string]error
+		joiner     string
 		wantTasks  []string
 		wantStatus string
 		wantError  string
 	}{
 		{name: "happy path", wantTasks: happy, wantStatus: "SUCCEEDED"},
 		{name: "transient error is retried", failOnce: map[string]error{"Migrate": &contract.TransientError{Message: "throttled"}},
-			wantTasks: append(append(append([]string{}, happy[:6]...), "Migrate"), happy[6:]...), wantStatus: "SUCCEEDED"},
+			wantTasks: at(8, append([]string{"Migrate"}, happy[8:]...)...), wantStatus: "SUCCEEDED"},
+		{name: "an instance that joined gets one more wave", joiner: "d",
+			wantTasks: at(19, append(append(append([]string{}, wave...), "CheckDrift"), happy[19:]...)...), wantStatus: "SUCCEEDED"},
 		{name: "preflight refusal records and fails", fail: map[string]error{"Preflight": &contract.PreflightFailed{Message: "release v9 is not published"}},
 			wantTasks: []string{"Preflight", "Rollback", "Record", "ReleaseLock"}, wantStatus: "FAILED", wantError: "PreflightFailed"},
+		{name: "rollback target missing on a host", fail: map[string]error{"CheckHosts": &contract.PreflightFailed{Message: "v1 is not on b"}},
+			wantTasks: at(3, rollbackTail...), wantStatus: "FAILED", wantError: "PreflightFailed"},
 		{name: "lock held", fail: map[string]error{"AcquireLock": &contract.LockHeld{Message: "held by x"}},
-			wantTasks: append([]string{"Preflight", "AcquireLock"}, rollbackTail...), wantStatus: "FAILED", wantError: "LockHeld"},
+			wantTasks: at(4, rollbackTail...), wantStatus: "FAILED", wantError: "LockHeld"},
 		{name: "migration failure rolls back", fail: map[string]error{"Migrate": &contract.MigrationFailed{Message: "syntax error"}},
-			wantTasks: append(append([]string{}, happy[:6]...), rollbackTail...), wantStatus: "FAILED", wantError: "MigrationFailed"},
+			wantTasks: at(8, rollbackTail...), wantStatus: "FAILED", wantError: "MigrationFailed"},
 		{name: "health failure in wave 1 rolls back", fail: map[string]error{"ProbeWave": &contract.HealthCheckFailed{Message: "500"}},
-			wantTasks: append(append(append([]string{}, happy[:9]...), "ProbeWave"), rollbackTail...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
+			wantTasks: at(12, rollbackTail...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
+		{name: "drift that cannot be resolved rolls back", fail: map[string]error{"CheckDrift": &contract.DeployFailed{Message: "instances keep joining"}},
+			wantTasks: at(19, rollbackTail...), wantStatus: "FAILED", wantError: "DeployFailed"},
 		{name: "alarm in bake rolls back", fail: map[string]error{"CheckAlarms": &contract.AlarmFired{Message: "5xx"}},
-			wantTasks: append(append(append([]string{}, happy[:16]...), "CheckAlarms"), rollbackTail...), wantStatus: "FAILED", wantError: "AlarmFired"},
+			wantTasks: at(20, rollbackTail...), wantStatus: "FAILED", wantError: "AlarmFired"},
 		{name: "rollback failure is recorded", fail: map[string]error{"ProbeWave": &contract.HealthCheckFailed{Message: "500"}, "CheckRollback": &contract.RollbackFailed{Message: "host gone"}},
-			wantTasks: append(append(append([]string{}, happy[:9]...), "ProbeWave"), "Rollback", "CheckRollback", "Record", "ReleaseLock"), wantStatus: "FAILED", wantError: "RollbackFailed"},
+			wantTasks: at(12, "Rollback", "CheckRollback", "Record", "ReleaseLock"), wantStatus: "FAILED", wantError: "RollbackFailed"},
 		{name: "record failure still releases the lock", fail: map[string]error{"Record": &contract.TransientError{Message: "ledger down"}},
-			wantTasks: append(append(append([]string{}, happy[:19]...), "Record", "Record", "Record", "Record", "Record"), "ReleaseLock"), wantStatus: "FAILED", wantError: "RecordFailed"},
+			wantTasks: at(22, "Record", "Record", "Record", "Record", "Record", "ReleaseLock"), wantStatus: "FAILED", wantError: "RecordFailed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &stubs{fail: tt.fail, failOnce: tt.failOnce, calls: map[string]int{}}
+			s := &stubs{fail: tt.fail, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner}
 			if s.failOnce == nil {
 				s.failOnce = map[string]error{}
 			}

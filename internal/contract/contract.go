@@ -67,6 +67,8 @@ type State struct {
 	Lock      *LockOutput      `json:"lock,omitempty"`
 	Snapshot  *SnapshotOutput  `json:"snapshot,omitempty"`
 	Migration *MigrateOutput   `json:"migration,omitempty"`
+	HostCheck *DeployOutput    `json:"host_check,omitempty"`
+	Plan      *RolloutPlan     `json:"plan,omitempty"`
 	Rollout   *RolloutCursor   `json:"rollout,omitempty"`
 	Command   *DeployOutput    `json:"command,omitempty"`
 	Probe     *HealthOutput    `json:"probe,omitempty"`
@@ -111,10 +113,14 @@ type PreflightOutput struct {
 	// TargetDeploymentID is, for a rollback execution, the deployment it rolls back.
 	TargetDeploymentID string `json:"target_deployment_id,omitempty"`
 
-	Instances   []string   `json:"instances"`
-	Waves       [][]string `json:"waves"`
-	WaveCount   int        `json:"wave_count"`
-	PollSeconds int        `json:"poll_seconds"`
+	Instances []string          `json:"instances"`
+	Tags      map[string]string `json:"tags"`
+	// RequireOnHosts is the release every host must still have before the
+	// lock is taken: the rollback target ("" on a first deployment).
+	RequireOnHosts string     `json:"require_on_hosts"`
+	Waves          [][]string `json:"waves"`
+	WaveCount      int        `json:"wave_count"`
+	PollSeconds    int        `json:"poll_seconds"`
 
 	Health     HealthSpec    `json:"health"`
 	Bake       BakeSpec      `json:"bake"`
@@ -223,14 +229,35 @@ type MigrateOutput struct {
 	Restore string  `json:"restore,omitempty"`
 }
 
+// RolloutPlan is the waves the rollout loop walks. It starts as
+// Preflight's plan; the drift check at the end may add a wave for
+// instances that joined during the deployment.
+type RolloutPlan struct {
+	Waves       [][]string `json:"waves"`
+	WaveCount   int        `json:"wave_count"`
+	DriftRounds int        `json:"drift_rounds"`
+	Joined      []string   `json:"joined"`
+	Left        []string   `json:"left"`
+}
+
 // RolloutCursor is the wave loop's position.
 type RolloutCursor struct {
 	Wave int `json:"wave"`
 }
 
-// DeployInput is the input of the DeployWave and CheckWave tasks.
+// Deploy actions.
+const (
+	DeploySend      = "send"       // DeployWave: activate the release on a wave
+	DeployPoll      = "poll"       // CheckWave
+	DeployHosts     = "hosts"      // SendHostCheck: ask every host what it has
+	DeployHostsPoll = "hosts-poll" // CheckHosts
+	DeployDrift     = "drift"      // CheckDrift: resolve the targets again
+)
+
+// DeployInput is the input of the Deploy function's tasks: DeployWave,
+// CheckWave, SendHostCheck, CheckHosts and CheckDrift.
 type DeployInput struct {
-	Action       string   `json:"action"` // send or poll
+	Action       string   `json:"action"`
 	DeploymentID string   `json:"deployment_id"`
 	App          string   `json:"app"`
 	Environment  string   `json:"environment"`
@@ -239,6 +266,9 @@ type DeployInput struct {
 	Wave         int      `json:"wave"`
 	InstanceIDs  []string `json:"instance_ids"`
 	CommandID    string   `json:"command_id,omitempty"`
+	// Tags and Plan are for the drift check.
+	Tags map[string]string `json:"tags,omitempty"`
+	Plan *RolloutPlan      `json:"plan,omitempty"`
 }
 
 // Command statuses, as SSM reports them for a whole command.
@@ -256,6 +286,9 @@ type DeployOutput struct {
 	Succeeded int    `json:"succeeded"`
 	Failed    int    `json:"failed"`
 	Pending   int    `json:"pending"`
+	// Plan is the drift check's answer: the plan, with a wave added for
+	// instances that joined.
+	Plan *RolloutPlan `json:"plan,omitempty"`
 }
 
 // Health actions and probe statuses.

@@ -34,12 +34,18 @@ type Deploy struct{ *Deps }
 // Handle runs DeployWave ("send") and CheckWave ("poll").
 func (h *Deploy) Handle(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
 	switch in.Action {
-	case "send":
+	case contract.DeploySend:
 		return h.send(ctx, in)
-	case "poll":
+	case contract.DeployPoll:
 		return h.poll(ctx, in)
+	case contract.DeployHosts:
+		return h.sendHostCheck(ctx, in)
+	case contract.DeployHostsPoll:
+		return h.checkHosts(ctx, in)
+	case contract.DeployDrift:
+		return h.drift(ctx, in)
 	}
-	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send or poll)", in.Action)
+	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll or drift)", in.Action)
 }
 
 func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {

@@ -164,6 +164,7 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 	if len(instances) == 0 {
 		return out, refuse("no instance matches the tags %s for %s: tag the instances, or fix rollout.tags in %s", formatTags(tags), req.Environment, manifest.FileName)
 	}
+	out.Tags = tags
 	var offline []string
 	for _, i := range instances {
 		out.Instances = append(out.Instances, i.ID)
@@ -182,6 +183,14 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 	}
 	if kind == contract.KindRollback {
 		waves = []manifest.WaveSpec{{Percent: 100}}
+	}
+	// The release a rollback would return to must still be on every host.
+	// Redeploying the release that serves needs nothing: it also brings new
+	// hosts up to date.
+	if kind == contract.KindRollback {
+		out.RequireOnHosts = out.Version
+	} else if out.PreviousVersion != out.Version {
+		out.RequireOnHosts = out.PreviousVersion
 	}
 	out.Waves = manifest.Plan(waves, out.Instances)
 	out.WaveCount = len(out.Waves)

@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/fleet"
+)
+
+// sendHostCheck asks every host which releases it keeps.
+func (h *Deploy) sendHostCheck(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
+	id, err := h.Fleet.Send(ctx, in.Environment, fleet.Command{DeploymentID: in.DeploymentID, Action: fleet.ActionStatus, InstanceIDs: in.InstanceIDs})
+	if err != nil {
+		return contract.DeployOutput{}, classify(err, func(m string) error { return refuse("ask the hosts which releases they keep: %s", m) })
+	}
+	return contract.DeployOutput{CommandID: id, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Pending: len(in.InstanceIDs)}, nil
+}
+
+// checkHosts refuses the deployment, before the lock, when a host no longer
+// keeps the release a rollback would return to.
+func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
+	res, err := h.Fleet.Status(ctx, in.CommandID)
+	if err != nil {
+		return contract.DeployOutput{}, classify(err, func(m string) error { return refuse("read the hosts' releases: %s", m) })
+	}
+	out := contract.DeployOutput{CommandID: in.CommandID, Status: contract.CommandInProgress, Total: len(in.InstanceIDs)}
+	byID := map[string]fleet.Invocation{}
+	for _, inv := range res.Invocations {
+		byID[inv.InstanceID] = inv
+	}
+	var missing, unreachable, elsewhere []string
+	for _, id := range in.InstanceIDs {
+		inv, ok := byID[id]
+		if !ok || !inv.Final() {
+			if !fleet.Final(res.Status) {
+				out.Pending++
+				continue
+			}
+			unreachable = append(unreachable, id+" (no answer)")
+			continue
+		}
+		rep, err := inv.Report()
+		if inv.Status != fleet.StatusSuccess || err != nil {
+			unreachable = append(unreachable, fmt.Sprintf("%s (%s)", id, inv.Status))
+			continue
+		}
+		if !slices.Contains(rep.Releases, in.Version) {
+			missing = append(missing, id)
+		}
+		if rep.Current != in.Version {
+			elsewhere = append(elsewhere, fmt.Sprintf("%s serves %q", id, rep.Current))
+		}
+		out.Succeeded++
+	}
+	if out.Pending > 0 {
+		return out, nil
+	}
+	out.Status = contract.CommandSuccess
+	sort.Strings(missing)
+	switch {
+	case len(unreachable) > 0:
+		msg := fmt.Sprintf("hosts did not say which releases they keep: %s; bring them back or take them out of the target tags, then deploy again", strings.Join(unreachable, ", "))
+		h.step(ctx, in.DeploymentID, "preflight", stepFailed, msg, nil)
+		return out, refuse("%s", msg)
+	case len(missing) > 0:
+		msg := fmt.Sprintf("release %s, which a rollback would return to, is no longer on %s (pruned, or new hosts): redeploy %s first to bring them up to date, or raise keep_releases, then deploy again",
+			in.Version, strings.Join(missing, ", "), in.Version)
+		h.step(ctx, in.DeploymentID, "preflight", stepFailed, msg, nil)
+		return out, refuse("%s", msg)
+	}
+	msg := fmt.Sprintf("every host keeps %s, the rollback target", in.Version)
+	if len(elsewhere) > 0 {
+		msg += "; note: " + strings.Join(elsewhere, ", ")
+	}
+	h.step(ctx, in.DeploymentID, "preflight", stepOK, msg, nil)
+	return out, nil
+}
+
+// maxDriftRounds bounds how many times the drift check adds a wave.
+const maxDriftRounds = 3
+
+// drift resolves the targets again after the last wave. Instances that
+// joined during the deployment get the release in one more wave; one that
+// cannot (its agent is not Online), or instances that keep joining, fail
+// the run loudly. Nothing is left silently on the old version.
+func (h *Deploy) drift(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
+	if in.Plan == nil {
+		return contract.DeployOutput{}, fmt.Errorf("drift: no plan in the input")
+	}
+	plan := *in.Plan
+	plan.DriftRounds++
+	planned := map[string]bool{}
+	for _, w := range plan.Waves {
+		for _, id := range w {
+			planned[id] = true
+		}
+	}
+	now, err := h.Fleet.Instances(ctx, in.Environment, in.Tags)
+	if err != nil {
+		return contract.DeployOutput{}, classify(err, func(m string) error { return &contract.DeployFailed{Message: "resolve the targets again: " + m} })
+	}
+	var joined, offline []string
+	present := map[string]bool{}
+	for _, i := range now {
+		present[i.ID] = true
+		if planned[i.ID] {
+			continue
+		}
+		if !i.Online {
+			offline = append(offline, i.ID)
+			continue
+		}
+		joined = append(joined, i.ID)
+	}
+	var left []string
+	for id := range planned {
+		if !present[id] {
+			left = append(left, id)
+		}
+	}
+	sort.Strings(joined)
+	sort.Strings(left)
+	plan.Joined, plan.Left = append([]string{}, joined...), append([]string{}, left...)
+	out := contract.DeployOutput{Status: contract.CommandSuccess, Plan: &plan}
+	if len(left) > 0 {
+		h.step(ctx, in.DeploymentID, "drift", stepInfo, fmt.Sprintf("instances left during the deployment: %s", strings.Join(left, ", ")), nil)
+	}
+	switch {
+	case len(offline) > 0:
+		msg := fmt.Sprintf("instances joined during the deployment but their agent is not Online, so they would stay on the old version: %s", strings.Join(offline, ", "))
+		h.step(ctx, in.DeploymentID, "drift", stepFailed, msg, nil)
+		return out, &contract.DeployFailed{Message: msg}
+	case len(joined) > 0 && plan.DriftRounds > maxDriftRounds:
+		msg := fmt.Sprintf("instances keep joining during the deployment (%d checks): %s; pause scaling and deploy again", maxDriftRounds, strings.Join(joined, ", "))
+		h.step(ctx, in.DeploymentID, "drift", stepFailed, msg, nil)
+		return out, &contract.DeployFailed{Message: msg}
+	case len(joined) > 0:
+		plan.Waves = append(plan.Waves, joined)
+		plan.WaveCount = len(plan.Waves)
+		h.step(ctx, in.DeploymentID, "drift", stepInfo, fmt.Sprintf("instances joined during the deployment: %s; they get %s in wave %d", strings.Join(joined, ", "), in.Version, plan.WaveCount), nil)
+	default:
+		h.step(ctx, in.DeploymentID, "drift", stepOK, fmt.Sprintf("targets resolved again: the same %d instances", len(planned)-len(left)), nil)
+	}
+	return out, nil
+}
