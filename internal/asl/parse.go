@@ -326,12 +326,21 @@ func (o *obj) unknown(allowed []string, what string) {
 	}
 }
 
-// suggest returns the allowed name closest to name, if it is close.
+// suggest returns the allowed name closest to name, if it is close: a few
+// letters apart, or the start of it.
 func suggest(name string, allowed []string) string {
 	best, bestD := "", 3
+	lower := strings.ToLower(name)
 	for _, a := range allowed {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(a)); d < bestD {
+		if d := editDistance(lower, strings.ToLower(a)); d < bestD {
 			best, bestD = a, d
+		}
+	}
+	if best == "" && len(name) >= 4 {
+		for _, a := range allowed {
+			if strings.HasPrefix(strings.ToLower(a), lower) {
+				return a
+			}
 		}
 	}
 	return best
@@ -501,6 +510,7 @@ func (v *validator) state(name string, m map[string]any) *State {
 		switch {
 		case hasNext && hasEnd && end:
 			o.add("End", "cannot be true when Next is set")
+			s.Next = next
 		case hasNext:
 			if next == "" {
 				o.add("Next", "must name a state")

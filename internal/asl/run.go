@@ -98,7 +98,7 @@ func Run(ctx context.Context, sm *StateMachine, input []byte, opts Options) (*Ex
 	}
 	ex.StopDate = r.now(top)
 	r.mu.Lock()
-	ex.History = r.events
+	ex.History = r.events.all()
 	r.mu.Unlock()
 	return ex, nil
 }
@@ -122,7 +122,33 @@ type runner struct {
 	ctxStateMachine map[string]any
 
 	mu     sync.Mutex
-	events []HistoryEvent
+	events eventLog
+}
+
+// eventLog stores the history in fixed-size chunks, so that a long history
+// is not copied over and over as it grows.
+type eventLog struct {
+	chunks [][]HistoryEvent
+	n      int
+}
+
+const eventChunk = 1024
+
+func (l *eventLog) append(ev HistoryEvent) {
+	if l.n%eventChunk == 0 {
+		l.chunks = append(l.chunks, make([]HistoryEvent, 0, eventChunk))
+	}
+	last := len(l.chunks) - 1
+	l.chunks[last] = append(l.chunks[last], ev)
+	l.n++
+}
+
+func (l *eventLog) all() []HistoryEvent {
+	out := make([]HistoryEvent, 0, l.n)
+	for _, c := range l.chunks {
+		out = append(out, c...)
+	}
+	return out
 }
 
 func newRunner(sm *StateMachine, input any, opts Options) *runner {
@@ -209,10 +235,10 @@ func (r *runner) now(t *thread) time.Time {
 func (r *runner) emit(t *thread, ev HistoryEvent) int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ev.ID = int64(len(r.events)) + 1
+	ev.ID = int64(r.events.n) + 1
 	ev.PreviousEventID = t.last
 	ev.Timestamp = r.now(t)
-	r.events = append(r.events, ev)
+	r.events.append(ev)
 	t.last = ev.ID
 	if r.opts.OnEvent != nil {
 		r.opts.OnEvent(ev)
@@ -280,6 +306,10 @@ type stateRun struct {
 	entered    time.Time
 	retryCount int
 	started    bool // the attempt got as far as ParallelStateStarted or MapStateStarted
+
+	ctxMu      sync.Mutex
+	ctxObject  map[string]any // $$ as of ctxRetries retries
+	ctxRetries int
 }
 
 // runtimeError builds a States.Runtime failure, worded as AWS words them.
@@ -291,19 +321,35 @@ func (sr *stateRun) errorPrefix() string {
 	return fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). ", sr.s.Name, sr.enteredID)
 }
 
-// contextObject builds $$ for the state.
-func (sr *stateRun) contextObject() any { return sr.contextWithItem(-1, nil) }
+// contextObject returns $$ for the state. It is built once per attempt and
+// shared: like every value in the engine, it is never modified.
+func (sr *stateRun) contextObject() any { return sr.baseContext() }
 
-func (sr *stateRun) contextWithItem(index int, value any) any {
+func (sr *stateRun) baseContext() map[string]any {
+	sr.ctxMu.Lock()
+	defer sr.ctxMu.Unlock()
+	if sr.ctxObject != nil && sr.ctxRetries == sr.retryCount {
+		return sr.ctxObject
+	}
 	st := map[string]any{"Name": sr.s.Name, "EnteredTime": isoMillis(sr.entered)}
 	switch sr.s.Type {
 	case "Task", "Parallel", "Map":
 		st["RetryCount"] = number(sr.retryCount)
 	}
-	m := map[string]any{"Execution": sr.t.r.ctxExecution, "StateMachine": sr.t.r.ctxStateMachine, "State": st}
-	if index >= 0 {
-		m["Map"] = map[string]any{"Item": map[string]any{"Index": number(index), "Value": value}}
+	sr.ctxObject = map[string]any{"Execution": sr.t.r.ctxExecution, "StateMachine": sr.t.r.ctxStateMachine, "State": st}
+	sr.ctxRetries = sr.retryCount
+	return sr.ctxObject
+}
+
+// contextWithItem returns $$ for a Map state's ItemSelector: the state's
+// context object and Map.Item.
+func (sr *stateRun) contextWithItem(index int, value any) any {
+	base := sr.baseContext()
+	m := make(map[string]any, len(base)+1)
+	for k, v := range base {
+		m[k] = v
 	}
+	m["Map"] = map[string]any{"Item": map[string]any{"Index": number(index), "Value": value}}
 	return m
 }
 

@@ -291,9 +291,13 @@ func (sr *stateRun) parallel(ctx context.Context, raw any) (any, *failure) {
 	return fl.output(sr, raw, results)
 }
 
+// inlineMapConcurrency is how many iterations an inline Map state runs at
+// once when MaxConcurrency is 0 (no limit): 40, as on AWS.
+const inlineMapConcurrency = 40
+
 // mapState runs one attempt of a Map state: the item processor once for
-// each item, at most MaxConcurrency at a time; the result lists their
-// outputs in item order.
+// each item, at most MaxConcurrency at a time (40 when it is 0, as AWS runs
+// inline Map states); the result lists their outputs in item order.
 func (sr *stateRun) mapState(ctx context.Context, raw any) (any, *failure) {
 	s, t, r := sr.s, sr.t, sr.t.r
 	fl := s.flow
@@ -316,10 +320,10 @@ func (sr *stateRun) mapState(ctx context.Context, raw any) (any, *failure) {
 		return nil, f
 	}
 	sr.started = true
-	workers := n
-	if maxConc > 0 && maxConc < n {
-		workers = maxConc
+	if maxConc == 0 {
+		maxConc = inlineMapConcurrency
 	}
+	workers := min(n, maxConc)
 	results := make([]any, n)
 	threads := make([]*thread, workers)
 	cctx, cancel := context.WithCancel(ctx)
