@@ -84,7 +84,7 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 
 	work := filepath.Join(opts.Root, "build")
 	for _, s := range Scenario {
-		data, err := BuildRelease(ctx, opts.AppDir, s.Version, work)
+		data, err := BuildRelease(ctx, opts.AppDir, s.Version, work, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -19,8 +19,9 @@ import (
 // BuildRelease builds the demo app's release version from appDir (the
 // examples/demo-app directory) into a bundle: the binary built with its
 // version stamped in, the release's config.json, slipway.yaml, and the
-// migrations up to the schema the release expects.
-func BuildRelease(ctx context.Context, appDir, version, workDir string) ([]byte, error) {
+// migrations up to the schema the release expects. A non-nil manifest
+// replaces the app's slipway.yaml.
+func BuildRelease(ctx context.Context, appDir, version, workDir string, manifestYAML []byte) ([]byte, error) {
 	relDir := filepath.Join(appDir, "releases", version)
 	cfgRaw, err := os.ReadFile(filepath.Join(relDir, "config.json"))
 	if err != nil {
@@ -45,7 +46,12 @@ func BuildRelease(ctx context.Context, appDir, version, workDir string) ([]byte,
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build release %s: go build: %v\n%s", version, err, b)
 	}
-	if err := copyFile(filepath.Join(appDir, manifest.FileName), filepath.Join(out, manifest.FileName)); err != nil {
+	if manifestYAML == nil {
+		if manifestYAML, err = os.ReadFile(filepath.Join(appDir, manifest.FileName)); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(out, manifest.FileName), manifestYAML, 0o644); err != nil {
 		return nil, err
 	}
 	if err := copyFile(filepath.Join(relDir, "config.json"), filepath.Join(out, "config.json")); err != nil {

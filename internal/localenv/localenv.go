@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -93,7 +94,7 @@ func Init(root string, opts Options) (*Env, error) {
 		if err != nil {
 			return nil, fmt.Errorf("init embedded environment: find free ports: %w", err)
 		}
-		if err := fl.Provision(env, opts.Instances, port, map[string]string{"DATABASE_PATH": dbPath}); err != nil {
+		if err := fl.Provision(env, opts.Instances, port, hostEnv(opts.App, dbPath)); err != nil {
 			return nil, fmt.Errorf("init embedded environment: provision %s: %w", env, err)
 		}
 	}
@@ -139,6 +140,31 @@ func Open(root string) (*Env, error) {
 		Log:    slog.New(slog.DiscardHandler),
 	}
 	return e, nil
+}
+
+func hostEnv(app, dbPath string) map[string]string {
+	return map[string]string{"DATABASE_PATH": dbPath, "SLIPWAY_APP": app}
+}
+
+// AddInstance adds one instance to env, as an autoscaling group would, and
+// returns its id. It has no release until a deployment gives it one.
+func (e *Env) AddInstance(ctx context.Context, env string) (string, error) {
+	insts, err := e.Fleet.Instances(ctx, env)
+	if err != nil {
+		return "", err
+	}
+	if len(insts) == 0 {
+		return "", fmt.Errorf("add instance to %s: the environment has no instances", env)
+	}
+	_, portText, err := net.SplitHostPort(insts[0].Address)
+	if err != nil {
+		return "", fmt.Errorf("add instance to %s: %w", env, err)
+	}
+	base, _ := strconv.Atoi(portText)
+	if err := e.Fleet.Provision(env, len(insts)+1, base, hostEnv(e.Config.App, e.DatabasePath(env))); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s-%d", env, len(insts)+1), nil
 }
 
 // DatabasePath is an environment's SQLite database.

@@ -26,6 +26,9 @@ type RunOptions struct {
 	RealTime bool
 	// Name is the execution name (and deployment id); default: generated.
 	Name string
+	// OnEvent, when set, sees every history event as it happens (tests use
+	// it to raise an alarm at a chosen moment).
+	OnEvent func(asl.HistoryEvent)
 }
 
 // Deploy runs the deploy state machine for req on the embedded engine.
@@ -64,7 +67,7 @@ func (e *Env) Run(ctx context.Context, machine string, definition, input []byte,
 	if opts.Name == "" {
 		opts.Name = ExecutionName(machine, "")
 	}
-	p := &progress{w: opts.Progress, ledger: e.Ledger, id: opts.Name}
+	p := &progress{w: opts.Progress, ledger: e.Ledger, id: opts.Name, hook: opts.OnEvent}
 	return asl.Run(ctx, sm, input, asl.Options{
 		Resolver:         resolver,
 		Clock:            clock,
@@ -100,11 +103,15 @@ type progress struct {
 	w      io.Writer
 	ledger *ledger.SQLite
 	id     string
+	hook   func(asl.HistoryEvent)
 	mu     sync.Mutex
 	seen   int
 }
 
 func (p *progress) onEvent(ev asl.HistoryEvent) {
+	if p.hook != nil {
+		p.hook(ev)
+	}
 	if p.w == nil {
 		return
 	}
