@@ -34,7 +34,7 @@ var (
 
 // release returns the demo app's release version built with the
 // three-wave manifest, building all of them once per test binary.
-func release(t *testing.T, version string) []byte {
+func release(t testing.TB, version string) []byte {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "slipway-releases-")
@@ -60,7 +60,7 @@ func release(t *testing.T, version string) []byte {
 }
 
 // fleetEnv is an embedded environment of n instances with v1..v3 published.
-func fleetEnv(t *testing.T, n int) *localenv.Env {
+func fleetEnv(t testing.TB, n int) *localenv.Env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs real processes")
@@ -78,7 +78,7 @@ func fleetEnv(t *testing.T, n int) *localenv.Env {
 	return env
 }
 
-func deploy(t *testing.T, env *localenv.Env, version string, opts localenv.RunOptions) (*asl.Execution, string) {
+func deploy(t testing.TB, env *localenv.Env, version string, opts localenv.RunOptions) (*asl.Execution, string) {
 	t.Helper()
 	exec, err := env.Deploy(context.Background(), contract.DeployRequest{App: "demo", Environment: "staging", Version: version}, opts)
 	if err != nil {
@@ -91,7 +91,7 @@ func deploy(t *testing.T, env *localenv.Env, version string, opts localenv.RunOp
 	return exec, d.Status
 }
 
-func mustDeploy(t *testing.T, env *localenv.Env, version string) {
+func mustDeploy(t testing.TB, env *localenv.Env, version string) {
 	t.Helper()
 	exec, status := deploy(t, env, version, localenv.RunOptions{})
 	if status != contract.StatusSucceeded {
