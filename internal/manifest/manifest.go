@@ -33,6 +33,7 @@ type Manifest struct {
 	Rollout      Rollout                `yaml:"rollout"`
 	Bake         Bake                   `yaml:"bake"`
 	Alarms       []string               `yaml:"alarms"`
+	Freeze       Freeze                 `yaml:"freeze"`
 	Migrations   Migrations             `yaml:"migrations"`
 	KeepReleases int                    `yaml:"keep_releases"`
 	Environments map[string]Environment `yaml:"environments"`
@@ -73,6 +74,9 @@ type Rollout struct {
 type Bake struct {
 	Duration Duration `yaml:"duration"`
 	Interval Duration `yaml:"interval"`
+	// Watch is how long after a deployment succeeds an alarm still rolls it
+	// back (through the alarm router). Default 1h.
+	Watch Duration `yaml:"watch"`
 }
 
 // Migrations governs the release's database migrations.
@@ -90,6 +94,9 @@ type Environment struct {
 	Waves  []WaveSpec `yaml:"waves"`
 	Bake   *Bake      `yaml:"bake"`
 	Alarms []string   `yaml:"alarms"`
+	// Approval turns the approval step on or off. Production always needs
+	// one: the manifest can turn it off only for other environments.
+	Approval *bool `yaml:"approval"`
 }
 
 // Duration is a time.Duration written as "30s", "5m".
@@ -205,6 +212,9 @@ func (m *Manifest) setDefaults() {
 	if m.Bake.Interval.Duration == 0 {
 		m.Bake.Interval.Duration = 30 * time.Second
 	}
+	if m.Bake.Watch.Duration == 0 {
+		m.Bake.Watch.Duration = time.Hour
+	}
 	if m.Migrations.Dir == "" {
 		m.Migrations.Dir = "migrations"
 	}
@@ -262,6 +272,7 @@ func (m *Manifest) validate() error {
 			add("environments."+name, "%q is not a valid environment name", name)
 		}
 	}
+	errs = append(errs, m.Freeze.validate()...)
 	if len(errs) > 0 {
 		sort.Strings(errs)
 		return fmt.Errorf("invalid %s:\n  %s", FileName, strings.Join(errs, "\n  "))
