@@ -31,6 +31,9 @@ type DeployRequest struct {
 	Environment string  `json:"environment"`
 	Version     string  `json:"version"`
 	Trigger     Trigger `json:"trigger,omitempty"`
+	// OverrideFreeze deploys inside a freeze window; Trigger.Reason must
+	// say why. Every override is recorded.
+	OverrideFreeze bool `json:"override_freeze,omitempty"`
 }
 
 // RollbackRequest is the input of the rollback state machine: roll the
@@ -128,6 +131,11 @@ type PreflightOutput struct {
 	Migrations MigrationPlan `json:"migrations"`
 
 	LockTTLSeconds int `json:"lock_ttl_seconds"`
+	// ApprovalRequired pauses the execution for a person's approval
+	// before the lock is taken.
+	ApprovalRequired bool `json:"approval_required"`
+	// WatchSeconds is how long after success an alarm still rolls back.
+	WatchSeconds int `json:"watch_seconds"`
 }
 
 // Artifact names a release bundle and the SHA-256 every stage verifies.

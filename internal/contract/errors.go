@@ -29,6 +29,21 @@ type LockHeld struct {
 
 func (e *LockHeld) Error() string { return e.Message }
 
+// Frozen means the environment is inside a freeze window and the request
+// did not override it.
+type Frozen struct {
+	Message string `json:"message"`
+}
+
+func (e *Frozen) Error() string { return e.Message }
+
+// Rejected means a person rejected the deployment at its approval step.
+type Rejected struct {
+	Message string `json:"message"`
+}
+
+func (e *Rejected) Error() string { return e.Message }
+
 // SnapshotFailed means the pre-migration snapshot could not be taken.
 type SnapshotFailed struct {
 	Message string `json:"message"`
@@ -83,6 +98,8 @@ var ErrorNames = []string{
 	"TransientError",
 	"PreflightFailed",
 	"LockHeld",
+	"Frozen",
+	"Rejected",
 	"SnapshotFailed",
 	"MigrationFailed",
 	"DeployFailed",

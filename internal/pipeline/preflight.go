@@ -50,8 +50,12 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	out, err := h.check(ctx, in.DeploymentID, kind, req)
 	if err != nil {
 		var pf *contract.PreflightFailed
-		if errors.As(err, &pf) {
+		var fr *contract.Frozen
+		switch {
+		case errors.As(err, &pf):
 			h.step(ctx, in.DeploymentID, "preflight", stepFailed, pf.Message, nil)
+		case errors.As(err, &fr):
+			h.step(ctx, in.DeploymentID, "preflight", stepFailed, fr.Message, nil)
 		}
 		return contract.PreflightOutput{}, err
 	}
@@ -71,6 +75,13 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	}
 	h.step(ctx, in.DeploymentID, "preflight", stepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact})
 	return out, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unnamed user"
+	}
+	return s
 }
 
 func verb(kind string) string {
@@ -142,6 +153,20 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 	if m.App != req.App {
 		return out, refuse("release %s is built for app %q (its %s says so), not %q", out.Version, m.App, manifest.FileName, req.App)
 	}
+	// Freeze windows stop deployments, never rollbacks.
+	if f, frozen := m.Freeze.Active(h.now()); frozen && kind == contract.KindDeploy {
+		if !req.OverrideFreeze {
+			return out, &contract.Frozen{Message: fmt.Sprintf("%s is frozen: %s, %s, until %s; deploy after it ends, or override with --override-freeze --reason \"why this cannot wait\"",
+				req.Environment, f.Reason, f.What, f.Until.Format(time.RFC3339))}
+		}
+		h.step(ctx, deploymentID, "preflight", stepInfo, fmt.Sprintf("freeze overridden by %s: %q (inside %s: %s)", orUnknown(req.Trigger.Actor), req.Trigger.Reason, f.What, f.Reason), f)
+	}
+	required, ignored := m.ApprovalRequired(req.Environment, envCfg.Production)
+	out.ApprovalRequired = required && kind == contract.KindDeploy
+	if ignored {
+		h.step(ctx, deploymentID, "preflight", stepInfo, fmt.Sprintf("%s is production: the manifest cannot turn its approval off, so it stays on", req.Environment), nil)
+	}
+	out.WatchSeconds = seconds(m.Bake.Watch.Duration)
 
 	if kind == contract.KindDeploy {
 		plan, err := h.migrationPlan(ctx, req.Environment, b)

@@ -15,6 +15,7 @@ import (
 type request struct {
 	App, Environment, Version, ToVersion string
 	Trigger                              contract.Trigger
+	OverrideFreeze                       bool
 }
 
 // decodeRequest reads an execution input strictly and says exactly what is
@@ -38,7 +39,7 @@ func decodeRequest(raw json.RawMessage, kind string) (request, error) {
 	} else {
 		var in contract.DeployRequest
 		err = dec.Decode(&in)
-		r = request{App: in.App, Environment: in.Environment, Version: in.Version, Trigger: in.Trigger}
+		r = request{App: in.App, Environment: in.Environment, Version: in.Version, Trigger: in.Trigger, OverrideFreeze: in.OverrideFreeze}
 	}
 	if err != nil {
 		var te *json.UnmarshalTypeError
@@ -66,6 +67,9 @@ func decodeRequest(raw json.RawMessage, kind string) (request, error) {
 	}
 	if len(missing) > 0 {
 		return r, fmt.Errorf("%s request: missing %s; a valid request looks like %s", kind, strings.Join(missing, ", "), example)
+	}
+	if r.OverrideFreeze && strings.TrimSpace(r.Trigger.Reason) == "" {
+		return r, fmt.Errorf("%s request: override_freeze needs a reason (trigger.reason): say why this cannot wait", kind)
 	}
 	for _, v := range []string{r.Version, r.ToVersion} {
 		if v != "" {
