@@ -15,7 +15,13 @@
 // intrinsic functions, the context object, Retry and Catch. Where it parts
 // from AWS it says so in its docs; the main differences are that objects
 // come out with their keys sorted, previousEventId inside Parallel and Map
-// states is an approximation, and Distributed Map is run inline.
+// states is an approximation, and a Distributed Map runs as an inline one.
+//
+// Everything a state reads or writes goes through one seam, the flow
+// interface (flow.go), implemented once for JSONPath. JSONata, with
+// Arguments, Output, Assign and variables, is meant to be a second flow
+// chosen per state; Step Functions Local mock configurations fit behind
+// Resolver.
 //
 // It is not an AWS client and has no service integrations of its own: a
 // Task resource is whatever the Resolver maps it to. It does not (yet)

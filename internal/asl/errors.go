@@ -44,6 +44,7 @@ type ValidationError struct {
 	Message string
 }
 
+// Error renders the problem as `state "S": field "F": message`.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	if e.State != "" {
@@ -60,6 +61,7 @@ func (e *ValidationError) Error() string {
 // field and message.
 type ValidationErrors []*ValidationError
 
+// Error renders every problem, one a line.
 func (errs ValidationErrors) Error() string {
 	lines := make([]string, len(errs))
 	for i, e := range errs {

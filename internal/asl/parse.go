@@ -723,9 +723,15 @@ func (v *validator) choice(o *obj, s *State) {
 		return
 	}
 	for i, r := range list {
-		if rule := v.rule(o.state, fmt.Sprintf("Choices[%d]", i), r, true); rule != nil {
-			s.Choices = append(s.Choices, rule)
+		rule := v.rule(o.state, fmt.Sprintf("Choices[%d]", i), r, true)
+		if rule == nil {
+			// Keep the transition, so that a bad rule does not also make
+			// its target look unreachable.
+			m, _ := r.(map[string]any)
+			next, _ := m["Next"].(string)
+			rule = &ChoiceRule{Next: next}
 		}
+		s.Choices = append(s.Choices, rule)
 	}
 }
 
@@ -783,6 +789,8 @@ func (v *validator) rule(state, field string, raw any, top bool) *ChoiceRule {
 		kinds++
 	}
 	switch {
+	case kinds == 0 && (o.has("Condition") || o.has("Assign")):
+		return nil // reported above
 	case kinds == 0:
 		v.add(state, field, "a choice rule needs a comparison (Variable and an operator such as StringEquals) or And, Or or Not")
 		return nil

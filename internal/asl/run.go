@@ -73,7 +73,20 @@ func Run(ctx context.Context, sm *StateMachine, input []byte, opts Options) (*Ex
 	}})
 	top.last = 0 // AWS gives the first state's Entered event previousEventId 0
 
-	out, f := top.runMachine(ctx, sm, in)
+	runCtx := ctx
+	if _, real := r.clock.(realClock); real && !r.deadline.IsZero() {
+		// On the wall clock the deadline also stops a Task that is still
+		// running when it comes.
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithDeadline(ctx, r.deadline)
+		defer cancel()
+	}
+	out, f := top.runMachine(runCtx, sm, in)
+	if f != nil && f.kind == failAborted && ctx.Err() == nil {
+		if tf := r.alive(ctx, top); tf != nil {
+			f = tf
+		}
+	}
 	ex := &Execution{ExecutionARN: r.executionARN, Name: r.name, StartDate: r.start}
 	switch {
 	case f == nil:
@@ -287,6 +300,10 @@ func (t *thread) runMachine(ctx context.Context, m *StateMachine, input any) (an
 			return nil, f
 		}
 		s := m.States[name]
+		if s == nil {
+			// Parse rules this out; a machine edited afterwards may not.
+			return nil, &failure{err: StatesRuntime, cause: fmt.Sprintf("There is no state named '%s' to go to.", name)}
+		}
 		out, next, f := t.runState(ctx, s, input)
 		if f != nil {
 			return nil, f

@@ -497,6 +497,26 @@ func TestExecutionTimeoutSeconds(t *testing.T) {
 	}
 }
 
+func TestExecutionTimeoutStopsARunningTask(t *testing.T) {
+	block := HandlerFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	start := time.Now()
+	ex := mustRun(t, `{"StartAt": "T", "TimeoutSeconds": 1, "States": {"T": {"Type": "Task", "Resource": "block", "End": true}}}`, `{}`,
+		Options{Clock: RealClock(), Resolver: Handlers{"block": block}})
+	if ex.Status != StatusTimedOut {
+		t.Errorf("Run() = %s %q, want TIMED_OUT", ex.Status, ex.Error)
+	}
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("the run took %v, want about 1s", elapsed)
+	}
+	types := eventTypes(ex.History)
+	if types[len(types)-1] != EventExecutionTimedOut {
+		t.Errorf("last event = %s, want %s", types[len(types)-1], EventExecutionTimedOut)
+	}
+}
+
 func TestVirtualClockWaitsAtOnce(t *testing.T) {
 	def := `{"StartAt": "W", "States": {
 		"W": {"Type": "Wait", "Seconds": 300, "Next": "P"},
@@ -601,5 +621,26 @@ func TestRuntimeErrorsAreNotCaught(t *testing.T) {
 	want := "An error occurred while executing the state 'A' (entered at the event id #4). Invalid path '$.missing' : No results for path: $['missing']"
 	if ex.Status != StatusFailed || ex.Error != StatesRuntime || ex.Cause != want {
 		t.Errorf("Run() = %s %q %q, want FAILED %q %q", ex.Status, ex.Error, ex.Cause, StatesRuntime, want)
+	}
+}
+
+// TestLambdaHandlerInConcurrentMap runs one lambda.NewHandler handler from
+// many Map iterations at once. aws-lambda-go hands back a pooled buffer that
+// it reuses as soon as Invoke returns; the engine must not let concurrent
+// invocations of one such handler overwrite each other's output (run with
+// -race).
+func TestLambdaHandlerInConcurrentMap(t *testing.T) {
+	double := lambda.NewHandler(func(ctx context.Context, in int) (int, error) { return in * 2, nil })
+	items := make([]string, 200)
+	want := make([]string, 200)
+	for i := range items {
+		items[i] = fmt.Sprint(i)
+		want[i] = fmt.Sprint(i * 2)
+	}
+	def := `{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+		"ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "double", "End": true}}}}}}`
+	ex := mustRun(t, def, "["+strings.Join(items, ",")+"]", Options{Resolver: Handlers{"double": double}})
+	if got, want := string(ex.Output), "["+strings.Join(want, ",")+"]"; got != want {
+		t.Errorf("Run() output = %s, want %s", got, want)
 	}
 }

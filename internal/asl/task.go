@@ -18,6 +18,13 @@ import (
 // Handler runs a Task: JSON payload in, JSON payload out. aws-lambda-go's
 // lambda.Handler, as lambda.NewHandler(fn) builds it, satisfies it, so the
 // same Go handler a Lambda function runs can serve the embedded engine.
+//
+// The engine calls a handler with a context that carries the Task's
+// TimeoutSeconds as its deadline and a lambdacontext.LambdaContext. It may
+// call one handler from several goroutines at once (Parallel branches, Map
+// iterations), except a handler built by lambda.NewHandler, which reuses its
+// output buffer once Invoke returns and so is called one invocation at a
+// time, as a Lambda execution environment would.
 type Handler interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }

@@ -25,6 +25,7 @@ type JSONSyntaxError struct {
 	Msg    string
 }
 
+// Error renders the problem as "invalid JSON at offset N: reason".
 func (e *JSONSyntaxError) Error() string {
 	return fmt.Sprintf("invalid JSON at offset %d: %s", e.Offset, e.Msg)
 }
