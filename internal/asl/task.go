@@ -24,7 +24,9 @@ import (
 // call one handler from several goroutines at once (Parallel branches, Map
 // iterations), except a handler built by lambda.NewHandler, which reuses its
 // output buffer once Invoke returns and so is called one invocation at a
-// time, as a Lambda execution environment would.
+// time, as a Lambda execution environment would. When the Task times out or
+// the execution is aborted the engine stops waiting, as Step Functions does;
+// the handler's context is cancelled and it should return soon.
 type Handler interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }
