@@ -93,11 +93,15 @@ func OpenSQLite(path string) (*SQLite, error) {
 // Close closes the database.
 func (s *SQLite) Close() error { return s.db.Close() }
 
+// tsLayout is fixed width, so times sort as text (RFC3339Nano drops
+// trailing zeros and does not).
+const tsLayout = "2006-01-02T15:04:05.000000000Z"
+
 func ts(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return t.UTC().Format(tsLayout)
 }
 
 func parseTS(s string) time.Time {
