@@ -1,10 +1,8 @@
-// Command deploy is the Slipway deploy Lambda: it activates the release on a wave of instances through SSM Run Command and polls the result.
+// Command deploy is the Slipway deploy Lambda: it activates the release on a wave of instances through SSM Run Command, polls the result, checks the hosts before the lock and the targets after the last wave.
 package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -13,16 +11,10 @@ import (
 )
 
 func main() {
-	env, err := lambdaenv.Load(context.Background())
-	if err != nil {
-		slog.Error("configure the deploy function", "err", err)
-		os.Exit(1)
-	}
-	deps, err := env.Deps(lambdaenv.Ledger, lambdaenv.Fleet)
-	if err != nil {
-		env.Log.Error("configure the deploy function", "err", err)
-		os.Exit(1)
-	}
+	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
+	deps := env.Deps()
+	deps.Ledger = lambdaenv.Must(env.Ledger())
+	deps.Fleet = lambdaenv.Must(env.Fleet())
 	h := &pipeline.Deploy{Deps: deps}
 	lambda.Start(h.Handle)
 }

@@ -3,26 +3,21 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
+	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
 )
 
 func main() {
-	env, err := lambdaenv.Load(context.Background())
-	if err != nil {
-		slog.Error("configure the migrate function", "err", err)
-		os.Exit(1)
-	}
-	deps, err := env.Deps(lambdaenv.Ledger, lambdaenv.Artifacts, lambdaenv.Database, lambdaenv.Snapshots)
-	if err != nil {
-		env.Log.Error("configure the migrate function", "err", err)
-		os.Exit(1)
-	}
+	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
+	deps := env.Deps()
+	deps.Ledger = lambdaenv.Must(env.Ledger())
+	deps.Artifacts = lambdaenv.Must(env.Artifacts())
+	deps.Secrets, deps.OpenDB = env.Secrets(), migrate.OpenDB
+	deps.Snapshots = env.Snapshots()
 	h := &pipeline.Migrate{Deps: deps}
 	lambda.Start(h.Handle)
 }

@@ -3,8 +3,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -13,16 +11,10 @@ import (
 )
 
 func main() {
-	env, err := lambdaenv.Load(context.Background())
-	if err != nil {
-		slog.Error("configure the rollback function", "err", err)
-		os.Exit(1)
-	}
-	deps, err := env.Deps(lambdaenv.Ledger, lambdaenv.Fleet)
-	if err != nil {
-		env.Log.Error("configure the rollback function", "err", err)
-		os.Exit(1)
-	}
+	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
+	deps := env.Deps()
+	deps.Ledger = lambdaenv.Must(env.Ledger())
+	deps.Fleet = lambdaenv.Must(env.Fleet())
 	h := &pipeline.Rollback{Deps: deps}
 	lambda.Start(h.Handle)
 }

@@ -38,7 +38,6 @@ import (
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/ledger"
-	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
 	"github.com/slipway-deploy/slipway/internal/secret"
 	"github.com/slipway-deploy/slipway/internal/snapshot"
@@ -55,6 +54,7 @@ type Env struct {
 // Load reads the environment. An error names the missing setting.
 func Load(ctx context.Context) (*Env, error) {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	slog.SetDefault(log)
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, err
@@ -82,43 +82,21 @@ func (e *Env) intVar(name string, def int) int {
 	return def
 }
 
-// Capability names a port a handler needs.
-type Capability int
+// Deps returns the dependencies every handler shares (configuration and
+// logger); a main adds the adapters its handler uses, and only those, so a
+// function links only the SDK clients it calls.
+func (e *Env) Deps() *pipeline.Deps {
+	return &pipeline.Deps{Config: e.Config, Log: e.Log}
+}
 
-// Capabilities.
-const (
-	Ledger    Capability = iota // the DynamoDB ledger
-	Artifacts                   // the S3 artifact store
-	Fleet                       // SSM Run Command
-	Database                    // Secrets Manager and database drivers
-	Snapshots                   // RDS snapshots
-	Health                      // the HTTP prober and CloudWatch alarms
-)
-
-// Deps builds the handler dependencies for the capabilities asked for.
-func (e *Env) Deps(caps ...Capability) (*pipeline.Deps, error) {
-	d := &pipeline.Deps{Config: e.Config, Log: e.Log}
-	var err error
-	for _, c := range caps {
-		switch c {
-		case Ledger:
-			d.Ledger, err = e.Ledger()
-		case Artifacts:
-			d.Artifacts, err = e.Artifacts()
-		case Fleet:
-			d.Fleet, err = e.Fleet()
-		case Database:
-			d.Secrets, d.OpenDB = e.Secrets(), migrate.OpenDB
-		case Snapshots:
-			d.Snapshots = e.Snapshots()
-		case Health:
-			d.Prober, d.Alarms = health.NewProber(3*time.Second), e.Alarms()
-		}
-		if err != nil {
-			return nil, err
-		}
+// Must returns v, or logs err and exits: for a main's configuration step,
+// where a Lambda cannot start without the value.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		slog.Error("configure the function", "err", err)
+		os.Exit(1)
 	}
-	return d, nil
+	return v
 }
 
 // Ledger is the DynamoDB ledger.
@@ -156,6 +134,9 @@ func (e *Env) Fleet() (*fleet.SSM, error) {
 
 // HealthPort is the app's health check port on EC2 instances.
 func (e *Env) HealthPort() int { return e.intVar("SLIPWAY_HEALTH_PORT", 80) }
+
+// Prober probes instances over HTTP.
+func (e *Env) Prober() *health.Prober { return health.NewProber(3 * time.Second) }
 
 // Secrets is Secrets Manager, cached per container.
 func (e *Env) Secrets() *secret.Manager {

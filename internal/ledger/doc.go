@@ -3,7 +3,7 @@
 // per-instance results of every command, and the environment's lock (an
 // execution's lease or a person's manual freeze).
 //
-// SQLite is the embedded store; the AWS store is DynamoDB with conditional
-// writes. Both satisfy the same method set, which the pipeline's handlers
-// declare as the interface they consume.
+// The embedded store is SQLite (package ledger/sqlite); the AWS store is
+// DynamoDB with conditional writes (Dynamo). Both satisfy the same method
+// set, which the pipeline's handlers declare as the interface they consume.
 package ledger

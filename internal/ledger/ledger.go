@@ -98,3 +98,24 @@ func (e *HeldError) Error() string {
 	}
 	return fmt.Sprintf("%s/%s is being deployed by %s (deployment %s, lease until %s); wait for it to finish, or if it is stuck run `slipway unlock --force`", l.App, l.Environment, l.Owner, l.DeploymentID, l.ExpiresAt.Format(time.RFC3339))
 }
+
+// TimeLayout is how the stores write times: fixed width, so they sort as
+// text (RFC3339Nano drops trailing zeros and does not).
+const TimeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// FormatTime writes t in TimeLayout, UTC; the zero time is "".
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeLayout)
+}
+
+// ParseTime reads a time written by FormatTime (or RFC 3339); "" is the zero time.
+func ParseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func ts(t time.Time) string      { return FormatTime(t) }
+func parseTS(s string) time.Time { return ParseTime(s) }

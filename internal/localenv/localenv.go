@@ -21,7 +21,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
-	"github.com/slipway-deploy/slipway/internal/ledger"
+	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
 	"github.com/slipway-deploy/slipway/internal/secret"
@@ -40,7 +40,7 @@ type Options struct {
 type Env struct {
 	Root      string
 	Config    *config.Config
-	Ledger    *ledger.SQLite
+	Ledger    *ledgersqlite.Store
 	Artifacts *artifact.Dir
 	Fleet     *fleet.Local
 	Secrets   *secret.File
@@ -118,7 +118,7 @@ func Open(root string) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	led, err := ledger.OpenSQLite(filepath.Join(abs, "ledger.db"))
+	led, err := ledgersqlite.Open(filepath.Join(abs, "ledger.db"))
 	if err != nil {
 		return nil, err
 	}

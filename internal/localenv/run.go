@@ -14,7 +14,7 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/contract"
-	"github.com/slipway-deploy/slipway/internal/ledger"
+	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
 	"github.com/slipway-deploy/slipway/statemachine"
 )
 
@@ -101,7 +101,7 @@ func ExecutionName(env, version string) string {
 // progress prints ledger steps as the execution writes them.
 type progress struct {
 	w      io.Writer
-	ledger *ledger.SQLite
+	ledger *ledgersqlite.Store
 	id     string
 	hook   func(asl.HistoryEvent)
 	mu     sync.Mutex

@@ -20,6 +20,7 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/ledger/sqlite"
 )
 
 // Store is the method set every ledger store has.
@@ -40,7 +41,7 @@ type Store interface {
 }
 
 var (
-	_ Store = (*ledger.SQLite)(nil)
+	_ Store = (*sqlite.Store)(nil)
 	_ Store = (*ledger.Dynamo)(nil)
 )
 

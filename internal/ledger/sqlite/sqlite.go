@@ -1,4 +1,7 @@
-package ledger
+// Package sqlite is the embedded environment's ledger: the same method set
+// as the DynamoDB ledger, in one SQLite file. It is its own package so that
+// Lambdas, which use DynamoDB, do not link the SQLite driver.
+package sqlite
 
 import (
 	"context"
@@ -8,11 +11,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/litedb"
 )
 
-// SQLite is the embedded ledger.
-type SQLite struct {
+// Store is the embedded ledger.
+type Store struct {
 	db *sql.DB
 }
 
@@ -77,8 +81,8 @@ CREATE TABLE IF NOT EXISTS locks (
 );
 `
 
-// OpenSQLite opens (creating if needed) the ledger at path.
-func OpenSQLite(path string) (*SQLite, error) {
+// Open opens (creating if needed) the ledger at path.
+func Open(path string) (*Store, error) {
 	db, err := litedb.Open(path)
 	if err != nil {
 		return nil, err
@@ -87,30 +91,17 @@ func OpenSQLite(path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("create ledger schema in %s: %w", path, err)
 	}
-	return &SQLite{db: db}, nil
+	return &Store{db: db}, nil
 }
 
 // Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.db.Close() }
 
-// tsLayout is fixed width, so times sort as text (RFC3339Nano drops
-// trailing zeros and does not).
-const tsLayout = "2006-01-02T15:04:05.000000000Z"
-
-func ts(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(tsLayout)
-}
-
-func parseTS(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
-}
+func ts(t time.Time) string      { return ledger.FormatTime(t) }
+func parseTS(s string) time.Time { return ledger.ParseTime(s) }
 
 // PutDeployment inserts or replaces a deployment record.
-func (s *SQLite) PutDeployment(ctx context.Context, d Deployment) error {
+func (s *Store) PutDeployment(ctx context.Context, d ledger.Deployment) error {
 	trig, _ := json.Marshal(d.Trigger)
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO deployments
 		(id, app, environment, version, previous_version, kind, status, execution_id, trigger_json, started_at, finished_at,
@@ -128,8 +119,8 @@ func (s *SQLite) PutDeployment(ctx context.Context, d Deployment) error {
 const deploymentCols = `id, app, environment, version, previous_version, kind, status, execution_id, trigger_json, started_at,
 	finished_at, error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report`
 
-func scanDeployment(row interface{ Scan(...any) error }) (Deployment, error) {
-	var d Deployment
+func scanDeployment(row interface{ Scan(...any) error }) (ledger.Deployment, error) {
+	var d ledger.Deployment
 	var trig, started, finished, report string
 	err := row.Scan(&d.ID, &d.App, &d.Environment, &d.Version, &d.PreviousVersion, &d.Kind, &d.Status, &d.ExecutionID, &trig,
 		&started, &finished, &d.Error, &d.Cause, &d.Summary, &d.SnapshotID, &d.SchemaBefore, &d.SchemaAfter,
@@ -145,11 +136,11 @@ func scanDeployment(row interface{ Scan(...any) error }) (Deployment, error) {
 	return d, nil
 }
 
-// GetDeployment returns a deployment, or ErrNotFound.
-func (s *SQLite) GetDeployment(ctx context.Context, id string) (Deployment, error) {
+// GetDeployment returns a deployment, or ledger.ErrNotFound.
+func (s *Store) GetDeployment(ctx context.Context, id string) (ledger.Deployment, error) {
 	d, err := scanDeployment(s.db.QueryRowContext(ctx, `SELECT `+deploymentCols+` FROM deployments WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return d, fmt.Errorf("deployment %s: %w", id, ErrNotFound)
+		return d, fmt.Errorf("deployment %s: %w", id, ledger.ErrNotFound)
 	}
 	if err != nil {
 		return d, fmt.Errorf("get deployment %s: %w", id, err)
@@ -158,15 +149,15 @@ func (s *SQLite) GetDeployment(ctx context.Context, id string) (Deployment, erro
 }
 
 // UpdateDeployment applies fn to a deployment in one transaction.
-func (s *SQLite) UpdateDeployment(ctx context.Context, id string, fn func(*Deployment) error) (Deployment, error) {
+func (s *Store) UpdateDeployment(ctx context.Context, id string, fn func(*ledger.Deployment) error) (ledger.Deployment, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return Deployment{}, fmt.Errorf("update deployment %s: %w", id, err)
+		return ledger.Deployment{}, fmt.Errorf("update deployment %s: %w", id, err)
 	}
 	defer tx.Rollback()
 	d, err := scanDeployment(tx.QueryRowContext(ctx, `SELECT `+deploymentCols+` FROM deployments WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return d, fmt.Errorf("deployment %s: %w", id, ErrNotFound)
+		return d, fmt.Errorf("deployment %s: %w", id, ledger.ErrNotFound)
 	}
 	if err != nil {
 		return d, fmt.Errorf("update deployment %s: %w", id, err)
@@ -189,7 +180,7 @@ func (s *SQLite) UpdateDeployment(ctx context.Context, id string, fn func(*Deplo
 
 // ListDeployments returns an environment's deployments, newest first. An
 // empty env lists every environment of app; limit <= 0 means all.
-func (s *SQLite) ListDeployments(ctx context.Context, app, env string, limit int) ([]Deployment, error) {
+func (s *Store) ListDeployments(ctx context.Context, app, env string, limit int) ([]ledger.Deployment, error) {
 	q := `SELECT ` + deploymentCols + ` FROM deployments WHERE app = ? AND (? = '' OR environment = ?) ORDER BY started_at DESC, id DESC`
 	args := []any{app, env, env}
 	if limit > 0 {
@@ -201,7 +192,7 @@ func (s *SQLite) ListDeployments(ctx context.Context, app, env string, limit int
 		return nil, fmt.Errorf("list deployments of %s/%s: %w", app, env, err)
 	}
 	defer rows.Close()
-	var out []Deployment
+	var out []ledger.Deployment
 	for rows.Next() {
 		d, err := scanDeployment(rows)
 		if err != nil {
@@ -213,7 +204,7 @@ func (s *SQLite) ListDeployments(ctx context.Context, app, env string, limit int
 }
 
 // AddStep appends a step to a deployment, numbering it.
-func (s *SQLite) AddStep(ctx context.Context, st Step) error {
+func (s *Store) AddStep(ctx context.Context, st ledger.Step) error {
 	if st.At.IsZero() {
 		st.At = time.Now()
 	}
@@ -227,15 +218,15 @@ func (s *SQLite) AddStep(ctx context.Context, st Step) error {
 }
 
 // Steps returns a deployment's steps in order.
-func (s *SQLite) Steps(ctx context.Context, deploymentID string) ([]Step, error) {
+func (s *Store) Steps(ctx context.Context, deploymentID string) ([]ledger.Step, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT deployment_id, seq, stage, status, message, at, detail FROM steps WHERE deployment_id = ? ORDER BY seq`, deploymentID)
 	if err != nil {
 		return nil, fmt.Errorf("list steps of %s: %w", deploymentID, err)
 	}
 	defer rows.Close()
-	var out []Step
+	var out []ledger.Step
 	for rows.Next() {
-		var st Step
+		var st ledger.Step
 		var at, detail string
 		if err := rows.Scan(&st.DeploymentID, &st.Seq, &st.Stage, &st.Status, &st.Message, &at, &detail); err != nil {
 			return nil, err
@@ -251,7 +242,7 @@ func (s *SQLite) Steps(ctx context.Context, deploymentID string) ([]Step, error)
 
 // PutInstanceResults records per-instance results (replacing earlier
 // results of the same command and instance).
-func (s *SQLite) PutInstanceResults(ctx context.Context, results []InstanceResult) error {
+func (s *Store) PutInstanceResults(ctx context.Context, results []ledger.InstanceResult) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("put instance results: %w", err)
@@ -272,16 +263,16 @@ func (s *SQLite) PutInstanceResults(ctx context.Context, results []InstanceResul
 
 // InstanceResults returns a deployment's per-instance results in the order
 // they were recorded.
-func (s *SQLite) InstanceResults(ctx context.Context, deploymentID string) ([]InstanceResult, error) {
+func (s *Store) InstanceResults(ctx context.Context, deploymentID string) ([]ledger.InstanceResult, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT deployment_id, command_id, wave, instance_id, action, version, status, exit_code, output,
 		started_at, finished_at FROM instance_results WHERE deployment_id = ? ORDER BY rowid`, deploymentID)
 	if err != nil {
 		return nil, fmt.Errorf("list instance results of %s: %w", deploymentID, err)
 	}
 	defer rows.Close()
-	var out []InstanceResult
+	var out []ledger.InstanceResult
 	for rows.Next() {
-		var r InstanceResult
+		var r ledger.InstanceResult
 		var started, finished string
 		if err := rows.Scan(&r.DeploymentID, &r.CommandID, &r.Wave, &r.InstanceID, &r.Action, &r.Version, &r.Status, &r.ExitCode,
 			&r.Output, &started, &finished); err != nil {
@@ -294,38 +285,38 @@ func (s *SQLite) InstanceResults(ctx context.Context, deploymentID string) ([]In
 }
 
 // AcquireLease takes the environment's lease for owner until now+ttl. It
-// fails with *HeldError if a person froze the environment or another owner
+// fails with *ledger.HeldError if a person froze the environment or another owner
 // holds an unexpired lease. Taking a lease one already holds extends it.
-func (s *SQLite) AcquireLease(ctx context.Context, app, env, owner, deploymentID string, ttl time.Duration, now time.Time) (Lock, error) {
+func (s *Store) AcquireLease(ctx context.Context, app, env, owner, deploymentID string, ttl time.Duration, now time.Time) (ledger.Lock, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return Lock{}, fmt.Errorf("acquire lease on %s/%s: %w", app, env, err)
+		return ledger.Lock{}, fmt.Errorf("acquire lease on %s/%s: %w", app, env, err)
 	}
 	defer tx.Rollback()
 	locks, err := queryLocks(ctx, tx, app, env)
 	if err != nil {
-		return Lock{}, err
+		return ledger.Lock{}, err
 	}
 	for _, l := range locks {
-		if l.Kind == LockManual {
-			return Lock{}, &HeldError{Lock: l}
+		if l.Kind == ledger.LockManual {
+			return ledger.Lock{}, &ledger.HeldError{Lock: l}
 		}
-		if l.Kind == LockLease && l.Owner != owner && now.Before(l.ExpiresAt) {
-			return Lock{}, &HeldError{Lock: l}
+		if l.Kind == ledger.LockLease && l.Owner != owner && now.Before(l.ExpiresAt) {
+			return ledger.Lock{}, &ledger.HeldError{Lock: l}
 		}
 	}
-	l := Lock{App: app, Environment: env, Kind: LockLease, Owner: owner, DeploymentID: deploymentID, AcquiredAt: now, ExpiresAt: now.Add(ttl)}
+	l := ledger.Lock{App: app, Environment: env, Kind: ledger.LockLease, Owner: owner, DeploymentID: deploymentID, AcquiredAt: now, ExpiresAt: now.Add(ttl)}
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO locks (app, environment, kind, owner, deployment_id, message, acquired_at, expires_at)
-		VALUES (?,?,?,?,?,?,?,?)`, app, env, LockLease, owner, deploymentID, "", ts(now), ts(l.ExpiresAt)); err != nil {
-		return Lock{}, fmt.Errorf("acquire lease on %s/%s: %w", app, env, err)
+		VALUES (?,?,?,?,?,?,?,?)`, app, env, ledger.LockLease, owner, deploymentID, "", ts(now), ts(l.ExpiresAt)); err != nil {
+		return ledger.Lock{}, fmt.Errorf("acquire lease on %s/%s: %w", app, env, err)
 	}
 	return l, tx.Commit()
 }
 
 // ReleaseLease releases the environment's lease if owner holds it. It
 // reports whether there was one; releasing nothing is not an error.
-func (s *SQLite) ReleaseLease(ctx context.Context, app, env, owner string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM locks WHERE app = ? AND environment = ? AND kind = ? AND owner = ?`, app, env, LockLease, owner)
+func (s *Store) ReleaseLease(ctx context.Context, app, env, owner string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM locks WHERE app = ? AND environment = ? AND kind = ? AND owner = ?`, app, env, ledger.LockLease, owner)
 	if err != nil {
 		return false, fmt.Errorf("release lease of %s: %w", owner, err)
 	}
@@ -334,14 +325,14 @@ func (s *SQLite) ReleaseLease(ctx context.Context, app, env, owner string) (bool
 }
 
 // Locks returns the holds on an environment.
-func (s *SQLite) Locks(ctx context.Context, app, env string) ([]Lock, error) {
+func (s *Store) Locks(ctx context.Context, app, env string) ([]ledger.Lock, error) {
 	return queryLocks(ctx, s.db, app, env)
 }
 
 // Freeze sets a manual lock: no automation deploys until Unfreeze.
-func (s *SQLite) Freeze(ctx context.Context, app, env, owner, message string, now time.Time) error {
+func (s *Store) Freeze(ctx context.Context, app, env, owner, message string, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO locks (app, environment, kind, owner, message, acquired_at) VALUES (?,?,?,?,?,?)`,
-		app, env, LockManual, owner, message, ts(now))
+		app, env, ledger.LockManual, owner, message, ts(now))
 	if err != nil {
 		return fmt.Errorf("freeze %s/%s: %w", app, env, err)
 	}
@@ -349,8 +340,8 @@ func (s *SQLite) Freeze(ctx context.Context, app, env, owner, message string, no
 }
 
 // Unfreeze removes a manual lock.
-func (s *SQLite) Unfreeze(ctx context.Context, app, env string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM locks WHERE app = ? AND environment = ? AND kind = ?`, app, env, LockManual)
+func (s *Store) Unfreeze(ctx context.Context, app, env string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM locks WHERE app = ? AND environment = ? AND kind = ?`, app, env, ledger.LockManual)
 	if err != nil {
 		return false, fmt.Errorf("unfreeze %s/%s: %w", app, env, err)
 	}
@@ -362,16 +353,16 @@ type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-func queryLocks(ctx context.Context, db querier, app, env string) ([]Lock, error) {
+func queryLocks(ctx context.Context, db querier, app, env string) ([]ledger.Lock, error) {
 	rows, err := db.QueryContext(ctx, `SELECT app, environment, kind, owner, deployment_id, message, acquired_at, expires_at
 		FROM locks WHERE app = ? AND environment = ? ORDER BY kind`, app, env)
 	if err != nil {
 		return nil, fmt.Errorf("read locks on %s/%s: %w", app, env, err)
 	}
 	defer rows.Close()
-	var out []Lock
+	var out []ledger.Lock
 	for rows.Next() {
-		var l Lock
+		var l ledger.Lock
 		var acq, exp string
 		if err := rows.Scan(&l.App, &l.Environment, &l.Kind, &l.Owner, &l.DeploymentID, &l.Message, &acq, &exp); err != nil {
 			return nil, err
