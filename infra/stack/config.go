@@ -1,0 +1,415 @@
+package stack
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Config is the configuration of one Slipway deployment on AWS: the app, the
+// account and region it runs in, and what each of its environments is bound
+// to. It is read from a JSON file (see docs/aws.md); every key is in
+// snake_case, and an unknown key is an error so that a typo fails the synth.
+type Config struct {
+	// App names the application; it prefixes every resource name.
+	App string `json:"app"`
+	// Account and Region are where the stack is deployed. They are explicit
+	// so that the synth needs no AWS credentials and makes no look-ups.
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	// VPC is where the functions that reach the database and the instances
+	// (preflight, migrate, health) run.
+	VPC VPCConfig `json:"vpc"`
+	// Git says which pushes deploy, and to which environment.
+	Git GitConfig `json:"git"`
+	// Environments are the deploy targets, by name (e.g. staging, production).
+	Environments map[string]EnvironmentConfig `json:"environments"`
+
+	// HealthPort is the port the app's health check answers on (default 80).
+	HealthPort int `json:"health_port,omitempty"`
+	// CommandTimeoutSeconds bounds one activation on a host (default 600).
+	CommandTimeoutSeconds int `json:"command_timeout_seconds,omitempty"`
+	// LogRetentionDays is how long function and state machine logs are kept
+	// (default 30; a value CloudWatch Logs accepts).
+	LogRetentionDays int `json:"log_retention_days,omitempty"`
+	// ArtifactRetentionDays is how long a release bundle is kept in the
+	// artifact bucket after upload (default 365; 0 keeps them forever).
+	// Replaced or deleted versions are removed after 30 days.
+	ArtifactRetentionDays *int `json:"artifact_retention_days,omitempty"`
+	// NotificationEmails are subscribed to the notification topic (optional).
+	NotificationEmails []string `json:"notification_emails,omitempty"`
+	// InstanceRoleName, when set, names the existing IAM role of the app's
+	// instances; the stack attaches the policy they need (read the artifact
+	// bucket). Otherwise attach the stack's InstancePolicyArn output yourself.
+	InstanceRoleName string `json:"instance_role_name,omitempty"`
+}
+
+// VPCConfig names the existing network the VPC functions join.
+type VPCConfig struct {
+	ID              string   `json:"id"`
+	SubnetIDs       []string `json:"subnet_ids"`
+	SecurityGroupID string   `json:"security_group_id"`
+}
+
+// GitConfig says which pushes deploy.
+type GitConfig struct {
+	// Repository is the CodeCommit repository name, and the detail.repository
+	// of slipway.git push events.
+	Repository string `json:"repository"`
+	// Branch is the branch whose pushes deploy (e.g. main).
+	Branch string `json:"branch"`
+	// Environment is the environment pushes deploy to (default staging).
+	Environment string `json:"environment,omitempty"`
+}
+
+// EnvironmentConfig is one deploy target.
+type EnvironmentConfig struct {
+	// Production environments need an approval and get the strictest defaults.
+	Production bool `json:"production,omitempty"`
+	// Tags select the environment's instances; SSM commands may only reach
+	// instances that carry all of them.
+	Tags map[string]string `json:"tags"`
+	// Database is the environment's RDS database.
+	Database DatabaseConfig `json:"database"`
+	// Alarms are the CloudWatch alarms whose move to ALARM starts a rollback
+	// of this environment, and that the health check watches.
+	Alarms []string `json:"alarms,omitempty"`
+}
+
+// DatabaseConfig is an environment's database.
+type DatabaseConfig struct {
+	// Identifier is the DB instance identifier, or the DB cluster identifier
+	// for an Aurora engine.
+	Identifier string `json:"identifier"`
+	// Engine is postgres, mysql, mariadb, aurora-postgresql or aurora-mysql.
+	Engine string `json:"engine"`
+	// SecretARN is the Secrets Manager secret holding the connection
+	// (RDS-style JSON: engine, host, port, username, password, dbname).
+	SecretARN string `json:"secret_arn"`
+	// SecretKMSKeyARN is the customer managed KMS key that encrypts the
+	// secret, if it is not the default aws/secretsmanager key.
+	SecretKMSKeyARN string `json:"secret_kms_key_arn,omitempty"`
+}
+
+// Defaults.
+const (
+	DefaultHealthPort            = 80
+	DefaultCommandTimeoutSeconds = 600
+	DefaultLogRetentionDays      = 30
+	DefaultArtifactRetentionDays = 365
+	DefaultPushEnvironment       = "staging"
+)
+
+// Cluster reports whether the database is an Aurora cluster.
+func (d DatabaseConfig) Cluster() bool { return strings.HasPrefix(d.Engine, "aurora-") }
+
+// EnvironmentNames lists the environments, sorted.
+func (c *Config) EnvironmentNames() []string {
+	names := make([]string, 0, len(c.Environments))
+	for n := range c.Environments {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Partition is the AWS partition of the configured region.
+func (c *Config) Partition() string {
+	switch {
+	case strings.HasPrefix(c.Region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(c.Region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// ConfigError lists everything wrong with a configuration, each problem
+// naming its key.
+type ConfigError struct {
+	Source   string
+	Problems []string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("slipway AWS configuration %s is invalid (see docs/aws.md):\n  %s", e.Source, strings.Join(e.Problems, "\n  "))
+}
+
+// LoadConfig reads and checks a configuration file.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("slipway AWS configuration %s does not exist: write it (docs/aws.md lists the keys) or point the CDK context key %q at another file, e.g. `npx cdk synth -c %s=path/to/config.json`", path, ContextKey, ContextKey)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read slipway AWS configuration: %w", err)
+	}
+	return ParseConfig(path, b)
+}
+
+// ParseConfig decodes a configuration from JSON, fills in the defaults and
+// checks it. source names where it came from, for messages.
+func ParseConfig(source string, data []byte) (*Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, &ConfigError{Source: source, Problems: []string{"not valid JSON for this configuration: " + err.Error()}}
+	}
+	c.defaults()
+	if problems := c.validate(); len(problems) > 0 {
+		return nil, &ConfigError{Source: source, Problems: problems}
+	}
+	return &c, nil
+}
+
+func (c *Config) defaults() {
+	if c.HealthPort == 0 {
+		c.HealthPort = DefaultHealthPort
+	}
+	if c.CommandTimeoutSeconds == 0 {
+		c.CommandTimeoutSeconds = DefaultCommandTimeoutSeconds
+	}
+	if c.LogRetentionDays == 0 {
+		c.LogRetentionDays = DefaultLogRetentionDays
+	}
+	if c.ArtifactRetentionDays == nil {
+		d := DefaultArtifactRetentionDays
+		c.ArtifactRetentionDays = &d
+	}
+	if c.Git.Environment == "" {
+		c.Git.Environment = DefaultPushEnvironment
+	}
+}
+
+var (
+	// app and environment names go into resource names and RDS snapshot
+	// ids, which have no "--" and no trailing "-".
+	appPattern       = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	envPattern       = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	vpcPattern       = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
+	subnetPattern    = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	sgPattern        = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
+	dbIDPattern      = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,62}$`)
+	alarmPattern     = regexp.MustCompile(`^[^\s*?][^*?]{0,254}$`)
+	repoPattern      = regexp.MustCompile(`^[\w.-]{1,100}(/[\w.-]{1,100})?$`)
+	branchPattern    = regexp.MustCompile(`^[^\s*?\[~^:\\]{1,255}$`)
+	tagKeyPattern    = regexp.MustCompile(`^[\w.:/=+@-]{1,128}$`)
+	tagValuePattern  = regexp.MustCompile(`^[\w.:/=+@ -]{0,256}$`)
+	secretARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:[\w/+=.@-]+$`)
+	kmsARNPattern    = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):key/[0-9a-f-]{36}$`)
+	roleNamePattern  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	emailPattern     = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+)
+
+var engines = []string{"postgres", "mysql", "mariadb", "aurora-postgresql", "aurora-mysql"}
+
+func (c *Config) validate() []string {
+	var p []string
+	add := func(key, format string, args ...any) {
+		p = append(p, key+": "+fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.App == "":
+		add("app", "required: the application's name, e.g. \"demo\"")
+	case !appPattern.MatchString(c.App) || len(c.App) > 24:
+		add("app", "%q must be lowercase letters, digits and dashes, starting with a letter, at most 24 characters (it prefixes resource names)", c.App)
+	}
+	switch {
+	case c.Account == "":
+		add("account", "required: the 12-digit AWS account id to deploy to")
+	case !accountPattern.MatchString(c.Account):
+		add("account", "%q is not a 12-digit AWS account id", c.Account)
+	}
+	switch {
+	case c.Region == "":
+		add("region", "required: the AWS region to deploy to, e.g. \"eu-west-1\"")
+	case !regionPattern.MatchString(c.Region):
+		add("region", "%q is not an AWS region name", c.Region)
+	}
+
+	switch {
+	case c.VPC.ID == "":
+		add("vpc.id", "required: the id of the VPC the app's instances and database are in (vpc-...)")
+	case !vpcPattern.MatchString(c.VPC.ID):
+		add("vpc.id", "%q is not a VPC id (vpc-...)", c.VPC.ID)
+	}
+	if len(c.VPC.SubnetIDs) == 0 {
+		add("vpc.subnet_ids", "required: the private subnets the preflight, migrate and health functions run in (subnet-...), two or more for availability")
+	}
+	for i, s := range c.VPC.SubnetIDs {
+		if !subnetPattern.MatchString(s) {
+			add(fmt.Sprintf("vpc.subnet_ids[%d]", i), "%q is not a subnet id (subnet-...)", s)
+		}
+	}
+	switch {
+	case c.VPC.SecurityGroupID == "":
+		add("vpc.security_group_id", "required: the security group of those functions; the database's and the instances' security groups must admit it (sg-...)")
+	case !sgPattern.MatchString(c.VPC.SecurityGroupID):
+		add("vpc.security_group_id", "%q is not a security group id (sg-...)", c.VPC.SecurityGroupID)
+	}
+
+	switch {
+	case c.Git.Repository == "":
+		add("git.repository", "required: the repository whose pushes deploy (the CodeCommit repository name, and detail.repository of slipway.git events)")
+	case !repoPattern.MatchString(c.Git.Repository):
+		add("git.repository", "%q is not a repository name", c.Git.Repository)
+	}
+	switch {
+	case c.Git.Branch == "":
+		add("git.branch", "required: the branch whose pushes deploy, e.g. \"main\"")
+	case !branchPattern.MatchString(c.Git.Branch):
+		add("git.branch", "%q is not a branch name", c.Git.Branch)
+	}
+
+	if len(c.Environments) == 0 {
+		add("environments", "required: at least one environment, e.g. \"staging\"")
+	} else if _, ok := c.Environments[c.Git.Environment]; !ok {
+		add("git.environment", "%q is not one of the configured environments (%s)", c.Git.Environment, strings.Join(c.EnvironmentNames(), ", "))
+	}
+	for _, name := range c.EnvironmentNames() {
+		p = append(p, c.Environments[name].validate("environments."+name, name, c)...)
+	}
+
+	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
+		add("log_retention_days", "%d is not a retention CloudWatch Logs accepts (%s)", c.LogRetentionDays, joinInts(sortedInts(retentionDays)))
+	}
+	if c.HealthPort < 1 || c.HealthPort > 65535 {
+		add("health_port", "%d is not a TCP port", c.HealthPort)
+	}
+	if c.CommandTimeoutSeconds < 30 || c.CommandTimeoutSeconds > 172800 {
+		add("command_timeout_seconds", "%d is out of range: 30 to 172800 seconds", c.CommandTimeoutSeconds)
+	}
+	if d := *c.ArtifactRetentionDays; d < 0 || (d > 0 && d < 30) {
+		add("artifact_retention_days", "%d is out of range: 0 (keep forever) or at least 30 days", d)
+	}
+	for i, e := range c.NotificationEmails {
+		if !emailPattern.MatchString(e) {
+			add(fmt.Sprintf("notification_emails[%d]", i), "%q is not an email address", e)
+		}
+	}
+	if c.InstanceRoleName != "" && !roleNamePattern.MatchString(c.InstanceRoleName) {
+		add("instance_role_name", "%q is not an IAM role name (give the name, not the ARN)", c.InstanceRoleName)
+	}
+	return p
+}
+
+func (e EnvironmentConfig) validate(key, name string, c *Config) []string {
+	var p []string
+	add := func(k, format string, args ...any) {
+		p = append(p, key+k+": "+fmt.Sprintf(format, args...))
+	}
+	if !envPattern.MatchString(name) || len(name) > 24 {
+		add("", "the environment name %q must be lowercase letters, digits and dashes, starting with a letter, at most 24 characters", name)
+	}
+	if len(e.Tags) == 0 {
+		add(".tags", "required: the tags that select this environment's instances, e.g. {\"app\": %q, \"env\": %q}; SSM commands may only reach instances that carry them", c.App, name)
+	}
+	for _, k := range sortedKeys(e.Tags) {
+		if !tagKeyPattern.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:") {
+			add(".tags", "%q is not a tag key an instance can carry", k)
+		}
+		if !tagValuePattern.MatchString(e.Tags[k]) {
+			add(".tags."+k, "%q is not a tag value", e.Tags[k])
+		}
+	}
+	d := e.Database
+	switch {
+	case d.Identifier == "":
+		add(".database.identifier", "required: the RDS DB instance identifier (or the Aurora DB cluster identifier) that Slipway snapshots before migrations")
+	case !dbIDPattern.MatchString(d.Identifier):
+		add(".database.identifier", "%q is not an RDS identifier", d.Identifier)
+	}
+	switch {
+	case d.Engine == "":
+		add(".database.engine", "required: one of %s", strings.Join(engines, ", "))
+	case !contains(engines, d.Engine):
+		add(".database.engine", "%q is not one of %s", d.Engine, strings.Join(engines, ", "))
+	}
+	switch m := secretARNPattern.FindStringSubmatch(d.SecretARN); {
+	case d.SecretARN == "":
+		add(".database.secret_arn", "required: the ARN of the Secrets Manager secret holding the database connection")
+	case m == nil:
+		add(".database.secret_arn", "%q is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abcdef)", d.SecretARN)
+	case m[1] != c.Region || m[2] != c.Account:
+		add(".database.secret_arn", "%q is not in the configured account and region (%s, %s)", d.SecretARN, c.Account, c.Region)
+	}
+	if d.SecretKMSKeyARN != "" && !kmsARNPattern.MatchString(d.SecretKMSKeyARN) {
+		add(".database.secret_kms_key_arn", "%q is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/UUID)", d.SecretKMSKeyARN)
+	}
+	for i, a := range e.Alarms {
+		if !alarmPattern.MatchString(a) {
+			add(fmt.Sprintf(".alarms[%d]", i), "%q is not a CloudWatch alarm name", a)
+		}
+	}
+	return p
+}
+
+func contains[T comparable](list []T, v T) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+func sortedInts[V any](m map[int]V) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	return keys
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// SlipwayConfig is the JSON the functions read from SLIPWAY_CONFIG
+// (internal/config in the root module).
+func (c *Config) SlipwayConfig() ([]byte, error) {
+	type env struct {
+		Production     bool              `json:"production,omitempty"`
+		DatabaseSecret string            `json:"database_secret,omitempty"`
+		DBInstance     string            `json:"db_instance,omitempty"`
+		DBCluster      string            `json:"db_cluster,omitempty"`
+		Alarms         []string          `json:"alarms,omitempty"`
+		Tags           map[string]string `json:"tags,omitempty"`
+	}
+	out := struct {
+		App          string         `json:"app"`
+		Environments map[string]env `json:"environments"`
+	}{App: c.App, Environments: map[string]env{}}
+	for name, e := range c.Environments {
+		v := env{Production: e.Production, DatabaseSecret: e.Database.SecretARN, Alarms: e.Alarms, Tags: e.Tags}
+		if e.Database.Cluster() {
+			v.DBCluster = e.Database.Identifier
+		} else {
+			v.DBInstance = e.Database.Identifier
+		}
+		out.Environments[name] = v
+	}
+	return json.Marshal(out)
+}

@@ -1,0 +1,147 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawsevents"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Event sources and detail types the rules match.
+const (
+	GitSource            = "slipway.git"
+	GitPushDetailType    = "Git Push"
+	CodeCommitSource     = "aws.codecommit"
+	CodeCommitDetailType = "CodeCommit Repository State Change"
+	AlarmSource          = "aws.cloudwatch"
+	AlarmDetailType      = "CloudWatch Alarm State Change"
+	StatesSource         = "aws.states"
+	StatesDetailType     = "Step Functions Execution Status Change"
+)
+
+// rules are the EventBridge rules on the default bus:
+//
+//   - a push to the configured branch starts the deploy state machine for
+//     the push environment (staging), from CodeCommit's own event or from a
+//     slipway.git "Git Push" event that CI or a webhook relay puts;
+//   - an alarm of an environment moving to ALARM starts the rollback state
+//     machine for that environment;
+//   - every execution status change of both state machines goes to the
+//     notification topic.
+func (s *Stack) rules() {
+	cfg := s.Config
+	deploy, rollback := s.StateMachines["deploy"], s.StateMachines["rollback"]
+
+	awsevents.NewRule(s.Stack, jsii.String("CodeCommitPush"), &awsevents.RuleProps{
+		Description: jsii.String("Slipway " + cfg.App + ": a CodeCommit push to " + cfg.Git.Branch + " deploys to " + cfg.Git.Environment),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(CodeCommitSource),
+			DetailType: jsii.Strings(CodeCommitDetailType),
+			Detail: &map[string]interface{}{
+				"event":          []string{"referenceCreated", "referenceUpdated"},
+				"repositoryName": []string{cfg.Git.Repository},
+				"referenceType":  []string{"branch"},
+				"referenceName":  []string{cfg.Git.Branch},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(deploy, &awseventstargets.SfnStateMachineProps{
+			Input: s.deployInput("$.detail.commitId", "$.detail.callerUserArn"),
+		})},
+	})
+
+	awsevents.NewRule(s.Stack, jsii.String("GitPush"), &awsevents.RuleProps{
+		Description: jsii.String("Slipway " + cfg.App + ": a slipway.git push to " + cfg.Git.Branch + " deploys to " + cfg.Git.Environment),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(GitSource),
+			DetailType: jsii.Strings(GitPushDetailType),
+			Detail: &map[string]interface{}{
+				"app":        []string{cfg.App},
+				"repository": []string{cfg.Git.Repository},
+				"branch":     []string{cfg.Git.Branch},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(deploy, &awseventstargets.SfnStateMachineProps{
+			Input: s.deployInput("$.detail.commit", "$.detail.pusher"),
+		})},
+	})
+
+	for _, env := range cfg.EnvironmentNames() {
+		alarms := cfg.Environments[env].Alarms
+		if len(alarms) == 0 {
+			continue
+		}
+		awsevents.NewRule(s.Stack, jsii.String("Alarm"+pascal(env)), &awsevents.RuleProps{
+			Description: jsii.String("Slipway " + cfg.App + ": an alarm of " + env + " in ALARM rolls " + env + " back"),
+			EventPattern: &awsevents.EventPattern{
+				Source:     jsii.Strings(AlarmSource),
+				DetailType: jsii.Strings(AlarmDetailType),
+				Detail: &map[string]interface{}{
+					"alarmName": alarms,
+					"state":     map[string]interface{}{"value": []string{"ALARM"}},
+				},
+			},
+			// The rollback state machine for now; a trigger function that
+			// checks the watch window will take its place.
+			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(rollback, &awseventstargets.SfnStateMachineProps{
+				Input: awsevents.RuleTargetInput_FromObject(map[string]interface{}{
+					"app":         cfg.App,
+					"environment": env,
+					"trigger": map[string]interface{}{
+						"source": "alarm",
+						"alarm":  awsevents.EventField_FromPath(jsii.String("$.detail.alarmName")),
+						"reason": awsevents.EventField_FromPath(jsii.String("$.detail.state.reason")),
+					},
+				}),
+			})},
+		})
+	}
+
+	awsevents.NewRule(s.Stack, jsii.String("ExecutionStatus"), &awsevents.RuleProps{
+		Description: jsii.String("Slipway " + cfg.App + ": deploy and rollback execution status changes to the notification topic"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(StatesSource),
+			DetailType: jsii.Strings(StatesDetailType),
+			Detail: &map[string]interface{}{
+				"stateMachineArn": []string{StateMachineARN(cfg, "deploy"), StateMachineARN(cfg, "rollback")},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{&topicTarget{topic: s.Topic}},
+	})
+}
+
+// deployInput maps a push event to the deploy state machine's input
+// (internal/contract.DeployRequest): the commit is the version.
+func (s *Stack) deployInput(commitPath, actorPath string) awsevents.RuleTargetInput {
+	commit := awsevents.EventField_FromPath(jsii.String(commitPath))
+	return awsevents.RuleTargetInput_FromObject(map[string]interface{}{
+		"app":         s.Config.App,
+		"environment": s.Config.Git.Environment,
+		"version":     commit,
+		"trigger": map[string]interface{}{
+			"source": "push",
+			"actor":  awsevents.EventField_FromPath(jsii.String(actorPath)),
+			"commit": commit,
+		},
+	})
+}
+
+// topicTarget sends a rule's events to an SNS topic. Unlike
+// awseventstargets.SnsTopic, it lets EventBridge publish on behalf of this
+// rule only (aws:SourceArn), not of any rule.
+type topicTarget struct {
+	topic awssns.ITopic
+}
+
+// Bind implements awsevents.IRuleTarget.
+func (t *topicTarget) Bind(rule interfacesawsevents.IRuleRef, _ *string) *awsevents.RuleTargetConfig {
+	t.topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("EventBridgePublishes"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{t.topic.TopicArn()},
+		Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{"aws:SourceArn": rule.RuleRef().RuleArn}},
+	}))
+	return &awsevents.RuleTargetConfig{Arn: t.topic.TopicArn()}
+}

@@ -1,0 +1,201 @@
+package stack
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+)
+
+// Capability is an AWS capability a function uses beyond its ledger.
+type Capability int
+
+// Capabilities. Each one maps to the IAM statements in permissions.go.
+const (
+	// ReadArtifacts: s3:GetObject on the app's release bundles (and
+	// s3:ListBucket under its prefix, so a missing bundle is a 404).
+	ReadArtifacts Capability = iota
+	// DescribeInstances: ssm:DescribeInstanceInformation.
+	DescribeInstances
+	// RunCommands: ssm:SendCommand with the Slipway document on instances
+	// carrying an environment's tags, and reading the command's results
+	// (ListCommands, ListCommandInvocations, GetCommandInvocation).
+	RunCommands
+	// ReadDatabaseSecrets: secretsmanager:GetSecretValue on the
+	// environments' database secrets.
+	ReadDatabaseSecrets
+	// TakeSnapshots: RDS snapshots of the environments' databases, named
+	// slipway-<app>-<env>-*.
+	TakeSnapshots
+	// ReadAlarms: cloudwatch:DescribeAlarms.
+	ReadAlarms
+)
+
+// FunctionSpec is what the stack needs to know about one function that the
+// repository does not say: its size, its network and the AWS calls it makes.
+type FunctionSpec struct {
+	// Description is the function's description in the console.
+	Description string
+	// TimeoutSeconds is the Lambda timeout; it must be shorter than the
+	// TimeoutSeconds of every Task state that calls the function, so that
+	// a slow invocation fails inside Lambda, where it is logged, first.
+	TimeoutSeconds int
+	// MemoryMB is the Lambda memory size.
+	MemoryMB int
+	// VPC puts the function in the app's VPC: it talks to the database or
+	// to the instances directly.
+	VPC bool
+	// Ledger lists the ledger methods (internal/ledger.Dynamo) the
+	// function's handler calls; ledgerActions maps them to DynamoDB actions.
+	Ledger []string
+	// Capabilities are its other AWS calls.
+	Capabilities []Capability
+}
+
+// Specs has one entry per directory under functions/. The ledger methods
+// are those internal/pipeline's handler for the function calls (AddStep is
+// the step log every handler writes); keep them in step with the handlers.
+var Specs = map[string]FunctionSpec{
+	"preflight": {
+		Description:    "Slipway preflight: validate the request, verify the release and its checksum, check the database and the targets, plan the waves",
+		TimeoutSeconds: 100, MemoryMB: 1024, VPC: true,
+		Ledger:       []string{"PutDeployment", "UpdateDeployment", "ListDeployments", "AddStep"},
+		Capabilities: []Capability{ReadArtifacts, DescribeInstances, ReadDatabaseSecrets},
+	},
+	"lock": {
+		Description:    "Slipway lock: take and release the environment's lease in the ledger",
+		TimeoutSeconds: 20, MemoryMB: 256,
+		Ledger: []string{"AcquireLease", "GetDeployment", "ReleaseLease", "AddStep"},
+	},
+	"snapshot": {
+		Description:    "Slipway snapshot: snapshot the RDS database before migrations and report the snapshot's status",
+		TimeoutSeconds: 50, MemoryMB: 256,
+		Ledger:       []string{"UpdateDeployment", "AddStep"},
+		Capabilities: []Capability{TakeSnapshots},
+	},
+	"migrate": {
+		Description:    "Slipway migrate: apply the release's migrations under a lock; revert reversible ones on rollback",
+		TimeoutSeconds: 870, MemoryMB: 1024, VPC: true,
+		Ledger:       []string{"GetDeployment", "UpdateDeployment", "AddStep"},
+		Capabilities: []Capability{ReadArtifacts, ReadDatabaseSecrets},
+	},
+	"deploy": {
+		Description:    "Slipway deploy: activate the release on a wave of instances through SSM Run Command and poll the result",
+		TimeoutSeconds: 50, MemoryMB: 256,
+		Ledger:       []string{"PutInstanceResults", "AddStep"},
+		Capabilities: []Capability{DescribeInstances, RunCommands},
+	},
+	"health": {
+		Description:    "Slipway health: probe a wave's instances for the expected version and check the CloudWatch alarms",
+		TimeoutSeconds: 50, MemoryMB: 256, VPC: true,
+		Ledger:       []string{"AddStep"},
+		Capabilities: []Capability{DescribeInstances, ReadAlarms},
+	},
+	"rollback": {
+		Description:    "Slipway rollback: switch the instances a deployment moved back to the previous release through SSM",
+		TimeoutSeconds: 50, MemoryMB: 256,
+		Ledger:       []string{"InstanceResults", "AddStep"},
+		Capabilities: []Capability{DescribeInstances, RunCommands},
+	},
+	"record": {
+		Description:    "Slipway record: write the deployment's final status and report to the ledger",
+		TimeoutSeconds: 50, MemoryMB: 256,
+		Ledger: []string{"InstanceResults", "UpdateDeployment", "PutDeployment", "AddStep"},
+	},
+}
+
+// ledgerActions are the DynamoDB actions behind each method of
+// internal/ledger.Dynamo (see the comment at the top of dynamo.go).
+// TransactWriteItems has no IAM action of its own: DynamoDB authorizes each
+// item operation in the transaction (ConditionCheckItem, PutItem).
+var ledgerActions = map[string][]string{
+	"PutDeployment":      {"dynamodb:PutItem"},
+	"GetDeployment":      {"dynamodb:GetItem"},
+	"UpdateDeployment":   {"dynamodb:GetItem", "dynamodb:PutItem"},
+	"ListDeployments":    {"dynamodb:Query"}, // on the by_env and by_app indexes
+	"AddStep":            {"dynamodb:UpdateItem", "dynamodb:PutItem"},
+	"Steps":              {"dynamodb:Query"},
+	"PutInstanceResults": {"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"},
+	"InstanceResults":    {"dynamodb:Query"},
+	"AcquireLease":       {"dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"},
+	"ReleaseLease":       {"dynamodb:DeleteItem"},
+	"Locks":              {"dynamodb:Query"},
+}
+
+// indexMethods are the ledger methods that query the secondary indexes.
+var indexMethods = map[string]bool{"ListDeployments": true}
+
+// ledgerPermissions returns the table actions and the index actions of a
+// function's ledger methods, sorted and without duplicates.
+func ledgerPermissions(methods []string) (table, index []string, err error) {
+	t, i := map[string]bool{}, map[string]bool{}
+	for _, m := range methods {
+		actions, ok := ledgerActions[m]
+		if !ok {
+			return nil, nil, fmt.Errorf("ledger method %s has no DynamoDB actions in ledgerActions", m)
+		}
+		for _, a := range actions {
+			if indexMethods[m] {
+				i[a] = true
+			} else {
+				t[a] = true
+			}
+		}
+	}
+	return sortedKeys(t), sortedKeys(i), nil
+}
+
+// checkSpecs checks that every function has a spec whose timeout fits the
+// state machines' Task timeouts.
+func checkSpecs(r *Repo) error {
+	var problems []string
+	for _, f := range r.Functions {
+		spec, ok := Specs[f]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("functions/%s has no FunctionSpec in infra/stack/functions.go: give it a timeout, memory and its permissions", f))
+			continue
+		}
+		if spec.TimeoutSeconds < 1 || spec.TimeoutSeconds > 900 {
+			problems = append(problems, fmt.Sprintf("functions/%s: timeout %ds is outside Lambda's 1..900s", f, spec.TimeoutSeconds))
+		}
+		if spec.MemoryMB < 128 || spec.MemoryMB > 10240 {
+			problems = append(problems, fmt.Sprintf("functions/%s: memory %d MB is outside Lambda's 128..10240 MB", f, spec.MemoryMB))
+		}
+		if _, _, err := ledgerPermissions(spec.Ledger); err != nil {
+			problems = append(problems, fmt.Sprintf("functions/%s: %v", f, err))
+		}
+		for _, name := range sortedKeys(r.Definitions) {
+			d := r.Definitions[name]
+			if t, ok := d.TaskTimeouts[f]; ok && t > 0 && spec.TimeoutSeconds >= t {
+				problems = append(problems, fmt.Sprintf("functions/%s: Lambda timeout %ds is not shorter than the %ds TimeoutSeconds of a Task that calls it in statemachine/%s.asl.json", f, spec.TimeoutSeconds, t, name))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("function specs:\n  %s", joinLines(problems))
+	}
+	return nil
+}
+
+func joinLines(s []string) string {
+	out := ""
+	for i, l := range s {
+		if i > 0 {
+			out += "\n  "
+		}
+		out += l
+	}
+	return out
+}
+
+var secretSuffix = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
+
+// secretResource is the IAM resource for a secret ARN. A partial ARN (the
+// name without Secrets Manager's six-character suffix) matches the full
+// one only with the suffix wildcard.
+func secretResource(arn string) string {
+	if secretSuffix.MatchString(arn) {
+		return arn
+	}
+	return arn + "-??????"
+}

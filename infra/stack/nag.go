@@ -1,0 +1,110 @@
+package stack
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Suppression is one cdk-nag finding the stack accepts, and why.
+type Suppression struct {
+	// Path is the construct's path below the stack (e.g. "DeployRole").
+	Path string
+	// Rule is the cdk-nag rule id.
+	Rule string
+	// AppliesTo is the finding's resource ("Resource::*"), or a regular
+	// expression between slashes.
+	AppliesTo string
+	// Reason says in words why the finding is accepted.
+	Reason string
+}
+
+// Suppressions lists every cdk-nag finding the stack accepts. They are all
+// AwsSolutions-IAM5 (wildcard resources): each is a resource whose name is
+// known only at run time, or an action that AWS authorizes only on "*".
+func (s *Stack) Suppressions() []Suppression {
+	var out []Suppression
+	region, account := s.Config.Region, s.Config.Account
+	ec2 := func(resource string) string {
+		return fmt.Sprintf("Resource::arn:<AWS::Partition>:ec2:%s:%s:%s", region, account, resource)
+	}
+	artifacts := "/^Resource::<Artifacts[0-9A-F]{8}\\.Arn>\\/" + regexp.QuoteMeta(s.Config.App) + "\\/\\*$/"
+	const xray = "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing, added by the CDK)"
+	for _, f := range s.Repo.Functions {
+		spec := Specs[f]
+		role := pascal(f) + "Role"
+		star := []string{xray}
+		if spec.VPC {
+			star = append(star, "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (the function's VPC network interfaces)")
+		}
+		for _, c := range spec.Capabilities {
+			switch c {
+			case DescribeInstances:
+				star = append(star, "ssm:DescribeInstanceInformation")
+			case RunCommands:
+				star = append(star, "ssm:ListCommands, ssm:ListCommandInvocations and ssm:GetCommandInvocation")
+			case ReadAlarms:
+				star = append(star, "cloudwatch:DescribeAlarms (CloudWatch returns composite alarms only to a \"*\" grant, and the manifest's alarms are not known at synth)")
+			}
+		}
+		out = append(out, Suppression{role, "AwsSolutions-IAM5", "Resource::*",
+			"Resource * only for actions AWS authorizes on no resource type: " + strings.Join(star, "; ") + "."})
+		if spec.VPC {
+			out = append(out, Suppression{role, "AwsSolutions-IAM5", ec2("network-interface/*"),
+				"Lambda creates and deletes the function's VPC network interfaces with its role; their ids are not known in advance. ec2:CreateNetworkInterface is also limited to the configured subnets and security group."})
+		}
+		for _, c := range spec.Capabilities {
+			switch c {
+			case ReadArtifacts:
+				out = append(out, Suppression{role, "AwsSolutions-IAM5", artifacts,
+					"Release bundles of this app only (<app>/<version>.tar.gz in the artifact bucket); the versions are not known in advance."})
+			case RunCommands:
+				out = append(out, Suppression{role, "AwsSolutions-IAM5", ec2("instance/*"),
+					"ssm:SendCommand reaches only instances carrying all of an environment's tags (StringEquals on ssm:resourceTag); the instances change with the fleet, so they cannot be listed."})
+			case TakeSnapshots:
+				for _, env := range s.Config.EnvironmentNames() {
+					kind := "snapshot"
+					if s.Config.Environments[env].Database.Cluster() {
+						kind = "cluster-snapshot"
+					}
+					out = append(out, Suppression{role, "AwsSolutions-IAM5",
+						fmt.Sprintf("Resource::arn:<AWS::Partition>:rds:%s:%s:%s:slipway-%s-%s-*", region, account, kind, s.Config.App, env),
+						"Snapshots Slipway takes of " + env + "'s database are named slipway-<app>-<env>-<deployment>; the deployment id is known only at run time."})
+				}
+			}
+		}
+	}
+	for _, name := range sortedKeys(s.Repo.Definitions) {
+		out = append(out, Suppression{pascal(name) + "StateMachine/Role", "AwsSolutions-IAM5", "Resource::*",
+			"Added by the CDK for logging ALL and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets support no resource-level permissions."})
+	}
+	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", artifacts,
+		"The app's instances download the release bundles of this app only (<app>/<version>.tar.gz); the versions are not known in advance."})
+	return out
+}
+
+// suppressions applies Suppressions, and acknowledges the CDK warnings
+// that do not apply.
+func (s *Stack) suppressions() {
+	for _, sup := range s.Suppressions() {
+		var applies interface{} = jsii.String(sup.AppliesTo)
+		if strings.HasPrefix(sup.AppliesTo, "/") {
+			applies = &cdknag.RegexAppliesTo{Regex: jsii.String(sup.AppliesTo)}
+		}
+		c := s.Stack.Node().FindChild(jsii.String(strings.Split(sup.Path, "/")[0]))
+		for _, part := range strings.Split(sup.Path, "/")[1:] {
+			c = c.Node().FindChild(jsii.String(part))
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String(sup.Rule), Reason: jsii.String(sup.Reason), AppliesTo: &[]interface{}{applies},
+		}}, jsii.Bool(true))
+	}
+	for _, subnet := range s.subnets {
+		awscdk.Annotations_Of(subnet).AcknowledgeWarning(jsii.String("@aws-cdk/aws-ec2:noSubnetRouteTableId"),
+			jsii.String("The stack never reads the imported subnets' route tables: the functions only run in them."))
+	}
+}

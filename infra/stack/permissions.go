@@ -1,0 +1,142 @@
+package stack
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// permissions are the IAM statements of a function: its ledger actions on
+// the table, and one group of statements per capability. Every statement
+// has a Sid so that tests and reviewers can name it.
+//
+// A "*" resource appears only for actions that AWS authorizes on no
+// resource type; each such statement says so where it is built.
+func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyStatement {
+	var out []awsiam.PolicyStatement
+	add := func(sid string, actions []string, resources []*string, conditions map[string]interface{}) {
+		props := &awsiam.PolicyStatementProps{
+			Sid:       jsii.String(sid),
+			Actions:   jsii.Strings(actions...),
+			Resources: &resources,
+		}
+		if conditions != nil {
+			props.Conditions = &conditions
+		}
+		out = append(out, awsiam.NewPolicyStatement(props))
+	}
+	str := func(v ...string) []*string { return *jsii.Strings(v...) }
+	arn := func(service, resource string, sep awscdk.ArnFormat) *string {
+		return s.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Resource: jsii.String(resource), ArnFormat: sep})
+	}
+	colon := awscdk.ArnFormat_COLON_RESOURCE_NAME
+	slash := awscdk.ArnFormat_SLASH_RESOURCE_NAME
+
+	table, index, _ := ledgerPermissions(spec.Ledger) // checked by checkSpecs
+	if len(table) > 0 {
+		add("Ledger", table, []*string{s.Table.TableArn()}, nil)
+	}
+	if len(index) > 0 {
+		add("LedgerIndexes", index, []*string{
+			jsii.String(*s.Table.TableArn() + "/index/" + IndexByEnv),
+			jsii.String(*s.Table.TableArn() + "/index/" + IndexByApp),
+		}, nil)
+	}
+
+	if spec.VPC {
+		// Lambda creates and deletes the function's network interfaces with
+		// the function's role. CreateNetworkInterface is limited to the
+		// configured subnets and security group.
+		resources := []*string{
+			arn("ec2", "network-interface/*", slash),
+			arn("ec2", "security-group/"+s.Config.VPC.SecurityGroupID, slash),
+		}
+		for _, id := range s.Config.VPC.SubnetIDs {
+			resources = append(resources, arn("ec2", "subnet/"+id, slash))
+		}
+		add("VpcCreateInterfaces", []string{"ec2:CreateNetworkInterface"}, resources, nil)
+		add("VpcManageInterfaces", []string{"ec2:AssignPrivateIpAddresses", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses"},
+			[]*string{arn("ec2", "network-interface/*", slash)}, nil)
+		// ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets have no
+		// resource-level permissions: AWS requires "*".
+		add("VpcDescribe", []string{"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}, str("*"), nil)
+	}
+
+	var noResourceLevel []string // actions AWS authorizes only on "*"
+	for _, c := range spec.Capabilities {
+		switch c {
+		case ReadArtifacts:
+			add("ReadArtifacts", []string{"s3:GetObject"},
+				[]*string{s.Artifacts.ArnForObjects(jsii.String(s.Config.App + "/*"))}, nil)
+			// ListBucket makes a missing release a 404 rather than a 403.
+			add("ListArtifacts", []string{"s3:ListBucket"}, []*string{s.Artifacts.BucketArn()},
+				map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": s.Config.App + "/*"}})
+		case DescribeInstances:
+			noResourceLevel = append(noResourceLevel, "ssm:DescribeInstanceInformation")
+		case RunCommands:
+			add("SendCommandDocument", []string{"ssm:SendCommand"},
+				[]*string{arn("ssm", "document/"+DocumentName(s.Config), slash)}, nil)
+			for _, env := range s.Config.EnvironmentNames() {
+				tags := map[string]interface{}{}
+				for k, v := range s.Config.Environments[env].Tags {
+					tags["ssm:resourceTag/"+k] = v
+				}
+				add("SendCommandInstances"+pascal(env), []string{"ssm:SendCommand"},
+					[]*string{arn("ec2", "instance/*", slash)},
+					map[string]interface{}{"StringEquals": tags})
+			}
+			noResourceLevel = append(noResourceLevel, "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands")
+		case ReadDatabaseSecrets:
+			var secrets, keys []*string
+			for _, env := range s.Config.EnvironmentNames() {
+				db := s.Config.Environments[env].Database
+				secrets = append(secrets, jsii.String(secretResource(db.SecretARN)))
+				if db.SecretKMSKeyARN != "" {
+					keys = append(keys, jsii.String(db.SecretKMSKeyARN))
+				}
+			}
+			add("ReadDatabaseSecrets", []string{"secretsmanager:GetSecretValue"}, secrets, nil)
+			if len(keys) > 0 {
+				add("DecryptDatabaseSecrets", []string{"kms:Decrypt"}, keys, map[string]interface{}{
+					"StringEquals": map[string]interface{}{"kms:ViaService": fmt.Sprintf("secretsmanager.%s.amazonaws.com", s.Config.Region)},
+				})
+			}
+		case TakeSnapshots:
+			for _, env := range s.Config.EnvironmentNames() {
+				db := s.Config.Environments[env].Database
+				prefix := fmt.Sprintf("slipway-%s-%s-*", s.Config.App, env)
+				if db.Cluster() {
+					cluster := arn("rds", "cluster:"+db.Identifier, colon)
+					snaps := arn("rds", "cluster-snapshot:"+prefix, colon)
+					add("CreateSnapshot"+pascal(env), []string{"rds:CreateDBClusterSnapshot"}, []*string{cluster, snaps}, nil)
+					add("TagSnapshot"+pascal(env), []string{"rds:AddTagsToResource"}, []*string{snaps}, nil)
+					add("DescribeSnapshot"+pascal(env), []string{"rds:DescribeDBClusterSnapshots"}, []*string{cluster, snaps}, nil)
+				} else {
+					db := arn("rds", "db:"+db.Identifier, colon)
+					snaps := arn("rds", "snapshot:"+prefix, colon)
+					add("CreateSnapshot"+pascal(env), []string{"rds:CreateDBSnapshot"}, []*string{db, snaps}, nil)
+					add("TagSnapshot"+pascal(env), []string{"rds:AddTagsToResource"}, []*string{snaps}, nil)
+					add("DescribeSnapshot"+pascal(env), []string{"rds:DescribeDBSnapshots"}, []*string{db, snaps}, nil)
+				}
+			}
+		case ReadAlarms:
+			// DescribeAlarms can be limited to alarm ARNs, but then it
+			// returns no composite alarms (CloudWatch requires "*" for
+			// those), and the alarms a release's manifest names are not
+			// known here.
+			noResourceLevel = append(noResourceLevel, "cloudwatch:DescribeAlarms")
+		}
+	}
+	if len(noResourceLevel) > 0 {
+		// ssm:DescribeInstanceInformation, ssm:ListCommands,
+		// ssm:ListCommandInvocations and ssm:GetCommandInvocation have no
+		// resource-level permissions: AWS requires "*".
+		// cloudwatch:DescribeAlarms: see ReadAlarms above.
+		sort.Strings(noResourceLevel)
+		add("NoResourceLevel", noResourceLevel, str("*"), nil)
+	}
+	return out
+}
