@@ -38,6 +38,15 @@ type Store interface {
 	Locks(ctx context.Context, app, env string) ([]ledger.Lock, error)
 	Freeze(ctx context.Context, app, env, owner, message string, now time.Time) error
 	Unfreeze(ctx context.Context, app, env string) (bool, error)
+	AddEvent(ctx context.Context, e ledger.Event) error
+	Events(ctx context.Context, app, env string, limit int) ([]ledger.Event, error)
+	SetPending(ctx context.Context, p ledger.Pending) error
+	GetPending(ctx context.Context, app, env string) (ledger.Pending, bool, error)
+	ClearPending(ctx context.Context, app, env, version string) (bool, error)
+	PutApproval(ctx context.Context, a ledger.Approval) error
+	GetApproval(ctx context.Context, app, env, deploymentID string) (ledger.Approval, error)
+	DecideApproval(ctx context.Context, app, env, deploymentID, decision, by, reason string, now time.Time) (ledger.Approval, error)
+	Approvals(ctx context.Context, app, env string) ([]ledger.Approval, error)
 }
 
 var (
@@ -58,6 +67,107 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("instance results", func(t *testing.T) { testInstanceResults(t, open) })
 	t.Run("leases", func(t *testing.T) { testLeases(t, open) })
 	t.Run("concurrent leases", func(t *testing.T) { testConcurrentLeases(t, open) })
+	t.Run("events", func(t *testing.T) { testEvents(t, open) })
+	t.Run("pending push", func(t *testing.T) { testPending(t, open) })
+	t.Run("approvals", func(t *testing.T) { testApprovals(t, open) })
+}
+
+func testEvents(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	s := open(t)
+	for i, kind := range []string{"push-started", "push-coalesced", "alarm-ignored"} {
+		e := ledger.Event{App: "shop", Environment: "staging", At: t0.Add(time.Duration(i) * time.Second), Source: "push", Kind: kind,
+			Message: "event " + kind, DeploymentID: fmt.Sprintf("dep-%d", i), Detail: json.RawMessage(`{"commit":"abc"}`)}
+		if err := s.AddEvent(ctx, e); err != nil {
+			t.Fatalf("AddEvent(%s) = %v", kind, err)
+		}
+	}
+	if err := s.AddEvent(ctx, ledger.Event{App: "shop", Environment: "production", At: t0, Source: "alarm", Kind: "other-env", Message: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Events(ctx, "shop", "staging", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range got {
+		kinds = append(kinds, e.Kind)
+	}
+	if diff := cmp.Diff([]string{"alarm-ignored", "push-coalesced", "push-started"}, kinds); diff != "" {
+		t.Errorf("Events newest first (-want +got):\n%s", diff)
+	}
+	if got[2].DeploymentID != "dep-0" || string(got[2].Detail) != `{"commit":"abc"}` || !got[2].At.Equal(t0) {
+		t.Errorf("Events()[2] = %+v, want every field back", got[2])
+	}
+	limited, err := s.Events(ctx, "shop", "staging", 2)
+	if err != nil || len(limited) != 2 || limited[0].Kind != "alarm-ignored" {
+		t.Errorf("Events(limit 2) = %+v, %v; want the 2 newest", limited, err)
+	}
+}
+
+func testPending(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	s := open(t)
+	if _, ok, err := s.GetPending(ctx, "shop", "staging"); ok || err != nil {
+		t.Fatalf("GetPending(empty) = %v, %v; want nothing", ok, err)
+	}
+	for i, v := range []string{"c1", "c2"} {
+		if err := s.SetPending(ctx, ledger.Pending{App: "shop", Environment: "staging", Version: v, At: t0.Add(time.Duration(i) * time.Second),
+			Trigger: contract.Trigger{Source: "push", Commit: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, ok, err := s.GetPending(ctx, "shop", "staging")
+	if err != nil || !ok || p.Version != "c2" || p.Trigger.Commit != "c2" || !p.At.Equal(t0.Add(time.Second)) {
+		t.Fatalf("GetPending = %+v, %v, %v; want c2, the latest", p, ok, err)
+	}
+	if cleared, err := s.ClearPending(ctx, "shop", "staging", "c1"); cleared || err != nil {
+		t.Errorf("ClearPending(c1) = %v, %v; want false: c2 replaced it", cleared, err)
+	}
+	if cleared, err := s.ClearPending(ctx, "shop", "staging", "c2"); !cleared || err != nil {
+		t.Errorf("ClearPending(c2) = %v, %v; want true", cleared, err)
+	}
+	if _, ok, _ := s.GetPending(ctx, "shop", "staging"); ok {
+		t.Errorf("GetPending after ClearPending found a push")
+	}
+}
+
+func testApprovals(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	s := open(t)
+	a := ledger.Approval{App: "shop", Environment: "production", DeploymentID: "dep-9", ExecutionID: "arn:exec", Version: "v2",
+		Token: "tok-123", Summary: "deploy v2 to production", RequestedAt: t0}
+	if _, err := s.GetApproval(ctx, "shop", "production", "dep-9"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("GetApproval(missing) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.DecideApproval(ctx, "shop", "production", "dep-9", ledger.ApprovalApproved, "ada", "", t0); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("DecideApproval(missing) = %v, want ErrNotFound", err)
+	}
+	if err := s.PutApproval(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetApproval(ctx, "shop", "production", "dep-9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(a, got); diff != "" {
+		t.Errorf("GetApproval (-want +got):\n%s", diff)
+	}
+	decided, err := s.DecideApproval(ctx, "shop", "production", "dep-9", ledger.ApprovalRejected, "grace", "not during the sale", t0.Add(time.Minute))
+	if err != nil || decided.Decision != ledger.ApprovalRejected || decided.DecidedBy != "grace" || decided.Token != "tok-123" {
+		t.Fatalf("DecideApproval = %+v, %v; want rejected by grace, token kept", decided, err)
+	}
+	var de *ledger.DecidedError
+	if _, err := s.DecideApproval(ctx, "shop", "production", "dep-9", ledger.ApprovalApproved, "ada", "", t0.Add(2*time.Minute)); !errors.As(err, &de) || de.Approval.DecidedBy != "grace" {
+		t.Errorf("second DecideApproval = %v, want *DecidedError naming grace", err)
+	}
+	if err := s.PutApproval(ctx, ledger.Approval{App: "shop", Environment: "production", DeploymentID: "dep-10", Token: "t2", RequestedAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.Approvals(ctx, "shop", "production")
+	if err != nil || len(list) != 2 || list[0].DeploymentID != "dep-10" {
+		t.Errorf("Approvals = %+v, %v; want dep-10 then dep-9", list, err)
+	}
 }
 
 func fullDeployment() ledger.Deployment {

@@ -79,6 +79,40 @@ CREATE TABLE IF NOT EXISTS locks (
 	expires_at TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (app, environment, kind)
 );
+CREATE TABLE IF NOT EXISTS events (
+	app TEXT NOT NULL,
+	environment TEXT NOT NULL,
+	at TEXT NOT NULL,
+	source TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	message TEXT NOT NULL,
+	deployment_id TEXT NOT NULL DEFAULT '',
+	detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS events_env ON events (app, environment, at);
+CREATE TABLE IF NOT EXISTS pending (
+	app TEXT NOT NULL,
+	environment TEXT NOT NULL,
+	version TEXT NOT NULL,
+	trigger_json TEXT NOT NULL,
+	at TEXT NOT NULL,
+	PRIMARY KEY (app, environment)
+);
+CREATE TABLE IF NOT EXISTS approvals (
+	app TEXT NOT NULL,
+	environment TEXT NOT NULL,
+	deployment_id TEXT NOT NULL,
+	execution_id TEXT NOT NULL,
+	version TEXT NOT NULL,
+	token TEXT NOT NULL,
+	summary TEXT NOT NULL,
+	requested_at TEXT NOT NULL,
+	decision TEXT NOT NULL DEFAULT '',
+	decided_by TEXT NOT NULL DEFAULT '',
+	reason TEXT NOT NULL DEFAULT '',
+	decided_at TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (app, environment, deployment_id)
+);
 `
 
 // Open opens (creating if needed) the ledger at path.
@@ -369,6 +403,164 @@ func queryLocks(ctx context.Context, db querier, app, env string) ([]ledger.Lock
 		}
 		l.AcquiredAt, l.ExpiresAt = parseTS(acq), parseTS(exp)
 		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// AddEvent records an event.
+func (s *Store) AddEvent(ctx context.Context, e ledger.Event) error {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO events (app, environment, at, source, kind, message, deployment_id, detail) VALUES (?,?,?,?,?,?,?,?)`,
+		e.App, e.Environment, ts(e.At), e.Source, e.Kind, e.Message, e.DeploymentID, string(e.Detail))
+	if err != nil {
+		return fmt.Errorf("add %s event on %s/%s: %w", e.Kind, e.App, e.Environment, err)
+	}
+	return nil
+}
+
+// Events returns an environment's events, newest first; limit <= 0 means all.
+func (s *Store) Events(ctx context.Context, app, env string, limit int) ([]ledger.Event, error) {
+	q := `SELECT app, environment, at, source, kind, message, deployment_id, detail FROM events WHERE app = ? AND environment = ? ORDER BY at DESC, rowid DESC`
+	args := []any{app, env}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list events of %s/%s: %w", app, env, err)
+	}
+	defer rows.Close()
+	var out []ledger.Event
+	for rows.Next() {
+		var e ledger.Event
+		var at, detail string
+		if err := rows.Scan(&e.App, &e.Environment, &at, &e.Source, &e.Kind, &e.Message, &e.DeploymentID, &detail); err != nil {
+			return nil, err
+		}
+		e.At = parseTS(at)
+		if detail != "" {
+			e.Detail = json.RawMessage(detail)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// SetPending makes p the environment's queued push, replacing any other.
+func (s *Store) SetPending(ctx context.Context, p ledger.Pending) error {
+	trig, _ := json.Marshal(p.Trigger)
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO pending (app, environment, version, trigger_json, at) VALUES (?,?,?,?,?)`,
+		p.App, p.Environment, p.Version, string(trig), ts(p.At))
+	if err != nil {
+		return fmt.Errorf("queue %s on %s/%s: %w", p.Version, p.App, p.Environment, err)
+	}
+	return nil
+}
+
+// GetPending returns the environment's queued push, if any.
+func (s *Store) GetPending(ctx context.Context, app, env string) (ledger.Pending, bool, error) {
+	var p ledger.Pending
+	var trig, at string
+	err := s.db.QueryRowContext(ctx, `SELECT app, environment, version, trigger_json, at FROM pending WHERE app = ? AND environment = ?`, app, env).
+		Scan(&p.App, &p.Environment, &p.Version, &trig, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, fmt.Errorf("read the queued push of %s/%s: %w", app, env, err)
+	}
+	_ = json.Unmarshal([]byte(trig), &p.Trigger)
+	p.At = parseTS(at)
+	return p, true, nil
+}
+
+// ClearPending removes the queued push if it is still version.
+func (s *Store) ClearPending(ctx context.Context, app, env, version string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM pending WHERE app = ? AND environment = ? AND version = ?`, app, env, version)
+	if err != nil {
+		return false, fmt.Errorf("clear the queued push of %s/%s: %w", app, env, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// PutApproval records an approval request (or replaces it).
+func (s *Store) PutApproval(ctx context.Context, a ledger.Approval) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO approvals (app, environment, deployment_id, execution_id, version, token, summary,
+		requested_at, decision, decided_by, reason, decided_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		a.App, a.Environment, a.DeploymentID, a.ExecutionID, a.Version, a.Token, a.Summary, ts(a.RequestedAt),
+		a.Decision, a.DecidedBy, a.Reason, ts(a.DecidedAt))
+	if err != nil {
+		return fmt.Errorf("record the approval request of %s: %w", a.DeploymentID, err)
+	}
+	return nil
+}
+
+const approvalCols = `app, environment, deployment_id, execution_id, version, token, summary, requested_at, decision, decided_by, reason, decided_at`
+
+func scanApproval(row interface{ Scan(...any) error }) (ledger.Approval, error) {
+	var a ledger.Approval
+	var req, dec string
+	err := row.Scan(&a.App, &a.Environment, &a.DeploymentID, &a.ExecutionID, &a.Version, &a.Token, &a.Summary, &req, &a.Decision, &a.DecidedBy, &a.Reason, &dec)
+	a.RequestedAt, a.DecidedAt = parseTS(req), parseTS(dec)
+	return a, err
+}
+
+// GetApproval returns a deployment's approval request, or ErrNotFound.
+func (s *Store) GetApproval(ctx context.Context, app, env, deploymentID string) (ledger.Approval, error) {
+	a, err := scanApproval(s.db.QueryRowContext(ctx, `SELECT `+approvalCols+` FROM approvals WHERE app = ? AND environment = ? AND deployment_id = ?`, app, env, deploymentID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("approval of %s: %w", deploymentID, ledger.ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("read the approval of %s: %w", deploymentID, err)
+	}
+	return a, nil
+}
+
+// DecideApproval records a decision once: a second decision fails with
+// *ledger.DecidedError.
+func (s *Store) DecideApproval(ctx context.Context, app, env, deploymentID, decision, by, reason string, now time.Time) (ledger.Approval, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return ledger.Approval{}, fmt.Errorf("decide the approval of %s: %w", deploymentID, err)
+	}
+	defer tx.Rollback()
+	a, err := scanApproval(tx.QueryRowContext(ctx, `SELECT `+approvalCols+` FROM approvals WHERE app = ? AND environment = ? AND deployment_id = ?`, app, env, deploymentID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("approval of %s: %w", deploymentID, ledger.ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("decide the approval of %s: %w", deploymentID, err)
+	}
+	if a.Decision != ledger.ApprovalPending {
+		return a, &ledger.DecidedError{Approval: a}
+	}
+	a.Decision, a.DecidedBy, a.Reason, a.DecidedAt = decision, by, reason, now
+	if _, err := tx.ExecContext(ctx, `UPDATE approvals SET decision = ?, decided_by = ?, reason = ?, decided_at = ? WHERE app = ? AND environment = ? AND deployment_id = ?`,
+		decision, by, reason, ts(now), app, env, deploymentID); err != nil {
+		return a, fmt.Errorf("decide the approval of %s: %w", deploymentID, err)
+	}
+	return a, tx.Commit()
+}
+
+// Approvals lists an environment's approval requests, newest first.
+func (s *Store) Approvals(ctx context.Context, app, env string) ([]ledger.Approval, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+approvalCols+` FROM approvals WHERE app = ? AND environment = ? ORDER BY requested_at DESC`, app, env)
+	if err != nil {
+		return nil, fmt.Errorf("list approvals of %s/%s: %w", app, env, err)
+	}
+	defer rows.Close()
+	var out []ledger.Approval
+	for rows.Next() {
+		a, err := scanApproval(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
 	}
 	return out, rows.Err()
 }
