@@ -131,6 +131,8 @@ type PreflightOutput struct {
 	Migrations MigrationPlan `json:"migrations"`
 
 	LockTTLSeconds int `json:"lock_ttl_seconds"`
+	// Trigger is what started the deployment.
+	Trigger Trigger `json:"trigger"`
 	// ApprovalRequired pauses the execution for a person's approval
 	// before the lock is taken.
 	ApprovalRequired bool `json:"approval_required"`
@@ -180,6 +182,10 @@ type LockInput struct {
 	Owner        string `json:"owner"` // the execution id
 	DeploymentID string `json:"deployment_id"`
 	TTLSeconds   int    `json:"ttl_seconds,omitempty"`
+	// Version and Trigger let a push-triggered deployment step aside for a
+	// newer push.
+	Version string  `json:"version,omitempty"`
+	Trigger Trigger `json:"trigger,omitempty"`
 }
 
 // LockOutput reports the lease after the action.

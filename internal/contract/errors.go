@@ -21,13 +21,34 @@ type PreflightFailed struct {
 
 func (e *PreflightFailed) Error() string { return e.Message }
 
-// LockHeld means another deployment, or a person, holds the environment.
+// LockHeld means a person froze the environment with a manual lock.
+// Automation never overrides it, so it is not retried.
 type LockHeld struct {
 	Message string `json:"message"`
 	Holder  string `json:"holder,omitempty"`
 }
 
 func (e *LockHeld) Error() string { return e.Message }
+
+// DeploymentInProgress means another deployment holds the environment's
+// lease. The state machine retries it with backoff, for about an hour:
+// the latest deployment waits for the lock to free, and nothing waits
+// forever.
+type DeploymentInProgress struct {
+	Message string `json:"message"`
+	Holder  string `json:"holder,omitempty"`
+}
+
+func (e *DeploymentInProgress) Error() string { return e.Message }
+
+// Superseded means a newer push for the environment arrived before this
+// deployment took the lock: the latest push wins, this one changes nothing.
+type Superseded struct {
+	Message string `json:"message"`
+	By      string `json:"by,omitempty"`
+}
+
+func (e *Superseded) Error() string { return e.Message }
 
 // Frozen means the environment is inside a freeze window and the request
 // did not override it.
@@ -98,6 +119,8 @@ var ErrorNames = []string{
 	"TransientError",
 	"PreflightFailed",
 	"LockHeld",
+	"DeploymentInProgress",
+	"Superseded",
 	"Frozen",
 	"Rejected",
 	"SnapshotFailed",

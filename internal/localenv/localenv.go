@@ -138,6 +138,9 @@ func Open(root string) (*Env, error) {
 		Prober: health.NewProber(2 * time.Second),
 		Alarms: e.Alarms,
 		Log:    slog.New(slog.DiscardHandler),
+		// The virtual clock skips the state machine's retry intervals, so
+		// AcquireLock waits for another deployment's lease in real time.
+		LockWait: 15 * time.Minute,
 	}
 	return e, nil
 }

@@ -25,6 +25,8 @@ type Ledger interface {
 	InstanceResults(ctx context.Context, deploymentID string) ([]ledger.InstanceResult, error)
 	AcquireLease(ctx context.Context, app, env, owner, deploymentID string, ttl time.Duration, now time.Time) (ledger.Lock, error)
 	ReleaseLease(ctx context.Context, app, env, owner string) (bool, error)
+	GetPending(ctx context.Context, app, env string) (ledger.Pending, bool, error)
+	ClearPending(ctx context.Context, app, env, version string) (bool, error)
 }
 
 // Artifacts finds and fetches release bundles.
@@ -77,6 +79,12 @@ type Deps struct {
 	Alarms    Alarms
 	Now       func() time.Time
 	Log       *slog.Logger
+	// LockWait is how long AcquireLock itself waits for another
+	// deployment's lease to free before it answers DeploymentInProgress.
+	// Zero on AWS, where the state machine retries instead of a Lambda
+	// waiting; the embedded environment, whose clock skips retry intervals,
+	// waits here in real time.
+	LockWait time.Duration
 
 	bundles bundleCache
 }

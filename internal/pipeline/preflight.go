@@ -103,7 +103,7 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 	if err != nil {
 		return contract.PreflightOutput{}, refuse("%v", err)
 	}
-	out := contract.PreflightOutput{App: req.App, Environment: req.Environment, Version: req.Version}
+	out := contract.PreflightOutput{App: req.App, Environment: req.Environment, Version: req.Version, Trigger: req.Trigger}
 
 	serving, servingFrom, err := h.serving(ctx, req.App, req.Environment, deploymentID)
 	if err != nil {
