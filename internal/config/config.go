@@ -22,6 +22,17 @@ const EnvVar = "SLIPWAY_CONFIG"
 type Config struct {
 	App          string                 `json:"app"`
 	Environments map[string]Environment `json:"environments"`
+	Triggers     Triggers               `json:"triggers,omitempty"`
+}
+
+// Triggers says which git pushes deploy where.
+type Triggers struct {
+	// Repositories allowed to trigger deployments: a CodeCommit repository
+	// name or, for slipway.git events, the repository as the event names it
+	// (e.g. github.com/acme/shop).
+	Repositories []string `json:"repositories,omitempty"`
+	// Branches maps a branch to the environment a push to it deploys.
+	Branches map[string]string `json:"branches,omitempty"`
 }
 
 // Environment is one deploy target's bindings.
@@ -61,6 +72,18 @@ func (c *Config) Env(name string) (Environment, error) {
 	return Environment{}, &UnknownEnvironmentError{App: c.App, Name: name, Known: c.Names()}
 }
 
+// EnvironmentOfAlarm returns the environment that watches alarm.
+func (c *Config) EnvironmentOfAlarm(alarm string) (string, bool) {
+	for _, name := range c.Names() {
+		for _, a := range c.Environments[name].Alarms {
+			if a == alarm {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
 // Names lists the environments, sorted.
 func (c *Config) Names() []string {
 	names := make([]string, 0, len(c.Environments))
@@ -82,6 +105,11 @@ func Parse(data []byte) (*Config, error) {
 	}
 	if len(c.Environments) == 0 {
 		return nil, fmt.Errorf("slipway configuration for %s: no environments", c.App)
+	}
+	for branch, env := range c.Triggers.Branches {
+		if _, ok := c.Environments[env]; !ok {
+			return nil, fmt.Errorf("slipway configuration for %s: triggers.branches maps %q to environment %q, which is not configured", c.App, branch, env)
+		}
 	}
 	return &c, nil
 }

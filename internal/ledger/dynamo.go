@@ -736,6 +736,7 @@ func deploymentItem(dep Deployment) (item, error) {
 	putStr(it, "snapshot_id", dep.SnapshotID)
 	putStr(it, "target_deployment_id", dep.TargetDeploymentID)
 	putStr(it, "rolled_back_by", dep.RolledBackBy)
+	putStr(it, "watch_until", ts(dep.WatchUntil))
 	putStr(it, "report", string(dep.Report))
 	return it, nil
 }
@@ -761,6 +762,7 @@ func decodeDeployment(it item) (Deployment, error) {
 		SchemaAfter:        r.num(it, "schema_after"),
 		TargetDeploymentID: str(it, "target_deployment_id"),
 		RolledBackBy:       str(it, "rolled_back_by"),
+		WatchUntil:         r.time(it, "watch_until"),
 	}
 	if trig := str(it, "trigger"); trig != "" {
 		if err := json.Unmarshal([]byte(trig), &dep.Trigger); err != nil {

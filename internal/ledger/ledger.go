@@ -34,9 +34,12 @@ type Deployment struct {
 	SchemaAfter  int64 `json:"schema_after"`
 	// TargetDeploymentID is, for a rollback, the deployment it rolled back;
 	// RolledBackBy is, on a deployment, the rollback that undid it.
-	TargetDeploymentID string          `json:"target_deployment_id,omitempty"`
-	RolledBackBy       string          `json:"rolled_back_by,omitempty"`
-	Report             json.RawMessage `json:"report,omitempty"`
+	TargetDeploymentID string `json:"target_deployment_id,omitempty"`
+	RolledBackBy       string `json:"rolled_back_by,omitempty"`
+	// WatchUntil is, for a succeeded deployment, when alarms stop rolling
+	// it back (the manifest's bake.watch after it finished).
+	WatchUntil time.Time       `json:"watch_until,omitzero"`
+	Report     json.RawMessage `json:"report,omitempty"`
 }
 
 // Final reports whether the status is final.

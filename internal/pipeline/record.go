@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
@@ -44,6 +45,9 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 	now := h.now()
 	_, err = h.Ledger.UpdateDeployment(ctx, st.DeploymentID, func(d *ledger.Deployment) error {
 		d.Status, d.FinishedAt, d.Error, d.Cause, d.Summary, d.Report = out.Status, now, out.Error, out.Cause, out.Summary, report
+		if out.Status == contract.StatusSucceeded && st.Preflight != nil {
+			d.WatchUntil = now.Add(time.Duration(st.Preflight.WatchSeconds) * time.Second)
+		}
 		return nil
 	})
 	if errors.Is(err, ledger.ErrNotFound) {

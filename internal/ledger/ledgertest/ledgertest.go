@@ -178,7 +178,7 @@ func fullDeployment() ledger.Deployment {
 		StartedAt: t0, FinishedAt: t0.Add(90 * time.Second),
 		Error: "DeployFailed", Cause: "wave 1: v2 failed on 1 of 2 instances", Summary: "rolled back",
 		SnapshotID: "slipway-shop-production-dep-1", SchemaBefore: 41, SchemaAfter: 42,
-		TargetDeploymentID: "dep-0", RolledBackBy: "dep-3",
+		TargetDeploymentID: "dep-0", RolledBackBy: "dep-3", WatchUntil: t0.Add(time.Hour + 90*time.Second),
 		Report: json.RawMessage(`{"waves":[{"wave":1,"ok":1,"failed":1}],"note":"ünïcode"}`),
 	}
 }

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS deployments (
 	schema_after INTEGER NOT NULL DEFAULT -1,
 	target_deployment_id TEXT NOT NULL DEFAULT '',
 	rolled_back_by TEXT NOT NULL DEFAULT '',
-	report TEXT NOT NULL DEFAULT ''
+	report TEXT NOT NULL DEFAULT '',
+	watch_until TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS deployments_env ON deployments (app, environment, started_at);
 CREATE TABLE IF NOT EXISTS steps (
@@ -139,11 +140,11 @@ func (s *Store) PutDeployment(ctx context.Context, d ledger.Deployment) error {
 	trig, _ := json.Marshal(d.Trigger)
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO deployments
 		(id, app, environment, version, previous_version, kind, status, execution_id, trigger_json, started_at, finished_at,
-		 error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		 error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report, watch_until)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		d.ID, d.App, d.Environment, d.Version, d.PreviousVersion, d.Kind, d.Status, d.ExecutionID, string(trig),
 		ts(d.StartedAt), ts(d.FinishedAt), d.Error, d.Cause, d.Summary, d.SnapshotID, d.SchemaBefore, d.SchemaAfter,
-		d.TargetDeploymentID, d.RolledBackBy, string(d.Report))
+		d.TargetDeploymentID, d.RolledBackBy, string(d.Report), ts(d.WatchUntil))
 	if err != nil {
 		return fmt.Errorf("put deployment %s: %w", d.ID, err)
 	}
@@ -151,19 +152,19 @@ func (s *Store) PutDeployment(ctx context.Context, d ledger.Deployment) error {
 }
 
 const deploymentCols = `id, app, environment, version, previous_version, kind, status, execution_id, trigger_json, started_at,
-	finished_at, error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report`
+	finished_at, error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report, watch_until`
 
 func scanDeployment(row interface{ Scan(...any) error }) (ledger.Deployment, error) {
 	var d ledger.Deployment
-	var trig, started, finished, report string
+	var trig, started, finished, report, watch string
 	err := row.Scan(&d.ID, &d.App, &d.Environment, &d.Version, &d.PreviousVersion, &d.Kind, &d.Status, &d.ExecutionID, &trig,
 		&started, &finished, &d.Error, &d.Cause, &d.Summary, &d.SnapshotID, &d.SchemaBefore, &d.SchemaAfter,
-		&d.TargetDeploymentID, &d.RolledBackBy, &report)
+		&d.TargetDeploymentID, &d.RolledBackBy, &report, &watch)
 	if err != nil {
 		return d, err
 	}
 	_ = json.Unmarshal([]byte(trig), &d.Trigger)
-	d.StartedAt, d.FinishedAt = parseTS(started), parseTS(finished)
+	d.StartedAt, d.FinishedAt, d.WatchUntil = parseTS(started), parseTS(finished), parseTS(watch)
 	if report != "" {
 		d.Report = json.RawMessage(report)
 	}
@@ -202,10 +203,10 @@ func (s *Store) UpdateDeployment(ctx context.Context, id string, fn func(*ledger
 	trig, _ := json.Marshal(d.Trigger)
 	_, err = tx.ExecContext(ctx, `UPDATE deployments SET version=?, previous_version=?, kind=?, status=?, execution_id=?, trigger_json=?,
 		started_at=?, finished_at=?, error=?, cause=?, summary=?, snapshot_id=?, schema_before=?, schema_after=?,
-		target_deployment_id=?, rolled_back_by=?, report=? WHERE id=?`,
+		target_deployment_id=?, rolled_back_by=?, report=?, watch_until=? WHERE id=?`,
 		d.Version, d.PreviousVersion, d.Kind, d.Status, d.ExecutionID, string(trig), ts(d.StartedAt), ts(d.FinishedAt),
 		d.Error, d.Cause, d.Summary, d.SnapshotID, d.SchemaBefore, d.SchemaAfter, d.TargetDeploymentID, d.RolledBackBy,
-		string(d.Report), id)
+		string(d.Report), ts(d.WatchUntil), id)
 	if err != nil {
 		return d, fmt.Errorf("update deployment %s: %w", id, err)
 	}
