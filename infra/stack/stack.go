@@ -310,10 +310,14 @@ func (s *Stack) functions(slipwayConfig string) error {
 			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 			Description: jsii.String("Slipway " + f + " function"),
 		})
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("WriteLogs"),
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources: &[]*string{logGroup.LogGroupArn()},
+		}))
 		for _, st := range s.permissions(f, spec) {
 			role.AddToPrincipalPolicy(st)
 		}
-		logGroup.GrantWrite(role)
 		props := &awslambda.FunctionProps{
 			FunctionName: jsii.String(name),
 			Description:  jsii.String(spec.Description),
