@@ -388,7 +388,9 @@ func (sqliteDialect) lock(ctx context.Context, c *sql.Conn, wait time.Duration) 
 			return false, nil
 		}
 		return false, err
-	}, func() string { return "another connection holds the SQLite database's write lock (SQLite cannot say which)" })
+	}, func() string {
+		return "another connection holds the SQLite database's write lock (SQLite cannot say which)"
+	})
 }
 
 func (sqliteDialect) unlock(ctx context.Context, c *sql.Conn) error {
