@@ -1,0 +1,261 @@
+package stack
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	arnEC2 = "arn:aws:ec2:eu-west-1:111111111111:"
+	arnRDS = "arn:aws:rds:eu-west-1:111111111111:"
+)
+
+var xrayStatement = statement{Effect: "Allow", Actions: []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}, Resources: []string{"*"}}
+
+func logsStatement(f string) statement {
+	return statement{Sid: "WriteLogs", Effect: "Allow", Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"}, Resources: []string{"<" + pascal(f) + "Logs.Arn>"}}
+}
+
+func sortStatements(s []statement) []statement {
+	out := append([]statement{}, s...)
+	sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i]) < fmt.Sprint(out[j]) })
+	return out
+}
+
+func TestDeployFunctionPermissions(t *testing.T) {
+	s := synth(t)
+	tags := func(env string) map[string]any {
+		return map[string]any{"StringEquals": map[string]any{"ssm:resourceTag/app": "demo", "ssm:resourceTag/env": env}}
+	}
+	want := []statement{
+		logsStatement("deploy"),
+		{Sid: "Ledger", Effect: "Allow", Actions: []string{"dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: []string{"<Ledger.Arn>"}},
+		{Sid: "SendCommandDocument", Effect: "Allow", Actions: []string{"ssm:SendCommand"}, Resources: []string{"arn:aws:ssm:eu-west-1:111111111111:document/slipway-demo-host"}},
+		{Sid: "SendCommandInstancesProduction", Effect: "Allow", Actions: []string{"ssm:SendCommand"}, Resources: []string{arnEC2 + "instance/*"}, Conditions: tags("production")},
+		{Sid: "SendCommandInstancesStaging", Effect: "Allow", Actions: []string{"ssm:SendCommand"}, Resources: []string{arnEC2 + "instance/*"}, Conditions: tags("staging")},
+		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"}, Resources: []string{"*"}},
+		xrayStatement,
+	}
+	if diff := cmp.Diff(sortStatements(want), sortStatements(s.roleStatements(t, "DeployRole"))); diff != "" {
+		t.Errorf("deploy role statements (-want +got):\n%s", diff)
+	}
+}
+
+func TestSnapshotFunctionPermissions(t *testing.T) {
+	s := synth(t)
+	want := []statement{
+		logsStatement("snapshot"),
+		{Sid: "Ledger", Effect: "Allow", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: []string{"<Ledger.Arn>"}},
+		// production is an Aurora cluster, staging an RDS instance.
+		{Sid: "CreateSnapshotProduction", Effect: "Allow", Actions: []string{"rds:CreateDBClusterSnapshot"},
+			Resources: []string{arnRDS + "cluster-snapshot:slipway-demo-production-*", arnRDS + "cluster:demo-production"}},
+		{Sid: "TagSnapshotProduction", Effect: "Allow", Actions: []string{"rds:AddTagsToResource"},
+			Resources: []string{arnRDS + "cluster-snapshot:slipway-demo-production-*"}},
+		{Sid: "DescribeSnapshotProduction", Effect: "Allow", Actions: []string{"rds:DescribeDBClusterSnapshots"},
+			Resources: []string{arnRDS + "cluster-snapshot:slipway-demo-production-*", arnRDS + "cluster:demo-production"}},
+		{Sid: "CreateSnapshotStaging", Effect: "Allow", Actions: []string{"rds:CreateDBSnapshot"},
+			Resources: []string{arnRDS + "db:demo-staging", arnRDS + "snapshot:slipway-demo-staging-*"}},
+		{Sid: "TagSnapshotStaging", Effect: "Allow", Actions: []string{"rds:AddTagsToResource"},
+			Resources: []string{arnRDS + "snapshot:slipway-demo-staging-*"}},
+		{Sid: "DescribeSnapshotStaging", Effect: "Allow", Actions: []string{"rds:DescribeDBSnapshots"},
+			Resources: []string{arnRDS + "db:demo-staging", arnRDS + "snapshot:slipway-demo-staging-*"}},
+		xrayStatement,
+	}
+	if diff := cmp.Diff(sortStatements(want), sortStatements(s.roleStatements(t, "SnapshotRole"))); diff != "" {
+		t.Errorf("snapshot role statements (-want +got):\n%s", diff)
+	}
+}
+
+func TestPreflightFunctionPermissions(t *testing.T) {
+	s := synth(t)
+	want := []statement{
+		logsStatement("preflight"),
+		{Sid: "Ledger", Effect: "Allow", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: []string{"<Ledger.Arn>"}},
+		{Sid: "LedgerIndexes", Effect: "Allow", Actions: []string{"dynamodb:Query"}, Resources: []string{"<Ledger.Arn>/index/by_app", "<Ledger.Arn>/index/by_env"}},
+		{Sid: "VpcCreateInterfaces", Effect: "Allow", Actions: []string{"ec2:CreateNetworkInterface"}, Resources: []string{
+			arnEC2 + "network-interface/*", arnEC2 + "security-group/sg-0a1b2c3d4e5f60733",
+			arnEC2 + "subnet/subnet-0a1b2c3d4e5f60711", arnEC2 + "subnet/subnet-0a1b2c3d4e5f60722"}},
+		{Sid: "VpcManageInterfaces", Effect: "Allow", Actions: []string{"ec2:AssignPrivateIpAddresses", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses"}, Resources: []string{arnEC2 + "network-interface/*"}},
+		{Sid: "VpcDescribe", Effect: "Allow", Actions: []string{"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}, Resources: []string{"*"}},
+		{Sid: "ReadArtifacts", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"<Artifacts.Arn>/demo/*"}},
+		{Sid: "ListArtifacts", Effect: "Allow", Actions: []string{"s3:ListBucket"}, Resources: []string{"<Artifacts.Arn>"},
+			Conditions: map[string]any{"StringLike": map[string]any{"s3:prefix": "demo/*"}}},
+		{Sid: "ReadDatabaseSecrets", Effect: "Allow", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []string{
+			"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl",
+			"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf"}},
+		{Sid: "DecryptDatabaseSecrets", Effect: "Allow", Actions: []string{"kms:Decrypt"},
+			Resources:  []string{"arn:aws:kms:eu-west-1:111111111111:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"},
+			Conditions: map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}},
+		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"ssm:DescribeInstanceInformation"}, Resources: []string{"*"}},
+		xrayStatement,
+	}
+	if diff := cmp.Diff(sortStatements(want), sortStatements(s.roleStatements(t, "PreflightRole"))); diff != "" {
+		t.Errorf("preflight role statements (-want +got):\n%s", diff)
+	}
+}
+
+// TestEveryFunctionPermissions checks every function's role against its
+// spec: the ledger actions of its ledger methods, and a statement group
+// for each capability and nothing else.
+func TestEveryFunctionPermissions(t *testing.T) {
+	s := synth(t)
+	capabilitySids := map[Capability][]string{
+		ReadArtifacts:       {"ReadArtifacts", "ListArtifacts"},
+		RunCommands:         {"SendCommandDocument", "SendCommandInstancesProduction", "SendCommandInstancesStaging"},
+		ReadDatabaseSecrets: {"ReadDatabaseSecrets", "DecryptDatabaseSecrets"},
+		TakeSnapshots: {"CreateSnapshotProduction", "TagSnapshotProduction", "DescribeSnapshotProduction",
+			"CreateSnapshotStaging", "TagSnapshotStaging", "DescribeSnapshotStaging"},
+	}
+	for _, f := range s.stack.Repo.Functions {
+		t.Run(f, func(t *testing.T) {
+			spec := Specs[f]
+			table, index, err := ledgerPermissions(spec.Ledger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"", "WriteLogs", "Ledger"} // "" is the CDK's X-Ray statement
+			if len(index) > 0 {
+				want = append(want, "LedgerIndexes")
+			}
+			if spec.VPC {
+				want = append(want, "VpcCreateInterfaces", "VpcManageInterfaces", "VpcDescribe")
+			}
+			star := false
+			for _, c := range spec.Capabilities {
+				want = append(want, capabilitySids[c]...)
+				star = star || c == DescribeInstances || c == RunCommands || c == ReadAlarms
+			}
+			if star {
+				want = append(want, "NoResourceLevel")
+			}
+			var got []string
+			for _, st := range s.roleStatements(t, pascal(f)+"Role") {
+				got = append(got, st.Sid)
+				if st.Sid == "Ledger" && fmt.Sprint(st.Actions) != fmt.Sprint(table) {
+					t.Errorf("ledger actions = %v, want %v", st.Actions, table)
+				}
+				if strings.HasPrefix(strings.Join(st.Actions, " "), "dynamodb:") && st.Sid != "Ledger" && st.Sid != "LedgerIndexes" {
+					t.Errorf("DynamoDB actions outside the Ledger statements: %+v", st)
+				}
+			}
+			sort.Strings(got)
+			sort.Strings(want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("statement ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestStateMachinesInvokeOnlyTheirFunctions: a state machine's role may
+// invoke the functions its definition calls, unqualified, and nothing else.
+func TestStateMachinesInvokeOnlyTheirFunctions(t *testing.T) {
+	s := synth(t)
+	for _, name := range sortedKeys(s.stack.Repo.Definitions) {
+		d := s.stack.Repo.Definitions[name]
+		var want []string
+		for _, f := range d.Functions {
+			want = append(want, "<"+pascal(f)+"Function.Arn>")
+		}
+		sort.Strings(want)
+		var got []string
+		for _, st := range s.roleStatements(t, pascal(name)+"StateMachine/Role") {
+			for _, a := range st.Actions {
+				if strings.HasPrefix(a, "lambda:") {
+					if a != "lambda:InvokeFunction" {
+						t.Errorf("%s: action %s, want only lambda:InvokeFunction", name, a)
+					}
+					got = append(got, st.Resources...)
+				}
+			}
+		}
+		sort.Strings(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s state machine invokes (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// noResourceLevelActions are the actions AWS authorizes on no resource type
+// (or, for cloudwatch:DescribeAlarms, only on "*" for composite alarms):
+// the only ones allowed on Resource "*".
+var noResourceLevelActions = map[string]bool{
+	"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true, "xray:GetSamplingRules": true, "xray:GetSamplingTargets": true,
+	"logs:CreateLogDelivery": true, "logs:GetLogDelivery": true, "logs:UpdateLogDelivery": true, "logs:DeleteLogDelivery": true,
+	"logs:ListLogDeliveries": true, "logs:PutResourcePolicy": true, "logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
+	"ec2:DescribeNetworkInterfaces": true, "ec2:DescribeSubnets": true,
+	"ssm:DescribeInstanceInformation": true, "ssm:ListCommands": true, "ssm:ListCommandInvocations": true, "ssm:GetCommandInvocation": true,
+	"cloudwatch:DescribeAlarms": true,
+}
+
+// TestNoWildcards: no Allow statement anywhere has a "*" in an action, and
+// "*" is a resource only for actions without resource-level permissions.
+// Key policies are the exception for resources: their Resource is always
+// "*", meaning the key itself. Deny statements (TLS, TLS 1.2 or later)
+// may name every action: they take permissions away.
+func TestNoWildcards(t *testing.T) {
+	s := synth(t)
+	docs := map[string]any{}
+	for id, r := range s.resources() {
+		p := r.props()
+		switch r.typ() {
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy":
+			docs[s.name(id)] = p["PolicyDocument"]
+		case "AWS::KMS::Key":
+			docs[s.name(id)] = p["KeyPolicy"]
+		case "AWS::IAM::Role":
+			docs[s.name(id)+" (trust)"] = p["AssumeRolePolicyDocument"]
+			for i, pol := range asSlice(p["Policies"]) {
+				docs[fmt.Sprintf("%s (inline %d)", s.name(id), i)] = pol.(map[string]any)["PolicyDocument"]
+			}
+		}
+	}
+	if len(docs) < 20 {
+		t.Fatalf("found %d policy documents, want the stack's (20 or more)", len(docs))
+	}
+	for name, doc := range docs {
+		for _, st := range s.statements(doc) {
+			if st.Effect != "Allow" {
+				if c := fmt.Sprint(st.Conditions); c != "map[Bool:map[aws:SecureTransport:false]]" && c != "map[NumericLessThan:map[s3:TlsVersion:1.2]]" {
+					t.Errorf("%s: Deny statement other than TLS-only: %+v", name, st)
+				}
+				continue
+			}
+			for _, a := range st.Actions {
+				if strings.Contains(a, "*") {
+					t.Errorf("%s: wildcard action %q", name, a)
+				}
+			}
+			for _, r := range st.Resources {
+				if r != "*" || strings.HasPrefix(name, "NotificationKey") {
+					continue
+				}
+				for _, a := range st.Actions {
+					if !noResourceLevelActions[a] {
+						t.Errorf("%s: %s on resource \"*\", but it has resource-level permissions", name, a)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestInstancePolicy(t *testing.T) {
+	s := synth(t)
+	_, p := s.byPath(t, "InstancePolicy")
+	want := []statement{
+		{Sid: "DownloadReleases", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"<Artifacts.Arn>/demo/*"}},
+		{Sid: "ListReleases", Effect: "Allow", Actions: []string{"s3:ListBucket"}, Resources: []string{"<Artifacts.Arn>"},
+			Conditions: map[string]any{"StringLike": map[string]any{"s3:prefix": "demo/*"}}},
+	}
+	if diff := cmp.Diff(want, s.statements(p.props()["PolicyDocument"])); diff != "" {
+		t.Errorf("instance policy (-want +got):\n%s", diff)
+	}
+	if got := fmt.Sprint(p.props()["Roles"]); got != "[demo-instance]" {
+		t.Errorf("instance policy roles = %s, want [demo-instance]", got)
+	}
+}

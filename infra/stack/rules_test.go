@@ -1,0 +1,202 @@
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-deploy/slipway/infra/eventpattern"
+)
+
+const commit = "3f9a1c2d4e5f60718293a4b5c6d7e8f901234567"
+
+// TestRulesMatchSampleEvents runs every sample event under events/ (but
+// the manual inputs) through every rule's pattern: each event starts
+// exactly the rules listed, and the near misses start none. For a rule
+// with an input transformer, the input it builds is checked too.
+func TestRulesMatchSampleEvents(t *testing.T) {
+	s := synth(t)
+	type started struct {
+		rule  string
+		input string // JSON, "" when the rule passes the event unchanged
+	}
+	deploy := func(actor string) string {
+		return `{"app":"demo","environment":"staging","version":"` + commit + `","trigger":{"source":"push","actor":"` + actor + `","commit":"` + commit + `"}}`
+	}
+	reason := "Threshold Crossed: 1 out of the last 1 datapoints [12.0 (26/11/26 01:31:00)] was greater than the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transition)."
+	rollback := func(env, alarm string) string {
+		return `{"app":"demo","environment":"` + env + `","trigger":{"source":"alarm","alarm":"` + alarm + `","reason":"` + reason + `"}}`
+	}
+	want := map[string][]started{
+		"codecommit/push-main.json":                   {{"CodeCommitPush", deploy("arn:aws:iam::111111111111:user/ada")}},
+		"codecommit/push-other-branch.json":           nil,
+		"codecommit/tag-main.json":                    nil,
+		"git/push-main.json":                          {{"GitPush", deploy("ada")}},
+		"git/push-tag.json":                           nil,
+		"git/push-other-branch.json":                  nil,
+		"git/push-other-app.json":                     nil,
+		"alarm/alarm-to-alarm.json":                   {{"AlarmStaging", rollback("staging", "demo-staging-5xx")}},
+		"alarm/production-insufficient-to-alarm.json": {{"AlarmProduction", rollback("production", "demo-production-5xx")}},
+		"alarm/alarm-to-ok.json":                      nil,
+		"alarm/other-alarm.json":                      nil,
+		"states/deploy-failed.json":                   {{"ExecutionStatus", ""}},
+		"states/rollback-running.json":                {{"ExecutionStatus", ""}},
+		"states/other-state-machine.json":             nil,
+	}
+	root := repoRoot(t)
+	files, err := filepath.Glob(filepath.Join(root, "events", "*", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	rules := s.ofType("AWS::Events::Rule")
+	for _, path := range files {
+		name, _ := filepath.Rel(filepath.Join(root, "events"), path)
+		if strings.HasPrefix(name, "manual/") {
+			continue // execution inputs, not events
+		}
+		seen[name] = true
+		expected, ok := want[name]
+		if !ok {
+			t.Errorf("events/%s: no expectation in this test: say which rules it starts", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var event map[string]any
+			if err := json.Unmarshal(raw, &event); err != nil {
+				t.Fatal(err)
+			}
+			var got []started
+			for id, r := range rules {
+				pattern := s.resolve(r.props()["EventPattern"]).(map[string]any)
+				ok, err := eventpattern.MatchValues(pattern, event)
+				if err != nil {
+					t.Fatalf("rule %s: %v", s.name(id), err)
+				}
+				if !ok {
+					continue
+				}
+				for _, target := range asSlice(r.props()["Targets"]) {
+					got = append(got, started{s.name(id), transform(t, target.(map[string]any), event)})
+				}
+			}
+			sort.Slice(got, func(i, j int) bool { return got[i].rule < got[j].rule })
+			if len(got) != len(expected) {
+				t.Fatalf("starts %v, want %v", got, expected)
+			}
+			for i := range got {
+				if got[i].rule != expected[i].rule {
+					t.Errorf("starts %s, want %s", got[i].rule, expected[i].rule)
+				}
+				if expected[i].input == "" {
+					if got[i].input != "" {
+						t.Errorf("%s passes %s, want the event unchanged", got[i].rule, got[i].input)
+					}
+					continue
+				}
+				var g, w any
+				if err := json.Unmarshal([]byte(got[i].input), &g); err != nil {
+					t.Fatalf("%s builds invalid JSON %s: %v", got[i].rule, got[i].input, err)
+				}
+				if err := json.Unmarshal([]byte(expected[i].input), &w); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(w, g); diff != "" {
+					t.Errorf("%s input (-want +got):\n%s", got[i].rule, diff)
+				}
+			}
+		})
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("events/%s is missing", name)
+		}
+	}
+}
+
+// transform applies a target's input transformer to event as EventBridge
+// does: each input path is looked up in the event and its JSON value
+// replaces <name> in the template. It returns "" for a target without one.
+func transform(t *testing.T, target, event map[string]any) string {
+	t.Helper()
+	it, ok := target["InputTransformer"].(map[string]any)
+	if !ok {
+		if _, has := target["Input"]; has {
+			t.Fatalf("target has a constant Input; want the event or a transformer")
+		}
+		return ""
+	}
+	out := it["InputTemplate"].(string)
+	paths, _ := it["InputPathsMap"].(map[string]any)
+	for name, p := range paths {
+		v, ok := lookup(event, p.(string))
+		if !ok {
+			t.Fatalf("input path %s (%s) is not in the event", name, p)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = strings.ReplaceAll(out, "<"+name+">", string(b))
+	}
+	return out
+}
+
+// lookup evaluates a simple JSONPath ($.a.b) on a decoded event.
+func lookup(event map[string]any, path string) (any, bool) {
+	if !strings.HasPrefix(path, "$.") {
+		panic(fmt.Sprintf("unsupported path %s", path))
+	}
+	var cur any = event
+	for _, k := range strings.Split(strings.TrimPrefix(path, "$."), ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func TestRuleTargets(t *testing.T) {
+	s := synth(t)
+	want := map[string]string{
+		"CodeCommitPush":  "<DeployStateMachine>",
+		"GitPush":         "<DeployStateMachine>",
+		"AlarmStaging":    "<RollbackStateMachine>",
+		"AlarmProduction": "<RollbackStateMachine>",
+		"ExecutionStatus": "<Notifications>",
+	}
+	got := map[string]string{}
+	for id, r := range s.ofType("AWS::Events::Rule") {
+		targets := asSlice(r.props()["Targets"])
+		if len(targets) != 1 {
+			t.Errorf("%s has %d targets, want 1", s.name(id), len(targets))
+			continue
+		}
+		got[s.name(id)] = fmt.Sprint(s.resolve(targets[0].(map[string]any)["Arn"]))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rule targets (-want +got):\n%s", diff)
+	}
+	// The roles EventBridge starts executions with may start only their
+	// own state machine.
+	for _, sm := range []string{"Deploy", "Rollback"} {
+		st := s.roleStatements(t, sm+"StateMachine/EventsRole")
+		if len(st) != 1 || fmt.Sprint(st[0].Actions, st[0].Resources) != "[states:StartExecution] [<"+sm+"StateMachine>]" {
+			t.Errorf("%s events role: %+v, want states:StartExecution on the state machine only", sm, st)
+		}
+	}
+}
