@@ -14,6 +14,8 @@
 //	SLIPWAY_OUTPUT_LOG_GROUP optional: CloudWatch Logs group for command output
 //	SLIPWAY_HEALTH_PORT      the port the app's health check answers on (default 80)
 //	SLIPWAY_COMMAND_TIMEOUT  seconds an activation may take on a host (default 600)
+//	SLIPWAY_DEPLOY_STATE_MACHINE, SLIPWAY_ROLLBACK_STATE_MACHINE
+//	                         the state machines' ARNs (trigger functions)
 package lambdaenv
 
 import (
@@ -31,10 +33,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/execution"
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/ledger"
@@ -153,6 +157,19 @@ func (e *Env) Snapshots() func(string, config.Environment) (pipeline.Snapshotter
 		return &snapshot.RDS{Client: client, DBInstance: c.DBInstance, DBCluster: c.DBCluster,
 			Tags: map[string]string{"slipway:app": e.Config.App, "slipway:env": env}}, nil
 	}
+}
+
+// Starter starts the deploy and rollback state machines on Step Functions.
+func (e *Env) Starter() (*execution.SFN, error) {
+	deploy, err := e.Require("SLIPWAY_DEPLOY_STATE_MACHINE")
+	if err != nil {
+		return nil, err
+	}
+	rollback, err := e.Require("SLIPWAY_ROLLBACK_STATE_MACHINE")
+	if err != nil {
+		return nil, err
+	}
+	return &execution.SFN{Client: sfn.NewFromConfig(e.AWS), Machines: map[string]string{"deploy": deploy, "rollback": rollback}}, nil
 }
 
 // Alarms is CloudWatch.

@@ -1,0 +1,256 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/slipway-deploy/slipway/internal/artifact"
+	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+)
+
+// Machines a Starter starts.
+const (
+	MachineDeploy   = "deploy"
+	MachineRollback = "rollback"
+)
+
+// ErrAlreadyStarted is what a Starter returns when an execution of that
+// name exists (Step Functions' ExecutionAlreadyExists): for a redelivered
+// event, that is success.
+var ErrAlreadyStarted = errors.New("execution already exists")
+
+// Starter starts state machine executions.
+type Starter interface {
+	Start(ctx context.Context, machine, name string, input []byte) (executionID string, err error)
+}
+
+// Ledger is what the routers read and record.
+type Ledger interface {
+	ListDeployments(ctx context.Context, app, env string, limit int) ([]ledger.Deployment, error)
+	AddEvent(ctx context.Context, e ledger.Event) error
+	SetPending(ctx context.Context, p ledger.Pending) error
+}
+
+// Artifacts finds published releases.
+type Artifacts interface {
+	Stat(ctx context.Context, app, version string) (contract.Artifact, error)
+}
+
+// Result says what a router did with an event.
+type Result struct {
+	Action       string `json:"action"` // started, already-started, no-artifact, ignored, ...
+	Environment  string `json:"environment,omitempty"`
+	Version      string `json:"version,omitempty"`
+	Execution    string `json:"execution,omitempty"`
+	DeploymentID string `json:"deployment_id,omitempty"`
+	Message      string `json:"message"`
+}
+
+// EventError reports a malformed or unexpected event. EventBridge does not
+// retry a Lambda's error for an asynchronous invocation forever; the error
+// lands in the function's failure destination with this text.
+type EventError struct {
+	Message string
+}
+
+func (e *EventError) Error() string { return e.Message }
+
+func badEvent(format string, a ...any) error {
+	return &EventError{Message: fmt.Sprintf(format, a...)}
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// executionName makes a valid, deterministic execution name (at most 80
+// characters; Step Functions' limit).
+func executionName(parts ...string) string {
+	n := unsafeName.ReplaceAllString(strings.Join(parts, "-"), "-")
+	if len(n) > 80 {
+		n = n[:80]
+	}
+	return n
+}
+
+// GitPush is the detail of the custom slipway.git "Git Push" event that a
+// webhook relay or CI puts on the event bus.
+type GitPush struct {
+	Repository string `json:"repository"`
+	Branch     string `json:"branch,omitempty"`
+	Tag        string `json:"tag,omitempty"`
+	Commit     string `json:"commit"`
+	Pusher     string `json:"pusher,omitempty"`
+	App        string `json:"app,omitempty"`
+}
+
+// CodeCommitChange is the detail of a CodeCommit "Repository State Change"
+// event (the fields Slipway reads).
+type CodeCommitChange struct {
+	Event             string `json:"event"`
+	ReferenceType     string `json:"referenceType"`
+	ReferenceName     string `json:"referenceName"`
+	ReferenceFullName string `json:"referenceFullName,omitempty"`
+	CommitID          string `json:"commitId"`
+	OldCommitID       string `json:"oldCommitId,omitempty"`
+	RepositoryName    string `json:"repositoryName"`
+	RepositoryID      string `json:"repositoryId,omitempty"`
+	CallerUserArn     string `json:"callerUserArn,omitempty"`
+}
+
+// push is a push, whichever event carried it.
+type push struct {
+	repository, branch, commit, pusher, app string
+}
+
+// PushRouter starts deployments for git pushes.
+type PushRouter struct {
+	Config    *config.Config
+	Ledger    Ledger
+	Artifacts Artifacts
+	Starter   Starter
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+func (r *PushRouter) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func decodeStrict(raw json.RawMessage, v any) error {
+	if len(raw) == 0 {
+		return errors.New("the event has no detail")
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// parsePush reads a push from either event.
+func parsePush(ev events.EventBridgeEvent) (push, error) {
+	switch {
+	case ev.Source == "aws.codecommit" && ev.DetailType == "CodeCommit Repository State Change":
+		var d CodeCommitChange
+		if err := decodeStrict(ev.Detail, &d); err != nil {
+			return push{}, badEvent("codecommit event %s: %v", ev.ID, err)
+		}
+		if d.ReferenceType != "branch" || (d.Event != "referenceUpdated" && d.Event != "referenceCreated") {
+			return push{}, nil // a tag, or a branch deleted: not a push to deploy
+		}
+		return push{repository: d.RepositoryName, branch: d.ReferenceName, commit: d.CommitID, pusher: d.CallerUserArn}, nil
+	case ev.Source == "slipway.git" && ev.DetailType == "Git Push":
+		var d GitPush
+		if err := decodeStrict(ev.Detail, &d); err != nil {
+			return push{}, badEvent("slipway.git event %s: %v", ev.ID, err)
+		}
+		if d.Tag != "" && d.Branch == "" {
+			return push{}, nil // a tag push: releases deploy from branches
+		}
+		var missing []string
+		for name, v := range map[string]string{"repository": d.Repository, "branch": d.Branch, "commit": d.Commit} {
+			if v == "" {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			return push{}, badEvent("slipway.git event %s: detail lacks %s; put {\"repository\":..., \"branch\":..., \"commit\":...}", ev.ID, strings.Join(missing, ", "))
+		}
+		if strings.HasPrefix(d.Branch, "refs/tags/") {
+			return push{}, nil
+		}
+		return push{repository: d.Repository, branch: strings.TrimPrefix(d.Branch, "refs/heads/"), commit: d.Commit, pusher: d.Pusher, app: d.App}, nil
+	}
+	return push{}, badEvent("event %s from %q (%q) is not a push Slipway understands: send CodeCommit \"Repository State Change\" or slipway.git \"Git Push\" events", ev.ID, ev.Source, ev.DetailType)
+}
+
+// Handle routes one push event.
+func (r *PushRouter) Handle(ctx context.Context, ev events.EventBridgeEvent) (Result, error) {
+	p, err := parsePush(ev)
+	if err != nil {
+		return Result{}, err
+	}
+	if p.commit == "" {
+		return Result{Action: "ignored", Message: "not a branch push"}, nil
+	}
+	app := r.Config.App
+	if p.app != "" && p.app != app {
+		return Result{Action: "ignored", Message: fmt.Sprintf("push for app %s ignored: this Slipway deploys %s", p.app, app)}, nil
+	}
+	if !slices.Contains(r.Config.Triggers.Repositories, p.repository) {
+		msg := fmt.Sprintf("push to %s ignored: the repository is not in triggers.repositories of the Slipway configuration", p.repository)
+		r.log().Warn(msg, "event", ev.ID)
+		return Result{Action: "ignored", Message: msg}, nil
+	}
+	env, ok := r.Config.Triggers.Branches[p.branch]
+	if !ok {
+		return Result{Action: "ignored", Message: fmt.Sprintf("push to branch %s of %s ignored: no environment is mapped to it (triggers.branches)", p.branch, p.repository)}, nil
+	}
+	version := p.commit
+	trig := contract.Trigger{Source: "push", Actor: p.pusher, Commit: p.commit, Reason: "push to " + p.branch + " of " + p.repository}
+	record := func(kind, msg, execution string) {
+		detail, _ := json.Marshal(map[string]string{"repository": p.repository, "branch": p.branch, "commit": p.commit, "event": ev.ID, "execution": execution})
+		if err := r.Ledger.AddEvent(ctx, ledger.Event{App: app, Environment: env, At: r.now(), Source: "push", Kind: kind, Message: msg, DeploymentID: execution, Detail: detail}); err != nil {
+			r.log().Error("event not recorded", "kind", kind, "err", err)
+		}
+	}
+	if err := artifact.ValidVersion(version); err != nil {
+		return Result{}, badEvent("push event %s: commit %q: %v", ev.ID, p.commit, err)
+	}
+	if _, err := r.Artifacts.Stat(ctx, app, version); err != nil {
+		var nf *artifact.NotFoundError
+		if !errors.As(err, &nf) {
+			return Result{}, fmt.Errorf("find the release of commit %s: %w", version, err)
+		}
+		msg := fmt.Sprintf("push of %s to %s not deployed: no release is published for this commit; CI must build it and run `slipway release publish` before pushing, or publish it and run `slipway deploy --env %s --version %s`", shortCommit(version), p.branch, env, version)
+		record("push-no-artifact", msg, "")
+		return Result{Action: "no-artifact", Environment: env, Version: version, Message: msg}, nil
+	}
+	if err := r.Ledger.SetPending(ctx, ledger.Pending{App: app, Environment: env, Version: version, Trigger: trig, At: r.now()}); err != nil {
+		return Result{}, fmt.Errorf("queue the push of %s: %w", version, err)
+	}
+	in, _ := json.Marshal(contract.DeployRequest{App: app, Environment: env, Version: version, Trigger: trig})
+	name := executionName("push", env, version)
+	id, err := r.Starter.Start(ctx, MachineDeploy, name, in)
+	switch {
+	case errors.Is(err, ErrAlreadyStarted):
+		msg := fmt.Sprintf("push of %s to %s: its deployment %s was already started (the event was delivered again)", shortCommit(version), env, name)
+		return Result{Action: "already-started", Environment: env, Version: version, Execution: name, DeploymentID: name, Message: msg}, nil
+	case err != nil:
+		return Result{}, fmt.Errorf("start the deployment of %s to %s: %w", version, env, err)
+	}
+	msg := fmt.Sprintf("push of %s to %s by %s: deployment %s started; if another deployment holds %s, the latest push waits for it", shortCommit(version), p.branch, orSomeone(p.pusher), name, env)
+	record("push-started", msg, name)
+	return Result{Action: "started", Environment: env, Version: version, Execution: id, DeploymentID: name, Message: msg}, nil
+}
+
+func (r *PushRouter) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.Default()
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
+
+func orSomeone(s string) string {
+	if s == "" {
+		return "someone"
+	}
+	return s
+}
