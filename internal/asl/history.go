@@ -21,6 +21,7 @@ const (
 	EventTaskSucceeded = "TaskSucceeded"
 	EventTaskFailed    = "TaskFailed"
 	EventTaskTimedOut  = "TaskTimedOut"
+	EventTaskSubmitted = "TaskSubmitted"
 
 	EventParallelStateStarted   = "ParallelStateStarted"
 	EventParallelStateSucceeded = "ParallelStateSucceeded"
@@ -63,6 +64,7 @@ type HistoryEvent struct {
 
 	TaskScheduledEventDetails *TaskScheduledEventDetails `json:"taskScheduledEventDetails,omitempty"`
 	TaskStartedEventDetails   *TaskEventDetails          `json:"taskStartedEventDetails,omitempty"`
+	TaskSubmittedEventDetails *TaskEventDetails          `json:"taskSubmittedEventDetails,omitempty"`
 	TaskSucceededEventDetails *TaskEventDetails          `json:"taskSucceededEventDetails,omitempty"`
 	TaskFailedEventDetails    *TaskEventDetails          `json:"taskFailedEventDetails,omitempty"`
 	TaskTimedOutEventDetails  *TaskEventDetails          `json:"taskTimedOutEventDetails,omitempty"`
@@ -141,8 +143,8 @@ type TaskScheduledEventDetails struct {
 	HeartbeatInSeconds *int64 `json:"heartbeatInSeconds,omitempty"`
 }
 
-// TaskEventDetails are the details of TaskStarted, TaskSucceeded (with
-// Output), TaskFailed and TaskTimedOut (with Error and Cause).
+// TaskEventDetails are the details of TaskStarted, TaskSubmitted and
+// TaskSucceeded (with Output), TaskFailed and TaskTimedOut (with Error and Cause).
 type TaskEventDetails struct {
 	ResourceType  string       `json:"resourceType"`
 	Resource      string       `json:"resource"`

@@ -25,6 +25,13 @@ type Options struct {
 	// Region and Account build the ARNs in the context object; they default
 	// to "us-east-1" and "000000000000".
 	Region, Account string
+	// Callbacks completes the task tokens of .waitForTaskToken Tasks. A run
+	// that reaches such a Task without Callbacks fails with States.Runtime.
+	Callbacks *Callbacks
+	// Mocks, if set, answers the Tasks it names with mocked responses
+	// instead of their handlers (Step Functions Local's mock
+	// configuration; see MockConfig).
+	Mocks *MockTestCase
 	// OnEvent, if set, is called with each history event as it is appended,
 	// in order, synchronously and with the history locked: it must not
 	// block for long.
@@ -136,6 +143,9 @@ type runner struct {
 
 	mu     sync.Mutex
 	events eventLog
+
+	mockMu     sync.Mutex
+	mockCounts map[string]int // invocations of each mocked state
 }
 
 // eventLog stores the history in fixed-size chunks, so that a long history
@@ -322,7 +332,8 @@ type stateRun struct {
 	enteredID  int64
 	entered    time.Time
 	retryCount int
-	started    bool // the attempt got as far as ParallelStateStarted or MapStateStarted
+	started    bool   // the attempt got as far as ParallelStateStarted or MapStateStarted
+	taskToken  string // the attempt's task token, for .waitForTaskToken
 
 	ctxMu      sync.Mutex
 	ctxObject  map[string]any // $$ as of ctxRetries retries
@@ -354,8 +365,19 @@ func (sr *stateRun) baseContext() map[string]any {
 		st["RetryCount"] = number(sr.retryCount)
 	}
 	sr.ctxObject = map[string]any{"Execution": sr.t.r.ctxExecution, "StateMachine": sr.t.r.ctxStateMachine, "State": st}
+	if sr.taskToken != "" {
+		sr.ctxObject["Task"] = map[string]any{"Token": sr.taskToken}
+	}
 	sr.ctxRetries = sr.retryCount
 	return sr.ctxObject
+}
+
+// setTaskToken gives the attempt its task token, $$.Task.Token.
+func (sr *stateRun) setTaskToken(token string) {
+	sr.ctxMu.Lock()
+	defer sr.ctxMu.Unlock()
+	sr.taskToken = token
+	sr.ctxObject = nil
 }
 
 // contextWithItem returns $$ for a Map state's ItemSelector: the state's

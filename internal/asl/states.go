@@ -2,6 +2,7 @@ package asl
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -81,6 +82,10 @@ func (sr *stateRun) task(ctx context.Context, raw any) (any, *failure) {
 	if f != nil {
 		return nil, f
 	}
+	pattern := integrationPattern(s.Resource)
+	if pattern == patternCallback {
+		sr.setTaskToken(newTaskToken())
+	}
 	params, f := fl.parameters(sr, in)
 	if f != nil {
 		return nil, f
@@ -95,6 +100,10 @@ func (sr *stateRun) task(ctx context.Context, raw any) (any, *failure) {
 		heartbeatPtr = &heartbeat
 	}
 	limit := time.Duration(timeout) * time.Second
+	mock, mocked, err := r.mockResponse(s.Name)
+	if err != nil {
+		return nil, sr.runtimeError("%v", err)
+	}
 
 	var result any
 	if kind == taskLambdaFunction {
@@ -102,7 +111,12 @@ func (sr *stateRun) task(ctx context.Context, raw any) (any, *failure) {
 			Resource: s.Resource, Input: paramsText, InputDetails: &DataDetails{}, TimeoutInSeconds: timeoutPtr,
 		}})
 		r.emit(t, HistoryEvent{Type: EventLambdaFunctionStarted})
-		out, f := sr.callLambda(ctx, s.Resource, []byte(paramsText), limit)
+		var out any
+		if mocked {
+			out, f = mock.result()
+		} else {
+			out, f = sr.callLambda(ctx, s.Resource, []byte(paramsText), limit)
+		}
 		if f != nil {
 			switch {
 			case f.kind != failError:
@@ -116,49 +130,116 @@ func (sr *stateRun) task(ctx context.Context, raw any) (any, *failure) {
 		r.emit(t, HistoryEvent{Type: EventLambdaFunctionSucceeded, LambdaFunctionSucceededEventDetails: &OutputEventDetails{
 			Output: jsonText(out), OutputDetails: &DataDetails{},
 		}})
-		result = out
-	} else {
-		var h Handler
-		if kind == taskService {
-			var ok bool
-			if r.resolver != nil {
-				h, ok = r.resolver.Resolve(s.Resource)
-			}
-			if !ok {
-				return nil, sr.runtimeError("No handler is registered for the resource '%s' in the embedded engine.", s.Resource)
-			}
+		return fl.output(sr, raw, out)
+	}
+
+	var h Handler
+	useLambdaInvoke := kind == taskLambdaInvoke
+	if !mocked && kind == taskService {
+		var ok bool
+		h, ok = r.resolveResource(s.Resource)
+		switch {
+		case !ok && baseResource(s.Resource) == lambdaInvokeARN:
+			useLambdaInvoke = true
+		case !ok:
+			return nil, sr.runtimeError("No handler is registered for the resource '%s' in the embedded engine.", s.Resource)
 		}
-		r.emit(t, HistoryEvent{Type: EventTaskScheduled, TaskScheduledEventDetails: &TaskScheduledEventDetails{
-			ResourceType: resourceType, Resource: resource, Region: r.region, Parameters: paramsText,
-			TimeoutInSeconds: timeoutPtr, HeartbeatInSeconds: heartbeatPtr,
-		}})
-		r.emit(t, HistoryEvent{Type: EventTaskStarted, TaskStartedEventDetails: &TaskEventDetails{ResourceType: resourceType, Resource: resource}})
-		var out any
-		if kind == taskLambdaInvoke {
-			out, f = sr.lambdaInvoke(ctx, params, limit)
-		} else {
-			out, f = sr.callHandler(ctx, h, s.Resource, s.Resource, []byte(paramsText), limit)
+	}
+	if pattern == patternCallback && !mocked && r.opts.Callbacks == nil {
+		return nil, sr.runtimeError("The resource '%s' waits for a task token, but the embedded engine was given no Callbacks (Options.Callbacks) to complete it with.", s.Resource)
+	}
+	r.emit(t, HistoryEvent{Type: EventTaskScheduled, TaskScheduledEventDetails: &TaskScheduledEventDetails{
+		ResourceType: resourceType, Resource: resource, Region: r.region, Parameters: paramsText,
+		TimeoutInSeconds: timeoutPtr, HeartbeatInSeconds: heartbeatPtr,
+	}})
+	r.emit(t, HistoryEvent{Type: EventTaskStarted, TaskStartedEventDetails: &TaskEventDetails{ResourceType: resourceType, Resource: resource}})
+	started := time.Now()
+	var waiting *waitingTask
+	if pattern == patternCallback && !mocked {
+		waiting = r.opts.Callbacks.register(PendingTask{Token: sr.taskToken, ExecutionName: r.name, StateName: s.Name, Input: json.RawMessage(paramsText)})
+		defer r.opts.Callbacks.forget(sr.taskToken)
+	}
+	var out any
+	switch {
+	case mocked:
+		out, f = mock.result()
+		if pattern != patternRequestResponse {
+			r.emit(t, HistoryEvent{Type: EventTaskSubmitted, TaskSubmittedEventDetails: &TaskEventDetails{
+				ResourceType: resourceType, Resource: resource, Output: "{}", OutputDetails: &DataDetails{},
+			}})
 		}
-		if f != nil {
-			switch {
-			case f.kind != failError:
-			case f.err == StatesTimeout:
-				r.emit(t, HistoryEvent{Type: EventTaskTimedOut, TaskTimedOutEventDetails: &TaskEventDetails{
-					ResourceType: resourceType, Resource: resource, Error: f.err, Cause: f.cause,
-				}})
-			default:
-				r.emit(t, HistoryEvent{Type: EventTaskFailed, TaskFailedEventDetails: &TaskEventDetails{
-					ResourceType: resourceType, Resource: resource, Error: f.err, Cause: f.cause,
-				}})
-			}
-			return nil, f
-		}
-		r.emit(t, HistoryEvent{Type: EventTaskSucceeded, TaskSucceededEventDetails: &TaskEventDetails{
+	case useLambdaInvoke:
+		out, f = sr.lambdaInvoke(ctx, params, limit)
+	default:
+		out, f = sr.callHandler(ctx, h, s.Resource, s.Resource, []byte(paramsText), limit)
+	}
+	if f == nil && !mocked && pattern != patternRequestResponse {
+		r.emit(t, HistoryEvent{Type: EventTaskSubmitted, TaskSubmittedEventDetails: &TaskEventDetails{
 			ResourceType: resourceType, Resource: resource, Output: jsonText(out), OutputDetails: &DataDetails{},
 		}})
-		result = out
+		if waiting != nil {
+			if r.opts.Callbacks.OnPending != nil {
+				r.opts.Callbacks.OnPending(waiting.info)
+			}
+			out, f = sr.awaitToken(ctx, waiting, started, limit, time.Duration(heartbeat)*time.Second)
+		}
 	}
+	if f != nil {
+		switch {
+		case f.kind != failError:
+		case f.err == StatesTimeout || f.err == StatesHeartbeatTimeout:
+			r.emit(t, HistoryEvent{Type: EventTaskTimedOut, TaskTimedOutEventDetails: &TaskEventDetails{
+				ResourceType: resourceType, Resource: resource, Error: f.err, Cause: f.cause,
+			}})
+		default:
+			r.emit(t, HistoryEvent{Type: EventTaskFailed, TaskFailedEventDetails: &TaskEventDetails{
+				ResourceType: resourceType, Resource: resource, Error: f.err, Cause: f.cause,
+			}})
+		}
+		return nil, f
+	}
+	r.emit(t, HistoryEvent{Type: EventTaskSucceeded, TaskSucceededEventDetails: &TaskEventDetails{
+		ResourceType: resourceType, Resource: resource, Output: jsonText(out), OutputDetails: &DataDetails{},
+	}})
+	result = out
 	return fl.output(sr, raw, result)
+}
+
+// awaitToken waits, on the wall clock, until the Task's token is
+// completed, its TimeoutSeconds (counted from when it started) or
+// HeartbeatSeconds (counted from the last heartbeat) run out, or ctx ends.
+func (sr *stateRun) awaitToken(ctx context.Context, w *waitingTask, started time.Time, timeout, heartbeat time.Duration) (any, *failure) {
+	var timeoutC, heartbeatC <-chan time.Time
+	if timeout > 0 {
+		tm := time.NewTimer(time.Until(started.Add(timeout)))
+		defer tm.Stop()
+		timeoutC = tm.C
+	}
+	var hb *time.Timer
+	if heartbeat > 0 {
+		hb = time.NewTimer(heartbeat)
+		defer hb.Stop()
+		heartbeatC = hb.C
+	}
+	for {
+		select {
+		case res := <-w.done:
+			if res.failed {
+				return nil, &failure{err: res.err, cause: res.cause}
+			}
+			return res.output, nil
+		case <-w.heartbeat:
+			if hb != nil {
+				hb.Reset(heartbeat)
+			}
+		case <-timeoutC:
+			return nil, &failure{err: StatesTimeout}
+		case <-heartbeatC:
+			return nil, &failure{err: StatesHeartbeatTimeout}
+		case <-ctx.Done():
+			return nil, aborted
+		}
+	}
 }
 
 // callLambda invokes the handler of a Lambda function.

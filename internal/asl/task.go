@@ -242,3 +242,84 @@ func (r *runner) invoke(ctx context.Context, h Handler, functionARN string, payl
 		return nil, aborted
 	}
 }
+
+// integration patterns of a Task resource.
+const (
+	patternRequestResponse = ""
+	patternSync            = ".sync"
+	patternCallback        = ".waitForTaskToken"
+)
+
+// lambdaInvokeARN is the optimised Lambda integration.
+const lambdaInvokeARN = "arn:aws:states:::lambda:invoke"
+
+// integrationPattern returns how a Task waits for its service integration:
+// for its response (""), for the job to finish (".sync", ".sync:2") or for
+// its task token (".waitForTaskToken").
+func integrationPattern(resource string) string {
+	if !strings.HasPrefix(resource, "arn:") || !strings.Contains(resource, ":states:::") {
+		return patternRequestResponse
+	}
+	switch {
+	case strings.HasSuffix(resource, patternCallback):
+		return patternCallback
+	case strings.HasSuffix(resource, patternSync), strings.Contains(resource, patternSync+":"):
+		return patternSync
+	}
+	return patternRequestResponse
+}
+
+// baseResource strips the integration pattern from a service integration
+// resource: arn:aws:states:::sns:publish.waitForTaskToken is
+// arn:aws:states:::sns:publish.
+func baseResource(resource string) string {
+	switch integrationPattern(resource) {
+	case patternCallback:
+		return strings.TrimSuffix(resource, patternCallback)
+	case patternSync:
+		i := strings.LastIndex(resource, patternSync)
+		return resource[:i]
+	}
+	return resource
+}
+
+// resolveResource finds the handler of a Task resource: as written, then
+// without its integration pattern.
+func (r *runner) resolveResource(resource string) (Handler, bool) {
+	if r.resolver == nil {
+		return nil, false
+	}
+	if h, ok := r.resolver.Resolve(resource); ok {
+		return h, true
+	}
+	if base := baseResource(resource); base != resource {
+		return r.resolver.Resolve(base)
+	}
+	return nil, false
+}
+
+// mockResponse returns the mocked response for the next invocation of
+// state, if the run's mock test case mocks it.
+func (r *runner) mockResponse(state string) (mockRange, bool, error) {
+	if r.opts.Mocks == nil {
+		return mockRange{}, false, nil
+	}
+	r.mockMu.Lock()
+	n := r.mockCounts[state]
+	if _, ok := r.opts.Mocks.states[state]; ok {
+		if r.mockCounts == nil {
+			r.mockCounts = map[string]int{}
+		}
+		r.mockCounts[state] = n + 1
+	}
+	r.mockMu.Unlock()
+	return r.opts.Mocks.response(state, n)
+}
+
+// result is the Task result or failure a mocked response stands for.
+func (m mockRange) result() (any, *failure) {
+	if m.throw != nil {
+		return nil, &failure{err: m.throw.Error, cause: m.throw.Cause}
+	}
+	return m.ret, nil
+}
