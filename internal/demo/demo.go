@@ -84,7 +84,7 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 
 	work := filepath.Join(opts.Root, "build")
 	for _, s := range Scenario {
-		data, err := BuildRelease(ctx, opts.AppDir, s.Version, work, nil)
+		data, err := BuildRelease(ctx, opts.AppDir, s.Version, work, BuildOptions{})
 		if err != nil {
 			return nil, err
 		}

@@ -16,13 +16,26 @@ import (
 	"github.com/slipway-deploy/slipway/internal/manifest"
 )
 
+// BuildOptions vary a build.
+type BuildOptions struct {
+	// Manifest replaces the app's slipway.yaml.
+	Manifest []byte
+	// From names the release directory (releases/<From>) whose config to
+	// use; default: the version itself. Tests build commits from it.
+	From string
+}
+
 // BuildRelease builds the demo app's release version from appDir (the
 // examples/demo-app directory) into a bundle: the binary built with its
 // version stamped in, the release's config.json, slipway.yaml, and the
-// migrations up to the schema the release expects. A non-nil manifest
-// replaces the app's slipway.yaml.
-func BuildRelease(ctx context.Context, appDir, version, workDir string, manifestYAML []byte) ([]byte, error) {
-	relDir := filepath.Join(appDir, "releases", version)
+// migrations up to the schema the release expects.
+func BuildRelease(ctx context.Context, appDir, version, workDir string, opts BuildOptions) ([]byte, error) {
+	from := opts.From
+	if from == "" {
+		from = version
+	}
+	relDir := filepath.Join(appDir, "releases", from)
+	manifestYAML := opts.Manifest
 	cfgRaw, err := os.ReadFile(filepath.Join(relDir, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("build release %s: %w", version, err)

@@ -45,7 +45,7 @@ func release(t testing.TB, version string) []byte {
 		defer os.RemoveAll(dir)
 		releases = map[string][]byte{}
 		for _, v := range []string{"v1", "v2", "v3"} {
-			b, err := BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, dir, []byte(threeWaves))
+			b, err := BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, dir, BuildOptions{Manifest: []byte(threeWaves)})
 			if err != nil {
 				buildErr = err
 				return
