@@ -28,6 +28,10 @@ const (
 	TakeSnapshots
 	// ReadAlarms: cloudwatch:DescribeAlarms.
 	ReadAlarms
+	// StartDeploys: states:StartExecution of the deploy state machine.
+	StartDeploys
+	// StartRollbacks: the same for the rollback state machine.
+	StartRollbacks
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
@@ -49,6 +53,9 @@ type FunctionSpec struct {
 	Ledger []string
 	// Capabilities are its other AWS calls.
 	Capabilities []Capability
+	// Trigger marks a function that EventBridge invokes rather than a state
+	// machine: it needs no placeholder in a definition.
+	Trigger bool
 }
 
 // Specs has one entry per directory under functions/. The ledger methods
@@ -64,7 +71,7 @@ var Specs = map[string]FunctionSpec{
 	"lock": {
 		Description:    "Slipway lock: take and release the environment's lease in the ledger",
 		TimeoutSeconds: 20, MemoryMB: 256,
-		Ledger: []string{"AcquireLease", "GetDeployment", "ReleaseLease", "AddStep"},
+		Ledger: []string{"AcquireLease", "GetPending", "ClearPending", "GetDeployment", "ReleaseLease", "AddStep"},
 	},
 	"snapshot": {
 		Description:    "Slipway snapshot: snapshot the RDS database before migrations and report the snapshot's status",
@@ -96,6 +103,21 @@ var Specs = map[string]FunctionSpec{
 		Ledger:       []string{"InstanceResults", "AddStep"},
 		Capabilities: []Capability{DescribeInstances, RunCommands},
 	},
+	// The triggers: EventBridge invokes them, not a state machine. The
+	// stack's rules still start the state machines directly; the rules move
+	// to these functions with the control-plane work.
+	"push-router": {
+		Description:    "Slipway push router: start the deployment of a pushed commit's release, once per commit",
+		TimeoutSeconds: 30, MemoryMB: 256, Trigger: true,
+		Ledger:       []string{"AddEvent", "SetPending"},
+		Capabilities: []Capability{ReadArtifacts, StartDeploys},
+	},
+	"alarm-router": {
+		Description:    "Slipway alarm router: start one rollback per deployment for an alarm in ALARM within its watch window",
+		TimeoutSeconds: 30, MemoryMB: 256, Trigger: true,
+		Ledger:       []string{"AddEvent", "ListDeployments"},
+		Capabilities: []Capability{StartRollbacks},
+	},
 	"record": {
 		Description:    "Slipway record: write the deployment's final status and report to the ledger",
 		TimeoutSeconds: 50, MemoryMB: 256,
@@ -104,7 +126,7 @@ var Specs = map[string]FunctionSpec{
 }
 
 // ledgerActions are the DynamoDB actions behind each method of
-// internal/ledger.Dynamo (see the comment at the top of dynamo.go).
+// internal/ledger.Dynamo (dynamo.go and dynamo_control.go).
 // TransactWriteItems has no IAM action of its own: DynamoDB authorizes each
 // item operation in the transaction (ConditionCheckItem, PutItem).
 var ledgerActions = map[string][]string{
@@ -119,6 +141,11 @@ var ledgerActions = map[string][]string{
 	"AcquireLease":       {"dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"},
 	"ReleaseLease":       {"dynamodb:DeleteItem"},
 	"Locks":              {"dynamodb:Query"},
+	// dynamo_control.go
+	"GetPending":   {"dynamodb:GetItem"},
+	"SetPending":   {"dynamodb:PutItem"},
+	"ClearPending": {"dynamodb:DeleteItem"},
+	"AddEvent":     {"dynamodb:PutItem"},
 }
 
 // indexMethods are the ledger methods that query the secondary indexes.
@@ -153,6 +180,15 @@ func checkSpecs(r *Repo) error {
 		if !ok {
 			problems = append(problems, fmt.Sprintf("functions/%s has no FunctionSpec in infra/stack/functions.go: give it a timeout, memory and its permissions", f))
 			continue
+		}
+		called := false
+		for _, d := range r.Definitions {
+			for _, g := range d.Functions {
+				called = called || g == f
+			}
+		}
+		if !called && !spec.Trigger {
+			problems = append(problems, fmt.Sprintf("functions/%s: no state machine definition calls it (no ${%s} in statemachine/*.asl.json) and its spec is not a Trigger: remove the function or call it", f, PlaceholderFor(f)))
 		}
 		if spec.TimeoutSeconds < 1 || spec.TimeoutSeconds > 900 {
 			problems = append(problems, fmt.Sprintf("functions/%s: timeout %ds is outside Lambda's 1..900s", f, spec.TimeoutSeconds))

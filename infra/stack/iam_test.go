@@ -107,6 +107,8 @@ func TestEveryFunctionPermissions(t *testing.T) {
 		ReadArtifacts:       {"ReadArtifacts", "ListArtifacts"},
 		RunCommands:         {"SendCommandDocument", "SendCommandInstancesProduction", "SendCommandInstancesStaging"},
 		ReadDatabaseSecrets: {"ReadDatabaseSecrets", "DecryptDatabaseSecrets"},
+		StartDeploys:        {"StartDeploy"},
+		StartRollbacks:      {"StartRollback"},
 		TakeSnapshots: {"CreateSnapshotProduction", "TagSnapshotProduction", "DescribeSnapshotProduction",
 			"CreateSnapshotStaging", "TagSnapshotStaging", "DescribeSnapshotStaging"},
 	}

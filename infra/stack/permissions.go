@@ -122,6 +122,12 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 					add("DescribeSnapshot"+pascal(env), []string{"rds:DescribeDBSnapshots"}, []*string{db, snaps}, nil)
 				}
 			}
+		case StartDeploys, StartRollbacks:
+			name := "deploy"
+			if c == StartRollbacks {
+				name = "rollback"
+			}
+			add("Start"+pascal(name), []string{"states:StartExecution"}, []*string{jsii.String(StateMachineARN(s.Config, name))}, nil)
 		case ReadAlarms:
 			// DescribeAlarms can be limited to alarm ARNs, but then it
 			// returns no composite alarms (CloudWatch requires "*" for

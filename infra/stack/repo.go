@@ -79,8 +79,8 @@ var placeholderRE = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 // ReadRepo reads the repository at root. dist is where the built functions
 // are (usually root/dist). It checks that every placeholder in a definition
-// names a function, that every function is called by some definition and
-// that every function is built.
+// names a function and that every function is built. (That every function
+// is called by some definition, or is a trigger, is checkSpecs' job.)
 func ReadRepo(root, dist string) (*Repo, error) {
 	r := &Repo{Root: root, Dist: dist, Definitions: map[string]*Definition{}}
 	entries, err := os.ReadDir(filepath.Join(root, "functions"))
@@ -106,7 +106,6 @@ func ReadRepo(root, dist string) (*Repo, error) {
 	}
 	sort.Strings(paths)
 	var problems []string
-	called := map[string]bool{}
 	for _, p := range paths {
 		d, errs := readDefinition(p, byPlaceholder)
 		problems = append(problems, errs...)
@@ -114,14 +113,6 @@ func ReadRepo(root, dist string) (*Repo, error) {
 			continue
 		}
 		r.Definitions[d.Name] = d
-		for _, f := range d.Functions {
-			called[f] = true
-		}
-	}
-	for _, f := range r.Functions {
-		if !called[f] {
-			problems = append(problems, fmt.Sprintf("functions/%s: no state machine definition calls it (no ${%s} in statemachine/*.asl.json): remove the function or call it", f, PlaceholderFor(f)))
-		}
 	}
 	for _, f := range r.Functions {
 		bootstrap := filepath.Join(dist, f, "bootstrap")

@@ -294,6 +294,10 @@ func (s *Stack) functions(slipwayConfig string) error {
 		"SLIPWAY_SSM_DOCUMENT":    jsii.String(DocumentName(s.Config)),
 		"SLIPWAY_HEALTH_PORT":     jsii.String(strconv.Itoa(s.Config.HealthPort)),
 		"SLIPWAY_COMMAND_TIMEOUT": jsii.String(strconv.Itoa(s.Config.CommandTimeoutSeconds)),
+		// Literal ARNs (the names are fixed): a reference would make the
+		// state machines, which reference the functions, a cycle.
+		"SLIPWAY_DEPLOY_STATE_MACHINE":   jsii.String(StateMachineARN(s.Config, "deploy")),
+		"SLIPWAY_ROLLBACK_STATE_MACHINE": jsii.String(StateMachineARN(s.Config, "rollback")),
 	}
 	for _, f := range s.Repo.Functions {
 		spec := Specs[f]

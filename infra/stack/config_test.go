@@ -1,0 +1,109 @@
+package stack
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func fixture(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(fixtureConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestLoadConfigFixture(t *testing.T) {
+	c, err := LoadConfig(fixtureConfig)
+	if err != nil {
+		t.Fatalf("LoadConfig(%s): %v", fixtureConfig, err)
+	}
+	if c.HealthPort != 80 || c.CommandTimeoutSeconds != 600 || c.LogRetentionDays != 30 || *c.ArtifactRetentionDays != 365 {
+		t.Errorf("defaults = %d, %d, %d, %d; want 80, 600, 30, 365", c.HealthPort, c.CommandTimeoutSeconds, c.LogRetentionDays, *c.ArtifactRetentionDays)
+	}
+	if !c.Environments["production"].Database.Cluster() || c.Environments["staging"].Database.Cluster() {
+		t.Errorf("Cluster(): production is aurora-postgresql, staging postgres")
+	}
+}
+
+// TestConfigErrorsNameTheKey: every problem names the key to fix.
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(m map[string]any)
+		wantIn string
+	}{
+		{"no app", func(m map[string]any) { delete(m, "app") }, "app: required"},
+		{"bad app", func(m map[string]any) { m["app"] = "Demo_App" }, "app: \"Demo_App\""},
+		{"no account", func(m map[string]any) { delete(m, "account") }, "account: required"},
+		{"bad account", func(m map[string]any) { m["account"] = "1234" }, "account: \"1234\" is not a 12-digit"},
+		{"no region", func(m map[string]any) { delete(m, "region") }, "region: required"},
+		{"no vpc", func(m map[string]any) { delete(m, "vpc") }, "vpc.id: required"},
+		{"bad subnet", func(m map[string]any) { m["vpc"].(map[string]any)["subnet_ids"] = []any{"sub-1"} }, "vpc.subnet_ids[0]"},
+		{"no security group", func(m map[string]any) { delete(m["vpc"].(map[string]any), "security_group_id") }, "vpc.security_group_id: required"},
+		{"no branch", func(m map[string]any) { delete(m["git"].(map[string]any), "branch") }, "git.branch: required"},
+		{"push environment unknown", func(m map[string]any) { m["git"].(map[string]any)["environment"] = "qa" }, "git.environment: \"qa\" is not one of"},
+		{"no environments", func(m map[string]any) { delete(m, "environments") }, "environments: required"},
+		{"no tags", func(m map[string]any) { delete(env(m, "staging"), "tags") }, "environments.staging.tags: required"},
+		{"no secret", func(m map[string]any) { delete(env(m, "staging")["database"].(map[string]any), "secret_arn") },
+			"environments.staging.database.secret_arn: required"},
+		{"secret elsewhere", func(m map[string]any) {
+			env(m, "staging")["database"].(map[string]any)["secret_arn"] = "arn:aws:secretsmanager:us-east-1:111111111111:secret:x-AbCdEf"
+		}, "environments.staging.database.secret_arn: \"arn:aws:secretsmanager:us-east-1"},
+		{"bad engine", func(m map[string]any) { env(m, "production")["database"].(map[string]any)["engine"] = "oracle" },
+			"environments.production.database.engine: \"oracle\" is not one of"},
+		{"no database", func(m map[string]any) { delete(env(m, "production"), "database") }, "environments.production.database.identifier: required"},
+		{"bad retention", func(m map[string]any) { m["log_retention_days"] = 31 }, "log_retention_days: 31"},
+		{"typo", func(m map[string]any) { m["helth_port"] = 8080 }, "unknown field \"helth_port\""},
+		{"bad environment name", func(m map[string]any) { m["environments"].(map[string]any)["Prod--1"] = env(m, "staging") }, "environments.Prod--1: the environment name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := fixture(t)
+			tt.edit(m)
+			b, _ := json.Marshal(m)
+			_, err := ParseConfig("test.json", b)
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("ParseConfig = %v, want a *ConfigError", err)
+			}
+			if !strings.Contains(err.Error(), tt.wantIn) {
+				t.Errorf("ParseConfig error = %q, want it to contain %q", err, tt.wantIn)
+			}
+			if !strings.Contains(err.Error(), "test.json") {
+				t.Errorf("ParseConfig error = %q, want it to name the file", err)
+			}
+		})
+	}
+}
+
+func env(m map[string]any, name string) map[string]any {
+	return m["environments"].(map[string]any)[name].(map[string]any)
+}
+
+func TestLoadConfigMissingFile(t *testing.T) {
+	_, err := LoadConfig(filepath.Join(t.TempDir(), "slipway.aws.json"))
+	if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "-c config=") {
+		t.Errorf("LoadConfig(missing) = %v, want an error that says how to point at a file", err)
+	}
+}
+
+func TestSecretResource(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/db-AbCdEf": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/db-AbCdEf",
+		"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/db":        "arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/db-??????",
+	} {
+		if got := secretResource(in); got != want {
+			t.Errorf("secretResource(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
