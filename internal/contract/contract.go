@@ -389,3 +389,24 @@ type RecordOutput struct {
 	Cause        string `json:"cause,omitempty"`
 	Summary      string `json:"summary"`
 }
+
+// ApprovalInput is the payload of the RequestApproval task, which waits on
+// its task token until a person approves or rejects.
+type ApprovalInput struct {
+	Token           string   `json:"token"`
+	DeploymentID    string   `json:"deployment_id"`
+	ExecutionID     string   `json:"execution_id"`
+	App             string   `json:"app"`
+	Environment     string   `json:"environment"`
+	Version         string   `json:"version"`
+	PreviousVersion string   `json:"previous_version"`
+	Instances       []string `json:"instances"`
+	Pending         []int64  `json:"pending"`
+	Trigger         Trigger  `json:"trigger"`
+}
+
+// ApprovalOutput is what the approving person's SendTaskSuccess carries.
+type ApprovalOutput struct {
+	ApprovedBy string `json:"approved_by"`
+	Reason     string `json:"reason,omitempty"`
+}

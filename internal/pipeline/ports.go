@@ -11,6 +11,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/notify"
 	"github.com/slipway-deploy/slipway/internal/secret"
 )
 
@@ -27,6 +28,12 @@ type Ledger interface {
 	ReleaseLease(ctx context.Context, app, env, owner string) (bool, error)
 	GetPending(ctx context.Context, app, env string) (ledger.Pending, bool, error)
 	ClearPending(ctx context.Context, app, env, version string) (bool, error)
+	PutApproval(ctx context.Context, a ledger.Approval) error
+}
+
+// Notifier tells people: SNS on AWS, the terminal locally.
+type Notifier interface {
+	Notify(ctx context.Context, m notify.Message) error
 }
 
 // Artifacts finds and fetches release bundles.
@@ -77,6 +84,7 @@ type Deps struct {
 	Snapshots func(env string, cfg config.Environment) (Snapshotter, error)
 	Prober    Prober
 	Alarms    Alarms
+	Notifier  Notifier
 	Now       func() time.Time
 	Log       *slog.Logger
 	// LockWait is how long AcquireLock itself waits for another

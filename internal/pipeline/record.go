@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/notify"
 )
 
 // Record writes a deployment's final status and summary to the ledger.
@@ -79,6 +80,14 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 		status = stepFailed
 	}
 	h.step(ctx, st.DeploymentID, "record", status, out.Status+": "+out.Summary, nil)
+	if h.Notifier != nil {
+		m := notify.Message{Subject: fmt.Sprintf("%s: %s %s to %s", out.Status, out.App, out.Version, out.Environment),
+			Body:       out.Summary + "\n\nFull report: slipway show " + st.DeploymentID,
+			Attributes: map[string]string{"kind": "report", "status": out.Status, "app": out.App, "environment": out.Environment}}
+		if err := h.Notifier.Notify(ctx, m); err != nil {
+			h.log().Error("report not sent", "deployment", st.DeploymentID, "err", err)
+		}
+	}
 	return out, nil
 }
 
