@@ -45,12 +45,17 @@ func run() (code int) {
 	if err != nil {
 		return fail(err)
 	}
-	props := &awscdk.AppProps{}
-	// The CDK CLI says where to write the assembly; without it, write to
-	// the repository's cdk.out, as `cdk synth` would.
-	if os.Getenv("CDK_OUTDIR") == "" {
-		props.Outdir = jsii.String(filepath.Join(root, "cdk.out"))
+	// The CDK CLI says where to write the assembly (CDK_OUTDIR), relative
+	// to where it runs: the repository root, where cdk.json is, while this
+	// program runs in infra/. Without the CLI, write to the root's cdk.out.
+	outdir := os.Getenv("CDK_OUTDIR")
+	if outdir == "" {
+		outdir = "cdk.out"
 	}
+	if !filepath.IsAbs(outdir) {
+		outdir = filepath.Join(root, outdir)
+	}
+	props := &awscdk.AppProps{Outdir: jsii.String(outdir)}
 	app := awscdk.NewApp(props)
 	cfg, err := loadConfig(app, root)
 	if err != nil {
@@ -65,7 +70,6 @@ func run() (code int) {
 	}
 	stack.Check(app)
 	app.Synth(nil)
-	outdir := *app.Outdir()
 	findings, err := stack.Findings(outdir)
 	if err != nil {
 		return fail(err)
