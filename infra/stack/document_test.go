@@ -160,12 +160,6 @@ func TestHostDocumentTakesTheAdaptersParameters(t *testing.T) {
 		}
 	}
 	sort.Strings(missing)
-	if fmt.Sprint(missing) == `[SSMParamArtifactURI="artifactUri"]` {
-		// Known, reported: aws:downloadContent takes an HTTPS URL, not
-		// s3://bucket/key, so the document takes the key in the artifact
-		// bucket. Remove this skip when the adapter sends artifactKey.
-		t.Skip(`internal/fleet/ssm.go sends artifactUri (s3://bucket/key); the document takes artifactKey (<app>/<version>.tar.gz in the artifact bucket)`)
-	}
 	if len(missing) > 0 {
 		t.Errorf("the SSM adapter sends parameters the document does not declare: %v", missing)
 	}

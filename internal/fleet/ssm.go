@@ -26,8 +26,10 @@ const (
 	SSMParamAction = "action"
 	// SSMParamVersion is the version to activate or roll back to.
 	SSMParamVersion = "version"
-	// SSMParamArtifactURI is the release bundle, s3://bucket/key.
-	SSMParamArtifactURI = "artifactUri"
+	// SSMParamArtifactKey is the release bundle's key in the artifact
+	// bucket, which the document pins: aws:downloadContent takes a bucket
+	// and key, not an s3:// URI.
+	SSMParamArtifactKey = "artifactKey"
 	// SSMParamSHA256 is the bundle's expected SHA-256, hex encoded.
 	SSMParamSHA256 = "sha256"
 	// SSMParamDeploymentID names the deployment the command belongs to.
@@ -268,7 +270,7 @@ func (s *SSM) validate(cmd Command) error {
 		if cmd.Version == "" || cmd.ArtifactURI == "" || cmd.SHA256 == "" {
 			return fmt.Errorf("activate needs a version, an artifact URI and a SHA-256: %w", ErrInvalidCommand)
 		}
-		if !strings.HasPrefix(cmd.ArtifactURI, "s3://") {
+		if !strings.HasPrefix(cmd.ArtifactURI, "s3://") || artifactKey(cmd.ArtifactURI) == "" {
 			return fmt.Errorf("artifact URI %q is not s3://bucket/key (instances fetch bundles from S3): %w", cmd.ArtifactURI, ErrInvalidCommand)
 		}
 	case ActionRollback, ActionStatus:
@@ -301,7 +303,7 @@ func (s *SSM) parameters(cmd Command) map[string][]string {
 		}
 	}
 	set(SSMParamVersion, cmd.Version)
-	set(SSMParamArtifactURI, cmd.ArtifactURI)
+	set(SSMParamArtifactKey, artifactKey(cmd.ArtifactURI))
 	set(SSMParamSHA256, cmd.SHA256)
 	set(SSMParamDeploymentID, cmd.DeploymentID)
 	if cmd.Action == ActionPrune && cmd.Keep > 0 {
@@ -654,4 +656,14 @@ func truncateRunes(s string, limit int) string {
 		return s
 	}
 	return string(r[:limit])
+}
+
+// artifactKey is the key part of s3://bucket/key ("" if there is none).
+func artifactKey(uri string) string {
+	rest := strings.TrimPrefix(uri, "s3://")
+	i := strings.Index(rest, "/")
+	if i < 0 {
+		return ""
+	}
+	return rest[i+1:]
 }

@@ -335,7 +335,7 @@ func TestSSMSend(t *testing.T) {
 					"TimeoutSeconds": 600.0,
 					"Comment":        "slipway dep-42 activate v7",
 					"Parameters": map[string]any{
-						"action": []any{"activate"}, "version": []any{"v7"}, "artifactUri": []any{"s3://slipway-artifacts/shop/v7.tar.gz"},
+						"action": []any{"activate"}, "version": []any{"v7"}, "artifactKey": []any{"shop/v7.tar.gz"},
 						"sha256": []any{strings.Repeat("ab", 32)}, "deploymentId": []any{"dep-42"}, "executionTimeout": []any{"600"},
 					},
 					"OutputS3BucketName":     "slipway-output",
