@@ -18,10 +18,13 @@ type ChoiceRule struct {
 	Or       []*ChoiceRule
 	Not      *ChoiceRule
 
-	variable  *path
-	value     any   // the operator's literal operand
-	valuePath *path // the operand of a ...Path operator
-	matcher   *regexp.Regexp
+	variable      *path
+	assign        *payload         // JSONPath Assign of a top-level rule
+	condition     *jsonataTemplate // JSONata Condition
+	jsonataAssign *jsonataTemplate // JSONata Assign of a top-level rule
+	value         any              // the operator's literal operand
+	valuePath     *path            // the operand of a ...Path operator
+	matcher       *regexp.Regexp
 }
 
 // operandKind is what a comparison operator takes as its operand.

@@ -64,11 +64,7 @@ func applyPath(sr *stateRun, pf pathField, v any) (any, *failure) {
 	case pf.p == nil:
 		return v, nil
 	}
-	root := v
-	if pf.p.context {
-		root = sr.contextObject()
-	}
-	out, err := pf.p.eval(root)
+	out, err := sr.resolvePath(pf.p, v)
 	if err != nil {
 		return nil, sr.runtimeError("Invalid path '%s' : %v", pf.p.text, err)
 	}
@@ -105,6 +101,17 @@ func (jsonPathFlow) output(sr *stateRun, raw, result any) (any, *failure) {
 		}
 		result = v
 	}
+	assign := s.assign
+	if s.Type == "Choice" && sr.rule != nil {
+		assign = sr.rule.assign
+	}
+	if assign != nil {
+		v, f := evalPayload(sr, assign, sr.scope(result))
+		if f != nil {
+			return nil, f
+		}
+		sr.assigned, _ = v.(map[string]any)
+	}
 	out, f := applyResultPath(sr, s.resultPath, raw, result)
 	if f != nil {
 		return nil, f
@@ -130,6 +137,13 @@ func applyResultPath(sr *stateRun, pf pathField, raw, result any) (any, *failure
 }
 
 func (jsonPathFlow) errorOutput(sr *stateRun, c *Catcher, raw any, f *failure) (any, *failure) {
+	if c.assign != nil {
+		v, af := evalPayload(sr, c.assign, sr.scope(f.output()))
+		if af != nil {
+			return nil, af
+		}
+		sr.assigned, _ = v.(map[string]any)
+	}
 	return applyResultPath(sr, c.resultPath, raw, f.output())
 }
 
@@ -141,6 +155,7 @@ func (jsonPathFlow) choose(sr *stateRun, input any) (string, *failure) {
 			return "", sr.runtimeError("%v", err)
 		}
 		if ok {
+			sr.rule = r
 			return r.Next, nil
 		}
 	}
@@ -160,7 +175,7 @@ func (jsonPathFlow) waitUntil(sr *stateRun, input any) (time.Time, *failure) {
 	case s.hasWaitSeconds:
 		until = sr.entered.Add(time.Duration(s.waitSeconds) * time.Second)
 	case s.secondsPath != nil:
-		v, err := s.secondsPath.eval(input)
+		v, err := sr.resolvePath(s.secondsPath, input)
 		if err != nil {
 			return time.Time{}, sr.runtimeError("The SecondsPath parameter does not reference an input value: %s", s.secondsPath.text)
 		}
@@ -178,7 +193,7 @@ func (jsonPathFlow) waitUntil(sr *stateRun, input any) (time.Time, *failure) {
 	case s.hasTimestamp:
 		until = s.timestamp
 	case s.timestampPath != nil:
-		v, err := s.timestampPath.eval(input)
+		v, err := sr.resolvePath(s.timestampPath, input)
 		if err != nil {
 			return time.Time{}, sr.runtimeError("The TimestampPath parameter does not reference an input value: %s", s.timestampPath.text)
 		}
@@ -260,12 +275,8 @@ func (jsonPathFlow) items(sr *stateRun, input any) ([]any, *failure) {
 	text := "$"
 	if p := sr.s.itemsPath; p != nil {
 		text = p.text
-		root := input
-		if p.context {
-			root = sr.contextObject()
-		}
 		var err error
-		v, err = p.eval(root)
+		v, err = sr.resolvePath(p, input)
 		if err != nil {
 			return nil, sr.runtimeError("Invalid path '%s' : %v", p.text, err)
 		}
@@ -287,7 +298,7 @@ func (jsonPathFlow) itemInput(sr *stateRun, input any, index int, item any) (any
 
 // readInteger reads the integer a ...Path field of a Map selects.
 func readInteger(sr *stateRun, field string, p *path, input any) (int64, *failure) {
-	v, err := p.eval(input)
+	v, err := sr.resolvePath(p, input)
 	if err != nil {
 		return 0, sr.runtimeError("Invalid path '%s' : %v", p.text, err)
 	}
@@ -333,7 +344,7 @@ func (jsonPathFlow) tolerance(sr *stateRun, input any) (tolerance, *failure) {
 		t.count = n
 	}
 	if p := s.toleratedPctP; p != nil {
-		v, err := p.eval(input)
+		v, err := sr.resolvePath(p, input)
 		if err != nil {
 			return t, sr.runtimeError("Invalid path '%s' : %v", p.text, err)
 		}
@@ -360,7 +371,7 @@ func (jsonPathFlow) taskTimeouts(sr *stateRun, input any) (int64, int64, *failur
 		if x.p == nil {
 			continue
 		}
-		v, err := x.p.eval(input)
+		v, err := sr.resolvePath(x.p, input)
 		if err != nil {
 			return 0, 0, sr.runtimeError("Invalid path '%s' : %v", x.p.text, err)
 		}

@@ -115,6 +115,10 @@ type StateExitedEventDetails struct {
 	Name          string       `json:"name"`
 	Output        string       `json:"output"`
 	OutputDetails *DataDetails `json:"outputDetails,omitempty"`
+	// AssignedVariables holds the variables the state assigned (Assign),
+	// each as JSON text.
+	AssignedVariables        map[string]string `json:"assignedVariables,omitempty"`
+	AssignedVariablesDetails *DataDetails      `json:"assignedVariablesDetails,omitempty"`
 }
 
 // LambdaFunctionScheduledEventDetails are the details of

@@ -15,6 +15,7 @@ import (
 type path struct {
 	text     string
 	context  bool
+	variable string // $name: the path starts at a variable
 	segs     []pathSeg
 	definite bool
 }
@@ -56,13 +57,16 @@ func compilePath(s string) (*path, error) {
 	if !strings.HasPrefix(s, "$") {
 		return nil, fmt.Errorf("invalid JSONPath %q: must start with \"$\"", s)
 	}
-	if len(s) > 1 && isIdentByte(s[1]) {
-		return nil, fmt.Errorf("invalid JSONPath %q: variables ($name) are not supported yet", s)
-	}
 	i := 1
-	if strings.HasPrefix(s, "$$") {
+	switch {
+	case strings.HasPrefix(s, "$$"):
 		p.context = true
 		i = 2
+	case len(s) > 1 && isIdentByte(s[1]):
+		for i < len(s) && isIdentByte(s[i]) {
+			i++
+		}
+		p.variable = s[1:i]
 	}
 	for i < len(s) {
 		deep := false

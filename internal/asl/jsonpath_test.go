@@ -112,8 +112,7 @@ func TestCompilePathErrors(t *testing.T) {
 		{"$.a[?(@.b ==)]", `invalid JSONPath "$.a[?(@.b ==)]": filter "@.b ==": missing operand`},
 		{"$.a[::-1]", `invalid JSONPath "$.a[::-1]": slice step must be positive in [::-1]`},
 		{"$.a.length()", `invalid JSONPath "$.a.length()": path functions such as length() are not supported`},
-		{"$var", `invalid JSONPath "$var": variables ($name) are not supported yet`},
-		{"$a b", `invalid JSONPath "$a b": variables ($name) are not supported yet`},
+		{"$a b", `invalid JSONPath "$a b": unexpected ' ' at offset 2`},
 		{"$.a b", `invalid JSONPath "$.a b": invalid character in property name "a b"`},
 	}
 	for _, tt := range tests {

@@ -45,6 +45,8 @@ type State struct {
 
 	inputPath, outputPath, resultPath pathField
 	parameters, resultSelector        *payload
+	assign                            *payload
+	ja                                *jsonataFields
 	result                            any
 	hasResult                         bool
 
@@ -91,6 +93,8 @@ type Catcher struct {
 	ErrorEquals []string
 	Next        string
 	resultPath  pathField
+	assign      *payload
+	ja          *jsonataCatcher
 }
 
 // pathField is a path-valued field: absent (the default, $), null, or a
@@ -121,7 +125,7 @@ func Parse(def []byte) (*StateMachine, error) {
 	if !ok {
 		return nil, &ValidationError{Message: "the definition must be a JSON object, not " + typeName(doc)}
 	}
-	v := &validator{names: map[string]int{}}
+	v := &validator{names: map[string]int{}, ql: "JSONPath"}
 	sm := v.machine(root, "", "", topLevelFields)
 	v.checkTransitions()
 	v.reachability(sm)
@@ -144,20 +148,19 @@ var (
 	commonStateFields    = []string{"Type", "Comment", "QueryLanguage"}
 	transitionStateTypes = []string{"Pass", "Task", "Wait", "Parallel", "Map"}
 	stateFields          = map[string][]string{
-		"Pass":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "Result"},
-		"Task":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials"},
-		"Choice":   {"Choices", "Default", "InputPath", "OutputPath"},
-		"Wait":     {"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
+		"Pass":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "Result", "Assign"},
+		"Task":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials", "Assign"},
+		"Choice":   {"Choices", "Default", "InputPath", "OutputPath", "Assign"},
+		"Wait":     {"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign"},
 		"Succeed":  {"InputPath", "OutputPath"},
 		"Fail":     {"Error", "ErrorPath", "Cause", "CausePath"},
-		"Parallel": {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Branches"},
-		"Map": {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch",
+		"Parallel": {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Branches", "Assign"},
+		"Map": {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Assign",
 			"ItemsPath", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency", "MaxConcurrencyPath",
 			"ToleratedFailureCount", "ToleratedFailureCountPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "Label"},
 	}
 	// laterFields belong to features the engine does not have yet.
 	laterFields = map[string]string{
-		"Assign":       "Assign (variables) is not supported yet",
 		"Arguments":    "Arguments belongs to JSONata, which is not supported yet",
 		"Output":       "Output belongs to JSONata, which is not supported yet",
 		"Items":        "Items belongs to JSONata, which is not supported yet",
@@ -175,6 +178,7 @@ var (
 const maxStateNameLength = 80
 
 type validator struct {
+	ql      string // the query language states default to here
 	errs    ValidationErrors
 	names   map[string]int // how many states bear each name, machine-wide
 	pending []transition
@@ -294,6 +298,25 @@ func (o *obj) template(name string) *payload {
 	return p
 }
 
+// assign reads an Assign field: an object whose values are copied as
+// written, or, for names ending in ".$", computed from a path or an
+// intrinsic function.
+func (o *obj) assign(name string) *payload {
+	raw, ok := o.m[name]
+	if !ok {
+		return nil
+	}
+	if _, isObj := raw.(map[string]any); !isObj {
+		o.add(name, "must be an object, not %s", typeName(raw))
+		return nil
+	}
+	p := o.template(name)
+	if p == nil {
+		return &payload{literal: map[string]any{}}
+	}
+	return p
+}
+
 // cutQuoted splits `"x": rest` into x and `: rest`.
 func cutQuoted(s string) (string, string, bool) {
 	var q string
@@ -366,17 +389,18 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-func (v *validator) queryLanguage(o *obj) {
+// queryLanguage returns the QueryLanguage o sets, or def.
+func (v *validator) queryLanguage(o *obj, def string) string {
 	ql, ok := o.str("QueryLanguage", false)
 	if !ok {
-		return
+		return def
 	}
 	switch ql {
-	case "JSONPath":
-	case "JSONata":
-		o.add("QueryLanguage", "JSONata is not supported yet; use JSONPath")
+	case "JSONPath", "JSONata":
+		return ql
 	default:
 		o.add("QueryLanguage", "must be JSONPath or JSONata, not %q", ql)
+		return def
 	}
 }
 
@@ -390,7 +414,9 @@ func (v *validator) machine(m map[string]any, owner, prefix string, allowed []st
 		what = "a branch"
 	}
 	o.unknown(allowed, what)
-	v.queryLanguage(o)
+	outer := v.ql
+	v.ql = v.queryLanguage(o, v.ql)
+	defer func() { v.ql = outer }()
 	sm := &StateMachine{States: map[string]*State{}}
 	sm.Comment, _ = o.str("Comment", false)
 	sm.StartAt, _ = o.str("StartAt", true)
@@ -493,15 +519,23 @@ func (v *validator) state(name string, m map[string]any) *State {
 		return nil
 	}
 	s.Type = typ
-	allowed := append(slices.Clone(commonStateFields), stateFields[typ]...)
+	ql := v.queryLanguage(o, v.ql)
+	fields := stateFields[typ]
+	if ql == "JSONata" {
+		fields = jsonataStateFields[typ]
+	}
+	allowed := append(slices.Clone(commonStateFields), fields...)
 	for _, k := range sortedKeys(m) {
 		if (k == "Next" || k == "End") && !slices.Contains(allowed, k) {
 			o.add(k, "a %s state cannot have %s", typ, k)
 			delete(m, k)
 		}
 	}
-	o.unknown(allowed, "a "+typ+" state")
-	v.queryLanguage(o)
+	if ql == "JSONata" {
+		o.unknownJSONata(allowed, typ)
+	} else {
+		o.unknown(allowed, "a "+typ+" state")
+	}
 	s.Comment, _ = o.str("Comment", false)
 
 	if slices.Contains(transitionStateTypes, typ) {
@@ -524,12 +558,23 @@ func (v *validator) state(name string, m map[string]any) *State {
 			o.add("End", "is false and there is no Next")
 		}
 	}
+	if ql == "JSONata" {
+		v.jsonataState(o, s)
+		return s
+	}
 	if typ != "Fail" {
 		s.inputPath, _ = o.path("InputPath", true, false)
 		s.outputPath, _ = o.path("OutputPath", true, false)
 	}
 	if slices.Contains(stateFields[typ], "ResultPath") {
 		s.resultPath, _ = o.path("ResultPath", true, true)
+		if s.resultPath.p != nil && s.resultPath.p.variable != "" {
+			o.add("ResultPath", "must be a path into the state's input, not a variable")
+			s.resultPath = pathField{}
+		}
+	}
+	if slices.Contains(stateFields[typ], "Assign") {
+		s.assign = o.assign("Assign")
 	}
 	if slices.Contains(stateFields[typ], "Parameters") && typ != "Map" {
 		s.parameters = o.template("Parameters")
@@ -697,11 +742,12 @@ func (v *validator) catchers(o *obj) []*Catcher {
 	items := v.list(o, "Catch")
 	for i, m := range items {
 		co := &obj{v: v, state: o.state, prefix: fmt.Sprintf("Catch[%d].", i), m: m}
-		co.unknown([]string{"ErrorEquals", "Next", "ResultPath", "Comment"}, "a catcher")
+		co.unknown([]string{"ErrorEquals", "Next", "ResultPath", "Comment", "Assign"}, "a catcher")
 		c := &Catcher{}
 		c.ErrorEquals = v.errorEquals(co)
 		c.Next, _ = co.str("Next", true)
 		c.resultPath, _ = co.path("ResultPath", true, true)
+		c.assign = co.assign("Assign")
 		if slices.Contains(c.ErrorEquals, StatesALL) && i != len(items)-1 {
 			co.add("ErrorEquals", "a catcher with %s must be the last one", StatesALL)
 		}
@@ -745,7 +791,7 @@ func (v *validator) rule(state, field string, raw any, top bool) *ChoiceRule {
 	o := &obj{v: v, state: state, prefix: field + ".", m: m}
 	allowed := []string{"Variable", "And", "Or", "Not", "Comment"}
 	if top {
-		allowed = append(allowed, "Next")
+		allowed = append(allowed, "Next", "Assign")
 	}
 	var ops []string
 	for k := range m {
@@ -778,6 +824,7 @@ func (v *validator) rule(state, field string, raw any, top bool) *ChoiceRule {
 	r := &ChoiceRule{}
 	if top {
 		r.Next, _ = o.str("Next", true)
+		r.assign = o.assign("Assign")
 	}
 	kinds := 0
 	for _, k := range []string{"And", "Or", "Not"} {
@@ -789,7 +836,7 @@ func (v *validator) rule(state, field string, raw any, top bool) *ChoiceRule {
 		kinds++
 	}
 	switch {
-	case kinds == 0 && (o.has("Condition") || o.has("Assign")):
+	case kinds == 0 && o.has("Condition"):
 		return nil // reported above
 	case kinds == 0:
 		v.add(state, field, "a choice rule needs a comparison (Variable and an operator such as StringEquals) or And, Or or Not")

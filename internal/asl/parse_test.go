@@ -246,25 +246,19 @@ func TestParseValidationErrors(t *testing.T) {
 			want: []string{`state "P": the name is used by more than one state; state names must be unique in the whole state machine`},
 		},
 		{
-			name: "JSONata",
-			def:  `{"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": "{% $states.input %}", "End": true}}}`,
-			want: []string{
-				`field "QueryLanguage": JSONata is not supported yet; use JSONPath`,
-				`state "P": field "Output": Output belongs to JSONata, which is not supported yet`,
-			},
+			name: "JSONPath field in a JSONata state",
+			def:  `{"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": "$.a", "Output": "{% $states.input %}", "End": true}}}`,
+			want: []string{`state "P": field "InputPath": belongs to JSONPath; a state in the JSONata query language uses $states.input in Arguments or Output`},
 		},
 		{
-			name: "JSONata on one state",
-			def:  `{"StartAt": "P", "States": {"P": {"Type": "Pass", "QueryLanguage": "JSONata", "End": true}}}`,
-			want: []string{`state "P": field "QueryLanguage": JSONata is not supported yet; use JSONPath`},
+			name: "bad JSONata expression",
+			def:  `{"StartAt": "P", "States": {"P": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input. %}", "End": true}}}`,
+			want: []string{`state "P": field "Output": invalid JSONata expression '$states.input.': unexpected end of expression`},
 		},
 		{
-			name: "variables",
-			def:  `{"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"x": 1}, "OutputPath": "$x", "End": true}}}`,
-			want: []string{
-				`state "P": field "Assign": Assign (variables) is not supported yet`,
-				`state "P": field "OutputPath": invalid JSONPath "$x": variables ($name) are not supported yet`,
-			},
+			name: "variable as ResultPath",
+			def:  `{"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"x": 1}, "ResultPath": "$x", "End": true}}}`,
+			want: []string{`state "P": field "ResultPath": must be a path into the state's input, not a variable`},
 		},
 		{
 			name: "unknown top-level field",

@@ -74,7 +74,7 @@ func Run(ctx context.Context, sm *StateMachine, input []byte, opts Options) (*Ex
 		in = v
 	}
 	r := newRunner(sm, in, opts)
-	top := &thread{r: r, at: r.start}
+	top := &thread{r: r, at: r.start, vars: &varScope{}}
 	r.emit(top, HistoryEvent{Type: EventExecutionStarted, ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
 		Input: r.inputText, InputDetails: &DataDetails{}, RoleARN: r.roleARN,
 	}})
@@ -227,10 +227,12 @@ type thread struct {
 	r    *runner
 	last int64
 	at   time.Time
+	vars *varScope
 }
 
-// fork starts a thread that continues from t.
-func (t *thread) fork() *thread { return &thread{r: t.r, last: t.last, at: t.at} }
+// fork starts a thread that continues from t, in a variable scope nested
+// in t's.
+func (t *thread) fork() *thread { return &thread{r: t.r, last: t.last, at: t.at, vars: t.vars.child()} }
 
 // join moves t on to where its forked threads got to.
 func (t *thread) join(children []*thread) {
@@ -332,8 +334,10 @@ type stateRun struct {
 	enteredID  int64
 	entered    time.Time
 	retryCount int
-	started    bool   // the attempt got as far as ParallelStateStarted or MapStateStarted
-	taskToken  string // the attempt's task token, for .waitForTaskToken
+	started    bool           // the attempt got as far as ParallelStateStarted or MapStateStarted
+	taskToken  string         // the attempt's task token, for .waitForTaskToken
+	rule       *ChoiceRule    // the Choice rule that matched, nil for Default
+	assigned   map[string]any // the variables the state assigns as it exits
 
 	ctxMu      sync.Mutex
 	ctxObject  map[string]any // $$ as of ctxRetries retries
@@ -393,7 +397,13 @@ func (sr *stateRun) contextWithItem(index int, value any) any {
 }
 
 func (sr *stateRun) scope(input any) *scope {
-	return &scope{input: input, context: sr.contextObject}
+	return &scope{input: input, context: sr.contextObject, vars: sr.t.vars}
+}
+
+// resolvePath evaluates p against input, the context object or the
+// variable it starts at.
+func (sr *stateRun) resolvePath(p *path, input any) (any, error) {
+	return sr.scope(input).resolve(p)
 }
 
 // runState runs one state and returns its output and the state to go to
@@ -446,9 +456,16 @@ func (t *thread) runState(ctx context.Context, s *State, input any) (any, string
 		return nil, "", &failure{err: StatesDataLimitExceeded,
 			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.Name)}
 	}
-	r.emit(t, HistoryEvent{Type: s.Type + "StateExited", StateExitedEventDetails: &StateExitedEventDetails{
-		Name: s.Name, Output: outText, OutputDetails: &DataDetails{},
-	}})
+	details := &StateExitedEventDetails{Name: s.Name, Output: outText, OutputDetails: &DataDetails{}}
+	if sr.assigned != nil {
+		t.vars.set(sr.assigned)
+		details.AssignedVariables = make(map[string]string, len(sr.assigned))
+		for k, v := range sr.assigned {
+			details.AssignedVariables[k] = jsonText(v)
+		}
+		details.AssignedVariablesDetails = &DataDetails{}
+	}
+	r.emit(t, HistoryEvent{Type: s.Type + "StateExited", StateExitedEventDetails: details})
 	return out, next, nil
 }
 
@@ -459,11 +476,12 @@ func (sr *stateRun) retryCatch(ctx context.Context, raw any, attempt func(contex
 	s := sr.s
 	counts := make([]int64, len(s.Retry))
 	for {
-		sr.started = false
+		sr.started, sr.assigned = false, nil
 		out, f := attempt(ctx, raw)
 		if f == nil {
 			return out, s.Next, nil
 		}
+		sr.assigned = nil
 		if f.kind != failError {
 			return nil, "", f
 		}

@@ -457,6 +457,7 @@ func (sr *stateRun) mapState(ctx context.Context, raw any) (any, *failure) {
 					return
 				}
 				details := &MapIterationEventDetails{Name: s.Name, Index: i}
+				wt.vars = t.vars.child()
 				r.emit(wt, HistoryEvent{Type: EventMapIterationStarted, MapIterationStartedEventDetails: details})
 				out, f := wt.runMachine(cctx, s.ItemProcessor, itemIn)
 				switch {

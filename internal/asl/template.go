@@ -101,11 +101,16 @@ func compilePayload(v any, field string) (*payload, error) {
 type scope struct {
 	input   any
 	context func() any
+	vars    *varScope
 	cached  any
 	built   bool
 }
 
 func (sc *scope) root(p *path) any {
+	if p.variable != "" {
+		v, _ := sc.vars.get(p.variable)
+		return v
+	}
 	if !p.context {
 		return sc.input
 	}
@@ -116,7 +121,14 @@ func (sc *scope) root(p *path) any {
 }
 
 // resolve evaluates p in the scope.
-func (sc *scope) resolve(p *path) (any, error) { return p.eval(sc.root(p)) }
+func (sc *scope) resolve(p *path) (any, error) {
+	if p.variable != "" {
+		if _, ok := sc.vars.get(p.variable); !ok {
+			return nil, &undefinedVariableError{p.variable}
+		}
+	}
+	return p.eval(sc.root(p))
+}
 
 // fieldPathError is a ".$" field whose path selected nothing.
 type fieldPathError struct {
