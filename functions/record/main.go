@@ -14,6 +14,7 @@ func main() {
 	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
 	deps := env.Deps()
 	deps.Ledger = lambdaenv.Must(env.Ledger())
+	deps.Notifier = lambdaenv.Must(env.Notifier())
 	h := &pipeline.Record{Deps: deps}
 	lambda.Start(h.Handle)
 }

@@ -14,6 +14,7 @@
 //	SLIPWAY_OUTPUT_LOG_GROUP optional: CloudWatch Logs group for command output
 //	SLIPWAY_HEALTH_PORT      the port the app's health check answers on (default 80)
 //	SLIPWAY_COMMAND_TIMEOUT  seconds an activation may take on a host (default 600)
+//	SLIPWAY_TOPIC_ARN        the SNS topic for reports and approval requests
 //	SLIPWAY_DEPLOY_STATE_MACHINE, SLIPWAY_ROLLBACK_STATE_MACHINE
 //	                         the state machines' ARNs (trigger functions)
 package lambdaenv
@@ -34,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/slipway-deploy/slipway/internal/artifact"
@@ -42,6 +44,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/notify"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
 	"github.com/slipway-deploy/slipway/internal/secret"
 	"github.com/slipway-deploy/slipway/internal/snapshot"
@@ -170,6 +173,15 @@ func (e *Env) Starter() (*execution.SFN, error) {
 		return nil, err
 	}
 	return &execution.SFN{Client: sfn.NewFromConfig(e.AWS), Machines: map[string]string{"deploy": deploy, "rollback": rollback}}, nil
+}
+
+// Notifier publishes to the SNS topic.
+func (e *Env) Notifier() (*notify.SNS, error) {
+	topic, err := e.Require("SLIPWAY_TOPIC_ARN")
+	if err != nil {
+		return nil, err
+	}
+	return &notify.SNS{Client: sns.NewFromConfig(e.AWS), TopicARN: topic}, nil
 }
 
 // Alarms is CloudWatch.

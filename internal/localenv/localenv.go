@@ -183,23 +183,8 @@ func (e *Env) Stop(ctx context.Context) error {
 	return errors.Join(err, e.Close())
 }
 
-// Function is one Lambda of the state machines.
-type Function struct {
-	Name        string // functions/<Name>
-	Placeholder string // ${Placeholder} in statemachine/*.asl.json
-}
-
 // Functions lists every function the state machines call.
-var Functions = []Function{
-	{"preflight", "PreflightFunctionArn"},
-	{"lock", "LockFunctionArn"},
-	{"snapshot", "SnapshotFunctionArn"},
-	{"migrate", "MigrateFunctionArn"},
-	{"deploy", "DeployFunctionArn"},
-	{"health", "HealthFunctionArn"},
-	{"rollback", "RollbackFunctionArn"},
-	{"record", "RecordFunctionArn"},
-}
+var Functions = pipeline.Functions
 
 // ARN is the local ARN substituted for a function.
 func ARN(name string) string { return "arn:aws:lambda:local:000000000000:function:slipway-" + name }
@@ -209,17 +194,13 @@ func ARN(name string) string { return "arn:aws:lambda:local:000000000000:functio
 // by aws-lambda-go exactly as the Lambda runtime wraps it, so input and
 // output are JSON round-tripped and errors are named as on AWS.
 func (e *Env) Handlers() (asl.Resolver, map[string]string) {
-	d := e.Deps
-	fns := map[string]any{
-		"preflight": (&pipeline.Preflight{Deps: d}).Handle,
-		"lock":      (&pipeline.Lock{Deps: d}).Handle,
-		"snapshot":  (&pipeline.Snapshot{Deps: d}).Handle,
-		"migrate":   (&pipeline.Migrate{Deps: d}).Handle,
-		"deploy":    (&pipeline.Deploy{Deps: d}).Handle,
-		"health":    (&pipeline.Health{Deps: d}).Handle,
-		"rollback":  (&pipeline.Rollback{Deps: d}).Handle,
-		"record":    (&pipeline.Record{Deps: d}).Handle,
-	}
+	return Resolver(e.Deps, 0)
+}
+
+// Resolver wraps pipeline handlers over d exactly as the Lambda runtime
+// wraps them, keyed by the local ARNs it also returns as substitutions.
+func Resolver(d *pipeline.Deps, healthPort int) (asl.Resolver, map[string]string) {
+	fns := pipeline.Handlers(d, healthPort)
 	handlers := asl.Handlers{}
 	subs := map[string]string{}
 	for _, f := range Functions {

@@ -69,7 +69,7 @@ func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.De
 	if err := h.Ledger.PutInstanceResults(ctx, pending); err != nil {
 		return contract.DeployOutput{}, &contract.TransientError{Message: err.Error()}
 	}
-	h.step(ctx, in.DeploymentID, "rollout", stepInfo, fmt.Sprintf("wave %d: activating %s on %s", in.Wave+1, in.Version, strings.Join(in.InstanceIDs, ", ")), map[string]any{"command_id": id})
+	h.step(ctx, in.DeploymentID, "rollout", stepInfo, fmt.Sprintf("wave %d: activating %s on %s", in.Wave+1, in.Version, list(in.InstanceIDs)), map[string]any{"command_id": id})
 	return contract.DeployOutput{CommandID: id, Wave: in.Wave, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Pending: len(in.InstanceIDs)}, nil
 }
 
@@ -166,6 +166,9 @@ func describe(fs []fleet.Invocation) string {
 			why += " (" + line + ")"
 		}
 		parts = append(parts, f.InstanceID+": "+why)
+	}
+	if len(parts) > listShown+1 {
+		return fmt.Sprintf("%s; and %d more (every result is in the ledger: slipway logs)", strings.Join(parts[:listShown], "; "), len(parts)-listShown)
 	}
 	return strings.Join(parts, "; ")
 }

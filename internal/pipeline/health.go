@@ -7,9 +7,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
 )
 
@@ -49,17 +51,11 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 	if err != nil {
 		return out, classify(err, func(m string) error { return &contract.HealthCheckFailed{Message: m} })
 	}
+	results := h.probeAll(ctx, instances, in)
 	var problems []string
-	var results []health.Result
-	for _, inst := range instances {
-		addr := inst.Address
-		if _, _, err := net.SplitHostPort(addr); err != nil && h.Port > 0 {
-			addr = net.JoinHostPort(addr, strconv.Itoa(h.Port))
-		}
-		r := h.Prober.Probe(ctx, inst.ID, addr, in.Health.Path, in.Health.ExpectStatus, in.ExpectedVersion)
-		results = append(results, r)
+	for _, r := range results {
 		if !r.Healthy {
-			problems = append(problems, inst.ID+" "+r.Problem)
+			problems = append(problems, r.InstanceID+" "+r.Problem)
 		}
 	}
 	if len(instances) != len(in.InstanceIDs) {
@@ -69,9 +65,13 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 		out.Consecutive = 0
 		if out.Attempt >= max(in.Health.MaxAttempts, 1) {
 			sort.Strings(problems)
-			msg := fmt.Sprintf("wave %d: %s not healthy after %d probes: %s", in.Wave+1, in.ExpectedVersion, out.Attempt, strings.Join(problems, "; "))
+			shown := strings.Join(problems, "; ")
+			if len(problems) > listShown+1 {
+				shown = fmt.Sprintf("%s; and %d more", strings.Join(problems[:listShown], "; "), len(problems)-listShown)
+			}
+			msg := fmt.Sprintf("wave %d: %s not healthy on %s after %d probes: %s", in.Wave+1, in.ExpectedVersion, count(len(problems), "instance"), out.Attempt, shown)
 			if in.Wave < 0 {
-				msg = fmt.Sprintf("after rollback: %s not healthy after %d probes: %s", in.ExpectedVersion, out.Attempt, strings.Join(problems, "; "))
+				msg = fmt.Sprintf("after rollback: %s not healthy on %s after %d probes: %s", in.ExpectedVersion, count(len(problems), "instance"), out.Attempt, shown)
 			}
 			h.step(ctx, in.DeploymentID, stage, stepFailed, msg, results)
 			return out, &contract.HealthCheckFailed{Message: msg}
@@ -92,6 +92,32 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 	}
 	h.step(ctx, in.DeploymentID, stage, stepOK, fmt.Sprintf("%s: %d instances serve %s, %d healthy answers in a row", what, len(instances), in.ExpectedVersion, out.Consecutive), results)
 	return out, nil
+}
+
+// probeConcurrency bounds the probes in flight: a wave of hundreds of
+// instances is probed in about the time of its slowest few, not their sum.
+const probeConcurrency = 32
+
+// probeAll probes every instance, concurrently, and returns the results
+// in the instances' order.
+func (h *Health) probeAll(ctx context.Context, instances []fleet.Instance, in contract.HealthInput) []health.Result {
+	results := make([]health.Result, len(instances))
+	sem := make(chan struct{}, probeConcurrency)
+	var wg sync.WaitGroup
+	for i, inst := range instances {
+		addr := inst.Address
+		if _, _, err := net.SplitHostPort(addr); err != nil && h.Port > 0 {
+			addr = net.JoinHostPort(addr, strconv.Itoa(h.Port))
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = h.Prober.Probe(ctx, inst.ID, addr, in.Health.Path, in.Health.ExpectStatus, in.ExpectedVersion)
+		}()
+	}
+	wg.Wait()
+	return results
 }
 
 // checkAlarms fails with AlarmFired when any alarm is in ALARM.

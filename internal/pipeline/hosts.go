@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
@@ -63,18 +62,18 @@ func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contr
 	sort.Strings(missing)
 	switch {
 	case len(unreachable) > 0:
-		msg := fmt.Sprintf("hosts did not say which releases they keep: %s; bring them back or take them out of the target tags, then deploy again", strings.Join(unreachable, ", "))
+		msg := fmt.Sprintf("hosts did not say which releases they keep: %s; bring them back or take them out of the target tags, then deploy again", list(unreachable))
 		h.step(ctx, in.DeploymentID, "preflight", stepFailed, msg, nil)
 		return out, refuse("%s", msg)
 	case len(missing) > 0:
 		msg := fmt.Sprintf("release %s, which a rollback would return to, is no longer on %s (pruned, or new hosts): redeploy %s first to bring them up to date, or raise keep_releases, then deploy again",
-			in.Version, strings.Join(missing, ", "), in.Version)
+			in.Version, list(missing), in.Version)
 		h.step(ctx, in.DeploymentID, "preflight", stepFailed, msg, nil)
 		return out, refuse("%s", msg)
 	}
 	msg := fmt.Sprintf("every host keeps %s, the rollback target", in.Version)
 	if len(elsewhere) > 0 {
-		msg += "; note: " + strings.Join(elsewhere, ", ")
+		msg += "; note: " + list(elsewhere)
 	}
 	h.step(ctx, in.DeploymentID, "preflight", stepOK, msg, nil)
 	return out, nil
@@ -127,21 +126,21 @@ func (h *Deploy) drift(ctx context.Context, in contract.DeployInput) (contract.D
 	plan.Joined, plan.Left = append([]string{}, joined...), append([]string{}, left...)
 	out := contract.DeployOutput{Status: contract.CommandSuccess, Plan: &plan}
 	if len(left) > 0 {
-		h.step(ctx, in.DeploymentID, "drift", stepInfo, fmt.Sprintf("instances left during the deployment: %s", strings.Join(left, ", ")), nil)
+		h.step(ctx, in.DeploymentID, "drift", stepInfo, fmt.Sprintf("instances left during the deployment: %s", list(left)), nil)
 	}
 	switch {
 	case len(offline) > 0:
-		msg := fmt.Sprintf("instances joined during the deployment but their agent is not Online, so they would stay on the old version: %s", strings.Join(offline, ", "))
+		msg := fmt.Sprintf("instances joined during the deployment but their agent is not Online, so they would stay on the old version: %s", list(offline))
 		h.step(ctx, in.DeploymentID, "drift", stepFailed, msg, nil)
 		return out, &contract.DeployFailed{Message: msg}
 	case len(joined) > 0 && plan.DriftRounds > maxDriftRounds:
-		msg := fmt.Sprintf("instances keep joining during the deployment (%d checks): %s; pause scaling and deploy again", maxDriftRounds, strings.Join(joined, ", "))
+		msg := fmt.Sprintf("instances keep joining during the deployment (%d checks): %s; pause scaling and deploy again", maxDriftRounds, list(joined))
 		h.step(ctx, in.DeploymentID, "drift", stepFailed, msg, nil)
 		return out, &contract.DeployFailed{Message: msg}
 	case len(joined) > 0:
 		plan.Waves = append(plan.Waves, joined)
 		plan.WaveCount = len(plan.Waves)
-		h.step(ctx, in.DeploymentID, "drift", stepInfo, fmt.Sprintf("instances joined during the deployment: %s; they get %s in wave %d", strings.Join(joined, ", "), in.Version, plan.WaveCount), nil)
+		h.step(ctx, in.DeploymentID, "drift", stepInfo, fmt.Sprintf("instances joined during the deployment: %s; they get %s in wave %d", list(joined), in.Version, plan.WaveCount), nil)
 	default:
 		h.step(ctx, in.DeploymentID, "drift", stepOK, fmt.Sprintf("targets resolved again: the same %d instances", len(planned)-len(left)), nil)
 	}

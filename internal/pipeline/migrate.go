@@ -2,12 +2,15 @@ package pipeline
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/lint"
+	"github.com/slipway-deploy/slipway/internal/manifest"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/secret"
 )
@@ -52,11 +55,12 @@ func (h *Migrate) up(ctx context.Context, in contract.MigrateInput) (contract.Mi
 		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err)
 	}
 	defer db.Close()
-	r := &migrate.Runner{DB: db, DeploymentID: in.DeploymentID, Now: h.Now}
+	r := h.runner(db, dbs, in.DeploymentID, b.Manifest.Migrations)
 	before, err := r.Status(ctx, ms)
 	if err != nil {
 		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err, dbs.Password)
 	}
+	markDestructive(ms, before.Pending, b.Manifest.Migrations.Engine, dbs.Family())
 	applied, err := r.Up(ctx, ms)
 	out := contract.MigrateOutput{From: before.Current, To: before.Current, Applied: applied}
 	if len(applied) > 0 {
@@ -71,12 +75,49 @@ func (h *Migrate) up(ctx context.Context, in contract.MigrateInput) (contract.Mi
 	if err != nil {
 		return out, h.fail(ctx, in.DeploymentID, fmt.Errorf("%w (applied before it: %v)", err, applied), dbs.Password)
 	}
-	if len(applied) == 0 {
+	switch {
+	case len(applied) == 0:
 		h.step(ctx, in.DeploymentID, "migrate", stepSkipped, fmt.Sprintf("schema is at %d: nothing to apply", out.From), nil)
-	} else {
+	case before.Dirty != nil:
+		h.step(ctx, in.DeploymentID, "migrate", stepOK, fmt.Sprintf("schema %d → %d: resumed migration %d at statement %d, then applied %v",
+			out.From, out.To, before.Dirty.Version, before.ResumeAt, applied[1:]), out)
+	default:
 		h.step(ctx, in.DeploymentID, "migrate", stepOK, fmt.Sprintf("schema %d → %d: applied %v", out.From, out.To, applied), out)
 	}
 	return out, nil
+}
+
+// runner is a migration runner with the manifest's timeouts.
+func (h *Migrate) runner(db *sql.DB, dbs secret.Database, deploymentID string, mm manifest.Migrations) *migrate.Runner {
+	return &migrate.Runner{DB: db, Engine: dbs.Family(), DeploymentID: deploymentID, Now: h.Now,
+		LockWait: mm.LockWait.Duration, LockTimeout: mm.LockTimeout.Duration, StatementTimeout: mm.StatementTimeout.Duration}
+}
+
+// markDestructive marks pending migrations that lint classifies as
+// destructive irreversible, whatever their down file says: a down
+// migration cannot bring back dropped data, so a rollback must say so and
+// point at the snapshot instead of claiming a revert. Lint runs only when a
+// pending migration has a down file, since that is all it can change.
+func markDestructive(ms, pending []migrate.Migration, engine, family string) {
+	need := false
+	for _, m := range pending {
+		need = need || m.Reversible()
+	}
+	if !need {
+		return
+	}
+	if engine == "" {
+		engine = family
+	}
+	destructive := map[int64]bool{}
+	for _, r := range lint.Lint(ms, lint.Options{Engine: engine}) {
+		destructive[r.Version] = r.Class == lint.Destructive
+	}
+	for i := range ms {
+		if destructive[ms[i].Version] {
+			ms[i].Irreversible = true
+		}
+	}
 }
 
 func (h *Migrate) revert(ctx context.Context, in contract.MigrateInput) (contract.MigrateOutput, error) {
@@ -101,10 +142,18 @@ func (h *Migrate) revert(ctx context.Context, in contract.MigrateInput) (contrac
 	}
 	db, dbs, err := h.openDatabase(ctx, in.Environment)
 	if err != nil {
-		return contract.MigrateOutput{}, &contract.MigrationFailed{Message: err.Error()}
+		msg := fmt.Sprintf("%v. The schema was not reverted. %s", err, h.restoreProcedure(in.Environment, target.SnapshotID))
+		h.step(ctx, in.DeploymentID, "revert-schema", stepFailed, msg, nil)
+		return contract.MigrateOutput{}, &contract.MigrationFailed{Message: msg}
 	}
 	defer db.Close()
-	r := &migrate.Runner{DB: db, DeploymentID: in.DeploymentID, Now: h.Now}
+	// The timeouts come from the release being rolled back when it can be
+	// read; the defaults otherwise.
+	var mm manifest.Migrations
+	if b, berr := h.openBundle(ctx, in.Artifact); berr == nil {
+		mm = b.Manifest.Migrations
+	}
+	r := h.runner(db, dbs, in.DeploymentID, mm)
 	appliedRows, err := r.Applied(ctx)
 	if err != nil {
 		return contract.MigrateOutput{}, &contract.MigrationFailed{Message: secret.Scrub(err.Error(), dbs.Password)}
@@ -126,9 +175,22 @@ func (h *Migrate) revert(ctx context.Context, in contract.MigrateInput) (contrac
 	}
 	out := contract.MigrateOutput{From: from, To: to, Reverted: reverted, Kept: kept}
 	if err != nil {
-		msg := secret.Scrub(fmt.Sprintf("revert schema: %v", err), dbs.Password)
+		out.Restore = h.restoreProcedure(in.Environment, target.SnapshotID)
+		msg := secret.Scrub(fmt.Sprintf("revert schema: %v. The schema was NOT fully reverted (reverted so far: %v). %s", err, reverted, out.Restore), dbs.Password)
 		h.step(ctx, in.DeploymentID, "revert-schema", stepFailed, msg, out)
 		return out, &contract.MigrationFailed{Message: msg}
+	}
+	dirty := map[int64]bool{}
+	for _, a := range appliedRows {
+		if a.Dirty {
+			dirty[a.Version] = true
+		}
+	}
+	var why []string
+	for _, k := range kept {
+		if dirty[k] {
+			why = append(why, fmt.Sprintf("migration %d stopped part way (dirty), so its down migration cannot be trusted", k))
+		}
 	}
 	if len(kept) > 0 {
 		out.Restore = h.restoreProcedure(in.Environment, target.SnapshotID)
@@ -145,8 +207,12 @@ func (h *Migrate) revert(ctx context.Context, in contract.MigrateInput) (contrac
 	case len(kept) == 0:
 		h.step(ctx, in.DeploymentID, "revert-schema", stepOK, fmt.Sprintf("schema reverted %d → %d: ran down migrations %v", from, to, reverted), out)
 	default:
-		h.step(ctx, in.DeploymentID, "revert-schema", stepInfo, fmt.Sprintf("schema kept at %d: migrations %v are not reversible, so they stay (the previous release must cope with them); reverted %v. %s",
-			to, kept, reverted, out.Restore), out)
+		note := ""
+		if len(why) > 0 {
+			note = " (" + strings.Join(why, "; ") + ")"
+		}
+		h.step(ctx, in.DeploymentID, "revert-schema", stepInfo, fmt.Sprintf("schema kept at %d: migrations %v are not reversible%s, so they stay (the previous release must cope with them); reverted %v. %s",
+			to, kept, note, reverted, out.Restore), out)
 	}
 	return out, nil
 }

@@ -13,8 +13,10 @@ import (
 	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/lint"
 	"github.com/slipway-deploy/slipway/internal/manifest"
 	"github.com/slipway-deploy/slipway/internal/migrate"
+	"github.com/slipway-deploy/slipway/internal/secret"
 )
 
 // Preflight validates a request and resolves everything later stages need,
@@ -198,7 +200,7 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 		}
 	}
 	if len(offline) > 0 {
-		return out, refuse("instances not reachable through their agent (not Online): %s; bring them back or take them out of the target tags, then deploy again", strings.Join(offline, ", "))
+		return out, refuse("instances not reachable through their agent (not Online): %s; bring them back or take them out of the target tags, then deploy again", list(offline))
 	}
 
 	waves, bake, alarms := m.ForEnvironment(req.Environment)
@@ -269,22 +271,26 @@ func (h *Deps) serving(ctx context.Context, app, env, exceptID string) (string, 
 	return "", nil, nil
 }
 
-// migrationPlan compares the release's migrations with the database.
+// migrationPlan compares the release's migrations with the database and
+// lints the pending ones. A pending migration whose class the manifest's
+// policy blocks (contract and destructive by default), or that has lint
+// errors, refuses the deploy here, before any lock or snapshot, unless the
+// manifest allows it by name.
 func (h *Preflight) migrationPlan(ctx context.Context, env string, b *bundle.Bundle) (contract.MigrationPlan, error) {
 	plan := contract.MigrationPlan{Pending: []int64{}}
 	ms, err := migrate.Load(b.Migrations())
 	if err != nil {
 		return plan, refuse("release migrations: %v", err)
 	}
-	db, _, err := h.openDatabase(ctx, env)
+	db, dbs, err := h.openDatabase(ctx, env)
 	if err != nil {
 		return plan, refuse("%v", err)
 	}
 	defer db.Close()
-	r := &migrate.Runner{DB: db}
+	r := &migrate.Runner{DB: db, Engine: dbs.Family()}
 	st, err := r.Status(ctx, ms)
 	if err != nil {
-		return plan, refuse("database of %s: %v", env, err)
+		return plan, refuse("database of %s: %s", env, secret.Scrub(err.Error(), dbs.Password))
 	}
 	plan.Current = st.Current
 	plan.Target = st.Current
@@ -294,6 +300,46 @@ func (h *Preflight) migrationPlan(ctx context.Context, env string, b *bundle.Bun
 	}
 	for _, a := range st.Ahead {
 		plan.Ahead = append(plan.Ahead, a.Version)
+	}
+	if st.Dirty != nil {
+		plan.ResumeVersion, plan.ResumeAt = st.Dirty.Version, st.ResumeAt
+	}
+	if len(st.Pending) == 0 {
+		return plan, nil
+	}
+
+	mm := b.Manifest.Migrations
+	plan.Engine = mm.Engine
+	if plan.Engine == "" {
+		plan.Engine = dbs.Family()
+	}
+	policy := lint.Policy{Allow: mm.Allow}
+	for _, c := range mm.BlockedClasses() {
+		policy.Block = append(policy.Block, lint.Class(c))
+	}
+	pending := map[int64]bool{}
+	for _, v := range plan.Pending {
+		pending[v] = true
+	}
+	var blocked []lint.Result
+	for _, res := range lint.Lint(ms, lint.Options{Engine: plan.Engine}) {
+		if !pending[res.Version] {
+			continue
+		}
+		c := contract.MigrationCheck{Version: res.Version, Name: res.Name, Class: string(res.Class), Reversible: res.Reversible,
+			Mode: res.Mode, Allowed: policy.Allowed(res)}
+		for _, f := range res.Findings {
+			c.Findings = append(c.Findings, contract.MigrationFinding{File: f.File, Line: f.Line, Rule: f.Rule, Severity: string(f.Severity),
+				Message: f.Message, Ignored: f.Ignored, Reason: f.Reason})
+		}
+		plan.Checks = append(plan.Checks, c)
+		if len(policy.Blocks(res)) > 0 {
+			blocked = append(blocked, res)
+		}
+	}
+	if len(blocked) > 0 {
+		return plan, refuse("the migration policy blocks %d pending migration(s) of this release, so nothing was locked, snapshotted or migrated:%s",
+			len(blocked), policy.Explain(blocked))
 	}
 	return plan, nil
 }

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
@@ -68,7 +67,7 @@ func (h *Rollback) start(ctx context.Context, st contract.State) (contract.Rollb
 	}
 	if to == "" {
 		msg := fmt.Sprintf("%s; this was the first deployment of %s, so there is no previous release to return to: %s keep %s. Deploy a fixed release, or stop the app on them",
-			why, st.Preflight.Environment, strings.Join(ids, ", "), from)
+			why, st.Preflight.Environment, list(ids), from)
 		h.step(ctx, st.DeploymentID, "rollback", stepFailed, msg, nil)
 		return out, &contract.RollbackFailed{Message: msg}
 	}
@@ -76,7 +75,7 @@ func (h *Rollback) start(ctx context.Context, st contract.State) (contract.Rollb
 	if err != nil {
 		return out, classify(err, func(m string) error { return &contract.RollbackFailed{Message: "send rollback: " + m} })
 	}
-	h.step(ctx, st.DeploymentID, "rollback", stepInfo, fmt.Sprintf("%s; switching %s back to %s", why, strings.Join(ids, ", "), to), map[string]any{"command_id": id})
+	h.step(ctx, st.DeploymentID, "rollback", stepInfo, fmt.Sprintf("%s; switching %s back to %s", why, list(ids), to), map[string]any{"command_id": id})
 	out.Status, out.CommandID, out.InstanceIDs, out.InstanceCount = contract.RollbackInProgress, id, ids, len(ids)
 	return out, nil
 }

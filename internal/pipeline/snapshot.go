@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
@@ -54,7 +55,56 @@ func (h *Snapshot) Handle(ctx context.Context, in contract.SnapshotInput) (contr
 	}
 	if status == snapshot.Available {
 		h.step(ctx, in.DeploymentID, "snapshot", stepOK, "snapshot "+id+" is available", map[string]string{"snapshot_id": id})
+		h.prune(ctx, s, in, id)
 		return contract.SnapshotOutput{SnapshotID: id, Status: contract.SnapshotAvailable}, nil
 	}
 	return contract.SnapshotOutput{SnapshotID: id, Status: contract.SnapshotCreating}, nil
+}
+
+// snapshotPruner is a Snapshotter that deletes Slipway's older snapshots.
+type snapshotPruner interface {
+	Prune(ctx context.Context, prefix, current string, keep int) ([]string, error)
+}
+
+// prune keeps the manifest's keep_snapshots newest snapshots of the
+// environment, the new one among them, once the new one is available. A
+// failure is noted, not fatal: the deployment is safe either way.
+func (h *Snapshot) prune(ctx context.Context, s Snapshotter, in contract.SnapshotInput, current string) {
+	p, ok := s.(snapshotPruner)
+	if !ok {
+		return
+	}
+	keep := h.keepSnapshots(ctx, in.DeploymentID)
+	prefix := snapshot.ID(in.App, in.Environment, "") + "-"
+	deleted, err := p.Prune(ctx, prefix, current, keep)
+	switch {
+	case err != nil:
+		h.step(ctx, in.DeploymentID, "snapshot", stepInfo, fmt.Sprintf("old snapshots not pruned (keeping %d): %v", keep, err), nil)
+	case len(deleted) > 0:
+		h.step(ctx, in.DeploymentID, "snapshot", stepInfo, fmt.Sprintf("deleted %d old snapshot(s), keeping the newest %d: %s", len(deleted), keep, strings.Join(deleted, ", ")),
+			map[string]any{"deleted": deleted})
+	}
+}
+
+// keepSnapshots reads migrations.keep_snapshots from the release's
+// manifest, or falls back to the default where the release cannot be read
+// here (a Lambda without artifact access).
+func (h *Snapshot) keepSnapshots(ctx context.Context, deploymentID string) int {
+	const def = 5
+	if h.Artifacts == nil {
+		return def
+	}
+	d, err := h.Ledger.GetDeployment(ctx, deploymentID)
+	if err != nil {
+		return def
+	}
+	a, err := h.Artifacts.Stat(ctx, d.App, d.Version)
+	if err != nil {
+		return def
+	}
+	b, err := h.openBundle(ctx, a)
+	if err != nil || b.Manifest.Migrations.KeepSnapshots < 1 {
+		return def
+	}
+	return b.Manifest.Migrations.KeepSnapshots
 }

@@ -132,3 +132,23 @@ func lambdaMessage(cause string) string {
 	}
 	return cause
 }
+
+// listShown is how many ids a message names before it counts the rest.
+const listShown = 5
+
+// list names up to a few ids and counts the rest, so a message about a
+// thousand instances stays one readable line; the ledger keeps every id.
+func list(ids []string) string {
+	if len(ids) <= listShown+1 {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:listShown], ", "), len(ids)-listShown)
+}
+
+// count says "1 instance" or "n instances".
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
