@@ -22,6 +22,7 @@ type ChoiceRule struct {
 	assign        *payload         // JSONPath Assign of a top-level rule
 	condition     *jsonataTemplate // JSONata Condition
 	jsonataAssign *jsonataTemplate // JSONata Assign of a top-level rule
+	jsonataOutput *jsonataTemplate // JSONata Output of a top-level rule
 	value         any              // the operator's literal operand
 	valuePath     *path            // the operand of a ...Path operator
 	matcher       *regexp.Regexp

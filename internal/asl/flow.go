@@ -3,6 +3,8 @@ package asl
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	mrand "math/rand/v2"
 	"time"
 )
@@ -292,7 +294,7 @@ func (jsonPathFlow) itemInput(sr *stateRun, input any, index int, item any) (any
 	if sr.s.itemSelector == nil {
 		return item, nil
 	}
-	sc := &scope{input: input, context: func() any { return sr.contextWithItem(index, item) }}
+	sc := &scope{input: input, context: func() any { return sr.contextWithItem(index, item) }, vars: sr.t.vars}
 	return evalPayload(sr, sr.s.itemSelector, sc)
 }
 
@@ -301,6 +303,13 @@ func readInteger(sr *stateRun, field string, p *path, input any) (int64, *failur
 	v, err := sr.resolvePath(p, input)
 	if err != nil {
 		return 0, sr.runtimeError("Invalid path '%s' : %v", p.text, err)
+	}
+	if s, isStr := v.(string); isStr {
+		// Step Functions reads the value as Jackson does: a string that
+		// holds an integer will do.
+		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+			return n, nil
+		}
 	}
 	n, ok := asInt(v)
 	if !ok || !isIntegerText(v) {

@@ -23,6 +23,8 @@ const (
 	EventTaskTimedOut  = "TaskTimedOut"
 	EventTaskSubmitted = "TaskSubmitted"
 
+	EventEvaluationFailed = "EvaluationFailed"
+
 	EventParallelStateStarted   = "ParallelStateStarted"
 	EventParallelStateSucceeded = "ParallelStateSucceeded"
 	EventParallelStateFailed    = "ParallelStateFailed"
@@ -68,6 +70,8 @@ type HistoryEvent struct {
 	TaskSucceededEventDetails *TaskEventDetails          `json:"taskSucceededEventDetails,omitempty"`
 	TaskFailedEventDetails    *TaskEventDetails          `json:"taskFailedEventDetails,omitempty"`
 	TaskTimedOutEventDetails  *TaskEventDetails          `json:"taskTimedOutEventDetails,omitempty"`
+
+	EvaluationFailedEventDetails *EvaluationFailedEventDetails `json:"evaluationFailedEventDetails,omitempty"`
 
 	MapStateStartedEventDetails       *MapStateStartedEventDetails `json:"mapStateStartedEventDetails,omitempty"`
 	MapIterationStartedEventDetails   *MapIterationEventDetails    `json:"mapIterationStartedEventDetails,omitempty"`
@@ -169,4 +173,14 @@ type MapStateStartedEventDetails struct {
 type MapIterationEventDetails struct {
 	Name  string `json:"name"`
 	Index int    `json:"index"`
+}
+
+// EvaluationFailedEventDetails are the details of EvaluationFailed: a
+// JSONata expression (or another query) that failed, where, and in which
+// state.
+type EvaluationFailedEventDetails struct {
+	Error    string `json:"error"`
+	Cause    string `json:"cause"`
+	Location string `json:"location,omitempty"`
+	State    string `json:"state"`
 }

@@ -32,7 +32,8 @@ import (
 
 // jsonataExpr is one JSONata expression: the text between {% and %}.
 type jsonataExpr struct {
-	text string
+	text      string
+	singleton bool // the whole expression is a call of $range
 }
 
 var registerOnce sync.Once
@@ -46,7 +47,9 @@ func compileJSONata(text string) (*jsonataExpr, error) {
 	if _, err := jsonata.Compile(text); err != nil {
 		return nil, fmt.Errorf("invalid JSONata expression '%s': %v", text, err)
 	}
-	return &jsonataExpr{text: text}, nil
+	t := strings.TrimSpace(text)
+	single := strings.HasPrefix(t, "$range(") && strings.HasSuffix(t, ")")
+	return &jsonataExpr{text: text, singleton: single}, nil
 }
 
 // errUndefined is an expression that returned nothing.
@@ -75,13 +78,21 @@ func (e *jsonataExpr) eval(states map[string]any, vars map[string]any) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return fromJSONata(v)
+	out, err := fromJSONata(v)
+	if a, ok := out.([]any); ok && len(a) == 1 && e.singleton {
+		// A function of Step Functions' own returns a sequence, which
+		// JSONata unwraps when it holds one value.
+		return a[0], err
+	}
+	return out, err
 }
 
 // toJSONata converts an engine value for the port: numbers become
 // float64, as JSONata's numbers are JavaScript's.
 func toJSONata(v any) any {
 	switch v := v.(type) {
+	case nil:
+		return jsonataNull
 	case json.Number:
 		f, _ := strconv.ParseFloat(string(v), 64)
 		return f
@@ -100,6 +111,9 @@ func toJSONata(v any) any {
 	}
 	return v
 }
+
+// jsonataNull is how the port represents JSON null.
+var jsonataNull *any
 
 // errUnsupportedType is a result that is not JSON (a function, say).
 var errUnsupportedType = errors.New("unsupported result type")
@@ -141,6 +155,11 @@ func fromJSONata(v any) (any, error) {
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
+	case reflect.Pointer:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		return fromJSONata(rv.Elem().Interface())
 	case reflect.Slice:
 		a := make([]any, 0, rv.Len())
 		for i := range rv.Len() {

@@ -40,7 +40,7 @@ type jsonataCatcher struct {
 
 // jsonataExprText returns the expression inside "{% ... %}", if s is one.
 func jsonataExprText(s string) (string, bool) {
-	t := strings.TrimSpace(s)
+	t := s
 	if len(t) >= 4 && strings.HasPrefix(t, "{%") && strings.HasSuffix(t, "%}") {
 		return strings.TrimSpace(t[2 : len(t)-2]), true
 	}
@@ -139,9 +139,22 @@ func (t *jsonataTemplate) eval(sr *stateRun, env *jsonataEnv, field string) (any
 	return out, nil
 }
 
-// queryError builds a States.QueryEvaluationError failure.
+// queryError builds a States.QueryEvaluationError failure and records it
+// in the history as an EvaluationFailed event, as AWS does.
 func (sr *stateRun) queryError(format string, a ...any) *failure {
-	return &failure{err: StatesQueryEvaluationError, cause: sr.errorPrefix() + fmt.Sprintf(format, a...)}
+	f := &failure{err: StatesQueryEvaluationError, cause: sr.errorPrefix() + fmt.Sprintf(format, a...)}
+	location := ""
+	if i := strings.Index(format, "field '%s'"); i >= 0 {
+		// The field is the argument after the expression.
+		if len(a) > 1 {
+			location, _ = a[1].(string)
+			location, _, _ = strings.Cut(location, "/")
+		}
+	}
+	sr.t.r.emit(sr.t, HistoryEvent{Type: EventEvaluationFailed, EvaluationFailedEventDetails: &EvaluationFailedEventDetails{
+		Error: f.err, Cause: f.cause, Location: location, State: sr.s.Name,
+	}})
+	return f
 }
 
 // jsonataFlow is the JSONata query language: Arguments, Output, Assign
@@ -184,6 +197,13 @@ func (jsonataFlow) output(sr *stateRun, raw, result any) (any, *failure) {
 	assign := s.ja.assign
 	if s.Type == "Choice" && sr.rule != nil {
 		assign = sr.rule.jsonataAssign
+		if sr.rule.jsonataOutput != nil {
+			v, f := sr.rule.jsonataOutput.eval(sr, env, "Output")
+			if f != nil {
+				return nil, f
+			}
+			out = v
+		}
 	}
 	if f := sr.jsonataAssign(assign, env); f != nil {
 		return nil, f
@@ -332,7 +352,7 @@ func (jsonataFlow) items(sr *stateRun, input any) ([]any, *failure) {
 	if t == nil {
 		a, ok := input.([]any)
 		if !ok {
-			return nil, sr.queryError("The Items field must be an array, but the state's input is %s: %s", typeName(input), jsonText(input))
+			return nil, sr.queryError("Map state input must be an array but was: %s", jsonText(input))
 		}
 		return a, nil
 	}

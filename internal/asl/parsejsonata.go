@@ -207,7 +207,7 @@ func (v *validator) jsonataChoice(o *obj, s *State) {
 			continue
 		}
 		ro := &obj{v: v, state: o.state, prefix: fmt.Sprintf("Choices[%d].", i), m: m}
-		ro.unknownJSONata([]string{"Condition", "Next", "Assign", "Comment"}, "choice rule")
+		ro.unknownJSONata([]string{"Condition", "Next", "Assign", "Output", "Comment"}, "choice rule")
 		r := &ChoiceRule{}
 		r.Next, _ = ro.str("Next", true)
 		if !ro.has("Condition") {
@@ -218,6 +218,7 @@ func (v *validator) jsonataChoice(o *obj, s *State) {
 		if ro.has("Assign") {
 			r.jsonataAssign = ro.jsonata("Assign")
 		}
+		r.jsonataOutput = ro.jsonata("Output")
 		s.Choices = append(s.Choices, r)
 	}
 }

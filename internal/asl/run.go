@@ -494,7 +494,7 @@ func (sr *stateRun) retryCatch(ctx context.Context, raw any, attempt func(contex
 			}
 			continue
 		}
-		if onFailed != nil && sr.started {
+		if onFailed != nil && (sr.started || f.err == StatesQueryEvaluationError) {
 			onFailed()
 		}
 		for _, c := range s.Catch {
