@@ -3,9 +3,9 @@ package asl
 import (
 	"fmt"
 	"math"
+	mrand "math/rand/v2"
 	"strconv"
 	"strings"
-	mrand "math/rand/v2"
 	"time"
 )
 
