@@ -97,10 +97,25 @@ type failure struct {
 	kind  failureKind
 	err   string
 	cause string
+	// absent: the failure carries no error name or cause at all (a task
+	// token failed without them); only States.ALL matches it, and its
+	// error output holds nulls.
+	absent bool
 }
 
 func (f *failure) output() map[string]any {
+	if f.absent {
+		return map[string]any{"Error": nil, "Cause": nil}
+	}
 	return map[string]any{"Error": f.err, "Cause": f.cause}
+}
+
+// matches reports whether an ErrorEquals list matches the failure.
+func (f *failure) matches(names []string) bool {
+	if f.absent {
+		return slices.Contains(names, StatesALL)
+	}
+	return errorMatches(names, f.err)
 }
 
 var aborted = &failure{kind: failAborted}

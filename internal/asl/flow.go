@@ -358,6 +358,10 @@ func (jsonPathFlow) tolerance(sr *stateRun, input any) (tolerance, *failure) {
 			return t, sr.runtimeError("Invalid path '%s' : %v", p.text, err)
 		}
 		pct, ok := asFloat(v)
+		if str, isStr := v.(string); isStr {
+			f, err := strconv.ParseFloat(strings.TrimSpace(str), 64)
+			pct, ok = f, err == nil
+		}
 		if !ok {
 			return t, sr.runtimeError("The ToleratedFailurePercentagePath field refers to value \"%s\" which is not a valid float: %s", plainText(v), p.text)
 		}

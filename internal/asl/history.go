@@ -36,6 +36,9 @@ const (
 	EventMapIterationSucceeded = "MapIterationSucceeded"
 	EventMapIterationFailed    = "MapIterationFailed"
 	EventMapIterationAborted   = "MapIterationAborted"
+	EventMapRunStarted         = "MapRunStarted"
+	EventMapRunSucceeded       = "MapRunSucceeded"
+	EventMapRunFailed          = "MapRunFailed"
 )
 
 // HistoryEvent is one event of an execution history, shaped as AWS
@@ -78,6 +81,8 @@ type HistoryEvent struct {
 	MapIterationSucceededEventDetails *MapIterationEventDetails    `json:"mapIterationSucceededEventDetails,omitempty"`
 	MapIterationFailedEventDetails    *MapIterationEventDetails    `json:"mapIterationFailedEventDetails,omitempty"`
 	MapIterationAbortedEventDetails   *MapIterationEventDetails    `json:"mapIterationAbortedEventDetails,omitempty"`
+	MapRunStartedEventDetails         *MapRunStartedEventDetails   `json:"mapRunStartedEventDetails,omitempty"`
+	MapRunFailedEventDetails          *FailureEventDetails         `json:"mapRunFailedEventDetails,omitempty"`
 }
 
 // DataDetails says whether a payload in an event was truncated. The engine
@@ -183,4 +188,10 @@ type EvaluationFailedEventDetails struct {
 	Cause    string `json:"cause"`
 	Location string `json:"location,omitempty"`
 	State    string `json:"state"`
+}
+
+// MapRunStartedEventDetails are the details of MapRunStarted: the ARN of
+// the Map Run that a Distributed Map state starts.
+type MapRunStartedEventDetails struct {
+	MapRunARN string `json:"mapRunArn"`
 }

@@ -38,6 +38,7 @@ type State struct {
 
 	Branches      []*StateMachine // Parallel
 	ItemProcessor *StateMachine   // Map: ItemProcessor, or the older Iterator
+	distributed   bool            // Map: ProcessorConfig.Mode is DISTRIBUTED
 
 	Raw json.RawMessage
 
@@ -1059,7 +1060,7 @@ func (v *validator) mapState(o *obj, s *State) {
 		}
 		allowed := itemProcessorFields
 		if pc, ok := m["ProcessorConfig"]; ok {
-			v.processorConfig(&obj{v: v, state: s.Name, prefix: field + ".", m: map[string]any{"ProcessorConfig": pc}})
+			s.distributed = v.processorConfig(&obj{v: v, state: s.Name, prefix: field + ".", m: map[string]any{"ProcessorConfig": pc}})
 		}
 		s.ItemProcessor = v.machine(m, s.Name, field+".", allowed)
 	default:
@@ -1111,11 +1112,13 @@ func (v *validator) mapState(o *obj, s *State) {
 	_, _ = o.str("Label", false)
 }
 
-func (v *validator) processorConfig(o *obj) {
+// processorConfig reads a Map's ProcessorConfig and reports whether its
+// Mode is DISTRIBUTED.
+func (v *validator) processorConfig(o *obj) bool {
 	pc, ok := o.m["ProcessorConfig"].(map[string]any)
 	if !ok {
 		o.add("ProcessorConfig", "must be an object, not %s", typeName(o.m["ProcessorConfig"]))
-		return
+		return false
 	}
 	po := &obj{v: v, state: o.state, prefix: o.prefix + "ProcessorConfig.", m: pc}
 	po.unknown([]string{"Mode", "ExecutionType"}, "ProcessorConfig")
@@ -1125,6 +1128,8 @@ func (v *validator) processorConfig(o *obj) {
 	if et, ok := po.str("ExecutionType", false); ok && et != "STANDARD" && et != "EXPRESS" {
 		po.add("ExecutionType", "must be STANDARD or EXPRESS, not %q", et)
 	}
+	mode, _ := po.str("Mode", false)
+	return mode == "DISTRIBUTED"
 }
 
 // reachability reports the states no transition leads to, in sm and in

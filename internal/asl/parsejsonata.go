@@ -238,7 +238,7 @@ func (v *validator) jsonataMap(o *obj, s *State) {
 			break
 		}
 		if pc, ok := m["ProcessorConfig"]; ok {
-			v.processorConfig(&obj{v: v, state: s.Name, prefix: field + ".", m: map[string]any{"ProcessorConfig": pc}})
+			s.distributed = v.processorConfig(&obj{v: v, state: s.Name, prefix: field + ".", m: map[string]any{"ProcessorConfig": pc}})
 		}
 		s.ItemProcessor = v.machine(m, s.Name, field+".", itemProcessorFields)
 	default:

@@ -228,11 +228,23 @@ type thread struct {
 	last int64
 	at   time.Time
 	vars *varScope
+	// child, when set, is the history of the child execution the thread
+	// runs in (an iteration of a Distributed Map), which the execution's
+	// own history does not show.
+	child *childHistory
+}
+
+// childHistory is the history of a child execution.
+type childHistory struct {
+	mu     sync.Mutex
+	events eventLog
 }
 
 // fork starts a thread that continues from t, in a variable scope nested
 // in t's.
-func (t *thread) fork() *thread { return &thread{r: t.r, last: t.last, at: t.at, vars: t.vars.child()} }
+func (t *thread) fork() *thread {
+	return &thread{r: t.r, last: t.last, at: t.at, vars: t.vars.child(), child: t.child}
+}
 
 // join moves t on to where its forked threads got to.
 func (t *thread) join(children []*thread) {
@@ -258,6 +270,16 @@ func (r *runner) now(t *thread) time.Time {
 
 // emit appends ev to the history on t's behalf and returns its id.
 func (r *runner) emit(t *thread, ev HistoryEvent) int64 {
+	if c := t.child; c != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		ev.ID = int64(c.events.n) + 1
+		ev.PreviousEventID = t.last
+		ev.Timestamp = r.now(t)
+		c.events.append(ev)
+		t.last = ev.ID
+		return ev.ID
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ev.ID = int64(r.events.n) + 1
@@ -485,7 +507,7 @@ func (sr *stateRun) retryCatch(ctx context.Context, raw any, attempt func(contex
 		if f.kind != failError {
 			return nil, "", f
 		}
-		if i := matchingRetrier(s.Retry, f.err); i >= 0 && counts[i] < s.Retry[i].MaxAttempts {
+		if i := matchingRetrier(s.Retry, f); i >= 0 && counts[i] < s.Retry[i].MaxAttempts {
 			delay := s.Retry[i].delay(counts[i])
 			counts[i]++
 			sr.retryCount++
@@ -498,7 +520,7 @@ func (sr *stateRun) retryCatch(ctx context.Context, raw any, attempt func(contex
 			onFailed()
 		}
 		for _, c := range s.Catch {
-			if errorMatches(c.ErrorEquals, f.err) {
+			if f.matches(c.ErrorEquals) {
 				out, cf := s.flow.errorOutput(sr, c, raw, f)
 				if cf != nil {
 					return nil, "", cf
@@ -512,9 +534,9 @@ func (sr *stateRun) retryCatch(ctx context.Context, raw any, attempt func(contex
 
 // matchingRetrier returns the index of the first retrier that matches the
 // error, or -1.
-func matchingRetrier(rs []*Retrier, name string) int {
+func matchingRetrier(rs []*Retrier, f *failure) int {
 	for i, r := range rs {
-		if errorMatches(r.ErrorEquals, name) {
+		if f.matches(r.ErrorEquals) {
 			return i
 		}
 	}

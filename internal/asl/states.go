@@ -3,6 +3,7 @@ package asl
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -83,7 +84,9 @@ func (sr *stateRun) task(ctx context.Context, raw any) (any, *failure) {
 		return nil, f
 	}
 	pattern := integrationPattern(s.Resource)
-	if pattern == patternCallback {
+	if strings.Contains(s.Resource, ":states:::") {
+		// Every service integration sees $$.Task.Token; a callback
+		// waits for it.
 		sr.setTaskToken(newTaskToken())
 	}
 	params, f := fl.parameters(sr, in)
@@ -225,7 +228,7 @@ func (sr *stateRun) awaitToken(ctx context.Context, w *waitingTask, started time
 		select {
 		case res := <-w.done:
 			if res.failed {
-				return nil, &failure{err: res.err, cause: res.cause}
+				return nil, &failure{err: res.err, cause: res.cause, absent: res.err == "" && res.cause == ""}
 			}
 			return res.output, nil
 		case <-w.heartbeat:
@@ -395,10 +398,19 @@ func (sr *stateRun) mapState(ctx context.Context, raw any) (any, *failure) {
 		return nil, f
 	}
 	n := len(items)
-	r.emit(t, HistoryEvent{Type: EventMapStateStarted, MapStateStartedEventDetails: &MapStateStartedEventDetails{Length: n}})
+	length := n
+	if s.distributed {
+		length = 0 // AWS reports the items of a Distributed Map in its Map Run
+	}
+	r.emit(t, HistoryEvent{Type: EventMapStateStarted, MapStateStartedEventDetails: &MapStateStartedEventDetails{Length: length}})
 	lim, f := fl.tolerance(sr, in)
 	if f != nil {
 		return nil, f
+	}
+	if s.distributed {
+		r.emit(t, HistoryEvent{Type: EventMapRunStarted, MapRunStartedEventDetails: &MapRunStartedEventDetails{
+			MapRunARN: fmt.Sprintf("arn:aws:states:%s:%s:mapRun:%s/%s:%s", r.region, r.account, r.ctxStateMachine["Name"], s.Name, newUUID()),
+		}})
 	}
 	sr.started = true
 	if maxConc == 0 {
@@ -458,16 +470,40 @@ func (sr *stateRun) mapState(ctx context.Context, raw any) (any, *failure) {
 				}
 				details := &MapIterationEventDetails{Name: s.Name, Index: i}
 				wt.vars = t.vars.child()
-				r.emit(wt, HistoryEvent{Type: EventMapIterationStarted, MapIterationStartedEventDetails: details})
+				iterate := func(typ string, d *MapIterationEventDetails) {
+					if s.distributed {
+						return
+					}
+					ev := HistoryEvent{Type: typ}
+					switch typ {
+					case EventMapIterationStarted:
+						ev.MapIterationStartedEventDetails = d
+					case EventMapIterationSucceeded:
+						ev.MapIterationSucceededEventDetails = d
+					case EventMapIterationAborted:
+						ev.MapIterationAbortedEventDetails = d
+					default:
+						ev.MapIterationFailedEventDetails = d
+					}
+					r.emit(wt, ev)
+				}
+				if s.distributed {
+					// Each item runs as a child execution with a history of
+					// its own.
+					wt.child, wt.last = &childHistory{}, 0
+					r.emit(wt, HistoryEvent{Type: EventExecutionStarted})
+					wt.last = 0
+				}
+				iterate(EventMapIterationStarted, details)
 				out, f := wt.runMachine(cctx, s.ItemProcessor, itemIn)
 				switch {
 				case f == nil:
 					results[i] = out
-					r.emit(wt, HistoryEvent{Type: EventMapIterationSucceeded, MapIterationSucceededEventDetails: details})
+					iterate(EventMapIterationSucceeded, details)
 				case f.kind == failAborted:
-					r.emit(wt, HistoryEvent{Type: EventMapIterationAborted, MapIterationAbortedEventDetails: details})
+					iterate(EventMapIterationAborted, details)
 				default:
-					r.emit(wt, HistoryEvent{Type: EventMapIterationFailed, MapIterationFailedEventDetails: details})
+					iterate(EventMapIterationFailed, details)
 					mu.Lock()
 					if tolerable(f) {
 						results[i] = f.output()
@@ -480,12 +516,21 @@ func (sr *stateRun) mapState(ctx context.Context, raw any) (any, *failure) {
 		}()
 	}
 	wg.Wait()
+	for _, wt := range threads {
+		wt.child, wt.last = nil, t.last
+	}
 	t.join(threads)
 	if first != nil {
+		if s.distributed && first.kind == failError {
+			r.emit(t, HistoryEvent{Type: EventMapRunFailed, MapRunFailedEventDetails: &FailureEventDetails{Error: first.err, Cause: first.cause}})
+		}
 		return nil, first
 	}
 	if ctx.Err() != nil {
 		return nil, aborted
+	}
+	if s.distributed {
+		r.emit(t, HistoryEvent{Type: EventMapRunSucceeded})
 	}
 	r.emit(t, HistoryEvent{Type: EventMapStateSucceeded})
 	return fl.output(sr, raw, results)

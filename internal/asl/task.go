@@ -319,7 +319,7 @@ func (r *runner) mockResponse(state string) (mockRange, bool, error) {
 // result is the Task result or failure a mocked response stands for.
 func (m mockRange) result() (any, *failure) {
 	if m.throw != nil {
-		return nil, &failure{err: m.throw.Error, cause: m.throw.Cause}
+		return nil, &failure{err: m.throw.Error, cause: m.throw.Cause, absent: m.throw.Error == "" && m.throw.Cause == ""}
 	}
 	return m.ret, nil
 }

@@ -27,7 +27,13 @@ var (
 // MaskedEqual compares a recorded value with the engine's, letting masked
 // values and tokens in the recording match anything. Numbers compare by
 // value.
-func MaskedEqual(want, got any) bool {
+func MaskedEqual(want, got any) bool { return maskedEqual(want, got, false) }
+
+// maskedEqual is MaskedEqual; with jsonText set, two strings that both
+// hold JSON objects also match when they hold the same object, however
+// written. The mocked replays need that: a recorded Lambda error cause
+// was parsed by the recorder, so the mock cannot give back its exact text.
+func maskedEqual(want, got any, jsonText bool) bool {
 	switch w := want.(type) {
 	case string:
 		if slices.Contains(wholeMasks, w) {
@@ -37,7 +43,15 @@ func MaskedEqual(want, got any) bool {
 		if !ok {
 			return false
 		}
-		return maskedStringEqual(w, g)
+		if maskedStringEqual(w, g) {
+			return true
+		}
+		if jsonText && strings.HasPrefix(w, "{") && strings.HasPrefix(g, "{") {
+			wv, err1 := decode([]byte(w))
+			gv, err2 := decode([]byte(g))
+			return err1 == nil && err2 == nil && maskedEqual(wv, gv, jsonText)
+		}
+		return false
 	case map[string]any:
 		g, ok := got.(map[string]any)
 		if !ok || len(g) != len(w) {
@@ -45,7 +59,7 @@ func MaskedEqual(want, got any) bool {
 		}
 		for k, v := range w {
 			gv, ok := g[k]
-			if !ok || !MaskedEqual(v, gv) {
+			if !ok || !maskedEqual(v, gv, jsonText) {
 				return false
 			}
 		}
@@ -56,7 +70,7 @@ func MaskedEqual(want, got any) bool {
 			return false
 		}
 		for i := range w {
-			if !MaskedEqual(w[i], g[i]) {
+			if !maskedEqual(w[i], g[i], jsonText) {
 				return false
 			}
 		}

@@ -101,6 +101,9 @@ var resultEvents = map[string]string{
 	"EvaluationFailed":             "",
 }
 
+// errNoTaskResults is a history with no Task results to mock.
+var errNoTaskResults = errors.New("the recorded history has no Task results to mock")
+
 // MocksFromHistory builds a Step Functions Local mock configuration that
 // answers each Task of the entry with the responses AWS recorded for it,
 // in order: test case "Recorded" of state machine "conformance".
@@ -173,7 +176,7 @@ func MocksFromHistory(dir string, e *Entry) (json.RawMessage, error) {
 		counts[state]++
 	}
 	if len(responses) == 0 {
-		return nil, errors.New("the recorded history has no Task results to mock")
+		return nil, errNoTaskResults
 	}
 	cases := map[string]string{}
 	mocked := map[string]any{}
@@ -208,8 +211,8 @@ func outputValue(raw json.RawMessage) any {
 }
 
 // recordedText reads a recorded error or cause: a string, or an object the
-// recorder parsed from JSON text, which is written back as the Python
-// Lambda runtime writes it (", " and ": " separators, keys in order).
+// recorder parsed from JSON text, which is written back compact with its
+// keys in order, as Step Functions passes a Lambda error on.
 func recordedText(raw json.RawMessage) string {
 	if len(raw) == 0 || string(raw) == "null" {
 		return ""
@@ -239,14 +242,14 @@ func recordedText(raw json.RawMessage) string {
 			} else if top.object {
 				switch {
 				case top.n%2 == 1:
-					b.WriteString(": ")
+					b.WriteString(":")
 				case top.n > 0:
-					b.WriteString(", ")
+					b.WriteString(",")
 				}
 				top.n++
 			} else {
 				if top.n > 0 {
-					b.WriteString(", ")
+					b.WriteString(",")
 				}
 				top.n++
 			}
@@ -263,8 +266,11 @@ func recordedText(raw json.RawMessage) string {
 				stack = stack[:len(stack)-1]
 			}
 		case string:
-			q, _ := json.Marshal(t)
-			b.Write(q)
+			var q strings.Builder
+			enc := json.NewEncoder(&q)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(t)
+			b.WriteString(strings.TrimSuffix(q.String(), "\n"))
 		case json.Number:
 			b.WriteString(t.String())
 		case bool:
