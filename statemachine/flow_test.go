@@ -3,6 +3,7 @@ package statemachine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -25,6 +26,9 @@ type stubs struct {
 	snapPolls int
 	// joiner, when set, is an instance that the first drift check finds.
 	joiner string
+	// approval, when set, makes Preflight ask for one; approve answers it.
+	approval bool
+	approve  func(cb *asl.Callbacks, token string)
 }
 
 func (s *stubs) err(state string) error {
@@ -47,7 +51,13 @@ func (s *stubs) handlers() asl.Handlers {
 			Instances: []string{"a", "b", "c"}, Tags: map[string]string{"app": "demo"}, RequireOnHosts: "v1", Waves: [][]string{{"a"}, {"b", "c"}}, WaveCount: 2, PollSeconds: 5,
 			Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 5},
 			Bake:   contract.BakeSpec{Seconds: 60, IntervalSeconds: 30}, Alarms: []string{"x"},
-			Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}}, LockTTLSeconds: 60}, nil
+			Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}}, LockTTLSeconds: 60, ApprovalRequired: s.approval}, nil
+	})
+	reg("approval", func(ctx context.Context, in contract.ApprovalInput) (struct{}, error) {
+		if in.Token == "" || in.InstanceCount != 3 || in.Version != "v2" {
+			return struct{}{}, fmt.Errorf("approval payload = %+v, want a token, 3 instances and v2", in)
+		}
+		return struct{}{}, s.err("RequestApproval")
 	})
 	reg("lock", func(ctx context.Context, in contract.LockInput) (contract.LockOutput, error) {
 		state := map[string]string{"acquire": "AcquireLock", "release": "ReleaseLock"}[in.Action]
@@ -155,6 +165,7 @@ func TestDeployFlow(t *testing.T) {
 		fail       map[string]error
 		failOnce   map[string]error
 		joiner     string
+		approve    func(cb *asl.Callbacks, token string)
 		wantTasks  []string
 		wantStatus string
 		wantError  string
@@ -164,6 +175,12 @@ func TestDeployFlow(t *testing.T) {
 			wantTasks: at(8, append([]string{"Migrate"}, happy[8:]...)...), wantStatus: "SUCCEEDED"},
 		{name: "an instance that joined gets one more wave", joiner: "d",
 			wantTasks: at(19, append(append(append([]string{}, wave...), "CheckDrift"), happy[19:]...)...), wantStatus: "SUCCEEDED"},
+		{name: "production waits for an approval, then deploys", approve: func(cb *asl.Callbacks, token string) {
+			cb.SendTaskSuccess(token, []byte(`{"approved_by":"ada"}`))
+		}, wantTasks: at(3, append([]string{"RequestApproval"}, happy[3:]...)...), wantStatus: "SUCCEEDED"},
+		{name: "a rejected approval changes nothing", approve: func(cb *asl.Callbacks, token string) {
+			cb.SendTaskFailure(token, "Rejected", "rejected by grace: not during the sale")
+		}, wantTasks: at(3, append([]string{"RequestApproval"}, rollbackTail...)...), wantStatus: "FAILED", wantError: "Rejected"},
 		{name: "preflight refusal records and fails", fail: map[string]error{"Preflight": &contract.PreflightFailed{Message: "release v9 is not published"}},
 			wantTasks: []string{"Preflight", "Rollback", "Record", "ReleaseLock"}, wantStatus: "FAILED", wantError: "PreflightFailed"},
 		{name: "rollback target missing on a host", fail: map[string]error{"CheckHosts": &contract.PreflightFailed{Message: "v1 is not on b"}},
@@ -185,12 +202,24 @@ func TestDeployFlow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &stubs{fail: tt.fail, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner}
+			s := &stubs{fail: tt.fail, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil}
 			if s.failOnce == nil {
 				s.failOnce = map[string]error{}
 			}
 			in, _ := json.Marshal(contract.DeployRequest{App: "demo", Environment: "staging", Version: "v2"})
-			exec, err := asl.Run(context.Background(), sm, in, asl.Options{Resolver: s.handlers(), Clock: asl.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
+			cb := &asl.Callbacks{}
+			if tt.approve != nil {
+				go func() {
+					for {
+						if p := cb.Pending(); len(p) > 0 {
+							tt.approve(cb, p[0].Token)
+							return
+						}
+						time.Sleep(time.Millisecond)
+					}
+				}()
+			}
+			exec, err := asl.Run(context.Background(), sm, in, asl.Options{Resolver: s.handlers(), Clock: asl.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Callbacks: cb})
 			if err != nil {
 				t.Fatal(err)
 			}

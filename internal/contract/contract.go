@@ -71,6 +71,7 @@ type State struct {
 	Snapshot  *SnapshotOutput  `json:"snapshot,omitempty"`
 	Migration *MigrateOutput   `json:"migration,omitempty"`
 	HostCheck *DeployOutput    `json:"host_check,omitempty"`
+	Approval  *ApprovalOutput  `json:"approval,omitempty"`
 	Plan      *RolloutPlan     `json:"plan,omitempty"`
 	Rollout   *RolloutCursor   `json:"rollout,omitempty"`
 	Command   *DeployOutput    `json:"command,omitempty"`
@@ -172,6 +173,40 @@ type MigrationPlan struct {
 	// Ahead lists versions applied to the database that the release does not
 	// know (an application rollback); they are reported, not an error.
 	Ahead []int64 `json:"ahead,omitempty"`
+	// Engine is the dialect the migrations were linted as.
+	Engine string `json:"engine,omitempty"`
+	// Checks are the lint verdicts on the pending migrations.
+	Checks []MigrationCheck `json:"checks,omitempty"`
+	// ResumeVersion and ResumeAt are set when a migration that stopped part
+	// way will be resumed at statement ResumeAt.
+	ResumeVersion int64 `json:"resume_version,omitempty"`
+	ResumeAt      int   `json:"resume_at,omitempty"`
+}
+
+// MigrationCheck is the lint verdict on one pending migration.
+type MigrationCheck struct {
+	Version int64  `json:"version"`
+	Name    string `json:"name"`
+	// Class is expand, contract or destructive.
+	Class      string `json:"class"`
+	Reversible bool   `json:"reversible"`
+	// Mode is how it runs: in one transaction or statement by statement.
+	Mode string `json:"mode"`
+	// Allowed is set when the manifest names it in migrations.allow.
+	Allowed  bool               `json:"allowed,omitempty"`
+	Findings []MigrationFinding `json:"findings,omitempty"`
+}
+
+// MigrationFinding is one lint finding; an ignored one carries the reason
+// its slipway:ignore gave.
+type MigrationFinding struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Ignored  bool   `json:"ignored,omitempty"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // LockInput is the input of the AcquireLock and ReleaseLock tasks.
@@ -393,16 +428,16 @@ type RecordOutput struct {
 // ApprovalInput is the payload of the RequestApproval task, which waits on
 // its task token until a person approves or rejects.
 type ApprovalInput struct {
-	Token           string   `json:"token"`
-	DeploymentID    string   `json:"deployment_id"`
-	ExecutionID     string   `json:"execution_id"`
-	App             string   `json:"app"`
-	Environment     string   `json:"environment"`
-	Version         string   `json:"version"`
-	PreviousVersion string   `json:"previous_version"`
-	Instances       []string `json:"instances"`
-	Pending         []int64  `json:"pending"`
-	Trigger         Trigger  `json:"trigger"`
+	Token           string  `json:"token"`
+	DeploymentID    string  `json:"deployment_id"`
+	ExecutionID     string  `json:"execution_id"`
+	App             string  `json:"app"`
+	Environment     string  `json:"environment"`
+	Version         string  `json:"version"`
+	PreviousVersion string  `json:"previous_version"`
+	InstanceCount   int     `json:"instance_count"`
+	Pending         []int64 `json:"pending"`
+	Trigger         Trigger `json:"trigger"`
 }
 
 // ApprovalOutput is what the approving person's SendTaskSuccess carries.

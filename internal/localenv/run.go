@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
 	"github.com/slipway-deploy/slipway/statemachine"
 )
@@ -68,7 +69,12 @@ func (e *Env) Run(ctx context.Context, machine string, definition, input []byte,
 		opts.Name = ExecutionName(machine, "")
 	}
 	p := &progress{w: opts.Progress, ledger: e.Ledger, id: opts.Name, hook: opts.OnEvent}
+	cb := &asl.Callbacks{}
+	watch, stop := context.WithCancel(ctx)
+	defer stop()
+	go e.watchApprovals(watch, cb)
 	return asl.Run(ctx, sm, input, asl.Options{
+		Callbacks:        cb,
 		Resolver:         resolver,
 		Clock:            clock,
 		ExecutionName:    opts.Name,
@@ -77,6 +83,46 @@ func (e *Env) Run(ctx context.Context, machine string, definition, input []byte,
 		Account:          "000000000000",
 		OnEvent:          p.onEvent,
 	})
+}
+
+// approvalPoll is how often a waiting execution looks for a decision.
+const approvalPoll = 100 * time.Millisecond
+
+// watchApprovals plays the part of Step Functions' SendTaskSuccess and
+// SendTaskFailure API for the embedded environment: `slipway approve` (in
+// any process) writes the decision to the ledger, and this completes the
+// waiting task's token with it.
+func (e *Env) watchApprovals(ctx context.Context, cb *asl.Callbacks) {
+	t := time.NewTicker(approvalPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, p := range cb.Pending() {
+			var in struct {
+				Payload struct {
+					Environment string `json:"environment"`
+				}
+			}
+			if json.Unmarshal(p.Input, &in) != nil || in.Payload.Environment == "" {
+				continue
+			}
+			a, err := e.Ledger.GetApproval(ctx, e.Config.App, in.Payload.Environment, p.ExecutionName)
+			if err != nil || a.Token != p.Token {
+				continue
+			}
+			switch a.Decision {
+			case ledger.ApprovalApproved:
+				out, _ := json.Marshal(contract.ApprovalOutput{ApprovedBy: a.DecidedBy, Reason: a.Reason})
+				cb.SendTaskSuccess(p.Token, out)
+			case ledger.ApprovalRejected:
+				cb.SendTaskFailure(p.Token, "Rejected", fmt.Sprintf("rejected by %s: %s", a.DecidedBy, a.Reason))
+			}
+		}
+	}
 }
 
 var nameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
