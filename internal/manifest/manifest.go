@@ -82,11 +82,40 @@ type Bake struct {
 // Migrations governs the release's database migrations.
 type Migrations struct {
 	Dir string `yaml:"dir"`
-	// Allow names migrations (by file name or version) whose contract or
-	// destructive class may ship anyway.
-	Allow            []string `yaml:"allow"`
+	// Engine is the SQL dialect the files are written for and linted as:
+	// postgres, mysql or sqlite. Empty means the target database's.
+	Engine string `yaml:"engine"`
+	// Allow names migrations (by file name, name such as 0003_drop_email,
+	// or version) that may ship although their class is blocked or they
+	// have lint errors.
+	Allow []string `yaml:"allow"`
+	// Policy says which classes of migration block a deploy.
+	Policy MigrationPolicy `yaml:"policy"`
+	// LockTimeout and StatementTimeout are set on the migration session
+	// (PostgreSQL lock_timeout and statement_timeout; MySQL
+	// lock_wait_timeout). LockWait is how long a runner waits for another
+	// runner's migration lock.
 	LockTimeout      Duration `yaml:"lock_timeout"`
 	StatementTimeout Duration `yaml:"statement_timeout"`
+	LockWait         Duration `yaml:"lock_wait"`
+	// KeepSnapshots is how many of Slipway's pre-migration snapshots are
+	// kept per environment; older ones are deleted.
+	KeepSnapshots int `yaml:"keep_snapshots"`
+}
+
+// MigrationPolicy lists the migration classes (expand, contract,
+// destructive) that block a deploy unless allowed by name. Nil means the
+// default, contract and destructive; an empty list blocks nothing.
+type MigrationPolicy struct {
+	Block []string `yaml:"block"`
+}
+
+// BlockedClasses returns the classes that block a deploy.
+func (m Migrations) BlockedClasses() []string {
+	if m.Policy.Block == nil {
+		return []string{"contract", "destructive"}
+	}
+	return m.Policy.Block
 }
 
 // Environment overrides settings for one environment.
@@ -224,6 +253,12 @@ func (m *Manifest) setDefaults() {
 	if m.Migrations.StatementTimeout.Duration == 0 {
 		m.Migrations.StatementTimeout.Duration = 15 * time.Minute
 	}
+	if m.Migrations.LockWait.Duration == 0 {
+		m.Migrations.LockWait.Duration = time.Minute
+	}
+	if m.Migrations.KeepSnapshots == 0 {
+		m.Migrations.KeepSnapshots = 5
+	}
 	if m.KeepReleases == 0 {
 		m.KeepReleases = 5
 	}
@@ -263,6 +298,19 @@ func (m *Manifest) validate() error {
 	}
 	if m.Bake.Interval.Duration < time.Second {
 		add("bake.interval", "must be at least 1s")
+	}
+	switch m.Migrations.Engine {
+	case "", "postgres", "mysql", "sqlite":
+	default:
+		add("migrations.engine", "%q is not postgres, mysql or sqlite", m.Migrations.Engine)
+	}
+	for _, c := range m.Migrations.Policy.Block {
+		if c != "expand" && c != "contract" && c != "destructive" {
+			add("migrations.policy.block", "%q is not a class: expand, contract or destructive", c)
+		}
+	}
+	if m.Migrations.KeepSnapshots < 1 {
+		add("migrations.keep_snapshots", "must be at least 1: the snapshot taken before this deployment's migrations is the way back")
 	}
 	if m.KeepReleases < 2 {
 		add("keep_releases", "must be at least 2, so the previous release stays for rollback")

@@ -1,8 +1,18 @@
 // Package snapshot takes the database snapshot that precedes every
-// migration and says, in words a person can follow, how to restore it.
-// SQLite snapshots with VACUUM INTO (the embedded environment); RDS with
-// CreateDBSnapshot or, for Aurora, CreateDBClusterSnapshot, polled by the
-// state machine rather than waited on in a Lambda.
+// migration, keeps the last few and says, in words a person can follow,
+// how to restore one.
+//
+// RDS snapshots an instance with CreateDBSnapshot or an Aurora cluster
+// with CreateDBClusterSnapshot, named slipway-<app>-<env>-<deployment> and
+// tagged slipway:managed; the state machine polls Status between Wait
+// states rather than a Lambda waiting. Prune deletes Slipway's own older
+// snapshots (prefix and tag both match) beyond the newest N. In the
+// embedded environment SQLite snapshots with VACUUM INTO, and a local
+// PostgreSQL or MySQL with pg_dump -Fc or mysqldump (Dump).
+//
+// Every RestoreProcedure names the snapshot, the commands and the caveats:
+// a restore creates a new instance (RDS), and writes made after the
+// snapshot are lost.
 package snapshot
 
 // Statuses a snapshot reports.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -18,6 +20,8 @@ type RDSAPI interface {
 	CreateDBClusterSnapshot(ctx context.Context, in *rds.CreateDBClusterSnapshotInput, optFns ...func(*rds.Options)) (*rds.CreateDBClusterSnapshotOutput, error)
 	DescribeDBSnapshots(ctx context.Context, in *rds.DescribeDBSnapshotsInput, optFns ...func(*rds.Options)) (*rds.DescribeDBSnapshotsOutput, error)
 	DescribeDBClusterSnapshots(ctx context.Context, in *rds.DescribeDBClusterSnapshotsInput, optFns ...func(*rds.Options)) (*rds.DescribeDBClusterSnapshotsOutput, error)
+	DeleteDBSnapshot(ctx context.Context, in *rds.DeleteDBSnapshotInput, optFns ...func(*rds.Options)) (*rds.DeleteDBSnapshotOutput, error)
+	DeleteDBClusterSnapshot(ctx context.Context, in *rds.DeleteDBClusterSnapshotInput, optFns ...func(*rds.Options)) (*rds.DeleteDBClusterSnapshotOutput, error)
 }
 
 var _ RDSAPI = (*rds.Client)(nil)
@@ -95,13 +99,15 @@ func (r *RDS) Status(ctx context.Context, id string) (string, error) {
 func (r *RDS) explain(what string, err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
+		switch code := strings.TrimSuffix(ae.ErrorCode(), "Fault"); code {
 		case "SnapshotQuotaExceeded":
-			return fmt.Errorf("%s: the account's manual snapshot quota is used up: delete old snapshots or lower keep_snapshots: %w", what, err)
-		case "InvalidDBInstanceState", "InvalidDBClusterStateFault":
-			return fmt.Errorf("%s: the database is not in a state that allows a snapshot (it may be modifying or already snapshotting); retry when it is available: %w", what, err)
-		case "DBInstanceNotFound", "DBClusterNotFoundFault":
+			return fmt.Errorf("%s: the account's manual snapshot quota is used up, so Slipway will not migrate without its snapshot: delete old manual snapshots or lower migrations.keep_snapshots: %w", what, err)
+		case "InvalidDBInstanceState", "InvalidDBClusterState", "InvalidDBClusterStateFault":
+			return fmt.Errorf("%s: database %s is not in a state that allows a snapshot (it may be modifying, stopped or already snapshotting); deploy again when it is available: %w", what, r.target(), err)
+		case "DBInstanceNotFound", "DBClusterNotFound":
 			return fmt.Errorf("%s: database %s not found: fix db_instance or db_cluster in the Slipway configuration: %w", what, r.target(), err)
+		case "DBSnapshotNotFound", "DBClusterSnapshotNotFound":
+			return fmt.Errorf("%s: no such snapshot: %w", what, err)
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)
@@ -132,4 +138,93 @@ func (r *RDS) RestoreProcedure(id string) string {
 		"  then point the app's database secret at the new instance's endpoint and restart the app.",
 		"Caveats: a restore creates a NEW instance (new endpoint); every write made after the snapshot was taken is lost.",
 	}, "\n")
+}
+
+// snapshotInfo is what Prune needs of a snapshot.
+type snapshotInfo struct {
+	id      string
+	created time.Time
+	status  string
+	managed bool
+}
+
+// Prune deletes Slipway's older manual snapshots of the database: those
+// whose identifier starts with prefix and that carry the slipway:managed
+// tag, available, beyond the keep newest. current (the snapshot just taken)
+// is never deleted; snapshots of anything else are never touched.
+func (r *RDS) Prune(ctx context.Context, prefix, current string, keep int) ([]string, error) {
+	var snaps []snapshotInfo
+	if r.DBCluster != "" {
+		p := rds.NewDescribeDBClusterSnapshotsPaginator(r.Client, &rds.DescribeDBClusterSnapshotsInput{
+			DBClusterIdentifier: aws.String(r.DBCluster), SnapshotType: aws.String("manual")})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, r.explain("list snapshots of "+r.DBCluster, err)
+			}
+			for _, s := range out.DBClusterSnapshots {
+				snaps = append(snaps, snapshotInfo{aws.ToString(s.DBClusterSnapshotIdentifier), aws.ToTime(s.SnapshotCreateTime), aws.ToString(s.Status), r.ours(s.TagList)})
+			}
+		}
+	} else {
+		p := rds.NewDescribeDBSnapshotsPaginator(r.Client, &rds.DescribeDBSnapshotsInput{
+			DBInstanceIdentifier: aws.String(r.DBInstance), SnapshotType: aws.String("manual")})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, r.explain("list snapshots of "+r.DBInstance, err)
+			}
+			for _, s := range out.DBSnapshots {
+				snaps = append(snaps, snapshotInfo{aws.ToString(s.DBSnapshotIdentifier), aws.ToTime(s.SnapshotCreateTime), aws.ToString(s.Status), r.ours(s.TagList)})
+			}
+		}
+	}
+	var ours []snapshotInfo
+	for _, s := range snaps {
+		if strings.HasPrefix(s.id, prefix) && s.managed && s.status == "available" {
+			ours = append(ours, s)
+		}
+	}
+	sort.Slice(ours, func(i, j int) bool { return ours[i].created.After(ours[j].created) })
+	var deleted []string
+	var errs []error
+	kept := 0
+	for _, s := range ours {
+		if s.id == current || kept < keep-1 {
+			if s.id != current {
+				kept++
+			}
+			continue
+		}
+		var err error
+		if r.DBCluster != "" {
+			_, err = r.Client.DeleteDBClusterSnapshot(ctx, &rds.DeleteDBClusterSnapshotInput{DBClusterSnapshotIdentifier: aws.String(s.id)})
+		} else {
+			_, err = r.Client.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String(s.id)})
+		}
+		if err != nil {
+			errs = append(errs, r.explain("delete snapshot "+s.id, err))
+			continue
+		}
+		deleted = append(deleted, s.id)
+	}
+	return deleted, errors.Join(errs...)
+}
+
+// ours reports whether a snapshot's tags say Slipway took it for this
+// environment: slipway:managed=true, and the environment tag where the
+// adapter has one (an environment named "staging" must not prune
+// "staging-2", whose identifiers share its prefix).
+func (r *RDS) ours(tags []rdstypes.Tag) bool {
+	got := map[string]string{}
+	for _, t := range tags {
+		got[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	if got["slipway:managed"] != "true" {
+		return false
+	}
+	if env := r.Tags["slipway:env"]; env != "" && got["slipway:env"] != env {
+		return false
+	}
+	return true
 }

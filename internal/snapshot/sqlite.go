@@ -64,3 +64,9 @@ func (s *SQLite) RestoreProcedure(id string) string {
 		"Caveat: every write made after the snapshot was taken is lost.",
 	}, "\n")
 }
+
+// Prune deletes the snapshots in Dir whose names start with prefix beyond
+// the keep newest; current is never deleted.
+func (s *SQLite) Prune(ctx context.Context, prefix, current string, keep int) ([]string, error) {
+	return pruneDir(s.Dir, prefix, ".db", current, keep)
+}
