@@ -36,7 +36,10 @@ type jsonataExpr struct {
 	singleton bool // the whole expression is a call of $range
 }
 
-var registerOnce sync.Once
+var (
+	registerOnce sync.Once
+	jsonataMu    sync.Mutex // serialises evaluations; see eval
+)
 
 // compileJSONata checks a JSONata expression.
 func compileJSONata(text string) (*jsonataExpr, error) {
@@ -71,7 +74,11 @@ func (e *jsonataExpr) eval(states map[string]any, vars map[string]any) (any, err
 	if err := x.RegisterVars(bound); err != nil {
 		return nil, err
 	}
+	// The port's built-in functions are shared objects that it modifies
+	// as it calls them, so evaluations cannot run at once.
+	jsonataMu.Lock()
 	v, err := x.Eval(nil)
+	jsonataMu.Unlock()
 	if errors.Is(err, jsonata.ErrUndefined) {
 		return nil, errUndefined
 	}

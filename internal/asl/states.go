@@ -3,8 +3,8 @@ package asl
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
