@@ -169,10 +169,14 @@ func (r *runner) resolveLambda(name string) (Handler, bool) {
 }
 
 // serialised holds a lock for each aws-lambda-go handler. Such a handler
-// returns a slice of a pooled buffer that it puts back in the pool before
-// Invoke returns, so two concurrent invocations of one handler can overwrite
-// each other's output. Real Lambda never runs two invocations in one
-// process; the engine keeps to that, for those handlers only.
+// returns a slice of a pooled buffer that it puts back in the pool (a
+// deferred Close) before Invoke returns, so two concurrent invocations of
+// one handler can overwrite each other's output. Copying the output as
+// soon as Invoke returns does not help: the buffer is already back in the
+// pool by then, and the race detector catches the overwrite
+// (TestLambdaHandlerInConcurrentMap without the lock). Real Lambda never
+// runs two invocations in one process; the engine keeps to that, for those
+// handlers only, and copies the output before it lets the next one in.
 var serialised sync.Map // Handler -> *sync.Mutex
 
 func handlerLock(h Handler) *sync.Mutex {
