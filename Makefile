@@ -5,7 +5,9 @@ GOFILES    = $(shell git ls-files --cached --others --exclude-standard '*.go')
 
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: demo test ci build lint fmt-check vet shellcheck bench clean
+SYNTH_CONFIG ?= $(if $(wildcard slipway.aws.json),slipway.aws.json,infra/stack/testdata/config.json)
+
+.PHONY: demo test ci build lint fmt-check vet shellcheck bench clean synth infra-test
 
 ## demo: deploy v1, v2 and a failing v3 of the demo app on the embedded environment (v3 rolls back by itself)
 demo:
@@ -15,8 +17,8 @@ demo:
 test:
 	$(GO) test ./...
 
-## ci: what .ci/run runs: formatting, vet, shellcheck, the tests and the Lambda build
-ci: lint test build
+## ci: what .ci/run runs: formatting, vet, shellcheck, the tests, the Lambda build and the CDK stack's tests
+ci: lint test build infra-test
 
 ## build: cross-compile every function to dist/<name>/bootstrap (linux/arm64, provided.al2023)
 build:
@@ -25,11 +27,19 @@ build:
 		printf '%-10s %s\n' $$f "$$(du -h dist/$$f/bootstrap | cut -f1)"; \
 	done
 
+## synth: synthesize the AWS stack to cdk.out/ offline, cdk-nag checked (SYNTH_CONFIG=file)
+synth: build
+	cd infra && CDK_CONTEXT_JSON='{"config":"$(SYNTH_CONFIG)"}' $(GO) run .
+
+## infra-test: vet and test the CDK stack (one synth; needs Node.js)
+infra-test: build
+	cd infra && $(GO) vet ./... && $(GO) test ./...
+
 ## lint: gofmt check, go vet and shellcheck
 lint: fmt-check vet shellcheck
 
 fmt-check:
-	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $(GOFILES) $$(cd infra && git ls-files --cached --others --exclude-standard '*.go' | sed 's|^|infra/|')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...
@@ -45,4 +55,4 @@ bench:
 
 ## clean: remove build output and local state
 clean:
-	rm -rf dist cdk.out .slipway
+	rm -rf dist cdk.out infra/cdk.out .slipway

@@ -398,10 +398,16 @@ func (c *Config) SlipwayConfig() ([]byte, error) {
 		Alarms         []string          `json:"alarms,omitempty"`
 		Tags           map[string]string `json:"tags,omitempty"`
 	}
+	type triggers struct {
+		Repositories []string          `json:"repositories,omitempty"`
+		Branches     map[string]string `json:"branches,omitempty"`
+	}
 	out := struct {
 		App          string         `json:"app"`
 		Environments map[string]env `json:"environments"`
-	}{App: c.App, Environments: map[string]env{}}
+		Triggers     triggers       `json:"triggers"`
+	}{App: c.App, Environments: map[string]env{},
+		Triggers: triggers{Repositories: []string{c.Git.Repository}, Branches: map[string]string{c.Git.Branch: c.Git.Environment}}}
 	for name, e := range c.Environments {
 		v := env{Production: e.Production, DatabaseSecret: e.Database.SecretARN, Alarms: e.Alarms, Tags: e.Tags}
 		if e.Database.Cluster() {

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -23,16 +24,27 @@ const (
 
 // rules are the EventBridge rules on the default bus:
 //
-//   - a push to the configured branch starts the deploy state machine for
-//     the push environment (staging), from CodeCommit's own event or from a
-//     slipway.git "Git Push" event that CI or a webhook relay puts;
-//   - an alarm of an environment moving to ALARM starts the rollback state
-//     machine for that environment;
+//   - a push to the configured branch goes to the push router, from
+//     CodeCommit's own event or from a slipway.git "Git Push" event that CI
+//     or a webhook relay puts. The router starts the deploy state machine
+//     for the push environment (staging) with an execution name derived
+//     from the environment and the commit, so a redelivered event does not
+//     start twice; it checks the release is published, and coalesces
+//     pushes that arrive while a deployment runs (a rule targeting the
+//     state machine directly could do none of these);
+//   - an alarm of an environment moving to ALARM goes to the alarm router,
+//     which starts one rollback of the environment's last deployment if it
+//     is within its watch window, and records its decision either way;
 //   - every execution status change of both state machines goes to the
 //     notification topic.
 func (s *Stack) rules() {
 	cfg := s.Config
-	deploy, rollback := s.StateMachines["deploy"], s.StateMachines["rollback"]
+	router := func(name string) awsevents.IRuleTarget {
+		return awseventstargets.NewLambdaFunction(s.Functions[name], &awseventstargets.LambdaFunctionProps{
+			RetryAttempts: jsii.Number(4),
+			MaxEventAge:   awscdk.Duration_Hours(jsii.Number(1)),
+		})
+	}
 
 	awsevents.NewRule(s.Stack, jsii.String("CodeCommitPush"), &awsevents.RuleProps{
 		Description: jsii.String("Slipway " + cfg.App + ": a CodeCommit push to " + cfg.Git.Branch + " deploys to " + cfg.Git.Environment),
@@ -46,9 +58,7 @@ func (s *Stack) rules() {
 				"referenceName":  []string{cfg.Git.Branch},
 			},
 		},
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(deploy, &awseventstargets.SfnStateMachineProps{
-			Input: s.deployInput("$.detail.commitId", "$.detail.callerUserArn"),
-		})},
+		Targets: &[]awsevents.IRuleTarget{router("push-router")},
 	})
 
 	awsevents.NewRule(s.Stack, jsii.String("GitPush"), &awsevents.RuleProps{
@@ -62,9 +72,7 @@ func (s *Stack) rules() {
 				"branch":     []string{cfg.Git.Branch},
 			},
 		},
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(deploy, &awseventstargets.SfnStateMachineProps{
-			Input: s.deployInput("$.detail.commit", "$.detail.pusher"),
-		})},
+		Targets: &[]awsevents.IRuleTarget{router("push-router")},
 	})
 
 	for _, env := range cfg.EnvironmentNames() {
@@ -82,19 +90,7 @@ func (s *Stack) rules() {
 					"state":     map[string]interface{}{"value": []string{"ALARM"}},
 				},
 			},
-			// The rollback state machine for now; a trigger function that
-			// checks the watch window will take its place.
-			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(rollback, &awseventstargets.SfnStateMachineProps{
-				Input: awsevents.RuleTargetInput_FromObject(map[string]interface{}{
-					"app":         cfg.App,
-					"environment": env,
-					"trigger": map[string]interface{}{
-						"source": "alarm",
-						"alarm":  awsevents.EventField_FromPath(jsii.String("$.detail.alarmName")),
-						"reason": awsevents.EventField_FromPath(jsii.String("$.detail.state.reason")),
-					},
-				}),
-			})},
+			Targets: &[]awsevents.IRuleTarget{router("alarm-router")},
 		})
 	}
 
@@ -108,22 +104,6 @@ func (s *Stack) rules() {
 			},
 		},
 		Targets: &[]awsevents.IRuleTarget{&topicTarget{topic: s.Topic}},
-	})
-}
-
-// deployInput maps a push event to the deploy state machine's input
-// (internal/contract.DeployRequest): the commit is the version.
-func (s *Stack) deployInput(commitPath, actorPath string) awsevents.RuleTargetInput {
-	commit := awsevents.EventField_FromPath(jsii.String(commitPath))
-	return awsevents.RuleTargetInput_FromObject(map[string]interface{}{
-		"app":         s.Config.App,
-		"environment": s.Config.Git.Environment,
-		"version":     commit,
-		"trigger": map[string]interface{}{
-			"source": "push",
-			"actor":  awsevents.EventField_FromPath(jsii.String(actorPath)),
-			"commit": commit,
-		},
 	})
 }
 

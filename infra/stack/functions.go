@@ -32,6 +32,8 @@ const (
 	StartDeploys
 	// StartRollbacks: the same for the rollback state machine.
 	StartRollbacks
+	// Notify: sns:Publish on the notification topic (and its KMS key).
+	Notify
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
@@ -68,6 +70,12 @@ var Specs = map[string]FunctionSpec{
 		Ledger:       []string{"PutDeployment", "UpdateDeployment", "ListDeployments", "AddStep"},
 		Capabilities: []Capability{ReadArtifacts, DescribeInstances, ReadDatabaseSecrets},
 	},
+	"approval": {
+		Description:    "Slipway approval: record a production deployment's approval request with its task token and send it to the notification topic",
+		TimeoutSeconds: 20, MemoryMB: 256,
+		Ledger:       []string{"PutApproval", "AddStep"},
+		Capabilities: []Capability{Notify},
+	},
 	"lock": {
 		Description:    "Slipway lock: take and release the environment's lease in the ledger",
 		TimeoutSeconds: 20, MemoryMB: 256,
@@ -103,9 +111,8 @@ var Specs = map[string]FunctionSpec{
 		Ledger:       []string{"InstanceResults", "AddStep"},
 		Capabilities: []Capability{DescribeInstances, RunCommands},
 	},
-	// The triggers: EventBridge invokes them, not a state machine. The
-	// stack's rules still start the state machines directly; the rules move
-	// to these functions with the control-plane work.
+	// The triggers: EventBridge invokes them, not a state machine (see
+	// events.go).
 	"push-router": {
 		Description:    "Slipway push router: start the deployment of a pushed commit's release, once per commit",
 		TimeoutSeconds: 30, MemoryMB: 256, Trigger: true,
@@ -121,7 +128,8 @@ var Specs = map[string]FunctionSpec{
 	"record": {
 		Description:    "Slipway record: write the deployment's final status and report to the ledger",
 		TimeoutSeconds: 50, MemoryMB: 256,
-		Ledger: []string{"InstanceResults", "UpdateDeployment", "PutDeployment", "AddStep"},
+		Ledger:       []string{"InstanceResults", "UpdateDeployment", "PutDeployment", "AddStep"},
+		Capabilities: []Capability{Notify},
 	},
 }
 
@@ -146,6 +154,12 @@ var ledgerActions = map[string][]string{
 	"SetPending":   {"dynamodb:PutItem"},
 	"ClearPending": {"dynamodb:DeleteItem"},
 	"AddEvent":     {"dynamodb:PutItem"},
+	"Events":       {"dynamodb:Query"},
+	"PutApproval":  {"dynamodb:PutItem"},
+	"GetApproval":  {"dynamodb:GetItem"},
+	"Approvals":    {"dynamodb:Query"},
+	// DecideApproval is a conditional UpdateItem, read back on a conflict.
+	"DecideApproval": {"dynamodb:UpdateItem", "dynamodb:GetItem"},
 }
 
 // indexMethods are the ledger methods that query the secondary indexes.

@@ -109,6 +109,7 @@ func TestEveryFunctionPermissions(t *testing.T) {
 		ReadDatabaseSecrets: {"ReadDatabaseSecrets", "DecryptDatabaseSecrets"},
 		StartDeploys:        {"StartDeploy"},
 		StartRollbacks:      {"StartRollback"},
+		Notify:              {"PublishNotifications", "EncryptNotifications"},
 		TakeSnapshots: {"CreateSnapshotProduction", "TagSnapshotProduction", "DescribeSnapshotProduction",
 			"CreateSnapshotStaging", "TagSnapshotStaging", "DescribeSnapshotStaging"},
 	}

@@ -128,6 +128,13 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 				name = "rollback"
 			}
 			add("Start"+pascal(name), []string{"states:StartExecution"}, []*string{jsii.String(StateMachineARN(s.Config, name))}, nil)
+		case Notify:
+			add("PublishNotifications", []string{"sns:Publish"}, []*string{s.Topic.TopicArn()}, nil)
+			// The topic is encrypted with the stack's key: publishing needs
+			// the data key, through SNS only.
+			add("EncryptNotifications", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []*string{s.TopicKey.KeyArn()}, map[string]interface{}{
+				"StringEquals": map[string]interface{}{"kms:ViaService": fmt.Sprintf("sns.%s.amazonaws.com", s.Config.Region)},
+			})
 		case ReadAlarms:
 			// DescribeAlarms can be limited to alarm ARNs, but then it
 			// returns no composite alarms (CloudWatch requires "*" for

@@ -26,23 +26,18 @@ func TestRulesMatchSampleEvents(t *testing.T) {
 		rule  string
 		input string // JSON, "" when the rule passes the event unchanged
 	}
-	deploy := func(actor string) string {
-		return `{"app":"demo","environment":"staging","version":"` + commit + `","trigger":{"source":"push","actor":"` + actor + `","commit":"` + commit + `"}}`
-	}
-	reason := "Threshold Crossed: 1 out of the last 1 datapoints [12.0 (26/11/26 01:31:00)] was greater than the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transition)."
-	rollback := func(env, alarm string) string {
-		return `{"app":"demo","environment":"` + env + `","trigger":{"source":"alarm","alarm":"` + alarm + `","reason":"` + reason + `"}}`
-	}
+	// The routers get the event itself: they map it to the execution input
+	// (internal/trigger, tested against the same sample events).
 	want := map[string][]started{
-		"codecommit/push-main.json":                   {{"CodeCommitPush", deploy("arn:aws:iam::111111111111:user/ada")}},
+		"codecommit/push-main.json":                   {{"CodeCommitPush", ""}},
 		"codecommit/push-other-branch.json":           nil,
 		"codecommit/tag-main.json":                    nil,
-		"git/push-main.json":                          {{"GitPush", deploy("ada")}},
+		"git/push-main.json":                          {{"GitPush", ""}},
 		"git/push-tag.json":                           nil,
 		"git/push-other-branch.json":                  nil,
 		"git/push-other-app.json":                     nil,
-		"alarm/alarm-to-alarm.json":                   {{"AlarmStaging", rollback("staging", "demo-staging-5xx")}},
-		"alarm/production-insufficient-to-alarm.json": {{"AlarmProduction", rollback("production", "demo-production-5xx")}},
+		"alarm/alarm-to-alarm.json":                   {{"AlarmStaging", ""}},
+		"alarm/production-insufficient-to-alarm.json": {{"AlarmProduction", ""}},
 		"alarm/alarm-to-ok.json":                      nil,
 		"alarm/other-alarm.json":                      nil,
 		"states/deploy-failed.json":                   {{"ExecutionStatus", ""}},
@@ -173,10 +168,10 @@ func lookup(event map[string]any, path string) (any, bool) {
 func TestRuleTargets(t *testing.T) {
 	s := synth(t)
 	want := map[string]string{
-		"CodeCommitPush":  "<DeployStateMachine>",
-		"GitPush":         "<DeployStateMachine>",
-		"AlarmStaging":    "<RollbackStateMachine>",
-		"AlarmProduction": "<RollbackStateMachine>",
+		"CodeCommitPush":  "<PushRouterFunction.Arn>",
+		"GitPush":         "<PushRouterFunction.Arn>",
+		"AlarmStaging":    "<AlarmRouterFunction.Arn>",
+		"AlarmProduction": "<AlarmRouterFunction.Arn>",
 		"ExecutionStatus": "<Notifications>",
 	}
 	got := map[string]string{}
@@ -191,12 +186,24 @@ func TestRuleTargets(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rule targets (-want +got):\n%s", diff)
 	}
-	// The roles EventBridge starts executions with may start only their
-	// own state machine.
-	for _, sm := range []string{"Deploy", "Rollback"} {
-		st := s.roleStatements(t, sm+"StateMachine/EventsRole")
-		if len(st) != 1 || fmt.Sprint(st[0].Actions, st[0].Resources) != "[states:StartExecution] [<"+sm+"StateMachine>]" {
-			t.Errorf("%s events role: %+v, want states:StartExecution on the state machine only", sm, st)
+	// EventBridge may invoke each router only from the rules that target it.
+	perms := map[string][]string{}
+	for _, p := range s.ofType("AWS::Lambda::Permission") {
+		props := p.props()
+		if fmt.Sprint(props["Principal"]) != "events.amazonaws.com" {
+			continue
+		}
+		fn := fmt.Sprint(s.resolve(props["FunctionName"]))
+		perms[fn] = append(perms[fn], fmt.Sprint(s.resolve(props["SourceArn"])))
+	}
+	for fn, rules := range map[string][]string{
+		"<PushRouterFunction.Arn>":  {"<CodeCommitPush.Arn>", "<GitPush.Arn>"},
+		"<AlarmRouterFunction.Arn>": {"<AlarmProduction.Arn>", "<AlarmStaging.Arn>"},
+	} {
+		got := perms[fn]
+		sort.Strings(got)
+		if diff := cmp.Diff(rules, got); diff != "" {
+			t.Errorf("EventBridge permissions on %s (-want +got):\n%s", fn, diff)
 		}
 	}
 }

@@ -56,6 +56,7 @@ type Stack struct {
 	Artifacts      awss3.Bucket
 	AccessLogs     awss3.Bucket
 	Topic          awssns.Topic
+	TopicKey       awskms.Key
 	Document       awsssm.CfnDocument
 	Functions      map[string]awslambda.Function
 	Roles          map[string]awsiam.Role
@@ -251,6 +252,7 @@ func (s *Stack) notifications() {
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
 		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
 	})
+	s.TopicKey = key
 	s.Topic = awssns.NewTopic(s.Stack, jsii.String("Notifications"), &awssns.TopicProps{
 		TopicName:   jsii.String(Name(s.Config) + "-notifications"),
 		DisplayName: jsii.String("Slipway " + s.Config.App),
@@ -296,6 +298,7 @@ func (s *Stack) functions(slipwayConfig string) error {
 		"SLIPWAY_COMMAND_TIMEOUT": jsii.String(strconv.Itoa(s.Config.CommandTimeoutSeconds)),
 		// Literal ARNs (the names are fixed): a reference would make the
 		// state machines, which reference the functions, a cycle.
+		"SLIPWAY_TOPIC_ARN":              s.Topic.TopicArn(),
 		"SLIPWAY_DEPLOY_STATE_MACHINE":   jsii.String(StateMachineARN(s.Config, "deploy")),
 		"SLIPWAY_ROLLBACK_STATE_MACHINE": jsii.String(StateMachineARN(s.Config, "rollback")),
 	}

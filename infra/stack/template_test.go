@@ -41,9 +41,12 @@ func TestResourceCounts(t *testing.T) {
 		"AWS::SSM::Document":      1,
 		"AWS::Logs::LogGroup":     fns + 2,
 		"AWS::IAM::ManagedPolicy": 1,
-		// One per function, one per state machine, one per state machine
-		// EventBridge starts.
-		"AWS::IAM::Role": fns + 2 + 2,
+		// One per function and one per state machine. EventBridge invokes
+		// the routers through resource policies, with no role.
+		"AWS::IAM::Role": fns + 2,
+		// EventBridge may invoke the push router from the two push rules
+		// and the alarm router from the two alarm rules.
+		"AWS::Lambda::Permission": 4,
 	}
 	for typ, n := range counts {
 		must(t, typ, func() { s.assertion.ResourceCountIs(jsii.String(typ), jsii.Number(float64(n))) })
@@ -52,7 +55,7 @@ func TestResourceCounts(t *testing.T) {
 	for _, n := range counts {
 		total += n
 	}
-	total += fns + 2 + 2 // AWS::IAM::Policy, one per role
+	total += fns + 2 // AWS::IAM::Policy, one per role
 	if got := len(s.resources()); got != total {
 		t.Errorf("resources = %d, want %d (a resource type the test does not know about?)", got, total)
 	}
@@ -112,7 +115,7 @@ func TestFunctions(t *testing.T) {
 	// The configuration the functions read (internal/config).
 	_, fn := s.byPath(t, "PreflightFunction")
 	got := fn.props()["Environment"].(map[string]any)["Variables"].(map[string]any)["SLIPWAY_CONFIG"]
-	want := `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"tags":{"app":"demo","env":"staging"}}}}`
+	want := `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
 	if got != want {
 		t.Errorf("SLIPWAY_CONFIG =\n%s\nwant\n%s", got, want)
 	}
