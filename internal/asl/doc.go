@@ -7,26 +7,49 @@
 // placeholders CDK fills with DefinitionSubstitutions. Run executes a
 // machine: Task states call Go handlers found through a Resolver (the same
 // lambda.Handler a Lambda function runs, JSON round-tripped), Wait states
-// and Retry intervals sleep on an injectable Clock, and the result carries
-// an execution history shaped like GetExecutionHistory's.
+// and Retry intervals sleep on an injectable Clock (virtual by default),
+// and the result carries an execution history shaped like
+// GetExecutionHistory's.
 //
-// The engine covers the JSONPath query language: every state type, the
+// The engine covers both query languages. JSONPath: every state type, the
 // InputPath/Parameters/ResultSelector/ResultPath/OutputPath data flow,
-// intrinsic functions, the context object, Retry and Catch. Where it parts
-// from AWS it says so in its docs; the main differences are that objects
-// come out with their keys sorted, previousEventId inside Parallel and Map
-// states is an approximation, and a Distributed Map runs as an inline one.
+// intrinsic functions, the context object, Retry and Catch. JSONata:
+// QueryLanguage at the top or per state, Arguments, Output, Items,
+// ItemSelector, Condition, expressions in {% %} wherever AWS takes them,
+// and $states (input, result, errorOutput, context). Variables (Assign)
+// work in both, with AWS's scope rules: a state's assignments take effect
+// when it exits (its Output still sees the old values), a Parallel branch
+// or Map iteration reads the variables around it and keeps its own
+// assignments to itself. Everything a state reads or writes goes through
+// the flow interface (flow.go), one implementation per query language.
 //
-// Everything a state reads or writes goes through one seam, the flow
-// interface (flow.go), implemented once for JSONPath. JSONata, with
-// Arguments, Output, Assign and variables, is meant to be a second flow
-// chosen per state; Step Functions Local mock configurations fit behind
-// Resolver.
+// Tasks whose resource ends in .waitForTaskToken get a task token
+// ($$.Task.Token) and wait until it is completed through Options.Callbacks.
+// A Step Functions Local mock configuration (MockConfig, Options.Mocks)
+// answers the Tasks it names with mocked responses. A Distributed Map runs
+// its items as child executions whose events, as on AWS, are not in the
+// parent's history.
 //
-// It is not an AWS client and has no service integrations of its own: a
-// Task resource is whatever the Resolver maps it to. It does not (yet)
-// support JSONata, variables (Assign), activities, callbacks
-// (.waitForTaskToken), Distributed Map readers and writers, or Step
-// Functions Local mock configurations; a definition that needs one of these
-// fails validation, or its Task fails, with a message saying so.
+// The engine is checked against executions recorded on AWS (package
+// conformance replays LocalStack's recordings and pins those that pass).
+// Known differences from AWS:
+//
+//   - Objects come out with their keys sorted, so States.JsonToString,
+//     States.Format and $string show keys in a different order than AWS,
+//     which keeps the order they were written in.
+//   - previousEventId inside Parallel and Map states is an approximation.
+//   - JSONata runs on github.com/blues/jsonata-go, a port of JSONata 1.5.4,
+//     while AWS runs 2.0.6: the parent operator %, the @ and # bindings,
+//     $single and word forms of $formatInteger are missing, and a path to
+//     an empty array yields nothing where 2.0 yields []. Error codes and
+//     texts are mapped to the reference implementation's for the common
+//     errors only. Evaluations are serialised (the port is not
+//     goroutine-safe).
+//   - Distributed Map readers and writers (ItemReader, ItemBatcher,
+//     ResultWriter) and activities are not supported; such a definition
+//     fails validation, or its Task fails, with a message saying so.
+//   - It is not an AWS client and has no service integrations of its own: a
+//     Task resource is whatever the Resolver (or a mock) maps it to, so
+//     the errors an integration raises for bad parameters are the
+//     handler's, not AWS's.
 package asl

@@ -16,7 +16,11 @@ type Options struct {
 	// with an error naming its resource.
 	Resolver Resolver
 	// Clock drives Wait states, Retry intervals and every timestamp. The
-	// default is RealClock().
+	// default is a virtual clock starting now, so Wait states and retry
+	// intervals take no time while the history's timestamps still move on;
+	// give RealClock() for a run that really waits. Task timeouts and the
+	// TimeoutSeconds and HeartbeatSeconds of a task token are measured on
+	// the wall clock either way (see Callbacks).
 	Clock Clock
 	// ExecutionName defaults to a random UUID.
 	ExecutionName string
@@ -178,7 +182,7 @@ func newRunner(sm *StateMachine, input any, opts Options) *runner {
 	r := &runner{sm: sm, opts: opts, clock: opts.Clock, resolver: opts.Resolver,
 		region: opts.Region, account: opts.Account, name: opts.ExecutionName}
 	if r.clock == nil {
-		r.clock = RealClock()
+		r.clock = NewVirtualClock(time.Now())
 	}
 	r.virtual, _ = r.clock.(*VirtualClock)
 	if r.region == "" {

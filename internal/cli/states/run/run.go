@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -31,6 +32,15 @@ type RunOptions struct {
 	Input      string // JSON text, or @FILE, or @- for standard input
 	History    bool   // print the execution history too
 	RealTime   bool   // really wait in Wait states and between retries
+	// MockConfig is a Step Functions Local mock configuration file, and
+	// TestCase the test case in it whose mocked responses answer the Tasks
+	// it names (the other Tasks still go to the embedded environment).
+	MockConfig string
+	TestCase   string
+	// StateMachineName names the state machine in the mock configuration
+	// and in ARNs; by default the definition's file name without
+	// .asl.json or .json.
+	StateMachineName string
 }
 
 // NewCmdRun returns the run command. runF, when not nil, replaces the run
@@ -38,7 +48,7 @@ type RunOptions struct {
 func NewCmdRun(f *factory.Factory, runF func(*RunOptions) error) *cobra.Command {
 	opts := &RunOptions{IO: f.IO, Resolver: f.Resolver}
 	cmd := &cobra.Command{
-		Use:   "run --definition FILE [--input JSON|@FILE] [--history] [--real-time]",
+		Use:   "run --definition FILE [--input JSON|@FILE] [--history] [--real-time] [--mock-config FILE --test-case NAME]",
 		Short: "Run a state machine definition on the embedded engine",
 		Long: `Run a state machine definition on the embedded engine and print the outcome as one
 JSON object: {"status":"SUCCEEDED","output":...} or {"status":"FAILED","error":...,"cause":...},
@@ -48,10 +58,18 @@ ${Name} placeholders are filled with the embedded environment's substitutions, a
 handlers serve the Tasks. Wait states and retry intervals run on a virtual clock unless
 --real-time is given, so a five-minute wait takes no time while timestamps still move on.
 
+--mock-config reads a Step Functions Local mock configuration (MockConfigFile.json, the
+format LocalStack reads too) and --test-case picks one of its test cases: the Tasks it
+names return its mocked responses (Return) or fail with them (Throw), one per invocation,
+retries included, instead of calling their handlers. The test case is looked up under the
+state machine named by --state-machine-name (by default the definition's file name), or
+by its name alone when only one state machine has it.
+
 Exit status: 0 when the execution succeeded, 1 when it did not, 2 for a bad definition,
 bad input or bad flags.`,
 		Example: `  slipway states run --definition statemachine/deploy.asl.json --input @events/manual/deploy-staging.json
-  slipway states run --definition flow.asl.json --input '{"version": "v2"}' --history`,
+  slipway states run --definition flow.asl.json --input '{"version": "v2"}' --history
+  slipway states run --definition statemachine/deploy.asl.json --mock-config mocks.json --test-case PreflightFails`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return factory.UsageError("unexpected argument %q: give the definition with --definition and the input with --input", args[0])
@@ -61,6 +79,9 @@ bad input or bad flags.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Definition == "" {
 				return factory.UsageError("--definition is required")
+			}
+			if (opts.MockConfig == "") != (opts.TestCase == "") {
+				return factory.UsageError("--mock-config and --test-case go together: give the file and the test case in it")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -75,6 +96,9 @@ bad input or bad flags.`,
 	cmd.Flags().StringVar(&opts.Input, "input", "{}", "the execution input: JSON text, @FILE, or @- for standard input")
 	cmd.Flags().BoolVar(&opts.History, "history", false, "also print the execution history")
 	cmd.Flags().BoolVar(&opts.RealTime, "real-time", false, "really wait in Wait states and between retries")
+	cmd.Flags().StringVar(&opts.MockConfig, "mock-config", "", "a Step Functions Local mock configuration file (MockConfigFile.json)")
+	cmd.Flags().StringVar(&opts.TestCase, "test-case", "", "the test case of --mock-config whose mocked responses answer the Tasks")
+	cmd.Flags().StringVar(&opts.StateMachineName, "state-machine-name", "", "the state machine's name, in the mock configuration and in ARNs (default: the definition's file name)")
 	return cmd
 }
 
@@ -146,6 +170,33 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: %v; Tasks will fail\n", resolverErr)
 	}
 
+	smName := opts.StateMachineName
+	if smName == "" {
+		base := filepath.Base(opts.Definition)
+		for _, ext := range []string{".asl.json", ".json", ".asl.yaml", ".yaml"} {
+			if n, ok := strings.CutSuffix(base, ext); ok {
+				base = n
+				break
+			}
+		}
+		smName = base
+	}
+	var mocks *asl.MockTestCase
+	if opts.MockConfig != "" {
+		data, err := os.ReadFile(opts.MockConfig)
+		if err != nil {
+			return factory.WithHint(factory.ExitUsage, fmt.Errorf("read mock config: %w", err), "--mock-config takes the path of a Step Functions Local MockConfigFile.json")
+		}
+		mc, err := asl.ParseMockConfig(data)
+		if err != nil {
+			return factory.UsageError("%s: %v", opts.MockConfig, err)
+		}
+		mocks, err = mc.TestCase(smName, opts.TestCase)
+		if err != nil {
+			return factory.UsageError("%s: %v", opts.MockConfig, err)
+		}
+	}
+
 	var clock asl.Clock = asl.RealClock()
 	if !opts.RealTime {
 		now := time.Now
@@ -154,7 +205,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 		clock = asl.NewVirtualClock(now())
 	}
-	ex, err := asl.Run(ctx, sm, input, asl.Options{Resolver: resolver, Clock: clock})
+	ex, err := asl.Run(ctx, sm, input, asl.Options{Resolver: resolver, Clock: clock, Mocks: mocks, StateMachineName: smName})
 	if err != nil {
 		var se *asl.JSONSyntaxError
 		if errors.As(err, &se) {

@@ -39,6 +39,13 @@ func TestNewCmdRunFlags(t *testing.T) {
 			args: []string{"--definition=flow.asl.json", `--input={"a": 1}`},
 			want: RunOptions{Definition: "flow.asl.json", Input: `{"a": 1}`},
 		},
+		{
+			name: "mocks",
+			args: []string{"--definition", "flow.asl.json", "--mock-config", "m.json", "--test-case", "Happy", "--state-machine-name", "Flow"},
+			want: RunOptions{Definition: "flow.asl.json", Input: "{}", MockConfig: "m.json", TestCase: "Happy", StateMachineName: "Flow"},
+		},
+		{name: "mock config without test case", args: []string{"--definition", "f", "--mock-config", "m.json"}, wantCode: factory.ExitUsage},
+		{name: "test case without mock config", args: []string{"--definition", "f", "--test-case", "Happy"}, wantCode: factory.ExitUsage},
 		{name: "no definition", args: []string{"--input", "{}"}, wantCode: factory.ExitUsage},
 		{name: "unknown flag", args: []string{"--definition", "f", "--histroy"}, wantCode: factory.ExitUsage},
 		{name: "positional argument", args: []string{"--definition", "f", "extra"}, wantCode: factory.ExitUsage},
@@ -130,6 +137,14 @@ func TestRunCommand(t *testing.T) {
 	twoBadFile := write("twobad.asl.json", twoBad)
 	notJSON := write("notjson.asl.json", `{"StartAt": `)
 	inputFile := write("input.json", `{"who": "file"}`)
+	mockFile := write("mocks.json", `{
+		"StateMachines": {"greet": {"TestCases": {"Busy": {"Greet": "BusyThenHello"}, "Down": {"Greet": "Down"}}}},
+		"MockedResponses": {
+			"BusyThenHello": {"0": {"Throw": {"Error": "Lambda.TooManyRequestsException", "Cause": "slow down"}}, "1": {"Return": {"greeting": "mocked"}}},
+			"Down": {"0-9": {"Throw": {"Error": "Lambda.ServiceException", "Cause": "down"}}}
+		}}`)
+	retryFile := write("greet.json", `{"StartAt": "Greet", "States": {"Greet": {"Type": "Task", "Resource": "${GreetFunctionArn}", "End": true,
+		"Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 60, "MaxAttempts": 2}]}}}`)
 	badInputFile := write("badinput.json", `{"who": }`)
 
 	tests := []struct {
@@ -147,6 +162,26 @@ func TestRunCommand(t *testing.T) {
 			resolver: localResolver,
 			args:     []string{"--definition", greetFile, "--input", `{"who": "ops"}`},
 			wantOut:  `{"status": "SUCCEEDED", "output": {"greeting": "hello ops"}}`,
+		},
+		{
+			name:     "mocked retry then return",
+			resolver: localResolver,
+			args:     []string{"--definition", retryFile, "--mock-config", mockFile, "--test-case", "Busy"},
+			wantOut:  `{"status": "SUCCEEDED", "output": {"greeting": "mocked"}}`,
+		},
+		{
+			name:     "mocked throw",
+			resolver: localResolver,
+			args:     []string{"--definition", greetFile, "--mock-config", mockFile, "--test-case", "Down"},
+			wantCode: factory.ExitFailed,
+			wantOut:  `{"status": "FAILED", "error": "Lambda.ServiceException", "cause": "down"}`,
+		},
+		{
+			name:     "unknown test case",
+			resolver: localResolver,
+			args:     []string{"--definition", greetFile, "--mock-config", mockFile, "--test-case", "Nope"},
+			wantCode: factory.ExitUsage,
+			wantErr:  mockFile + `: find mock test case "Nope": state machine "greet" has no such test case`,
 		},
 		{
 			name:     "input from a file",
