@@ -573,6 +573,29 @@ func (d *Dynamo) ReleaseLease(ctx context.Context, app, env, owner string) (bool
 	return true, nil
 }
 
+// BreakLease deletes the environment's lease whoever holds it, expired or
+// not: a person clearing a stuck deployment's lease (`slipway unlock
+// --force`). It returns the lease it broke, and false when there was none.
+// A manual lock is left alone.
+func (d *Dynamo) BreakLease(ctx context.Context, app, env string) (Lock, bool, error) {
+	out, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:    &d.Table,
+		Key:          key(lockKey(app, env), LockLease),
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	if err != nil {
+		return Lock{}, false, fmt.Errorf("break the lease on %s/%s: %w", app, env, d.explain(err))
+	}
+	if len(out.Attributes) == 0 {
+		return Lock{}, false, nil
+	}
+	l, err := decodeLock(out.Attributes)
+	if err != nil {
+		return Lock{}, true, fmt.Errorf("break the lease on %s/%s: decode the lease it broke: %w", app, env, err)
+	}
+	return l, true, nil
+}
+
 // Locks returns the holds on an environment: the lease, then the manual
 // lock, as there are. A lease past its expiry is listed until DynamoDB's
 // TTL deletes it.

@@ -38,6 +38,7 @@ type Store interface {
 	Locks(ctx context.Context, app, env string) ([]ledger.Lock, error)
 	Freeze(ctx context.Context, app, env, owner, message string, now time.Time) error
 	Unfreeze(ctx context.Context, app, env string) (bool, error)
+	BreakLease(ctx context.Context, app, env string) (ledger.Lock, bool, error)
 	AddEvent(ctx context.Context, e ledger.Event) error
 	Events(ctx context.Context, app, env string, limit int) ([]ledger.Event, error)
 	SetPending(ctx context.Context, p ledger.Pending) error
@@ -67,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("instance results", func(t *testing.T) { testInstanceResults(t, open) })
 	t.Run("leases", func(t *testing.T) { testLeases(t, open) })
 	t.Run("concurrent leases", func(t *testing.T) { testConcurrentLeases(t, open) })
+	t.Run("break lease", func(t *testing.T) { testBreakLease(t, open) })
 	t.Run("events", func(t *testing.T) { testEvents(t, open) })
 	t.Run("pending push", func(t *testing.T) { testPending(t, open) })
 	t.Run("approvals", func(t *testing.T) { testApprovals(t, open) })
@@ -776,6 +778,42 @@ func testConcurrentLeases(t *testing.T, open func(t *testing.T) Store) {
 	}
 	if len(locks) != 1 || locks[0].Owner != winners[0] {
 		t.Errorf("Locks = %+v, want the winner's lease only", locks)
+	}
+}
+
+func testBreakLease(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	s := open(t)
+	if l, ok, err := s.BreakLease(ctx, "shop", "production"); err != nil || ok {
+		t.Fatalf("BreakLease(no lease) = %+v, %v, %v; want false, nil", l, ok, err)
+	}
+	held, err := s.AcquireLease(ctx, "shop", "production", "exec-1", "dep-1", time.Hour, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Freeze(ctx, "shop", "production", "grace", "quarter end", t0); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.BreakLease(ctx, "shop", "production")
+	if err != nil || !ok {
+		t.Fatalf("BreakLease = %+v, %v, %v; want the lease of exec-1", got, ok, err)
+	}
+	if diff := cmp.Diff(held, got, cmpopts.EquateApproxTime(time.Microsecond)); diff != "" {
+		t.Errorf("BreakLease returned (-want +got):\n%s", diff)
+	}
+	locks, err := s.Locks(ctx, "shop", "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(locks) != 1 || locks[0].Kind != ledger.LockManual {
+		t.Errorf("Locks after BreakLease = %+v, want only grace's manual lock", locks)
+	}
+	// The environment is free for another execution once the manual lock goes.
+	if _, err := s.Unfreeze(ctx, "shop", "production"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcquireLease(ctx, "shop", "production", "exec-2", "dep-2", time.Hour, t0); err != nil {
+		t.Errorf("AcquireLease after BreakLease = %v, want the lease", err)
 	}
 }
 

@@ -359,6 +359,32 @@ func (s *Store) ReleaseLease(ctx context.Context, app, env, owner string) (bool,
 	return n > 0, nil
 }
 
+// BreakLease deletes the environment's lease whoever holds it, expired or
+// not: a person clearing a stuck deployment's lease (`slipway unlock
+// --force`). It returns the lease it broke, and false when there was none.
+// A manual lock is left alone.
+func (s *Store) BreakLease(ctx context.Context, app, env string) (ledger.Lock, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return ledger.Lock{}, false, fmt.Errorf("break the lease on %s/%s: %w", app, env, err)
+	}
+	defer tx.Rollback()
+	locks, err := queryLocks(ctx, tx, app, env)
+	if err != nil {
+		return ledger.Lock{}, false, err
+	}
+	for _, l := range locks {
+		if l.Kind != ledger.LockLease {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM locks WHERE app = ? AND environment = ? AND kind = ?`, app, env, ledger.LockLease); err != nil {
+			return ledger.Lock{}, false, fmt.Errorf("break the lease on %s/%s: %w", app, env, err)
+		}
+		return l, true, tx.Commit()
+	}
+	return ledger.Lock{}, false, nil
+}
+
 // Locks returns the holds on an environment.
 func (s *Store) Locks(ctx context.Context, app, env string) ([]ledger.Lock, error) {
 	return queryLocks(ctx, s.db, app, env)
