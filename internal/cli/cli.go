@@ -19,6 +19,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/cli/demo"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/migrations"
 	"github.com/slipway-deploy/slipway/internal/cli/states"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
@@ -89,6 +90,7 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return factory.UsageError("%v", err) })
 	root.AddCommand(demo.NewCmdDemo(f, nil))
 	root.AddCommand(states.NewCmdStates(f))
+	root.AddCommand(migrations.NewCmdMigrations(f))
 	return root
 }
 

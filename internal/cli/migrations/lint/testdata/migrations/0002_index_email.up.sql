@@ -1,0 +1,2 @@
+-- slipway:no-transaction
+CREATE INDEX CONCURRENTLY users_email_idx ON users (email);

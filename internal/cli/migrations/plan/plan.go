@@ -1,0 +1,162 @@
+// Package plan is `slipway migrations plan`: what `up` would apply to a
+// database, with each pending migration's class, reversibility, mode,
+// lint findings and the manifest policy's verdict.
+package plan
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/migrations/target"
+	"github.com/slipway-deploy/slipway/internal/lint"
+	"github.com/slipway-deploy/slipway/internal/migrate"
+	"github.com/slipway-deploy/slipway/internal/secret"
+)
+
+// Options are the plan command's inputs.
+type Options struct {
+	IO     *factory.IOStreams
+	Dir    string
+	DB     target.DB
+	Engine string
+}
+
+// NewCmdPlan returns the plan command. runF replaces the run in tests.
+func NewCmdPlan(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "plan [DIR] (--database-url URL | --local)",
+		Short: "List the pending migrations with their class, reversibility and lint findings",
+		Long: `Plan compares DIR (default: migrations) with the database and lists what
+` + "`up`" + ` would apply. Exit status: 0, or 3 when the manifest's policy blocks a
+pending migration (so a deploy would be refused), 1 when the database cannot
+be migrated with these files (dirty or drifted).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Dir = "migrations"
+			if len(args) == 1 {
+				opts.Dir = args[0]
+			}
+			if err := opts.DB.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	opts.DB.Register(cmd.Flags())
+	cmd.Flags().StringVar(&opts.Engine, "engine", "", "SQL dialect to lint as (default: migrations.engine in ../slipway.yaml, else the database's)")
+	return cmd
+}
+
+// Run prints the plan.
+func Run(ctx context.Context, opts *Options) error {
+	rel, err := target.LoadDir(opts.Dir)
+	if err != nil {
+		return err
+	}
+	db, dbs, err := opts.DB.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r := &migrate.Runner{DB: db, Engine: dbs.Family()}
+	st, serr := r.Status(ctx, rel.Migrations)
+	if serr != nil && st.Applied == nil {
+		return fmt.Errorf("read the migration state: %s", secret.Scrub(serr.Error(), dbs.Password))
+	}
+	engine := rel.Engine(opts.Engine, dbs.Family())
+	results := lint.Lint(rel.Migrations, lint.Options{Engine: engine})
+	blocked := Write(opts.IO.Out, Input{Engine: dbs.Family(), LintEngine: engine, Status: st, Results: results, Policy: rel.Policy()})
+	switch {
+	case serr != nil:
+		fmt.Fprintf(opts.IO.Out, "\nThis database cannot be migrated with these files: %s\n", secret.Scrub(serr.Error(), dbs.Password))
+		return &factory.SilentError{Code: factory.ExitFailed}
+	case blocked > 0:
+		return &factory.SilentError{Code: factory.ExitRefused}
+	}
+	return nil
+}
+
+// Input is what a plan is written from.
+type Input struct {
+	Engine     string
+	LintEngine string
+	Status     migrate.Status
+	Results    []lint.Result
+	Policy     lint.Policy
+}
+
+// Write writes the plan and returns how many pending migrations the
+// policy blocks.
+func Write(w io.Writer, in Input) int {
+	st := in.Status
+	fmt.Fprintf(w, "Database: %s, schema at version %d (%d applied)\n", in.Engine, st.Current, len(st.Applied))
+	byVersion := map[int64]lint.Result{}
+	for _, r := range in.Results {
+		byVersion[r.Version] = r
+	}
+	if len(st.Pending) == 0 {
+		fmt.Fprintln(w, "Pending: none, the database is up to date with these files")
+	} else {
+		fmt.Fprintf(w, "Pending: %d migration(s), linted as %s\n", len(st.Pending), in.LintEngine)
+	}
+	blocked := 0
+	for _, m := range st.Pending {
+		r := byVersion[m.Version]
+		rev := "reversible"
+		if !r.Reversible {
+			rev = "irreversible (" + r.Irreversible + ")"
+		}
+		verdict := ""
+		why := in.Policy.Blocks(r)
+		switch {
+		case len(why) > 0:
+			verdict, blocked = "  BLOCKED", blocked+1
+		case in.Policy.Allowed(r):
+			verdict = "  allowed by migrations.allow"
+		}
+		fmt.Fprintf(w, "\n  %s  %s, %s, %s%s\n", r.Key(), r.Class, rev, r.Mode, verdict)
+		if st.Dirty != nil && st.Dirty.Version == m.Version {
+			fmt.Fprintf(w, "    resumes at statement %d of %d: it stopped part way (last error: %s)\n", st.ResumeAt, st.Dirty.StatementsTotal, st.Dirty.LastError)
+		}
+		for _, e := range r.Effects {
+			fmt.Fprintf(w, "    %s\n", e)
+		}
+		for _, f := range r.Findings {
+			if f.Ignored {
+				fmt.Fprintf(w, "    %s:%d: ignored %s: %s\n", f.File, f.Line, f.Rule, f.Reason)
+				continue
+			}
+			fmt.Fprintf(w, "    %s\n", lint.FormatFinding(f))
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "    note: %s\n", n)
+		}
+		if len(why) > 0 {
+			fmt.Fprintf(w, "    blocked: %s; to ship it, name %q in migrations.allow in slipway.yaml\n", strings.Join(why, "; "), r.Key())
+		}
+	}
+	if len(st.Ahead) > 0 {
+		var vs []string
+		for _, a := range st.Ahead {
+			vs = append(vs, fmt.Sprintf("%d_%s", a.Version, a.Name))
+		}
+		fmt.Fprintf(w, "\nAhead: %s applied but unknown to these files (an application rollback): left as they are\n", strings.Join(vs, ", "))
+	}
+	var classes []string
+	for _, c := range in.Policy.Block {
+		classes = append(classes, string(c))
+	}
+	if blocked > 0 {
+		fmt.Fprintf(w, "\n%d pending migration(s) blocked by the policy (block: %s): a deploy would be refused\n", blocked, strings.Join(classes, ", "))
+	}
+	return blocked
+}

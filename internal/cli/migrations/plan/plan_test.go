@@ -1,0 +1,96 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/migrations/target"
+	"github.com/slipway-deploy/slipway/internal/migrate"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to write it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("output differs from %s (-want +got):\n%s", path, diff)
+	}
+}
+
+func TestNewCmdPlanFlags(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantDir  string
+		wantDB   target.DB
+		wantCode int
+	}{
+		{"url", []string{"--database-url", "postgres://u@h/db"}, "migrations", target.DB{URL: "postgres://u@h/db", Env: "staging"}, 0},
+		{"local with dir", []string{"--local", "--env", "production", "db/migrations"}, "db/migrations", target.DB{Local: true, Env: "production"}, 0},
+		{"no database", []string{"db/migrations"}, "", target.DB{}, factory.ExitUsage},
+		{"both databases", []string{"--local", "--database-url", "sqlite:///x.db"}, "", target.DB{}, factory.ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *Options
+			cmd := NewCmdPlan(&factory.Factory{IO: &factory.IOStreams{}}, func(_ context.Context, o *Options) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if code := factory.ExitCode(err); code != tt.wantCode {
+				t.Fatalf("Execute(%v) exit code = %d (%v), want %d", tt.args, code, err, tt.wantCode)
+			}
+			if tt.wantCode != 0 {
+				return
+			}
+			if got.Dir != tt.wantDir || !cmp.Equal(got.DB, tt.wantDB) {
+				t.Errorf("Options = dir %q db %+v, want %q %+v", got.Dir, got.DB, tt.wantDir, tt.wantDB)
+			}
+		})
+	}
+}
+
+func TestRunGolden(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "app.db")
+	url := "sqlite://" + path
+	// The database has the first migration; three are pending.
+	rel, err := target.LoadDir("testdata/release/migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := target.ParseURL(url)
+	db, err := migrate.OpenDB(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&migrate.Runner{DB: db}).Up(ctx, rel.Migrations[:1]); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	var out bytes.Buffer
+	err = Run(ctx, &Options{IO: &factory.IOStreams{Out: &out}, Dir: "testdata/release/migrations", DB: target.DB{URL: url}})
+	if code := factory.ExitCode(err); code != factory.ExitRefused {
+		t.Errorf("Run() exit code = %d (%v), want %d: the rename is blocked", code, err, factory.ExitRefused)
+	}
+	golden(t, "plan.golden", out.Bytes())
+}

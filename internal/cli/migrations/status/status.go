@@ -1,0 +1,115 @@
+// Package status is `slipway migrations status`: the state table of a
+// database, one row per migration, and how it compares with a directory
+// of migrations.
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/migrations/target"
+	"github.com/slipway-deploy/slipway/internal/migrate"
+	"github.com/slipway-deploy/slipway/internal/secret"
+)
+
+// Options are the status command's inputs.
+type Options struct {
+	IO  *factory.IOStreams
+	Dir string
+	DB  target.DB
+}
+
+// NewCmdStatus returns the status command. runF replaces the run in tests.
+func NewCmdStatus(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "status [DIR] (--database-url URL | --local)",
+		Short: "Show the database's migration state and how it compares with DIR",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Dir = "migrations"
+			if len(args) == 1 {
+				opts.Dir = args[0]
+			}
+			if err := opts.DB.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	opts.DB.Register(cmd.Flags())
+	return cmd
+}
+
+// Run prints the state. Without DIR on disk it prints the table alone.
+func Run(ctx context.Context, opts *Options) error {
+	var ms []migrate.Migration
+	haveDir := false
+	if _, err := os.Stat(opts.Dir); err == nil {
+		rel, err := target.LoadDir(opts.Dir)
+		if err != nil {
+			return err
+		}
+		ms, haveDir = rel.Migrations, true
+	}
+	db, dbs, err := opts.DB.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r := &migrate.Runner{DB: db, Engine: dbs.Family()}
+	applied, err := r.Applied(ctx)
+	if err != nil {
+		return errors.New(secret.Scrub(err.Error(), dbs.Password))
+	}
+	Write(opts.IO.Out, dbs.String(), applied)
+	if !haveDir {
+		return nil
+	}
+	st, serr := r.Status(ctx, ms)
+	for _, m := range st.Pending {
+		fmt.Fprintf(opts.IO.Out, "pending  %d_%s\n", m.Version, m.Name)
+	}
+	for _, a := range st.Ahead {
+		fmt.Fprintf(opts.IO.Out, "ahead    %d_%s: applied, unknown to %s (an application rollback; not an error)\n", a.Version, a.Name, opts.Dir)
+	}
+	if serr != nil {
+		fmt.Fprintf(opts.IO.Out, "refused: %s\n", secret.Scrub(serr.Error(), dbs.Password))
+		return &factory.SilentError{Code: factory.ExitFailed}
+	}
+	return nil
+}
+
+// Write prints the state table.
+func Write(w io.Writer, db string, applied []migrate.Applied) {
+	fmt.Fprintf(w, "%s: %d migration(s) applied\n", db, len(applied))
+	if len(applied) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tNAME\tAPPLIED AT\tTOOK\tSTATEMENTS\tSTATE\tREVERSIBLE\tDEPLOYMENT")
+	for _, a := range applied {
+		state := "ok"
+		if a.Dirty {
+			state = fmt.Sprintf("DIRTY at statement %d: %s", a.StatementsApplied+1, a.LastError)
+		}
+		dep := a.DeploymentID
+		if dep == "" {
+			dep = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%v\t%s\n", a.Version, a.Name, a.AppliedAt.UTC().Format(time.RFC3339), a.Duration.Round(time.Millisecond),
+			a.StatementsApplied, a.StatementsTotal, state, a.Reversible, dep)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,195 @@
+// Package target finds what a `slipway migrations` command works on: the
+// migrations directory with the manifest next to it, and the database,
+// given by --database-url or taken from the embedded environment with
+// --local.
+package target
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/lint"
+	"github.com/slipway-deploy/slipway/internal/manifest"
+	"github.com/slipway-deploy/slipway/internal/migrate"
+	"github.com/slipway-deploy/slipway/internal/secret"
+)
+
+// LocalDirEnv names the embedded environment's state directory variable.
+const LocalDirEnv = "SLIPWAY_LOCAL_DIR"
+
+// DB says which database a command works on.
+type DB struct {
+	URL      string
+	Local    bool
+	LocalDir string
+	Env      string
+}
+
+// Register adds --database-url, --local, --local-dir and --env.
+func (d *DB) Register(fs *pflag.FlagSet) {
+	fs.StringVar(&d.URL, "database-url", "", "the database: postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db or sqlite:///path/to.db")
+	fs.BoolVar(&d.Local, "local", false, "use the embedded environment's database")
+	fs.StringVar(&d.LocalDir, "local-dir", "", "the embedded environment's state directory (default $"+LocalDirEnv+" or .slipway/local)")
+	fs.StringVar(&d.Env, "env", "staging", "the embedded environment's environment (with --local)")
+}
+
+// Validate checks that exactly one database was named.
+func (d *DB) Validate() error {
+	if (d.URL == "") == !d.Local {
+		return factory.UsageError("name the database with --database-url URL or --local (not both)")
+	}
+	return nil
+}
+
+// Open connects to the database. Errors never show its password.
+func (d *DB) Open(ctx context.Context) (*sql.DB, secret.Database, error) {
+	var dbs secret.Database
+	var err error
+	if d.Local {
+		dbs, err = d.localSecret(ctx)
+	} else {
+		dbs, err = ParseURL(d.URL)
+	}
+	if err != nil {
+		return nil, dbs, err
+	}
+	db, err := migrate.OpenDB(ctx, dbs)
+	if err != nil {
+		return nil, dbs, errors.New(secret.Scrub(fmt.Sprintf("connect to %s: %v", dbs, err), dbs.Password))
+	}
+	return db, dbs, nil
+}
+
+func (d *DB) localSecret(ctx context.Context) (secret.Database, error) {
+	dir := d.LocalDir
+	if dir == "" {
+		dir = os.Getenv(LocalDirEnv)
+	}
+	if dir == "" {
+		dir = ".slipway/local"
+	}
+	cfg, err := config.Load(filepath.Join(dir, "slipway.json"))
+	if err != nil {
+		return secret.Database{}, factory.WithHint(factory.ExitUsage, fmt.Errorf("no embedded environment in %s: %w", dir, err), "run `slipway demo --keep` or set "+LocalDirEnv)
+	}
+	env, err := cfg.Env(d.Env)
+	if err != nil {
+		return secret.Database{}, factory.UsageError("%v", err)
+	}
+	v, err := (&secret.File{Path: filepath.Join(dir, "secrets.json")}).Get(ctx, env.DatabaseSecret)
+	if err != nil {
+		return secret.Database{}, err
+	}
+	return secret.ParseDatabase(env.DatabaseSecret, v)
+}
+
+// ParseURL reads a database URL into the secret form the runner opens.
+func ParseURL(raw string) (secret.Database, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return secret.Database{}, factory.UsageError("--database-url: want postgres://, mysql:// or sqlite:// (got something else)")
+	}
+	pw, _ := u.User.Password()
+	d := secret.Database{Host: u.Hostname(), Username: u.User.Username(), Password: secret.NewValue(pw), DBName: strings.TrimPrefix(u.Path, "/")}
+	if p := u.Port(); p != "" {
+		d.Port, _ = strconv.Atoi(p)
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		d.Engine = "postgres"
+	case "mysql", "mariadb":
+		d.Engine = "mysql"
+	case "sqlite", "sqlite3", "file":
+		d.Engine, d.Path = "sqlite", u.Path
+		if u.Host != "" {
+			d.Path = u.Host + u.Path
+		}
+		if d.Path == "" {
+			return d, factory.UsageError("--database-url: sqlite:///path/to.db needs a path")
+		}
+		return d, nil
+	default:
+		return d, factory.UsageError("--database-url: scheme %q is not postgres, mysql or sqlite", u.Scheme)
+	}
+	if d.Host == "" || d.DBName == "" {
+		return d, factory.UsageError("--database-url: %s://user@host:port/database needs a host and a database", u.Scheme)
+	}
+	return d, nil
+}
+
+// Release is a migrations directory and the manifest next to it.
+type Release struct {
+	Dir        string
+	Migrations []migrate.Migration
+	// Manifest is ../slipway.yaml when there is one; nil otherwise.
+	Manifest *manifest.Manifest
+}
+
+// LoadDir reads the migrations in dir and, when dir's parent holds a
+// slipway.yaml, the manifest. A directory that cannot be read is a usage
+// error (exit 2).
+func LoadDir(dir string) (*Release, error) {
+	info, err := os.Stat(dir)
+	if err != nil || !info.IsDir() {
+		if err == nil {
+			err = errors.New("not a directory")
+		}
+		return nil, factory.UsageError("read migrations directory %s: %v", dir, err)
+	}
+	ms, err := migrate.Load(os.DirFS(dir))
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, factory.UsageError("read migrations directory %s: %v", dir, err)
+		}
+		return nil, factory.UsageError("%v", err)
+	}
+	rel := &Release{Dir: dir, Migrations: ms}
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Clean(dir)), manifest.FileName))
+	if err == nil {
+		m, err := manifest.Parse(raw)
+		if err != nil {
+			return nil, factory.UsageError("%v", err)
+		}
+		rel.Manifest = m
+	}
+	return rel, nil
+}
+
+// Policy is the manifest's migration policy, or the default.
+func (r *Release) Policy() lint.Policy {
+	var mm manifest.Migrations
+	if r.Manifest != nil {
+		mm = r.Manifest.Migrations
+	}
+	p := lint.Policy{Allow: mm.Allow}
+	for _, c := range mm.BlockedClasses() {
+		p.Block = append(p.Block, lint.Class(c))
+	}
+	return p
+}
+
+// Engine is the dialect to lint as: flag, else the manifest's, else the
+// database's, else postgres.
+func (r *Release) Engine(flag, database string) string {
+	switch {
+	case flag != "":
+		return flag
+	case r.Manifest != nil && r.Manifest.Migrations.Engine != "":
+		return r.Manifest.Migrations.Engine
+	case database != "":
+		return database
+	}
+	return migrate.Postgres
+}

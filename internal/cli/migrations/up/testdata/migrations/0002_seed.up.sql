@@ -1,0 +1,2 @@
+-- slipway:irreversible
+INSERT INTO items (id, name) VALUES (1, 'one');
