@@ -254,6 +254,8 @@ func TestInstancePolicy(t *testing.T) {
 		{Sid: "DownloadReleases", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"<Artifacts.Arn>/demo/*"}},
 		{Sid: "ListReleases", Effect: "Allow", Actions: []string{"s3:ListBucket"}, Resources: []string{"<Artifacts.Arn>"},
 			Conditions: map[string]any{"StringLike": map[string]any{"s3:prefix": "demo/*"}}},
+		{Sid: "WriteCommandOutput", Effect: "Allow", Actions: []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}, Resources: []string{"<CommandLogs.Arn>"}},
+		{Sid: "FindCommandOutputGroup", Effect: "Allow", Actions: []string{"logs:DescribeLogGroups"}, Resources: []string{"arn:aws:logs:eu-west-1:111111111111:log-group:*"}},
 	}
 	if diff := cmp.Diff(want, s.statements(p.props()["PolicyDocument"])); diff != "" {
 		t.Errorf("instance policy (-want +got):\n%s", diff)

@@ -82,6 +82,8 @@ func (s *Stack) Suppressions() []Suppression {
 		out = append(out, Suppression{pascal(name) + "StateMachine/Role", "AwsSolutions-IAM5", "Resource::*",
 			"Added by the CDK for logging ALL and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets support no resource-level permissions."})
 	}
+	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", "Resource::" + commandLogGroupsARN(s.Config),
+		"The SSM agent looks its output log group up with logs:DescribeLogGroups, which authorizes on the account's log groups, not on one group."})
 	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", artifacts,
 		"The app's instances download the release bundles of this app only (<app>/<version>.tar.gz); the versions are not known in advance."})
 	return out

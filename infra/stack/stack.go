@@ -57,6 +57,7 @@ type Stack struct {
 	AccessLogs     awss3.Bucket
 	Topic          awssns.Topic
 	TopicKey       awskms.Key
+	CommandLogs    awslogs.LogGroup
 	Document       awsssm.CfnDocument
 	Functions      map[string]awslambda.Function
 	Roles          map[string]awsiam.Role
@@ -289,13 +290,22 @@ func (s *Stack) functions(slipwayConfig string) error {
 		sg = awsec2.SecurityGroup_FromSecurityGroupId(s.Stack, jsii.String("FunctionSecurityGroup"), jsii.String(s.Config.VPC.SecurityGroupID),
 			&awsec2.SecurityGroupImportOptions{Mutable: jsii.Bool(false)})
 	}
+	// Run Command's API returns the first 2,500 characters of a command's
+	// output; the instances send all of it here (SendCommand's
+	// CloudWatchOutputConfig), where `slipway logs` points.
+	s.CommandLogs = awslogs.NewLogGroup(s.Stack, jsii.String("CommandLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/slipway/" + s.Config.App + "/commands"),
+		Retention:     s.retention(),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
 	env := map[string]*string{
-		"SLIPWAY_CONFIG":          jsii.String(slipwayConfig),
-		"SLIPWAY_TABLE":           s.Table.TableName(),
-		"SLIPWAY_ARTIFACT_BUCKET": s.Artifacts.BucketName(),
-		"SLIPWAY_SSM_DOCUMENT":    jsii.String(DocumentName(s.Config)),
-		"SLIPWAY_HEALTH_PORT":     jsii.String(strconv.Itoa(s.Config.HealthPort)),
-		"SLIPWAY_COMMAND_TIMEOUT": jsii.String(strconv.Itoa(s.Config.CommandTimeoutSeconds)),
+		"SLIPWAY_OUTPUT_LOG_GROUP": s.CommandLogs.LogGroupName(),
+		"SLIPWAY_CONFIG":           jsii.String(slipwayConfig),
+		"SLIPWAY_TABLE":            s.Table.TableName(),
+		"SLIPWAY_ARTIFACT_BUCKET":  s.Artifacts.BucketName(),
+		"SLIPWAY_SSM_DOCUMENT":     jsii.String(DocumentName(s.Config)),
+		"SLIPWAY_HEALTH_PORT":      jsii.String(strconv.Itoa(s.Config.HealthPort)),
+		"SLIPWAY_COMMAND_TIMEOUT":  jsii.String(strconv.Itoa(s.Config.CommandTimeoutSeconds)),
 		// Literal ARNs (the names are fixed): a reference would make the
 		// state machines, which reference the functions, a cycle.
 		"SLIPWAY_TOPIC_ARN":              s.Topic.TopicArn(),
@@ -409,6 +419,16 @@ func (s *Stack) instancePolicy() {
 				Resources:  &[]*string{s.Artifacts.BucketArn()},
 				Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": s.Config.App + "/*"}},
 			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("WriteCommandOutput"),
+				Actions:   jsii.Strings("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"),
+				Resources: &[]*string{s.CommandLogs.LogGroupArn()},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("FindCommandOutputGroup"),
+				Actions:   jsii.Strings("logs:DescribeLogGroups"),
+				Resources: jsii.Strings(commandLogGroupsARN(s.Config)),
+			}),
 		},
 	}
 	if s.Config.InstanceRoleName != "" {
@@ -420,6 +440,12 @@ func (s *Stack) instancePolicy() {
 		Value:       p.ManagedPolicyArn(),
 		Description: jsii.String("Attach to the IAM role of the app's instances (with AmazonSSMManagedInstanceCore)"),
 	})
+}
+
+// commandLogGroupsARN is what DescribeLogGroups authorizes on: the SSM
+// agent calls it to find the output group before it writes.
+func commandLogGroupsARN(cfg *Config) string {
+	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:*", cfg.Region, cfg.Account)
 }
 
 func (s *Stack) outputs() {

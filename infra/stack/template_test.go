@@ -39,7 +39,7 @@ func TestResourceCounts(t *testing.T) {
 		"AWS::SNS::Subscription":  1,
 		"AWS::KMS::Key":           1,
 		"AWS::SSM::Document":      1,
-		"AWS::Logs::LogGroup":     fns + 2,
+		"AWS::Logs::LogGroup":     fns + 3, // the functions', the state machines', the command output
 		"AWS::IAM::ManagedPolicy": 1,
 		// One per function and one per state machine. EventBridge invokes
 		// the routers through resource policies, with no role.
