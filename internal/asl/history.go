@@ -22,6 +22,9 @@ const (
 	EventTaskFailed    = "TaskFailed"
 	EventTaskTimedOut  = "TaskTimedOut"
 	EventTaskSubmitted = "TaskSubmitted"
+	// EventTaskStateAborted ends a Task state in a Parallel branch or Map
+	// iteration that failed, or that a failing sibling stopped.
+	EventTaskStateAborted = "TaskStateAborted"
 
 	EventEvaluationFailed = "EvaluationFailed"
 

@@ -78,6 +78,7 @@ func Run(ctx context.Context, sm *StateMachine, input []byte, opts Options) (*Ex
 		in = v
 	}
 	r := newRunner(sm, in, opts)
+	r.ctx = ctx
 	top := &thread{r: r, at: r.start, vars: &varScope{}}
 	r.emit(top, HistoryEvent{Type: EventExecutionStarted, ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
 		Input: r.inputText, InputDetails: &DataDetails{}, RoleARN: r.roleARN,
@@ -141,6 +142,8 @@ type runner struct {
 	start           time.Time
 	deadline        time.Time // zero: no TimeoutSeconds
 	inputText       string
+
+	ctx context.Context // the caller's: when it ends, the whole execution stops
 
 	ctxExecution    map[string]any
 	ctxStateMachine map[string]any
@@ -232,6 +235,8 @@ type thread struct {
 	last int64
 	at   time.Time
 	vars *varScope
+	// nested: the thread is a Parallel branch or a Map iteration.
+	nested bool
 	// child, when set, is the history of the child execution the thread
 	// runs in (an iteration of a Distributed Map), which the execution's
 	// own history does not show.
@@ -247,7 +252,7 @@ type childHistory struct {
 // fork starts a thread that continues from t, in a variable scope nested
 // in t's.
 func (t *thread) fork() *thread {
-	return &thread{r: t.r, last: t.last, at: t.at, vars: t.vars.child(), child: t.child}
+	return &thread{r: t.r, last: t.last, at: t.at, vars: t.vars.child(), child: t.child, nested: true}
 }
 
 // join moves t on to where its forked threads got to.
@@ -456,6 +461,11 @@ func (t *thread) runState(ctx context.Context, s *State, input any) (any, string
 		next = s.Next
 	case "Task":
 		out, next, f = sr.retryCatch(ctx, input, sr.task, nil)
+		// In a branch or an iteration, a Task that fails, or that a failing
+		// sibling stops, ends with TaskStateAborted.
+		if f != nil && t.nested && (f.kind == failError || (f.kind == failAborted && r.ctx.Err() == nil)) {
+			r.emit(t, HistoryEvent{Type: EventTaskStateAborted})
+		}
 	case "Parallel":
 		out, next, f = sr.retryCatch(ctx, input, sr.parallel, func() {
 			r.emit(t, HistoryEvent{Type: EventParallelStateFailed})
