@@ -25,7 +25,9 @@
 //
 // Tasks whose resource ends in .waitForTaskToken get a task token
 // ($$.Task.Token) and wait until it is completed through Options.Callbacks.
-// A Step Functions Local mock configuration (MockConfig, Options.Mocks)
+// An activity's Task calls the handler the Resolver returns for the
+// activity's ARN, as its worker. A Step Functions Local mock configuration
+// (MockConfig, Options.Mocks)
 // answers the Tasks it names with mocked responses. A Distributed Map runs
 // its items as child executions whose events, as on AWS, are not in the
 // parent's history.
@@ -46,8 +48,10 @@
 //     errors only. Evaluations are serialised (the port is not
 //     goroutine-safe).
 //   - Distributed Map readers and writers (ItemReader, ItemBatcher,
-//     ResultWriter) and activities are not supported; such a definition
-//     fails validation, or its Task fails, with a message saying so.
+//     ResultWriter) are not supported; such a definition fails validation
+//     with a message saying so.
+//   - The order of events from concurrent Map iterations and Parallel
+//     branches follows the goroutines, not AWS's scheduling.
 //   - It is not an AWS client and has no service integrations of its own: a
 //     Task resource is whatever the Resolver (or a mock) maps it to, so
 //     the errors an integration raises for bad parameters are the

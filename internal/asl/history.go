@@ -16,6 +16,12 @@ const (
 	EventLambdaFunctionFailed    = "LambdaFunctionFailed"
 	EventLambdaFunctionTimedOut  = "LambdaFunctionTimedOut"
 
+	EventActivityScheduled = "ActivityScheduled"
+	EventActivityStarted   = "ActivityStarted"
+	EventActivitySucceeded = "ActivitySucceeded"
+	EventActivityFailed    = "ActivityFailed"
+	EventActivityTimedOut  = "ActivityTimedOut"
+
 	EventTaskScheduled = "TaskScheduled"
 	EventTaskStarted   = "TaskStarted"
 	EventTaskSucceeded = "TaskSucceeded"
@@ -69,6 +75,12 @@ type HistoryEvent struct {
 	LambdaFunctionSucceededEventDetails *OutputEventDetails                  `json:"lambdaFunctionSucceededEventDetails,omitempty"`
 	LambdaFunctionFailedEventDetails    *FailureEventDetails                 `json:"lambdaFunctionFailedEventDetails,omitempty"`
 	LambdaFunctionTimedOutEventDetails  *FailureEventDetails                 `json:"lambdaFunctionTimedOutEventDetails,omitempty"`
+
+	ActivityScheduledEventDetails *ActivityScheduledEventDetails `json:"activityScheduledEventDetails,omitempty"`
+	ActivityStartedEventDetails   *ActivityStartedEventDetails   `json:"activityStartedEventDetails,omitempty"`
+	ActivitySucceededEventDetails *OutputEventDetails            `json:"activitySucceededEventDetails,omitempty"`
+	ActivityFailedEventDetails    *FailureEventDetails           `json:"activityFailedEventDetails,omitempty"`
+	ActivityTimedOutEventDetails  *FailureEventDetails           `json:"activityTimedOutEventDetails,omitempty"`
 
 	TaskScheduledEventDetails *TaskScheduledEventDetails `json:"taskScheduledEventDetails,omitempty"`
 	TaskStartedEventDetails   *TaskEventDetails          `json:"taskStartedEventDetails,omitempty"`
@@ -197,4 +209,19 @@ type EvaluationFailedEventDetails struct {
 // the Map Run that a Distributed Map state starts.
 type MapRunStartedEventDetails struct {
 	MapRunARN string `json:"mapRunArn"`
+}
+
+// ActivityScheduledEventDetails are the details of ActivityScheduled.
+type ActivityScheduledEventDetails struct {
+	Resource           string       `json:"resource"`
+	Input              string       `json:"input"`
+	InputDetails       *DataDetails `json:"inputDetails,omitempty"`
+	TimeoutInSeconds   *int64       `json:"timeoutInSeconds,omitempty"`
+	HeartbeatInSeconds *int64       `json:"heartbeatInSeconds,omitempty"`
+}
+
+// ActivityStartedEventDetails are the details of ActivityStarted: the
+// worker that took the task ("embedded": the activity's handler).
+type ActivityStartedEventDetails struct {
+	WorkerName string `json:"workerName,omitempty"`
 }

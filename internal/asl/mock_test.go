@@ -1,6 +1,7 @@
 package asl
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -119,4 +120,22 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+func TestActivity(t *testing.T) {
+	const arn = "arn:aws:states:us-east-1:000000000000:activity:approve"
+	def := `{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "` + arn + `", "TimeoutSeconds": 60, "End": true}}}`
+	worker := HandlerFunc(func(_ context.Context, payload []byte) ([]byte, error) { return payload, nil })
+	ex := mustRun(t, def, `{"v": 1}`, Options{Resolver: Handlers{arn: worker}})
+	if ex.Status != StatusSucceeded || string(ex.Output) != `{"v":1}` {
+		t.Fatalf("Run() = %s %s %s: %s, want SUCCEEDED with the input", ex.Status, ex.Output, ex.Error, ex.Cause)
+	}
+	want := []string{"ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted", "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded"}
+	if diff := cmp.Diff(want, eventTypes(ex.History)); diff != "" {
+		t.Errorf("event types mismatch (-want +got):\n%s", diff)
+	}
+	ex = mustRun(t, def, `{}`, Options{})
+	if want := "An error occurred while executing the state 'A' (entered at the event id #2). The activity " + arn + " does not exist."; ex.Error != StatesRuntime || ex.Cause != want {
+		t.Errorf("Run() without a worker = %s: %s, want States.Runtime: %s", ex.Error, ex.Cause, want)
+	}
 }

@@ -136,6 +136,10 @@ func (sr *stateRun) task(ctx context.Context, raw any) (any, *failure) {
 		return fl.output(sr, raw, out)
 	}
 
+	if kind == taskActivity {
+		return sr.activity(ctx, raw, mock, mocked, paramsText, timeoutPtr, heartbeatPtr, limit)
+	}
+
 	var h Handler
 	useLambdaInvoke := kind == taskLambdaInvoke
 	if !mocked && kind == taskService {
@@ -206,6 +210,47 @@ func (sr *stateRun) task(ctx context.Context, raw any) (any, *failure) {
 	}})
 	result = out
 	return fl.output(sr, raw, result)
+}
+
+// activity runs a Task whose resource is an activity: the handler the
+// Resolver returns for the activity's ARN is its worker.
+func (sr *stateRun) activity(ctx context.Context, raw any, mock mockRange, mocked bool, paramsText string, timeout, heartbeat *int64, limit time.Duration) (any, *failure) {
+	s, t, r := sr.s, sr.t, sr.t.r
+	var h Handler
+	if !mocked {
+		var ok bool
+		if r.resolver != nil {
+			h, ok = r.resolver.Resolve(s.Resource)
+		}
+		if !ok {
+			return nil, sr.runtimeError("The activity %s does not exist.", s.Resource)
+		}
+	}
+	r.emit(t, HistoryEvent{Type: EventActivityScheduled, ActivityScheduledEventDetails: &ActivityScheduledEventDetails{
+		Resource: s.Resource, Input: paramsText, InputDetails: &DataDetails{}, TimeoutInSeconds: timeout, HeartbeatInSeconds: heartbeat,
+	}})
+	r.emit(t, HistoryEvent{Type: EventActivityStarted, ActivityStartedEventDetails: &ActivityStartedEventDetails{WorkerName: "embedded"}})
+	var (
+		out any
+		f   *failure
+	)
+	if mocked {
+		out, f = mock.result()
+	} else {
+		out, f = sr.callHandler(ctx, h, s.Resource, s.Resource, []byte(paramsText), limit)
+	}
+	if f != nil {
+		switch {
+		case f.kind != failError:
+		case f.err == StatesTimeout || f.err == StatesHeartbeatTimeout:
+			r.emit(t, HistoryEvent{Type: EventActivityTimedOut, ActivityTimedOutEventDetails: &FailureEventDetails{Error: f.err, Cause: f.cause}})
+		default:
+			r.emit(t, HistoryEvent{Type: EventActivityFailed, ActivityFailedEventDetails: &FailureEventDetails{Error: f.err, Cause: f.cause}})
+		}
+		return nil, f
+	}
+	r.emit(t, HistoryEvent{Type: EventActivitySucceeded, ActivitySucceededEventDetails: &OutputEventDetails{Output: jsonText(out), OutputDetails: &DataDetails{}}})
+	return s.flow.output(sr, raw, out)
 }
 
 // awaitToken waits, on the wall clock, until the Task's token is

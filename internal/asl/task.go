@@ -120,11 +120,17 @@ const (
 	taskLambdaFunction taskKind = iota // a Lambda function ARN: LambdaFunction* events
 	taskLambdaInvoke                   // arn:aws:states:::lambda:invoke: Task* events, result wrapped
 	taskService                        // any other arn:aws:states::: integration, or anything else: Task* events
+	taskActivity                       // an activity ARN: Activity* events
 )
+
+var activityARN = regexp.MustCompile(`^arn:[^:]+:states:[^:]*:[^:]*:activity:[^:]+$`)
 
 func classifyResource(resource string) (kind taskKind, resourceType, name string) {
 	if lambdaFunctionARN.MatchString(resource) {
 		return taskLambdaFunction, "lambda", resource
+	}
+	if activityARN.MatchString(resource) {
+		return taskActivity, "activity", resource
 	}
 	if m := serviceARN.FindStringSubmatch(resource); m != nil {
 		if m[1] == "lambda" && m[2] == "invoke" {

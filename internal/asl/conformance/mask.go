@@ -20,7 +20,7 @@ var (
 		"table-name", "topic-arn", "state-machine-arn", "execution-arn", "map_run_arn", "RequestId",
 		"x-amzn-RequestId", "X-Amzn-Trace-Id", "x-amz-crc32", "via", "detail-type",
 	}
-	tokenMask = regexp.MustCompile(`<[^<>\s][^<>]*>|111111111111|snf_role_arn|sfn_role_arn`)
+	tokenMask = regexp.MustCompile(`<[^<>\s][^<>]*>|111111111111|snf_role_arn|sfn_role_arn|activity_arn`)
 	patterns  sync.Map // string -> *regexp.Regexp
 )
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/asl"
@@ -122,7 +123,7 @@ func Prepare(dir string, e *Entry) (*Case, error) {
 // Lambda function ARN; the mocks then answer for it.
 func placeholderFor(e *Entry) func(Patch) any {
 	arn := "arn:aws:lambda:us-east-1:111111111111:function:replayed"
-	if slices.Contains(e.EventTypes, "ActivityScheduled") {
+	if slices.Contains(e.EventTypes, "ActivityScheduled") || (len(e.TemplateFiles) > 0 && strings.Contains(e.TemplateFiles[0], "activit")) {
 		arn = "arn:aws:states:us-east-1:111111111111:activity:replayed"
 	}
 	return func(Patch) any { return arn }
