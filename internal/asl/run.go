@@ -338,6 +338,7 @@ func (r *runner) sleepUntil(ctx context.Context, t *thread, until time.Time) *fa
 // runMachine runs the states of m from StartAt until one ends the thread.
 func (t *thread) runMachine(ctx context.Context, m *StateMachine, input any) (any, *failure) {
 	name := m.StartAt
+	inputText := "" // the JSON text of input, once a state has rendered it
 	for {
 		if f := t.r.alive(ctx, t); f != nil {
 			return nil, f
@@ -347,14 +348,14 @@ func (t *thread) runMachine(ctx context.Context, m *StateMachine, input any) (an
 			// Parse rules this out; a machine edited afterwards may not.
 			return nil, &failure{err: StatesRuntime, cause: fmt.Sprintf("There is no state named '%s' to go to.", name)}
 		}
-		out, next, f := t.runState(ctx, s, input)
+		out, outText, next, f := t.runState(ctx, s, input, inputText)
 		if f != nil {
 			return nil, f
 		}
 		if next == "" {
 			return out, nil
 		}
-		name, input = next, out
+		name, input, inputText = next, out, outText
 	}
 }
 
@@ -439,15 +440,21 @@ func (sr *stateRun) resolvePath(p *path, input any) (any, error) {
 
 // runState runs one state and returns its output and the state to go to
 // next ("" when the thread ends).
-func (t *thread) runState(ctx context.Context, s *State, input any) (any, string, *failure) {
+//
+// inputText is the JSON text of input when the caller has it (the previous
+// state's output), else ""; the state's own output text comes back with
+// its output, so that each document is rendered once.
+func (t *thread) runState(ctx context.Context, s *State, input any, inputText string) (any, string, string, *failure) {
 	r := t.r
-	inputText := jsonText(input)
+	if inputText == "" {
+		inputText = jsonText(input)
+	}
 	id := r.emit(t, HistoryEvent{Type: s.Type + "StateEntered", StateEnteredEventDetails: &StateEnteredEventDetails{
 		Name: s.Name, Input: inputText, InputDetails: &DataDetails{},
 	}})
 	sr := &stateRun{t: t, s: s, enteredID: id, entered: r.now(t)}
 	if len(inputText) > payloadLimit {
-		return nil, "", &failure{err: StatesDataLimitExceeded,
+		return nil, "", "", &failure{err: StatesDataLimitExceeded,
 			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.Name)}
 	}
 	var (
@@ -482,14 +489,14 @@ func (t *thread) runState(ctx context.Context, s *State, input any) (any, string
 	case "Succeed":
 		out, f = sr.passThrough(input)
 	case "Fail":
-		return nil, "", sr.fail(input)
+		return nil, "", "", sr.fail(input)
 	}
 	if f != nil {
-		return nil, "", f
+		return nil, "", "", f
 	}
 	outText := jsonText(out)
 	if len(outText) > payloadLimit {
-		return nil, "", &failure{err: StatesDataLimitExceeded,
+		return nil, "", "", &failure{err: StatesDataLimitExceeded,
 			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.Name)}
 	}
 	details := &StateExitedEventDetails{Name: s.Name, Output: outText, OutputDetails: &DataDetails{}}
@@ -502,7 +509,7 @@ func (t *thread) runState(ctx context.Context, s *State, input any) (any, string
 		details.AssignedVariablesDetails = &DataDetails{}
 	}
 	r.emit(t, HistoryEvent{Type: s.Type + "StateExited", StateExitedEventDetails: details})
-	return out, next, nil
+	return out, outText, next, nil
 }
 
 // retryCatch runs attempt until it succeeds or the state's Retry gives up,
