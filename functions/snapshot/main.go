@@ -14,6 +14,7 @@ func main() {
 	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
 	deps := env.Deps()
 	deps.Ledger = lambdaenv.Must(env.Ledger())
+	deps.Artifacts = lambdaenv.Must(env.Artifacts()) // the manifest's keep_snapshots
 	deps.Snapshots = env.Snapshots()
 	h := &pipeline.Snapshot{Deps: deps}
 	lambda.Start(h.Handle)

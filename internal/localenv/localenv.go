@@ -132,8 +132,18 @@ func Open(root string) (*Env, error) {
 	e.Deps = &pipeline.Deps{
 		Config: cfg, Ledger: led, Artifacts: e.Artifacts, Fleet: localFleet{e.Fleet}, Secrets: e.Secrets,
 		OpenDB: migrate.OpenDB,
-		Snapshots: func(env string, _ config.Environment) (pipeline.Snapshotter, error) {
-			return &snapshot.SQLite{Path: e.DatabasePath(env), Dir: filepath.Join(abs, "snapshots", env)}, nil
+		// The environment's database decides the snapshot: VACUUM INTO for
+		// SQLite, pg_dump or mysqldump for a local PostgreSQL or MySQL.
+		Snapshots: func(env string, c config.Environment) (pipeline.Snapshotter, error) {
+			v, err := e.Secrets.Get(context.Background(), c.DatabaseSecret)
+			if err != nil {
+				return nil, err
+			}
+			db, err := secret.ParseDatabase(c.DatabaseSecret, v)
+			if err != nil {
+				return nil, err
+			}
+			return snapshot.NewLocal(db, filepath.Join(abs, "snapshots", env))
 		},
 		Prober: health.NewProber(2 * time.Second),
 		Alarms: e.Alarms,

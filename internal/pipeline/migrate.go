@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
@@ -55,7 +56,7 @@ func (h *Migrate) up(ctx context.Context, in contract.MigrateInput) (contract.Mi
 		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err)
 	}
 	defer db.Close()
-	r := h.runner(db, dbs, in.DeploymentID, b.Manifest.Migrations)
+	r := h.runner(ctx, db, dbs, in.DeploymentID, b.Manifest.Migrations)
 	before, err := r.Status(ctx, ms)
 	if err != nil {
 		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err, dbs.Password)
@@ -87,10 +88,30 @@ func (h *Migrate) up(ctx context.Context, in contract.MigrateInput) (contract.Mi
 	return out, nil
 }
 
-// runner is a migration runner with the manifest's timeouts.
-func (h *Migrate) runner(db *sql.DB, dbs secret.Database, deploymentID string, mm manifest.Migrations) *migrate.Runner {
+// deadlineMargin is the time kept back, when the invocation has a
+// deadline (a Lambda's 15 minutes at most), to record what happened.
+const deadlineMargin = 30 * time.Second
+
+// runner is a migration runner with the manifest's timeouts. Where the
+// invocation has a deadline, the statement timeout and the lock wait are
+// cut to end before it: the database stops a statement cleanly and the
+// runner records it (a no-transaction file resumes at that statement on
+// the next run), instead of Lambda killing the process mid-statement.
+func (h *Migrate) runner(ctx context.Context, db *sql.DB, dbs secret.Database, deploymentID string, mm manifest.Migrations) *migrate.Runner {
+	stmt, wait := mm.StatementTimeout.Duration, mm.LockWait.Duration
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl) - deadlineMargin
+		if left < time.Second {
+			left = time.Second
+		}
+		if stmt > left {
+			h.log().Warn("statement timeout cut to the invocation's deadline", "deployment", deploymentID, "manifest", mm.StatementTimeout.Duration, "used", left)
+			stmt = left
+		}
+		wait = min(wait, left)
+	}
 	return &migrate.Runner{DB: db, Engine: dbs.Family(), DeploymentID: deploymentID, Now: h.Now,
-		LockWait: mm.LockWait.Duration, LockTimeout: mm.LockTimeout.Duration, StatementTimeout: mm.StatementTimeout.Duration}
+		LockWait: wait, LockTimeout: mm.LockTimeout.Duration, StatementTimeout: stmt}
 }
 
 // markDestructive marks pending migrations that lint classifies as
@@ -153,7 +174,7 @@ func (h *Migrate) revert(ctx context.Context, in contract.MigrateInput) (contrac
 	if b, berr := h.openBundle(ctx, in.Artifact); berr == nil {
 		mm = b.Manifest.Migrations
 	}
-	r := h.runner(db, dbs, in.DeploymentID, mm)
+	r := h.runner(ctx, db, dbs, in.DeploymentID, mm)
 	appliedRows, err := r.Applied(ctx)
 	if err != nil {
 		return contract.MigrateOutput{}, &contract.MigrationFailed{Message: secret.Scrub(err.Error(), dbs.Password)}

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/notify"
+	"github.com/slipway-deploy/slipway/internal/report"
 )
 
 // Record writes a deployment's final status and summary to the ledger.
@@ -42,23 +42,29 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 		out.Error, out.Cause = st.Error.Error, lambdaMessage(st.Error.Cause)
 	}
 
-	report, _ := json.Marshal(map[string]any{"outcome": out, "state": reportState(st)})
 	now := h.now()
+	inputs := h.reportInputs(ctx, st)
+	var rep *report.Report
 	_, err = h.Ledger.UpdateDeployment(ctx, st.DeploymentID, func(d *ledger.Deployment) error {
-		d.Status, d.FinishedAt, d.Error, d.Cause, d.Summary, d.Report = out.Status, now, out.Error, out.Cause, out.Summary, report
+		d.Status, d.FinishedAt, d.Error, d.Cause, d.Summary = out.Status, now, out.Error, out.Cause, out.Summary
 		if out.Status == contract.StatusSucceeded && st.Preflight != nil {
 			d.WatchUntil = now.Add(time.Duration(st.Preflight.WatchSeconds) * time.Second)
 		}
+		rep = inputs.build(st, *d, out, now)
+		d.Report = rep.Stored()
 		return nil
 	})
 	if errors.Is(err, ledger.ErrNotFound) {
 		// Preflight refused the request before it could open a record.
 		started := now
-		err = h.Ledger.PutDeployment(ctx, ledger.Deployment{
+		d := ledger.Deployment{
 			ID: st.DeploymentID, App: out.App, Environment: out.Environment, Version: out.Version, Kind: kindOr(st.Kind),
 			Status: out.Status, ExecutionID: st.ExecutionID, Trigger: req.Trigger, StartedAt: started, FinishedAt: now,
-			Error: out.Error, Cause: out.Cause, Summary: out.Summary, SchemaBefore: -1, SchemaAfter: -1, Report: report,
-		})
+			Error: out.Error, Cause: out.Cause, Summary: out.Summary, SchemaBefore: -1, SchemaAfter: -1,
+		}
+		rep = inputs.build(st, d, out, now)
+		d.Report = rep.Stored()
+		err = h.Ledger.PutDeployment(ctx, d)
 	}
 	if err != nil {
 		return out, &contract.TransientError{Message: err.Error()}
@@ -82,7 +88,7 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 	h.step(ctx, st.DeploymentID, "record", status, out.Status+": "+out.Summary, nil)
 	if h.Notifier != nil {
 		m := notify.Message{Subject: fmt.Sprintf("%s: %s %s to %s", out.Status, out.App, out.Version, out.Environment),
-			Body:       out.Summary + "\n\nFull report: slipway show " + st.DeploymentID,
+			Body:       notification(rep, st.DeploymentID),
 			Attributes: map[string]string{"kind": "report", "status": out.Status, "app": out.App, "environment": out.Environment}}
 		if err := h.Notifier.Notify(ctx, m); err != nil {
 			h.log().Error("report not sent", "deployment", st.DeploymentID, "err", err)
@@ -173,7 +179,11 @@ func schemaNote(st contract.State) string {
 	switch {
 	case r == nil:
 		if st.Migration != nil && len(st.Migration.Applied) > 0 {
-			return fmt.Sprintf("The schema was NOT reverted: it stays at %d.", st.Migration.To)
+			msg := fmt.Sprintf("The schema was NOT reverted: it stays at %d.", st.Migration.To)
+			if st.Snapshot != nil && st.Snapshot.SnapshotID != "" {
+				msg += fmt.Sprintf(" To get the old schema back, restore snapshot %s (taken before the migrations; `slipway show %s` gives the exact procedure).", st.Snapshot.SnapshotID, st.DeploymentID)
+			}
+			return msg
 		}
 		return "The schema was not changed."
 	case len(r.Reverted) == 0 && len(r.Kept) == 0:
@@ -182,13 +192,5 @@ func schemaNote(st contract.State) string {
 		return fmt.Sprintf("The schema was reverted from %d to %d (down migrations %v).", r.From, r.To, r.Reverted)
 	default:
 		return fmt.Sprintf("The schema was NOT fully reverted: it stays at %d because migrations %v are not reversible. %s", r.To, r.Kept, r.Restore)
-	}
-}
-
-// reportState keeps the parts of the state worth keeping in the report.
-func reportState(st contract.State) map[string]any {
-	return map[string]any{
-		"preflight": st.Preflight, "snapshot": st.Snapshot, "migration": st.Migration, "rollback": st.Rollback,
-		"schema_revert": st.SchemaRevert, "error": st.Error, "rollback_error": st.RollbackError, "bake": st.BakeCheck,
 	}
 }
