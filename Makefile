@@ -5,9 +5,10 @@ GOFILES    = $(shell git ls-files --cached --others --exclude-standard '*.go')
 
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
+ASL_CONFORMANCE_DIR ?= ../shared/conformance/asl
 SYNTH_CONFIG ?= $(if $(wildcard slipway.aws.json),slipway.aws.json,infra/stack/testdata/config.json)
 
-.PHONY: demo test ci build lint fmt-check vet shellcheck bench clean synth infra-test
+.PHONY: demo test ci build lint fmt-check vet shellcheck bench clean synth infra-test conformance bench-engine
 
 ## demo: deploy v1, v2 and a failing v3 of the demo app on the embedded environment (v3 rolls back by itself)
 demo:
@@ -52,6 +53,15 @@ shellcheck:
 ## bench: every Go benchmark, with memory figures
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## conformance: replay the executions recorded on AWS on the embedded engine: passed/total by area, failing ids in internal/asl/conformance/failing.txt; exits 0 with red cases
+conformance:
+	$(GO) run ./internal/asl/conformance/cmd/aslconformance -dir $(ASL_CONFORMANCE_DIR) -failures internal/asl/conformance/failing.txt
+
+## bench-engine: the embedded engine against aws-local-stepfunctions (npm) on the same definitions: transitions/s, peak memory, ratio
+bench-engine:
+	cd internal/asl/bench/peer && npm ci --no-audit --no-fund
+	$(GO) run ./internal/asl/bench/cmd/benchengine -peer internal/asl/bench/peer
 
 ## clean: remove build output and local state
 clean:

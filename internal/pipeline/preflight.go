@@ -284,6 +284,10 @@ func (h *Preflight) migrationPlan(ctx context.Context, env string, b *bundle.Bun
 	}
 	db, dbs, err := h.openDatabase(ctx, env)
 	if err != nil {
+		if p := planningFrom(ctx); p != nil { // slipway plan: the schema is unknown, the rest of the plan is not
+			p.database = err
+			return plan, nil
+		}
 		return plan, refuse("%v", err)
 	}
 	defer db.Close()
@@ -338,8 +342,13 @@ func (h *Preflight) migrationPlan(ctx context.Context, env string, b *bundle.Bun
 		}
 	}
 	if len(blocked) > 0 {
-		return plan, refuse("the migration policy blocks %d pending migration(s) of this release, so nothing was locked, snapshotted or migrated:%s",
+		err := refuse("the migration policy blocks %d pending migration(s) of this release, so nothing was locked, snapshotted or migrated:%s",
 			len(blocked), policy.Explain(blocked))
+		if p := planningFrom(ctx); p != nil { // slipway plan: show the verdicts and the rest of the plan
+			p.gate = err
+			return plan, nil
+		}
+		return plan, err
 	}
 	return plan, nil
 }
