@@ -17,10 +17,26 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-deploy/slipway/internal/asl"
+	"github.com/slipway-deploy/slipway/internal/cli/approve"
+	"github.com/slipway-deploy/slipway/internal/cli/backend"
 	"github.com/slipway-deploy/slipway/internal/cli/demo"
+	"github.com/slipway-deploy/slipway/internal/cli/deploy"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/history"
+	"github.com/slipway-deploy/slipway/internal/cli/local"
+	"github.com/slipway-deploy/slipway/internal/cli/lock"
+	"github.com/slipway-deploy/slipway/internal/cli/logs"
 	"github.com/slipway-deploy/slipway/internal/cli/migrations"
+	"github.com/slipway-deploy/slipway/internal/cli/outcome"
+	"github.com/slipway-deploy/slipway/internal/cli/plan"
+	"github.com/slipway-deploy/slipway/internal/cli/promote"
+	"github.com/slipway-deploy/slipway/internal/cli/reject"
+	"github.com/slipway-deploy/slipway/internal/cli/release"
+	"github.com/slipway-deploy/slipway/internal/cli/rollback"
+	"github.com/slipway-deploy/slipway/internal/cli/show"
 	"github.com/slipway-deploy/slipway/internal/cli/states"
+	"github.com/slipway-deploy/slipway/internal/cli/status"
+	"github.com/slipway-deploy/slipway/internal/cli/unlock"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
 
@@ -51,16 +67,17 @@ func Run(ctx context.Context, f *factory.Factory, args []string) int {
 	if err == nil {
 		return factory.ExitOK
 	}
-	code := factory.ExitCode(err)
 	var silent *factory.SilentError
 	if errors.As(err, &silent) {
-		return code
+		return silent.Code
 	}
-	if isUsage(err) {
-		code = factory.ExitUsage
-	}
-	fmt.Fprintf(f.IO.ErrOut, "error: %v\n", err)
 	var ee *factory.ExitError
+	if !errors.As(err, &ee) && isUsage(err) {
+		err = &factory.ExitError{Code: factory.ExitUsage, Err: err}
+	}
+	err = outcome.Error(err)
+	code := factory.ExitCode(err)
+	fmt.Fprintf(f.IO.ErrOut, "error: %v\n", err)
 	if errors.As(err, &ee) && ee.Hint != "" {
 		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", ee.Hint)
 	}
@@ -88,6 +105,30 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return factory.UsageError("%v", err) })
+	var bopts backend.Options
+	pf := root.PersistentFlags()
+	pf.BoolVar(&bopts.Local, "local", false, "act on the embedded environment ($SLIPWAY_LOCAL_DIR, default "+backend.DefaultLocalDir+") instead of AWS")
+	pf.StringVar(&bopts.LocalDir, "local-dir", "", "the embedded environment's state directory (implies --local)")
+	pf.StringVar(&bopts.ConfigFile, "config", "", "the Slipway configuration file, JSON (default: $SLIPWAY_CONFIG)")
+	pf.StringVar(&bopts.Region, "region", "", "the AWS region (default: the SDK's: AWS_REGION, the profile)")
+	pf.StringVar(&bopts.Profile, "profile", "", "the AWS profile (default: AWS_PROFILE)")
+	if f.Backend == nil {
+		f.Backend = func(ctx context.Context) (backend.Backend, error) { return backend.Open(ctx, bopts) }
+	}
+	root.AddCommand(deploy.NewCmdDeploy(f, nil))
+	root.AddCommand(promote.NewCmdPromote(f, nil))
+	root.AddCommand(approve.NewCmdApprove(f, nil))
+	root.AddCommand(reject.NewCmdReject(f, nil))
+	root.AddCommand(status.NewCmdStatus(f, nil))
+	root.AddCommand(history.NewCmdHistory(f, nil))
+	root.AddCommand(show.NewCmdShow(f, nil))
+	root.AddCommand(plan.NewCmdPlan(f, nil))
+	root.AddCommand(rollback.NewCmdRollback(f, nil))
+	root.AddCommand(lock.NewCmdLock(f, nil))
+	root.AddCommand(unlock.NewCmdUnlock(f, nil))
+	root.AddCommand(logs.NewCmdLogs(f, nil))
+	root.AddCommand(release.NewCmdRelease(f, nil, nil))
+	root.AddCommand(local.NewCmdLocal(f, nil))
 	root.AddCommand(demo.NewCmdDemo(f, nil))
 	root.AddCommand(states.NewCmdStates(f))
 	root.AddCommand(migrations.NewCmdMigrations(f))

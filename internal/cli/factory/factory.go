@@ -15,6 +15,7 @@ import (
 	"os"
 
 	"github.com/slipway-deploy/slipway/internal/asl"
+	"github.com/slipway-deploy/slipway/internal/cli/backend"
 )
 
 // Exit codes shared by every command.
@@ -47,6 +48,10 @@ type Factory struct {
 	// placeholders of statemachine/*.asl.json mapped to in-process handlers
 	// over the embedded environment. close releases what it opened.
 	Resolver func(ctx context.Context) (r asl.Resolver, subs map[string]string, close func() error, err error)
+
+	// Backend opens where deployment commands act: the embedded
+	// environment (--local) or AWS. The caller closes it.
+	Backend func(ctx context.Context) (backend.Backend, error)
 }
 
 // ExitError is an error that carries the process exit code and, where there

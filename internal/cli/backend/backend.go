@@ -1,0 +1,221 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+	"github.com/slipway-deploy/slipway/internal/report"
+	"github.com/slipway-deploy/slipway/internal/trigger"
+)
+
+// Machines a backend starts.
+const (
+	MachineDeploy   = trigger.MachineDeploy
+	MachineRollback = trigger.MachineRollback
+)
+
+// Backend is where commands act.
+type Backend interface {
+	// Local reports whether this is the embedded environment.
+	Local() bool
+	// Describe names the backend for messages: "the embedded environment
+	// in .slipway/local", "AWS (eu-west-1, table slipway-demo)".
+	Describe() string
+	// Config is the app's Slipway configuration: its name and environments.
+	Config() *config.Config
+	// Ledger is the deployment ledger.
+	Ledger() Ledger
+	// Artifacts is the release store.
+	Artifacts() (Artifacts, error)
+	// Start starts an execution of machine named name (which is also the
+	// deployment's id). With opts.Wait it follows the execution to its end,
+	// sending opts.Progress what happens; the embedded engine runs in this
+	// process, so locally Start always waits.
+	Start(ctx context.Context, machine, name string, input []byte, opts StartOptions) (Execution, error)
+	// Resume completes a decided approval's task token, so that the
+	// waiting execution goes on (approved) or fails with Rejected. Locally
+	// the running deployment reads the decision from the ledger itself.
+	Resume(ctx context.Context, a ledger.Approval) error
+	// Identity names the person running the command: the AWS caller, or
+	// the local user.
+	Identity(ctx context.Context) (string, error)
+	// Plan works out what deploying req would do, changing nothing.
+	Plan(ctx context.Context, req contract.DeployRequest) (*report.Report, error)
+	// Instances lists an environment's instances and, where it can be read
+	// without a command, the release each serves.
+	Instances(ctx context.Context, env string) ([]Instance, error)
+	// Hints say where the dashboards, log groups and full command output
+	// of the backend are.
+	Hints(env string) report.Hints
+	// Timings reads a finished execution's per-stage timings from its
+	// history; nil where the history is not kept (the embedded engine's
+	// ends with its process).
+	Timings(ctx context.Context, d ledger.Deployment) ([]report.StageTiming, error)
+	// PutPushEvent puts the slipway.git "Git Push" event on the default
+	// event bus, as CI does after publishing a release.
+	PutPushEvent(ctx context.Context, p trigger.GitPush) error
+	// Close releases what the backend opened.
+	Close() error
+}
+
+// Ledger is the part of the ledger the commands use.
+type Ledger interface {
+	GetDeployment(ctx context.Context, id string) (ledger.Deployment, error)
+	ListDeployments(ctx context.Context, app, env string, limit int) ([]ledger.Deployment, error)
+	AddStep(ctx context.Context, st ledger.Step) error
+	Steps(ctx context.Context, deploymentID string) ([]ledger.Step, error)
+	InstanceResults(ctx context.Context, deploymentID string) ([]ledger.InstanceResult, error)
+	Locks(ctx context.Context, app, env string) ([]ledger.Lock, error)
+	Freeze(ctx context.Context, app, env, owner, message string, now time.Time) error
+	Unfreeze(ctx context.Context, app, env string) (bool, error)
+	BreakLease(ctx context.Context, app, env string) (ledger.Lock, bool, error)
+	AddEvent(ctx context.Context, e ledger.Event) error
+	Events(ctx context.Context, app, env string, limit int) ([]ledger.Event, error)
+	GetPending(ctx context.Context, app, env string) (ledger.Pending, bool, error)
+	GetApproval(ctx context.Context, app, env, deploymentID string) (ledger.Approval, error)
+	DecideApproval(ctx context.Context, app, env, deploymentID, decision, by, reason string, now time.Time) (ledger.Approval, error)
+	Approvals(ctx context.Context, app, env string) ([]ledger.Approval, error)
+}
+
+// Artifacts is the release store.
+type Artifacts interface {
+	Stat(ctx context.Context, app, version string) (contract.Artifact, error)
+	Publish(ctx context.Context, app, version string, data []byte) (contract.Artifact, error)
+}
+
+// StartOptions shape Start.
+type StartOptions struct {
+	// Wait follows the execution to its end.
+	Wait bool
+	// Progress receives what happens while Start follows the execution.
+	Progress func(Event)
+	// Poll is how often AWS is asked; default 2s.
+	Poll time.Duration
+}
+
+// Execution is a started execution, and how it ended if Start waited.
+type Execution struct {
+	// Name is the execution's name, which is also the deployment's id.
+	Name string
+	ARN  string
+	// Status is RUNNING, or how it ended: SUCCEEDED, FAILED, TIMED_OUT,
+	// ABORTED.
+	Status       string
+	Error, Cause string
+	StartDate    time.Time
+	StopDate     time.Time
+}
+
+// Instance is an instance of an environment.
+type Instance struct {
+	ID     string `json:"id"`
+	Online bool   `json:"online"`
+	// Serves is the release it serves; "" when it serves none or that
+	// cannot be read without a command (AWS).
+	Serves string `json:"serves,omitempty"`
+}
+
+// ErrNotSupported is returned for what a backend cannot do.
+var ErrNotSupported = errors.New("not supported here")
+
+// MissingSettingError names a setting the AWS backend needs.
+type MissingSettingError struct {
+	// Name is the environment variable, Flag the flag that sets it too.
+	Name, Flag string
+	// What it is, and where to find it.
+	What, Where string
+}
+
+func (e *MissingSettingError) Error() string {
+	set := e.Name
+	if e.Flag != "" {
+		set = fmt.Sprintf("%s (or %s)", e.Name, e.Flag)
+	}
+	return fmt.Sprintf("%s is not set: it is %s", set, e.What)
+}
+
+// Hint says where to find the setting.
+func (e *MissingSettingError) Hint() string { return e.Where }
+
+// Options select and configure a backend.
+type Options struct {
+	// Local selects the embedded environment in LocalDir.
+	Local    bool
+	LocalDir string
+	// ConfigFile is the Slipway configuration (JSON, as internal/config
+	// reads it); it overrides SLIPWAY_CONFIG.
+	ConfigFile string
+	// Region and Profile override the SDK's own resolution.
+	Region, Profile string
+	// Getenv reads environment variables; os.Getenv when nil.
+	Getenv func(string) string
+}
+
+// Environment variables.
+const (
+	EnvLocalDir        = "SLIPWAY_LOCAL_DIR"
+	EnvConfig          = config.EnvVar
+	EnvTable           = "SLIPWAY_TABLE"
+	EnvArtifactBucket  = "SLIPWAY_ARTIFACT_BUCKET"
+	EnvDeployMachine   = "SLIPWAY_DEPLOY_STATE_MACHINE"
+	EnvRollbackMachine = "SLIPWAY_ROLLBACK_STATE_MACHINE"
+	EnvOutputBucket    = "SLIPWAY_OUTPUT_BUCKET"
+	EnvOutputLogGroup  = "SLIPWAY_OUTPUT_LOG_GROUP"
+	EnvHealthPort      = "SLIPWAY_HEALTH_PORT"
+	EnvSSMDocument     = "SLIPWAY_SSM_DOCUMENT"
+)
+
+// DefaultLocalDir is the embedded environment's state directory by default.
+const DefaultLocalDir = ".slipway/local"
+
+// Open opens the backend opts select.
+func Open(ctx context.Context, opts Options) (Backend, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	dir := opts.LocalDir
+	if dir == "" {
+		dir = getenv(EnvLocalDir)
+	}
+	if opts.Local || dir != "" {
+		if dir == "" {
+			dir = DefaultLocalDir
+		}
+		env, err := localenv.Open(filepath.Clean(dir))
+		if err != nil {
+			return nil, err
+		}
+		return NewLocal(env, true), nil
+	}
+	opts.Getenv = getenv
+	return OpenAWS(ctx, opts)
+}
+
+// ExecutionName returns a unique execution name (and deployment id) such
+// as staging-v2-20261126T011500Z-3f9a.
+func ExecutionName(env, version string) string { return localenv.ExecutionName(env, version) }
+
+// Who returns the name to record for the person running a command: as,
+// else the backend's identity, else $USER.
+func Who(ctx context.Context, b Backend, as string) string {
+	if as = strings.TrimSpace(as); as != "" {
+		return as
+	}
+	if id, err := b.Identity(ctx); err == nil && id != "" {
+		return id
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}

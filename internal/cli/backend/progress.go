@@ -1,0 +1,174 @@
+package backend
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/report"
+)
+
+// Event kinds.
+const (
+	// EventStep is a ledger step: what a stage did or decided.
+	EventStep = "step"
+	// EventStage is a stage that ended, with its duration.
+	EventStage = "stage"
+)
+
+// Event is one thing that happened while an execution ran.
+type Event struct {
+	Kind string
+	At   time.Time
+	// Stage is the pipeline stage: preflight, approval, lock, snapshot,
+	// migrate, rollout, bake, rollback, record, unlock.
+	Stage string
+	// Status is the step's (ok, failed, skipped, info) or, for a stage,
+	// the worst of its steps' (ok, failed, skipped).
+	Status  string
+	Message string
+	// Duration is a stage's.
+	Duration time.Duration
+}
+
+// stateStages maps the Task states of statemachine/*.asl.json to the
+// stages people know. The other states (Choice, Pass, Wait) count towards
+// the stage they sit in.
+var stateStages = map[string]string{
+	"Preflight": "preflight", "SendHostCheck": "preflight", "CheckHosts": "preflight",
+	"RequestApproval": "approval",
+	"AcquireLock":     "lock",
+	"Snapshot":        "snapshot", "CheckSnapshot": "snapshot",
+	"Migrate":    "migrate",
+	"DeployWave": "rollout", "CheckWave": "rollout", "ProbeWave": "rollout", "CheckDrift": "rollout",
+	"CheckAlarms": "bake",
+	"Rollback":    "rollback", "CheckRollback": "rollback", "VerifyRollback": "rollback", "RevertSchema": "rollback",
+	"Record":      "record",
+	"ReleaseLock": "unlock",
+}
+
+// StageOf returns the stage of a Task state.
+func StageOf(state string) string {
+	if s, ok := stateStages[state]; ok {
+		return s
+	}
+	return strings.ToLower(state)
+}
+
+// tracker turns history events and ledger steps into Events. Its methods
+// are safe for concurrent use.
+type tracker struct {
+	emit func(Event)
+	// failures marks a stage failed when one of its Tasks fails; without
+	// the ledger's steps, it is all a history says.
+	failures bool
+
+	mu      sync.Mutex
+	stage   string
+	start   time.Time
+	status  string
+	seen    int
+	timings []report.StageTiming
+}
+
+func newTracker(emit func(Event)) *tracker {
+	if emit == nil {
+		emit = func(Event) {}
+	}
+	return &tracker{emit: emit}
+}
+
+// state sees a history event of type typ for state name at a time.
+func (t *tracker) state(typ, name string, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case typ == "TaskStateEntered":
+		stage := StageOf(name)
+		if stage == t.stage {
+			return
+		}
+		t.closeStage(at)
+		t.stage, t.start, t.status = stage, at, ""
+	case strings.HasPrefix(typ, "Execution") && typ != "ExecutionStarted":
+		t.closeStage(at)
+	case t.failures && (strings.HasSuffix(typ, "Failed") || strings.HasSuffix(typ, "TimedOut")):
+		t.status = worse(t.status, report.StatusFailed)
+	}
+}
+
+// end closes the stage that runs when the execution ends.
+func (t *tracker) end(at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closeStage(at)
+}
+
+func (t *tracker) closeStage(at time.Time) {
+	if t.stage == "" {
+		return
+	}
+	status := t.status
+	if status == "" {
+		status = report.StatusOK
+	}
+	d := at.Sub(t.start)
+	t.timings = append(t.timings, report.StageTiming{Stage: t.stage, StartedAt: t.start.UTC(), Seconds: float64(d.Milliseconds()) / 1000, Status: status})
+	t.emit(Event{Kind: EventStage, At: at, Stage: t.stage, Status: status, Duration: d})
+	t.stage = ""
+}
+
+// steps sees the ledger's steps so far, in order, and emits the new ones.
+func (t *tracker) steps(steps []ledger.Step) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, st := range steps[min(t.seen, len(steps)):] {
+		if t.stage != "" && stageOfStep(st.Stage) == t.stage {
+			t.status = worse(t.status, st.Status)
+		}
+		t.emit(Event{Kind: EventStep, At: st.At, Stage: st.Stage, Status: st.Status, Message: st.Message})
+	}
+	t.seen = max(t.seen, len(steps))
+}
+
+// stageOfStep maps a ledger step's stage to the tracker's stages.
+func stageOfStep(s string) string {
+	switch s {
+	case "health", "drift":
+		return "rollout"
+	case "verify-rollback", "revert-schema":
+		return "rollback"
+	}
+	return s
+}
+
+func worse(a, b string) string {
+	rank := map[string]int{"": 0, "info": 0, report.StatusSkipped: 1, report.StatusOK: 2, report.StatusFailed: 3}
+	if b == "info" {
+		b = report.StatusOK
+	}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// Timings returns the stage timings of a finished history: events are
+// (type, state name, time), oldest first.
+func timingsOf(events []historyEvent) []report.StageTiming {
+	t := newTracker(nil)
+	t.failures = true
+	for _, e := range events {
+		t.state(e.typ, e.name, e.at)
+	}
+	if n := len(events); n > 0 {
+		t.end(events[n-1].at)
+	}
+	return t.timings
+}
+
+type historyEvent struct {
+	typ, name string
+	at        time.Time
+}

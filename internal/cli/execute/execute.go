@@ -1,0 +1,133 @@
+// Package execute starts a deploy or rollback execution for a command
+// (deploy, promote, rollback, and the demo), prints its progress as it
+// runs, one line per ledger step and one per stage with its duration, and
+// turns the deployment's outcome into the command's exit code.
+package execute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/cli/backend"
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/outcome"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/report"
+)
+
+// Request is an execution to start.
+type Request struct {
+	// Machine is backend.MachineDeploy or backend.MachineRollback.
+	Machine string
+	// Name is the execution's name and the deployment's id.
+	Name  string
+	Input []byte
+	// What says what it does, for people: "deploy v2 to staging".
+	What string
+	// Wait follows the execution to its end (always, locally).
+	Wait bool
+	// Poll is how often AWS is asked while following; default 2s.
+	Poll time.Duration
+}
+
+// Result is what happened.
+type Result struct {
+	Execution backend.Execution
+	// Deployment is the ledger's record once the execution has ended;
+	// Recorded is false when there is none (it has not ended, or it
+	// failed before Record wrote it).
+	Deployment ledger.Deployment
+	Recorded   bool
+}
+
+// Run starts req on b, prints its progress to out, and returns the result
+// and, when the deployment did not succeed, an error with the exit code and
+// a suggestion. Without Wait on AWS it prints how to follow the execution
+// and returns at once.
+func Run(ctx context.Context, out io.Writer, b backend.Backend, req Request) (Result, error) {
+	p := Printer(out)
+	if !req.Wait && b.Local() {
+		req.Wait = true
+	}
+	if req.Wait {
+		fmt.Fprintf(out, "%s  %s on %s: deployment %s\n", stamp(time.Now()), req.What, b.Describe(), req.Name)
+	}
+	ex, err := b.Start(ctx, req.Machine, req.Name, req.Input, backend.StartOptions{Wait: req.Wait, Progress: p, Poll: req.Poll})
+	res := Result{Execution: ex}
+	if err != nil {
+		return res, outcome.Error(err)
+	}
+	if !req.Wait {
+		fmt.Fprintf(out, "started %s: deployment %s\nexecution %s\n", req.What, req.Name, ex.ARN)
+		fmt.Fprintf(out, "follow it with `slipway status`; when it ends, `slipway show %s` has the report\n", req.Name)
+		return res, nil
+	}
+	d, err := b.Ledger().GetDeployment(context.WithoutCancel(ctx), req.Name)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		msg := fmt.Sprintf("execution %s ended %s without a ledger record", req.Name, ex.Status)
+		if ex.Error != "" {
+			msg += fmt.Sprintf(": %s: %s", ex.Error, report.CauseMessage(ex.Cause))
+		}
+		return res, factory.WithHint(factory.ExitFailed, errors.New(msg), "the execution's history has what happened")
+	case err != nil:
+		return res, outcome.Error(err)
+	}
+	res.Deployment, res.Recorded = d, d.Final()
+	if !d.Final() {
+		return res, factory.WithHint(factory.ExitFailed, fmt.Errorf("execution %s ended %s, but the ledger still says %s", req.Name, ex.Status, d.Status),
+			"`slipway show "+req.Name+"` has what was recorded")
+	}
+	fmt.Fprintln(out, Line(d))
+	code, hint := outcome.Deployment(d)
+	if code == factory.ExitOK {
+		return res, nil
+	}
+	return res, factory.WithHint(code, fmt.Errorf("deployment %s ended %s", d.ID, describeEnd(d)), hint)
+}
+
+func describeEnd(d ledger.Deployment) string {
+	if d.Error != "" {
+		return d.Status + " (" + d.Error + ")"
+	}
+	return d.Status
+}
+
+// Line is a finished deployment's one-line outcome.
+func Line(d ledger.Deployment) string {
+	took := ""
+	if !d.FinishedAt.IsZero() {
+		took = " in " + report.FormatSeconds(d.FinishedAt.Sub(d.StartedAt))
+	}
+	return fmt.Sprintf("%s  %s %s %s%s: %s", stamp(time.Now()), d.ID, d.Version, d.Status, took, d.Summary)
+}
+
+// Printer returns a progress sink that writes one line per ledger step,
+// as it is written, and one line per stage when it ends, with its duration.
+func Printer(w io.Writer) func(backend.Event) {
+	var mu sync.Mutex
+	return func(e backend.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case backend.EventStep:
+			fmt.Fprintf(w, "%s  %-15s %s %s\n", stamp(e.At), e.Stage, report.Mark(e.Status), e.Message)
+		case backend.EventStage:
+			verb := "done in"
+			switch e.Status {
+			case report.StatusFailed:
+				verb = "failed after"
+			case report.StatusSkipped:
+				verb = "skipped in"
+			}
+			fmt.Fprintf(w, "%s  %-15s %s %s\n", stamp(e.At), e.Stage, strings.Repeat("─", 2), verb+" "+report.FormatSeconds(e.Duration))
+		}
+	}
+}
+
+func stamp(t time.Time) string { return t.Local().Format("15:04:05.000") }

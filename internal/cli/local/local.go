@@ -1,0 +1,88 @@
+// Package local is `slipway local`: create the embedded environment that
+// every command works against with --local: instances as directories and
+// processes on 127.0.0.1, a SQLite database, a ledger, an artifact folder.
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-deploy/slipway/internal/cli/backend"
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+)
+
+// InitOptions are `local init`'s inputs.
+type InitOptions struct {
+	IO           *factory.IOStreams
+	Dir          string
+	App          string
+	Environments []string
+	Instances    int
+}
+
+// NewCmdLocal returns the local command and its subcommands. initF, when
+// not nil, replaces init's run.
+func NewCmdLocal(f *factory.Factory, initF func(*InitOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "local <command>",
+		Short: "Manage the embedded environment on this machine",
+		Args:  cobra.NoArgs,
+	}
+	opts := &InitOptions{IO: f.IO}
+	initCmd := &cobra.Command{
+		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N]",
+		Short: "Create an embedded environment",
+		Long: `Create the embedded environment in DIR (default: $SLIPWAY_LOCAL_DIR, else .slipway/local): N instances
+per environment, each a directory with its releases and a process on its own 127.0.0.1 port, a SQLite
+database per environment, the ledger and an artifact folder. An environment named production needs
+approvals, as on AWS. Then: slipway release publish FILE --version V --local; slipway deploy --local ...`,
+		Example: `  slipway local init --app demo --env staging,production --instances 3`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Instances < 1 || opts.Instances > 50 {
+				return factory.UsageError("--instances must be between 1 and 50, got %d", opts.Instances)
+			}
+			if opts.App == "" {
+				return factory.UsageError("--app must not be empty")
+			}
+			if opts.Dir == "" {
+				opts.Dir = os.Getenv(backend.EnvLocalDir)
+			}
+			if opts.Dir == "" {
+				opts.Dir = backend.DefaultLocalDir
+			}
+			if len(opts.Environments) == 0 {
+				return factory.UsageError("--env needs at least one environment")
+			}
+			if initF != nil {
+				return initF(opts)
+			}
+			return runInit(cmd.Context(), opts)
+		},
+	}
+	initCmd.Flags().StringVar(&opts.Dir, "dir", "", "the state directory (default: $SLIPWAY_LOCAL_DIR, else "+backend.DefaultLocalDir+")")
+	initCmd.Flags().StringVar(&opts.App, "app", "demo", "the app's name, as its slipway.yaml says")
+	initCmd.Flags().StringSliceVar(&opts.Environments, "env", []string{"staging", "production"}, "the environments")
+	initCmd.Flags().IntVar(&opts.Instances, "instances", 3, "instances per environment")
+	cmd.AddCommand(initCmd)
+	return cmd
+}
+
+func runInit(_ context.Context, opts *InitOptions) error {
+	env, err := localenv.Init(opts.Dir, localenv.Options{App: opts.App, Environments: opts.Environments, Instances: opts.Instances})
+	if err != nil {
+		return factory.WithHint(factory.ExitUsage, err, "use another --dir, or remove the directory")
+	}
+	defer env.Close()
+	fmt.Fprintf(opts.IO.Out, "embedded environment for %s in %s: %s, %d instances each\n", opts.App, opts.Dir, strings.Join(opts.Environments, ", "), opts.Instances)
+	fmt.Fprintf(opts.IO.Out, "next: slipway release publish BUNDLE --version V --local; slipway deploy --local --env %s --version V\n", opts.Environments[0])
+	if opts.Dir != backend.DefaultLocalDir && opts.Dir != os.Getenv(backend.EnvLocalDir) {
+		fmt.Fprintf(opts.IO.Out, "(set %s=%s so that commands find it)\n", backend.EnvLocalDir, opts.Dir)
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+// Package release is `slipway release`: build a release bundle from a
+// directory, and publish one to the artifact store (the S3 bucket, or the
+// embedded environment's folder), optionally announcing it as a git push.
+package release
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-deploy/slipway/internal/artifact"
+	"github.com/slipway-deploy/slipway/internal/bundle"
+	"github.com/slipway-deploy/slipway/internal/cli/backend"
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/outcome"
+	"github.com/slipway-deploy/slipway/internal/manifest"
+	"github.com/slipway-deploy/slipway/internal/trigger"
+)
+
+// BuildOptions are `release build`'s inputs.
+type BuildOptions struct {
+	IO      *factory.IOStreams
+	Dir     string
+	Version string
+	Output  string
+}
+
+// PublishOptions are `release publish`'s inputs.
+type PublishOptions struct {
+	IO      *factory.IOStreams
+	Backend func(ctx context.Context) (backend.Backend, error)
+
+	File       string
+	Version    string
+	PushEvent  bool
+	Repository string
+	Branch     string
+	As         string
+}
+
+// NewCmdRelease returns the release command and its subcommands. The run
+// functions, when not nil, replace the runs.
+func NewCmdRelease(f *factory.Factory, buildF func(*BuildOptions) error, publishF func(*PublishOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "release <command>",
+		Short: "Build and publish release bundles",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newCmdBuild(f, buildF), newCmdPublish(f, publishF))
+	return cmd
+}
+
+func newCmdBuild(f *factory.Factory, runF func(*BuildOptions) error) *cobra.Command {
+	opts := &BuildOptions{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "build --dir DIR --version VERSION [-o FILE]",
+		Short: "Build a release bundle (tar.gz) from a directory",
+		Long: `Pack DIR, which holds the application build, its migrations/ and its slipway.yaml, into one
+tar.gz with release.env rendered for VERSION. The same input gives the same bytes. The bundle is
+written to FILE (default: VERSION.tar.gz) and its SHA-256 printed.`,
+		Example: `  slipway release build --dir build/ --version "$(git rev-parse HEAD)"`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Dir == "" || opts.Version == "" {
+				return factory.WithHint(factory.ExitUsage, errors.New("--dir and --version are required"), "for example: slipway release build --dir build/ --version v2")
+			}
+			if err := artifact.ValidVersion(opts.Version); err != nil {
+				return factory.UsageError("%v", err)
+			}
+			if opts.Output == "" {
+				opts.Output = opts.Version + ".tar.gz"
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return build(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Dir, "dir", "", "the release directory, with "+manifest.FileName+" at its root (required)")
+	cmd.Flags().StringVar(&opts.Version, "version", "", "the release's version: a tag or the commit (required)")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "the bundle to write (default: VERSION.tar.gz)")
+	return cmd
+}
+
+func build(opts *BuildOptions) error {
+	var buf bytes.Buffer
+	m, err := bundle.Build(&buf, opts.Dir, opts.Version)
+	if err != nil {
+		return factory.WithHint(factory.ExitUsage, err, "the directory needs "+manifest.FileName+" at its root")
+	}
+	if err := os.WriteFile(opts.Output, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", opts.Output, err)
+	}
+	fmt.Fprintf(opts.IO.Out, "built %s: release %s of %s, %d bytes, sha256 %s\n", opts.Output, opts.Version, m.App, buf.Len(), bundle.SHA256(buf.Bytes()))
+	fmt.Fprintf(opts.IO.Out, "publish it with: slipway release publish %s --version %s\n", opts.Output, opts.Version)
+	return nil
+}
+
+func newCmdPublish(f *factory.Factory, runF func(*PublishOptions) error) *cobra.Command {
+	opts := &PublishOptions{IO: f.IO, Backend: f.Backend}
+	cmd := &cobra.Command{
+		Use:   "publish FILE --version VERSION [--push-event --repository REPO --branch BRANCH]",
+		Short: "Publish a release bundle to the artifact store",
+		Long: `Upload FILE and its SHA-256 to the artifact bucket (SLIPWAY_ARTIFACT_BUCKET), or, with --local,
+copy it into the embedded environment's artifact folder. Every stage verifies the checksum before it
+trusts the bundle. The bundle must be built for this app (its slipway.yaml says which).
+
+On AWS, --push-event then puts the slipway.git "Git Push" event on the default event bus, as CI does
+after a push: the push router deploys the commit to the environment its branch maps to.`,
+		Example: `  slipway release publish v2.tar.gz --version v2 --local
+  slipway release publish build.tar.gz --version "$GIT_SHA" --push-event --repository github.com/acme/shop --branch main`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return factory.WithHint(factory.ExitUsage, fmt.Errorf("want one bundle file, got %d arguments", len(args)), "build one with `slipway release build`")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.File = args[0]
+			if opts.Version == "" {
+				return factory.WithHint(factory.ExitUsage, errors.New("--version is required"), "the version the bundle was built for")
+			}
+			if err := artifact.ValidVersion(opts.Version); err != nil {
+				return factory.UsageError("%v", err)
+			}
+			if opts.PushEvent && (opts.Repository == "" || opts.Branch == "") {
+				return factory.UsageError("--push-event needs --repository and --branch (the push router maps them to an environment)")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return publish(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Version, "version", "", "the release's version (required)")
+	cmd.Flags().BoolVar(&opts.PushEvent, "push-event", false, "then put a slipway.git \"Git Push\" event on the default bus (AWS)")
+	cmd.Flags().StringVar(&opts.Repository, "repository", "", "with --push-event: the repository, as triggers.repositories names it")
+	cmd.Flags().StringVar(&opts.Branch, "branch", "", "with --push-event: the branch pushed to")
+	cmd.Flags().StringVar(&opts.As, "as", "", "with --push-event: who pushed (default: the AWS caller or $USER)")
+	return cmd
+}
+
+func publish(ctx context.Context, opts *PublishOptions) error {
+	data, err := os.ReadFile(opts.File)
+	if err != nil {
+		return factory.WithHint(factory.ExitUsage, fmt.Errorf("read bundle: %w", err), "build one with `slipway release build`")
+	}
+	// Check it opens and names this app before uploading it.
+	b0, err := bundle.Open(filepath.Base(opts.File), data, bundle.SHA256(data))
+	if err != nil {
+		return factory.WithHint(factory.ExitUsage, err, "build bundles with `slipway release build`")
+	}
+	b, err := opts.Backend(ctx)
+	if err != nil {
+		return outcome.Error(err)
+	}
+	defer b.Close()
+	app := b.Config().App
+	if b0.Manifest.App != app {
+		return factory.UsageError("bundle %s is built for app %q (its %s says so), but this Slipway deploys %q", opts.File, b0.Manifest.App, manifest.FileName, app)
+	}
+	if env := releaseVersion(b0); env != "" && env != opts.Version {
+		return factory.UsageError("bundle %s was built for version %s, not %s: build it again with --version %s", opts.File, env, opts.Version, opts.Version)
+	}
+	store, err := b.Artifacts()
+	if err != nil {
+		return outcome.Error(err)
+	}
+	meta, err := store.Publish(ctx, app, opts.Version, data)
+	if err != nil {
+		return outcome.Error(err)
+	}
+	fmt.Fprintf(opts.IO.Out, "published %s of %s: %s (sha256 %s)\n", opts.Version, app, meta.URI, meta.SHA256)
+	if !opts.PushEvent {
+		fmt.Fprintf(opts.IO.Out, "deploy it with: slipway deploy --env <env> --version %s\n", opts.Version)
+		return nil
+	}
+	p := trigger.GitPush{Repository: opts.Repository, Branch: opts.Branch, Commit: opts.Version, Pusher: backend.Who(ctx, b, opts.As), App: app}
+	if err := b.PutPushEvent(ctx, p); err != nil {
+		return outcome.Error(err)
+	}
+	fmt.Fprintf(opts.IO.Out, "put the push event of %s to %s of %s on the default bus: the push router deploys it where %s maps\n", opts.Version, opts.Branch, opts.Repository, opts.Branch)
+	return nil
+}
+
+// releaseVersion reads SLIPWAY_VERSION from the bundle's release.env.
+func releaseVersion(b *bundle.Bundle) string {
+	raw, err := fsRead(b, bundle.ReleaseEnvName)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "SLIPWAY_VERSION="); ok {
+			return strings.Trim(v, `'"`)
+		}
+	}
+	return ""
+}
+
+func fsRead(b *bundle.Bundle, name string) ([]byte, error) { return fs.ReadFile(b.FS(), name) }
