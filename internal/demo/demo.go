@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/cli/backend"
+	deploycmd "github.com/slipway-deploy/slipway/internal/cli/deploy"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
@@ -95,23 +97,23 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 		logf("published release %s (%d KiB, sha256 %.12s…)", s.Version, meta.Size>>10, meta.SHA256)
 	}
 
+	// Each deployment goes through `slipway deploy --local`'s own code.
+	b := backend.NewLocal(env, false)
 	var outcomes []Outcome
 	var failed []string
 	for _, s := range Scenario {
 		fmt.Fprintf(opts.Out, "\n")
-		logf("── deploy %s to staging (expect %s) ──", s.Version, s.Want)
-		exec, err := env.Deploy(ctx, contract.DeployRequest{App: "demo", Environment: "staging", Version: s.Version,
-			Trigger: contract.Trigger{Source: "demo", Actor: os.Getenv("USER")}}, localenv.RunOptions{Progress: opts.Out})
-		if err != nil {
+		logf("── slipway deploy --local --env staging --version %s (expect %s) ──", s.Version, s.Want)
+		res, err := deploycmd.Start(ctx, opts.Out, b, &deploycmd.Options{Env: "staging", Version: s.Version, Wait: true, Source: "demo", As: os.Getenv("USER")})
+		if !res.Recorded {
+			if err == nil {
+				err = fmt.Errorf("deployment of %s left no final record", s.Version)
+			}
 			return outcomes, err
 		}
-		d, err := env.Ledger.GetDeployment(ctx, exec.Name)
-		if err != nil {
-			return outcomes, fmt.Errorf("read deployment %s from the ledger: %w", exec.Name, err)
-		}
+		d, exec := res.Deployment, res.Execution
 		o := Outcome{Version: s.Version, DeploymentID: d.ID, Status: d.Status, Want: s.Want, Error: exec.Error, Summary: d.Summary}
 		outcomes = append(outcomes, o)
-		logf("execution %s: %s; deployment %s", exec.Status, exec.Name, d.Status)
 		if d.Status != s.Want {
 			failed = append(failed, fmt.Sprintf("%s ended %s, want %s (%s %s)", s.Version, d.Status, s.Want, exec.Error, exec.Cause))
 		}
