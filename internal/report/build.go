@@ -565,17 +565,29 @@ func rollbackProcedure(kind string, p contract.PreflightOutput, migs Migrations,
 		rp.Commands = append(rp.Commands, fmt.Sprintf("slipway lock acquire --env %s -m \"why\"   # stop further deployments while you look", env))
 	}
 	rp.Snapshot = snapshotID
+	// Reverts run newest first and stop at the first migration that is not
+	// reversible: it and every one below it stay (migrate.Runner.DownTo).
 	var irreversible bool
-	for _, m := range migs.Pending {
+	pending := slices.Clone(migs.Pending)
+	sort.SliceStable(pending, func(i, j int) bool { return pending[i].Version > pending[j].Version })
+	var blocker string
+	for _, m := range pending {
 		s := SchemaStep{Migration: m.Key(), Reversible: m.Reversible}
-		if m.Reversible {
-			s.How = "its down migration runs on rollback"
-		} else {
+		switch {
+		case !m.Reversible:
 			irreversible = true
 			s.How = "not reversible: it stays; the previous release must cope with it, or restore the snapshot"
+			if blocker == "" {
+				blocker = m.Key()
+			}
+		case blocker != "":
+			s.How = "reversible, but it stays: reverts stop at " + blocker + ", which is not"
+		default:
+			s.How = "its down migration runs on rollback"
 		}
 		rp.Schema = append(rp.Schema, s)
 	}
+	slices.Reverse(rp.Schema)
 	if len(migs.Pending) > 0 && rp.Snapshot == "" {
 		rp.Snapshot = "taken before the migrations; its id will be in the report"
 	}

@@ -229,9 +229,9 @@ func Assess(in RiskInput) Risk {
 
 	// Environment.
 	if in.Production {
-		add("environment", pointsProduction, "%s is production", in.Environment)
+		add("environment", pointsProduction, "%s is a production environment", in.Environment)
 	} else {
-		add("environment", 0, "%s is not production", in.Environment)
+		add("environment", 0, "%s is not a production environment", in.Environment)
 	}
 
 	// Freeze windows.
