@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -71,28 +70,14 @@ func Run(ctx context.Context, f *factory.Factory, args []string) int {
 	if errors.As(err, &silent) {
 		return silent.Code
 	}
-	var ee *factory.ExitError
-	if !errors.As(err, &ee) && isUsage(err) {
-		err = &factory.ExitError{Code: factory.ExitUsage, Err: err}
-	}
 	err = outcome.Error(err)
+	var ee *factory.ExitError
 	code := factory.ExitCode(err)
 	fmt.Fprintf(f.IO.ErrOut, "error: %v\n", err)
 	if errors.As(err, &ee) && ee.Hint != "" {
 		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", ee.Hint)
 	}
 	return code
-}
-
-// isUsage recognises cobra's own argument and flag errors.
-func isUsage(err error) bool {
-	m := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires ", "required flag", "invalid argument", "flag needs an argument"} {
-		if strings.HasPrefix(m, p) || strings.Contains(m, "flag needs an argument") {
-			return true
-		}
-	}
-	return false
 }
 
 // NewCmdRoot returns the root command with every subcommand.

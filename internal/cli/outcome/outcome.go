@@ -115,6 +115,9 @@ func Error(err error) error {
 	if errors.As(err, &ee) || errors.As(err, &se) {
 		return err
 	}
+	if IsUsage(err) {
+		return &factory.ExitError{Code: factory.ExitUsage, Err: err}
+	}
 	var (
 		missing *backend.MissingSettingError
 		held    *ledger.HeldError
@@ -151,3 +154,14 @@ func Error(err error) error {
 
 // Code is the exit code Error gives err.
 func Code(err error) int { return factory.ExitCode(Error(err)) }
+
+// IsUsage recognises cobra's own argument and flag errors.
+func IsUsage(err error) bool {
+	m := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires ", "required flag", "invalid argument", "flag needs an argument", "bad flag syntax"} {
+		if strings.HasPrefix(m, p) || strings.Contains(m, "flag needs an argument") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,37 @@
+package backendtest
+
+import (
+	"bytes"
+	"io"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/outcome"
+)
+
+// Execute runs cmd with args and returns the exit code the CLI would give.
+func Execute(cmd *cobra.Command, args ...string) int {
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	return outcome.Code(cmd.Execute())
+}
+
+// IgnoreDeps leaves the injected dependencies of Options structs (IO,
+// Backend, Now) out of a comparison.
+var IgnoreDeps = cmp.FilterPath(func(p cmp.Path) bool {
+	switch p.Last().String() {
+	case ".IO", ".Backend", ".Now":
+		return true
+	}
+	return false
+}, cmp.Ignore())
+
+// IO returns streams that write to buffers.
+func IO() (*factory.IOStreams, *bytes.Buffer, *bytes.Buffer) {
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+	return &factory.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}, out, errOut
+}
