@@ -166,9 +166,7 @@ func NewDeployment(in DeploymentInput) *Report {
 		ri.Freeze = &in.Manifest.Freeze
 	}
 	if kind == KindRollback {
-		ri.RollbackTarget = d.Version
-		ri.ChangeNote = "a rollback returns to a release that served before"
-		ri.Freeze = &manifest.Freeze{}
+		ri.RollbackTarget, ri.Rollback, ri.Change = d.Version, true, nil
 	}
 	if ri.Change == nil && ri.ChangeNote == "" {
 		ri.ChangeNote = "not compared: the releases were not readable where this report was written"
@@ -196,6 +194,9 @@ func NewDeployment(in DeploymentInput) *Report {
 	r.Steps = reportSteps(kind, p, migs, d, in.Steps, in.Recording)
 	r.Checklist = checklist(p, alarmsOf(p.Alarms))
 	r.Checklist.Checks = checkResults(r.Checklist.Checks, in.Steps, d)
+	if kind == KindRollback {
+		r.Checklist.Checks = rollbackChecks(p, in.Steps, d)
+	}
 	restore := in.Restore
 	if restore == "" && in.State != nil && in.State.SchemaRevert != nil {
 		restore = in.State.SchemaRevert.Restore
@@ -854,4 +855,30 @@ func (r *Report) Stored() json.RawMessage {
 	}
 	b, _ := json.Marshal(&c)
 	return b
+}
+
+// rollbackChecks is a rollback execution's checklist: every instance
+// serves the target again, healthily, and the alarms stay quiet.
+func rollbackChecks(p contract.PreflightOutput, steps []ledger.Step, d ledger.Deployment) []Check {
+	what := fmt.Sprintf("every instance serves %s again: its health check answers with it", orPlaceholder(p.Version, "the target"))
+	if p.Health.Path != "" {
+		what = fmt.Sprintf("every instance: GET %s answers %d with version %s, %d times in a row, after the switch (alarms checked too)",
+			p.Health.Path, p.Health.ExpectStatus, p.Version, p.Health.Successes)
+	}
+	c := Check{What: what, Status: StatusNotRun}
+	if !d.Final() {
+		c.Status = StatusPlanned
+	}
+	for _, st := range steps {
+		if st.Stage != "verify-rollback" {
+			continue
+		}
+		switch st.Status {
+		case "ok":
+			c.Status, c.Detail = StatusOK, st.Message
+		case "failed":
+			c.Status, c.Detail = StatusFailed, st.Message
+		}
+	}
+	return []Check{c}
 }

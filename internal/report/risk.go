@@ -94,6 +94,9 @@ type RiskInput struct {
 	RollbackTarget string
 	TargetChecked  bool
 	MissingOn      []string
+	// Rollback says the execution is a rollback: it returns to a release
+	// that served before, and freeze windows do not stop it.
+	Rollback bool
 }
 
 // Points of the risk score. The score is their sum, capped at 100:
@@ -196,6 +199,8 @@ func Assess(in RiskInput) Risk {
 
 	// Size of the change.
 	switch {
+	case in.Rollback:
+		add("change", 0, "a rollback returns to %s, which served before", orPlaceholder(in.RollbackTarget, "the previous release"))
 	case in.FirstDeployment:
 		add("change", pointsFirstDeploy, "first deployment to %s: nothing to compare with", in.Environment)
 	case in.Change == nil:
@@ -236,6 +241,8 @@ func Assess(in RiskInput) Risk {
 
 	// Freeze windows.
 	switch {
+	case in.Rollback:
+		add("freeze", 0, "freeze windows never stop a rollback")
 	case in.Overridden != nil:
 		add("freeze", pointsInFreeze, "inside a freeze (%s: %s), overridden", in.Overridden.What, in.Overridden.Reason)
 	case in.Freeze == nil:
@@ -253,6 +260,10 @@ func Assess(in RiskInput) Risk {
 
 	// Rollback target.
 	switch {
+	case in.Rollback && len(in.MissingOn) > 0:
+		add("rollback", pointsTargetMissed, "%s is no longer on %s", in.RollbackTarget, strings.Join(in.MissingOn, ", "))
+	case in.Rollback:
+		add("rollback", 0, "%s is checked on every host before the lock", orPlaceholder(in.RollbackTarget, "the target"))
 	case in.RollbackTarget == "":
 		add("rollback", pointsNoTarget, "no previous release: a failure cannot be rolled back, only fixed forward")
 	case len(in.MissingOn) > 0:
