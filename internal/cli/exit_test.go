@@ -35,22 +35,32 @@ func TestExitCodes(t *testing.T) {
 				f.StartFunc = f.Finish(contract.StatusRolledBack, "HealthCheckFailed", "wave 1: v3 not healthy")
 			}, wantCode: factory.ExitFailed, wantInErr: "ROLLED_BACK (HealthCheckFailed)"},
 		{name: "deploy fails its rollback", args: []string{"deploy", "--env", "staging", "--version", "v3", "--wait"},
-			setup:    func(f *backendtest.Fake) { f.StartFunc = f.Finish(contract.StatusRollbackFailed, "RollbackFailed", "x") },
+			setup: func(f *backendtest.Fake) {
+				f.StartFunc = f.Finish(contract.StatusRollbackFailed, "RollbackFailed", "x")
+			},
 			wantCode: factory.ExitFailed, wantInErr: "ROLLBACK_FAILED"},
 		{name: "deploy fails in preflight", args: []string{"deploy", "--env", "staging", "--version", "v9", "--wait"},
-			setup:    func(f *backendtest.Fake) { f.StartFunc = f.Finish(contract.StatusFailed, "PreflightFailed", "release v9 is not published") },
+			setup: func(f *backendtest.Fake) {
+				f.StartFunc = f.Finish(contract.StatusFailed, "PreflightFailed", "release v9 is not published")
+			},
 			wantCode: factory.ExitFailed},
 		{name: "deploy refused by a manual lock", args: []string{"deploy", "--env", "staging", "--version", "v2", "--wait"},
-			setup:    func(f *backendtest.Fake) { f.StartFunc = f.Finish(contract.StatusFailed, "LockHeld", "frozen by grace") },
+			setup: func(f *backendtest.Fake) {
+				f.StartFunc = f.Finish(contract.StatusFailed, "LockHeld", "frozen by grace")
+			},
 			wantCode: factory.ExitRefused, wantInErr: "LockHeld"},
 		{name: "deploy refused by a freeze", args: []string{"deploy", "--env", "production", "--version", "v2", "--wait"},
-			setup:    func(f *backendtest.Fake) { f.StartFunc = f.Finish(contract.StatusFailed, "Frozen", "production is frozen") },
+			setup: func(f *backendtest.Fake) {
+				f.StartFunc = f.Finish(contract.StatusFailed, "Frozen", "production is frozen")
+			},
 			wantCode: factory.ExitRefused},
 		{name: "deploy refused by the migration gate", args: []string{"deploy", "--env", "staging", "--version", "v4", "--wait"},
 			setup:    func(f *backendtest.Fake) { f.StartFunc = f.Finish(contract.StatusFailed, "PreflightFailed", gate) },
 			wantCode: factory.ExitRefused},
 		{name: "deploy rejected", args: []string{"deploy", "--env", "production", "--version", "v2", "--wait"},
-			setup:    func(f *backendtest.Fake) { f.StartFunc = f.Finish(contract.StatusFailed, "Rejected", "rejected by grace: no") },
+			setup: func(f *backendtest.Fake) {
+				f.StartFunc = f.Finish(contract.StatusFailed, "Rejected", "rejected by grace: no")
+			},
 			wantCode: factory.ExitRefused},
 		{name: "deploy on AWS without --wait returns once started", args: []string{"deploy", "--env", "staging", "--version", "v3"},
 			setup: func(f *backendtest.Fake) {

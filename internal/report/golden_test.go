@@ -43,8 +43,8 @@ func preflight() contract.PreflightOutput {
 		Artifact:  contract.Artifact{URI: "s3://shop-artifacts/shop/v8.tar.gz", SHA256: "9f2c5a7e0d3b41c6a8e2f0b9d7c6e5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8", Size: 7340032},
 		Instances: []string{"i-0a1", "i-0b2", "i-0c3", "i-0d4"}, Tags: map[string]string{"app": "shop", "env": "production"},
 		RequireOnHosts: "v7", Waves: [][]string{{"i-0a1"}, {"i-0b2", "i-0c3", "i-0d4"}}, WaveCount: 2,
-		Health:         contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 3, IntervalSeconds: 5, MaxAttempts: 12},
-		Bake:           contract.BakeSpec{Seconds: 600, IntervalSeconds: 30}, Alarms: []string{"shop-production-5xx", "shop-production-latency"},
+		Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 3, IntervalSeconds: 5, MaxAttempts: 12},
+		Bake:   contract.BakeSpec{Seconds: 600, IntervalSeconds: 30}, Alarms: []string{"shop-production-5xx", "shop-production-latency"},
 		Migrations: contract.MigrationPlan{Current: 41, Target: 43, Pending: []int64{42, 43}, Engine: "postgres", Checks: []contract.MigrationCheck{
 			{Version: 42, Name: "add_orders_index", Class: "expand", Reversible: true, Mode: "statements", Findings: []contract.MigrationFinding{
 				{File: "0042_add_orders_index.up.sql", Line: 2, Rule: "require-concurrent-index-creation", Severity: "warning", Message: "CREATE INDEX without CONCURRENTLY locks writes to orders"}}},
@@ -140,8 +140,8 @@ func rolledBack() DeploymentInput {
 	d := ledger.Deployment{ID: id, App: "shop", Environment: "production", Version: "v8", PreviousVersion: "v7", Kind: contract.KindDeploy,
 		Status: contract.StatusRolledBack, ExecutionID: "arn:aws:states:eu-west-1:111111111111:execution:slipway-shop-deploy:" + id,
 		Trigger: p.Trigger, StartedAt: start, FinishedAt: at(465), Error: "HealthCheckFailed",
-		Cause:   "wave 2: v8 not healthy on 1 instance after 12 probes: i-0c3 answered 503",
-		Summary: "v8 failed (HealthCheckFailed: wave 2: v8 not healthy on 1 instance after 12 probes: i-0c3 answered 503). Rolled back: 4 instances serve v7 again, verified healthy. The schema was NOT fully reverted: it stays at 43 because migrations [43 42] are not reversible.",
+		Cause:      "wave 2: v8 not healthy on 1 instance after 12 probes: i-0c3 answered 503",
+		Summary:    "v8 failed (HealthCheckFailed: wave 2: v8 not healthy on 1 instance after 12 probes: i-0c3 answered 503). Rolled back: 4 instances serve v7 again, verified healthy. The schema was NOT fully reverted: it stays at 43 because migrations [43 42] are not reversible.",
 		SnapshotID: "slipway-shop-production-" + id, SchemaBefore: 41, SchemaAfter: 43}
 	return DeploymentInput{Deployment: d, Steps: steps, Results: results, State: &st, Production: true,
 		Change: &Change{Previous: "v7", Changed: 3, Bytes: 7 << 20, BytesChanged: 1 << 20}, Now: at(465)}

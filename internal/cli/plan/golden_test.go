@@ -23,16 +23,16 @@ func planFor(ctx context.Context, req contract.DeployRequest) (*report.Report, e
 		Artifact:  contract.Artifact{URI: "s3://shop-artifacts/shop/v2.tar.gz", SHA256: "b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c", Size: 3 << 20},
 		Instances: []string{"i-1", "i-2", "i-3"}, Tags: map[string]string{"app": "shop", "env": req.Environment}, RequireOnHosts: "v1",
 		Waves: [][]string{{"i-1"}, {"i-2", "i-3"}}, WaveCount: 2, LockTTLSeconds: 7320, WatchSeconds: 600,
-		Health:     contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 4},
-		Bake:       contract.BakeSpec{Seconds: 120, IntervalSeconds: 20}, Alarms: []string{"shop-5xx"}, ApprovalRequired: req.Environment == "production",
+		Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 4},
+		Bake:   contract.BakeSpec{Seconds: 120, IntervalSeconds: 20}, Alarms: []string{"shop-5xx"}, ApprovalRequired: req.Environment == "production",
 		Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}, Engine: "postgres"},
 	}
 	return report.NewPlan(report.PlanInput{App: req.App, Environment: req.Environment, Version: req.Version, Trigger: req.Trigger, Preflight: p,
 		Targets:    []report.Target{{ID: "i-1", Online: true, Serves: "v1"}, {ID: "i-2", Online: true, Serves: "v1"}, {ID: "i-3", Online: true, Serves: "v1"}},
 		Migrations: report.Migrations{Known: true, Engine: "postgres", Current: 1, Target: 2, Pending: []report.Migration{{Version: 2, Name: "add_email", Class: "expand", Reversible: true, Mode: "transaction"}}},
 		Manifest:   &manifest.Manifest{}, Production: req.Environment == "production",
-		Change:     &report.Change{Previous: "v1", Changed: 3, Added: 1, Bytes: 3 << 20, BytesChanged: 2 << 20},
-		Alarms:     []report.Alarm{{Name: "shop-5xx", State: "OK"}}, TargetChecked: true, Now: backendtest.T0,
+		Change: &report.Change{Previous: "v1", Changed: 3, Added: 1, Bytes: 3 << 20, BytesChanged: 2 << 20},
+		Alarms: []report.Alarm{{Name: "shop-5xx", State: "OK"}}, TargetChecked: true, Now: backendtest.T0,
 	}), nil
 }
 
