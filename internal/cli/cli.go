@@ -98,7 +98,11 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 	pf.StringVar(&bopts.Region, "region", "", "the AWS region (default: the SDK's: AWS_REGION, the profile)")
 	pf.StringVar(&bopts.Profile, "profile", "", "the AWS profile (default: AWS_PROFILE)")
 	if f.Backend == nil {
-		f.Backend = func(ctx context.Context) (backend.Backend, error) { return backend.Open(ctx, bopts) }
+		// A copy, so that the factory the caller holds keeps no tie to
+		// this root's flags.
+		withFlags := *f
+		withFlags.Backend = func(ctx context.Context) (backend.Backend, error) { return backend.Open(ctx, bopts) }
+		f = &withFlags
 	}
 	root.AddCommand(deploy.NewCmdDeploy(f, nil))
 	root.AddCommand(promote.NewCmdPromote(f, nil))

@@ -53,6 +53,8 @@ func Deployment(d ledger.Deployment) (int, string) {
 		return factory.ExitOK, ""
 	case d.Status == contract.StatusFailed && Refused(d.Error, d.Cause):
 		return factory.ExitRefused, refusalHint(d)
+	case d.Status == contract.StatusFailed && d.Kind == contract.KindRollback:
+		return factory.ExitFailed, fmt.Sprintf("nothing was changed; `slipway status --env %s` shows what serves and `slipway history --env %s` what ran", env, env)
 	case d.Status == contract.StatusFailed:
 		return factory.ExitFailed, fmt.Sprintf("nothing was changed; `slipway plan --env %s --version %s` runs the same checks without starting anything", env, d.Version)
 	case d.Status == contract.StatusRollbackFailed:
