@@ -131,7 +131,9 @@ func (f *fakeSFN) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func testCreds() aws.CredentialsProvider { return credentials.NewStaticCredentialsProvider("AKID", "SECRET", "") }
+func testCreds() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")
+}
 
 func quick() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 2; o.MaxBackoff = time.Millisecond })
