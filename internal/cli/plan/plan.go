@@ -8,7 +8,6 @@ package plan
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -150,7 +149,7 @@ func Verdict(r *report.Report) error {
 	case "LockHeld", "Frozen", "Gate":
 		return factory.WithHint(factory.ExitRefused, msg, hint(r))
 	}
-	return factory.WithHint(factory.ExitFailed, msg, strings.TrimSpace(firstLine(r.Plan.Refusal)))
+	return factory.WithHint(factory.ExitFailed, msg, "the REFUSED line of the plan says what to fix; then run plan again")
 }
 
 func hint(r *report.Report) string {
@@ -161,11 +160,4 @@ func hint(r *report.Report) string {
 		return "deploy after the freeze, or with --override-freeze --reason \"why this cannot wait\""
 	}
 	return "fix the migrations the policy blocks, or allow them by name in the manifest's migrations.allow"
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
