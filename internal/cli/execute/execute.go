@@ -59,6 +59,10 @@ func Run(ctx context.Context, out io.Writer, b backend.Backend, req Request) (Re
 	}
 	ex, err := b.Start(ctx, req.Machine, req.Name, req.Input, backend.StartOptions{Wait: req.Wait, Progress: p, Poll: req.Poll})
 	res := Result{Execution: ex}
+	if err != nil && ex.ARN != "" && !b.Local() && errors.Is(err, context.Canceled) {
+		return res, factory.WithHint(factory.ExitFailed, fmt.Errorf("stopped following deployment %s; its execution goes on", req.Name),
+			"`slipway status` follows it; `slipway show "+req.Name+"` has the report when it ends")
+	}
 	if err != nil {
 		return res, outcome.Error(err)
 	}
