@@ -261,3 +261,40 @@ func latest(t *testing.T, dir, env string) string {
 	}
 	return es[0].ID
 }
+
+// TestPlanWithoutTheDatabase plans against a database that cannot be
+// reached, as from a laptop against RDS in a private subnet: the plan
+// still has its waves and says the migrations are unknown.
+func TestPlanWithoutTheDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds releases")
+	}
+	files := releaseFiles(t)
+	dir := filepath.Join(t.TempDir(), "state")
+	must(t, 0, dir, "local", "init", "--dir", dir, "--app", "demo", "--env", "staging", "--instances", "2")
+	must(t, 0, dir, "release", "publish", files["v1"], "--version", "v1")
+	env, err := localenv.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A PostgreSQL database nothing listens for.
+	if err := env.Secrets.Put("slipway/demo/staging/database", `{"engine":"postgres","host":"127.0.0.1","port":1,"username":"u","password":"p","dbname":"d"}`); err != nil {
+		t.Fatal(err)
+	}
+	env.Close()
+	out := must(t, 0, dir, "plan", "--env", "staging", "--version", "v1", "--json")
+	var plan report.Report
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatalf("plan --json: %v\n%s", err, out)
+	}
+	if plan.Plan.Migrations.Known || len(plan.Plan.Waves) != 2 || plan.Plan.Refusal != "" {
+		t.Errorf("plan = %+v, want unknown migrations, two waves and no refusal", plan.Plan)
+	}
+	found := false
+	for _, n := range plan.Notes {
+		found = found || strings.Contains(n, "database could not be read")
+	}
+	if !found || strings.Contains(out, `"p"`) {
+		t.Errorf("notes = %v: want one saying the database could not be read, and never the password", plan.Notes)
+	}
+}
