@@ -84,7 +84,13 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 	}()
 	logf("embedded environment in %s: %d instances of demo/staging, SQLite database, local ledger", opts.Root, opts.Instances)
 
-	work := filepath.Join(opts.Root, "build")
+	// Absolute: BuildRelease runs go build in the app's directory, where a
+	// relative output path would land.
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	work := filepath.Join(root, "build")
 	for _, s := range Scenario {
 		data, err := BuildRelease(ctx, opts.AppDir, s.Version, work, BuildOptions{})
 		if err != nil {
