@@ -179,7 +179,11 @@ func schemaNote(st contract.State) string {
 	switch {
 	case r == nil:
 		if st.Migration != nil && len(st.Migration.Applied) > 0 {
-			return fmt.Sprintf("The schema was NOT reverted: it stays at %d.", st.Migration.To)
+			msg := fmt.Sprintf("The schema was NOT reverted: it stays at %d.", st.Migration.To)
+			if st.Snapshot != nil && st.Snapshot.SnapshotID != "" {
+				msg += fmt.Sprintf(" To get the old schema back, restore snapshot %s (taken before the migrations; `slipway show %s` gives the exact procedure).", st.Snapshot.SnapshotID, st.DeploymentID)
+			}
+			return msg
 		}
 		return "The schema was not changed."
 	case len(r.Reverted) == 0 && len(r.Kept) == 0:
