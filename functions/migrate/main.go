@@ -1,4 +1,5 @@
-// Command migrate is the Slipway migrate Lambda: it applies the release's migrations under a lock, and reverts reversible ones on rollback.
+// Command migrate is the Slipway migrate Lambda: it applies the release's
+// migrations under a lock, and reverts reversible ones on rollback.
 package main
 
 import (
@@ -8,7 +9,7 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
 	"github.com/slipway-deploy/slipway/internal/migrate"
-	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/schema"
 )
 
 func main() {
@@ -18,6 +19,6 @@ func main() {
 	deps.Artifacts = lambdaenv.Must(env.Artifacts())
 	deps.Secrets, deps.OpenDB = env.Secrets(), migrate.OpenDB
 	deps.Snapshots = env.Snapshots()
-	h := &pipeline.Migrate{Deps: deps}
+	h := &schema.Migrate{Deps: deps}
 	lambda.Start(h.Handle)
 }

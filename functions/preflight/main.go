@@ -9,6 +9,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/schema"
 )
 
 func main() {
@@ -18,6 +19,7 @@ func main() {
 	deps.Artifacts = lambdaenv.Must(env.Artifacts())
 	deps.Fleet = lambdaenv.Must(env.Fleet())
 	deps.Secrets, deps.OpenDB = env.Secrets(), migrate.OpenDB
+	deps.MigrationPlan = schema.Plan
 	h := &pipeline.Preflight{Deps: deps}
 	lambda.Start(h.Handle)
 }

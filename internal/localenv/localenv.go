@@ -24,8 +24,9 @@ import (
 	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/schema"
 	"github.com/slipway-deploy/slipway/internal/secret"
-	"github.com/slipway-deploy/slipway/internal/snapshot"
+	snapshotlocal "github.com/slipway-deploy/slipway/internal/snapshot/local"
 	"github.com/slipway-deploy/slipway/scripts"
 )
 
@@ -143,11 +144,12 @@ func Open(root string) (*Env, error) {
 			if err != nil {
 				return nil, err
 			}
-			return snapshot.NewLocal(db, filepath.Join(abs, "snapshots", env))
+			return snapshotlocal.New(db, filepath.Join(abs, "snapshots", env))
 		},
-		Prober: health.NewProber(2 * time.Second),
-		Alarms: e.Alarms,
-		Log:    slog.New(slog.DiscardHandler),
+		Prober:        health.NewProber(2 * time.Second),
+		Alarms:        e.Alarms,
+		Log:           slog.New(slog.DiscardHandler),
+		MigrationPlan: schema.Plan,
 		// The virtual clock skips the state machine's retry intervals, so
 		// AcquireLock waits for another deployment's lease in real time.
 		LockWait: 15 * time.Minute,
@@ -211,6 +213,7 @@ func (e *Env) Handlers() (asl.Resolver, map[string]string) {
 // wraps them, keyed by the local ARNs it also returns as substitutions.
 func Resolver(d *pipeline.Deps, healthPort int) (asl.Resolver, map[string]string) {
 	fns := pipeline.Handlers(d, healthPort)
+	fns["migrate"] = (&schema.Migrate{Deps: d}).Handle
 	handlers := asl.Handlers{}
 	subs := map[string]string{}
 	for _, f := range Functions {

@@ -25,11 +25,11 @@ func (h *Approval) Handle(ctx context.Context, in contract.ApprovalInput) (struc
 	summary := fmt.Sprintf("deploy %s to %s (replacing %s): %d instances, %d pending migrations, started by %s", in.Version, in.Environment,
 		orNone(in.PreviousVersion), in.InstanceCount, len(in.Pending), orUnknown(in.Trigger.Actor))
 	a := ledger.Approval{App: in.App, Environment: in.Environment, DeploymentID: in.DeploymentID, ExecutionID: in.ExecutionID,
-		Version: in.Version, Token: in.Token, Summary: summary, RequestedAt: h.now()}
+		Version: in.Version, Token: in.Token, Summary: summary, RequestedAt: h.Time()}
 	if err := h.Ledger.PutApproval(ctx, a); err != nil {
 		return struct{}{}, &contract.TransientError{Message: err.Error()}
 	}
-	h.step(ctx, in.DeploymentID, "approval", stepInfo, "waiting for approval: "+summary, nil)
+	h.Step(ctx, in.DeploymentID, "approval", StepInfo, "waiting for approval: "+summary, nil)
 	if h.Notifier != nil {
 		body := strings.Join([]string{
 			summary + ".",
@@ -44,7 +44,7 @@ func (h *Approval) Handle(ctx context.Context, in contract.ApprovalInput) (struc
 			Attributes: map[string]string{"kind": "approval", "app": in.App, "environment": in.Environment}}
 		if err := h.Notifier.Notify(ctx, m); err != nil {
 			// The request is in the ledger, where `slipway status` shows it.
-			h.log().Error("approval request not sent", "deployment", in.DeploymentID, "err", err)
+			h.Logger().Error("approval request not sent", "deployment", in.DeploymentID, "err", err)
 		}
 	}
 	return struct{}{}, nil

@@ -57,37 +57,37 @@ func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.De
 		ArtifactURI: in.Artifact.URI, SHA256: in.Artifact.SHA256, InstanceIDs: in.InstanceIDs,
 	})
 	if err != nil {
-		return contract.DeployOutput{}, classify(err, func(m string) error {
+		return contract.DeployOutput{}, Classify(err, func(m string) error {
 			return &contract.DeployFailed{Message: fmt.Sprintf("send wave %d: %s", in.Wave+1, m)}
 		})
 	}
 	pending := make([]ledger.InstanceResult, 0, len(in.InstanceIDs))
 	for _, i := range in.InstanceIDs {
 		pending = append(pending, ledger.InstanceResult{DeploymentID: in.DeploymentID, CommandID: id, Wave: in.Wave, InstanceID: i,
-			Action: "activate", Version: in.Version, Status: "Pending", ExitCode: -1, StartedAt: h.now()})
+			Action: "activate", Version: in.Version, Status: "Pending", ExitCode: -1, StartedAt: h.Time()})
 	}
 	if err := h.Ledger.PutInstanceResults(ctx, pending); err != nil {
 		return contract.DeployOutput{}, &contract.TransientError{Message: err.Error()}
 	}
-	h.step(ctx, in.DeploymentID, "rollout", stepInfo, fmt.Sprintf("wave %d: activating %s on %s", in.Wave+1, in.Version, list(in.InstanceIDs)), map[string]any{"command_id": id})
+	h.Step(ctx, in.DeploymentID, "rollout", StepInfo, fmt.Sprintf("wave %d: activating %s on %s", in.Wave+1, in.Version, List(in.InstanceIDs)), map[string]any{"command_id": id})
 	return contract.DeployOutput{CommandID: id, Wave: in.Wave, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Pending: len(in.InstanceIDs)}, nil
 }
 
 func (h *Deploy) poll(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
 	res, err := h.Fleet.Status(ctx, in.CommandID)
 	if err != nil {
-		return contract.DeployOutput{}, classify(err, func(m string) error { return &contract.DeployFailed{Message: m} })
+		return contract.DeployOutput{}, Classify(err, func(m string) error { return &contract.DeployFailed{Message: m} })
 	}
 	out, failures, err := tally(ctx, h.Deps, in.DeploymentID, in.Wave, "activate", in.Version, in.InstanceIDs, res)
 	if err != nil || out.Status == contract.CommandInProgress {
 		return out, err
 	}
 	if len(failures) == 0 {
-		h.step(ctx, in.DeploymentID, "rollout", stepOK, fmt.Sprintf("wave %d: %s active on %d/%d instances", in.Wave+1, in.Version, out.Succeeded, out.Total), nil)
+		h.Step(ctx, in.DeploymentID, "rollout", StepOK, fmt.Sprintf("wave %d: %s active on %d/%d instances", in.Wave+1, in.Version, out.Succeeded, out.Total), nil)
 		return out, nil
 	}
 	msg := fmt.Sprintf("wave %d: %s failed on %d of %d instances: %s", in.Wave+1, in.Version, len(failures), out.Total, describe(failures))
-	h.step(ctx, in.DeploymentID, "rollout", stepFailed, msg, nil)
+	h.Step(ctx, in.DeploymentID, "rollout", StepFailed, msg, nil)
 	for _, f := range failures {
 		if f.ExitCode == exitHealth {
 			return out, &contract.HealthCheckFailed{Message: msg}

@@ -20,14 +20,15 @@ var Functions = []Function{
 }
 
 // Handlers returns each function's handler over d, by function name: the
-// Handle method the function's main passes to lambda.Start.
+// Handle method the function's main passes to lambda.Start. The migrate
+// function's handler is internal/schema's, which this package does not
+// import (see Deps.MigrationPlan).
 func Handlers(d *Deps, healthPort int) map[string]any {
 	return map[string]any{
 		"preflight": (&Preflight{Deps: d}).Handle,
 		"approval":  (&Approval{Deps: d}).Handle,
 		"lock":      (&Lock{Deps: d}).Handle,
 		"snapshot":  (&Snapshot{Deps: d}).Handle,
-		"migrate":   (&Migrate{Deps: d}).Handle,
 		"deploy":    (&Deploy{Deps: d}).Handle,
 		"health":    (&Health{Deps: d, Port: healthPort}).Handle,
 		"rollback":  (&Rollback{Deps: d}).Handle,

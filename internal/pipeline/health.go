@@ -49,7 +49,7 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 	out.Attempt++
 	instances, err := h.Fleet.Lookup(ctx, in.Environment, in.InstanceIDs)
 	if err != nil {
-		return out, classify(err, func(m string) error { return &contract.HealthCheckFailed{Message: m} })
+		return out, Classify(err, func(m string) error { return &contract.HealthCheckFailed{Message: m} })
 	}
 	results := h.probeAll(ctx, instances, in)
 	var problems []string
@@ -69,11 +69,11 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 			if len(problems) > listShown+1 {
 				shown = fmt.Sprintf("%s; and %d more", strings.Join(problems[:listShown], "; "), len(problems)-listShown)
 			}
-			msg := fmt.Sprintf("wave %d: %s not healthy on %s after %d probes: %s", in.Wave+1, in.ExpectedVersion, count(len(problems), "instance"), out.Attempt, shown)
+			msg := fmt.Sprintf("wave %d: %s not healthy on %s after %d probes: %s", in.Wave+1, in.ExpectedVersion, Count(len(problems), "instance"), out.Attempt, shown)
 			if in.Wave < 0 {
-				msg = fmt.Sprintf("after rollback: %s not healthy on %s after %d probes: %s", in.ExpectedVersion, count(len(problems), "instance"), out.Attempt, shown)
+				msg = fmt.Sprintf("after rollback: %s not healthy on %s after %d probes: %s", in.ExpectedVersion, Count(len(problems), "instance"), out.Attempt, shown)
 			}
-			h.step(ctx, in.DeploymentID, stage, stepFailed, msg, results)
+			h.Step(ctx, in.DeploymentID, stage, StepFailed, msg, results)
 			return out, &contract.HealthCheckFailed{Message: msg}
 		}
 		return out, nil
@@ -90,7 +90,7 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 	if in.Wave < 0 {
 		what = "rolled back instances"
 	}
-	h.step(ctx, in.DeploymentID, stage, stepOK, fmt.Sprintf("%s: %d instances serve %s, %d healthy answers in a row", what, len(instances), in.ExpectedVersion, out.Consecutive), results)
+	h.Step(ctx, in.DeploymentID, stage, StepOK, fmt.Sprintf("%s: %d instances serve %s, %d healthy answers in a row", what, len(instances), in.ExpectedVersion, out.Consecutive), results)
 	return out, nil
 }
 
@@ -127,7 +127,7 @@ func (h *Health) checkAlarms(ctx context.Context, deploymentID, stage string, na
 	}
 	states, err := h.Alarms.States(ctx, names)
 	if err != nil {
-		return classify(err, func(m string) error {
+		return Classify(err, func(m string) error {
 			return &contract.AlarmFired{Message: "alarms could not be read, so the deployment cannot be called safe: " + m}
 		})
 	}
@@ -145,7 +145,7 @@ func (h *Health) checkAlarms(ctx context.Context, deploymentID, stage string, na
 		parts = append(parts, p)
 	}
 	msg := "alarm in ALARM: " + strings.Join(parts, "; ")
-	h.step(ctx, deploymentID, stage, stepFailed, msg, firing)
+	h.Step(ctx, deploymentID, stage, StepFailed, msg, firing)
 	return &contract.AlarmFired{Message: msg, Alarms: names2}
 }
 
@@ -162,7 +162,7 @@ func (h *Health) alarms(ctx context.Context, in contract.HealthInput) (contract.
 	}
 	if elapsed >= in.DurationSeconds {
 		out.Done = true
-		h.step(ctx, in.DeploymentID, "bake", stepOK, fmt.Sprintf("baked %ds watching %d alarms: none fired", elapsed, len(in.Alarms)), nil)
+		h.Step(ctx, in.DeploymentID, "bake", StepOK, fmt.Sprintf("baked %ds watching %d alarms: none fired", elapsed, len(in.Alarms)), nil)
 	}
 	return out, nil
 }

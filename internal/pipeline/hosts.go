@@ -14,7 +14,7 @@ import (
 func (h *Deploy) sendHostCheck(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
 	id, err := h.Fleet.Send(ctx, in.Environment, fleet.Command{DeploymentID: in.DeploymentID, Action: fleet.ActionStatus, InstanceIDs: in.InstanceIDs})
 	if err != nil {
-		return contract.DeployOutput{}, classify(err, func(m string) error { return refuse("ask the hosts which releases they keep: %s", m) })
+		return contract.DeployOutput{}, Classify(err, func(m string) error { return Refuse("ask the hosts which releases they keep: %s", m) })
 	}
 	return contract.DeployOutput{CommandID: id, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Pending: len(in.InstanceIDs)}, nil
 }
@@ -24,7 +24,7 @@ func (h *Deploy) sendHostCheck(ctx context.Context, in contract.DeployInput) (co
 func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
 	res, err := h.Fleet.Status(ctx, in.CommandID)
 	if err != nil {
-		return contract.DeployOutput{}, classify(err, func(m string) error { return refuse("read the hosts' releases: %s", m) })
+		return contract.DeployOutput{}, Classify(err, func(m string) error { return Refuse("read the hosts' releases: %s", m) })
 	}
 	out := contract.DeployOutput{CommandID: in.CommandID, Status: contract.CommandInProgress, Total: len(in.InstanceIDs)}
 	byID := map[string]fleet.Invocation{}
@@ -62,20 +62,20 @@ func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contr
 	sort.Strings(missing)
 	switch {
 	case len(unreachable) > 0:
-		msg := fmt.Sprintf("hosts did not say which releases they keep: %s; bring them back or take them out of the target tags, then deploy again", list(unreachable))
-		h.step(ctx, in.DeploymentID, "preflight", stepFailed, msg, nil)
-		return out, refuse("%s", msg)
+		msg := fmt.Sprintf("hosts did not say which releases they keep: %s; bring them back or take them out of the target tags, then deploy again", List(unreachable))
+		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, nil)
+		return out, Refuse("%s", msg)
 	case len(missing) > 0:
 		msg := fmt.Sprintf("release %s, which a rollback would return to, is no longer on %s (pruned, or new hosts): redeploy %s first to bring them up to date, or raise keep_releases, then deploy again",
-			in.Version, list(missing), in.Version)
-		h.step(ctx, in.DeploymentID, "preflight", stepFailed, msg, nil)
-		return out, refuse("%s", msg)
+			in.Version, List(missing), in.Version)
+		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, nil)
+		return out, Refuse("%s", msg)
 	}
 	msg := fmt.Sprintf("every host keeps %s, the rollback target", in.Version)
 	if len(elsewhere) > 0 {
-		msg += "; note: " + list(elsewhere)
+		msg += "; note: " + List(elsewhere)
 	}
-	h.step(ctx, in.DeploymentID, "preflight", stepOK, msg, nil)
+	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, nil)
 	return out, nil
 }
 
@@ -100,7 +100,7 @@ func (h *Deploy) drift(ctx context.Context, in contract.DeployInput) (contract.D
 	}
 	now, err := h.Fleet.Instances(ctx, in.Environment, in.Tags)
 	if err != nil {
-		return contract.DeployOutput{}, classify(err, func(m string) error { return &contract.DeployFailed{Message: "resolve the targets again: " + m} })
+		return contract.DeployOutput{}, Classify(err, func(m string) error { return &contract.DeployFailed{Message: "resolve the targets again: " + m} })
 	}
 	var joined, offline []string
 	present := map[string]bool{}
@@ -126,23 +126,23 @@ func (h *Deploy) drift(ctx context.Context, in contract.DeployInput) (contract.D
 	plan.Joined, plan.Left = append([]string{}, joined...), append([]string{}, left...)
 	out := contract.DeployOutput{Status: contract.CommandSuccess, Plan: &plan}
 	if len(left) > 0 {
-		h.step(ctx, in.DeploymentID, "drift", stepInfo, fmt.Sprintf("instances left during the deployment: %s", list(left)), nil)
+		h.Step(ctx, in.DeploymentID, "drift", StepInfo, fmt.Sprintf("instances left during the deployment: %s", List(left)), nil)
 	}
 	switch {
 	case len(offline) > 0:
-		msg := fmt.Sprintf("instances joined during the deployment but their agent is not Online, so they would stay on the old version: %s", list(offline))
-		h.step(ctx, in.DeploymentID, "drift", stepFailed, msg, nil)
+		msg := fmt.Sprintf("instances joined during the deployment but their agent is not Online, so they would stay on the old version: %s", List(offline))
+		h.Step(ctx, in.DeploymentID, "drift", StepFailed, msg, nil)
 		return out, &contract.DeployFailed{Message: msg}
 	case len(joined) > 0 && plan.DriftRounds > maxDriftRounds:
-		msg := fmt.Sprintf("instances keep joining during the deployment (%d checks): %s; pause scaling and deploy again", maxDriftRounds, list(joined))
-		h.step(ctx, in.DeploymentID, "drift", stepFailed, msg, nil)
+		msg := fmt.Sprintf("instances keep joining during the deployment (%d checks): %s; pause scaling and deploy again", maxDriftRounds, List(joined))
+		h.Step(ctx, in.DeploymentID, "drift", StepFailed, msg, nil)
 		return out, &contract.DeployFailed{Message: msg}
 	case len(joined) > 0:
 		plan.Waves = append(plan.Waves, joined)
 		plan.WaveCount = len(plan.Waves)
-		h.step(ctx, in.DeploymentID, "drift", stepInfo, fmt.Sprintf("instances joined during the deployment: %s; they get %s in wave %d", list(joined), in.Version, plan.WaveCount), nil)
+		h.Step(ctx, in.DeploymentID, "drift", StepInfo, fmt.Sprintf("instances joined during the deployment: %s; they get %s in wave %d", List(joined), in.Version, plan.WaveCount), nil)
 	default:
-		h.step(ctx, in.DeploymentID, "drift", stepOK, fmt.Sprintf("targets resolved again: the same %d instances", len(planned)-len(left)), nil)
+		h.Step(ctx, in.DeploymentID, "drift", StepOK, fmt.Sprintf("targets resolved again: the same %d instances", len(planned)-len(left)), nil)
 	}
 	return out, nil
 }

@@ -31,30 +31,30 @@ func (h *Lock) acquire(ctx context.Context, in contract.LockInput) (contract.Loc
 	if ttl <= 0 {
 		ttl = 2 * time.Hour
 	}
-	deadline := h.now().Add(h.LockWait)
+	deadline := h.Time().Add(h.LockWait)
 	for {
 		if err := h.checkLatest(ctx, in); err != nil {
 			return contract.LockOutput{}, err
 		}
-		l, err := h.Ledger.AcquireLease(ctx, in.App, in.Environment, in.Owner, in.DeploymentID, ttl, h.now())
+		l, err := h.Ledger.AcquireLease(ctx, in.App, in.Environment, in.Owner, in.DeploymentID, ttl, h.Time())
 		var held *ledger.HeldError
 		switch {
 		case err == nil:
-			h.step(ctx, in.DeploymentID, "lock", stepOK, fmt.Sprintf("lease on %s/%s taken until %s", in.App, in.Environment, l.ExpiresAt.Format(time.RFC3339)), nil)
+			h.Step(ctx, in.DeploymentID, "lock", StepOK, fmt.Sprintf("lease on %s/%s taken until %s", in.App, in.Environment, l.ExpiresAt.Format(time.RFC3339)), nil)
 			return contract.LockOutput{Held: true, Owner: l.Owner, ExpiresAt: l.ExpiresAt.Format(time.RFC3339)}, nil
 		case !errors.As(err, &held):
 			return contract.LockOutput{}, &contract.TransientError{Message: err.Error()}
 		case held.Lock.Kind == ledger.LockManual:
-			h.step(ctx, in.DeploymentID, "lock", stepFailed, err.Error(), held.Lock)
+			h.Step(ctx, in.DeploymentID, "lock", StepFailed, err.Error(), held.Lock)
 			return contract.LockOutput{}, &contract.LockHeld{Message: err.Error(), Holder: held.Lock.Owner}
-		case h.now().Before(deadline):
+		case h.Time().Before(deadline):
 			select {
 			case <-ctx.Done():
 				return contract.LockOutput{}, &contract.TransientError{Message: ctx.Err().Error()}
 			case <-time.After(200 * time.Millisecond):
 			}
 		default:
-			h.step(ctx, in.DeploymentID, "lock", stepInfo, "waiting for the lock: "+err.Error(), held.Lock)
+			h.Step(ctx, in.DeploymentID, "lock", StepInfo, "waiting for the lock: "+err.Error(), held.Lock)
 			return contract.LockOutput{}, &contract.DeploymentInProgress{Message: err.Error(), Holder: held.Lock.DeploymentID}
 		}
 	}
@@ -74,7 +74,7 @@ func (h *Lock) checkLatest(ctx context.Context, in contract.LockInput) error {
 		return nil
 	}
 	msg := fmt.Sprintf("superseded: a newer push (%s) for %s arrived before this deployment of %s took the lock; the latest push is deployed, this one changed nothing", p.Version, in.Environment, in.Version)
-	h.step(ctx, in.DeploymentID, "lock", stepSkipped, msg, p)
+	h.Step(ctx, in.DeploymentID, "lock", StepSkipped, msg, p)
 	return &contract.Superseded{Message: msg, By: p.Version}
 }
 
@@ -99,7 +99,7 @@ func (h *Lock) release(ctx context.Context, in contract.LockInput) (contract.Loc
 		return contract.LockOutput{}, &contract.TransientError{Message: err.Error()}
 	}
 	if released {
-		h.step(ctx, in.DeploymentID, "unlock", stepOK, "lease released", nil)
+		h.Step(ctx, in.DeploymentID, "unlock", StepOK, "lease released", nil)
 	}
 	return contract.LockOutput{Held: false, Owner: in.Owner}, nil
 }

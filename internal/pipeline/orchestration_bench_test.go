@@ -33,6 +33,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/localenv"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/schema"
 	"github.com/slipway-deploy/slipway/internal/secret"
 	"github.com/slipway-deploy/slipway/statemachine"
 )
@@ -199,15 +200,16 @@ func BenchmarkOrchestration1000(b *testing.B) {
 	secrets := &secret.File{Path: filepath.Join(dir, "secrets.json")}
 	secrets.Put("db", `{"engine":"sqlite","path":"`+filepath.Join(dir, "app.db")+`"}`)
 	deps := &pipeline.Deps{
-		Config:    &config.Config{App: "demo", Environments: map[string]config.Environment{"production": {DatabaseSecret: "db"}}},
-		Ledger:    led,
-		Artifacts: bucketStore{arts},
-		Fleet:     &fleet.SSM{Client: client, DocumentName: "slipway-demo", HealthPort: port},
-		Secrets:   secrets,
-		OpenDB:    migrate.OpenDB,
-		Prober:    health.NewProber(2 * time.Second),
-		Alarms:    &health.AlarmFile{Path: filepath.Join(dir, "alarms.json")},
-		Log:       slog.New(slog.DiscardHandler),
+		Config:        &config.Config{App: "demo", Environments: map[string]config.Environment{"production": {DatabaseSecret: "db"}}},
+		Ledger:        led,
+		Artifacts:     bucketStore{arts},
+		Fleet:         &fleet.SSM{Client: client, DocumentName: "slipway-demo", HealthPort: port},
+		Secrets:       secrets,
+		OpenDB:        migrate.OpenDB,
+		Prober:        health.NewProber(2 * time.Second),
+		Alarms:        &health.AlarmFile{Path: filepath.Join(dir, "alarms.json")},
+		Log:           slog.New(slog.DiscardHandler),
+		MigrationPlan: schema.Plan,
 	}
 	resolver, subs := localenv.Resolver(deps, port)
 	def, err := asl.Substitute(statemachine.Deploy, subs)

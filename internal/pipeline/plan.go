@@ -40,22 +40,22 @@ type PlanOptions struct {
 // nothing, and reaching a write is a bug.
 var ErrReadOnly = errors.New("a plan changes nothing: write refused")
 
-// planning marks a context as a plan's: Preflight's checks go on past a
+// PlanNotes marks a context as a plan's: Preflight's checks go on past a
 // database they cannot reach and past the migration policy's verdict, so
-// that the plan shows everything they would check, and note why they would
-// stop.
-type planning struct {
-	database error // the database could not be read
-	gate     error // the migration policy blocks the release
+// that the plan shows everything they would check, and note in Database and
+// Gate why they would stop.
+type PlanNotes struct {
+	Database error // the database could not be read
+	Gate     error // the migration policy blocks the release
 	infra    error // an adapter failed (credentials, permissions, network)
 	steps    []string
 }
 
 type planningKey struct{}
 
-// planningFrom returns the plan's notes when ctx is a plan's, else nil.
-func planningFrom(ctx context.Context) *planning {
-	p, _ := ctx.Value(planningKey{}).(*planning)
+// Planning returns the plan's notes when ctx is a plan's, else nil.
+func Planning(ctx context.Context) *PlanNotes {
+	p, _ := ctx.Value(planningKey{}).(*PlanNotes)
 	return p
 }
 
@@ -71,11 +71,11 @@ func Plan(ctx context.Context, d *Deps, req contract.DeployRequest, opts PlanOpt
 	if err != nil {
 		return nil, err
 	}
-	probe := &planning{}
+	probe := &PlanNotes{}
 	ctx = context.WithValue(ctx, planningKey{}, probe)
 	ro := readOnly(d, probe, opts.DatabaseTimeout)
 	pf := &Preflight{Deps: ro}
-	now := ro.now()
+	now := ro.Time()
 
 	in := report.PlanInput{App: r.App, Environment: r.Environment, Version: r.Version, Trigger: r.Trigger, Hints: opts.Hints, Now: now}
 	out, err := pf.check(ctx, "plan", contract.KindDeploy, r)
@@ -99,8 +99,8 @@ func Plan(ctx context.Context, d *Deps, req contract.DeployRequest, opts PlanOpt
 			in.Refusal, in.RefusalKind = pfErr.Message, "PreflightFailed"
 		}
 	}
-	if probe.gate != nil && in.Refusal == "" {
-		in.Refusal, in.RefusalKind = probe.gate.Error(), "Gate"
+	if probe.Gate != nil && in.Refusal == "" {
+		in.Refusal, in.RefusalKind = probe.Gate.Error(), "Gate"
 	}
 	in.Preflight = out
 	for _, s := range probe.steps {
@@ -113,17 +113,17 @@ func Plan(ctx context.Context, d *Deps, req contract.DeployRequest, opts PlanOpt
 	in.Production = cfgErr == nil && envCfg.Production
 
 	// The migrations, with the database's answer or without it.
-	in.Migrations = report.Migrations{Known: probe.database == nil && out.Migrations.Pending != nil}
+	in.Migrations = report.Migrations{Known: probe.Database == nil && out.Migrations.Pending != nil}
 	if in.Migrations.Known {
 		in.Migrations = migrationsReport(out.Migrations)
 	}
-	if probe.database != nil {
-		in.Notes = append(in.Notes, "the database could not be read, so the pending migrations are unknown: "+probe.database.Error())
+	if probe.Database != nil {
+		in.Notes = append(in.Notes, "the database could not be read, so the pending migrations are unknown: "+probe.Database.Error())
 	}
 
 	var b *bundle.Bundle
 	if out.Artifact.URI != "" {
-		if b, err = ro.openBundle(ctx, out.Artifact); err == nil {
+		if b, err = ro.OpenBundle(ctx, out.Artifact); err == nil {
 			in.Manifest = b.Manifest
 		}
 	}
@@ -216,7 +216,7 @@ func compareReleases(ctx context.Context, d *Deps, app, previous string, next *b
 	if err != nil {
 		return nil, fmt.Sprintf("not compared: release %s, which serves now, could not be found: %v", previous, err)
 	}
-	prev, err := d.openBundle(ctx, meta)
+	prev, err := d.OpenBundle(ctx, meta)
 	if err != nil {
 		return nil, fmt.Sprintf("not compared: release %s could not be opened: %v", previous, err)
 	}
@@ -245,13 +245,13 @@ func files(fsys fs.FS) (map[string][]byte, error) {
 // readOnly returns Deps for a plan: the same adapters, with every write
 // refused, notes kept instead of ledger steps, and adapter failures
 // remembered so that Plan can return them as they are.
-func readOnly(d *Deps, p *planning, dbTimeout time.Duration) *Deps {
+func readOnly(d *Deps, p *PlanNotes, dbTimeout time.Duration) *Deps {
 	if dbTimeout <= 0 {
 		dbTimeout = 10 * time.Second
 	}
 	ro := &Deps{
 		Config: d.Config, Ledger: roLedger{Ledger: d.Ledger, p: p}, Secrets: d.Secrets, Snapshots: d.Snapshots,
-		Prober: d.Prober, Alarms: d.Alarms, Now: d.Now, Log: d.Log,
+		Prober: d.Prober, Alarms: d.Alarms, Now: d.Now, Log: d.Log, MigrationPlan: d.MigrationPlan,
 	}
 	if d.Artifacts != nil {
 		ro.Artifacts = roArtifacts{Artifacts: d.Artifacts, p: p}
@@ -271,7 +271,7 @@ func readOnly(d *Deps, p *planning, dbTimeout time.Duration) *Deps {
 
 // infra remembers the first failure of an adapter that is not an answer
 // (a release that is not published is an answer; access denied is not).
-func (p *planning) fail(err error) error {
+func (p *PlanNotes) fail(err error) error {
 	var nf *artifact.NotFoundError
 	if err != nil && p.infra == nil && !errors.As(err, &nf) && !errors.Is(err, ledger.ErrNotFound) {
 		p.infra = err
@@ -281,7 +281,7 @@ func (p *planning) fail(err error) error {
 
 type roLedger struct {
 	Ledger
-	p *planning
+	p *PlanNotes
 }
 
 func (l roLedger) ListDeployments(ctx context.Context, app, env string, limit int) ([]ledger.Deployment, error) {
@@ -314,7 +314,7 @@ func (l roLedger) PutApproval(context.Context, ledger.Approval) error { return E
 
 type roArtifacts struct {
 	Artifacts
-	p *planning
+	p *PlanNotes
 }
 
 func (a roArtifacts) Stat(ctx context.Context, app, version string) (contract.Artifact, error) {
@@ -329,7 +329,7 @@ func (a roArtifacts) Fetch(ctx context.Context, m contract.Artifact) ([]byte, er
 
 type roFleet struct {
 	Fleet
-	p *planning
+	p *PlanNotes
 }
 
 func (f roFleet) Instances(ctx context.Context, env string, tags map[string]string) ([]fleet.Instance, error) {

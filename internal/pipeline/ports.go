@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
@@ -87,6 +88,12 @@ type Deps struct {
 	Notifier  Notifier
 	Now       func() time.Time
 	Log       *slog.Logger
+	// MigrationPlan compares a release's migrations with an environment's
+	// database and runs the migration gate (internal/schema.Plan), over the
+	// Deps it is given (a plan's are read-only). It is a function, not an
+	// import, so that only the functions that touch the database link the
+	// SQL parsers and drivers.
+	MigrationPlan func(ctx context.Context, d *Deps, env string, b *bundle.Bundle) (contract.MigrationPlan, error)
 	// LockWait is how long AcquireLock itself waits for another
 	// deployment's lease to free before it answers DeploymentInProgress.
 	// Zero on AWS, where the state machine retries instead of a Lambda
@@ -97,14 +104,14 @@ type Deps struct {
 	bundles bundleCache
 }
 
-func (d *Deps) now() time.Time {
+func (d *Deps) Time() time.Time {
 	if d.Now != nil {
 		return d.Now()
 	}
 	return time.Now()
 }
 
-func (d *Deps) log() *slog.Logger {
+func (d *Deps) Logger() *slog.Logger {
 	if d.Log != nil {
 		return d.Log
 	}

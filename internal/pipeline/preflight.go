@@ -13,10 +13,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
-	"github.com/slipway-deploy/slipway/internal/lint"
 	"github.com/slipway-deploy/slipway/internal/manifest"
-	"github.com/slipway-deploy/slipway/internal/migrate"
-	"github.com/slipway-deploy/slipway/internal/secret"
 )
 
 // Preflight validates a request and resolves everything later stages need,
@@ -36,7 +33,7 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	}
 	started, err := time.Parse(time.RFC3339Nano, in.StartedAt)
 	if err != nil {
-		started = h.now()
+		started = h.Time()
 	}
 	d := ledger.Deployment{
 		ID: in.DeploymentID, App: req.App, Environment: req.Environment, Version: req.Version, Kind: kind,
@@ -47,7 +44,7 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 		d.Version = req.ToVersion
 	}
 	if err := h.Ledger.PutDeployment(ctx, d); err != nil {
-		return contract.PreflightOutput{}, classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
+		return contract.PreflightOutput{}, Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
 	}
 	out, err := h.check(ctx, in.DeploymentID, kind, req)
 	if err != nil {
@@ -55,9 +52,9 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 		var fr *contract.Frozen
 		switch {
 		case errors.As(err, &pf):
-			h.step(ctx, in.DeploymentID, "preflight", stepFailed, pf.Message, nil)
+			h.Step(ctx, in.DeploymentID, "preflight", StepFailed, pf.Message, nil)
 		case errors.As(err, &fr):
-			h.step(ctx, in.DeploymentID, "preflight", stepFailed, fr.Message, nil)
+			h.Step(ctx, in.DeploymentID, "preflight", StepFailed, fr.Message, nil)
 		}
 		return contract.PreflightOutput{}, err
 	}
@@ -68,14 +65,14 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 		return nil
 	})
 	if err != nil {
-		return contract.PreflightOutput{}, classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
+		return contract.PreflightOutput{}, Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
 	}
 	msg := fmt.Sprintf("%s %s to %s: %d instances in %d waves, %d pending migrations", verb(kind), out.Version, out.Environment,
 		len(out.Instances), out.WaveCount, len(out.Migrations.Pending))
 	if out.PreviousVersion != "" {
 		msg += ", replacing " + out.PreviousVersion
 	}
-	h.step(ctx, in.DeploymentID, "preflight", stepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact})
+	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact})
 	return out, nil
 }
 
@@ -93,30 +90,30 @@ func verb(kind string) string {
 	return "deploy"
 }
 
-func refuse(format string, a ...any) error {
+func Refuse(format string, a ...any) error {
 	return &contract.PreflightFailed{Message: fmt.Sprintf(format, a...)}
 }
 
 func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req request) (contract.PreflightOutput, error) {
 	if req.App != h.Config.App {
-		return contract.PreflightOutput{}, refuse("app %q is not managed here: this Slipway deploys %q", req.App, h.Config.App)
+		return contract.PreflightOutput{}, Refuse("app %q is not managed here: this Slipway deploys %q", req.App, h.Config.App)
 	}
 	envCfg, err := h.Config.Env(req.Environment)
 	if err != nil {
-		return contract.PreflightOutput{}, refuse("%v", err)
+		return contract.PreflightOutput{}, Refuse("%v", err)
 	}
 	out := contract.PreflightOutput{App: req.App, Environment: req.Environment, Version: req.Version, Trigger: req.Trigger}
 
 	serving, servingFrom, err := h.serving(ctx, req.App, req.Environment, deploymentID)
 	if err != nil {
-		return out, classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
+		return out, Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
 	}
 	if kind == contract.KindRollback {
 		if servingFrom == nil || servingFrom.Kind != contract.KindDeploy || servingFrom.Status != contract.StatusSucceeded {
 			if servingFrom == nil {
-				return out, refuse("%s/%s has no deployment to roll back", req.App, req.Environment)
+				return out, Refuse("%s/%s has no deployment to roll back", req.App, req.Environment)
 			}
-			return out, refuse("%s/%s: the last deployment (%s, %s) is not a succeeded deployment, so there is nothing to roll back; it serves %s", req.App, req.Environment, servingFrom.ID, servingFrom.Status, serving)
+			return out, Refuse("%s/%s: the last deployment (%s, %s) is not a succeeded deployment, so there is nothing to roll back; it serves %s", req.App, req.Environment, servingFrom.ID, servingFrom.Status, serving)
 		}
 		out.TargetDeploymentID = servingFrom.ID
 		out.PreviousVersion = serving
@@ -125,10 +122,10 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 			out.Version = servingFrom.PreviousVersion
 		}
 		if out.Version == "" {
-			return out, refuse("%s/%s: deployment %s was the first deployment of %s; there is no earlier release to roll back to (deploy a fix instead)", req.App, req.Environment, servingFrom.ID, serving)
+			return out, Refuse("%s/%s: deployment %s was the first deployment of %s; there is no earlier release to roll back to (deploy a fix instead)", req.App, req.Environment, servingFrom.ID, serving)
 		}
 		if out.Version == serving {
-			return out, refuse("%s/%s already serves %s", req.App, req.Environment, serving)
+			return out, Refuse("%s/%s already serves %s", req.App, req.Environment, serving)
 		}
 	} else {
 		out.PreviousVersion = serving
@@ -138,40 +135,43 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 	if err != nil {
 		var nf *artifact.NotFoundError
 		if errors.As(err, &nf) {
-			return out, refuse("%v", err)
+			return out, Refuse("%v", err)
 		}
-		return out, classify(err, func(m string) error { return refuse("find release %s: %s", out.Version, m) })
+		return out, Classify(err, func(m string) error { return Refuse("find release %s: %s", out.Version, m) })
 	}
 	out.Artifact = meta
-	b, err := h.openBundle(ctx, meta)
+	b, err := h.OpenBundle(ctx, meta)
 	if err != nil {
 		var ce *bundle.ChecksumError
 		if errors.As(err, &ce) {
-			return out, refuse("%v", err)
+			return out, Refuse("%v", err)
 		}
-		return out, classify(err, func(m string) error { return refuse("open release %s: %s", out.Version, m) })
+		return out, Classify(err, func(m string) error { return Refuse("open release %s: %s", out.Version, m) })
 	}
 	m := b.Manifest
 	if m.App != req.App {
-		return out, refuse("release %s is built for app %q (its %s says so), not %q", out.Version, m.App, manifest.FileName, req.App)
+		return out, Refuse("release %s is built for app %q (its %s says so), not %q", out.Version, m.App, manifest.FileName, req.App)
 	}
 	// Freeze windows stop deployments, never rollbacks.
-	if f, frozen := m.Freeze.Active(h.now()); frozen && kind == contract.KindDeploy {
+	if f, frozen := m.Freeze.Active(h.Time()); frozen && kind == contract.KindDeploy {
 		if !req.OverrideFreeze {
 			return out, &contract.Frozen{Message: fmt.Sprintf("%s is frozen: %s, %s, until %s; deploy after it ends, or override with --override-freeze --reason \"why this cannot wait\"",
 				req.Environment, f.Reason, f.What, f.Until.Format(time.RFC3339))}
 		}
-		h.step(ctx, deploymentID, "preflight", stepInfo, fmt.Sprintf("freeze overridden by %s: %q (inside %s: %s)", orUnknown(req.Trigger.Actor), req.Trigger.Reason, f.What, f.Reason), f)
+		h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("freeze overridden by %s: %q (inside %s: %s)", orUnknown(req.Trigger.Actor), req.Trigger.Reason, f.What, f.Reason), f)
 	}
 	required, ignored := m.ApprovalRequired(req.Environment, envCfg.Production)
 	out.ApprovalRequired = required && kind == contract.KindDeploy
 	if ignored {
-		h.step(ctx, deploymentID, "preflight", stepInfo, fmt.Sprintf("%s is production: the manifest cannot turn its approval off, so it stays on", req.Environment), nil)
+		h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("%s is production: the manifest cannot turn its approval off, so it stays on", req.Environment), nil)
 	}
 	out.WatchSeconds = seconds(m.Bake.Watch.Duration)
 
 	if kind == contract.KindDeploy {
-		plan, err := h.migrationPlan(ctx, req.Environment, b)
+		if h.MigrationPlan == nil {
+			return out, fmt.Errorf("preflight: no migration planner configured (Deps.MigrationPlan)")
+		}
+		plan, err := h.MigrationPlan(ctx, h.Deps, req.Environment, b)
 		if err != nil {
 			return out, err
 		}
@@ -186,10 +186,10 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 	}
 	instances, err := h.Fleet.Instances(ctx, req.Environment, tags)
 	if err != nil {
-		return out, classify(err, func(m string) error { return refuse("resolve instances of %s: %s", req.Environment, m) })
+		return out, Classify(err, func(m string) error { return Refuse("resolve instances of %s: %s", req.Environment, m) })
 	}
 	if len(instances) == 0 {
-		return out, refuse("no instance matches the tags %s for %s: tag the instances, or fix rollout.tags in %s", formatTags(tags), req.Environment, manifest.FileName)
+		return out, Refuse("no instance matches the tags %s for %s: tag the instances, or fix rollout.tags in %s", formatTags(tags), req.Environment, manifest.FileName)
 	}
 	out.Tags = tags
 	var offline []string
@@ -200,7 +200,7 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 		}
 	}
 	if len(offline) > 0 {
-		return out, refuse("instances not reachable through their agent (not Online): %s; bring them back or take them out of the target tags, then deploy again", list(offline))
+		return out, Refuse("instances not reachable through their agent (not Online): %s; bring them back or take them out of the target tags, then deploy again", List(offline))
 	}
 
 	waves, bake, alarms := m.ForEnvironment(req.Environment)
@@ -269,86 +269,4 @@ func (h *Deps) serving(ctx context.Context, app, env, exceptID string) (string, 
 		}
 	}
 	return "", nil, nil
-}
-
-// migrationPlan compares the release's migrations with the database and
-// lints the pending ones. A pending migration whose class the manifest's
-// policy blocks (contract and destructive by default), or that has lint
-// errors, refuses the deploy here, before any lock or snapshot, unless the
-// manifest allows it by name.
-func (h *Preflight) migrationPlan(ctx context.Context, env string, b *bundle.Bundle) (contract.MigrationPlan, error) {
-	plan := contract.MigrationPlan{Pending: []int64{}}
-	ms, err := migrate.Load(b.Migrations())
-	if err != nil {
-		return plan, refuse("release migrations: %v", err)
-	}
-	db, dbs, err := h.openDatabase(ctx, env)
-	if err != nil {
-		if p := planningFrom(ctx); p != nil { // slipway plan: the schema is unknown, the rest of the plan is not
-			p.database = err
-			return plan, nil
-		}
-		return plan, refuse("%v", err)
-	}
-	defer db.Close()
-	r := &migrate.Runner{DB: db, Engine: dbs.Family()}
-	st, err := r.Status(ctx, ms)
-	if err != nil {
-		return plan, refuse("database of %s: %s", env, secret.Scrub(err.Error(), dbs.Password))
-	}
-	plan.Current = st.Current
-	plan.Target = st.Current
-	for _, m := range st.Pending {
-		plan.Pending = append(plan.Pending, m.Version)
-		plan.Target = max(plan.Target, m.Version)
-	}
-	for _, a := range st.Ahead {
-		plan.Ahead = append(plan.Ahead, a.Version)
-	}
-	if st.Dirty != nil {
-		plan.ResumeVersion, plan.ResumeAt = st.Dirty.Version, st.ResumeAt
-	}
-	if len(st.Pending) == 0 {
-		return plan, nil
-	}
-
-	mm := b.Manifest.Migrations
-	plan.Engine = mm.Engine
-	if plan.Engine == "" {
-		plan.Engine = dbs.Family()
-	}
-	policy := lint.Policy{Allow: mm.Allow}
-	for _, c := range mm.BlockedClasses() {
-		policy.Block = append(policy.Block, lint.Class(c))
-	}
-	pending := map[int64]bool{}
-	for _, v := range plan.Pending {
-		pending[v] = true
-	}
-	var blocked []lint.Result
-	for _, res := range lint.Lint(ms, lint.Options{Engine: plan.Engine}) {
-		if !pending[res.Version] {
-			continue
-		}
-		c := contract.MigrationCheck{Version: res.Version, Name: res.Name, Class: string(res.Class), Reversible: res.Reversible,
-			Mode: res.Mode, Allowed: policy.Allowed(res)}
-		for _, f := range res.Findings {
-			c.Findings = append(c.Findings, contract.MigrationFinding{File: f.File, Line: f.Line, Rule: f.Rule, Severity: string(f.Severity),
-				Message: f.Message, Ignored: f.Ignored, Reason: f.Reason})
-		}
-		plan.Checks = append(plan.Checks, c)
-		if len(policy.Blocks(res)) > 0 {
-			blocked = append(blocked, res)
-		}
-	}
-	if len(blocked) > 0 {
-		err := refuse("the migration policy blocks %d pending migration(s) of this release, so nothing was locked, snapshotted or migrated:%s",
-			len(blocked), policy.Explain(blocked))
-		if p := planningFrom(ctx); p != nil { // slipway plan: show the verdicts and the rest of the plan
-			p.gate = err
-			return plan, nil
-		}
-		return plan, err
-	}
-	return plan, nil
 }

@@ -42,7 +42,7 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 		out.Error, out.Cause = st.Error.Error, lambdaMessage(st.Error.Cause)
 	}
 
-	now := h.now()
+	now := h.Time()
 	inputs := h.reportInputs(ctx, st)
 	var rep *report.Report
 	_, err = h.Ledger.UpdateDeployment(ctx, st.DeploymentID, func(d *ledger.Deployment) error {
@@ -81,17 +81,17 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 			return out, &contract.TransientError{Message: err.Error()}
 		}
 	}
-	status := stepOK
+	status := StepOK
 	if out.Status != contract.StatusSucceeded && !(st.Kind == contract.KindRollback && out.Status == contract.StatusRolledBack) {
-		status = stepFailed
+		status = StepFailed
 	}
-	h.step(ctx, st.DeploymentID, "record", status, out.Status+": "+out.Summary, nil)
+	h.Step(ctx, st.DeploymentID, "record", status, out.Status+": "+out.Summary, nil)
 	if h.Notifier != nil {
 		m := notify.Message{Subject: fmt.Sprintf("%s: %s %s to %s", out.Status, out.App, out.Version, out.Environment),
 			Body:       notification(rep, st.DeploymentID),
 			Attributes: map[string]string{"kind": "report", "status": out.Status, "app": out.App, "environment": out.Environment}}
 		if err := h.Notifier.Notify(ctx, m); err != nil {
-			h.log().Error("report not sent", "deployment", st.DeploymentID, "err", err)
+			h.Logger().Error("report not sent", "deployment", st.DeploymentID, "err", err)
 		}
 	}
 	return out, nil

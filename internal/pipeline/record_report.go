@@ -54,7 +54,7 @@ func (h *Record) reportInputs(ctx context.Context, st contract.State) reportInpu
 		ri.in.ChangeNote = "not compared: the record function does not read release bundles (`slipway plan` compares them)"
 		return ri
 	}
-	b, err := h.openBundle(ctx, p.Artifact)
+	b, err := h.OpenBundle(ctx, p.Artifact)
 	if err != nil {
 		ri.in.ChangeNote = "not compared: the release could not be opened: " + err.Error()
 		return ri
@@ -78,9 +78,9 @@ func (ri reportInputs) build(st contract.State, d ledger.Deployment, out contrac
 	in.Deployment, in.Results, in.Now, in.Recording = d, ri.results, now, true
 	state := st
 	in.State = &state
-	status := stepOK
+	status := StepOK
 	if out.Status != contract.StatusSucceeded && !(st.Kind == contract.KindRollback && out.Status == contract.StatusRolledBack) {
-		status = stepFailed
+		status = StepFailed
 	}
 	// The record step Record writes next, so the report shows it.
 	in.Steps = append(append([]ledger.Step(nil), ri.steps...),

@@ -87,7 +87,7 @@ func TestRecordStoresTheReportAndSendsItsText(t *testing.T) {
 // TestPlanWritesNothing runs a plan through read-only adapters and checks
 // that every write is refused, not performed.
 func TestPlanWritesNothing(t *testing.T) {
-	p := &planning{}
+	p := &PlanNotes{}
 	l := roLedger{p: p}
 	ctx := context.Background()
 	for name, err := range map[string]error{

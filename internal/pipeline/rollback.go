@@ -61,21 +61,21 @@ func (h *Rollback) start(ctx context.Context, st contract.State) (contract.Rollb
 	}
 	if len(ids) == 0 {
 		if st.Preflight != nil {
-			h.step(ctx, st.DeploymentID, "rollback", stepSkipped, why+"; no instance was changed, none to switch back", nil)
+			h.Step(ctx, st.DeploymentID, "rollback", StepSkipped, why+"; no instance was changed, none to switch back", nil)
 		}
 		return out, nil
 	}
 	if to == "" {
 		msg := fmt.Sprintf("%s; this was the first deployment of %s, so there is no previous release to return to: %s keep %s. Deploy a fixed release, or stop the app on them",
-			why, st.Preflight.Environment, list(ids), from)
-		h.step(ctx, st.DeploymentID, "rollback", stepFailed, msg, nil)
+			why, st.Preflight.Environment, List(ids), from)
+		h.Step(ctx, st.DeploymentID, "rollback", StepFailed, msg, nil)
 		return out, &contract.RollbackFailed{Message: msg}
 	}
 	id, err := h.Fleet.Send(ctx, st.Preflight.Environment, fleet.Command{DeploymentID: st.DeploymentID, Action: "rollback", Version: to, InstanceIDs: ids})
 	if err != nil {
-		return out, classify(err, func(m string) error { return &contract.RollbackFailed{Message: "send rollback: " + m} })
+		return out, Classify(err, func(m string) error { return &contract.RollbackFailed{Message: "send rollback: " + m} })
 	}
-	h.step(ctx, st.DeploymentID, "rollback", stepInfo, fmt.Sprintf("%s; switching %s back to %s", why, list(ids), to), map[string]any{"command_id": id})
+	h.Step(ctx, st.DeploymentID, "rollback", StepInfo, fmt.Sprintf("%s; switching %s back to %s", why, List(ids), to), map[string]any{"command_id": id})
 	out.Status, out.CommandID, out.InstanceIDs, out.InstanceCount = contract.RollbackInProgress, id, ids, len(ids)
 	return out, nil
 }
@@ -88,7 +88,7 @@ func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string
 	out := contract.RollbackOutput{Status: contract.RollbackInProgress, CommandID: commandID, FromVersion: from, ToVersion: to, InstanceIDs: ids, InstanceCount: len(ids)}
 	res, err := h.Fleet.Status(ctx, commandID)
 	if err != nil {
-		return out, classify(err, func(m string) error { return &contract.RollbackFailed{Message: m} })
+		return out, Classify(err, func(m string) error { return &contract.RollbackFailed{Message: m} })
 	}
 	counts, failures, err := tally(ctx, h.Deps, st.DeploymentID, -1, "rollback", to, ids, res)
 	if err != nil || counts.Status == contract.CommandInProgress {
@@ -96,10 +96,10 @@ func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string
 	}
 	if len(failures) > 0 {
 		msg := fmt.Sprintf("rollback to %s failed on %d of %d instances: %s; they may still serve %s — look at them now", to, len(failures), len(ids), describe(failures), from)
-		h.step(ctx, st.DeploymentID, "rollback", stepFailed, msg, nil)
+		h.Step(ctx, st.DeploymentID, "rollback", StepFailed, msg, nil)
 		return out, &contract.RollbackFailed{Message: msg}
 	}
-	h.step(ctx, st.DeploymentID, "rollback", stepOK, fmt.Sprintf("%d instances switched back to %s", len(ids), to), nil)
+	h.Step(ctx, st.DeploymentID, "rollback", StepOK, fmt.Sprintf("%d instances switched back to %s", len(ids), to), nil)
 	out.Status = contract.RollbackDone
 	return out, nil
 }

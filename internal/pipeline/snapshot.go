@@ -17,7 +17,7 @@ type Snapshot struct{ *Deps }
 // Handle runs Snapshot ("create") and CheckSnapshot ("status").
 func (h *Snapshot) Handle(ctx context.Context, in contract.SnapshotInput) (contract.SnapshotOutput, error) {
 	if in.Action == "create" && len(in.Pending) == 0 {
-		h.step(ctx, in.DeploymentID, "snapshot", stepSkipped, "no pending migrations: no snapshot needed", nil)
+		h.Step(ctx, in.DeploymentID, "snapshot", StepSkipped, "no pending migrations: no snapshot needed", nil)
 		return contract.SnapshotOutput{Status: contract.SnapshotSkipped, Reason: "no pending migrations"}, nil
 	}
 	envCfg, err := h.Config.Env(in.Environment)
@@ -42,8 +42,8 @@ func (h *Snapshot) Handle(ctx context.Context, in contract.SnapshotInput) (contr
 		return contract.SnapshotOutput{}, fmt.Errorf("snapshot: unknown action %q (create or status)", in.Action)
 	}
 	if err != nil {
-		h.step(ctx, in.DeploymentID, "snapshot", stepFailed, err.Error(), nil)
-		return contract.SnapshotOutput{}, classify(err, func(m string) error { return &contract.SnapshotFailed{Message: m} })
+		h.Step(ctx, in.DeploymentID, "snapshot", StepFailed, err.Error(), nil)
+		return contract.SnapshotOutput{}, Classify(err, func(m string) error { return &contract.SnapshotFailed{Message: m} })
 	}
 	if in.Action == "create" {
 		if _, err := h.Ledger.UpdateDeployment(ctx, in.DeploymentID, func(d *ledger.Deployment) error {
@@ -54,7 +54,7 @@ func (h *Snapshot) Handle(ctx context.Context, in contract.SnapshotInput) (contr
 		}
 	}
 	if status == snapshot.Available {
-		h.step(ctx, in.DeploymentID, "snapshot", stepOK, "snapshot "+id+" is available", map[string]string{"snapshot_id": id})
+		h.Step(ctx, in.DeploymentID, "snapshot", StepOK, "snapshot "+id+" is available", map[string]string{"snapshot_id": id})
 		h.prune(ctx, s, in, id)
 		return contract.SnapshotOutput{SnapshotID: id, Status: contract.SnapshotAvailable}, nil
 	}
@@ -79,9 +79,9 @@ func (h *Snapshot) prune(ctx context.Context, s Snapshotter, in contract.Snapsho
 	deleted, err := p.Prune(ctx, prefix, current, keep)
 	switch {
 	case err != nil:
-		h.step(ctx, in.DeploymentID, "snapshot", stepInfo, fmt.Sprintf("old snapshots not pruned (keeping %d): %v", keep, err), nil)
+		h.Step(ctx, in.DeploymentID, "snapshot", StepInfo, fmt.Sprintf("old snapshots not pruned (keeping %d): %v", keep, err), nil)
 	case len(deleted) > 0:
-		h.step(ctx, in.DeploymentID, "snapshot", stepInfo, fmt.Sprintf("deleted %d old snapshot(s), keeping the newest %d: %s", len(deleted), keep, strings.Join(deleted, ", ")),
+		h.Step(ctx, in.DeploymentID, "snapshot", StepInfo, fmt.Sprintf("deleted %d old snapshot(s), keeping the newest %d: %s", len(deleted), keep, strings.Join(deleted, ", ")),
 			map[string]any{"deleted": deleted})
 	}
 }
@@ -102,7 +102,7 @@ func (h *Snapshot) keepSnapshots(ctx context.Context, deploymentID string) int {
 	if err != nil {
 		return def
 	}
-	b, err := h.openBundle(ctx, a)
+	b, err := h.OpenBundle(ctx, a)
 	if err != nil || b.Manifest.Migrations.KeepSnapshots < 1 {
 		return def
 	}

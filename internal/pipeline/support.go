@@ -19,17 +19,17 @@ import (
 
 // Step statuses written to the ledger.
 const (
-	stepOK      = "ok"
-	stepFailed  = "failed"
-	stepSkipped = "skipped"
-	stepInfo    = "info"
+	StepOK      = "ok"
+	StepFailed  = "failed"
+	StepSkipped = "skipped"
+	StepInfo    = "info"
 )
 
 // step writes one ledger step. A ledger failure is logged, not returned:
 // the step's own outcome matters more than its note, and Record writes the
 // final word.
-func (d *Deps) step(ctx context.Context, deploymentID, stage, status, msg string, detail any) {
-	st := ledger.Step{DeploymentID: deploymentID, Stage: stage, Status: status, Message: msg, At: d.now()}
+func (d *Deps) Step(ctx context.Context, deploymentID, stage, status, msg string, detail any) {
+	st := ledger.Step{DeploymentID: deploymentID, Stage: stage, Status: status, Message: msg, At: d.Time()}
 	if detail != nil {
 		b, err := json.Marshal(detail)
 		if err == nil {
@@ -37,9 +37,9 @@ func (d *Deps) step(ctx context.Context, deploymentID, stage, status, msg string
 		}
 	}
 	if err := d.Ledger.AddStep(ctx, st); err != nil {
-		d.log().Error("ledger step not written", "deployment", deploymentID, "stage", stage, "err", err)
+		d.Logger().Error("ledger step not written", "deployment", deploymentID, "stage", stage, "err", err)
 	}
-	d.log().Info(msg, "deployment", deploymentID, "stage", stage, "status", status)
+	d.Logger().Info(msg, "deployment", deploymentID, "stage", stage, "status", status)
 }
 
 // bundleCache keeps opened bundles per container, by checksum.
@@ -50,7 +50,7 @@ type bundleCache struct {
 
 // openBundle fetches a release and verifies its checksum before anything in
 // it is trusted.
-func (d *Deps) openBundle(ctx context.Context, a contract.Artifact) (*bundle.Bundle, error) {
+func (d *Deps) OpenBundle(ctx context.Context, a contract.Artifact) (*bundle.Bundle, error) {
 	d.bundles.mu.Lock()
 	b, ok := d.bundles.m[a.SHA256]
 	d.bundles.mu.Unlock()
@@ -75,7 +75,7 @@ func (d *Deps) openBundle(ctx context.Context, a contract.Artifact) (*bundle.Bun
 }
 
 // openDatabase opens the environment's database from its secret.
-func (d *Deps) openDatabase(ctx context.Context, env string) (*sql.DB, secret.Database, error) {
+func (d *Deps) OpenDatabase(ctx context.Context, env string) (*sql.DB, secret.Database, error) {
 	e, err := d.Config.Env(env)
 	if err != nil {
 		return nil, secret.Database{}, err
@@ -114,7 +114,7 @@ func transient(err error) bool {
 
 // classify turns an infrastructure error into TransientError where a retry
 // may help, or into the stage's own error type.
-func classify(err error, permanent func(string) error) error {
+func Classify(err error, permanent func(string) error) error {
 	if transient(err) {
 		return &contract.TransientError{Message: err.Error()}
 	}
@@ -136,17 +136,17 @@ func lambdaMessage(cause string) string {
 // listShown is how many ids a message names before it counts the rest.
 const listShown = 5
 
-// list names up to a few ids and counts the rest, so a message about a
+// List names up to a few ids and counts the rest, so a message about a
 // thousand instances stays one readable line; the ledger keeps every id.
-func list(ids []string) string {
+func List(ids []string) string {
 	if len(ids) <= listShown+1 {
 		return strings.Join(ids, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(ids[:listShown], ", "), len(ids)-listShown)
 }
 
-// count says "1 instance" or "n instances".
-func count(n int, what string) string {
+// Count says "1 instance" or "n instances".
+func Count(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}

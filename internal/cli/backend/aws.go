@@ -31,6 +31,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
 	"github.com/slipway-deploy/slipway/internal/report"
+	"github.com/slipway-deploy/slipway/internal/schema"
 	"github.com/slipway-deploy/slipway/internal/secret"
 	"github.com/slipway-deploy/slipway/internal/snapshot"
 	"github.com/slipway-deploy/slipway/internal/trigger"
@@ -311,7 +312,8 @@ func (a *AWS) Plan(ctx context.Context, req contract.DeployRequest) (*report.Rep
 			}
 			return &snapshot.RDS{DBInstance: c.DBInstance, DBCluster: c.DBCluster}, nil
 		},
-		Alarms: &health.CloudWatch{Client: a.clients.CloudWatch},
+		Alarms:        &health.CloudWatch{Client: a.clients.CloudWatch},
+		MigrationPlan: schema.Plan,
 	}
 	return pipeline.Plan(ctx, d, req, pipeline.PlanOptions{Hints: a.Hints(req.Environment)})
 }

@@ -1,10 +1,11 @@
-package pipeline
+package schema
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/slipway-deploy/slipway/internal/pipeline"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 
 // Migrate applies a release's pending migrations ("up") and, on rollback,
 // reverts what this deployment applied where that is safe ("revert").
-type Migrate struct{ *Deps }
+type Migrate struct{ *pipeline.Deps }
 
 // Handle runs Migrate and RevertSchema.
 func (h *Migrate) Handle(ctx context.Context, in contract.MigrateInput) (contract.MigrateOutput, error) {
@@ -33,7 +34,7 @@ func (h *Migrate) Handle(ctx context.Context, in contract.MigrateInput) (contrac
 
 func (h *Migrate) fail(ctx context.Context, deploymentID string, err error, scrub ...secret.Value) error {
 	msg := secret.Scrub(err.Error(), scrub...)
-	h.step(ctx, deploymentID, "migrate", stepFailed, msg, nil)
+	h.Step(ctx, deploymentID, "migrate", pipeline.StepFailed, msg, nil)
 	var v int64
 	var se *migrate.StatementError
 	if errors.As(err, &se) {
@@ -43,7 +44,7 @@ func (h *Migrate) fail(ctx context.Context, deploymentID string, err error, scru
 }
 
 func (h *Migrate) up(ctx context.Context, in contract.MigrateInput) (contract.MigrateOutput, error) {
-	b, err := h.openBundle(ctx, in.Artifact)
+	b, err := h.OpenBundle(ctx, in.Artifact)
 	if err != nil {
 		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err)
 	}
@@ -51,7 +52,7 @@ func (h *Migrate) up(ctx context.Context, in contract.MigrateInput) (contract.Mi
 	if err != nil {
 		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err)
 	}
-	db, dbs, err := h.openDatabase(ctx, in.Environment)
+	db, dbs, err := h.OpenDatabase(ctx, in.Environment)
 	if err != nil {
 		return contract.MigrateOutput{}, h.fail(ctx, in.DeploymentID, err)
 	}
@@ -71,19 +72,19 @@ func (h *Migrate) up(ctx context.Context, in contract.MigrateInput) (contract.Mi
 		d.SchemaAfter = out.To
 		return nil
 	}); uerr != nil {
-		h.log().Error("schema version not recorded", "deployment", in.DeploymentID, "err", uerr)
+		h.Logger().Error("schema version not recorded", "deployment", in.DeploymentID, "err", uerr)
 	}
 	if err != nil {
 		return out, h.fail(ctx, in.DeploymentID, fmt.Errorf("%w (applied before it: %v)", err, applied), dbs.Password)
 	}
 	switch {
 	case len(applied) == 0:
-		h.step(ctx, in.DeploymentID, "migrate", stepSkipped, fmt.Sprintf("schema is at %d: nothing to apply", out.From), nil)
+		h.Step(ctx, in.DeploymentID, "migrate", pipeline.StepSkipped, fmt.Sprintf("schema is at %d: nothing to apply", out.From), nil)
 	case before.Dirty != nil:
-		h.step(ctx, in.DeploymentID, "migrate", stepOK, fmt.Sprintf("schema %d → %d: resumed migration %d at statement %d, then applied %v",
+		h.Step(ctx, in.DeploymentID, "migrate", pipeline.StepOK, fmt.Sprintf("schema %d → %d: resumed migration %d at statement %d, then applied %v",
 			out.From, out.To, before.Dirty.Version, before.ResumeAt, applied[1:]), out)
 	default:
-		h.step(ctx, in.DeploymentID, "migrate", stepOK, fmt.Sprintf("schema %d → %d: applied %v", out.From, out.To, applied), out)
+		h.Step(ctx, in.DeploymentID, "migrate", pipeline.StepOK, fmt.Sprintf("schema %d → %d: applied %v", out.From, out.To, applied), out)
 	}
 	return out, nil
 }
@@ -105,7 +106,7 @@ func (h *Migrate) runner(ctx context.Context, db *sql.DB, dbs secret.Database, d
 			left = time.Second
 		}
 		if stmt > left {
-			h.log().Warn("statement timeout cut to the invocation's deadline", "deployment", deploymentID, "manifest", mm.StatementTimeout.Duration, "used", left)
+			h.Logger().Warn("statement timeout cut to the invocation's deadline", "deployment", deploymentID, "manifest", mm.StatementTimeout.Duration, "used", left)
 			stmt = left
 		}
 		wait = min(wait, left)
@@ -158,20 +159,20 @@ func (h *Migrate) revert(ctx context.Context, in contract.MigrateInput) (contrac
 	// Migrations run only after a snapshot; without one, this deployment
 	// changed no schema and there is nothing to touch.
 	if target.SnapshotID == "" {
-		h.step(ctx, in.DeploymentID, "revert-schema", stepSkipped, "no migration ran: the schema was not changed", nil)
+		h.Step(ctx, in.DeploymentID, "revert-schema", pipeline.StepSkipped, "no migration ran: the schema was not changed", nil)
 		return contract.MigrateOutput{From: target.SchemaBefore, To: target.SchemaBefore}, nil
 	}
-	db, dbs, err := h.openDatabase(ctx, in.Environment)
+	db, dbs, err := h.OpenDatabase(ctx, in.Environment)
 	if err != nil {
 		msg := fmt.Sprintf("%v. The schema was not reverted. %s", err, h.restoreProcedure(in.Environment, target.SnapshotID))
-		h.step(ctx, in.DeploymentID, "revert-schema", stepFailed, msg, nil)
+		h.Step(ctx, in.DeploymentID, "revert-schema", pipeline.StepFailed, msg, nil)
 		return contract.MigrateOutput{}, &contract.MigrationFailed{Message: msg}
 	}
 	defer db.Close()
 	// The timeouts come from the release being rolled back when it can be
 	// read; the defaults otherwise.
 	var mm manifest.Migrations
-	if b, berr := h.openBundle(ctx, in.Artifact); berr == nil {
+	if b, berr := h.OpenBundle(ctx, in.Artifact); berr == nil {
 		mm = b.Manifest.Migrations
 	}
 	r := h.runner(ctx, db, dbs, in.DeploymentID, mm)
@@ -198,7 +199,7 @@ func (h *Migrate) revert(ctx context.Context, in contract.MigrateInput) (contrac
 	if err != nil {
 		out.Restore = h.restoreProcedure(in.Environment, target.SnapshotID)
 		msg := secret.Scrub(fmt.Sprintf("revert schema: %v. The schema was NOT fully reverted (reverted so far: %v). %s", err, reverted, out.Restore), dbs.Password)
-		h.step(ctx, in.DeploymentID, "revert-schema", stepFailed, msg, out)
+		h.Step(ctx, in.DeploymentID, "revert-schema", pipeline.StepFailed, msg, out)
 		return out, &contract.MigrationFailed{Message: msg}
 	}
 	dirty := map[int64]bool{}
@@ -220,19 +221,19 @@ func (h *Migrate) revert(ctx context.Context, in contract.MigrateInput) (contrac
 		d.SchemaAfter = to
 		return nil
 	}); uerr != nil {
-		h.log().Error("schema version not recorded", "deployment", in.DeploymentID, "err", uerr)
+		h.Logger().Error("schema version not recorded", "deployment", in.DeploymentID, "err", uerr)
 	}
 	switch {
 	case len(reverted) == 0 && len(kept) == 0:
-		h.step(ctx, in.DeploymentID, "revert-schema", stepSkipped, fmt.Sprintf("schema is at %d: this deployment applied nothing to revert", from), out)
+		h.Step(ctx, in.DeploymentID, "revert-schema", pipeline.StepSkipped, fmt.Sprintf("schema is at %d: this deployment applied nothing to revert", from), out)
 	case len(kept) == 0:
-		h.step(ctx, in.DeploymentID, "revert-schema", stepOK, fmt.Sprintf("schema reverted %d → %d: ran down migrations %v", from, to, reverted), out)
+		h.Step(ctx, in.DeploymentID, "revert-schema", pipeline.StepOK, fmt.Sprintf("schema reverted %d → %d: ran down migrations %v", from, to, reverted), out)
 	default:
 		note := ""
 		if len(why) > 0 {
 			note = " (" + strings.Join(why, "; ") + ")"
 		}
-		h.step(ctx, in.DeploymentID, "revert-schema", stepInfo, fmt.Sprintf("schema kept at %d: migrations %v are not reversible%s, so they stay (the previous release must cope with them); reverted %v. %s",
+		h.Step(ctx, in.DeploymentID, "revert-schema", pipeline.StepInfo, fmt.Sprintf("schema kept at %d: migrations %v are not reversible%s, so they stay (the previous release must cope with them); reverted %v. %s",
 			to, kept, note, reverted, out.Restore), out)
 	}
 	return out, nil

@@ -1,8 +1,13 @@
-package snapshot
+// Package local holds the embedded environment's snapshotters: SQLite's
+// VACUUM INTO, and pg_dump or mysqldump for a local PostgreSQL or MySQL. It
+// is apart from package snapshot (ids, statuses, RDS) so that the Lambdas,
+// which snapshot with RDS, do not link a SQLite driver.
+package local
 
 import (
 	"context"
 	"fmt"
+	"github.com/slipway-deploy/slipway/internal/snapshot"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +28,7 @@ func (s *SQLite) file(id string) string { return filepath.Join(s.Dir, id+".db") 
 // reported available.
 func (s *SQLite) Create(ctx context.Context, id string) (string, error) {
 	if _, err := os.Stat(s.file(id)); err == nil {
-		return Available, nil
+		return snapshot.Available, nil
 	}
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return "", fmt.Errorf("create snapshot %s: %w", id, err)
@@ -42,7 +47,7 @@ func (s *SQLite) Create(ctx context.Context, id string) (string, error) {
 	if err := os.Rename(tmp, s.file(id)); err != nil {
 		return "", fmt.Errorf("create snapshot %s: %w", id, err)
 	}
-	return Available, nil
+	return snapshot.Available, nil
 }
 
 // Status reports a snapshot's status.
@@ -50,7 +55,7 @@ func (s *SQLite) Status(ctx context.Context, id string) (string, error) {
 	if _, err := os.Stat(s.file(id)); err != nil {
 		return "", fmt.Errorf("snapshot %s: %w", id, err)
 	}
-	return Available, nil
+	return snapshot.Available, nil
 }
 
 // RestoreProcedure says how to put the database back to the snapshot.

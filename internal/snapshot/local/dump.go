@@ -1,10 +1,11 @@
-package snapshot
+package local
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/slipway-deploy/slipway/internal/snapshot"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +16,9 @@ import (
 	"github.com/slipway-deploy/slipway/internal/secret"
 )
 
-// Local is a snapshotter of a database on this machine (the embedded
+// Snapshotter is a snapshotter of a database on this machine (the embedded
 // environment): Create finishes before it returns.
-type Local interface {
+type Snapshotter interface {
 	Create(ctx context.Context, id string) (string, error)
 	Status(ctx context.Context, id string) (string, error)
 	RestoreProcedure(id string) string
@@ -25,14 +26,14 @@ type Local interface {
 }
 
 var (
-	_ Local = (*SQLite)(nil)
-	_ Local = (*Dump)(nil)
+	_ Snapshotter = (*SQLite)(nil)
+	_ Snapshotter = (*Dump)(nil)
 )
 
-// NewLocal returns the snapshotter for a database the embedded environment
+// New returns the snapshotter for a database the embedded environment
 // uses: VACUUM INTO for SQLite, pg_dump -Fc for PostgreSQL, mysqldump for
 // MySQL and MariaDB. Snapshots go to dir.
-func NewLocal(db secret.Database, dir string) (Local, error) {
+func New(db secret.Database, dir string) (Snapshotter, error) {
 	switch db.Family() {
 	case "sqlite":
 		return &SQLite{Path: db.Path, Dir: dir}, nil
@@ -102,7 +103,7 @@ func (d *Dump) command(ctx context.Context, out string) (*exec.Cmd, error) {
 // reported available.
 func (d *Dump) Create(ctx context.Context, id string) (string, error) {
 	if _, err := os.Stat(d.file(id)); err == nil {
-		return Available, nil
+		return snapshot.Available, nil
 	}
 	if err := os.MkdirAll(d.Dir, 0o700); err != nil {
 		return "", fmt.Errorf("create snapshot %s: %w", id, err)
@@ -123,7 +124,7 @@ func (d *Dump) Create(ctx context.Context, id string) (string, error) {
 	if err := os.Rename(tmp, d.file(id)); err != nil {
 		return "", fmt.Errorf("create snapshot %s: %w", id, err)
 	}
-	return Available, nil
+	return snapshot.Available, nil
 }
 
 // Status reports a snapshot's status.
@@ -131,7 +132,7 @@ func (d *Dump) Status(ctx context.Context, id string) (string, error) {
 	if _, err := os.Stat(d.file(id)); err != nil {
 		return "", fmt.Errorf("snapshot %s: %w", id, err)
 	}
-	return Available, nil
+	return snapshot.Available, nil
 }
 
 // RestoreProcedure says how to put the database back to the snapshot.

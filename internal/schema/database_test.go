@@ -1,4 +1,4 @@
-package pipeline_test
+package schema_test
 
 import (
 	"bytes"
@@ -18,8 +18,9 @@ import (
 	ledgersql "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/schema"
 	"github.com/slipway-deploy/slipway/internal/secret"
-	"github.com/slipway-deploy/slipway/internal/snapshot"
+	snapshotlocal "github.com/slipway-deploy/slipway/internal/snapshot/local"
 )
 
 // oneInstance is a fleet of one online instance; the database tests never
@@ -69,8 +70,9 @@ func newDBEnv(t *testing.T, files map[string]string, manifestExtra string) *dbEn
 		Config: &config.Config{App: "demo", Environments: map[string]config.Environment{"staging": {DatabaseSecret: "db"}}},
 		Ledger: led, Artifacts: arts, Fleet: oneInstance{}, Secrets: secrets, OpenDB: migrate.OpenDB,
 		Snapshots: func(env string, _ config.Environment) (pipeline.Snapshotter, error) {
-			return &snapshot.SQLite{Path: dbPath, Dir: filepath.Join(root, "snapshots")}, nil
+			return &snapshotlocal.SQLite{Path: dbPath, Dir: filepath.Join(root, "snapshots")}, nil
 		},
+		MigrationPlan: schema.Plan,
 	}
 	return &dbEnv{deps: deps, dbPath: dbPath, meta: contract.Artifact{URI: meta.URI, SHA256: meta.SHA256, Size: meta.Size}}
 }
@@ -128,7 +130,7 @@ func TestMigrateKeepsDestructiveMigrationOnRevertAndSaysHowToRestore(t *testing.
 	if err != nil || snap.Status != contract.SnapshotAvailable {
 		t.Fatalf("Snapshot() = %+v, %v", snap, err)
 	}
-	h := &pipeline.Migrate{Deps: e.deps}
+	h := &schema.Migrate{Deps: e.deps}
 	up, err := h.Handle(ctx, contract.MigrateInput{Action: "up", DeploymentID: "d1", App: "demo", Environment: "staging", Version: "v1", Artifact: e.meta})
 	if err != nil || up.To != 2 {
 		t.Fatalf("Migrate(up) = %+v, %v", up, err)

@@ -1,7 +1,8 @@
-package snapshot
+package local
 
 import (
 	"context"
+	"github.com/slipway-deploy/slipway/internal/snapshot"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,7 @@ func TestLocalSnapshotters(t *testing.T) {
 			db, d := migratetest.Open(t, engine)
 			migratetest.Exec(t, db, "CREATE TABLE kept (id INT)", "INSERT INTO kept (id) VALUES (42)")
 			dir := t.TempDir()
-			s, err := NewLocal(d, dir)
+			s, err := New(d, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -33,7 +34,7 @@ func TestLocalSnapshotters(t *testing.T) {
 				}
 			}
 			got, err := s.Create(ctx, "slipway-demo-staging-d1")
-			if err != nil || got != Available {
+			if err != nil || got != snapshot.Available {
 				t.Fatalf("Create() = %q, %v; want available", got, err)
 			}
 			files, _ := filepath.Glob(filepath.Join(dir, "slipway-demo-staging-d1.*"))
@@ -51,10 +52,10 @@ func TestLocalSnapshotters(t *testing.T) {
 					t.Errorf("%s does not hold the table's rows", files[0])
 				}
 			}
-			if again, err := s.Create(ctx, "slipway-demo-staging-d1"); err != nil || again != Available {
+			if again, err := s.Create(ctx, "slipway-demo-staging-d1"); err != nil || again != snapshot.Available {
 				t.Errorf("Create() again = %q, %v; want available (idempotent)", again, err)
 			}
-			if st, err := s.Status(ctx, "slipway-demo-staging-d1"); err != nil || st != Available {
+			if st, err := s.Status(ctx, "slipway-demo-staging-d1"); err != nil || st != snapshot.Available {
 				t.Errorf("Status() = %q, %v", st, err)
 			}
 			if p := s.RestoreProcedure("slipway-demo-staging-d1"); !strings.Contains(p, files[0]) || !strings.Contains(p, "is lost") {
@@ -96,5 +97,12 @@ func TestPruneDir(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(dir, "*.db"))
 	if len(left) != 3 {
 		t.Errorf("left %v, want d3, d4 and other-d0", left)
+	}
+}
+
+func TestSQLiteRestoreProcedureSaysWhatIsLost(t *testing.T) {
+	p := (&SQLite{Path: "/x/app.db", Dir: "/x/snaps"}).RestoreProcedure("slipway-demo-staging-d1")
+	if !strings.Contains(p, "slipway-demo-staging-d1") || !strings.Contains(p, "after the snapshot was taken is lost") {
+		t.Errorf("RestoreProcedure() = %q, want the snapshot and the caveat", p)
 	}
 }
