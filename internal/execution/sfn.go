@@ -65,10 +65,10 @@ func (s *SFN) ExecutionARN(machine, name string) string {
 
 // Status is what DescribeExecution says of an execution.
 type Status struct {
-	ARN, Name, Status string // RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE
-	Input, Output         string
-	Error, Cause          string
-	StartDate, StopDate   time.Time
+	ARN, Name, Status   string // RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE
+	Input, Output       string
+	Error, Cause        string
+	StartDate, StopDate time.Time
 }
 
 // Describe returns an execution's status.
