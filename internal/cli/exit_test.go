@@ -55,7 +55,7 @@ func TestExitCodes(t *testing.T) {
 			},
 			wantCode: factory.ExitRefused},
 		{name: "deploy refused by the migration gate", args: []string{"deploy", "--env", "staging", "--version", "v4", "--wait"},
-			setup:    func(f *backendtest.Fake) { f.StartFunc = f.Finish(contract.StatusFailed, "PreflightFailed", gate) },
+			setup:    func(f *backendtest.Fake) { f.StartFunc = f.Finish(contract.StatusFailed, "MigrationBlocked", gate) },
 			wantCode: factory.ExitRefused},
 		{name: "deploy rejected", args: []string{"deploy", "--env", "production", "--version", "v2", "--wait"},
 			setup: func(f *backendtest.Fake) {

@@ -65,6 +65,15 @@ type Rejected struct {
 
 func (e *Rejected) Error() string { return e.Message }
 
+// MigrationBlocked means the migration policy refused the release's
+// pending migrations (their class, or lint errors) in Preflight, before
+// any lock or snapshot: a gate, not a failure.
+type MigrationBlocked struct {
+	Message string `json:"message"`
+}
+
+func (e *MigrationBlocked) Error() string { return e.Message }
+
 // SnapshotFailed means the pre-migration snapshot could not be taken.
 type SnapshotFailed struct {
 	Message string `json:"message"`
@@ -123,6 +132,7 @@ var ErrorNames = []string{
 	"Superseded",
 	"Frozen",
 	"Rejected",
+	"MigrationBlocked",
 	"SnapshotFailed",
 	"MigrationFailed",
 	"DeployFailed",

@@ -50,11 +50,14 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	if err != nil {
 		var pf *contract.PreflightFailed
 		var fr *contract.Frozen
+		var mb *contract.MigrationBlocked
 		switch {
 		case errors.As(err, &pf):
 			h.Step(ctx, in.DeploymentID, "preflight", StepFailed, pf.Message, nil)
 		case errors.As(err, &fr):
 			h.Step(ctx, in.DeploymentID, "preflight", StepFailed, fr.Message, nil)
+		case errors.As(err, &mb):
+			h.Step(ctx, in.DeploymentID, "preflight", StepFailed, mb.Message, nil)
 		}
 		return contract.PreflightOutput{}, err
 	}

@@ -94,17 +94,17 @@ var dropEmail = map[string]string{
 func TestPreflightRefusesBlockedMigrationsBeforeTheLock(t *testing.T) {
 	e := newDBEnv(t, dropEmail, "")
 	_, err := e.preflight(t, "d1")
-	var pf *contract.PreflightFailed
+	var pf *contract.MigrationBlocked
 	if !errors.As(err, &pf) {
-		t.Fatalf("Preflight() error = %v, want PreflightFailed", err)
+		t.Fatalf("Preflight() error = %v, want MigrationBlocked", err)
 	}
 	for _, want := range []string{"0002_drop_email (destructive)", "drops column users.email", "ban-drop-column (DS103)", "migrations: {allow:", "nothing was locked, snapshotted or migrated"} {
 		if !strings.Contains(pf.Message, want) {
-			t.Errorf("PreflightFailed = %q, want it to say %q", pf.Message, want)
+			t.Errorf("MigrationBlocked = %q, want it to say %q", pf.Message, want)
 		}
 	}
 	if strings.Contains(pf.Message, "0001_create_users") {
-		t.Errorf("PreflightFailed names the expand migration 0001: %q", pf.Message)
+		t.Errorf("MigrationBlocked names the expand migration 0001: %q", pf.Message)
 	}
 }
 

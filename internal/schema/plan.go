@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -85,8 +86,8 @@ func Plan(ctx context.Context, h *pipeline.Deps, env string, b *bundle.Bundle) (
 		}
 	}
 	if len(blocked) > 0 {
-		err := pipeline.Refuse("the migration policy blocks %d pending migration(s) of this release, so nothing was locked, snapshotted or migrated:%s",
-			len(blocked), policy.Explain(blocked))
+		err := &contract.MigrationBlocked{Message: fmt.Sprintf("the migration policy blocks %d pending migration(s) of this release, so nothing was locked, snapshotted or migrated:%s",
+			len(blocked), policy.Explain(blocked))}
 		if notes := pipeline.Planning(ctx); notes != nil { // slipway plan: show the verdicts and the rest of the plan
 			notes.Gate = err
 			return plan, nil

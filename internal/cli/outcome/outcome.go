@@ -27,11 +27,7 @@ import (
 // Refusals are the errors that end a deployment because something refused
 // it (a person's lock, a freeze, a newer push, a rejection), not because
 // it failed.
-var Refusals = []string{"LockHeld", "DeploymentInProgress", "Superseded", "Frozen", "Rejected"}
-
-// GateText is how Preflight's refusal by the migration policy starts; a
-// PreflightFailed that carries it is a gate's refusal.
-const GateText = "the migration policy blocks"
+var Refusals = []string{"LockHeld", "DeploymentInProgress", "Superseded", "Frozen", "Rejected", "MigrationBlocked"}
 
 // Refused reports whether a failed deployment's error (and cause) is a
 // refusal.
@@ -41,7 +37,7 @@ func Refused(errName, cause string) bool {
 			return true
 		}
 	}
-	return errName == "PreflightFailed" && strings.Contains(cause, GateText)
+	return false
 }
 
 // Deployment returns the exit code of a finished deployment and what to do

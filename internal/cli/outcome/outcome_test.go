@@ -29,7 +29,7 @@ func TestDeployment(t *testing.T) {
 		{"rollback failed", ledger.Deployment{Kind: "deploy", Status: contract.StatusRollbackFailed}, factory.ExitFailed},
 		{"a rollback that failed", ledger.Deployment{Kind: "rollback", Status: contract.StatusRollbackFailed}, factory.ExitFailed},
 		{"failed in preflight", ledger.Deployment{Kind: "deploy", Status: contract.StatusFailed, Error: "PreflightFailed", Cause: "release v9 of shop is not published"}, factory.ExitFailed},
-		{"the migration gate", ledger.Deployment{Kind: "deploy", Status: contract.StatusFailed, Error: "PreflightFailed", Cause: "the migration policy blocks 1 pending migration(s) of this release"}, factory.ExitRefused},
+		{"the migration gate", ledger.Deployment{Kind: "deploy", Status: contract.StatusFailed, Error: "MigrationBlocked", Cause: "the migration policy blocks 1 pending migration(s) of this release"}, factory.ExitRefused},
 		{"a manual lock", ledger.Deployment{Kind: "deploy", Status: contract.StatusFailed, Error: "LockHeld"}, factory.ExitRefused},
 		{"another deployment kept the lease", ledger.Deployment{Kind: "deploy", Status: contract.StatusFailed, Error: "DeploymentInProgress"}, factory.ExitRefused},
 		{"superseded", ledger.Deployment{Kind: "deploy", Status: contract.StatusFailed, Error: "Superseded"}, factory.ExitRefused},
