@@ -15,6 +15,10 @@ func main() {
 	deps := env.Deps()
 	deps.Ledger = lambdaenv.Must(env.Ledger())
 	deps.Notifier = lambdaenv.Must(env.Notifier())
+	// For the report: the change since the served release, the freeze
+	// windows (from the bundles) and the exact restore procedure.
+	deps.Artifacts = lambdaenv.Must(env.Artifacts())
+	deps.Snapshots = env.Snapshots()
 	h := &pipeline.Record{Deps: deps}
 	lambda.Start(h.Handle)
 }

@@ -128,8 +128,8 @@ var Specs = map[string]FunctionSpec{
 	"record": {
 		Description:    "Slipway record: write the deployment's final status and report to the ledger",
 		TimeoutSeconds: 50, MemoryMB: 256,
-		Ledger:       []string{"InstanceResults", "UpdateDeployment", "PutDeployment", "AddStep"},
-		Capabilities: []Capability{Notify},
+		Ledger:       []string{"InstanceResults", "UpdateDeployment", "PutDeployment", "AddStep", "Steps"},
+		Capabilities: []Capability{Notify, ReadArtifacts},
 	},
 }
 
