@@ -303,3 +303,51 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+func TestScenarioStoppedDeploymentIsRecorded(t *testing.T) {
+	env := fleetEnv(t, 3)
+	mustDeploy(t, env, "v1")
+	tests := []struct {
+		name, stopAt, wantStatus, wantCause string
+	}{
+		{"stopped before anything changed", "AcquireLock", contract.StatusFailed, "nothing was changed"},
+		{"stopped after the canary moved", "ProbeWave", contract.StatusRollbackFailed, "slipway rollback --env staging"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stop := func(ev asl.HistoryEvent) {
+				if d := ev.StateEnteredEventDetails; d != nil && d.Name == tt.stopAt {
+					cancel()
+				}
+			}
+			exec, err := env.Deploy(ctx, contract.DeployRequest{App: "demo", Environment: "staging", Version: "v2"}, localenv.RunOptions{OnEvent: stop})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exec.Status != "ABORTED" {
+				t.Fatalf("execution = %s, want ABORTED", exec.Status)
+			}
+			d, err := env.Ledger.GetDeployment(context.Background(), exec.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Status != tt.wantStatus || !strings.Contains(d.Summary, tt.wantCause) {
+				t.Errorf("record = %s %q, want %s saying %q", d.Status, d.Summary, tt.wantStatus, tt.wantCause)
+			}
+			if locks, _ := env.Ledger.Locks(context.Background(), "demo", "staging"); len(locks) != 0 {
+				t.Errorf("locks after a stop = %+v, want none", locks)
+			}
+		})
+	}
+	// The rollback the record suggests puts the environment back together.
+	exec, err := env.Rollback(context.Background(), contract.RollbackRequest{App: "demo", Environment: "staging"}, localenv.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exec.Status != "SUCCEEDED" {
+		t.Fatalf("rollback after a stop = %s %s %s, want SUCCEEDED", exec.Status, exec.Error, exec.Cause)
+	}
+	allServe(t, env, "v1")
+}

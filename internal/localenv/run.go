@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/pipeline"
 	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
 	"github.com/slipway-deploy/slipway/statemachine"
 )
@@ -73,7 +74,7 @@ func (e *Env) Run(ctx context.Context, machine string, definition, input []byte,
 	watch, stop := context.WithCancel(ctx)
 	defer stop()
 	go e.watchApprovals(watch, cb)
-	return asl.Run(ctx, sm, input, asl.Options{
+	exec, err := asl.Run(ctx, sm, input, asl.Options{
 		Callbacks:        cb,
 		Resolver:         resolver,
 		Clock:            clock,
@@ -83,6 +84,61 @@ func (e *Env) Run(ctx context.Context, machine string, definition, input []byte,
 		Account:          "000000000000",
 		OnEvent:          p.onEvent,
 	})
+	if err == nil && (exec.Status == asl.StatusAborted || exec.Status == asl.StatusTimedOut) {
+		e.finishStopped(exec)
+	}
+	return exec, err
+}
+
+// finishStopped writes the record of an execution that was stopped (Ctrl-C
+// on `slipway deploy --local`) or timed out, and releases its lease, so
+// nothing is left RUNNING and locked without a word. It does not roll back
+// on its own: a stop is a person's decision; the record says what state the
+// environment is in and how to roll back.
+func (e *Env) finishStopped(exec *asl.Execution) {
+	ctx := context.Background()
+	var st contract.State
+	last := ""
+	for _, ev := range exec.History {
+		if d := ev.StateEnteredEventDetails; d != nil {
+			if json.Unmarshal([]byte(d.Input), &st) == nil && st.DeploymentID != "" {
+				last = d.Name
+			}
+		}
+	}
+	if last == "" || st.Outcome != nil {
+		return // stopped before Init, or after Record wrote the outcome
+	}
+	what := "stopped"
+	if exec.Status == asl.StatusTimedOut {
+		what = "timed out"
+	}
+	cause := fmt.Sprintf("the execution %s during %s", what, last)
+	if st.Error == nil {
+		name := "ExecutionAborted"
+		if exec.Status == asl.StatusTimedOut {
+			name = "States.Timeout"
+		}
+		st.Error = &contract.StateError{Error: name, Cause: cause}
+	}
+	if st.Preflight != nil {
+		env := st.Preflight.Environment
+		st.RollbackError = &contract.StateError{Error: "Stopped", Cause: cause + "; it did not roll back: run `slipway rollback --env " + env + "` to return to " + orNothing(st.Preflight.PreviousVersion) + ", or deploy again"}
+	}
+	d := e.Deps
+	if _, err := (&pipeline.Record{Deps: d}).Handle(ctx, st); err != nil {
+		d.Logger().Error("record of a stopped execution not written", "deployment", st.DeploymentID, "err", err)
+	}
+	if _, err := (&pipeline.Lock{Deps: d}).Handle(ctx, contract.LockInput{Action: "release", Owner: st.ExecutionID, DeploymentID: st.DeploymentID}); err != nil {
+		d.Logger().Error("lease of a stopped execution not released", "deployment", st.DeploymentID, "err", err)
+	}
+}
+
+func orNothing(v string) string {
+	if v == "" {
+		return "nothing (it was the first deployment)"
+	}
+	return v
 }
 
 // approvalPoll is how often a waiting execution looks for a decision.

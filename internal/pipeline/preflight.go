@@ -112,23 +112,26 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 		return out, Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
 	}
 	if kind == contract.KindRollback {
-		if servingFrom == nil || servingFrom.Kind != contract.KindDeploy || servingFrom.Status != contract.StatusSucceeded {
+		// The deployment to undo: the one that serves, or one whose own
+		// rollback did not finish (a rollback execution completes it).
+		unfinished := servingFrom != nil && servingFrom.Kind == contract.KindDeploy && servingFrom.Status == contract.StatusRollbackFailed
+		if servingFrom == nil || servingFrom.Kind != contract.KindDeploy || (servingFrom.Status != contract.StatusSucceeded && !unfinished) {
 			if servingFrom == nil {
 				return out, Refuse("%s/%s has no deployment to roll back", req.App, req.Environment)
 			}
 			return out, Refuse("%s/%s: the last deployment (%s, %s) is not a succeeded deployment, so there is nothing to roll back; it serves %s", req.App, req.Environment, servingFrom.ID, servingFrom.Status, serving)
 		}
 		out.TargetDeploymentID = servingFrom.ID
-		out.PreviousVersion = serving
+		out.PreviousVersion = servingFrom.Version
 		out.Version = req.ToVersion
 		if out.Version == "" {
 			out.Version = servingFrom.PreviousVersion
 		}
 		if out.Version == "" {
-			return out, Refuse("%s/%s: deployment %s was the first deployment of %s; there is no earlier release to roll back to (deploy a fix instead)", req.App, req.Environment, servingFrom.ID, serving)
+			return out, Refuse("%s/%s: deployment %s was the first deployment of %s; there is no earlier release to roll back to (deploy a fix instead)", req.App, req.Environment, servingFrom.ID, servingFrom.Version)
 		}
-		if out.Version == serving {
-			return out, Refuse("%s/%s already serves %s", req.App, req.Environment, serving)
+		if out.Version == servingFrom.Version {
+			return out, Refuse("%s/%s already serves %s", req.App, req.Environment, out.Version)
 		}
 	} else {
 		out.PreviousVersion = serving

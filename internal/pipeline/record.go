@@ -159,7 +159,7 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 	if st.Error != nil {
 		cause = fmt.Sprintf("%s: %s", st.Error.Error, lambdaMessage(st.Error.Cause))
 	}
-	if !changed && st.RollbackError == nil {
+	if !changed {
 		return contract.StatusFailed, fmt.Sprintf("%s was not deployed; nothing was changed. %s", version, cause)
 	}
 	if st.RollbackError != nil {
