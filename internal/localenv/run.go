@@ -15,8 +15,8 @@ import (
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
-	"github.com/slipway-deploy/slipway/internal/pipeline"
 	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
+	"github.com/slipway-deploy/slipway/internal/pipeline"
 	"github.com/slipway-deploy/slipway/statemachine"
 )
 
