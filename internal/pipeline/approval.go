@@ -22,8 +22,8 @@ func (h *Approval) Handle(ctx context.Context, in contract.ApprovalInput) (struc
 	if in.Token == "" {
 		return struct{}{}, fmt.Errorf("approval of %s: no task token in the input (the state must use .waitForTaskToken)", in.DeploymentID)
 	}
-	summary := fmt.Sprintf("deploy %s to %s (replacing %s): %d instances, %d pending migrations, started by %s", in.Version, in.Environment,
-		orNone(in.PreviousVersion), in.InstanceCount, len(in.Pending), orUnknown(in.Trigger.Actor))
+	summary := fmt.Sprintf("deploy %s to %s (replacing %s): %s, %s, started by %s", in.Version, in.Environment,
+		orNone(in.PreviousVersion), Count(in.InstanceCount, "instance"), Count(len(in.Pending), "pending migration"), orUnknown(in.Trigger.Actor))
 	a := ledger.Approval{App: in.App, Environment: in.Environment, DeploymentID: in.DeploymentID, ExecutionID: in.ExecutionID,
 		Version: in.Version, Token: in.Token, Summary: summary, RequestedAt: h.Time()}
 	if err := h.Ledger.PutApproval(ctx, a); err != nil {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -162,7 +163,7 @@ func describe(fs []fleet.Invocation) string {
 		case exitMissingTarget:
 			why = "release not on the host"
 		}
-		if line := lastLine(f.Output); line != "" {
+		if line := strings.TrimPrefix(lastLine(f.Output), "health check failed: "); line != "" {
 			why += " (" + line + ")"
 		}
 		parts = append(parts, f.InstanceID+": "+why)
@@ -173,11 +174,16 @@ func describe(fs []fleet.Invocation) string {
 	return strings.Join(parts, "; ")
 }
 
-// lastLine returns the last non-JSON, non-empty line of a command's output.
+// hostLogPrefix is how the host script starts its log lines:
+// "15:04:05 slipway-host.sh: " and, for errors, "error: ".
+var hostLogPrefix = regexp.MustCompile(`^\d\d:\d\d:\d\d slipway-host\.sh: (error: )?`)
+
+// lastLine returns the last non-JSON, non-empty line of a command's output,
+// without the host script's log prefix.
 func lastLine(out string) string {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
-		l := strings.TrimSpace(lines[i])
+		l := hostLogPrefix.ReplaceAllString(strings.TrimSpace(lines[i]), "")
 		if l != "" && !strings.HasPrefix(l, "{") {
 			if len(l) > 300 {
 				l = l[:300] + "…"

@@ -90,7 +90,7 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 	if in.Wave < 0 {
 		what = "rolled back instances"
 	}
-	h.Step(ctx, in.DeploymentID, stage, StepOK, fmt.Sprintf("%s: %d instances serve %s, %d healthy answers in a row", what, len(instances), in.ExpectedVersion, out.Consecutive), results)
+	h.Step(ctx, in.DeploymentID, stage, StepOK, fmt.Sprintf("%s: %s serve %s, %d healthy answers in a row", what, Count(len(instances), "instance"), in.ExpectedVersion, out.Consecutive), results)
 	return out, nil
 }
 

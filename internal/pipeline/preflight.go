@@ -70,8 +70,8 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	if err != nil {
 		return contract.PreflightOutput{}, Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
 	}
-	msg := fmt.Sprintf("%s %s to %s: %d instances in %d waves, %d pending migrations", verb(kind), out.Version, out.Environment,
-		len(out.Instances), out.WaveCount, len(out.Migrations.Pending))
+	msg := fmt.Sprintf("%s %s to %s: %s in %s, %s", verb(kind), out.Version, out.Environment,
+		Count(len(out.Instances), "instance"), Count(out.WaveCount, "wave"), Count(len(out.Migrations.Pending), "pending migration"))
 	if out.PreviousVersion != "" {
 		msg += ", replacing " + out.PreviousVersion
 	}

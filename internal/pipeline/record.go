@@ -138,12 +138,12 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 		case st.RollbackError != nil:
 			return contract.StatusRollbackFailed, fmt.Sprintf("rollback of %s to %s failed: %s. %s", env, version, lambdaMessage(st.RollbackError.Cause), schemaNote(st))
 		default:
-			return contract.StatusRolledBack, fmt.Sprintf("%s serves %s again on %d instances (was %s). %s", env, version, len(st.Preflight.Instances), st.Preflight.PreviousVersion, schemaNote(st))
+			return contract.StatusRolledBack, fmt.Sprintf("%s serves %s again on %s (was %s). %s", env, version, Count(len(st.Preflight.Instances), "instance"), st.Preflight.PreviousVersion, schemaNote(st))
 		}
 	}
 	if st.Error == nil && st.RollbackError == nil {
 		p := st.Preflight
-		msg := fmt.Sprintf("%s serves %s on %d instances", p.Environment, p.Version, len(p.Instances))
+		msg := fmt.Sprintf("%s serves %s on %s", p.Environment, p.Version, Count(len(p.Instances), "instance"))
 		if st.Migration != nil && len(st.Migration.Applied) > 0 {
 			msg += fmt.Sprintf("; schema %d → %d", st.Migration.From, st.Migration.To)
 			if st.Snapshot != nil && st.Snapshot.SnapshotID != "" {
@@ -168,7 +168,7 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 	}
 	msg := fmt.Sprintf("%s failed (%s). Rolled back", version, cause)
 	if st.Rollback != nil && st.Rollback.InstanceCount > 0 {
-		msg += fmt.Sprintf(": %d instances serve %s again, verified healthy", st.Rollback.InstanceCount, st.Rollback.ToVersion)
+		msg += fmt.Sprintf(": %s serve %s again, verified healthy", Count(st.Rollback.InstanceCount, "instance"), st.Rollback.ToVersion)
 	}
 	return contract.StatusRolledBack, msg + ". " + schemaNote(st)
 }

@@ -99,7 +99,7 @@ func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string
 		h.Step(ctx, st.DeploymentID, "rollback", StepFailed, msg, nil)
 		return out, &contract.RollbackFailed{Message: msg}
 	}
-	h.Step(ctx, st.DeploymentID, "rollback", StepOK, fmt.Sprintf("%d instances switched back to %s", len(ids), to), nil)
+	h.Step(ctx, st.DeploymentID, "rollback", StepOK, fmt.Sprintf("%s switched back to %s", Count(len(ids), "instance"), to), nil)
 	out.Status = contract.RollbackDone
 	return out, nil
 }

@@ -145,8 +145,11 @@ func List(ids []string) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(ids[:listShown], ", "), len(ids)-listShown)
 }
 
-// Count says "1 instance" or "n instances".
+// Count says "1 instance", "3 instances", "no instances".
 func Count(n int, what string) string {
+	if n == 0 {
+		return "no " + what + "s"
+	}
 	if n == 1 {
 		return "1 " + what
 	}
