@@ -37,19 +37,12 @@ func NewCmdPlan(f *factory.Factory, runF func(context.Context, *Options) error) 
 pending migration (so a deploy would be refused), 1 when the database cannot
 be migrated with these files (dirty or drifted).`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Dir = "migrations"
-			if len(args) == 1 {
-				opts.Dir = args[0]
-			}
-			if err := opts.DB.Validate(); err != nil {
-				return err
-			}
+		RunE: target.RunE(&opts.DB, &opts.Dir, func(ctx context.Context) error {
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(ctx, opts)
 			}
-			return Run(cmd.Context(), opts)
-		},
+			return Run(ctx, opts)
+		}),
 	}
 	opts.DB.Register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.Engine, "engine", "", "SQL dialect to lint as (default: migrations.engine in ../slipway.yaml, else the database's)")

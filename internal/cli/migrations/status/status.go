@@ -34,19 +34,12 @@ func NewCmdStatus(f *factory.Factory, runF func(context.Context, *Options) error
 		Use:   "status [DIR] (--database-url URL | --local)",
 		Short: "Show the database's migration state and how it compares with DIR",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Dir = "migrations"
-			if len(args) == 1 {
-				opts.Dir = args[0]
-			}
-			if err := opts.DB.Validate(); err != nil {
-				return err
-			}
+		RunE: target.RunE(&opts.DB, &opts.Dir, func(ctx context.Context) error {
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(ctx, opts)
 			}
-			return Run(cmd.Context(), opts)
-		},
+			return Run(ctx, opts)
+		}),
 	}
 	opts.DB.Register(cmd.Flags())
 	return cmd

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
@@ -43,6 +44,25 @@ func (d *DB) Register(fs *pflag.FlagSet) {
 	fs.BoolVar(&d.Local, "local", false, "use the embedded environment's database")
 	fs.StringVar(&d.LocalDir, "local-dir", "", "the embedded environment's state directory (default $"+LocalDirEnv+" or .slipway/local)")
 	fs.StringVar(&d.Env, "env", "staging", "the embedded environment's environment (with --local)")
+}
+
+// DefaultDir is the migrations directory a command reads without an argument.
+const DefaultDir = "migrations"
+
+// RunE is the RunE of a command that takes an optional DIR and a database
+// target: it sets *dir (DefaultDir without an argument), checks the
+// target's flags, then calls run.
+func RunE(db *DB, dir *string, run func(ctx context.Context) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		*dir = DefaultDir
+		if len(args) == 1 {
+			*dir = args[0]
+		}
+		if err := db.Validate(); err != nil {
+			return err
+		}
+		return run(cmd.Context())
+	}
 }
 
 // Validate checks that exactly one database was named.

@@ -41,19 +41,12 @@ does: under the runner lock, with the manifest's timeouts, resuming a
 migration that stopped part way. It takes no snapshot: a deploy does.
 It refuses (exit 3) when the manifest's policy blocks a pending migration.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Dir = "migrations"
-			if len(args) == 1 {
-				opts.Dir = args[0]
-			}
-			if err := opts.DB.Validate(); err != nil {
-				return err
-			}
+		RunE: target.RunE(&opts.DB, &opts.Dir, func(ctx context.Context) error {
 			if runF != nil {
-				return runF(cmd.Context(), opts)
+				return runF(ctx, opts)
 			}
-			return Run(cmd.Context(), opts)
-		},
+			return Run(ctx, opts)
+		}),
 	}
 	opts.DB.Register(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.Retry, "retry", false, "run a dirty migration's failed statement again although the file is unchanged")
