@@ -413,19 +413,8 @@ func (c *intrinsic) eval(resolve func(*path) (any, error)) (any, error) {
 		if !ok {
 			return fail("the algorithm must be a string, got %s", typeName(args[1]))
 		}
-		var h hash.Hash
-		switch alg {
-		case "MD5":
-			h = md5.New()
-		case "SHA-1":
-			h = sha1.New()
-		case "SHA-256":
-			h = sha256.New()
-		case "SHA-384":
-			h = sha512.New384()
-		case "SHA-512":
-			h = sha512.New()
-		default:
+		h := newHash(alg)
+		if h == nil {
 			return fail("unknown algorithm %q (use MD5, SHA-1, SHA-256, SHA-384 or SHA-512)", alg)
 		}
 		data, ok := args[0].(string)
@@ -580,4 +569,22 @@ func javaText(v any) string {
 		return "[" + strings.Join(parts, ", ") + "]"
 	}
 	return jsonText(v)
+}
+
+// newHash returns the hash States.Hash and JSONata's $hash name alg, or nil
+// for an algorithm Step Functions does not offer.
+func newHash(alg string) hash.Hash {
+	switch alg {
+	case "MD5":
+		return md5.New()
+	case "SHA-1":
+		return sha1.New()
+	case "SHA-256":
+		return sha256.New()
+	case "SHA-384":
+		return sha512.New384()
+	case "SHA-512":
+		return sha512.New()
+	}
+	return nil
 }

@@ -1,15 +1,10 @@
 package asl
 
 import (
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"math"
 	mrand "math/rand/v2"
 	"reflect"
@@ -306,19 +301,8 @@ func registerAWSFunctions() {
 			return out, nil
 		}},
 		"hash": {Func: func(data any, alg string) (string, error) {
-			var h hash.Hash
-			switch alg {
-			case "MD5":
-				h = md5.New()
-			case "SHA-1":
-				h = sha1.New()
-			case "SHA-256":
-				h = sha256.New()
-			case "SHA-384":
-				h = sha512.New384()
-			case "SHA-512":
-				h = sha512.New()
-			default:
+			h := newHash(alg)
+			if h == nil {
 				return "", fail("The algorithm %s is not supported; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512", alg)
 			}
 			s, ok := data.(string)
