@@ -1044,7 +1044,9 @@ func (v *validator) parallel(o *obj, s *State) {
 	}
 }
 
-func (v *validator) mapState(o *obj, s *State) {
+// itemProcessor reads a Map state's ItemProcessor (or the older
+// Iterator), in either query language.
+func (v *validator) itemProcessor(o *obj, s *State) {
 	switch {
 	case o.has("ItemProcessor") && o.has("Iterator"):
 		o.add("Iterator", "cannot be set together with ItemProcessor")
@@ -1056,16 +1058,19 @@ func (v *validator) mapState(o *obj, s *State) {
 		m, ok := o.m[field].(map[string]any)
 		if !ok {
 			o.add(field, "must be an object with StartAt and States, not %s", typeName(o.m[field]))
-			break
+			return
 		}
-		allowed := itemProcessorFields
 		if pc, ok := m["ProcessorConfig"]; ok {
 			s.distributed = v.processorConfig(&obj{v: v, state: s.Name, prefix: field + ".", m: map[string]any{"ProcessorConfig": pc}})
 		}
-		s.ItemProcessor = v.machine(m, s.Name, field+".", allowed)
+		s.ItemProcessor = v.machine(m, s.Name, field+".", itemProcessorFields)
 	default:
 		o.add("ItemProcessor", "is required")
 	}
+}
+
+func (v *validator) mapState(o *obj, s *State) {
+	v.itemProcessor(o, s)
 	if pf, ok := o.path("ItemsPath", false, false); ok {
 		s.itemsPath = pf.p
 	}

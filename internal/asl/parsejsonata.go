@@ -224,26 +224,7 @@ func (v *validator) jsonataChoice(o *obj, s *State) {
 }
 
 func (v *validator) jsonataMap(o *obj, s *State) {
-	switch {
-	case o.has("ItemProcessor") && o.has("Iterator"):
-		o.add("Iterator", "cannot be set together with ItemProcessor")
-	case o.has("ItemProcessor") || o.has("Iterator"):
-		field := "ItemProcessor"
-		if !o.has(field) {
-			field = "Iterator"
-		}
-		m, ok := o.m[field].(map[string]any)
-		if !ok {
-			o.add(field, "must be an object with StartAt and States, not %s", typeName(o.m[field]))
-			break
-		}
-		if pc, ok := m["ProcessorConfig"]; ok {
-			s.distributed = v.processorConfig(&obj{v: v, state: s.Name, prefix: field + ".", m: map[string]any{"ProcessorConfig": pc}})
-		}
-		s.ItemProcessor = v.machine(m, s.Name, field+".", itemProcessorFields)
-	default:
-		o.add("ItemProcessor", "is required")
-	}
+	v.itemProcessor(o, s)
 	ja := s.ja
 	ja.items = o.jsonataOf("Items", "array")
 	ja.itemSelector = o.jsonata("ItemSelector")
