@@ -260,23 +260,17 @@ func (d *Dynamo) ListDeployments(ctx context.Context, app, env string, limit int
 	if limit > 0 {
 		in.Limit = aws.Int32(int32(min(limit, math.MaxInt32)))
 	}
-	var out []Deployment
-	p := dynamodb.NewQueryPaginator(d.Client, in)
-	for p.HasMorePages() && (limit <= 0 || len(out) < limit) {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list deployments of %s/%s: %w", app, env, d.explain(err))
-		}
-		for _, it := range page.Items {
-			dep, err := decodeDeployment(it)
-			if err != nil {
-				return nil, fmt.Errorf("list deployments of %s/%s: decode %s: %w", app, env, str(it, DynamoPartitionKey), err)
-			}
-			out = append(out, dep)
-		}
+	items, err := d.queryItems(ctx, in, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments of %s/%s: %w", app, env, err)
 	}
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
+	out := make([]Deployment, 0, len(items))
+	for _, it := range items {
+		dep, err := decodeDeployment(it)
+		if err != nil {
+			return nil, fmt.Errorf("list deployments of %s/%s: decode %s: %w", app, env, str(it, DynamoPartitionKey), err)
+		}
+		out = append(out, dep)
 	}
 	return out, nil
 }
@@ -607,20 +601,17 @@ func (d *Dynamo) Locks(ctx context.Context, app, env string) ([]Lock, error) {
 		ExpressionAttributeValues: item{":pk": &types.AttributeValueMemberS{Value: lockKey(app, env)}},
 		ConsistentRead:            aws.Bool(true),
 	}
+	items, err := d.queryItems(ctx, in, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read locks on %s/%s: %w", app, env, err)
+	}
 	var out []Lock
-	p := dynamodb.NewQueryPaginator(d.Client, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	for _, it := range items {
+		l, err := decodeLock(it)
 		if err != nil {
-			return nil, fmt.Errorf("read locks on %s/%s: %w", app, env, d.explain(err))
+			return nil, fmt.Errorf("read locks on %s/%s: decode %s: %w", app, env, str(it, DynamoSortKey), err)
 		}
-		for _, it := range page.Items {
-			l, err := decodeLock(it)
-			if err != nil {
-				return nil, fmt.Errorf("read locks on %s/%s: decode %s: %w", app, env, str(it, DynamoSortKey), err)
-			}
-			out = append(out, l)
-		}
+		out = append(out, l)
 	}
 	return out, nil
 }
@@ -672,7 +663,7 @@ func (d *Dynamo) reserve(ctx context.Context, deploymentID, attr string, n int64
 // queryPrefix returns the items of partition pk whose sort key starts with
 // prefix, in sort key order, reading every page.
 func (d *Dynamo) queryPrefix(ctx context.Context, pk, prefix string) ([]item, error) {
-	in := &dynamodb.QueryInput{
+	return d.queryItems(ctx, &dynamodb.QueryInput{
 		TableName:                &d.Table,
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
 		ExpressionAttributeNames: map[string]string{"#pk": DynamoPartitionKey, "#sk": DynamoSortKey},
@@ -681,15 +672,23 @@ func (d *Dynamo) queryPrefix(ctx context.Context, pk, prefix string) ([]item, er
 			":prefix": &types.AttributeValueMemberS{Value: prefix},
 		},
 		ConsistentRead: aws.Bool(true),
-	}
+	}, 0)
+}
+
+// queryItems runs in page by page and returns its items, at most limit of
+// them (all when limit <= 0); it stops reading pages once it has enough.
+func (d *Dynamo) queryItems(ctx context.Context, in *dynamodb.QueryInput, limit int) ([]item, error) {
 	var out []item
 	p := dynamodb.NewQueryPaginator(d.Client, in)
-	for p.HasMorePages() {
+	for p.HasMorePages() && (limit <= 0 || len(out) < limit) {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, d.explain(err)
 		}
 		out = append(out, page.Items...)
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
 }

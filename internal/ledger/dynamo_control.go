@@ -63,28 +63,22 @@ func (d *Dynamo) Events(ctx context.Context, app, env string, limit int) ([]Even
 		ScanIndexForward:          aws.Bool(false),
 		ConsistentRead:            aws.Bool(true),
 	}
-	var out []Event
-	p := dynamodb.NewQueryPaginator(d.Client, in)
-	for p.HasMorePages() && (limit <= 0 || len(out) < limit) {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list events of %s/%s: %w", app, env, d.explain(err))
-		}
-		for _, it := range page.Items {
-			var r reader
-			e := Event{App: str(it, "app"), Environment: str(it, "environment"), At: r.time(it, "at"), Source: str(it, "source"),
-				Kind: str(it, "kind"), Message: str(it, "message"), DeploymentID: str(it, "deployment_id")}
-			if s := str(it, "detail"); s != "" {
-				e.Detail = json.RawMessage(s)
-			}
-			if r.err != nil {
-				return nil, fmt.Errorf("list events of %s/%s: %w", app, env, r.err)
-			}
-			out = append(out, e)
-		}
+	items, err := d.queryItems(ctx, in, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events of %s/%s: %w", app, env, err)
 	}
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
+	out := make([]Event, 0, len(items))
+	for _, it := range items {
+		var r reader
+		e := Event{App: str(it, "app"), Environment: str(it, "environment"), At: r.time(it, "at"), Source: str(it, "source"),
+			Kind: str(it, "kind"), Message: str(it, "message"), DeploymentID: str(it, "deployment_id")}
+		if s := str(it, "detail"); s != "" {
+			e.Detail = json.RawMessage(s)
+		}
+		if r.err != nil {
+			return nil, fmt.Errorf("list events of %s/%s: %w", app, env, r.err)
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }
