@@ -1,0 +1,53 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name, json, wantErr string
+	}{
+		{"valid", `{"app":"demo","environments":{"staging":{"alarms":["a"]}},"triggers":{"branches":{"main":"staging"}}}`, ""},
+		{"not JSON", `{"app":`, "parse slipway configuration"},
+		{"no app", `{"environments":{"staging":{}}}`, "app is empty"},
+		{"no environments", `{"app":"demo"}`, "no environments"},
+		{"branch to an unknown environment", `{"app":"demo","environments":{"staging":{}},"triggers":{"branches":{"main":"prod"}}}`, `maps "main" to environment "prod"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.json))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("Parse() error = %v, want none", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Parse() error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestEnvAndAlarms(t *testing.T) {
+	c, err := Parse([]byte(`{"app":"demo","environments":{"staging":{"alarms":["s-5xx"]},"production":{"production":true,"alarms":["p-5xx"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := c.Env("production"); err != nil || !e.Production {
+		t.Errorf("Env(production) = %+v, %v", e, err)
+	}
+	_, err = c.Env("prod")
+	var ue *UnknownEnvironmentError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "known environments are production, staging") {
+		t.Errorf("Env(prod) error = %v, want it to list the known environments", err)
+	}
+	for alarm, want := range map[string]string{"s-5xx": "staging", "p-5xx": "production", "other": ""} {
+		if got, _ := c.EnvironmentOfAlarm(alarm); got != want {
+			t.Errorf("EnvironmentOfAlarm(%s) = %q, want %q", alarm, got, want)
+		}
+	}
+}
