@@ -550,19 +550,30 @@ func (d *Dynamo) holder(ctx context.Context, app, env string, reasons []types.Ca
 // ReleaseLease releases the environment's lease if owner holds it. It
 // reports whether there was one; releasing nothing is not an error.
 func (d *Dynamo) ReleaseLease(ctx context.Context, app, env, owner string) (bool, error) {
+	released, err := d.deleteIf(ctx, key(lockKey(app, env), LockLease), "owner", owner)
+	if err != nil {
+		return false, fmt.Errorf("release lease of %s: %w", owner, err)
+	}
+	return released, nil
+}
+
+// deleteIf deletes the item at k if its attribute attr is value. It
+// reports whether it deleted it; an item that is missing or holds another
+// value is left alone, and that is not an error.
+func (d *Dynamo) deleteIf(ctx context.Context, k item, attr, value string) (bool, error) {
 	_, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 &d.Table,
-		Key:                       key(lockKey(app, env), LockLease),
-		ConditionExpression:       aws.String("#owner = :owner"),
-		ExpressionAttributeNames:  map[string]string{"#owner": "owner"},
-		ExpressionAttributeValues: item{":owner": &types.AttributeValueMemberS{Value: owner}},
+		Key:                       k,
+		ConditionExpression:       aws.String("#" + attr + " = :" + attr),
+		ExpressionAttributeNames:  map[string]string{"#" + attr: attr},
+		ExpressionAttributeValues: item{":" + attr: &types.AttributeValueMemberS{Value: value}},
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("release lease of %s: %w", owner, d.explain(err))
+		return false, d.explain(err)
 	}
 	return true, nil
 }

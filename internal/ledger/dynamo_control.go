@@ -115,21 +115,11 @@ func (d *Dynamo) GetPending(ctx context.Context, app, env string) (Pending, bool
 
 // ClearPending removes the queued push if it is still version.
 func (d *Dynamo) ClearPending(ctx context.Context, app, env, version string) (bool, error) {
-	_, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 &d.Table,
-		Key:                       key(queueKey(app, env), "pending"),
-		ConditionExpression:       aws.String("#v = :v"),
-		ExpressionAttributeNames:  map[string]string{"#v": "version"},
-		ExpressionAttributeValues: item{":v": &types.AttributeValueMemberS{Value: version}},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
-	}
+	cleared, err := d.deleteIf(ctx, key(queueKey(app, env), "pending"), "version", version)
 	if err != nil {
-		return false, fmt.Errorf("clear the queued push of %s/%s: %w", app, env, d.explain(err))
+		return false, fmt.Errorf("clear the queued push of %s/%s: %w", app, env, err)
 	}
-	return true, nil
+	return cleared, nil
 }
 
 func approvalItem(a Approval) item {
