@@ -100,7 +100,7 @@ func TestHostScriptWithoutApp(t *testing.T) {
 			name: "activate a missing artifact", args: []string{"activate", "v1", "/nonexistent/v1.tar.gz", "AB12"}, hostEnv: "PORT=8080\n",
 			wantExit:   3,
 			wantStderr: "expected sha256 ab12, actual: none",
-			wantReport: map[string]any{"action": "activate", "version": "v1", "current": "", "previous": "", "changed": false,
+			wantReport: map[string]any{"action": "activate", "version": "v1", "current": "", "previous": "", "changed": false, "restarted": false,
 				"error": "artifact /nonexistent/v1.tar.gz not found (expected sha256 ab12, actual: none)", "exit_code": 3.0},
 		},
 		{
@@ -119,7 +119,8 @@ func TestHostScriptWithoutApp(t *testing.T) {
 			name: "status of an empty root", args: []string{"status"},
 			hostEnv:    "# comment\n\nexport PORT='8080'\nnot a setting\n",
 			wantStderr: "ignoring line without '='",
-			wantReport: map[string]any{"action": "status", "current": "", "previous": "", "releases": []any{}, "root": "ROOT"},
+			wantReport: map[string]any{"action": "status", "current": "", "previous": "", "releases": []any{}, "root": "ROOT",
+				"sha256": "", "serving": "", "healthy": false, "health": "no release is current", "busy": false},
 		},
 		{
 			name: "prune an empty root", args: []string{"prune"},
@@ -246,7 +247,7 @@ func TestHostScriptSystemdMode(t *testing.T) {
 				t.Errorf("stderr does not mention %q:\n%s", tt.wantStderr, r.stderr)
 			}
 			got := lastJSON(t, r.stdout)
-			want := map[string]any{"action": "activate", "version": "v1", "previous": "", "current": "v1", "changed": true}
+			want := map[string]any{"action": "activate", "version": "v1", "previous": "", "current": "v1", "changed": true, "restarted": true}
 			if tt.wantExit != 0 {
 				want["exit_code"] = float64(tt.wantExit)
 				want["error"] = got["error"]

@@ -10,19 +10,30 @@
 #       Verify ARTIFACT (a local .tar.gz) against SHA256, unpack it into
 #       releases/VERSION, switch `current` to it, restart the app and wait for
 #       its local health endpoint to report VERSION. If `current` already is
-#       a complete releases/VERSION, change nothing (no restart) and only
-#       check health, so a repeated activate never reports an unhealthy
-#       release as a success.
+#       a complete releases/VERSION installed from the same SHA256 and the
+#       app answers healthily with VERSION, change nothing (no restart). If it
+#       is current but not healthy (the app died, or still runs another
+#       release), restart it and wait for health ("restarted":true). If it was
+#       installed from other bytes (a republished version), install it again
+#       and restart.
 #       A failed health check does NOT switch back: the orchestrator decides
 #       and issues `rollback`.
 #   slipway-host.sh rollback [VERSION]
 #       Switch `current` to VERSION (default: the content of `previous`),
 #       restart with that release's own release.env and wait for health.
 #       No download, no unpack. Rolling back to the current release changes
-#       nothing and, like activate, only checks health.
+#       nothing when it is healthy and, like activate, restarts it when not.
 #   slipway-host.sh status
-#       Print {"action":"status","current":..,"previous":..,"releases":[..],"root":..}.
-#       "releases" lists the complete releases by install time, oldest first.
+#       Print {"action":"status","current":..,"previous":..,"releases":[..],"root":..,
+#       "sha256":..,"serving":..,"healthy":..,"health":..,"busy":..}.
+#       "releases" lists the complete releases by install time, oldest first;
+#       "sha256" is the current release's artifact checksum; "serving" is the
+#       version the app's local health endpoint answers (probed once with the
+#       current release's own health settings), "healthy" whether it answered
+#       the expected status with the current version, "health" what was wrong.
+#       Status waits for a running activate or rollback to finish (up to
+#       SLIPWAY_STATUS_WAIT seconds, 90) so that it reports a settled host;
+#       if it cannot, it reports "busy":true.
 #   slipway-host.sh prune [KEEP]
 #       Keep the KEEP (default $SLIPWAY_KEEP, 5; at least 2) most recently
 #       installed releases; never remove `current` or `previous`. A
@@ -48,6 +59,7 @@
 #   SLIPWAY_HOST          host of the local health endpoint (127.0.0.1)
 #   SLIPWAY_KEEP          releases kept by prune (5)
 #   SLIPWAY_LOCK_TIMEOUT  seconds to wait for another run's lock (120)
+#   SLIPWAY_STATUS_WAIT   seconds status waits for a running activate (90)
 #   SLIPWAY_HOST_ENV      path of the host settings file ($SLIPWAY_ROOT/host.env)
 #   SLIPWAY_DEPLOYMENT_ID recorded in history (optional)
 #
@@ -86,7 +98,7 @@
 # the check at once.
 #
 # Output: log lines on stderr; last, one JSON line on stdout, also on failure:
-#   {"action":"activate","version":"v2","previous":"v1","current":"v2","changed":true}
+#   {"action":"activate","version":"v2","previous":"v1","current":"v2","changed":true,"restarted":true}
 #   failures add "error":"..." and "exit_code":N.
 #
 # Needs: sh, tar with gzip, sha256sum (or shasum), curl (or wget), readlink,
@@ -112,6 +124,7 @@ RELEASE_KEYS='SLIPWAY_VERSION SLIPWAY_START SLIPWAY_RESTART SLIPWAY_HEALTH_PATH 
 ACTION=
 TARGET=
 CHANGED=false
+RESTARTED=false
 BEFORE=
 LOCKED=
 CLEANUP=
@@ -150,9 +163,9 @@ json_list() {
 # result prints the final JSON line of activate and rollback; $1 is an error
 # message and $2 an exit code, both empty on success.
 result() {
-	printf '{"action":%s,"version":%s,"previous":%s,"current":%s,"changed":%s' \
+	printf '{"action":%s,"version":%s,"previous":%s,"current":%s,"changed":%s,"restarted":%s' \
 		"$(json_str "$ACTION")" "$(json_str "$TARGET")" \
-		"$(json_str "$(read_previous)")" "$(json_str "$(read_current)")" "$CHANGED"
+		"$(json_str "$(read_previous)")" "$(json_str "$(read_current)")" "$CHANGED" "$RESTARTED"
 	if [ -n "${1:-}" ]; then
 		printf ',"error":%s,"exit_code":%s' "$(json_str "$1")" "$2"
 	fi
@@ -297,6 +310,25 @@ releases() {
 # write_file writes $2 and a newline to file $1 atomically.
 write_file() {
 	printf '%s\n' "$2" >"$1.tmp.$$" && mv -f -- "$1.tmp.$$" "$1"
+}
+
+# try_lock takes the lock like lock, waiting up to $1 seconds; it fails
+# instead of exiting when another run keeps it.
+try_lock() {
+	start=$(now)
+	while ! mkdir "$ROOT/.lock" 2>/dev/null; do
+		holder=
+		[ -f "$ROOT/.lock/pid" ] && IFS= read -r holder <"$ROOT/.lock/pid"
+		if [ -n "$holder" ] && ! alive "$holder"; then
+			log "removing stale lock of dead process $holder"
+			rm -rf -- "$ROOT/.lock"
+			continue
+		fi
+		[ $(($(now) - start)) -lt "$1" ] || return 1
+		sleep 1
+	done
+	LOCKED=1
+	printf '%s\n' "$$" >"$ROOT/.lock/pid"
 }
 
 lock() {
@@ -597,9 +629,47 @@ restart_and_check() {
 	wait_healthy "$TARGET" || die 6 "health check failed: $HEALTH_ERROR"
 }
 
-# check_only waits for the health of the current release, restarting nothing.
-check_only() {
+# healthy_now succeeds if the app answers healthily with version $1 within
+# a few quick probes (the release's settings must be loaded).
+healthy_now() {
+	url="http://$HOST:$PORT$SLIPWAY_HEALTH_PATH"
+	body="$ROOT/.health.$$"
+	CLEANUP=$body
+	tries=0
+	NOW_ERROR=
+	while [ "$tries" -lt 3 ]; do
+		code=$(probe "$url" "$body")
+		got=$(body_version "$body")
+		if [ "$code" = "$SLIPWAY_HEALTH_EXPECT_STATUS" ] && [ "$got" = "$1" ]; then
+			rm -f -- "$body"
+			CLEANUP=
+			return 0
+		fi
+		NOW_ERROR="$url answered $code with version '${got}'"
+		tries=$((tries + 1))
+		[ "$tries" -lt 3 ] && sleep 1
+	done
+	rm -f -- "$body"
+	CLEANUP=
+	return 1
+}
+
+# body_version prints the "version" of the JSON answer in file $1.
+body_version() {
+	tr '\n\r' '  ' <"$1" 2>/dev/null | sed -n 's/.*"version":[[:space:]]*"\([^"]*\)".*/\1/p' | head -n 1
+}
+
+# settle keeps the current release as it is when it answers healthily, and
+# restarts it otherwise (the app died, or still runs another release).
+settle() {
 	load_release "$TARGET"
+	if healthy_now "$TARGET"; then
+		log "release $TARGET is current and healthy; nothing to change"
+		return 0
+	fi
+	log "release $TARGET is current but not healthy ($NOW_ERROR): restarting it"
+	RESTARTED=true
+	restart || die 5 "restart of release $TARGET failed"
 	HEALTH_ERROR=
 	wait_healthy "$TARGET" || die 6 "health check failed: $HEALTH_ERROR"
 }
@@ -617,10 +687,13 @@ cmd_activate() {
 	lock
 	BEFORE=$(read_current)
 	if [ "$BEFORE" = "$TARGET" ] && is_complete "$TARGET"; then
-		log "release $TARGET is already current; checking its health only"
-		check_only
-		result
-		return 0
+		installed=$(sed -n 's/^sha256=//p' "$ROOT/releases/$TARGET/.slipway-release")
+		if [ "$installed" = "$want" ]; then
+			settle
+			result
+			return 0
+		fi
+		log "release $TARGET is current but was installed from other bytes (sha256 ${installed:-unknown}, now $want): installing it again"
 	fi
 	[ -f "$artifact" ] || die 3 "artifact $artifact not found (expected sha256 $want, actual: none)"
 	got=$(sha256 "$artifact") || die 3 "cannot compute the sha256 of $artifact"
@@ -628,6 +701,7 @@ cmd_activate() {
 	log "artifact $artifact sha256 $got verified"
 	unpack_release "$TARGET" "$artifact" "$want"
 	switch "$TARGET"
+	RESTARTED=true
 	restart_and_check
 	# Keep the host's disk in check: the manifest's keep_releases (host.env
 	# may override SLIPWAY_KEEP); current and previous always stay.
@@ -647,21 +721,62 @@ cmd_rollback() {
 	valid_version "$TARGET" || usage_error "invalid version '$TARGET'"
 	is_complete "$TARGET" || die 7 "release $TARGET is not on this host (pruned?)"
 	if [ "$BEFORE" = "$TARGET" ]; then
-		log "release $TARGET is already current; checking its health only"
-		check_only
+		settle
 		result
 		return 0
 	fi
 	switch "$TARGET"
+	RESTARTED=true
 	restart_and_check
 	result
 }
 
 cmd_status() {
 	[ $# -eq 0 ] || usage_error "status takes no arguments"
-	printf '{"action":"status","current":%s,"previous":%s,"releases":%s,"root":%s}\n' \
-		"$(json_str "$(read_current)")" "$(json_str "$(read_previous)")" \
-		"$(json_list "$(releases)")" "$(json_str "$ROOT")"
+	busy=false
+	try_lock "${SLIPWAY_STATUS_WAIT:-90}" || busy=true
+	cur=$(read_current)
+	sum=
+	serving=
+	healthy=false
+	problem=
+	if [ -z "$cur" ]; then
+		problem="no release is current"
+	elif ! is_complete "$cur"; then
+		problem="current points at releases/$cur, which is not a complete release"
+	else
+		sum=$(sed -n 's/^sha256=//p' "$ROOT/releases/$cur/.slipway-release")
+		TARGET=$cur
+		load_release "$cur"
+		case ${PORT:-} in
+		'' | *[!0-9]*)
+			problem="PORT is not set in host.env: health not checked"
+			;;
+		*)
+			url="http://$HOST:$PORT$SLIPWAY_HEALTH_PATH"
+			body="$ROOT/.health.$$"
+			CLEANUP=$body
+			code=$(probe "$url" "$body")
+			serving=$(body_version "$body")
+			rm -f -- "$body"
+			CLEANUP=
+			if [ "$code" = "$SLIPWAY_HEALTH_EXPECT_STATUS" ] && [ "$serving" = "$cur" ]; then
+				healthy=true
+			elif [ "$code" = 000 ]; then
+				problem="$url did not answer"
+			else
+				problem="$url answered $code with version '$serving' (want $SLIPWAY_HEALTH_EXPECT_STATUS and $cur)"
+			fi
+			;;
+		esac
+	fi
+	if [ "$busy" = true ]; then
+		problem="another slipway-host.sh run kept $ROOT/.lock for ${SLIPWAY_STATUS_WAIT:-90}s${problem:+; }$problem"
+	fi
+	printf '{"action":"status","current":%s,"previous":%s,"releases":%s,"root":%s,"sha256":%s,"serving":%s,"healthy":%s,"health":%s,"busy":%s}\n' \
+		"$(json_str "$cur")" "$(json_str "$(read_previous)")" \
+		"$(json_list "$(releases)")" "$(json_str "$ROOT")" "$(json_str "$sum")" \
+		"$(json_str "$serving")" "$healthy" "$(json_str "$problem")" "$busy"
 }
 
 # prune_releases removes the oldest complete releases until at most KEEP

@@ -160,6 +160,20 @@ type Report struct {
 	Current string `json:"current"`
 	// Changed reports whether the action switched or removed anything.
 	Changed bool `json:"changed"`
+	// Restarted reports whether activate or rollback restarted the app
+	// (a switch, or a current release that was not healthy).
+	Restarted bool `json:"restarted"`
+	// SHA256 is, for status, the current release's artifact checksum.
+	SHA256 string `json:"sha256,omitempty"`
+	// Serving is, for status, the version the app's local health endpoint
+	// answered; Healthy whether it answered the expected status with the
+	// current version; Health what was wrong when not.
+	Serving string `json:"serving,omitempty"`
+	Healthy bool   `json:"healthy"`
+	Health  string `json:"health,omitempty"`
+	// Busy is, for status, set when another run of the script kept the
+	// host's lock: the report may describe a host in the middle of a change.
+	Busy bool `json:"busy"`
 	// Releases lists the complete releases, oldest install first (status).
 	Releases []string `json:"releases,omitempty"`
 	// Root is the host's app root (status).
