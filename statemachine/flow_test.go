@@ -29,6 +29,12 @@ type stubs struct {
 	// approval, when set, makes Preflight ask for one; approve answers it.
 	approval bool
 	approve  func(cb *asl.Callbacks, token string)
+	// waits is how many times AcquireLock answers that it waits.
+	waits int
+	// observed is the release the first observation finds every instance
+	// on (default: the one deployed).
+	observed     string
+	observations int
 }
 
 func (s *stubs) err(state string) error {
@@ -44,10 +50,18 @@ func (s *stubs) handlers() asl.Handlers {
 	h := asl.Handlers{}
 	reg := func(name string, fn any) { h[localenv.ARN(name)] = lambda.NewHandler(fn) }
 	reg("preflight", func(ctx context.Context, in contract.PreflightInput) (contract.PreflightOutput, error) {
+		if in.Action == "resolve" {
+			if in.Preflight == nil {
+				return contract.PreflightOutput{}, fmt.Errorf("resolve without the pre-lock preflight output")
+			}
+			out := *in.Preflight
+			out.Resolved = true
+			return out, s.err("Resolve")
+		}
 		if err := s.err("Preflight"); err != nil {
 			return contract.PreflightOutput{}, err
 		}
-		return contract.PreflightOutput{App: "demo", Environment: "staging", Version: "v2", PreviousVersion: "v1",
+		return contract.PreflightOutput{LeaseWaitSeconds: 600, LockPollSeconds: 15, RollbackHealth: contract.HealthSpec{Path: "/old", ExpectStatus: 200, Successes: 1, IntervalSeconds: 1, MaxAttempts: 3}, App: "demo", Environment: "staging", Version: "v2", PreviousVersion: "v1",
 			Instances: []string{"a", "b", "c"}, Tags: map[string]string{"app": "demo"}, RequireOnHosts: "v1", Waves: [][]string{{"a"}, {"b", "c"}}, WaveCount: 2, PollSeconds: 5,
 			Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 5},
 			Bake:   contract.BakeSpec{Seconds: 60, IntervalSeconds: 30}, Alarms: []string{"x"},
@@ -61,6 +75,10 @@ func (s *stubs) handlers() asl.Handlers {
 	})
 	reg("lock", func(ctx context.Context, in contract.LockInput) (contract.LockOutput, error) {
 		state := map[string]string{"acquire": "AcquireLock", "release": "ReleaseLock"}[in.Action]
+		if in.Action == "acquire" && s.waits > 0 {
+			s.waits--
+			return contract.LockOutput{Waiting: &contract.LeaseWait{Holder: "other", Since: "2026-01-01T00:00:00Z"}}, s.err(state)
+		}
 		return contract.LockOutput{Held: in.Action == "acquire"}, s.err(state)
 	})
 	reg("snapshot", func(ctx context.Context, in contract.SnapshotInput) (contract.SnapshotOutput, error) {
@@ -75,6 +93,9 @@ func (s *stubs) handlers() asl.Handlers {
 		return contract.SnapshotOutput{SnapshotID: in.SnapshotID, Status: st}, s.err("CheckSnapshot")
 	})
 	reg("migrate", func(ctx context.Context, in contract.MigrateInput) (contract.MigrateOutput, error) {
+		if in.Action == "observe" {
+			return contract.MigrateOutput{Observed: &contract.SchemaObservation{Known: true, Version: 2, Dirty: []int64{}}}, s.err("ObserveSchema")
+		}
 		state := map[string]string{"up": "Migrate", "revert": "RevertSchema"}[in.Action]
 		return contract.MigrateOutput{From: 1, To: 2, Applied: []int64{2}}, s.err(state)
 	})
@@ -85,6 +106,16 @@ func (s *stubs) handlers() asl.Handlers {
 			return contract.DeployOutput{CommandID: "status", Status: "InProgress", Total: len(in.InstanceIDs)}, s.err("SendHostCheck")
 		case "hosts-poll":
 			return contract.DeployOutput{CommandID: "status", Status: "Success", Total: len(in.InstanceIDs)}, s.err("CheckHosts")
+		case "observe":
+			return contract.DeployOutput{CommandID: "obs", Status: "InProgress", Total: 3, Unreachable: []string{}}, s.err("ObserveFleet")
+		case "observe-poll":
+			s.observations++
+			v := "v2"
+			if s.observed != "" && s.observations == 1 {
+				v = s.observed
+			}
+			return contract.DeployOutput{CommandID: in.CommandID, Status: "Success", Total: 3, Unreachable: []string{},
+				Fleet: &contract.FleetObservation{Total: 3, Versions: map[string]int{v: 3}, Uniform: v, Healthy: 3, Problem: "3 on " + v}}, s.err("CheckObservation")
 		case "drift":
 			plan := *in.Plan
 			plan.DriftRounds++
@@ -115,6 +146,11 @@ func (s *stubs) handlers() asl.Handlers {
 		state := "ProbeWave"
 		if in.Wave < 0 {
 			state = "VerifyRollback"
+			if in.Health.Path != "/old" {
+				return contract.HealthOutput{}, fmt.Errorf("VerifyRollback probes with %q, want the previous release's health settings (/old)", in.Health.Path)
+			}
+		} else if in.Wave > 0 && len(in.Waves) <= in.Wave {
+			return contract.HealthOutput{}, fmt.Errorf("ProbeWave of wave %d without the waves before it: %v", in.Wave, in.Waves)
 		}
 		out := contract.HealthOutput{Wave: in.Wave, Attempt: in.Previous.Attempt + 1, Consecutive: in.Previous.Consecutive + 1, Status: "PENDING"}
 		if in.Previous.Wave != in.Wave {
@@ -152,19 +188,24 @@ func TestDeployFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	happy := []string{"Preflight", "SendHostCheck", "CheckHosts", "AcquireLock", "Snapshot", "CheckSnapshot", "CheckSnapshot", "Migrate",
+	happy := []string{"Preflight", "AcquireLock", "Resolve", "SendHostCheck", "CheckHosts", "Snapshot", "CheckSnapshot", "CheckSnapshot", "Migrate",
 		"DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave",
 		"DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave",
-		"CheckDrift", "CheckAlarms", "CheckAlarms", "Record", "ReleaseLock"}
+		"CheckDrift", "CheckAlarms", "CheckAlarms", "ObserveFleet", "CheckObservation", "ObserveSchema", "Record", "ReleaseLock"}
 	wave := []string{"DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave"}
 	// at returns happy[:i] followed by more.
 	at := func(i int, more ...string) []string { return append(append([]string{}, happy[:i]...), more...) }
-	rollbackTail := []string{"Rollback", "CheckRollback", "VerifyRollback", "VerifyRollback", "RevertSchema", "Record", "ReleaseLock"}
+	observe := []string{"ObserveFleet", "CheckObservation", "ObserveSchema"}
+	// Before the lock nothing is observed: nothing can have changed.
+	beforeLockTail := []string{"Rollback", "CheckRollback", "VerifyRollback", "RevertSchema", "Record", "ReleaseLock"}
+	rollbackTail := append(append([]string{"Rollback", "CheckRollback", "VerifyRollback", "RevertSchema"}, observe...), "Record", "ReleaseLock")
 	tests := []struct {
 		name       string
 		fail       map[string]error
 		failOnce   map[string]error
 		joiner     string
+		waits      int
+		observed   string
 		approve    func(cb *asl.Callbacks, token string)
 		wantTasks  []string
 		wantStatus string
@@ -172,37 +213,45 @@ func TestDeployFlow(t *testing.T) {
 	}{
 		{name: "happy path", wantTasks: happy, wantStatus: "SUCCEEDED"},
 		{name: "transient error is retried", failOnce: map[string]error{"Migrate": &contract.TransientError{Message: "throttled"}},
-			wantTasks: at(8, append([]string{"Migrate"}, happy[8:]...)...), wantStatus: "SUCCEEDED"},
+			wantTasks: at(9, append([]string{"Migrate"}, happy[9:]...)...), wantStatus: "SUCCEEDED"},
+		{name: "a deployment waits for another one's lease, then resolves under it", waits: 2,
+			wantTasks: at(1, append([]string{"AcquireLock", "AcquireLock"}, happy[1:]...)...), wantStatus: "SUCCEEDED"},
 		{name: "an instance that joined gets one more wave", joiner: "d",
-			wantTasks: at(19, append(append(append([]string{}, wave...), "CheckDrift"), happy[19:]...)...), wantStatus: "SUCCEEDED"},
+			wantTasks: at(20, append(append(append([]string{}, wave...), "CheckDrift"), happy[20:]...)...), wantStatus: "SUCCEEDED"},
 		{name: "production waits for an approval, then deploys", approve: func(cb *asl.Callbacks, token string) {
 			cb.SendTaskSuccess(token, []byte(`{"approved_by":"ada"}`))
-		}, wantTasks: at(3, append([]string{"RequestApproval"}, happy[3:]...)...), wantStatus: "SUCCEEDED"},
+		}, wantTasks: at(1, append([]string{"RequestApproval"}, happy[1:]...)...), wantStatus: "SUCCEEDED"},
 		{name: "a rejected approval changes nothing", approve: func(cb *asl.Callbacks, token string) {
 			cb.SendTaskFailure(token, "Rejected", "rejected by grace: not during the sale")
-		}, wantTasks: at(3, append([]string{"RequestApproval"}, rollbackTail...)...), wantStatus: "FAILED", wantError: "Rejected"},
+		}, wantTasks: at(1, append([]string{"RequestApproval"}, beforeLockTail...)...), wantStatus: "FAILED", wantError: "Rejected"},
 		{name: "preflight refusal records and fails", fail: map[string]error{"Preflight": &contract.PreflightFailed{Message: "release v9 is not published"}},
 			wantTasks: []string{"Preflight", "Rollback", "Record", "ReleaseLock"}, wantStatus: "FAILED", wantError: "PreflightFailed"},
-		{name: "rollback target missing on a host", fail: map[string]error{"CheckHosts": &contract.PreflightFailed{Message: "v1 is not on b"}},
-			wantTasks: at(3, rollbackTail...), wantStatus: "FAILED", wantError: "PreflightFailed"},
 		{name: "lock held", fail: map[string]error{"AcquireLock": &contract.LockHeld{Message: "held by x"}},
-			wantTasks: at(4, rollbackTail...), wantStatus: "FAILED", wantError: "LockHeld"},
+			wantTasks: at(2, beforeLockTail...), wantStatus: "FAILED", wantError: "LockHeld"},
+		{name: "resolve refusal under the lease", fail: map[string]error{"Resolve": &contract.PreflightFailed{Message: "v1 is gone"}},
+			wantTasks: at(3, rollbackTail...), wantStatus: "FAILED", wantError: "PreflightFailed"},
+		{name: "rollback target missing on a host", fail: map[string]error{"CheckHosts": &contract.PreflightFailed{Message: "v1 is not on b"}},
+			wantTasks: at(5, rollbackTail...), wantStatus: "FAILED", wantError: "PreflightFailed"},
 		{name: "migration failure rolls back", fail: map[string]error{"Migrate": &contract.MigrationFailed{Message: "syntax error"}},
-			wantTasks: at(8, rollbackTail...), wantStatus: "FAILED", wantError: "MigrationFailed"},
+			wantTasks: at(9, rollbackTail...), wantStatus: "FAILED", wantError: "MigrationFailed"},
 		{name: "health failure in wave 1 rolls back", fail: map[string]error{"ProbeWave": &contract.HealthCheckFailed{Message: "500"}},
-			wantTasks: at(12, rollbackTail...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
+			wantTasks: at(13, rollbackTail...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
 		{name: "drift that cannot be resolved rolls back", fail: map[string]error{"CheckDrift": &contract.DeployFailed{Message: "instances keep joining"}},
-			wantTasks: at(19, rollbackTail...), wantStatus: "FAILED", wantError: "DeployFailed"},
+			wantTasks: at(20, rollbackTail...), wantStatus: "FAILED", wantError: "DeployFailed"},
 		{name: "alarm in bake rolls back", fail: map[string]error{"CheckAlarms": &contract.AlarmFired{Message: "5xx"}},
-			wantTasks: at(20, rollbackTail...), wantStatus: "FAILED", wantError: "AlarmFired"},
-		{name: "rollback failure is recorded", fail: map[string]error{"ProbeWave": &contract.HealthCheckFailed{Message: "500"}, "CheckRollback": &contract.RollbackFailed{Message: "host gone"}},
-			wantTasks: at(12, "Rollback", "CheckRollback", "Record", "ReleaseLock"), wantStatus: "FAILED", wantError: "RollbackFailed"},
+			wantTasks: at(21, rollbackTail...), wantStatus: "FAILED", wantError: "AlarmFired"},
+		{name: "a fleet observed off the release after the bake rolls back", observed: "v1",
+			wantTasks: at(25, rollbackTail...), wantStatus: "FAILED", wantError: "FleetMismatch"},
+		{name: "a fleet that cannot be observed is no success", failOnce: map[string]error{"CheckObservation": &contract.DeployFailed{Message: "SSM is down"}},
+			wantTasks: at(24, rollbackTail...), wantStatus: "FAILED", wantError: "DeployFailed"},
+		{name: "rollback failure is recorded, after observing", fail: map[string]error{"ProbeWave": &contract.HealthCheckFailed{Message: "500"}, "CheckRollback": &contract.RollbackFailed{Message: "host gone"}},
+			wantTasks: at(13, append(append([]string{"Rollback", "CheckRollback"}, observe...), "Record", "ReleaseLock")...), wantStatus: "FAILED", wantError: "RollbackFailed"},
 		{name: "record failure still releases the lock", fail: map[string]error{"Record": &contract.TransientError{Message: "ledger down"}},
-			wantTasks: at(22, "Record", "Record", "Record", "Record", "Record", "ReleaseLock"), wantStatus: "FAILED", wantError: "RecordFailed"},
+			wantTasks: at(26, "Record", "Record", "Record", "Record", "Record", "ReleaseLock"), wantStatus: "FAILED", wantError: "RecordFailed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &stubs{fail: tt.fail, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil}
+			s := &stubs{fail: tt.fail, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil, waits: tt.waits, observed: tt.observed}
 			if s.failOnce == nil {
 				s.failOnce = map[string]error{}
 			}

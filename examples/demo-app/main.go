@@ -6,7 +6,11 @@
 //
 // Configuration: PORT (required), DATABASE_PATH (the SQLite file), and
 // config.json in the working directory (the release directory) with
-// {"schema": N, "health_query": "SQL"}. The version is set at build time:
+// {"schema": N, "health_query": "SQL"} and, optionally, "health_path" (where
+// the health endpoint answers, /healthz by default), "health_delay" (a
+// duration each health answer waits first: a slow or hanging dependency)
+// and "start_delay" (how long the app takes to start listening). The
+// version is set at build time:
 //
 //	go build -ldflags "-X main.version=v2" ./examples/demo-app
 //
@@ -37,6 +41,9 @@ type config struct {
 	Schema int64 `json:"schema"`
 	// HealthQuery is a query the release's code depends on.
 	HealthQuery string `json:"health_query"`
+	HealthPath  string `json:"health_path"`
+	HealthDelay string `json:"health_delay"`
+	StartDelay  string `json:"start_delay"`
 }
 
 func main() {
@@ -50,11 +57,25 @@ func run() error {
 	if port == "" {
 		return errors.New("PORT is not set")
 	}
-	cfg := config{HealthQuery: "SELECT 1"}
+	cfg := config{HealthQuery: "SELECT 1", HealthPath: "/healthz"}
 	if b, err := os.ReadFile("config.json"); err == nil {
 		if err := json.Unmarshal(b, &cfg); err != nil {
 			return fmt.Errorf("read config.json: %w", err)
 		}
+	}
+	var healthDelay, startDelay time.Duration
+	for _, d := range []struct {
+		text string
+		to   *time.Duration
+	}{{cfg.HealthDelay, &healthDelay}, {cfg.StartDelay, &startDelay}} {
+		if d.text == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.text)
+		if err != nil {
+			return fmt.Errorf("read config.json: %w", err)
+		}
+		*d.to = v
 	}
 	dbPath := os.Getenv("DATABASE_PATH")
 	if dbPath == "" {
@@ -67,7 +88,14 @@ func run() error {
 	defer db.Close()
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+cfg.HealthPath, func(w http.ResponseWriter, r *http.Request) {
+		if healthDelay > 0 {
+			select {
+			case <-time.After(healthDelay):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		body := map[string]any{"version": version}
@@ -107,6 +135,13 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if startDelay > 0 {
+		select {
+		case <-time.After(startDelay):
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Printf("demo %s listening on %s", version, srv.Addr)

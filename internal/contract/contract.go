@@ -2,20 +2,80 @@ package contract
 
 import "encoding/json"
 
-// Final statuses of a deployment. Each means exactly one thing:
+// Final statuses of a deployment. Each means exactly one thing, and each is
+// decided from what Slipway observed at the end (every instance's current
+// release, what it answers and whether it is healthy, and the schema
+// version), never from the path the execution took. A fleet that is not
+// uniformly on one release, healthy, is never SUCCEEDED or ROLLED_BACK.
 const (
 	// StatusRunning: the execution has not finished.
 	StatusRunning = "RUNNING"
-	// StatusSucceeded: the new release serves on every instance and passed the bake window.
+	// StatusSucceeded: every target instance's current release is the new
+	// one, it answers with that version and is healthy, and the bake window
+	// passed with no alarm.
 	StatusSucceeded = "SUCCEEDED"
-	// StatusRolledBack: the new release reached at least one instance or the
-	// schema, and the previous release was restored everywhere it had reached.
+	// StatusRolledBack: the deployment failed (or an alarm fired) after it
+	// changed something; every target instance is observed back on the
+	// release that served before, healthy, and the schema is back at its
+	// version before the deployment (reverted, or never changed). For a
+	// rollback execution: every instance serves the target release, healthy.
 	StatusRolledBack = "ROLLED_BACK"
-	// StatusRollbackFailed: a rollback was needed and did not complete; some
-	// instances or the schema may still be on the new release.
+	// StatusRolledBackSchemaKept: as ROLLED_BACK for the fleet, but the
+	// schema is not at its version before the deployment: migrations that
+	// are not reversible stay, or a no-transaction migration stopped part
+	// way with its first statements applied. The report names the snapshot
+	// and the exact restore procedure.
+	StatusRolledBackSchemaKept = "ROLLED_BACK_SCHEMA_KEPT"
+	// StatusRollbackFailed: a rollback was attempted and the fleet is not
+	// observed uniformly on the release it returned to, healthy (or could
+	// not be observed): some instances may still run the new release.
 	StatusRollbackFailed = "ROLLBACK_FAILED"
-	// StatusFailed: the deployment stopped before it changed anything.
+	// StatusFailed: the deployment ended before it changed anything: no
+	// instance was moved and no migration ran (a refusal, a failure before
+	// the first change, a stop before the first change).
 	StatusFailed = "FAILED"
+	// StatusStopped: a person stopped the execution (Ctrl-C, StopExecution)
+	// or it timed out after it had changed something, and it did not roll
+	// back. The summary says what every instance was observed serving and
+	// the command that brings the environment back to one release.
+	StatusStopped = "STOPPED"
+	// StatusAbandoned: the execution's owner is gone (its process was
+	// killed; on AWS the execution failed outside a Catch) after it had
+	// changed something. A later deployment, the execution-status rule or
+	// `slipway status` closed its record from what it observed then.
+	StatusAbandoned = "ABANDONED"
+)
+
+// Statuses lists the final statuses, in the order the README's table
+// explains them.
+var Statuses = []string{StatusSucceeded, StatusRolledBack, StatusRolledBackSchemaKept, StatusRollbackFailed, StatusFailed, StatusStopped, StatusAbandoned}
+
+// RolledBack reports whether status says the fleet was observed back on the
+// release that served before (whatever happened to the schema).
+func RolledBack(status string) bool {
+	return status == StatusRolledBack || status == StatusRolledBackSchemaKept
+}
+
+// Execution limits. The definitions in statemachine/ must agree with them,
+// and a test there checks that every Wait, Task and callback timeout, with
+// its retries, fits inside its execution's timeout.
+const (
+	// ApprovalSeconds is how long a deployment waits for a person's
+	// approval (RequestApproval's TimeoutSeconds): 24 hours.
+	ApprovalSeconds = 86400
+	// DeployTimeoutSeconds is the deploy machine's TimeoutSeconds: the
+	// approval, then up to 6 hours for everything after it (the bake is at
+	// most 4 hours; see manifest.MaxBake).
+	DeployTimeoutSeconds = ApprovalSeconds + 6*3600
+	// RollbackTimeoutSeconds is the rollback machine's TimeoutSeconds.
+	RollbackTimeoutSeconds = 3 * 3600
+	// LeaseSeconds is the environment lease's time to live. It outlives the
+	// longest execution, so a running execution never loses its lease to
+	// expiry; an execution whose owner is gone is found by the next one
+	// (and on AWS by the execution-status rule) and its lease taken over.
+	LeaseSeconds = DeployTimeoutSeconds
+	// MaxLeaseWaitSeconds bounds the manifest's rollout.lease_wait.
+	MaxLeaseWaitSeconds = 3600
 )
 
 // Kinds of execution.
@@ -81,13 +141,24 @@ type State struct {
 
 	// Error is what a Catch caught on the way forward.
 	Error *StateError `json:"error,omitempty"`
+	// Stopped is set, never by the definitions, when Slipway closes the
+	// record of an execution that ended without reaching Record: stopped by
+	// a person, timed out, or whose owner is gone. No rollback was attempted.
+	Stopped *StateError `json:"stopped,omitempty"`
 
 	Rollback      *RollbackOutput `json:"rollback,omitempty"`
 	RollbackProbe *HealthOutput   `json:"rollback_probe,omitempty"`
 	SchemaRevert  *MigrateOutput  `json:"schema_revert,omitempty"`
 	RollbackError *StateError     `json:"rollback_error,omitempty"`
-	Outcome       *RecordOutput   `json:"outcome,omitempty"`
-	Unlock        *LockOutput     `json:"unlock,omitempty"`
+
+	// Observation is what the fleet and the schema were observed to be
+	// before Record (after the bake, and again at the end of a rollback);
+	// ObserveError is why they could not be observed.
+	Observation  *Observation `json:"observation,omitempty"`
+	ObserveError *StateError  `json:"observe_error,omitempty"`
+
+	Outcome *RecordOutput `json:"outcome,omitempty"`
+	Unlock  *LockOutput   `json:"unlock,omitempty"`
 }
 
 // StateError is the error output a Catch writes: Step Functions' own shape.
@@ -96,13 +167,28 @@ type StateError struct {
 	Cause string `json:"Cause"`
 }
 
-// PreflightInput is the input of the Preflight task.
+// Preflight actions.
+const (
+	// PreflightCheck (the default) validates the request before the lock.
+	PreflightCheck = "check"
+	// PreflightResolve runs under the lease, right after AcquireLock: it
+	// reads again everything that depends on what serves now (the release
+	// to return to, its health settings, the schema version, the targets),
+	// so that a deployment that waited for another one never rolls back to
+	// a stale release.
+	PreflightResolve = "resolve"
+)
+
+// PreflightInput is the input of the Preflight and Resolve tasks.
 type PreflightInput struct {
+	Action       string          `json:"action,omitempty"`
 	Request      json.RawMessage `json:"request"`
 	Kind         string          `json:"kind"`
 	DeploymentID string          `json:"deployment_id"`
 	ExecutionID  string          `json:"execution_id"`
 	StartedAt    string          `json:"started_at"`
+	// Preflight is, for Resolve, what Preflight found before the lock.
+	Preflight *PreflightOutput `json:"preflight,omitempty"`
 }
 
 // PreflightOutput is everything later stages need, resolved once: the
@@ -126,12 +212,21 @@ type PreflightOutput struct {
 	WaveCount      int        `json:"wave_count"`
 	PollSeconds    int        `json:"poll_seconds"`
 
-	Health     HealthSpec    `json:"health"`
-	Bake       BakeSpec      `json:"bake"`
-	Alarms     []string      `json:"alarms"`
-	Migrations MigrationPlan `json:"migrations"`
+	Health HealthSpec `json:"health"`
+	// RollbackHealth is how the release a rollback returns to is probed:
+	// that release's own health settings, not the new one's.
+	RollbackHealth HealthSpec    `json:"rollback_health"`
+	Bake           BakeSpec      `json:"bake"`
+	Alarms         []string      `json:"alarms"`
+	Migrations     MigrationPlan `json:"migrations"`
 
 	LockTTLSeconds int `json:"lock_ttl_seconds"`
+	// LeaseWaitSeconds bounds how long AcquireLock waits for another
+	// deployment's lease; LockPollSeconds is how often it looks again.
+	LeaseWaitSeconds int `json:"lease_wait_seconds"`
+	LockPollSeconds  int `json:"lock_poll_seconds"`
+	// Resolved is set once Resolve has read, under the lease, what serves.
+	Resolved bool `json:"resolved"`
 	// Trigger is what started the deployment.
 	Trigger Trigger `json:"trigger"`
 	// ApprovalRequired pauses the execution for a person's approval
@@ -221,13 +316,33 @@ type LockInput struct {
 	// newer push.
 	Version string  `json:"version,omitempty"`
 	Trigger Trigger `json:"trigger,omitempty"`
+	// WaitSeconds bounds the wait for another deployment's lease; Previous
+	// is the last answer while waiting (when the wait began).
+	WaitSeconds int         `json:"wait_seconds,omitempty"`
+	Previous    *LockOutput `json:"previous,omitempty"`
 }
 
-// LockOutput reports the lease after the action.
+// LockOutput reports the lease after the action. While another deployment
+// holds it, Held is false and Waiting says for whom the execution waits.
 type LockOutput struct {
 	Held      bool   `json:"held"`
 	Owner     string `json:"owner,omitempty"`
 	ExpiresAt string `json:"expires_at,omitempty"`
+
+	Waiting *LeaseWait `json:"waiting,omitempty"`
+}
+
+// LeaseWait is a wait for another deployment's lease.
+type LeaseWait struct {
+	// Holder is the deployment that holds the lease, who started it and
+	// the stage it was at when last seen.
+	Holder      string `json:"holder"`
+	HolderActor string `json:"holder_actor,omitempty"`
+	HolderStage string `json:"holder_stage,omitempty"`
+	// Since is when this execution began to wait (RFC 3339); NotedAt when
+	// it last wrote a ledger step about it.
+	Since   string `json:"since"`
+	NotedAt string `json:"noted_at,omitempty"`
 }
 
 // SnapshotInput is the input of the Snapshot and CheckSnapshot tasks.
@@ -256,9 +371,16 @@ type SnapshotOutput struct {
 	Reason     string `json:"reason,omitempty"`
 }
 
-// MigrateInput is the input of the Migrate and RevertSchema tasks.
+// Migrate actions.
+const (
+	MigrateUp      = "up"
+	MigrateRevert  = "revert"
+	MigrateObserve = "observe" // ObserveSchema: read the schema version, change nothing
+)
+
+// MigrateInput is the input of the Migrate, RevertSchema and ObserveSchema tasks.
 type MigrateInput struct {
-	Action       string   `json:"action"` // up or revert
+	Action       string   `json:"action"` // up, revert or observe
 	DeploymentID string   `json:"deployment_id"`
 	App          string   `json:"app"`
 	Environment  string   `json:"environment"`
@@ -276,6 +398,8 @@ type MigrateOutput struct {
 	// reversible; Restore then says how to get the old schema back.
 	Kept    []int64 `json:"kept,omitempty"`
 	Restore string  `json:"restore,omitempty"`
+	// Observed is ObserveSchema's answer.
+	Observed *SchemaObservation `json:"observed,omitempty"`
 }
 
 // RolloutPlan is the waves the rollout loop walks. It starts as
@@ -301,6 +425,11 @@ const (
 	DeployHosts     = "hosts"      // SendHostCheck: ask every host what it has
 	DeployHostsPoll = "hosts-poll" // CheckHosts
 	DeployDrift     = "drift"      // CheckDrift: resolve the targets again
+	// DeployObserve and DeployObservePoll (ObserveFleet, CheckObservation)
+	// ask every target what its current release is, what it answers and
+	// whether it is healthy.
+	DeployObserve     = "observe"
+	DeployObservePoll = "observe-poll"
 )
 
 // DeployInput is the input of the Deploy function's tasks: DeployWave,
@@ -315,9 +444,12 @@ type DeployInput struct {
 	Wave         int      `json:"wave"`
 	InstanceIDs  []string `json:"instance_ids"`
 	CommandID    string   `json:"command_id,omitempty"`
-	// Tags and Plan are for the drift check.
+	// Tags and Plan are for the drift check (and Tags for an observation).
 	Tags map[string]string `json:"tags,omitempty"`
 	Plan *RolloutPlan      `json:"plan,omitempty"`
+	// Unreachable are, for CheckObservation, the targets ObserveFleet could
+	// not send the status command to.
+	Unreachable []string `json:"unreachable,omitempty"`
 }
 
 // Command statuses, as SSM reports them for a whole command.
@@ -338,6 +470,47 @@ type DeployOutput struct {
 	// Plan is the drift check's answer: the plan, with a wave added for
 	// instances that joined.
 	Plan *RolloutPlan `json:"plan,omitempty"`
+	// Fleet is the observation's answer, once every target answered;
+	// Unreachable are the targets that could not take the status command.
+	Fleet       *FleetObservation `json:"fleet,omitempty"`
+	Unreachable []string          `json:"unreachable"`
+}
+
+// Observation is $.observation: what the fleet and the schema were
+// observed to be. The fleet part is CheckObservation's DeployOutput; the
+// schema part is ObserveSchema's.
+type Observation struct {
+	CommandID string             `json:"command_id"`
+	Status    string             `json:"status"`
+	Fleet     *FleetObservation  `json:"fleet,omitempty"`
+	Schema    *SchemaObservation `json:"schema,omitempty"`
+}
+
+// FleetObservation sums up what every target instance was observed doing;
+// each instance's own answer is in the ledger (action "observe").
+type FleetObservation struct {
+	Total int `json:"total"`
+	// Versions counts the instances by the release their current link
+	// points at ("" for none).
+	Versions map[string]int `json:"versions"`
+	// Uniform is the release every instance is on, answers with and is
+	// healthy on; "" when the fleet is not uniform.
+	Uniform     string `json:"uniform"`
+	Healthy     int    `json:"healthy"`
+	Unreachable int    `json:"unreachable"`
+	// Problems names the first few instances that are not as Uniform says;
+	// Problem is one line for a person (and a Cause).
+	Problems []string `json:"problems"`
+	Problem  string   `json:"problem"`
+}
+
+// SchemaObservation is the schema's observed version.
+type SchemaObservation struct {
+	// Known is false when the database could not be read; Note says why.
+	Known   bool    `json:"known"`
+	Version int64   `json:"version"`
+	Dirty   []int64 `json:"dirty"`
+	Note    string  `json:"note,omitempty"`
 }
 
 // Health actions and probe statuses.
@@ -361,8 +534,12 @@ type HealthInput struct {
 	Alarms       []string `json:"alarms"`
 
 	// probe
-	Wave            int           `json:"wave"`
-	InstanceIDs     []string      `json:"instance_ids,omitempty"`
+	Wave        int      `json:"wave"`
+	InstanceIDs []string `json:"instance_ids,omitempty"`
+	// Waves, when set, is the rollout's plan: the probe checks every
+	// instance of waves 1 to Wave, so an instance that stops answering
+	// after its own wave passed fails the gate too.
+	Waves           [][]string    `json:"waves,omitempty"`
 	ExpectedVersion string        `json:"expected_version,omitempty"`
 	Health          HealthSpec    `json:"health"`
 	Previous        *HealthOutput `json:"previous,omitempty"`
@@ -411,6 +588,9 @@ type RollbackOutput struct {
 	ToVersion     string   `json:"to_version,omitempty"`
 	InstanceIDs   []string `json:"instance_ids"`
 	InstanceCount int      `json:"instance_count"`
+	// Switched counts the instances whose current release the rollback
+	// changed; the others were already on ToVersion.
+	Switched int `json:"switched"`
 }
 
 // RecordOutput is the deployment's final word, as written to the ledger.

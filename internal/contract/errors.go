@@ -30,10 +30,10 @@ type LockHeld struct {
 
 func (e *LockHeld) Error() string { return e.Message }
 
-// DeploymentInProgress means another deployment holds the environment's
-// lease. The state machine retries it with backoff, for about an hour:
-// the latest deployment waits for the lock to free, and nothing waits
-// forever.
+// DeploymentInProgress means another deployment held the environment's
+// lease for longer than this one may wait (the manifest's
+// rollout.lease_wait): a refusal that names the holder. While it waits,
+// AcquireLock answers Held false and the state machine asks again.
 type DeploymentInProgress struct {
 	Message string `json:"message"`
 	Holder  string `json:"holder,omitempty"`
@@ -122,6 +122,16 @@ type RollbackFailed struct {
 
 func (e *RollbackFailed) Error() string { return e.Message }
 
+// FleetMismatch means the fleet observed at the end of a deployment is not
+// uniformly on the new release, answering with it and healthy: an instance
+// stopped answering after its wave, or was changed behind Slipway's back.
+// The deploy machine sets it (a Pass state) and rolls back.
+type FleetMismatch struct {
+	Message string `json:"message"`
+}
+
+func (e *FleetMismatch) Error() string { return e.Message }
+
 // ErrorNames lists the names of every error type above, for tests that check
 // the ASL's ErrorEquals against them.
 var ErrorNames = []string{
@@ -139,4 +149,5 @@ var ErrorNames = []string{
 	"HealthCheckFailed",
 	"AlarmFired",
 	"RollbackFailed",
+	"FleetMismatch",
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/litedb"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
@@ -73,9 +74,26 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("ledger: v3 steps %v lack %s", stages, want)
 		}
 	}
-	results, err := env.Ledger.InstanceResults(ctx, v3.DeploymentID)
+	all, err := env.Ledger.InstanceResults(ctx, v3.DeploymentID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var results, observed []ledger.InstanceResult
+	for _, r := range all {
+		switch r.Action {
+		case "activate", "rollback":
+			results = append(results, r)
+		case "observe":
+			observed = append(observed, r)
+		}
+	}
+	if len(observed) != 3 {
+		t.Errorf("ledger: v3 observed %d instances at the end, want 3: %+v", len(observed), observed)
+	}
+	for _, o := range observed {
+		if o.Version != "v2" || o.Status != "Healthy" {
+			t.Errorf("ledger: %s observed %s %s after the rollback, want v2 Healthy", o.InstanceID, o.Version, o.Status)
+		}
 	}
 	if len(results) != 2 || results[0].Action != "activate" || results[0].ExitCode != 6 || results[1].Action != "rollback" || results[1].Status != "Success" {
 		t.Errorf("ledger: v3 instance results = %+v, want the canary's failed activation (exit 6) and its successful rollback", results)

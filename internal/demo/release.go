@@ -23,6 +23,11 @@ type BuildOptions struct {
 	// From names the release directory (releases/<From>) whose config to
 	// use; default: the version itself. Tests build commits from it.
 	From string
+	// Config replaces the release's config.json (its schema must stay).
+	Config []byte
+	// Migrations adds migration files (name to SQL) to the bundle, beside
+	// the app's own up to the release's schema.
+	Migrations map[string]string
 }
 
 // BuildRelease builds the demo app's release version from appDir (the
@@ -39,6 +44,9 @@ func BuildRelease(ctx context.Context, appDir, version, workDir string, opts Bui
 	cfgRaw, err := os.ReadFile(filepath.Join(relDir, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("build release %s: %w", version, err)
+	}
+	if opts.Config != nil {
+		cfgRaw = opts.Config
 	}
 	var cfg struct {
 		Schema int64 `json:"schema"`
@@ -67,8 +75,16 @@ func BuildRelease(ctx context.Context, appDir, version, workDir string, opts Bui
 	if err := os.WriteFile(filepath.Join(out, manifest.FileName), manifestYAML, 0o644); err != nil {
 		return nil, err
 	}
-	if err := copyFile(filepath.Join(relDir, "config.json"), filepath.Join(out, "config.json")); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "config.json"), cfgRaw, 0o644); err != nil {
 		return nil, err
+	}
+	for name, sql := range opts.Migrations {
+		if err := os.MkdirAll(filepath.Join(out, "migrations"), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(out, "migrations", name), []byte(sql), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	migs, err := fs.Glob(os.DirFS(appDir), "migrations/*.sql")
 	if err != nil {

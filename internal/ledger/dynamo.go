@@ -66,6 +66,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/slipway-deploy/slipway/internal/contract"
 )
 
 // Key attributes, index names and the TTL attribute of the ledger table.
@@ -771,6 +773,13 @@ func deploymentItem(dep Deployment) (item, error) {
 	putStr(it, "rolled_back_by", dep.RolledBackBy)
 	putStr(it, "watch_until", ts(dep.WatchUntil))
 	putStr(it, "report", string(dep.Report))
+	if dep.Observed != nil {
+		obs, err := json.Marshal(dep.Observed)
+		if err != nil {
+			return nil, fmt.Errorf("encode observation: %w", err)
+		}
+		putStr(it, "observed", string(obs))
+	}
 	return it, nil
 }
 
@@ -804,6 +813,12 @@ func decodeDeployment(it item) (Deployment, error) {
 	}
 	if report := str(it, "report"); report != "" {
 		dep.Report = json.RawMessage(report)
+	}
+	if obs := str(it, "observed"); obs != "" {
+		dep.Observed = &contract.Observation{}
+		if err := json.Unmarshal([]byte(obs), dep.Observed); err != nil {
+			return dep, fmt.Errorf("attribute observed: %w", err)
+		}
 	}
 	return dep, r.err
 }

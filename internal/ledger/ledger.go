@@ -40,6 +40,9 @@ type Deployment struct {
 	// it back (the manifest's bake.watch after it finished).
 	WatchUntil time.Time       `json:"watch_until,omitzero"`
 	Report     json.RawMessage `json:"report,omitempty"`
+	// Observed is what the fleet and the schema were observed to be when
+	// the record was closed: the status is decided from it.
+	Observed *contract.Observation `json:"observed,omitempty"`
 }
 
 // Final reports whether the status is final.

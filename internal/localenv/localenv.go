@@ -150,12 +150,20 @@ func Open(root string) (*Env, error) {
 		Alarms:        e.Alarms,
 		Log:           slog.New(slog.DiscardHandler),
 		MigrationPlan: schema.Plan,
-		// The virtual clock skips the state machine's retry intervals, so
-		// AcquireLock waits for another deployment's lease in real time.
-		LockWait: 15 * time.Minute,
+		ObserveSchema: schema.Observe,
+		// The virtual clock skips the WaitForLock state, so each AcquireLock
+		// call waits a few seconds in real time before it answers that it
+		// waits (and writes a step saying for whom).
+		LockWait: LockPace,
+		Alive:    e.alive,
 	}
 	return e, nil
 }
+
+// LockPace is how long one AcquireLock call of the embedded environment
+// waits, in real time, for another deployment's lease before it answers
+// that it waits.
+const LockPace = 5 * time.Second
 
 func hostEnv(app, dbPath string) map[string]string {
 	return map[string]string{"DATABASE_PATH": dbPath, "SLIPWAY_APP": app}
@@ -233,12 +241,15 @@ func Resolver(d *pipeline.Deps, healthPort int) (asl.Resolver, map[string]string
 // result and the definition runs unchanged.
 type localFleet struct{ *fleet.Local }
 
+// A command, once sent, runs to its end even if the execution is stopped
+// (Ctrl-C): a host is never left between two releases by a stop, and the
+// stop is recorded only after the command has finished.
 func (f localFleet) Send(ctx context.Context, env string, cmd fleet.Command) (string, error) {
 	id, err := f.Local.Send(ctx, env, cmd)
 	if err != nil {
 		return "", err
 	}
-	if _, err := f.Local.Wait(ctx, id); err != nil {
+	if _, err := f.Local.Wait(context.WithoutCancel(ctx), id); err != nil {
 		return id, err
 	}
 	return id, nil

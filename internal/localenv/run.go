@@ -70,6 +70,10 @@ func (e *Env) Run(ctx context.Context, machine string, definition, input []byte,
 		opts.Name = ExecutionName(machine, "")
 	}
 	p := &progress{w: opts.Progress, ledger: e.Ledger, id: opts.Name, hook: opts.OnEvent}
+	if err := e.markRunning(opts.Name); err != nil {
+		return nil, err
+	}
+	defer e.markDone(opts.Name)
 	cb := &asl.Callbacks{}
 	watch, stop := context.WithCancel(ctx)
 	defer stop()
@@ -90,48 +94,47 @@ func (e *Env) Run(ctx context.Context, machine string, definition, input []byte,
 	return exec, err
 }
 
-// finishStopped writes the record of an execution that was stopped (Ctrl-C
-// on `slipway deploy --local`) or timed out, and releases its lease, so
-// nothing is left RUNNING and locked without a word. It does not roll back
-// on its own: a stop is a person's decision; the record says what state the
-// environment is in and how to roll back.
+// finishStopped closes the record of an execution that was stopped (Ctrl-C
+// on `slipway deploy --local`) or timed out, from what the fleet is
+// observed to be once the host commands it sent have finished, and
+// releases its lease, so nothing is left RUNNING and locked without a word.
+// It does not roll back on its own: a stop is a person's decision; the
+// record says what every instance serves and how to bring the environment
+// back to one release.
 func (e *Env) finishStopped(exec *asl.Execution) {
 	ctx := context.Background()
 	var st contract.State
 	last := ""
 	for _, ev := range exec.History {
 		if d := ev.StateEnteredEventDetails; d != nil {
-			if json.Unmarshal([]byte(d.Input), &st) == nil && st.DeploymentID != "" {
-				last = d.Name
+			var s contract.State
+			if json.Unmarshal([]byte(d.Input), &s) == nil && s.DeploymentID != "" {
+				st, last = s, d.Name
 			}
 		}
 	}
 	if last == "" || st.Outcome != nil {
 		return // stopped before Init, or after Record wrote the outcome
 	}
-	what := "stopped"
+	dep, err := e.Ledger.GetDeployment(ctx, st.DeploymentID)
+	if err != nil {
+		// Stopped before Preflight opened the record: nothing to close.
+		return
+	}
+	if dep.Final() {
+		return
+	}
+	why := contract.StateError{Error: pipeline.StoppedError, Cause: "stopped by a person during " + last}
 	if exec.Status == asl.StatusTimedOut {
-		what = "timed out"
+		why = contract.StateError{Error: pipeline.TimedOutError, Cause: "the execution timed out during " + last}
 	}
-	cause := fmt.Sprintf("the execution %s during %s", what, last)
-	if st.Error == nil {
-		name := "ExecutionAborted"
-		if exec.Status == asl.StatusTimedOut {
-			name = "States.Timeout"
-		}
-		st.Error = &contract.StateError{Error: name, Cause: cause}
+	if _, err := e.Deps.CloseUnfinished(ctx, dep, why, &st); err != nil {
+		e.Deps.Logger().Error("record of a stopped execution not written", "deployment", st.DeploymentID, "err", err)
 	}
-	if st.Preflight != nil {
-		env := st.Preflight.Environment
-		st.RollbackError = &contract.StateError{Error: "Stopped", Cause: cause + "; it did not roll back: run `slipway rollback --env " + env + "` to return to " + orNothing(st.Preflight.PreviousVersion) + ", or deploy again"}
-	}
-	d := e.Deps
-	if _, err := (&pipeline.Record{Deps: d}).Handle(ctx, st); err != nil {
-		d.Logger().Error("record of a stopped execution not written", "deployment", st.DeploymentID, "err", err)
-	}
-	if _, err := (&pipeline.Lock{Deps: d}).Handle(ctx, contract.LockInput{Action: "release", Owner: st.ExecutionID, DeploymentID: st.DeploymentID}); err != nil {
-		d.Logger().Error("lease of a stopped execution not released", "deployment", st.DeploymentID, "err", err)
-	}
+}
+
+func contractAbandoned(why string) contract.StateError {
+	return contract.StateError{Error: pipeline.AbandonedError, Cause: why}
 }
 
 func orNothing(v string) string {

@@ -68,6 +68,10 @@ type Rollout struct {
 	PollInterval Duration   `yaml:"poll_interval"`
 	// Tags select the instances; the value "{env}" stands for the environment.
 	Tags map[string]string `yaml:"tags"`
+	// LeaseWait bounds how long a deployment waits for another deployment
+	// of the environment to finish before it gives up (DeploymentInProgress);
+	// default 30m.
+	LeaseWait Duration `yaml:"lease_wait"`
 }
 
 // Bake is the window after the last wave in which an alarm rolls back.

@@ -45,8 +45,12 @@ func (h *Deploy) Handle(ctx context.Context, in contract.DeployInput) (contract.
 		return h.checkHosts(ctx, in)
 	case contract.DeployDrift:
 		return h.drift(ctx, in)
+	case contract.DeployObserve:
+		return h.observe(ctx, in)
+	case contract.DeployObservePoll:
+		return h.observePoll(ctx, in)
 	}
-	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll or drift)", in.Action)
+	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll, drift, observe or observe-poll)", in.Action)
 }
 
 func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
@@ -67,6 +71,9 @@ func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.De
 		pending = append(pending, ledger.InstanceResult{DeploymentID: in.DeploymentID, CommandID: id, Wave: in.Wave, InstanceID: i,
 			Action: "activate", Version: in.Version, Status: "Pending", ExitCode: -1, StartedAt: h.Time()})
 	}
+	// The command is out: record it even if the execution is being
+	// stopped, so that whoever closes the record knows what moved.
+	ctx = context.WithoutCancel(ctx)
 	if err := h.Ledger.PutInstanceResults(ctx, pending); err != nil {
 		return contract.DeployOutput{}, &contract.TransientError{Message: err.Error()}
 	}

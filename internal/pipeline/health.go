@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,7 +48,20 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 		out.Attempt, out.Consecutive = in.Previous.Attempt, in.Previous.Consecutive
 	}
 	out.Attempt++
-	instances, err := h.Fleet.Lookup(ctx, in.Environment, in.InstanceIDs)
+	// The gate covers every instance the rollout has moved so far: one that
+	// stops answering after its own wave passed fails this wave's gate.
+	ids, earlier := slices.Clone(in.InstanceIDs), map[string]int{}
+	if in.Wave > 0 && len(in.Waves) > in.Wave {
+		for w := 0; w < in.Wave; w++ {
+			for _, id := range in.Waves[w] {
+				if !slices.Contains(ids, id) {
+					ids = append(ids, id)
+					earlier[id] = w + 1
+				}
+			}
+		}
+	}
+	instances, err := h.Fleet.Lookup(ctx, in.Environment, ids)
 	if err != nil {
 		return out, Classify(err, func(m string) error { return &contract.HealthCheckFailed{Message: m} })
 	}
@@ -55,11 +69,15 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 	var problems []string
 	for _, r := range results {
 		if !r.Healthy {
-			problems = append(problems, r.InstanceID+" "+r.Problem)
+			who := r.InstanceID
+			if w, ok := earlier[r.InstanceID]; ok {
+				who += fmt.Sprintf(" (moved in wave %d, healthy then)", w)
+			}
+			problems = append(problems, who+" "+r.Problem)
 		}
 	}
-	if len(instances) != len(in.InstanceIDs) {
-		problems = append(problems, fmt.Sprintf("%d of %d instances could not be found", len(in.InstanceIDs)-len(instances), len(in.InstanceIDs)))
+	if len(instances) != len(ids) {
+		problems = append(problems, fmt.Sprintf("%d of %d instances could not be found", len(ids)-len(instances), len(ids)))
 	}
 	if len(problems) > 0 {
 		out.Consecutive = 0
@@ -90,7 +108,7 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 	if in.Wave < 0 {
 		what = "rolled back instances"
 	}
-	h.Step(ctx, in.DeploymentID, stage, StepOK, fmt.Sprintf("%s: %s serve %s, %d healthy answers in a row", what, Count(len(instances), "instance"), in.ExpectedVersion, out.Consecutive), results)
+	h.Step(ctx, in.DeploymentID, stage, StepOK, fmt.Sprintf("%s: %s %s %s, %d healthy answers in a row", what, Count(len(instances), "instance"), serveVerb(len(instances)), in.ExpectedVersion, out.Consecutive), results)
 	return out, nil
 }
 

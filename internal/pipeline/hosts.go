@@ -5,10 +5,23 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 )
+
+// lastJSONLine is the host script's report line of an output.
+func lastJSONLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); strings.HasPrefix(l, "{") {
+			return l
+		}
+	}
+	return ""
+}
 
 // sendHostCheck asks every host which releases it keeps.
 func (h *Deploy) sendHostCheck(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
@@ -19,8 +32,10 @@ func (h *Deploy) sendHostCheck(ctx context.Context, in contract.DeployInput) (co
 	return contract.DeployOutput{CommandID: id, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Pending: len(in.InstanceIDs)}, nil
 }
 
-// checkHosts refuses the deployment, before the lock, when a host no longer
-// keeps the release a rollback would return to.
+// checkHosts refuses the deployment, under the lease and before anything
+// changes, when a host no longer keeps the release a rollback would return
+// to. Each host's answer goes to the ledger (action "status"): what it was
+// on before this deployment, which a rollback returns it from.
 func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
 	res, err := h.Fleet.Status(ctx, in.CommandID)
 	if err != nil {
@@ -32,6 +47,7 @@ func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contr
 		byID[inv.InstanceID] = inv
 	}
 	var missing, unreachable, elsewhere []string
+	var results []ledger.InstanceResult
 	for _, id := range in.InstanceIDs {
 		inv, ok := byID[id]
 		if !ok || !inv.Final() {
@@ -47,6 +63,9 @@ func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contr
 			unreachable = append(unreachable, fmt.Sprintf("%s (%s)", id, inv.Status))
 			continue
 		}
+		results = append(results, ledger.InstanceResult{DeploymentID: in.DeploymentID, CommandID: in.CommandID, Wave: -1, InstanceID: id,
+			Action: fleet.ActionStatus, Version: rep.Current, Status: inv.Status, ExitCode: inv.ExitCode, Output: lastJSONLine(inv.Output),
+			StartedAt: inv.StartedAt, FinishedAt: inv.FinishedAt})
 		if !slices.Contains(rep.Releases, in.Version) {
 			missing = append(missing, id)
 		}
@@ -57,6 +76,9 @@ func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contr
 	}
 	if out.Pending > 0 {
 		return out, nil
+	}
+	if err := h.Ledger.PutInstanceResults(ctx, results); err != nil {
+		return out, &contract.TransientError{Message: err.Error()}
 	}
 	out.Status = contract.CommandSuccess
 	sort.Strings(missing)

@@ -23,6 +23,8 @@ type Ledger interface {
 	UpdateDeployment(ctx context.Context, id string, fn func(*ledger.Deployment) error) (ledger.Deployment, error)
 	ListDeployments(ctx context.Context, app, env string, limit int) ([]ledger.Deployment, error)
 	AddStep(ctx context.Context, st ledger.Step) error
+	Steps(ctx context.Context, deploymentID string) ([]ledger.Step, error)
+	AddEvent(ctx context.Context, e ledger.Event) error
 	PutInstanceResults(ctx context.Context, results []ledger.InstanceResult) error
 	InstanceResults(ctx context.Context, deploymentID string) ([]ledger.InstanceResult, error)
 	AcquireLease(ctx context.Context, app, env, owner, deploymentID string, ttl time.Duration, now time.Time) (ledger.Lock, error)
@@ -94,12 +96,23 @@ type Deps struct {
 	// import, so that only the functions that touch the database link the
 	// SQL parsers and drivers.
 	MigrationPlan func(ctx context.Context, d *Deps, env string, b *bundle.Bundle) (contract.MigrationPlan, error)
-	// LockWait is how long AcquireLock itself waits for another
-	// deployment's lease to free before it answers DeploymentInProgress.
-	// Zero on AWS, where the state machine retries instead of a Lambda
-	// waiting; the embedded environment, whose clock skips retry intervals,
-	// waits here in real time.
+	// LockWait is how long one AcquireLock call itself waits, in real
+	// time, for another deployment's lease to free before it answers that
+	// it waits. Zero on AWS, where the state machine's Wait state paces the
+	// loop; the embedded engine's clock skips Wait states, so the handler
+	// paces it there.
 	LockWait time.Duration
+	// Alive reports whether the owner of a running deployment is still
+	// there: locally, its process; on AWS, its execution. Nil means owners
+	// are taken to be alive (their leases expire).
+	Alive func(ctx context.Context, d ledger.Deployment) (bool, error)
+	// ObserveSchema reads an environment's schema version (the migrate
+	// function's observe action), for closing an unfinished deployment's
+	// record; nil where the database is out of reach.
+	ObserveSchema func(ctx context.Context, d *Deps, env string) contract.SchemaObservation
+	// SettleWait bounds how long closing an unfinished deployment waits for
+	// its host commands that are still running, and for the observation.
+	SettleWait time.Duration
 
 	bundles bundleCache
 }

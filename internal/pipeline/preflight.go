@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,11 +22,19 @@ import (
 // before anything changes. It opens the deployment's ledger record.
 type Preflight struct{ *Deps }
 
-// Handle runs the Preflight stage.
+// Handle runs the Preflight stage ("check", before the lock) and Resolve
+// ("resolve", right after AcquireLock).
 func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (contract.PreflightOutput, error) {
 	kind := in.Kind
 	if kind == "" {
 		kind = contract.KindDeploy
+	}
+	switch in.Action {
+	case "", contract.PreflightCheck:
+	case contract.PreflightResolve:
+		return h.resolve(ctx, in, kind)
+	default:
+		return contract.PreflightOutput{}, fmt.Errorf("preflight: unknown action %q (check or resolve)", in.Action)
 	}
 	req, err := decodeRequest(in.Request, kind)
 	if err != nil {
@@ -48,17 +58,7 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	}
 	out, err := h.check(ctx, in.DeploymentID, kind, req)
 	if err != nil {
-		var pf *contract.PreflightFailed
-		var fr *contract.Frozen
-		var mb *contract.MigrationBlocked
-		switch {
-		case errors.As(err, &pf):
-			h.Step(ctx, in.DeploymentID, "preflight", StepFailed, pf.Message, nil)
-		case errors.As(err, &fr):
-			h.Step(ctx, in.DeploymentID, "preflight", StepFailed, fr.Message, nil)
-		case errors.As(err, &mb):
-			h.Step(ctx, in.DeploymentID, "preflight", StepFailed, mb.Message, nil)
-		}
+		h.refused(ctx, in.DeploymentID, err)
 		return contract.PreflightOutput{}, err
 	}
 	_, err = h.Ledger.UpdateDeployment(ctx, in.DeploymentID, func(d *ledger.Deployment) error {
@@ -75,8 +75,77 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	if out.PreviousVersion != "" {
 		msg += ", replacing " + out.PreviousVersion
 	}
-	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact})
+	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact, "tags": out.Tags})
 	return out, nil
+}
+
+// refused writes the step of a refusal.
+func (h *Preflight) refused(ctx context.Context, deploymentID string, err error) {
+	var pf *contract.PreflightFailed
+	var fr *contract.Frozen
+	var mb *contract.MigrationBlocked
+	switch {
+	case errors.As(err, &pf):
+		h.Step(ctx, deploymentID, "preflight", StepFailed, pf.Message, nil)
+	case errors.As(err, &fr):
+		h.Step(ctx, deploymentID, "preflight", StepFailed, fr.Message, nil)
+	case errors.As(err, &mb):
+		h.Step(ctx, deploymentID, "preflight", StepFailed, mb.Message, nil)
+	}
+}
+
+// resolve runs, under the lease, the checks that depend on what serves
+// now: another deployment may have finished while this one waited for the
+// lease (or for its approval), so the release a rollback returns to, the
+// schema version and the targets are read again, and the record says what
+// changed. The freeze windows are not checked again: they admitted the
+// deployment when it started.
+func (h *Preflight) resolve(ctx context.Context, in contract.PreflightInput, kind string) (contract.PreflightOutput, error) {
+	req, err := decodeRequest(in.Request, kind)
+	if err != nil {
+		return contract.PreflightOutput{}, &contract.PreflightFailed{Message: err.Error()}
+	}
+	out, err := h.checkWith(ctx, in.DeploymentID, kind, req, true)
+	if err != nil {
+		h.refused(ctx, in.DeploymentID, err)
+		return contract.PreflightOutput{}, err
+	}
+	// What the approval (if any) was asked for stays as it was.
+	if before := in.Preflight; before != nil {
+		out.ApprovalRequired = before.ApprovalRequired
+		if before.PreviousVersion != out.PreviousVersion || before.Version != out.Version {
+			h.Step(ctx, in.DeploymentID, "lock", StepInfo, fmt.Sprintf("while this deployment waited, %s/%s changed: it now serves %s (it served %s when this deployment started), so %s",
+				out.App, out.Environment, orNone(out.PreviousVersion), orNone(before.PreviousVersion), changedNote(kind, out)), nil)
+		}
+	}
+	_, err = h.Ledger.UpdateDeployment(ctx, in.DeploymentID, func(d *ledger.Deployment) error {
+		d.Version, d.PreviousVersion = out.Version, out.PreviousVersion
+		d.TargetDeploymentID = out.TargetDeploymentID
+		d.SchemaBefore = out.Migrations.Current
+		return nil
+	})
+	if err != nil {
+		return contract.PreflightOutput{}, Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
+	}
+	msg := fmt.Sprintf("under the lease: %s serves %s", out.Environment, orNone(out.PreviousVersion))
+	if kind == contract.KindDeploy {
+		msg += fmt.Sprintf("; a rollback would return to %s", orNone(out.PreviousVersion))
+	} else {
+		msg += fmt.Sprintf("; rolling back to %s", out.Version)
+	}
+	msg += fmt.Sprintf("; schema at %d", out.Migrations.Current)
+	h.Step(ctx, in.DeploymentID, "lock", StepInfo, msg, nil)
+	return out, nil
+}
+
+func changedNote(kind string, out contract.PreflightOutput) string {
+	if kind == contract.KindRollback {
+		return "the rollback returns to " + out.Version
+	}
+	if out.PreviousVersion == "" {
+		return "a rollback has no release to return to"
+	}
+	return "a rollback returns to " + out.PreviousVersion
 }
 
 func orUnknown(s string) string {
@@ -98,6 +167,11 @@ func Refuse(format string, a ...any) error {
 }
 
 func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req request) (contract.PreflightOutput, error) {
+	return h.checkWith(ctx, deploymentID, kind, req, false)
+}
+
+// checkWith runs Preflight's checks; underLease says Resolve runs them.
+func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, req request, underLease bool) (contract.PreflightOutput, error) {
 	if req.App != h.Config.App {
 		return contract.PreflightOutput{}, Refuse("app %q is not managed here: this Slipway deploys %q", req.App, h.Config.App)
 	}
@@ -107,31 +181,45 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 	}
 	out := contract.PreflightOutput{App: req.App, Environment: req.Environment, Version: req.Version, Trigger: req.Trigger}
 
-	serving, servingFrom, err := h.serving(ctx, req.App, req.Environment, deploymentID)
+	ds, err := h.Ledger.ListDeployments(ctx, req.App, req.Environment, 200)
 	if err != nil {
 		return out, Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
 	}
+	ds = slices.DeleteFunc(ds, func(d ledger.Deployment) bool { return d.ID == deploymentID })
+	serving, servingFrom := ledger.Serving(ds)
 	if kind == contract.KindRollback {
-		// The deployment to undo: the one that serves, or one whose own
-		// rollback did not finish (a rollback execution completes it).
-		unfinished := servingFrom != nil && servingFrom.Kind == contract.KindDeploy && servingFrom.Status == contract.StatusRollbackFailed
-		if servingFrom == nil || servingFrom.Kind != contract.KindDeploy || (servingFrom.Status != contract.StatusSucceeded && !unfinished) {
-			if servingFrom == nil {
-				return out, Refuse("%s/%s has no deployment to roll back", req.App, req.Environment)
+		// The deployment to undo: the one that serves, or one that ended
+		// without finishing (its rollback failed, it was stopped or
+		// abandoned): a rollback execution completes it.
+		if servingFrom == nil {
+			return out, Refuse("%s/%s has no deployment to roll back", req.App, req.Environment)
+		}
+		if servingFrom.Kind != contract.KindDeploy && req.ToVersion == "" {
+			return out, Refuse("%s/%s: the last change was rollback %s, which returned it to %s; there is nothing more to roll back without naming a release: slipway rollback --env %s --to VERSION",
+				req.App, req.Environment, servingFrom.ID, serving, req.Environment)
+		}
+		unfinished := servingFrom.Kind == contract.KindDeploy && servingFrom.Status != contract.StatusSucceeded && !contract.RolledBack(servingFrom.Status)
+		switch {
+		case unfinished:
+			// Its instances may still be on its version: the rollback
+			// completes it, back to the release it replaced.
+			out.PreviousVersion, out.Version = servingFrom.Version, cmp.Or(req.ToVersion, serving)
+		case servingFrom.Kind == contract.KindDeploy && contract.RolledBack(servingFrom.Status) && req.ToVersion == "":
+			return out, Refuse("%s/%s: the last deployment (%s of %s) already rolled back to %s, so there is nothing to roll back; to return to another release, name it: slipway rollback --env %s --to VERSION",
+				req.App, req.Environment, servingFrom.ID, servingFrom.Version, orNone(serving), req.Environment)
+		default:
+			out.PreviousVersion, out.Version = serving, req.ToVersion
+			if out.Version == "" {
+				out.Version = ledger.ReturnTarget(ds)
 			}
-			return out, Refuse("%s/%s: the last deployment (%s, %s) is not a succeeded deployment, so there is nothing to roll back; it serves %s", req.App, req.Environment, servingFrom.ID, servingFrom.Status, serving)
 		}
 		out.TargetDeploymentID = servingFrom.ID
-		out.PreviousVersion = servingFrom.Version
-		out.Version = req.ToVersion
 		if out.Version == "" {
-			out.Version = servingFrom.PreviousVersion
+			return out, Refuse("%s/%s: %s is the first release deployed here; there is no earlier release to roll back to: deploy a fix, or name one with slipway rollback --env %s --to VERSION",
+				req.App, req.Environment, orNone(serving), req.Environment)
 		}
-		if out.Version == "" {
-			return out, Refuse("%s/%s: deployment %s was the first deployment of %s; there is no earlier release to roll back to (deploy a fix instead)", req.App, req.Environment, servingFrom.ID, servingFrom.Version)
-		}
-		if out.Version == servingFrom.Version {
-			return out, Refuse("%s/%s already serves %s", req.App, req.Environment, out.Version)
+		if out.Version == out.PreviousVersion && !unfinished {
+			return out, Refuse("%s/%s already serves %s: to return to another release, name it: slipway rollback --env %s --to VERSION", req.App, req.Environment, out.Version, req.Environment)
 		}
 	} else {
 		out.PreviousVersion = serving
@@ -158,8 +246,9 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 	if m.App != req.App {
 		return out, Refuse("release %s is built for app %q (its %s says so), not %q", out.Version, m.App, manifest.FileName, req.App)
 	}
-	// Freeze windows stop deployments, never rollbacks.
-	if f, frozen := m.Freeze.Active(h.Time()); frozen && kind == contract.KindDeploy {
+	// Freeze windows stop deployments, never rollbacks; a deployment they
+	// admitted is not stopped by one that begins while it waits.
+	if f, frozen := m.Freeze.Active(h.Time()); frozen && kind == contract.KindDeploy && !underLease {
 		if !req.OverrideFreeze {
 			return out, &contract.Frozen{Message: fmt.Sprintf("%s is frozen: %s, %s, until %s; deploy after it ends, or override with --override-freeze --reason \"why this cannot wait\"",
 				req.Environment, f.Reason, f.What, f.Until.Format(time.RFC3339))}
@@ -228,15 +317,52 @@ func (h *Preflight) check(ctx context.Context, deploymentID, kind string, req re
 	out.Waves = manifest.Plan(waves, out.Instances)
 	out.WaveCount = len(out.Waves)
 	out.PollSeconds = seconds(m.Rollout.PollInterval.Duration)
-	out.Health = contract.HealthSpec{
+	out.Health = healthSpec(m)
+	out.Bake = contract.BakeSpec{Seconds: seconds(bake.Duration.Duration), IntervalSeconds: min(seconds(bake.Duration.Duration), seconds(bake.Interval.Duration))}
+	out.Alarms = alarms
+	out.LockTTLSeconds = contract.LeaseSeconds
+	out.LeaseWaitSeconds = seconds(cmp.Or(m.Rollout.LeaseWait.Duration, DefaultLeaseWait))
+	out.LockPollSeconds = LockPollSeconds
+	out.RollbackHealth = out.Health
+	if underLease {
+		out.Resolved = true
+		if kind == contract.KindDeploy && out.PreviousVersion != "" && out.PreviousVersion != out.Version {
+			out.RollbackHealth = h.healthOf(ctx, deploymentID, req.App, out.PreviousVersion, out.Health)
+		}
+	}
+	return out, nil
+}
+
+// DefaultLeaseWait is how long a deployment waits for another one's lease
+// when the manifest's rollout.lease_wait does not say.
+const DefaultLeaseWait = 30 * time.Minute
+
+// LockPollSeconds is how often, on AWS, a waiting deployment asks for the
+// lease again (the embedded environment asks as soon as it frees).
+const LockPollSeconds = 15
+
+// healthOf returns how release version is probed: its own manifest's
+// health settings. A release that can no longer be read (its bundle was
+// deleted) is probed with fallback, and the ledger says so.
+func (h *Preflight) healthOf(ctx context.Context, deploymentID, app, version string, fallback contract.HealthSpec) contract.HealthSpec {
+	meta, err := h.Artifacts.Stat(ctx, app, version)
+	var b *bundle.Bundle
+	if err == nil {
+		b, err = h.OpenBundle(ctx, meta)
+	}
+	if err != nil {
+		h.Step(ctx, deploymentID, "lock", StepInfo, fmt.Sprintf("the health settings of %s, which a rollback returns to, could not be read (%v): a rollback probes it with this release's", version, err), nil)
+		return fallback
+	}
+	return healthSpec(b.Manifest)
+}
+
+func healthSpec(m *manifest.Manifest) contract.HealthSpec {
+	return contract.HealthSpec{
 		Path: m.Health.Path, ExpectStatus: m.Health.ExpectStatus, Successes: m.Health.Successes,
 		IntervalSeconds: seconds(m.Health.Interval.Duration),
 		MaxAttempts:     int(math.Ceil(m.Health.Timeout.Seconds() / m.Health.Interval.Seconds())),
 	}
-	out.Bake = contract.BakeSpec{Seconds: seconds(bake.Duration.Duration), IntervalSeconds: min(seconds(bake.Interval.Duration), seconds(bake.Duration.Duration))}
-	out.Alarms = alarms
-	out.LockTTLSeconds = 2*3600 + out.Bake.Seconds
-	return out, nil
 }
 
 func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
@@ -248,31 +374,4 @@ func formatTags(tags map[string]string) string {
 	}
 	sort.Strings(kv)
 	return strings.Join(kv, ",")
-}
-
-// serving returns the version an environment serves according to the
-// ledger, and the record that says so (nil when nothing was ever deployed).
-func (h *Deps) serving(ctx context.Context, app, env, exceptID string) (string, *ledger.Deployment, error) {
-	ds, err := h.Ledger.ListDeployments(ctx, app, env, 200)
-	if err != nil {
-		return "", nil, err
-	}
-	for i := range ds {
-		d := &ds[i]
-		if d.ID == exceptID {
-			continue
-		}
-		switch {
-		case d.Kind == contract.KindDeploy && d.Status == contract.StatusSucceeded:
-			return d.Version, d, nil
-		case d.Kind == contract.KindDeploy && (d.Status == contract.StatusRolledBack || d.Status == contract.StatusRollbackFailed):
-			if d.RolledBackBy != "" {
-				continue // the rollback record, newer, says what serves
-			}
-			return d.PreviousVersion, d, nil
-		case d.Kind == contract.KindRollback && d.Status == contract.StatusRolledBack:
-			return d.Version, d, nil
-		}
-	}
-	return "", nil, nil
 }

@@ -4,20 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/notify"
 	"github.com/slipway-deploy/slipway/internal/report"
 )
 
 // Record writes a deployment's final status and summary to the ledger.
-// The status is derived from what the execution did, never assumed:
-// SUCCEEDED, ROLLED_BACK, ROLLBACK_FAILED or FAILED, each meaning one thing
-// (see contract). For a rollback execution it also marks the deployment it
-// rolled back.
+// The status is decided from what was observed before Record (every
+// instance's current release, what it answers, whether it is healthy, and
+// the schema version), never from the path the execution took: SUCCEEDED,
+// ROLLED_BACK, ROLLED_BACK_SCHEMA_KEPT, ROLLBACK_FAILED, FAILED, STOPPED or
+// ABANDONED, each meaning one thing (see contract). For a rollback
+// execution it also links the deployment it completed.
 type Record struct{ *Deps }
 
 // Handle runs Record. Its input is the whole execution state.
@@ -36,10 +40,14 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 	}
 	out.Status, out.Summary = h.judge(st, changed, out.Version)
 	switch {
+	case st.Stopped != nil:
+		out.Error, out.Cause = st.Stopped.Error, st.Stopped.Cause
 	case st.RollbackError != nil:
 		out.Error, out.Cause = st.RollbackError.Error, lambdaMessage(st.RollbackError.Cause)
 	case st.Error != nil:
 		out.Error, out.Cause = st.Error.Error, lambdaMessage(st.Error.Cause)
+	case out.Status != contract.StatusSucceeded && st.ObserveError != nil:
+		out.Error, out.Cause = st.ObserveError.Error, lambdaMessage(st.ObserveError.Cause)
 	}
 
 	now := h.Time()
@@ -47,6 +55,7 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 	var rep *report.Report
 	_, err = h.Ledger.UpdateDeployment(ctx, st.DeploymentID, func(d *ledger.Deployment) error {
 		d.Status, d.FinishedAt, d.Error, d.Cause, d.Summary = out.Status, now, out.Error, out.Cause, out.Summary
+		d.Observed = st.Observation
 		if out.Status == contract.StatusSucceeded && st.Preflight != nil {
 			d.WatchUntil = now.Add(time.Duration(st.Preflight.WatchSeconds) * time.Second)
 		}
@@ -60,7 +69,7 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 		d := ledger.Deployment{
 			ID: st.DeploymentID, App: out.App, Environment: out.Environment, Version: out.Version, Kind: kindOr(st.Kind),
 			Status: out.Status, ExecutionID: st.ExecutionID, Trigger: req.Trigger, StartedAt: started, FinishedAt: now,
-			Error: out.Error, Cause: out.Cause, Summary: out.Summary, SchemaBefore: -1, SchemaAfter: -1,
+			Error: out.Error, Cause: out.Cause, Summary: out.Summary, SchemaBefore: -1, SchemaAfter: -1, Observed: st.Observation,
 		}
 		rep = inputs.build(st, d, out, now)
 		d.Report = rep.Stored()
@@ -69,12 +78,13 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 	if err != nil {
 		return out, &contract.TransientError{Message: err.Error()}
 	}
-	if st.Kind == contract.KindRollback && st.Preflight != nil && st.Preflight.TargetDeploymentID != "" && changed {
+	// A rollback execution that put the environment back completes the
+	// deployment it undid: that record keeps its own status (what happened
+	// to it), and names the rollback.
+	if st.Kind == contract.KindRollback && st.Preflight != nil && st.Preflight.TargetDeploymentID != "" && contract.RolledBack(out.Status) {
 		_, err := h.Ledger.UpdateDeployment(ctx, st.Preflight.TargetDeploymentID, func(d *ledger.Deployment) error {
-			d.Status, d.RolledBackBy = out.Status, st.DeploymentID
-			if out.Status == contract.StatusRolledBack {
-				d.Summary = strings.TrimSpace(d.Summary + " Rolled back later by " + st.DeploymentID + ".")
-			}
+			d.RolledBackBy = st.DeploymentID
+			d.Summary = strings.TrimSpace(d.Summary + " Rolled back later by " + st.DeploymentID + ".")
 			return nil
 		})
 		if err != nil {
@@ -104,7 +114,9 @@ func kindOr(k string) string {
 	return k
 }
 
-// changed reports whether the execution changed any instance or the schema.
+// changed reports whether the execution changed any instance or the schema:
+// it moved an instance (the ledger has its activate or rollback results),
+// or a migration ran, or the schema is observed away from where it was.
 func (h *Record) changed(ctx context.Context, st contract.State) (bool, error) {
 	if st.Rollback != nil && st.Rollback.InstanceCount > 0 {
 		return true, nil
@@ -115,6 +127,9 @@ func (h *Record) changed(ctx context.Context, st contract.State) (bool, error) {
 	if st.SchemaRevert != nil && len(st.SchemaRevert.Reverted)+len(st.SchemaRevert.Kept) > 0 {
 		return true, nil
 	}
+	if !schemaBack(st) {
+		return true, nil
+	}
 	if st.Preflight == nil {
 		return false, nil
 	}
@@ -122,28 +137,108 @@ func (h *Record) changed(ctx context.Context, st contract.State) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return len(results) > 0, nil
-}
-
-// judge derives the final status and a summary a person can act on.
-func (h *Record) judge(st contract.State, changed bool, version string) (string, string) {
-	env := ""
-	if st.Preflight != nil {
-		env = st.Preflight.Environment
-	}
-	if st.Kind == contract.KindRollback {
-		switch {
-		case st.Error != nil:
-			return contract.StatusFailed, fmt.Sprintf("rollback refused before any change: %s", lambdaMessage(st.Error.Cause))
-		case st.RollbackError != nil:
-			return contract.StatusRollbackFailed, fmt.Sprintf("rollback of %s to %s failed: %s. %s", env, version, lambdaMessage(st.RollbackError.Cause), schemaNote(st))
-		default:
-			return contract.StatusRolledBack, fmt.Sprintf("%s serves %s again on %s (was %s). %s", env, version, Count(len(st.Preflight.Instances), "instance"), st.Preflight.PreviousVersion, schemaNote(st))
+	for _, r := range results {
+		if r.Action == fleet.ActionActivate || r.Action == fleet.ActionRollback {
+			return true, nil
 		}
 	}
+	return false, nil
+}
+
+// schemaBack reports whether the schema is observed where it was before
+// the deployment (or was never touched). Without an observation it trusts
+// what the migrate and revert steps reported.
+func schemaBack(st contract.State) bool {
+	if st.Kind == contract.KindRollback {
+		return st.SchemaRevert == nil || len(st.SchemaRevert.Kept) == 0
+	}
+	if o := st.Observation; o != nil && o.Schema != nil && o.Schema.Known && st.Preflight != nil && st.Preflight.Migrations.Current >= 0 {
+		before := st.Preflight.Migrations.Current
+		dirtyBefore := st.Preflight.Migrations.ResumeVersion
+		for _, v := range o.Schema.Dirty {
+			if v != dirtyBefore {
+				return false
+			}
+		}
+		return o.Schema.Version == before
+	}
+	if st.SchemaRevert != nil {
+		return len(st.SchemaRevert.Kept) == 0
+	}
+	return st.Migration == nil || len(st.Migration.Applied) == 0
+}
+
+// judge derives the final status from the observation, and a summary a
+// person can act on.
+func (h *Record) judge(st contract.State, changed bool, version string) (string, string) {
+	env, previous := "", ""
+	if p := st.Preflight; p != nil {
+		env, previous = p.Environment, p.PreviousVersion
+	}
+	var fleetObs *contract.FleetObservation
+	if st.Observation != nil {
+		fleetObs = st.Observation.Fleet
+	}
+	observed := FleetNote(fleetObs)
+	if fleetObs == nil && st.ObserveError != nil {
+		observed = "The fleet could not be observed: " + lambdaMessage(st.ObserveError.Cause) + "."
+	}
+	uniform := func(v string) bool { return fleetObs != nil && v != "" && fleetObs.Uniform == v }
+	cause := ""
+	if st.Error != nil {
+		cause = fmt.Sprintf("%s: %s", st.Error.Error, lambdaMessage(st.Error.Cause))
+	}
+	what := fmt.Sprintf("the deployment of %s", orUnnamed(version))
+	if st.Kind == contract.KindRollback {
+		what = fmt.Sprintf("the rollback to %s", orUnnamed(version))
+	}
+
+	if s := st.Stopped; s != nil {
+		how := "was stopped"
+		status := contract.StatusStopped
+		switch s.Error {
+		case TimedOutError:
+			how = "timed out"
+		case AbandonedError:
+			how, status = "was abandoned", contract.StatusAbandoned
+		}
+		// Nothing changed when the fleet is observed as it was: on the
+		// release that served before (or, for a first deployment that moved
+		// no instance, on none), with the schema where it was.
+		if (uniform(previous) || (previous == "" && !changed)) && schemaBack(st) {
+			return contract.StatusFailed, fmt.Sprintf("%s %s before it changed anything (%s). %s", upper(what), how, s.Cause, observed)
+		}
+		next := fmt.Sprintf("`slipway deploy --env %s --version %s` to finish it", env, version)
+		if previous != "" {
+			next = fmt.Sprintf("`slipway rollback --env %s` to return to %s, or %s", env, previous, next)
+		}
+		return status, fmt.Sprintf("%s %s (%s) and did not roll back. %s %s To bring %s back to one release: %s.",
+			upper(what), how, s.Cause, observed, schemaNote(st), env, next)
+	}
+
+	if st.Kind == contract.KindRollback {
+		switch {
+		case st.Error != nil && !changed:
+			return contract.StatusFailed, fmt.Sprintf("rollback refused before any change: %s", lambdaMessage(st.Error.Cause))
+		case uniform(version) && schemaBack(st):
+			return contract.StatusRolledBack, fmt.Sprintf("%s serves %s again (was %s). %s %s", env, version, previous, observed, schemaNote(st))
+		case uniform(version):
+			return contract.StatusRolledBackSchemaKept, fmt.Sprintf("%s serves %s again (was %s). %s %s", env, version, previous, observed, schemaNote(st))
+		}
+		why := ""
+		if st.RollbackError != nil {
+			why = fmt.Sprintf(": %s: %s", st.RollbackError.Error, lambdaMessage(st.RollbackError.Cause))
+		}
+		return contract.StatusRollbackFailed, fmt.Sprintf("the rollback of %s to %s did not bring every instance back%s. %s %s Look now: `slipway status --env %s`.",
+			env, version, why, observed, schemaNote(st), env)
+	}
+
 	if st.Error == nil && st.RollbackError == nil {
 		p := st.Preflight
-		msg := fmt.Sprintf("%s serves %s on %s", p.Environment, p.Version, Count(len(p.Instances), "instance"))
+		if !uniform(version) {
+			return contract.StatusStopped, fmt.Sprintf("%s reached Record without the fleet being observed on %s, so it cannot be called a success. %s", upper(what), version, observed)
+		}
+		msg := fmt.Sprintf("%s serves %s on %s", p.Environment, p.Version, Count(fleetObs.Total, "instance"))
 		if st.Migration != nil && len(st.Migration.Applied) > 0 {
 			msg += fmt.Sprintf("; schema %d → %d", st.Migration.From, st.Migration.To)
 			if st.Snapshot != nil && st.Snapshot.SnapshotID != "" {
@@ -153,29 +248,68 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 		if st.BakeCheck != nil {
 			msg += fmt.Sprintf("; baked %ds with no alarm", st.BakeCheck.ElapsedSeconds)
 		}
-		return contract.StatusSucceeded, msg + "."
-	}
-	cause := ""
-	if st.Error != nil {
-		cause = fmt.Sprintf("%s: %s", st.Error.Error, lambdaMessage(st.Error.Cause))
+		return contract.StatusSucceeded, msg + ". " + observed
 	}
 	if !changed {
-		return contract.StatusFailed, fmt.Sprintf("%s was not deployed; nothing was changed. %s", version, cause)
+		return contract.StatusFailed, fmt.Sprintf("%s was not deployed; nothing was changed. %s", orUnnamed(version), cause)
 	}
+	if uniform(previous) {
+		msg := fmt.Sprintf("%s failed (%s). Rolled back", version, cause)
+		if r := st.Rollback; r != nil && r.InstanceCount > 0 {
+			msg += fmt.Sprintf(": %s switched back to %s", Count(r.Switched, "instance"), previous)
+			if already := r.InstanceCount - r.Switched; already > 0 {
+				msg += fmt.Sprintf(" (%d already on it)", already)
+			}
+		}
+		msg += ". " + observed
+		if schemaBack(st) {
+			return contract.StatusRolledBack, msg + " " + schemaNote(st)
+		}
+		return contract.StatusRolledBackSchemaKept, msg + " " + schemaNote(st)
+	}
+	why := ""
 	if st.RollbackError != nil {
-		return contract.StatusRollbackFailed, fmt.Sprintf("%s failed (%s) and the rollback failed: %s: %s. Some instances or the schema may still be on %s; look now. %s",
-			version, cause, st.RollbackError.Error, lambdaMessage(st.RollbackError.Cause), version, schemaNote(st))
+		why = fmt.Sprintf(" and the rollback failed: %s: %s", st.RollbackError.Error, lambdaMessage(st.RollbackError.Cause))
 	}
-	msg := fmt.Sprintf("%s failed (%s). Rolled back", version, cause)
-	if st.Rollback != nil && st.Rollback.InstanceCount > 0 {
-		msg += fmt.Sprintf(": %s serve %s again, verified healthy", Count(st.Rollback.InstanceCount, "instance"), st.Rollback.ToVersion)
+	back := "the release that served before"
+	if previous != "" {
+		back = previous
 	}
-	return contract.StatusRolledBack, msg + ". " + schemaNote(st)
+	return contract.StatusRollbackFailed, fmt.Sprintf("%s failed (%s)%s. The fleet is not back on %s: %s %s Look now: `slipway status --env %s`.",
+		version, cause, why, back, observed, schemaNote(st), env)
+}
+
+func orUnnamed(v string) string {
+	if v == "" {
+		return "an unnamed release"
+	}
+	return v
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // schemaNote says honestly what happened to the schema.
 func schemaNote(st contract.State) string {
 	r := st.SchemaRevert
+	if o := st.Observation; o != nil && o.Schema != nil && o.Schema.Known && st.Kind != contract.KindRollback && !schemaBack(st) &&
+		(r == nil || len(r.Kept) == 0) && st.Preflight != nil {
+		msg := fmt.Sprintf("The schema is at %d, not at %d where it was before the deployment", o.Schema.Version, st.Preflight.Migrations.Current)
+		if len(o.Schema.Dirty) > 0 {
+			msg += fmt.Sprintf(" (migration %v stopped part way: the statements it ran stay applied)", o.Schema.Dirty)
+		}
+		msg += "."
+		if r != nil && r.Restore != "" {
+			msg += " " + r.Restore
+		} else if st.Snapshot != nil && st.Snapshot.SnapshotID != "" {
+			msg += fmt.Sprintf(" To get the old schema back, restore snapshot %s (`slipway show %s` gives the exact procedure).", st.Snapshot.SnapshotID, st.DeploymentID)
+		}
+		return msg
+	}
 	switch {
 	case r == nil:
 		if st.Migration != nil && len(st.Migration.Applied) > 0 {
@@ -191,6 +325,22 @@ func schemaNote(st contract.State) string {
 	case len(r.Kept) == 0:
 		return fmt.Sprintf("The schema was reverted from %d to %d (down migrations %v).", r.From, r.To, r.Reverted)
 	default:
-		return fmt.Sprintf("The schema was NOT fully reverted: it stays at %d because migrations %v are not reversible. %s", r.To, r.Kept, r.Restore)
+		var dirty, kept []int64
+		for _, v := range r.Kept {
+			if o := st.Observation; o != nil && o.Schema != nil && slices.Contains(o.Schema.Dirty, v) {
+				dirty = append(dirty, v)
+			} else {
+				kept = append(kept, v)
+			}
+		}
+		var whys []string
+		if len(dirty) > 0 {
+			whys = append(whys, fmt.Sprintf("migration %v stopped part way (the statements it ran stay applied, with the rows they changed)", dirty))
+		}
+		if len(kept) > 0 {
+			whys = append(whys, fmt.Sprintf("migrations %v are not reversible", kept))
+		}
+		why := strings.Join(whys, " and ")
+		return fmt.Sprintf("The schema was NOT fully reverted: it stays at %d because %s. %s", r.To, why, r.Restore)
 	}
 }

@@ -48,7 +48,8 @@ func TestRecordStoresTheReportAndSendsItsText(t *testing.T) {
 	st := contract.State{Request: req, Kind: contract.KindDeploy, DeploymentID: id, Preflight: &contract.PreflightOutput{
 		App: "shop", Environment: "staging", Version: "v2", PreviousVersion: "v1", Instances: []string{"i-1"}, Waves: [][]string{{"i-1"}},
 		Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 4}, Alarms: []string{"shop-5xx"},
-		Migrations: contract.MigrationPlan{Current: 1, Target: 1, Pending: []int64{}}}}
+		Migrations: contract.MigrationPlan{Current: 1, Target: 1, Pending: []int64{}}},
+		Observation: &contract.Observation{Status: "Success", Fleet: &contract.FleetObservation{Total: 1, Versions: map[string]int{"v2": 1}, Uniform: "v2", Healthy: 1}}}
 	out, err := (&Record{Deps: d}).Handle(ctx, st)
 	if err != nil || out.Status != contract.StatusSucceeded {
 		t.Fatalf("Record() = %+v, %v", out, err)

@@ -8,11 +8,15 @@ import (
 	"github.com/slipway-deploy/slipway/internal/fleet"
 )
 
-// Rollback puts the previous release back on the instances this execution
-// moved, and only those, by flipping each host's current link back and
-// restarting with the previous release's own restart command: no download,
-// no build, never the failed release's scripts. A rollback execution moves
-// every instance of the environment to its target.
+// Rollback puts the previous release back by flipping each host's current
+// link back and restarting with the previous release's own restart command:
+// no download, no build, never the failed release's scripts. It moves the
+// instances this execution moved, and those the host check (under the
+// lease) found on another release than the one that serves: an earlier
+// execution that did not finish left them there, and a fleet that is not
+// uniformly on one release is never ROLLED_BACK. Instances already on the
+// release are not restarted. A rollback execution moves every instance of
+// the environment to its target.
 type Rollback struct{ *Deps }
 
 // Handle runs Rollback ("start") and CheckRollback ("poll").
@@ -41,7 +45,19 @@ func (h *Rollback) plan(ctx context.Context, st contract.State) (from, to string
 	}
 	seen := map[string]bool{}
 	for _, r := range results {
-		if r.Action == "activate" && !seen[r.InstanceID] {
+		if r.Action == fleet.ActionActivate && !seen[r.InstanceID] {
+			seen[r.InstanceID] = true
+			ids = append(ids, r.InstanceID)
+		}
+	}
+	if len(ids) == 0 {
+		return p.Version, p.PreviousVersion, nil, nil // it changed no instance: it leaves every one alone
+	}
+	for _, r := range results {
+		// The host check's answers: an instance an earlier, unfinished
+		// execution left on another release.
+		offTarget := r.Action == fleet.ActionStatus && r.Status == fleet.StatusSuccess && r.Version != p.PreviousVersion
+		if offTarget && !seen[r.InstanceID] {
 			seen[r.InstanceID] = true
 			ids = append(ids, r.InstanceID)
 		}
@@ -99,7 +115,24 @@ func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string
 		h.Step(ctx, st.DeploymentID, "rollback", StepFailed, msg, nil)
 		return out, &contract.RollbackFailed{Message: msg}
 	}
-	h.Step(ctx, st.DeploymentID, "rollback", StepOK, fmt.Sprintf("%s switched back to %s", Count(len(ids), "instance"), to), nil)
+	var restarted []string
+	for _, inv := range res.Invocations {
+		if r, err := inv.Report(); err == nil {
+			if r.Changed {
+				out.Switched++
+			} else if r.Restarted {
+				restarted = append(restarted, inv.InstanceID)
+			}
+		}
+	}
+	msg := fmt.Sprintf("%s switched back to %s", Count(out.Switched, "instance"), to)
+	if already := len(ids) - out.Switched; already > 0 {
+		msg += fmt.Sprintf("; %d already on it", already)
+		if len(restarted) > 0 {
+			msg += fmt.Sprintf(" (restarted, not healthy: %s)", List(restarted))
+		}
+	}
+	h.Step(ctx, st.DeploymentID, "rollback", StepOK, msg, nil)
 	out.Status = contract.RollbackDone
 	return out, nil
 }

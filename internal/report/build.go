@@ -209,6 +209,9 @@ func NewDeployment(in DeploymentInput) *Report {
 		r.Timings = timingsFromSteps(d, in.Steps)
 	}
 	for _, res := range in.Results {
+		if res.Action == "status" {
+			continue // the host check's answers: the baseline, not a change
+		}
 		ir := InstanceResult{Wave: res.Wave + 1, Instance: res.InstanceID, Action: res.Action, Version: res.Version, Status: res.Status,
 			ExitCode: res.ExitCode, Detail: LastLine(res.Output)}
 		if res.Wave < 0 {
@@ -415,7 +418,9 @@ func withLedger(s Step, steps []ledger.Step, d ledger.Deployment) Step {
 		s.Status = StatusPlanned
 	}
 	var ok, failed, skipped, info int
+	last := ""
 	for _, st := range steps {
+		last = st.Status
 		s.Messages = append(s.Messages, Message{At: st.At.UTC(), Status: st.Status, Message: st.Message})
 		switch st.Status {
 		case "ok":
@@ -428,9 +433,12 @@ func withLedger(s Step, steps []ledger.Step, d ledger.Deployment) Step {
 			info++
 		}
 	}
+	stopped := d.Status == contract.StatusStopped || d.Status == contract.StatusAbandoned
 	switch {
 	case failed > 0:
 		s.Status = StatusFailed
+	case stopped && last != "" && last != "ok" && last != "skipped" && s.Stage != "observe" && s.Stage != "record":
+		s.Status = StatusInterrupted
 	case ok > 0:
 		s.Status = StatusOK
 	case skipped > 0:

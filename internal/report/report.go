@@ -23,6 +23,9 @@ const (
 	StatusSkipped = "skipped"
 	StatusNotRun  = "not run"
 	StatusWaiting = "waiting"
+	// StatusInterrupted is a stage that was under way when its deployment
+	// stopped or its process was killed: it did not finish.
+	StatusInterrupted = "interrupted"
 )
 
 // Report is a plan or a deployment's report. The six numbered sections are

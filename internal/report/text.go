@@ -11,7 +11,7 @@ import (
 
 // Marks for statuses in text.
 var marks = map[string]string{
-	StatusOK: "✓", StatusFailed: "✗", StatusSkipped: "–", StatusNotRun: "·", StatusPlanned: " ", StatusWaiting: "…", "info": "·",
+	StatusOK: "✓", StatusFailed: "✗", StatusSkipped: "–", StatusNotRun: "·", StatusPlanned: " ", StatusWaiting: "…", StatusInterrupted: "!", "info": "·",
 }
 
 // Mark is the one-character mark of a status in text output.

@@ -28,8 +28,35 @@ func (h *Migrate) Handle(ctx context.Context, in contract.MigrateInput) (contrac
 		return h.up(ctx, in)
 	case "revert":
 		return h.revert(ctx, in)
+	case contract.MigrateObserve:
+		obs := Observe(ctx, h.Deps, in.Environment)
+		return contract.MigrateOutput{From: obs.Version, To: obs.Version, Observed: &obs}, nil
 	}
-	return contract.MigrateOutput{}, fmt.Errorf("migrate: unknown action %q (up or revert)", in.Action)
+	return contract.MigrateOutput{}, fmt.Errorf("migrate: unknown action %q (up, revert or observe)", in.Action)
+}
+
+// Observe reads an environment's schema version and the migrations that
+// stopped part way, changing nothing. A database that cannot be read gives
+// Known false and says why: an observation never fails the execution.
+func Observe(ctx context.Context, d *pipeline.Deps, env string) contract.SchemaObservation {
+	db, dbs, err := d.OpenDatabase(ctx, env)
+	if err != nil {
+		return contract.SchemaObservation{Dirty: []int64{}, Note: err.Error()}
+	}
+	defer db.Close()
+	r := &migrate.Runner{DB: db, Engine: dbs.Family()}
+	applied, err := r.Applied(ctx)
+	if err != nil {
+		return contract.SchemaObservation{Dirty: []int64{}, Note: secret.Scrub(err.Error(), dbs.Password)}
+	}
+	obs := contract.SchemaObservation{Known: true, Dirty: []int64{}}
+	for _, a := range applied {
+		obs.Version = max(obs.Version, a.Version)
+		if a.Dirty {
+			obs.Dirty = append(obs.Dirty, a.Version)
+		}
+	}
+	return obs
 }
 
 func (h *Migrate) fail(ctx context.Context, deploymentID string, err error, scrub ...secret.Value) error {

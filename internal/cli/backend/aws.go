@@ -389,6 +389,11 @@ func (a *AWS) Timings(ctx context.Context, d ledger.Deployment) ([]report.StageT
 }
 
 // PutPushEvent puts a slipway.git "Git Push" event on the default bus.
+// Reconcile closes nothing on AWS: the execution-status rule's closer
+// function closes the record of an execution that timed out, was stopped
+// or failed outside a Catch, from what it observes of the fleet.
+func (a *AWS) Reconcile(context.Context, string) ([]string, error) { return nil, nil }
+
 func (a *AWS) PutPushEvent(ctx context.Context, p trigger.GitPush) error {
 	detail, _ := json.Marshal(p)
 	out, err := a.clients.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{

@@ -60,6 +60,12 @@ type Backend interface {
 	// history; nil where the history is not kept (the embedded engine's
 	// ends with its process).
 	Timings(ctx context.Context, d ledger.Deployment) ([]report.StageTiming, error)
+	// Reconcile closes the records of an environment's deployments whose
+	// owner is gone, from what the fleet is observed to be, and returns
+	// their ids, so that nothing dead shows as RUNNING. Locally it finds
+	// the killed processes; on AWS the execution-status rule's closer does
+	// it, and Reconcile closes nothing.
+	Reconcile(ctx context.Context, env string) ([]string, error)
 	// PutPushEvent puts the slipway.git "Git Push" event on the default
 	// event bus, as CI does after publishing a release.
 	PutPushEvent(ctx context.Context, p trigger.GitPush) error

@@ -168,6 +168,11 @@ func (l *Local) Timings(context.Context, ledger.Deployment) ([]report.StageTimin
 	return nil, nil
 }
 
+// Reconcile closes the environment's deployments whose process is gone.
+func (l *Local) Reconcile(ctx context.Context, env string) ([]string, error) {
+	return l.env.CloseAbandoned(ctx, env)
+}
+
 // PutPushEvent is not supported locally.
 func (l *Local) PutPushEvent(context.Context, trigger.GitPush) error {
 	return fmt.Errorf("push events go to an EventBridge bus on AWS: %w; locally, run `slipway deploy --local`", ErrNotSupported)

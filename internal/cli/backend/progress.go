@@ -38,12 +38,13 @@ type Event struct {
 var stateStages = map[string]string{
 	"Preflight": "preflight", "SendHostCheck": "preflight", "CheckHosts": "preflight",
 	"RequestApproval": "approval",
-	"AcquireLock":     "lock",
-	"Snapshot":        "snapshot", "CheckSnapshot": "snapshot",
+	"AcquireLock":     "lock", "Resolve": "lock",
+	"Snapshot": "snapshot", "CheckSnapshot": "snapshot",
 	"Migrate":    "migrate",
 	"DeployWave": "rollout", "CheckWave": "rollout", "ProbeWave": "rollout", "CheckDrift": "rollout",
 	"CheckAlarms": "bake",
 	"Rollback":    "rollback", "CheckRollback": "rollback", "VerifyRollback": "rollback", "RevertSchema": "rollback",
+	"ObserveFleet": "observe", "CheckObservation": "observe", "ObserveSchema": "observe",
 	"Record":      "record",
 	"ReleaseLock": "unlock",
 }

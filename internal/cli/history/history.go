@@ -88,6 +88,17 @@ func run(ctx context.Context, opts *Options) error {
 			return outcome.Error(err)
 		}
 	}
+	envs := cfg.Names()
+	if opts.Env != "" {
+		envs = []string{opts.Env}
+	}
+	for _, e := range envs {
+		// A deployment whose process is gone is closed first: history
+		// never shows a dead execution as RUNNING.
+		if _, err := b.Reconcile(ctx, e); err != nil {
+			return outcome.Error(err)
+		}
+	}
 	ds, err := b.Ledger().ListDeployments(ctx, cfg.App, opts.Env, opts.Limit)
 	if err != nil {
 		return outcome.Error(err)

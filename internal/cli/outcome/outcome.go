@@ -50,13 +50,17 @@ func Deployment(d ledger.Deployment) (int, string) {
 	case d.Status == contract.StatusFailed && Refused(d.Error, d.Cause):
 		return factory.ExitRefused, refusalHint(d)
 	case d.Status == contract.StatusFailed && d.Kind == contract.KindRollback:
-		return factory.ExitFailed, fmt.Sprintf("nothing was changed; `slipway status --env %s` shows what serves and `slipway history --env %s` what ran", env, env)
+		return factory.ExitFailed, fmt.Sprintf("nothing was changed; `slipway status --env %s` shows what serves and `slipway history --env %s` what ran; `slipway rollback --env %s --to VERSION` names the release to return to", env, env, env)
 	case d.Status == contract.StatusFailed:
 		return factory.ExitFailed, fmt.Sprintf("nothing was changed; `slipway plan --env %s --version %s` runs the same checks without starting anything", env, d.Version)
 	case d.Status == contract.StatusRollbackFailed:
 		return factory.ExitFailed, fmt.Sprintf("look now: `slipway show %s` says what stays on %s, `slipway logs %s` has the instances' output", id, d.Version, id)
 	case d.Status == contract.StatusRolledBack:
 		return factory.ExitFailed, fmt.Sprintf("`slipway show %s` has the full report, `slipway logs %s` the instances' output", id, id)
+	case d.Status == contract.StatusRolledBackSchemaKept:
+		return factory.ExitFailed, fmt.Sprintf("every instance is back, but the schema is not: `slipway show %s` gives the snapshot and the exact restore procedure", id)
+	case d.Status == contract.StatusStopped, d.Status == contract.StatusAbandoned:
+		return factory.ExitFailed, fmt.Sprintf("it did not roll back: `slipway show %s` says what every instance serves; `slipway rollback --env %s` returns to the release before it", id, env)
 	}
 	return factory.ExitFailed, fmt.Sprintf("the deployment has not finished: `slipway status --env %s`", env)
 }

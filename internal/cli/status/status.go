@@ -69,6 +69,11 @@ type Environment struct {
 	Instances   []backend.Instance `json:"instances"`
 	// InstancesNote says why the instances are not listed.
 	InstancesNote string `json:"instances_note,omitempty"`
+	// Observed is what the fleet was observed to be when the last finished
+	// deployment closed its record; Closed lists the deployments whose
+	// owner was gone and which this status closed.
+	Observed *contract.FleetObservation `json:"observed,omitempty"`
+	Closed   []string                   `json:"closed,omitempty"`
 }
 
 // Deployment is a deployment as status shows it.
@@ -132,12 +137,25 @@ func Read(ctx context.Context, b backend.Backend, env string) (Environment, erro
 	app := b.Config().App
 	e, _ := b.Config().Env(env)
 	s := Environment{App: app, Environment: env, Production: e.Production, Running: []Deployment{}, Waiting: []Approval{}}
+	closed, err := b.Reconcile(ctx, env)
+	if err != nil {
+		return s, err
+	}
+	s.Closed = closed
 	l := b.Ledger()
 	ds, err := l.ListDeployments(ctx, app, env, 200)
 	if err != nil {
 		return s, err
 	}
-	serves, by := Serving(ds)
+	for _, d := range ds {
+		if d.Final() {
+			if d.Observed != nil {
+				s.Observed = d.Observed.Fleet
+			}
+			break
+		}
+	}
+	serves, by := ledger.Serving(ds)
 	s.Serves = serves
 	if by != nil {
 		ref := ref(*by)
@@ -187,28 +205,6 @@ func ref(d ledger.Deployment) Deployment {
 	return Deployment{ID: d.ID, Kind: d.Kind, Version: d.Version, Status: d.Status, StartedAt: d.StartedAt.UTC(), FinishedAt: d.FinishedAt.UTC()}
 }
 
-// Serving returns the release an environment serves according to its
-// deployments (newest first), and the record that says so: the last
-// succeeded deployment, the release a rolled-back one returned to, or the
-// target of a rollback. It reads the ledger as Preflight does.
-func Serving(ds []ledger.Deployment) (string, *ledger.Deployment) {
-	for i := range ds {
-		d := &ds[i]
-		switch {
-		case d.Kind == contract.KindDeploy && d.Status == contract.StatusSucceeded:
-			return d.Version, d
-		case d.Kind == contract.KindDeploy && (d.Status == contract.StatusRolledBack || d.Status == contract.StatusRollbackFailed):
-			if d.RolledBackBy != "" {
-				continue
-			}
-			return d.PreviousVersion, d
-		case d.Kind == contract.KindRollback && d.Status == contract.StatusRolledBack:
-			return d.Version, d
-		}
-	}
-	return "", nil
-}
-
 // Text writes one environment's status for people.
 func Text(w io.Writer, s Environment, now time.Time) {
 	prod := ""
@@ -223,6 +219,12 @@ func Text(w io.Writer, s Environment, now time.Time) {
 	default:
 		d := s.ServedBy
 		field("serves", "%s (deployment %s, %s %s)", orDash(s.Serves), d.ID, d.Status, ago(d.FinishedAt, now))
+	}
+	if o := s.Observed; o != nil && o.Uniform == "" && o.Problem != "" {
+		field("observed", "%s", o.Problem)
+	}
+	for _, id := range s.Closed {
+		field("closed", "%s: its process was gone; `slipway show %s` says what it left", id, id)
 	}
 	if len(s.Running) == 0 {
 		field("running", "none")

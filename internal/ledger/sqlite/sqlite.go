@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/litedb"
 )
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS deployments (
 	target_deployment_id TEXT NOT NULL DEFAULT '',
 	rolled_back_by TEXT NOT NULL DEFAULT '',
 	report TEXT NOT NULL DEFAULT '',
-	watch_until TEXT NOT NULL DEFAULT ''
+	watch_until TEXT NOT NULL DEFAULT '',
+	observed TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS deployments_env ON deployments (app, environment, started_at);
 CREATE TABLE IF NOT EXISTS steps (
@@ -126,7 +128,32 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("create ledger schema in %s: %w", path, err)
 	}
+	if err := upgrade(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("upgrade ledger schema in %s: %w", path, err)
+	}
 	return &Store{db: db}, nil
+}
+
+// columns added since the first schema: a ledger an older Slipway created
+// gets them on open.
+var added = []struct{ table, column, decl string }{
+	{"deployments", "observed", "TEXT NOT NULL DEFAULT ''"},
+}
+
+func upgrade(db *sql.DB) error {
+	for _, a := range added {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, a.table, a.column).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := db.Exec(`ALTER TABLE ` + a.table + ` ADD COLUMN ` + a.column + ` ` + a.decl); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -135,16 +162,24 @@ func (s *Store) Close() error { return s.db.Close() }
 func ts(t time.Time) string      { return ledger.FormatTime(t) }
 func parseTS(s string) time.Time { return ledger.ParseTime(s) }
 
+func observedJSON(o *contract.Observation) string {
+	if o == nil {
+		return ""
+	}
+	b, _ := json.Marshal(o)
+	return string(b)
+}
+
 // PutDeployment inserts or replaces a deployment record.
 func (s *Store) PutDeployment(ctx context.Context, d ledger.Deployment) error {
 	trig, _ := json.Marshal(d.Trigger)
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO deployments
 		(id, app, environment, version, previous_version, kind, status, execution_id, trigger_json, started_at, finished_at,
-		 error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report, watch_until)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		 error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report, watch_until, observed)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		d.ID, d.App, d.Environment, d.Version, d.PreviousVersion, d.Kind, d.Status, d.ExecutionID, string(trig),
 		ts(d.StartedAt), ts(d.FinishedAt), d.Error, d.Cause, d.Summary, d.SnapshotID, d.SchemaBefore, d.SchemaAfter,
-		d.TargetDeploymentID, d.RolledBackBy, string(d.Report), ts(d.WatchUntil))
+		d.TargetDeploymentID, d.RolledBackBy, string(d.Report), ts(d.WatchUntil), observedJSON(d.Observed))
 	if err != nil {
 		return fmt.Errorf("put deployment %s: %w", d.ID, err)
 	}
@@ -152,16 +187,22 @@ func (s *Store) PutDeployment(ctx context.Context, d ledger.Deployment) error {
 }
 
 const deploymentCols = `id, app, environment, version, previous_version, kind, status, execution_id, trigger_json, started_at,
-	finished_at, error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report, watch_until`
+	finished_at, error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report, watch_until, observed`
 
 func scanDeployment(row interface{ Scan(...any) error }) (ledger.Deployment, error) {
 	var d ledger.Deployment
-	var trig, started, finished, report, watch string
+	var trig, started, finished, report, watch, observed string
 	err := row.Scan(&d.ID, &d.App, &d.Environment, &d.Version, &d.PreviousVersion, &d.Kind, &d.Status, &d.ExecutionID, &trig,
 		&started, &finished, &d.Error, &d.Cause, &d.Summary, &d.SnapshotID, &d.SchemaBefore, &d.SchemaAfter,
-		&d.TargetDeploymentID, &d.RolledBackBy, &report, &watch)
+		&d.TargetDeploymentID, &d.RolledBackBy, &report, &watch, &observed)
 	if err != nil {
 		return d, err
+	}
+	if observed != "" {
+		d.Observed = &contract.Observation{}
+		if err := json.Unmarshal([]byte(observed), d.Observed); err != nil {
+			return d, fmt.Errorf("decode the observation of %s: %w", d.ID, err)
+		}
 	}
 	_ = json.Unmarshal([]byte(trig), &d.Trigger)
 	d.StartedAt, d.FinishedAt, d.WatchUntil = parseTS(started), parseTS(finished), parseTS(watch)
@@ -203,10 +244,10 @@ func (s *Store) UpdateDeployment(ctx context.Context, id string, fn func(*ledger
 	trig, _ := json.Marshal(d.Trigger)
 	_, err = tx.ExecContext(ctx, `UPDATE deployments SET version=?, previous_version=?, kind=?, status=?, execution_id=?, trigger_json=?,
 		started_at=?, finished_at=?, error=?, cause=?, summary=?, snapshot_id=?, schema_before=?, schema_after=?,
-		target_deployment_id=?, rolled_back_by=?, report=?, watch_until=? WHERE id=?`,
+		target_deployment_id=?, rolled_back_by=?, report=?, watch_until=?, observed=? WHERE id=?`,
 		d.Version, d.PreviousVersion, d.Kind, d.Status, d.ExecutionID, string(trig), ts(d.StartedAt), ts(d.FinishedAt),
 		d.Error, d.Cause, d.Summary, d.SnapshotID, d.SchemaBefore, d.SchemaAfter, d.TargetDeploymentID, d.RolledBackBy,
-		string(d.Report), ts(d.WatchUntil), id)
+		string(d.Report), ts(d.WatchUntil), observedJSON(d.Observed), id)
 	if err != nil {
 		return d, fmt.Errorf("update deployment %s: %w", id, err)
 	}

@@ -150,6 +150,9 @@ func (f *Fake) Timings(ctx context.Context, d ledger.Deployment) ([]report.Stage
 }
 
 // PutPushEvent records the event.
+// Reconcile closes nothing: the fake's records are as seeded.
+func (f *Fake) Reconcile(context.Context, string) ([]string, error) { return nil, nil }
+
 func (f *Fake) PutPushEvent(_ context.Context, p trigger.GitPush) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
