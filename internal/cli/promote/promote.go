@@ -106,6 +106,8 @@ func (e *RefusedError) Error() string {
 	}
 	d := e.Record
 	switch {
+	case d.Kind == contract.KindRollback:
+		return fmt.Sprintf("refusing to promote %s: it was rolled back by %s, which returned %s to %s", e.Version, d.ID, e.From, d.Version)
 	case d.RolledBackBy != "":
 		return fmt.Sprintf("refusing to promote %s: its deployment to %s (%s) was rolled back by %s", e.Version, e.From, d.ID, d.RolledBackBy)
 	case !d.Final():
@@ -131,6 +133,14 @@ func Check(ctx context.Context, l backend.Ledger, app, env, version string) (led
 	var latest *ledger.Deployment
 	for i := range ds {
 		d := ds[i]
+		// A rollback away from the version, newer than any success of it,
+		// refuses it: whatever older record says it succeeded.
+		if d.Kind == contract.KindRollback && d.PreviousVersion == version && d.Version != version && contract.RolledBack(d.Status) {
+			if latest == nil {
+				latest = &ds[i]
+			}
+			break
+		}
 		if d.Kind != contract.KindDeploy || d.Version != version {
 			continue
 		}

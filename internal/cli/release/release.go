@@ -43,6 +43,8 @@ type PublishOptions struct {
 	Repository string
 	Branch     string
 	As         string
+	// Replace publishes over a version already published with other bytes.
+	Replace bool
 }
 
 // NewCmdRelease returns the release command and its subcommands. The run
@@ -144,6 +146,7 @@ after a push: the push router deploys the commit to the environment its branch m
 	cmd.Flags().StringVar(&opts.Repository, "repository", "", "with --push-event: the repository, as triggers.repositories names it")
 	cmd.Flags().StringVar(&opts.Branch, "branch", "", "with --push-event: the branch pushed to")
 	cmd.Flags().StringVar(&opts.As, "as", "", "with --push-event: who pushed (default: the AWS caller or $USER)")
+	cmd.Flags().BoolVar(&opts.Replace, "replace", false, "publish over a version already published with other bytes (hosts that have it install it again)")
 	return cmd
 }
 
@@ -173,11 +176,35 @@ func publish(ctx context.Context, opts *PublishOptions) error {
 	if err != nil {
 		return outcome.Error(err)
 	}
+	// A version names one build: publishing it again with other bytes is
+	// refused, so a redeploy never records one checksum while hosts keep
+	// another release under the same name.
+	sum := bundle.SHA256(data)
+	existing, err := store.Stat(ctx, app, opts.Version)
+	var notFound *artifact.NotFoundError
+	switch {
+	case err == nil && existing.SHA256 == sum:
+	case err == nil && !opts.Replace:
+		return factory.WithHint(factory.ExitRefused,
+			fmt.Errorf("release %s of %s is already published with other bytes (sha256 %s, this file %s)", opts.Version, app, existing.SHA256, sum),
+			fmt.Sprintf("a version names one build: publish this one under a new version, or replace it on purpose with `slipway release publish %s --version %s --replace`", opts.File, opts.Version))
+	case err != nil && !errors.As(err, &notFound):
+		return outcome.Error(err)
+	}
+	// The same bytes are stored again: a stored copy that was damaged is
+	// repaired, and nothing else changes.
 	meta, err := store.Publish(ctx, app, opts.Version, data)
 	if err != nil {
 		return outcome.Error(err)
 	}
-	fmt.Fprintf(opts.IO.Out, "published %s of %s: %s (sha256 %s)\n", opts.Version, app, meta.URI, meta.SHA256)
+	verb := "published"
+	switch {
+	case existing.SHA256 == sum:
+		verb = "published again (the same bytes)"
+	case existing.SHA256 != "":
+		verb = fmt.Sprintf("replaced (was sha256 %s)", existing.SHA256)
+	}
+	fmt.Fprintf(opts.IO.Out, "%s %s of %s: %s (sha256 %s)\n", verb, opts.Version, app, meta.URI, meta.SHA256)
 	if !opts.PushEvent {
 		fmt.Fprintf(opts.IO.Out, "deploy it with: slipway deploy --env <env> --version %s\n", opts.Version)
 		return nil
