@@ -22,51 +22,12 @@ func TestMain(m *testing.M) { moto.Main(m) }
 
 var motoTables atomic.Int64
 
-// motoTable creates a ledger table in the package's moto server as the
-// CDK stack creates it (infra/stack: storage): pk/sk strings, the two
-// indexes with projection ALL, on-demand billing, TTL on ttl. Each call
-// makes a new table, so every test starts empty.
+// motoTable creates a new ledger table in the package's moto server, as
+// the CDK stack creates it, so that every test starts empty.
 func motoTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
-	client := dynamodb.NewFromConfig(moto.Shared(t).Config())
 	name := fmt.Sprintf("slipway-ledger-%d", motoTables.Add(1))
-	ctx := context.Background()
-	str := func(n string) types.AttributeDefinition {
-		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
-	}
-	keys := func(pk, sk string) []types.KeySchemaElement {
-		return []types.KeySchemaElement{
-			{AttributeName: aws.String(pk), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(sk), KeyType: types.KeyTypeRange},
-		}
-	}
-	gsi := func(index, pk, sk string) types.GlobalSecondaryIndex {
-		return types.GlobalSecondaryIndex{IndexName: aws.String(index), KeySchema: keys(pk, sk),
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}
-	}
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			str(ledger.DynamoPartitionKey), str(ledger.DynamoSortKey),
-			str(ledger.DynamoGSIByEnvPartitionKey), str(ledger.DynamoGSIByEnvSortKey),
-			str(ledger.DynamoGSIByAppPartitionKey), str(ledger.DynamoGSIByAppSortKey),
-		},
-		KeySchema: keys(ledger.DynamoPartitionKey, ledger.DynamoSortKey),
-		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-			gsi(ledger.DynamoGSIByEnv, ledger.DynamoGSIByEnvPartitionKey, ledger.DynamoGSIByEnvSortKey),
-			gsi(ledger.DynamoGSIByApp, ledger.DynamoGSIByAppPartitionKey, ledger.DynamoGSIByAppSortKey),
-		},
-	})
-	if err != nil {
-		t.Fatalf("create table %s in moto: %v", name, err)
-	}
-	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(ledger.DynamoTTLAttribute), Enabled: aws.Bool(true)}})
-	if err != nil {
-		t.Fatalf("enable TTL on %s in moto: %v", name, err)
-	}
-	return client, name
+	return moto.Shared(t).CreateLedgerTable(t, name), name
 }
 
 // TestDynamoConformanceOnMoto runs the ledger's conformance suite on
