@@ -77,7 +77,10 @@ func TestS3MissingBucketOnMoto(t *testing.T) {
 	}{
 		{"Stat", func() error { _, err := s.Stat(ctx, "demo", "v1"); return err }},
 		{"Publish", func() error { _, err := s.Publish(ctx, "demo", "v1", []byte("b")); return err }},
-		{"Fetch", func() error { _, err := s.Fetch(ctx, Meta{URI: "s3://slipway-moto-never-created/demo/v1.tar.gz"}); return err }},
+		{"Fetch", func() error {
+			_, err := s.Fetch(ctx, Meta{URI: "s3://slipway-moto-never-created/demo/v1.tar.gz"})
+			return err
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
