@@ -130,11 +130,11 @@ func jsonOf(t testing.TB, v any) string {
 
 // Not tested against moto: moto 5.2.1 answers DescribeInstanceInformation
 // (Instances, Lookup) and ListCommandInvocations (Status) with HTTP 500,
-// not implemented; it has SendCommand and ListCommands, and
-// GetCommandInvocation only for instances it knows, none of which are SSM
-// managed nodes. Checked against moto_server 5.2.1 with the SDK's client.
-// These wire tests, on real response and error shapes, are the adapter's
-// only oracle; see docs/aws.md, "Tested against moto".
+// not implemented, and has no SSM managed nodes for GetCommandInvocation.
+// Checked against moto_server 5.2.1 with the SDK's client. Only Send runs
+// against moto (TestSSMSendOnMoto); for the rest these wire tests, on real
+// response and error shapes, are the adapter's only oracle; see
+// docs/aws.md, "Tested against moto".
 func TestSSMInstances(t *testing.T) {
 	ctx := context.Background()
 	page1 := `{"InstanceInformationList":[
