@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -192,6 +193,40 @@ func TestAWSCommandsOnMoto(t *testing.T) {
 		}
 		if ex.Status != "RUNNING" || req.App != "shop" || req.Environment != "staging" || req.Version != "v2" || req.Trigger.Actor != "ada" || req.Trigger.Source != "cli" {
 			t.Errorf("execution %s is %s with input %+v; want RUNNING, shop v2 to staging by ada from the cli", arn, ex.Status, req)
+		}
+	})
+
+	t.Run("the backend follows an execution to its end", func(t *testing.T) {
+		// deploy --wait's loop (DescribeExecution, GetExecutionHistory, the
+		// ledger's steps) on moto, whose executions run until stopped: a
+		// person stops this one while the backend follows it.
+		b, err := backend.Open(ctx, backend.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		const name = "staging-v3-20261126T110000Z-0003"
+		arn := strings.Replace(st.deploy, ":stateMachine:", ":execution:", 1) + ":" + name
+		stopped := make(chan error, 1)
+		go func() {
+			deadline := time.Now().Add(20 * time.Second)
+			for time.Now().Before(deadline) {
+				if _, err := st.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)}); err == nil {
+					_, err := st.sfn.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(arn), Error: aws.String("Stopped"), Cause: aws.String("by a person")})
+					stopped <- err
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			stopped <- fmt.Errorf("execution %s did not appear", arn)
+		}()
+		ex, err := b.Start(ctx, backend.MachineDeploy, name, []byte(`{"app":"shop","environment":"staging","version":"v3"}`),
+			backend.StartOptions{Wait: true, Poll: 10 * time.Millisecond})
+		if err := <-stopped; err != nil {
+			t.Fatalf("stop the execution in moto: %v", err)
+		}
+		if err != nil || ex.ARN != arn || ex.Status != "ABORTED" || ex.StopDate.IsZero() {
+			t.Errorf("Start(wait) = %+v, %v; want %s ABORTED with its stop date", ex, err, arn)
 		}
 	})
 
