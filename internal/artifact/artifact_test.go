@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-deploy/slipway/internal/bundle"
 )
@@ -52,13 +53,41 @@ type fakeS3 struct {
 	objects  map[string][]byte
 	meta     map[string]string
 	requests []string
+	ranges   []string // the Range header of each GET
+	// noBucket answers every request as S3 does for a bucket that does
+	// not exist; denied as it does for one the caller may not read.
+	noBucket, denied bool
+}
+
+// s3Error writes S3's error document; a HEAD answer has no body.
+func s3Error(w http.ResponseWriter, r *http.Request, status int, code, message, extra string) {
+	if r.Method == http.MethodHead {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<Error><Code>`+code+`</Code><Message>`+message+`</Message>`+extra+
+		`<RequestId>4442587FB7D0A2F9</RequestId><HostId>n9cQ3kLQ0+5dSZSY0dPR0Fh1VQ9uSe0Z1nPxZbTd4w=</HostId></Error>`)
 }
 
 func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.Path)
+	if r.Method == http.MethodGet {
+		f.ranges = append(f.ranges, r.Header.Get("Range"))
+	}
 	key := strings.TrimPrefix(r.URL.Path, "/")
+	bucket, _, _ := strings.Cut(key, "/")
+	switch {
+	case f.noBucket:
+		s3Error(w, r, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist", "<BucketName>"+bucket+"</BucketName>")
+		return
+	case f.denied:
+		s3Error(w, r, http.StatusForbidden, "AccessDenied", "Access Denied", "")
+		return
+	}
 	switch r.Method {
 	case http.MethodPut:
 		b, _ := io.ReadAll(r.Body)
@@ -70,13 +99,7 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodHead, http.MethodGet:
 		b, ok := f.objects[key]
 		if !ok {
-			if r.Method == http.MethodHead {
-				w.WriteHeader(http.StatusNotFound)
-				return
-			}
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusNotFound)
-			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>`+key+`</Key><RequestId>R1</RequestId></Error>`)
+			s3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.", "<Key>"+strings.TrimPrefix(key, bucket+"/")+"</Key>")
 			return
 		}
 		if m, ok := f.meta[key]; ok {
@@ -142,5 +165,79 @@ func TestS3OnTheWire(t *testing.T) {
 		if !found {
 			t.Errorf("requests %v lack %q", fake.requests, w)
 		}
+	}
+}
+
+// TestS3BucketErrors checks that a missing or forbidden bucket is reported
+// as a setting to fix (*BucketError, naming the bucket and
+// SLIPWAY_ARTIFACT_BUCKET), never as a release that is not published.
+func TestS3BucketErrors(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name         string
+		noBucket     bool
+		denied       bool
+		run          func(s *S3) error
+		wantMissing  bool
+		wantRequests []string
+	}{
+		{name: "Stat in a missing bucket", noBucket: true, wantMissing: true,
+			run: func(s *S3) error { _, err := s.Stat(ctx, "demo", "v1"); return err },
+			// HEAD's 404 has no body: a one-byte GET tells the bucket from the key.
+			wantRequests: []string{"HEAD /artifacts/demo/v1.tar.gz", "GET /artifacts/demo/v1.tar.gz"}},
+		{name: "Stat in a forbidden bucket", denied: true,
+			run:          func(s *S3) error { _, err := s.Stat(ctx, "demo", "v1"); return err },
+			wantRequests: []string{"HEAD /artifacts/demo/v1.tar.gz"}},
+		{name: "Publish to a missing bucket", noBucket: true, wantMissing: true,
+			run:          func(s *S3) error { _, err := s.Publish(ctx, "demo", "v1", []byte("b")); return err },
+			wantRequests: []string{"PUT /artifacts/demo/v1.tar.gz"}},
+		{name: "Publish to a forbidden bucket", denied: true,
+			run:          func(s *S3) error { _, err := s.Publish(ctx, "demo", "v1", []byte("b")); return err },
+			wantRequests: []string{"PUT /artifacts/demo/v1.tar.gz"}},
+		{name: "Fetch from a missing bucket", noBucket: true, wantMissing: true,
+			run: func(s *S3) error {
+				_, err := s.Fetch(ctx, Meta{URI: "s3://artifacts/demo/v1.tar.gz"})
+				return err
+			},
+			wantRequests: []string{"GET /artifacts/demo/v1.tar.gz"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeS3{objects: map[string][]byte{}, meta: map[string]string{}, noBucket: tt.noBucket, denied: tt.denied}
+			err := tt.run(newS3(t, fake))
+			var be *BucketError
+			if !errors.As(err, &be) || be.Bucket != "artifacts" || be.Missing != tt.wantMissing {
+				t.Fatalf("%s = %v, want *BucketError{Bucket: artifacts, Missing: %v}", tt.name, err, tt.wantMissing)
+			}
+			if isNotFoundErr(err) {
+				t.Errorf("%s = %v, also a *NotFoundError: a missing bucket is not an unpublished release", tt.name, err)
+			}
+			for _, want := range []string{`"artifacts"`, "SLIPWAY_ARTIFACT_BUCKET", "ArtifactBucketName"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s = %q, want it to name %s", tt.name, err, want)
+				}
+			}
+			if diff := cmp.Diff(tt.wantRequests, fake.requests); diff != "" {
+				t.Errorf("requests mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestS3StatTellsKeyFromBucket checks that a 404 on a bucket that exists
+// is still a release that is not published, and that the GET asking which
+// reads one byte, not the bundle.
+func TestS3StatTellsKeyFromBucket(t *testing.T) {
+	fake := &fakeS3{objects: map[string][]byte{}, meta: map[string]string{}}
+	_, err := newS3(t, fake).Stat(context.Background(), "demo", "v9")
+	if !isNotFoundErr(err) {
+		t.Fatalf("Stat(unpublished) = %v, want *NotFoundError", err)
+	}
+	var be *BucketError
+	if errors.As(err, &be) {
+		t.Errorf("Stat(unpublished) = %v, also a *BucketError", err)
+	}
+	if diff := cmp.Diff([]string{"bytes=0-0"}, fake.ranges); diff != "" {
+		t.Errorf("GET Range headers mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -128,6 +128,13 @@ func jsonOf(t testing.TB, v any) string {
 	return string(b)
 }
 
+// Not tested against moto: moto 5.2.1 answers DescribeInstanceInformation
+// (Instances, Lookup) and ListCommandInvocations (Status) with HTTP 500,
+// not implemented, and has no SSM managed nodes for GetCommandInvocation.
+// Checked against moto_server 5.2.1 with the SDK's client. Only Send runs
+// against moto (TestSSMSendOnMoto); for the rest these wire tests, on real
+// response and error shapes, are the adapter's only oracle; see
+// docs/aws.md, "Tested against moto".
 func TestSSMInstances(t *testing.T) {
 	ctx := context.Background()
 	page1 := `{"InstanceInformationList":[

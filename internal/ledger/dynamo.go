@@ -674,18 +674,23 @@ func (d *Dynamo) reserve(ctx context.Context, deploymentID, attr string, n int64
 }
 
 // queryPrefix returns the items of partition pk whose sort key starts with
-// prefix, in sort key order, reading every page.
+// prefix (every item of it when prefix is ""), in sort key order, reading
+// every page. DynamoDB rejects an empty string bound to a key attribute,
+// even as begins_with's prefix, so "" means no condition on the sort key.
 func (d *Dynamo) queryPrefix(ctx context.Context, pk, prefix string) ([]item, error) {
-	return d.queryItems(ctx, &dynamodb.QueryInput{
-		TableName:                &d.Table,
-		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-		ExpressionAttributeNames: map[string]string{"#pk": DynamoPartitionKey, "#sk": DynamoSortKey},
-		ExpressionAttributeValues: item{
-			":pk":     &types.AttributeValueMemberS{Value: pk},
-			":prefix": &types.AttributeValueMemberS{Value: prefix},
-		},
-		ConsistentRead: aws.Bool(true),
-	}, 0)
+	in := &dynamodb.QueryInput{
+		TableName:                 &d.Table,
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": DynamoPartitionKey},
+		ExpressionAttributeValues: item{":pk": &types.AttributeValueMemberS{Value: pk}},
+		ConsistentRead:            aws.Bool(true),
+	}
+	if prefix != "" {
+		in.KeyConditionExpression = aws.String("#pk = :pk AND begins_with(#sk, :prefix)")
+		in.ExpressionAttributeNames["#sk"] = DynamoSortKey
+		in.ExpressionAttributeValues[":prefix"] = &types.AttributeValueMemberS{Value: prefix}
+	}
+	return d.queryItems(ctx, in, 0)
 }
 
 // queryItems runs in page by page and returns its items, at most limit of

@@ -150,6 +150,9 @@ func decodeApproval(it item) (Approval, error) {
 
 // PutApproval records an approval request (or replaces it).
 func (d *Dynamo) PutApproval(ctx context.Context, a Approval) error {
+	if a.DeploymentID == "" { // the sort key: DynamoDB rejects ""
+		return fmt.Errorf("record an approval request of %s/%s: it names no deployment", a.App, a.Environment)
+	}
 	if _, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.Table, Item: approvalItem(a)}); err != nil {
 		return fmt.Errorf("record the approval request of %s: %w", a.DeploymentID, d.explain(err))
 	}
@@ -158,6 +161,9 @@ func (d *Dynamo) PutApproval(ctx context.Context, a Approval) error {
 
 // GetApproval returns a deployment's approval request, or ErrNotFound.
 func (d *Dynamo) GetApproval(ctx context.Context, app, env, deploymentID string) (Approval, error) {
+	if deploymentID == "" { // the sort key: DynamoDB rejects ""
+		return Approval{}, fmt.Errorf("approval of %q: %w", deploymentID, ErrNotFound)
+	}
 	out, err := d.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.Table, Key: key(approvalsKey(app, env), deploymentID), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return Approval{}, fmt.Errorf("read the approval of %s: %w", deploymentID, d.explain(err))
@@ -171,6 +177,9 @@ func (d *Dynamo) GetApproval(ctx context.Context, app, env, deploymentID string)
 // DecideApproval records a decision once: a second decision fails with
 // *DecidedError.
 func (d *Dynamo) DecideApproval(ctx context.Context, app, env, deploymentID, decision, by, reason string, now time.Time) (Approval, error) {
+	if deploymentID == "" { // the sort key: DynamoDB rejects ""
+		return Approval{}, fmt.Errorf("approval of %q: %w", deploymentID, ErrNotFound)
+	}
 	values := item{":d": &types.AttributeValueMemberS{Value: decision}, ":by": &types.AttributeValueMemberS{Value: by},
 		":at": &types.AttributeValueMemberS{Value: ts(now)}, ":reason": &types.AttributeValueMemberS{Value: reason}}
 	out, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{

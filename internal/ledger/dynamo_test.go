@@ -234,6 +234,38 @@ func TestDynamoRequests(t *testing.T) {
 			},
 		},
 		{
+			// DynamoDB rejects "" bound to a key attribute, begins_with's
+			// prefix included: the whole partition is read with no sort
+			// key condition.
+			name:    "Approvals queries the environment's partition with no sort key condition",
+			run:     func(d *ledger.Dynamo) error { _, err := d.Approvals(ctx, "shop", "production"); return err },
+			wantOps: []string{"Query"},
+			check: func(t *testing.T, calls []ledgertest.FakeCall) {
+				b := body(t, calls[0])
+				got := map[string]any{"condition": b["KeyConditionExpression"], "names": b["ExpressionAttributeNames"],
+					"values": b["ExpressionAttributeValues"], "ConsistentRead": b["ConsistentRead"]}
+				want := map[string]any{"condition": "#pk = :pk", "names": map[string]any{"#pk": "pk"},
+					"values": map[string]any{":pk": s("APPROVALS#shop#production")}, "ConsistentRead": true}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("Query request mismatch (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name:    "Steps queries the deployment's partition by the step prefix",
+			run:     func(d *ledger.Dynamo) error { _, err := d.Steps(ctx, "dep-1"); return err },
+			wantOps: []string{"Query"},
+			check: func(t *testing.T, calls []ledgertest.FakeCall) {
+				b := body(t, calls[0])
+				got := map[string]any{"condition": b["KeyConditionExpression"], "values": b["ExpressionAttributeValues"]}
+				want := map[string]any{"condition": "#pk = :pk AND begins_with(#sk, :prefix)",
+					"values": map[string]any{":pk": s("DEP#dep-1"), ":prefix": s("STEP#")}}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("Query request mismatch (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
 			name:    "Unfreeze deletes the manual item and asks for it back",
 			setup:   func(d *ledger.Dynamo) error { return d.Freeze(ctx, "shop", "production", "grace", "hold", now) },
 			run:     func(d *ledger.Dynamo) error { _, err := d.Unfreeze(ctx, "shop", "production"); return err },

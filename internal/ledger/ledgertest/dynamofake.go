@@ -444,10 +444,18 @@ func (f *DynamoFake) itemKey(it FakeItem) ([2]string, error) {
 	if pk == nil || sk == nil {
 		return [2]string{}, validation("One or more parameter values were invalid: Missing the key %s or %s in the item", ledger.DynamoPartitionKey, ledger.DynamoSortKey)
 	}
-	if *pk == "" || *sk == "" {
-		return [2]string{}, validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value.")
+	for _, a := range []string{ledger.DynamoPartitionKey, ledger.DynamoSortKey} {
+		if *it[a].S == "" {
+			return [2]string{}, emptyKey(a)
+		}
 	}
 	return [2]string{*pk, *sk}, nil
+}
+
+// emptyKey is DynamoDB's answer to an empty string given for key attribute
+// attr, in an item, a Key or a key condition's value.
+func emptyKey(attr string) *apiError {
+	return validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: %s", attr)
 }
 
 // indexes maps each index to its key attributes.
@@ -611,6 +619,9 @@ func (f *DynamoFake) query(req queryRequest) (any, error) {
 		return nil, err
 	}
 	if err := checkKeyCondition(cond, req.ExpressionAttributeNames, pkAttr, skAttr); err != nil {
+		return nil, err
+	}
+	if err := checkKeyValues(cond, req.ExpressionAttributeNames, req.ExpressionAttributeValues); err != nil {
 		return nil, err
 	}
 	if req.Limit != nil && *req.Limit < 1 {
@@ -1188,6 +1199,28 @@ func checkKeyCondition(n *node, names map[string]string, pkAttr, skAttr string) 
 		return nil
 	}
 	return validation("Query condition missed key schema element: %s", pkAttr)
+}
+
+// checkKeyValues rejects a key condition that binds an empty string to a
+// key attribute (`pk = :pk` or `begins_with(sk, :prefix)` with "" bound),
+// as DynamoDB does: it checks the values, not the placeholders.
+func checkKeyValues(n *node, names map[string]string, values FakeItem) error {
+	switch n.op {
+	case "AND":
+		for _, k := range n.kids {
+			if err := checkKeyValues(k, names, values); err != nil {
+				return err
+			}
+		}
+	case "cmp", "between", "func":
+		attr := attrName(n.kids[0].path, names)
+		for _, k := range n.kids[1:] {
+			if v, ok := values[k.val]; ok && v.S != nil && *v.S == "" {
+				return emptyKey(attr)
+			}
+		}
+	}
+	return nil
 }
 
 // applyUpdate applies a SET/ADD/REMOVE update expression to it and returns

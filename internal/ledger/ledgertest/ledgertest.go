@@ -145,6 +145,15 @@ func testApprovals(t *testing.T, open func(t *testing.T) Store) {
 	if _, err := s.DecideApproval(ctx, "shop", "production", "dep-9", ledger.ApprovalApproved, "ada", "", t0); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("DecideApproval(missing) = %v, want ErrNotFound", err)
 	}
+	if _, err := s.GetApproval(ctx, "shop", "production", ""); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("GetApproval(\"\") = %v, want ErrNotFound", err)
+	}
+	if _, err := s.DecideApproval(ctx, "shop", "production", "", ledger.ApprovalApproved, "ada", "", t0); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("DecideApproval(\"\") = %v, want ErrNotFound", err)
+	}
+	if list, err := s.Approvals(ctx, "shop", "production"); err != nil || len(list) != 0 {
+		t.Errorf("Approvals(none) = %+v, %v; want none", list, err)
+	}
 	if err := s.PutApproval(ctx, a); err != nil {
 		t.Fatal(err)
 	}

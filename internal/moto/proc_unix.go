@@ -1,0 +1,18 @@
+//go:build unix && !linux
+
+package moto
+
+import "syscall"
+
+// sysProcAttr puts the server in its own process group, so that kill ends
+// it and whatever it started.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
+
+// kill ends the process group pid leads.
+func kill(pid int) {
+	if pid > 0 {
+		syscall.Kill(-pid, syscall.SIGKILL)
+	}
+}
