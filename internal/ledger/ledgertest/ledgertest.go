@@ -191,6 +191,10 @@ func fullDeployment() ledger.Deployment {
 		SnapshotID: "slipway-shop-production-dep-1", SchemaBefore: 41, SchemaAfter: 42,
 		TargetDeploymentID: "dep-0", RolledBackBy: "dep-3", WatchUntil: t0.Add(time.Hour + 90*time.Second),
 		Report: json.RawMessage(`{"waves":[{"wave":1,"ok":1,"failed":1}],"note":"ünïcode"}`),
+		Observed: &contract.Observation{CommandID: "obs-1", Status: "Success",
+			Fleet: &contract.FleetObservation{Total: 2, Versions: map[string]int{"v1": 1, "v2": 1}, Healthy: 2, Problems: []string{"i-2: on v2"},
+				Problem: "the fleet is not uniformly on one release, healthy: i-1 on v1; i-2 on v2"},
+			Schema: &contract.SchemaObservation{Known: true, Version: 42, Dirty: []int64{42}}},
 	}
 }
 
