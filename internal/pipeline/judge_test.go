@@ -1,0 +1,88 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/slipway-deploy/slipway/internal/contract"
+)
+
+// TestJudgeDecidesFromObservation checks the status table of the contract:
+// each final status follows from what was observed, whatever path the
+// execution took.
+func TestJudgeDecidesFromObservation(t *testing.T) {
+	pre := &contract.PreflightOutput{App: "demo", Environment: "staging", Version: "v2", PreviousVersion: "v1",
+		Migrations: contract.MigrationPlan{Current: 1}}
+	fleetOn := func(v string) *contract.Observation {
+		return &contract.Observation{Status: "Success", Fleet: &contract.FleetObservation{Total: 3, Versions: map[string]int{v: 3}, Uniform: v, Healthy: 3},
+			Schema: &contract.SchemaObservation{Known: true, Version: 1, Dirty: []int64{}}}
+	}
+	mixed := &contract.Observation{Status: "Success", Fleet: &contract.FleetObservation{Total: 3, Versions: map[string]int{"v1": 2, "v2": 1}, Healthy: 3,
+		Problem: "the fleet is not uniformly on one release, healthy: staging-1 on v2; staging-2, staging-3 on v1"},
+		Schema: &contract.SchemaObservation{Known: true, Version: 1, Dirty: []int64{}}}
+	withSchema := func(o *contract.Observation, v int64, dirty ...int64) *contract.Observation {
+		c := *o
+		c.Schema = &contract.SchemaObservation{Known: true, Version: v, Dirty: append([]int64{}, dirty...)}
+		return &c
+	}
+	failure := &contract.StateError{Error: "HealthCheckFailed", Cause: "wave 1: 500"}
+	tests := []struct {
+		name    string
+		st      contract.State
+		changed bool
+		want    string
+		says    string
+	}{
+		{name: "observed on the new release", st: contract.State{Preflight: pre, Observation: fleetOn("v2")}, changed: true,
+			want: contract.StatusSucceeded, says: "serves v2"},
+		{name: "the success path without an observation is no success", st: contract.State{Preflight: pre}, changed: true,
+			want: contract.StatusStopped, says: "cannot be called a success"},
+		{name: "failed, observed back on the previous release", st: contract.State{Preflight: pre, Error: failure, Observation: fleetOn("v1"),
+			Rollback: &contract.RollbackOutput{InstanceCount: 3, Switched: 1, ToVersion: "v1"}}, changed: true,
+			want: contract.StatusRolledBack, says: "1 instance switched back to v1 (2 already on it)"},
+		{name: "failed, fleet back, schema ahead", st: contract.State{Preflight: pre, Error: failure, Observation: withSchema(fleetOn("v1"), 2, 2)},
+			changed: true, want: contract.StatusRolledBackSchemaKept, says: "stopped part way"},
+		{name: "the rollback reported success but the fleet is mixed", st: contract.State{Preflight: pre, Error: failure, Observation: mixed,
+			Rollback: &contract.RollbackOutput{InstanceCount: 1, ToVersion: "v1"}}, changed: true,
+			want: contract.StatusRollbackFailed, says: "staging-1 on v2"},
+		{name: "the rollback failed and was not observed", st: contract.State{Preflight: pre, Error: failure,
+			RollbackError: &contract.StateError{Error: "RollbackFailed", Cause: "host gone"}, ObserveError: &contract.StateError{Error: "DeployFailed", Cause: "SSM down"}},
+			changed: true, want: contract.StatusRollbackFailed, says: "could not be observed: SSM down"},
+		{name: "failed before any change", st: contract.State{Preflight: pre, Error: failure}, changed: false,
+			want: contract.StatusFailed, says: "nothing was changed"},
+		{name: "a malformed request names no release", st: contract.State{Error: &contract.StateError{Error: "PreflightFailed", Cause: "missing version"}},
+			want: contract.StatusFailed, says: "an unnamed release was not deployed"},
+		{name: "stopped before any change", st: contract.State{Preflight: pre, Stopped: &contract.StateError{Error: StoppedError, Cause: "Ctrl-C"}, Observation: fleetOn("v1")},
+			want: contract.StatusFailed, says: "stopped before it changed anything"},
+		{name: "stopped mid-wave, no rollback attempted", st: contract.State{Preflight: pre, Stopped: &contract.StateError{Error: StoppedError, Cause: "Ctrl-C"}, Observation: mixed},
+			changed: true, want: contract.StatusStopped, says: "slipway rollback --env staging"},
+		{name: "timed out mid-wave", st: contract.State{Preflight: pre, Stopped: &contract.StateError{Error: TimedOutError, Cause: "timeout"}, Observation: mixed},
+			changed: true, want: contract.StatusStopped, says: "timed out"},
+		{name: "its process was killed after the canary moved", st: contract.State{Preflight: pre, Stopped: &contract.StateError{Error: AbandonedError, Cause: "gone"}, Observation: mixed},
+			changed: true, want: contract.StatusAbandoned, says: "was abandoned"},
+		{name: "killed, but the fleet is as it was", st: contract.State{Preflight: pre, Stopped: &contract.StateError{Error: AbandonedError, Cause: "gone"}, Observation: fleetOn("v1")},
+			changed: true, want: contract.StatusFailed, says: "before it changed anything"},
+		{name: "a rollback execution observed on its target", st: contract.State{Kind: contract.KindRollback, Preflight: &contract.PreflightOutput{Environment: "staging", Version: "v1", PreviousVersion: "v2"},
+			Observation: fleetOn("v1")}, changed: true, want: contract.StatusRolledBack, says: "serves v1 again"},
+		{name: "a rollback execution that left the fleet mixed", st: contract.State{Kind: contract.KindRollback, Preflight: &contract.PreflightOutput{Environment: "staging", Version: "v1", PreviousVersion: "v2"},
+			Observation: mixed}, changed: true, want: contract.StatusRollbackFailed, says: "did not bring every instance back"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			version := "v2"
+			if tt.st.Kind == contract.KindRollback {
+				version = "v1"
+			}
+			if tt.st.Preflight == nil {
+				version = ""
+			}
+			got, summary := (&Record{Deps: &Deps{}}).judge(tt.st, tt.changed, version)
+			if got != tt.want || !strings.Contains(summary, tt.says) {
+				t.Errorf("judge() = %s %q, want %s saying %q", got, summary, tt.want, tt.says)
+			}
+			if strings.HasPrefix(summary, " ") {
+				t.Errorf("summary %q begins with a space", summary)
+			}
+		})
+	}
+}
