@@ -318,8 +318,9 @@ func plannedSteps(kind string, p contract.PreflightOutput, migs Migrations) []St
 	target := fmt.Sprintf("%s/%s", orPlaceholder(p.App, "<app>"), p.Environment)
 	if kind == KindRollback {
 		add("preflight", "check that the last deployment of %s succeeded and that %s is on every host", target, orPlaceholder(p.Version, "its previous release"))
-		add("lock", "take the environment's lease; wait for another deployment's, never override a manual lock")
+		add("lock", "take the environment's lease (wait for another deployment's, never override a manual lock); under it, read again what serves and the release to return to")
 		add("rollback", "switch every instance to %s (no download, no rebuild), verify %s answers with it, revert the rolled-back deployment's reversible migrations", p.Version, orPlaceholder(p.Health.Path, "the health check"))
+		add("observe", "ask every instance what it is on, what it answers and whether it is healthy, and read the schema version: the status is decided from this")
 		add("record", "write the outcome and this report to the ledger and send it to the notification topic")
 		add("unlock", "release the lease")
 		return steps
@@ -336,7 +337,7 @@ func plannedSteps(kind string, p contract.PreflightOutput, migs Migrations) []St
 	if p.LockTTLSeconds > 0 {
 		ttl = roundDuration(time.Duration(p.LockTTLSeconds) * time.Second)
 	}
-	add("lock", "take the lease on %s for %s; wait for another deployment's lease, never override a manual lock", target, ttl)
+	add("lock", "take the lease on %s for %s (wait for another deployment's lease, never override a manual lock); under it, read again what serves, the release a rollback returns to and the schema version", target, ttl)
 	switch {
 	case !migs.Known:
 		add("snapshot", "snapshot the database if migrations are pending (unknown here)")
@@ -361,6 +362,7 @@ func plannedSteps(kind string, p contract.PreflightOutput, migs Migrations) []St
 	} else {
 		add("bake", "no bake window")
 	}
+	add("observe", "ask every instance what it is on, what it answers and whether it is healthy, and read the schema version: the deployment succeeds only if every instance is on %s and healthy, else it rolls back", orPlaceholder(p.Version, "the release"))
 	add("record", "write the outcome and this report to the ledger and send it to the notification topic")
 	add("unlock", "release the lease")
 	return steps
