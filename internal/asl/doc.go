@@ -23,6 +23,12 @@
 // assignments to itself. Everything a state reads or writes goes through
 // the flow interface (flow.go), one implementation per query language.
 //
+// As on AWS, an execution's history holds at most 25,000 events
+// (Options.MaxHistoryEvents): an execution that reaches the cap, such as a
+// state that loops on itself, ends FAILED with States.Runtime, and memory
+// stays bounded. Cancelling Run's context stops an execution at the next
+// state of every branch and iteration and ends it ABORTED.
+//
 // Tasks whose resource ends in .waitForTaskToken get a task token
 // ($$.Task.Token) and wait until it is completed through Options.Callbacks.
 // An activity's Task calls the handler the Resolver returns for the
