@@ -112,6 +112,7 @@ func TestParseErrorPositions(t *testing.T) {
 		want []string
 	}{
 		{"syntax error", base + "health:\n  path: /healthz\n   interval: 1s\n", []string{"slipway.yaml:6:", "YAML syntax", "health"}},
+		{"syntax error in a file with CR line breaks", "app: demo\rhealth:\r  path: /healthz\r   interval: 1s\r", []string{"slipway.yaml:4:", "health", "YAML syntax"}},
 		{"unclosed quote", base + "alarms: [\"demo-5xx]\n", []string{"slipway.yaml:", "YAML syntax"}},
 		{"tab indentation", base + "health:\n\tpath: /x\n", []string{"slipway.yaml:5:", "YAML syntax"}},
 		{"unknown key", base + "helth:\n  path: /x\n", []string{"slipway.yaml:4:1:", "helth", "unknown key"}},

@@ -337,7 +337,7 @@ func syntaxProblem(data []byte, err error) Problem {
 // keyAround returns the dotted path of the block-style key written on line
 // (1-based) or, failing that, the closest one above it, from indentation.
 func keyAround(data []byte, line int) string {
-	lines := strings.Split(string(data), "\n")
+	lines := yamlLines(data)
 	if line > len(lines) {
 		line = len(lines)
 	}
@@ -359,4 +359,13 @@ func keyAround(data []byte, line int) string {
 		}
 	}
 	return strings.Join(path, ".")
+}
+
+// yamlBreaks are the line breaks of YAML 1.1, which the YAML library counts
+// lines by: a CR LF pair counts once.
+var yamlBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n")
+
+// yamlLines splits data into lines as the YAML library numbers them.
+func yamlLines(data []byte) []string {
+	return strings.Split(yamlBreaks.Replace(string(data)), "\n")
 }
