@@ -52,7 +52,9 @@
 //     an empty array yields nothing where 2.0 yields []. Error codes and
 //     texts are mapped to the reference implementation's for the common
 //     errors only. Evaluations are serialised (the port is not
-//     goroutine-safe).
+//     goroutine-safe). A function nested more than about 7,000 calls deep
+//     fails with U1001, the reference implementation's stack overflow,
+//     where the port alone would overflow the Go stack.
 //   - Distributed Map readers and writers (ItemReader, ItemBatcher,
 //     ResultWriter) are not supported; such a definition fails validation
 //     with a message saying so.
