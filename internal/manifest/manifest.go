@@ -201,9 +201,10 @@ var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
 // Watch longer with bake.watch, during which an alarm still rolls back.
 const MaxBake = 4 * time.Hour
 
-// Parse reads and validates a manifest and fills in defaults. The error,
-// a *Error, names the file, the line and column and the key of each
-// problem.
+// Parse reads and validates a manifest and fills in defaults. A file that
+// is empty or holds more than one YAML document is refused as such; any
+// other error is a *Error, which names the file, the line and column and
+// the key of each problem.
 func Parse(data []byte) (*Manifest, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
