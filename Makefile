@@ -85,10 +85,11 @@ fuzz:
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
-# RACE_PKGS are the packages that run goroutines (or test code that does).
+# RACE_PKGS are the packages whose code runs goroutines or guards state
+# with a mutex.
 RACE_PKGS := ./internal/asl/... ./internal/fleet/... ./internal/pipeline/... ./internal/ledger/... ./internal/localenv/... \
-	./internal/trigger/... ./internal/health/... ./internal/migrate/... ./internal/execution/... ./internal/secret/... \
-	./internal/notify/... ./internal/artifact/... ./internal/snapshot/... ./internal/cli/backend/...
+	./internal/trigger/... ./internal/health/... ./internal/migrate/... ./internal/secret/... ./internal/notify/... \
+	./internal/cli/backend/...
 
 ## race: the tests of RACE_PKGS under the race detector
 race:
