@@ -19,7 +19,7 @@ test:
 	$(GO) test ./...
 
 ## ci: what .ci/run runs: formatting, vet, shellcheck, the tests, the Lambda build and the CDK stack's tests
-ci: lint test build infra-test
+ci: lint test race fuzz-short build infra-test
 
 ## build: cross-compile every function to dist/<name>/bootstrap (linux/arm64, provided.al2023)
 build:
@@ -66,3 +66,31 @@ bench-engine:
 ## clean: remove build output and local state
 clean:
 	rm -rf dist cdk.out infra/cdk.out .slipway
+
+.PHONY: fuzz fuzz-short race
+
+# FUZZ_TARGETS lists package:target; `go test -fuzz` takes one of each per run.
+FUZZ_TARGETS := ./internal/asl:FuzzParse ./internal/asl:FuzzRun ./internal/asl:FuzzJSONPath ./internal/asl:FuzzIntrinsic \
+	./internal/manifest:FuzzParse ./internal/trigger:FuzzPushRouter ./internal/trigger:FuzzAlarmRouter ./internal/migrate:FuzzSplit
+FUZZTIME ?= 60s
+
+## fuzz: run every fuzz target for FUZZTIME (default 60s); a failing input is written to the package's testdata/fuzz/<target>/
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} $${t##*:} for $(FUZZTIME)"; \
+		$(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME); \
+	done
+
+## fuzz-short: every fuzz target for 3s (make ci)
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+# RACE_PKGS are the packages whose code runs goroutines or guards state
+# with a mutex.
+RACE_PKGS := ./internal/asl/... ./internal/fleet/... ./internal/pipeline/... ./internal/ledger/... ./internal/localenv/... \
+	./internal/trigger/... ./internal/health/... ./internal/migrate/... ./internal/secret/... ./internal/notify/... \
+	./internal/cli/backend/...
+
+## race: the tests of RACE_PKGS under the race detector
+race:
+	$(GO) test -race $(RACE_PKGS)

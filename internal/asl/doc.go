@@ -23,6 +23,12 @@
 // assignments to itself. Everything a state reads or writes goes through
 // the flow interface (flow.go), one implementation per query language.
 //
+// As on AWS, an execution's history holds at most 25,000 events
+// (Options.MaxHistoryEvents): an execution that reaches the cap, such as a
+// state that loops on itself, ends FAILED with States.Runtime, and memory
+// stays bounded. Cancelling Run's context stops an execution at the next
+// state of every branch and iteration and ends it ABORTED.
+//
 // Tasks whose resource ends in .waitForTaskToken get a task token
 // ($$.Task.Token) and wait until it is completed through Options.Callbacks.
 // An activity's Task calls the handler the Resolver returns for the
@@ -46,7 +52,9 @@
 //     an empty array yields nothing where 2.0 yields []. Error codes and
 //     texts are mapped to the reference implementation's for the common
 //     errors only. Evaluations are serialised (the port is not
-//     goroutine-safe).
+//     goroutine-safe). A function nested more than about 7,000 calls deep
+//     fails with U1001, the reference implementation's stack overflow,
+//     where the port alone would overflow the Go stack.
 //   - Distributed Map readers and writers (ItemReader, ItemBatcher,
 //     ResultWriter) are not supported; such a definition fails validation
 //     with a message saying so.

@@ -61,6 +61,11 @@ func (e *jsonataExpr) eval(states map[string]any, vars map[string]any) (any, err
 	if err != nil {
 		return nil, err
 	}
+	if strings.Contains(e.text, "function") || strings.Contains(e.text, "λ") {
+		if err := guardRecursion(x); err != nil {
+			return nil, err
+		}
+	}
 	bound := make(map[string]any, len(vars)+1)
 	for k, v := range vars {
 		bound[k] = toJSONata(v)

@@ -357,6 +357,11 @@ func normalized(segs []pathSeg) string {
 
 // eval applies p to root. A definite path returns the one value it selects
 // or a *pathError; any other path returns a []any of the matches.
+//
+// Chained deep scans multiply: $..*..*..*..* selects some 450,000 values
+// from 120 bytes of nested arrays. An evaluation that gets past
+// maxPathNodes values fails rather than take the process's memory: no
+// result that large fits in a state's 256 KiB payload anyway.
 func (p *path) eval(root any) (any, error) {
 	if p.definite {
 		return p.get(root)
@@ -366,9 +371,15 @@ func (p *path) eval(root any) (any, error) {
 		var next []any
 		for _, n := range nodes {
 			if seg.deep {
-				walkDescendants(n, func(d any) { next = seg.apply(d, root, next) })
+				walkDescendants(n, func(d any) bool {
+					next = seg.apply(d, root, next)
+					return len(next) <= maxPathNodes
+				})
 			} else {
 				next = seg.apply(n, root, next)
+			}
+			if len(next) > maxPathNodes {
+				return nil, &pathError{fmt.Sprintf("The path %s selects more than %d values", p.text, maxPathNodes)}
 			}
 		}
 		nodes = next
@@ -523,20 +534,31 @@ func clampIndex(i, n int) int {
 	return max(0, min(i, n))
 }
 
+// maxPathNodes bounds the values an indefinite path evaluation holds.
+const maxPathNodes = 1 << 20
+
 // walkDescendants calls fn for node and every value nested in it, in
-// document order.
-func walkDescendants(node any, fn func(any)) {
-	fn(node)
+// document order, until fn returns false; it reports whether it got to
+// the end.
+func walkDescendants(node any, fn func(any) bool) bool {
+	if !fn(node) {
+		return false
+	}
 	switch n := node.(type) {
 	case []any:
 		for _, e := range n {
-			walkDescendants(e, fn)
+			if !walkDescendants(e, fn) {
+				return false
+			}
 		}
 	case map[string]any:
 		for _, k := range sortedKeys(n) {
-			walkDescendants(n[k], fn)
+			if !walkDescendants(n[k], fn) {
+				return false
+			}
 		}
 	}
+	return true
 }
 
 func sortedKeys(m map[string]any) []string {

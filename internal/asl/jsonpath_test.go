@@ -1,6 +1,7 @@
 package asl
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -207,5 +208,40 @@ func TestDeepEqual(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a", "b"}, sortedKeys(map[string]any{"b": 1, "a": 2})); diff != "" {
 		t.Errorf("sortedKeys mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestJSONPathTooManyValues(t *testing.T) {
+	// 120 bytes of nested arrays: each ..* multiplies what the previous
+	// one selected, so six of them would select billions of values.
+	root, err := decodeJSON([]byte(strings.Repeat("[", 60) + strings.Repeat("]", 60)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path    string
+		wantLen int // -1: an error
+	}{
+		{"$..*", 59},
+		{"$..*..*", 1711},
+		{"$..*..*..*..*..*..*", -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			p, err := compilePath(tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := p.eval(root)
+			if tt.wantLen < 0 {
+				if err == nil || !strings.Contains(err.Error(), "selects more than 1048576 values") {
+					t.Errorf("compilePath(%s).eval() error = %v, want one saying it selects too many values", tt.path, err)
+				}
+				return
+			}
+			if a, _ := v.([]any); err != nil || len(a) != tt.wantLen {
+				t.Errorf("compilePath(%s).eval() = %d values, %v; want %d", tt.path, len(a), err, tt.wantLen)
+			}
+		})
 	}
 }

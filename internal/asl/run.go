@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +41,14 @@ type Options struct {
 	// in order, synchronously and with the history locked: it must not
 	// block for long.
 	OnEvent func(HistoryEvent)
+	// MaxHistoryEvents caps the execution's history, as Step Functions
+	// caps it at 25,000 events; 0 means DefaultMaxHistoryEvents, and less
+	// than 2 means 2. An execution that reaches the cap ends FAILED with
+	// States.Runtime, which no Retry or Catch handles; its ExecutionFailed
+	// event is the last of the cap, and the events that would have come
+	// before it are not kept. Each child execution of a Distributed Map
+	// has a cap of its own.
+	MaxHistoryEvents int
 }
 
 // Execution is the outcome of a Run.
@@ -79,22 +88,31 @@ func Run(ctx context.Context, sm *StateMachine, input []byte, opts Options) (*Ex
 	}
 	r := newRunner(sm, in, opts)
 	r.ctx = ctx
+	// The run's own context also ends when the history is full, so that
+	// every branch, iteration and handler stops at once.
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	r.stop = stop
 	top := &thread{r: r, at: r.start, vars: &varScope{}}
 	r.emit(top, HistoryEvent{Type: EventExecutionStarted, ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
 		Input: r.inputText, InputDetails: &DataDetails{}, RoleARN: r.roleARN,
 	}})
 	top.last = 0 // AWS gives the first state's Entered event previousEventId 0
 
-	runCtx := ctx
 	if _, real := r.clock.(realClock); real && !r.deadline.IsZero() {
 		// On the wall clock the deadline also stops a Task that is still
 		// running when it comes.
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithDeadline(ctx, r.deadline)
+		runCtx, cancel = context.WithDeadline(runCtx, r.deadline)
 		defer cancel()
 	}
 	out, f := top.runMachine(runCtx, sm, in)
-	if f != nil && f.kind == failAborted && ctx.Err() == nil {
+	switch {
+	case r.full.Load():
+		// Events were dropped: whatever else happened, the history is
+		// not the whole story, and the execution fails as on AWS.
+		f = historyFull(r.maxEvents)
+	case f != nil && f.kind == failAborted && ctx.Err() == nil:
 		if tf := r.alive(ctx, top); tf != nil {
 			f = tf
 		}
@@ -104,20 +122,20 @@ func Run(ctx context.Context, sm *StateMachine, input []byte, opts Options) (*Ex
 	case f == nil:
 		text := jsonText(out)
 		ex.Status, ex.Output = StatusSucceeded, json.RawMessage(text)
-		r.emit(top, HistoryEvent{Type: EventExecutionSucceeded, ExecutionSucceededEventDetails: &ExecutionSucceededEventDetails{
+		r.emitLast(top, HistoryEvent{Type: EventExecutionSucceeded, ExecutionSucceededEventDetails: &ExecutionSucceededEventDetails{
 			Output: text, OutputDetails: &DataDetails{},
 		}})
 	case f.kind == failAborted:
 		ex.Status = StatusAborted
-		r.emit(top, HistoryEvent{Type: EventExecutionAborted, ExecutionAbortedEventDetails: &FailureEventDetails{}})
+		r.emitLast(top, HistoryEvent{Type: EventExecutionAborted, ExecutionAbortedEventDetails: &FailureEventDetails{}})
 	case f.kind == failTimedOut:
 		ex.Status, ex.Error, ex.Cause = StatusTimedOut, StatesTimeout, f.cause
-		r.emit(top, HistoryEvent{Type: EventExecutionTimedOut, ExecutionTimedOutEventDetails: &FailureEventDetails{
+		r.emitLast(top, HistoryEvent{Type: EventExecutionTimedOut, ExecutionTimedOutEventDetails: &FailureEventDetails{
 			Error: ex.Error, Cause: ex.Cause,
 		}})
 	default:
 		ex.Status, ex.Error, ex.Cause = StatusFailed, f.err, f.cause
-		r.emit(top, HistoryEvent{Type: EventExecutionFailed, ExecutionFailedEventDetails: &FailureEventDetails{
+		r.emitLast(top, HistoryEvent{Type: EventExecutionFailed, ExecutionFailedEventDetails: &FailureEventDetails{
 			Error: f.err, Cause: f.cause,
 		}})
 	}
@@ -150,6 +168,10 @@ type runner struct {
 
 	mu     sync.Mutex
 	events eventLog
+
+	maxEvents int                // the history's cap, the final event included
+	full      atomic.Bool        // the history reached maxEvents - 1: only the final event may follow
+	stop      context.CancelFunc // ends the run's context
 
 	mockMu     sync.Mutex
 	mockCounts map[string]int // invocations of each mocked state
@@ -204,6 +226,12 @@ func newRunner(sm *StateMachine, input any, opts Options) *runner {
 	smARN := fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", r.region, r.account, smName)
 	r.executionARN = fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", r.region, r.account, smName, r.name)
 	r.roleARN = fmt.Sprintf("arn:aws:iam::%s:role/service-role/StepFunctions-%s-role", r.account, smName)
+	r.maxEvents = opts.MaxHistoryEvents
+	if r.maxEvents == 0 {
+		r.maxEvents = DefaultMaxHistoryEvents
+	}
+	r.maxEvents = max(r.maxEvents, 2)
+	r.stop = func() {}
 	r.start = r.clock.Now()
 	if sm.TimeoutSeconds > 0 {
 		r.deadline = r.start.Add(time.Duration(sm.TimeoutSeconds) * time.Second)
@@ -247,6 +275,7 @@ type thread struct {
 type childHistory struct {
 	mu     sync.Mutex
 	events eventLog
+	full   atomic.Bool // the history reached its cap
 }
 
 // fork starts a thread that continues from t, in a variable scope nested
@@ -277,11 +306,18 @@ func (r *runner) now(t *thread) time.Time {
 	return r.clock.Now()
 }
 
-// emit appends ev to the history on t's behalf and returns its id.
+// emit appends ev to the history on t's behalf and returns its id. Once
+// the history holds all but one of the events its cap allows, emit drops
+// ev, returns 0 and marks the history full: the execution (or the child
+// execution t runs in) is ending, and the last event is its ExecutionFailed.
 func (r *runner) emit(t *thread, ev HistoryEvent) int64 {
 	if c := t.child; c != nil {
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		if c.events.n >= r.maxEvents-1 {
+			c.full.Store(true)
+			return 0
+		}
 		ev.ID = int64(c.events.n) + 1
 		ev.PreviousEventID = t.last
 		ev.Timestamp = r.now(t)
@@ -291,6 +327,24 @@ func (r *runner) emit(t *thread, ev HistoryEvent) int64 {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.events.n >= r.maxEvents-1 {
+		if !r.full.Swap(true) {
+			r.stop()
+		}
+		return 0
+	}
+	return r.appendLocked(t, ev)
+}
+
+// emitLast appends the execution's final event, for which emit always
+// leaves room.
+func (r *runner) emitLast(t *thread, ev HistoryEvent) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.appendLocked(t, ev)
+}
+
+func (r *runner) appendLocked(t *thread, ev HistoryEvent) int64 {
 	ev.ID = int64(r.events.n) + 1
 	ev.PreviousEventID = t.last
 	ev.Timestamp = r.now(t)
@@ -304,12 +358,24 @@ func (r *runner) emit(t *thread, ev HistoryEvent) int64 {
 
 // alive reports why the execution must stop, if it must.
 func (r *runner) alive(ctx context.Context, t *thread) *failure {
+	if f := r.overflowed(t); f != nil {
+		return f
+	}
 	if ctx.Err() != nil {
 		return aborted
 	}
 	if !r.deadline.IsZero() && !r.now(t).Before(r.deadline) {
 		return &failure{kind: failTimedOut, err: StatesTimeout,
 			cause: fmt.Sprintf("The execution ran longer than the state machine's TimeoutSeconds (%d).", r.sm.TimeoutSeconds)}
+	}
+	return nil
+}
+
+// overflowed returns the failure of an execution, or of the child
+// execution t runs in, whose history is full.
+func (r *runner) overflowed(t *thread) *failure {
+	if r.full.Load() || (t.child != nil && t.child.full.Load()) {
+		return historyFull(r.maxEvents)
 	}
 	return nil
 }
@@ -453,6 +519,9 @@ func (t *thread) runState(ctx context.Context, s *State, input any, inputText st
 		Name: s.Name, Input: inputText, InputDetails: &DataDetails{},
 	}})
 	sr := &stateRun{t: t, s: s, enteredID: id, entered: r.now(t)}
+	if f := r.overflowed(t); f != nil {
+		return nil, "", "", f
+	}
 	if len(inputText) > payloadLimit {
 		return nil, "", "", &failure{err: StatesDataLimitExceeded,
 			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.Name)}
@@ -584,4 +653,14 @@ func (r *Retrier) delay(n int64) time.Duration {
 		secs *= randFloat()
 	}
 	return time.Duration(secs * float64(time.Second))
+}
+
+// DefaultMaxHistoryEvents is Step Functions' quota on the events of one
+// execution's history.
+const DefaultMaxHistoryEvents = 25000
+
+// historyFull is the failure of an execution whose history reached its
+// cap, worded as Step Functions words it.
+func historyFull(limit int) *failure {
+	return &failure{err: StatesRuntime, cause: fmt.Sprintf("The execution reached the maximum number of history events (%d).", limit)}
 }

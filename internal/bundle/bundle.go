@@ -36,12 +36,20 @@ const MaxSize = 512 << 20
 // slipway.yaml for version. Entries are sorted and carry a fixed time, so the
 // same input gives the same bytes. It returns the parsed manifest.
 func Build(w io.Writer, dir, version string) (*manifest.Manifest, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, manifest.FileName))
-	if err != nil {
+	file := filepath.Join(dir, manifest.FileName)
+	raw, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read release manifest: %w (every release needs %s at its root)", err, manifest.FileName)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read release manifest: %w", err)
 	}
 	m, err := manifest.Parse(raw)
 	if err != nil {
+		var merr *manifest.Error
+		if errors.As(err, &merr) {
+			merr.File = file
+		}
 		return nil, err
 	}
 	var paths []string

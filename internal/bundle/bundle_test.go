@@ -100,3 +100,42 @@ func TestBuildNeedsManifest(t *testing.T) {
 		t.Errorf("Build(empty dir) error = %v, want it to name slipway.yaml", err)
 	}
 }
+
+func TestBuildManifestErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		manifest string // "" for none
+		want     []string
+		root     bool // the error may say slipway.yaml belongs at the root
+	}{
+		{"missing", "", []string{"slipway.yaml", "at its root"}, true},
+		{"syntax error", "app: demo\nservice:\n  start: bin/app\n   unit: x: y\n", []string{"slipway.yaml:4", "YAML syntax"}, false},
+		{"bad value", "app: demo\nservice: {start: bin/app}\nbake: {duration: 9h}\n", []string{"slipway.yaml:3:18: bake.duration", "9h0m0s"}, false},
+		{"unknown key", "app: demo\nservice: {start: bin/app}\nbak: {}\n", []string{"slipway.yaml:3:1: bak: unknown key"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.manifest != "" {
+				if err := os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(tt.manifest), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := Build(&bytes.Buffer{}, dir, "v1")
+			if err == nil {
+				t.Fatalf("Build(%s) error = nil, want one", tt.name)
+			}
+			for _, w := range append(tt.want, dir) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Build(%s) error = %v, want it to mention %q", tt.name, err, w)
+				}
+			}
+			if !tt.root && strings.Contains(err.Error(), "at its root") {
+				t.Errorf("Build(%s) error = %v, want no mention of a missing file", tt.name, err)
+			}
+			if got := errors.Is(err, fs.ErrNotExist); got != (tt.manifest == "") {
+				t.Errorf("errors.Is(Build(%s), fs.ErrNotExist) = %v, want %v", tt.name, got, tt.manifest == "")
+			}
+		})
+	}
+}

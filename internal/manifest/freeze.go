@@ -42,21 +42,25 @@ func clock(s string) (int, error) {
 	return t.Hour()*60 + t.Minute(), nil
 }
 
-func (f Freeze) validate() []string {
-	var errs []string
+func (f Freeze) validate() []problem {
+	var errs []problem
+	add := func(field, format string, a ...any) {
+		errs = append(errs, problem{path: field, msg: fmt.Sprintf(format, a...)})
+	}
 	for i, w := range f.Windows {
 		field := fmt.Sprintf("freeze.windows[%d]", i)
 		if _, err := time.LoadLocation(w.TimeZone); err != nil || w.TimeZone == "" {
-			errs = append(errs, fmt.Sprintf("%s.time_zone: %q is not an IANA time zone such as \"Europe/Paris\" (it is required)", field, w.TimeZone))
+			add(field+".time_zone", "%q is not an IANA time zone such as \"Europe/Paris\" (it is required)", w.TimeZone)
 		}
-		for _, d := range w.Days {
+		for j, d := range w.Days {
 			if _, ok := weekdays[strings.ToLower(d)]; !ok {
-				errs = append(errs, fmt.Sprintf("%s.days: %q is not a day (mon, tue, wed, thu, fri, sat, sun)", field, d))
+				errs = append(errs, problem{path: fmt.Sprintf("%s.days[%d]", field, j), key: field + ".days",
+					msg: fmt.Sprintf("%q is not a day (mon, tue, wed, thu, fri, sat, sun)", d)})
 			}
 		}
 		for _, t := range []struct{ name, v string }{{"from", w.From}, {"to", w.To}} {
 			if _, err := clock(t.v); err != nil {
-				errs = append(errs, fmt.Sprintf("%s.%s: %v", field, t.name, err))
+				add(field+"."+t.name, "%v", err)
 			}
 		}
 	}
@@ -64,15 +68,15 @@ func (f Freeze) validate() []string {
 		field := fmt.Sprintf("freeze.dates[%d]", i)
 		loc, err := time.LoadLocation(d.TimeZone)
 		if err != nil || d.TimeZone == "" {
-			errs = append(errs, fmt.Sprintf("%s.time_zone: %q is not an IANA time zone such as \"Europe/Paris\" (it is required)", field, d.TimeZone))
+			add(field+".time_zone", "%q is not an IANA time zone such as \"Europe/Paris\" (it is required)", d.TimeZone)
 			continue
 		}
 		from, err1 := time.ParseInLocation(time.DateOnly, d.From, loc)
 		to, err2 := time.ParseInLocation(time.DateOnly, d.To, loc)
 		if err1 != nil || err2 != nil {
-			errs = append(errs, fmt.Sprintf("%s: from and to must be dates such as \"2026-12-24\"", field))
+			add(field, "from and to must be dates such as \"2026-12-24\"")
 		} else if to.Before(from) {
-			errs = append(errs, fmt.Sprintf("%s: to (%s) is before from (%s)", field, d.To, d.From))
+			add(field+".to", "%s is before from (%s)", d.To, d.From)
 		}
 	}
 	return errs

@@ -14,7 +14,6 @@ import (
 	"io"
 	"math"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -138,12 +137,12 @@ type Duration struct{ time.Duration }
 // UnmarshalYAML reads a Go duration string.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
-	if err := n.Decode(&s); err != nil {
-		return fmt.Errorf("line %d: want a duration such as \"30s\"", n.Line)
+	if n.Kind != yaml.ScalarNode || n.Decode(&s) != nil {
+		return &nodeError{line: n.Line, col: n.Column, msg: "want a duration such as \"30s\" or \"5m\""}
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return fmt.Errorf("line %d: %q is not a duration such as \"30s\" or \"5m\"", n.Line, s)
+		return &nodeError{line: n.Line, col: n.Column, msg: fmt.Sprintf("%q is not a duration such as \"30s\" or \"5m\"", s)}
 	}
 	d.Duration = v
 	return nil
@@ -158,20 +157,28 @@ type WaveSpec struct {
 	Percent float64
 }
 
-// UnmarshalYAML reads 3 or "25%".
+// UnmarshalYAML reads 3 or "25%". A percentage must be a finite number
+// above 0 and at most 100; a count, a whole number of instances, 1 or more.
+// That the waves of a list grow is checked with the whole list.
 func (w *WaveSpec) UnmarshalYAML(n *yaml.Node) error {
+	bad := func(reason string) error {
+		return &nodeError{line: n.Line, col: n.Column, wave: true, msg: fmt.Sprintf("%q: %s", n.Value, reason)}
+	}
+	if n.Kind != yaml.ScalarNode {
+		return &nodeError{line: n.Line, col: n.Column, wave: true, msg: "not a count or a percentage: want a count of instances (1 or more) or a percentage such as \"25%\""}
+	}
 	s := strings.TrimSpace(n.Value)
 	if strings.HasSuffix(s, "%") {
 		p, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
-		if err != nil || p <= 0 || p > 100 {
-			return fmt.Errorf("line %d: wave %q: a percentage must be above 0%% and at most 100%%", n.Line, s)
+		if err != nil || math.IsNaN(p) || math.IsInf(p, 0) || p <= 0 || p > 100 {
+			return bad("a percentage must be a number above 0% and at most 100%")
 		}
 		w.Percent = p
 		return nil
 	}
 	c, err := strconv.Atoi(s)
 	if err != nil || c < 1 {
-		return fmt.Errorf("line %d: wave %q: want a count of instances (1 or more) or a percentage such as \"25%%\"", n.Line, s)
+		return bad("want a count of instances (a whole number, 1 or more) or a percentage such as \"25%\"")
 	}
 	w.Count = c
 	return nil
@@ -192,8 +199,31 @@ var (
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
 
-// Parse reads and validates a manifest and fills in defaults.
+// MaxBake is the longest bake.duration a manifest may ask for: a
+// deployment must finish within the deploy state machine's 6 hours after
+// its approval, and an execution stopped by that limit does not roll back.
+// Watch longer with bake.watch, during which an alarm still rolls back.
+const MaxBake = 4 * time.Hour
+
+// Parse reads and validates a manifest and fills in defaults. A file that
+// is empty or holds more than one YAML document is refused as such; any
+// other error is a *Error, which names the file, the line and column and
+// the key of each problem.
 func Parse(data []byte) (*Manifest, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &Error{Problems: []Problem{syntaxProblem(data, err)}}
+	}
+	if root.Kind == 0 {
+		return nil, fmt.Errorf("%s is empty: it needs at least app and service.start or service.unit", FileName)
+	}
+	if n, err := countDocuments(data); err != nil {
+		return nil, &Error{Problems: []Problem{syntaxProblem(data, err)}}
+	} else if n > 1 {
+		return nil, fmt.Errorf("%s holds %d YAML documents; keep one", FileName, n)
+	}
+	pos := indexPositions(&root)
+
 	var m Manifest
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -201,13 +231,30 @@ func Parse(data []byte) (*Manifest, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s is empty: it needs at least app and service.start or service.unit", FileName)
 		}
-		return nil, fmt.Errorf("parse %s: %w", FileName, err)
+		return nil, &Error{Problems: pos.decodeProblems(err)}
 	}
 	m.setDefaults()
-	if err := m.validate(); err != nil {
-		return nil, err
+	if found := m.validate(); len(found) > 0 {
+		return nil, &Error{Problems: pos.problems(found)}
 	}
 	return &m, nil
+}
+
+// countDocuments counts the YAML documents in data.
+func countDocuments(data []byte) (int, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	n := 0
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
 }
 
 func (m *Manifest) setDefaults() {
@@ -268,10 +315,10 @@ func (m *Manifest) setDefaults() {
 	}
 }
 
-func (m *Manifest) validate() error {
-	var errs []string
+func (m *Manifest) validate() []problem {
+	var errs []problem
 	add := func(field, format string, a ...any) {
-		errs = append(errs, fmt.Sprintf("%s: %s", field, fmt.Sprintf(format, a...)))
+		errs = append(errs, problem{path: field, msg: fmt.Sprintf(format, a...)})
 	}
 	if !nameRE.MatchString(m.App) {
 		add("app", "%q must be 1-40 lowercase letters, digits or dashes, starting with a letter", m.App)
@@ -297,20 +344,20 @@ func (m *Manifest) validate() error {
 	if m.Health.Timeout.Duration < m.Health.Interval.Duration*time.Duration(m.Health.Successes) {
 		add("health.timeout", "%s is shorter than successes × interval (%d × %s)", m.Health.Timeout, m.Health.Successes, m.Health.Interval)
 	}
+	errs = append(errs, checkWaves("rollout.waves", m.Rollout.Waves)...)
 	if m.Rollout.PollInterval.Duration < time.Second {
 		add("rollout.poll_interval", "must be at least 1s")
 	}
-	if m.Bake.Interval.Duration < time.Second {
-		add("bake.interval", "must be at least 1s")
-	}
+	errs = append(errs, checkBake("bake", m.Bake)...)
 	switch m.Migrations.Engine {
 	case "", "postgres", "mysql", "sqlite":
 	default:
 		add("migrations.engine", "%q is not postgres, mysql or sqlite", m.Migrations.Engine)
 	}
-	for _, c := range m.Migrations.Policy.Block {
+	for i, c := range m.Migrations.Policy.Block {
 		if c != "expand" && c != "contract" && c != "destructive" {
-			add("migrations.policy.block", "%q is not a class: expand, contract or destructive", c)
+			errs = append(errs, problem{path: fmt.Sprintf("migrations.policy.block[%d]", i), key: "migrations.policy.block",
+				msg: fmt.Sprintf("%q is not a class: expand, contract or destructive", c)})
 		}
 	}
 	if m.Migrations.KeepSnapshots < 1 {
@@ -319,17 +366,69 @@ func (m *Manifest) validate() error {
 	if m.KeepReleases < 2 {
 		add("keep_releases", "must be at least 2, so the previous release stays for rollback")
 	}
-	for name := range m.Environments {
+	for name, e := range m.Environments {
+		field := "environments." + name
 		if !nameRE.MatchString(name) {
-			add("environments."+name, "%q is not a valid environment name", name)
+			add(field, "%q is not a valid environment name", name)
+		}
+		errs = append(errs, checkWaves(field+".waves", e.Waves)...)
+		if e.Bake != nil {
+			errs = append(errs, checkBake(field+".bake", *e.Bake)...)
 		}
 	}
 	errs = append(errs, m.Freeze.validate()...)
-	if len(errs) > 0 {
-		sort.Strings(errs)
-		return fmt.Errorf("invalid %s:\n  %s", FileName, strings.Join(errs, "\n  "))
+	return errs
+}
+
+// checkBake checks a bake window; a zero field is one left to its default.
+func checkBake(field string, b Bake) []problem {
+	var errs []problem
+	if d := b.Duration.Duration; d > MaxBake {
+		errs = append(errs, problem{path: field + ".duration", msg: fmt.Sprintf(
+			"%s is longer than %s, the longest bake allowed: a deployment must finish within the deploy state machine's 6 hours after its approval, and one stopped by that limit does not roll back; "+
+				"bake for at most %s and watch longer with bake.watch, during which an alarm still rolls back", d, MaxBake, MaxBake)})
 	}
-	return nil
+	if i := b.Interval.Duration; i != 0 && i < time.Second {
+		errs = append(errs, problem{path: field + ".interval", msg: "must be at least 1s"})
+	}
+	return errs
+}
+
+// checkWaves checks that cumulative waves grow: a percentage is never below
+// an earlier one, a count never below an earlier count, and nothing follows
+// a wave that already reached 100% but another 100%. Counts and
+// percentages are not compared with each other: which is larger depends on
+// the fleet.
+func checkWaves(field string, waves []WaveSpec) []problem {
+	var errs []problem
+	var maxPct float64
+	maxCount, pctAt, countAt, fullAt := 0, 0, 0, 0 // pctAt, countAt, fullAt: 1-based wave numbers
+	for i, w := range waves {
+		n := i + 1
+		bad := func(format string, a ...any) {
+			errs = append(errs, problem{path: fmt.Sprintf("%s[%d]", field, i), key: field,
+				msg: fmt.Sprintf("wave %d is %q: ", n, w.String()) + fmt.Sprintf(format, a...) +
+					"; waves are cumulative, so each reaches at least as far as the one before"})
+		}
+		switch {
+		case fullAt > 0 && w.Percent != 100:
+			bad("it comes after wave %d already reached 100%%", fullAt)
+		case w.Percent > 0 && w.Percent < maxPct:
+			bad("below wave %d %q", pctAt, waves[pctAt-1].String())
+		case w.Percent == 0 && w.Count < maxCount:
+			bad("below wave %d %q", countAt, waves[countAt-1].String())
+		}
+		if w.Percent > 0 && w.Percent > maxPct {
+			maxPct, pctAt = w.Percent, n
+		}
+		if w.Percent == 0 && w.Count > maxCount {
+			maxCount, countAt = w.Count, n
+		}
+		if w.Percent == 100 && fullAt == 0 {
+			fullAt = n
+		}
+	}
+	return errs
 }
 
 // ForEnvironment returns the waves, bake window and alarms that apply to env.
@@ -340,11 +439,15 @@ func (m *Manifest) ForEnvironment(env string) (waves []WaveSpec, bake Bake, alar
 			waves = e.Waves
 		}
 		if e.Bake != nil {
-			if e.Bake.Duration.Duration > 0 || e.Bake.Interval.Duration > 0 {
-				bake = *e.Bake
-				if bake.Interval.Duration == 0 {
-					bake.Interval = m.Bake.Interval
-				}
+			// A field the environment leaves out is the top level's.
+			if e.Bake.Duration.Duration > 0 {
+				bake.Duration = e.Bake.Duration
+			}
+			if e.Bake.Interval.Duration > 0 {
+				bake.Interval = e.Bake.Interval
+			}
+			if e.Bake.Watch.Duration > 0 {
+				bake.Watch = e.Bake.Watch
 			}
 		}
 		if e.Alarms != nil {

@@ -105,9 +105,9 @@ func TestParseErrors(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"empty", "", "is empty"},
-		{"unknown field", "app: demo\nservice: {start: x}\nhelth: {}\n", "field helth not found"},
+		{"unknown field", "app: demo\nservice: {start: x}\nhelth: {}\n", "slipway.yaml:3:1: helth: unknown key"},
 		{"bad app", "app: Demo_App\nservice: {start: x}\n", "app: \"Demo_App\""},
-		{"bad wave", "app: demo\nservice: {start: x}\nrollout: {waves: [0]}\n", "wave \"0\""},
+		{"bad wave", "app: demo\nservice: {start: x}\nrollout: {waves: [0]}\n", "wave 1 is \"0\""},
 		{"bad percent", "app: demo\nservice: {start: x}\nrollout: {waves: [\"120%\"]}\n", "at most 100%"},
 		{"bad duration", "app: demo\nservice: {start: x}\nbake: {duration: soon}\n", "\"soon\" is not a duration"},
 		{"absolute start", "app: demo\nservice: {start: /usr/bin/x}\n", "service.start"},
