@@ -76,7 +76,7 @@ func Operations(t *testing.T, name string, build func(*lambdaenv.Env) (any, erro
 			s.Run(context.Background(), t, w, func(p []byte) ([]byte, error) { return invoke.Invoke(context.Background(), p) })
 		})
 	}
-	CheckOperations(t, name, rec)
+	w.CheckOperations(t, name, rec)
 }
 
 // Run runs the standard scenarios with handler standing in for function
@@ -283,6 +283,9 @@ type File struct {
 	// Operations are the calls, by IAM-prefixed operation name, with the
 	// grants each needs: "action resource".
 	Operations map[string][]string `json:"operations"`
+	// ResourceTags are the tags of the world's instances, by ARN, for the
+	// conditions on ssm:resourceTag/<key> that limit SendCommand.
+	ResourceTags map[string]map[string]string `json:"resource_tags"`
 }
 
 // OperationsPath is the operations file of a function.
@@ -292,13 +295,17 @@ func OperationsPath(root, function string) string {
 
 // CheckOperations compares what rec recorded with the function's
 // operations file, or rewrites the file with -update.
-func CheckOperations(t *testing.T, function string, rec *Recorder) {
+func (w *World) CheckOperations(t *testing.T, function string, rec *Recorder) {
 	t.Helper()
 	got := File{
-		Function:   function,
-		Note:       fmt.Sprintf("Written by `go test ./functions/%s -update` from the AWS calls its handler makes in the scenarios of internal/lambdaenv/lambdaenvtest; do not edit.", function),
-		Settings:   settings,
-		Operations: map[string][]string{},
+		Function:     function,
+		Note:         fmt.Sprintf("Written by `go test ./functions/%s -update` from the AWS calls its handler makes in the scenarios of internal/lambdaenv/lambdaenvtest; do not edit.", function),
+		Settings:     settings,
+		Operations:   map[string][]string{},
+		ResourceTags: map[string]map[string]string{},
+	}
+	for _, h := range w.ssm.hosts {
+		got.ResourceTags[(arns{Region, Account}).arn("ec2", "instance/"+h.id)] = w.ssm.tags[h.env]
 	}
 	for op, gs := range rec.Operations() {
 		for _, g := range gs {
