@@ -85,7 +85,8 @@ func Operations(t *testing.T, name string, build func(*lambdaenv.Env) (any, erro
 // rollback returns staging to v1; v2 fails its health check and rolls
 // back, reverting its migration; a deployment is refused because a person
 // froze staging; v3 deploys again. On production (an Aurora
-// cluster): v1 deploys after its approval. Each deployment with pending
+// cluster): v1 deploys after its approval; v2, approved, fails and rolls
+// back. Each deployment with pending
 // migrations snapshots the database and prunes old snapshots. A function
 // that no definition calls is a trigger: every sample event under
 // events/ but the manual inputs is then delivered to it, twice (EventBridge
@@ -150,6 +151,7 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 		{"deploy", "staging-frozen", contract.DeployRequest{App: App, Environment: "staging", Version: "v3"}, contract.StatusFailed, freeze, unfreeze},
 		{"deploy", "staging-v3-again", contract.DeployRequest{App: App, Environment: "staging", Version: "v3"}, contract.StatusSucceeded, nil, nil},
 		{"deploy", "production-v1", contract.DeployRequest{App: App, Environment: "production", Version: "v1"}, contract.StatusSucceeded, nil, nil},
+		{"deploy", "production-v2", contract.DeployRequest{App: App, Environment: "production", Version: "v2"}, contract.StatusRolledBack, nil, nil},
 	}
 	for _, r := range runs {
 		definition := statemachine.Deploy

@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -100,13 +99,32 @@ func NewWorld(t testing.TB) *World {
 	for i, env := range []string{"staging", "staging", "production", "production"} {
 		w.ssm.hosts = append(w.ssm.hosts, &host{id: fmt.Sprintf("i-%017d", i+1), env: env})
 	}
-	dynamo, _ := url.Parse(w.Dynamo.URL)
-	proxy := httputil.NewSingleHostReverseProxy(dynamo)
-	// A connection per request: a kept-alive one the fake's server closes
-	// while the proxy reuses it fails a call at random.
-	proxy.Transport = &http.Transport{DisableKeepAlives: true, ResponseHeaderTimeout: 10 * time.Second}
+	// The ledger's fake is a server of its own: DynamoDB calls are passed
+	// on to it, each answer read whole before it is sent back.
+	backend := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	dynamo := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		req, _ := http.NewRequest(r.Method, w.Dynamo.URL+r.URL.RequestURI(), bytes.NewReader(body))
+		req.Header = r.Header.Clone()
+		resp, err := backend.Do(req)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		answer, err := io.ReadAll(resp.Body)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadGateway)
+			return
+		}
+		for k, v := range resp.Header {
+			rw.Header()[k] = v
+		}
+		rw.WriteHeader(resp.StatusCode)
+		rw.Write(answer)
+	})
 	services := map[string]http.Handler{
-		"dynamodb":       proxy,
+		"dynamodb":       dynamo,
 		"s3":             w.s3,
 		"ssm":            w.ssm,
 		"monitoring":     cloudWatchFake{},
