@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -190,7 +191,17 @@ func anyMatch(patterns []string, value string) bool {
 	return false
 }
 
+var (
+	wildcardsMu sync.Mutex
+	wildcards   = map[string]*regexp.Regexp{}
+)
+
 func wildcard(p string) *regexp.Regexp {
+	wildcardsMu.Lock()
+	defer wildcardsMu.Unlock()
+	if re, ok := wildcards[p]; ok {
+		return re
+	}
 	var b strings.Builder
 	b.WriteString("^")
 	for _, r := range p {
@@ -204,7 +215,9 @@ func wildcard(p string) *regexp.Regexp {
 		}
 	}
 	b.WriteString("$")
-	return regexp.MustCompile(b.String())
+	re := regexp.MustCompile(b.String())
+	wildcards[p] = re
+	return re
 }
 
 // roleChecks builds the check of every function's role from the synthesized
