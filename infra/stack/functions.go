@@ -117,9 +117,9 @@ var Specs = map[string]FunctionSpec{
 	// The triggers: EventBridge invokes them, not a state machine (see
 	// events.go).
 	"push-router": {
-		Description:    "Slipway push router: start the deployment of a pushed commit's release, once per commit",
+		Description:    "Slipway push router: start the deployment of a pushed commit's release, once per push event",
 		TimeoutSeconds: 30, MemoryMB: 256, Trigger: true,
-		Ledger:       []string{"AddEvent", "SetPending"},
+		Ledger:       []string{"AddEvent", "GetPending", "SetPending", "ClearPending"},
 		Capabilities: []Capability{ReadArtifacts, StartDeploys},
 	},
 	"alarm-router": {
