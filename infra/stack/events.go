@@ -66,10 +66,13 @@ func (s *Stack) rules() {
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(GitSource),
 			DetailType: jsii.Strings(GitPushDetailType),
+			// What the push router takes (internal/trigger): an event for
+			// this app or for no app in particular, the branch by name or
+			// by ref. TestRulesAgreeWithRouters holds them to it.
 			Detail: &map[string]interface{}{
-				"app":        []string{cfg.App},
+				"app":        []interface{}{cfg.App, map[string]interface{}{"exists": false}},
 				"repository": []string{cfg.Git.Repository},
-				"branch":     []string{cfg.Git.Branch},
+				"branch":     []string{cfg.Git.Branch, "refs/heads/" + cfg.Git.Branch},
 			},
 		},
 		Targets: &[]awsevents.IRuleTarget{router("push-router")},

@@ -28,6 +28,7 @@ type operationsFile struct {
 	Settings     map[string]string            `json:"settings"`
 	Operations   map[string][]string          `json:"operations"`
 	ResourceTags map[string]map[string]string `json:"resource_tags"`
+	Events       map[string]string            `json:"events"`
 }
 
 // grant is one recorded authorization: an action on a resource.

@@ -195,6 +195,7 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 	files, _ := filepath.Glob(filepath.Join(root, "events", "*", "*.json"))
 	sort.Strings(files)
 	invoke := lambda.NewHandler(handler)
+	w.routed = map[string]string{}
 	for _, f := range files {
 		if filepath.Base(filepath.Dir(f)) == "manual" {
 			continue
@@ -203,8 +204,25 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for range 2 {
-			invoke.Invoke(ctx, payload) // an error (an event it does not take) is an answer too
+		rel := filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f)
+		for i := range 2 {
+			out, err := invoke.Invoke(ctx, payload)
+			if i > 0 {
+				continue
+			}
+			// What the router made of the event: the infra check wants a
+			// rule to send it every event it acts on, and no other.
+			var res struct {
+				Action string `json:"action"`
+			}
+			switch {
+			case err != nil:
+				w.routed[rel] = "error"
+			case json.Unmarshal(out, &res) == nil && res.Action != "":
+				w.routed[rel] = res.Action
+			default:
+				w.routed[rel] = "done"
+			}
 		}
 	}
 }
@@ -288,6 +306,10 @@ type File struct {
 	// ResourceTags are the tags of the world's instances, by ARN, for the
 	// conditions on ssm:resourceTag/<key> that limit SendCommand.
 	ResourceTags map[string]map[string]string `json:"resource_tags"`
+	// Events are, for a function no definition calls (a trigger), what it
+	// made of each sample event under events/ (its result's action, or
+	// "error"): "ignored" and "error" are events it does not take.
+	Events map[string]string `json:"events,omitempty"`
 }
 
 // OperationsPath is the operations file of a function.
@@ -305,6 +327,7 @@ func (w *World) CheckOperations(t *testing.T, function string, rec *Recorder) {
 		Settings:     settings,
 		Operations:   map[string][]string{},
 		ResourceTags: map[string]map[string]string{},
+		Events:       w.routed,
 	}
 	for _, h := range w.ssm.hosts {
 		got.ResourceTags[(arns{Region, Account}).arn("ec2", "instance/"+h.id)] = w.ssm.tags[h.env]

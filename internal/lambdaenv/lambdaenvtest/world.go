@@ -73,6 +73,7 @@ type World struct {
 
 	mu     sync.Mutex
 	broken map[string]bool // versions whose health check fails
+	routed map[string]string
 }
 
 // NewWorld starts a world with two staging and two production instances
