@@ -158,7 +158,7 @@ func TestNoWildcards(t *testing.T) {
 	for id, r := range s.resources() {
 		p := r.props()
 		switch r.typ() {
-		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy":
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy":
 			docs[s.name(id)] = p["PolicyDocument"]
 		case "AWS::KMS::Key":
 			docs[s.name(id)] = p["KeyPolicy"]
