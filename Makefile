@@ -32,7 +32,7 @@ build:
 synth: build
 	cd infra && CDK_CONTEXT_JSON='{"config":"$(SYNTH_CONFIG)"}' $(GO) run .
 
-## infra-test: vet and test the CDK stack (one synth; needs Node.js)
+## infra-test: vet and test the CDK stack: one synth, cdk-nag, cfn-lint on the template, the roles against the recorded operations (needs Node.js, cfn-lint)
 infra-test: build
 	cd infra && $(GO) vet ./... && $(GO) test ./...
 
