@@ -108,4 +108,3 @@ func TestAWSDeadLettersOnTheWire(t *testing.T) {
 		})
 	}
 }
-

@@ -18,7 +18,9 @@ type withDeadLetters struct {
 	err error
 }
 
-func (w *withDeadLetters) DeadLetters(context.Context) (backend.DeadLetters, error) { return w.d, w.err }
+func (w *withDeadLetters) DeadLetters(context.Context) (backend.DeadLetters, error) {
+	return w.d, w.err
+}
 
 func TestStatusDeadLetters(t *testing.T) {
 	const url = "https://sqs.eu-west-1.amazonaws.com/111111111111/slipway-shop-dead-letters"
