@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 ASL_CONFORMANCE_DIR ?= ../shared/conformance/asl
 SYNTH_CONFIG ?= $(if $(wildcard slipway.aws.json),slipway.aws.json,infra/stack/testdata/config.json)
 
-.PHONY: demo test ci build lint fmt-check vet shellcheck bench clean synth infra-test conformance bench-engine
+.PHONY: demo test ci build lint fmt-check vet shellcheck bench clean synth infra-test conformance bench-engine coldstart
 
 ## demo: deploy v1, v2 and a failing v3 of the demo app on the embedded environment (v3 rolls back by itself)
 demo:
@@ -32,9 +32,13 @@ build:
 synth: build
 	cd infra && CDK_CONTEXT_JSON='{"config":"$(SYNTH_CONFIG)"}' $(GO) run .
 
-## infra-test: vet and test the CDK stack (one synth; needs Node.js)
+## infra-test: vet and test the CDK stack: one synth, cdk-nag, cfn-lint on the template, the roles against the recorded operations (needs Node.js, cfn-lint)
 infra-test: build
 	cd infra && $(GO) vet ./... && $(GO) test ./...
+
+## coldstart: each function's package init time (median and fastest of RUNS=15, ms) and memory, built for this machine
+coldstart:
+	sh scripts/coldstart.sh
 
 ## lint: gofmt check, go vet and shellcheck
 lint: fmt-check vet shellcheck

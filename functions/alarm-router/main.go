@@ -5,21 +5,32 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/slipway-deploy/slipway/internal/execution"
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/trigger"
 )
 
 func main() {
-	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
-	r := &trigger.AlarmRouter{
-		Config:  env.Config,
-		Ledger:  lambdaenv.Must(env.Ledger()),
-		Starter: lambdaenv.Must(env.Starter()),
-		Log:     env.Log,
+	env := lambdaenv.Must(lambdaenv.Load())
+	lambda.Start(lambdaenv.Must(handler(env)).Handle)
+}
+
+// handler builds the router over the clients it calls: DynamoDB and Step
+// Functions.
+func handler(env *lambdaenv.Env) (*trigger.AlarmRouter, error) {
+	if err := env.Require(lambdaenv.Table, lambdaenv.RollbackStateMachine); err != nil {
+		return nil, err
 	}
-	lambda.Start(r.Handle)
+	return &trigger.AlarmRouter{
+		Config: env.Config,
+		Ledger: &ledger.Dynamo{Client: dynamodb.NewFromConfig(env.AWS), Table: env.Get(lambdaenv.Table)},
+		Starter: &execution.SFN{Client: sfn.NewFromConfig(env.AWS),
+			Machines: map[string]string{trigger.MachineRollback: env.Get(lambdaenv.RollbackStateMachine)}},
+		Log: env.Log,
+	}, nil
 }

@@ -2,18 +2,26 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
 )
 
 func main() {
-	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
-	deps := env.Deps()
-	deps.Ledger = lambdaenv.Must(env.Ledger())
-	h := &pipeline.Lock{Deps: deps}
-	lambda.Start(h.Handle)
+	env := lambdaenv.Must(lambdaenv.Load())
+	lambda.Start(lambdaenv.Must(handler(env)).Handle)
+}
+
+// handler builds the handler over the clients it calls: DynamoDB.
+func handler(env *lambdaenv.Env) (*pipeline.Lock, error) {
+	if err := env.Require(lambdaenv.Table); err != nil {
+		return nil, err
+	}
+	return &pipeline.Lock{Deps: &pipeline.Deps{
+		Config: env.Config, Log: env.Log,
+		Ledger: &ledger.Dynamo{Client: dynamodb.NewFromConfig(env.AWS), Table: env.Get(lambdaenv.Table)},
+	}}, nil
 }

@@ -2,24 +2,42 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/slipway-deploy/slipway/internal/artifact"
+	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
 	"github.com/slipway-deploy/slipway/internal/schema"
+	"github.com/slipway-deploy/slipway/internal/secret"
 )
 
 func main() {
-	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
-	deps := env.Deps()
-	deps.Ledger = lambdaenv.Must(env.Ledger())
-	deps.Artifacts = lambdaenv.Must(env.Artifacts())
-	deps.Fleet = lambdaenv.Must(env.Fleet())
-	deps.Secrets, deps.OpenDB = env.Secrets(), migrate.OpenDB
-	deps.MigrationPlan = schema.Plan
-	h := &pipeline.Preflight{Deps: deps}
-	lambda.Start(h.Handle)
+	env := lambdaenv.Must(lambdaenv.Load())
+	lambda.Start(lambdaenv.Must(handler(env)).Handle)
+}
+
+// handler builds the handler over the clients it calls: DynamoDB, S3, SSM
+// (the targets), Secrets Manager and the database (the migration plan).
+func handler(env *lambdaenv.Env) (*pipeline.Preflight, error) {
+	if err := env.Require(lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.SSMDocument); err != nil {
+		return nil, err
+	}
+	return &pipeline.Preflight{Deps: &pipeline.Deps{
+		Config: env.Config, Log: env.Log,
+		Ledger:    &ledger.Dynamo{Client: dynamodb.NewFromConfig(env.AWS), Table: env.Get(lambdaenv.Table)},
+		Artifacts: &artifact.S3{Client: s3.NewFromConfig(env.AWS), Bucket: env.Get(lambdaenv.ArtifactBucket)},
+		Fleet: &fleet.SSM{Client: ssm.NewFromConfig(env.AWS), DocumentName: env.Get(lambdaenv.SSMDocument),
+			OutputBucket: env.Get(lambdaenv.OutputBucket), OutputPrefix: lambdaenv.OutputPrefix, LogGroup: env.Get(lambdaenv.OutputLogGroup),
+			TimeoutSeconds: env.CommandTimeout(), HealthPort: env.HealthPort()},
+		Secrets:       &secret.Manager{Client: secretsmanager.NewFromConfig(env.AWS)},
+		OpenDB:        migrate.OpenDB,
+		MigrationPlan: schema.Plan,
+	}}, nil
 }

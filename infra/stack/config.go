@@ -58,8 +58,8 @@ type VPCConfig struct {
 
 // GitConfig says which pushes deploy.
 type GitConfig struct {
-	// Repository is the CodeCommit repository name, and the detail.repository
-	// of slipway.git push events.
+	// Repository is the CodeCommit repository name, or the detail.repository
+	// of slipway.git push events (e.g. github.com/acme/shop).
 	Repository string `json:"repository"`
 	// Branch is the branch whose pushes deploy (e.g. main).
 	Branch string `json:"branch"`
@@ -190,16 +190,17 @@ func (c *Config) defaults() {
 var (
 	// app and environment names go into resource names and RDS snapshot
 	// ids, which have no "--" and no trailing "-".
-	appPattern       = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
-	envPattern       = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
-	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
-	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
-	vpcPattern       = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
-	subnetPattern    = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
-	sgPattern        = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
-	dbIDPattern      = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,62}$`)
-	alarmPattern     = regexp.MustCompile(`^[^\s*?][^*?]{0,254}$`)
-	repoPattern      = regexp.MustCompile(`^[\w.-]{1,100}(/[\w.-]{1,100})?$`)
+	appPattern     = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	envPattern     = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	vpcPattern     = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
+	subnetPattern  = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	sgPattern      = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
+	dbIDPattern    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,62}$`)
+	alarmPattern   = regexp.MustCompile(`^[^\s*?][^*?]{0,254}$`)
+	// A CodeCommit name, or a path such as github.com/acme/shop.
+	repoPattern      = regexp.MustCompile(`^[\w.-]{1,100}(/[\w.-]{1,100}){0,4}$`)
 	branchPattern    = regexp.MustCompile(`^[^\s*?\[~^:\\]{1,255}$`)
 	tagKeyPattern    = regexp.MustCompile(`^[\w.:/=+@-]{1,128}$`)
 	tagValuePattern  = regexp.MustCompile(`^[\w.:/=+@ -]{0,256}$`)

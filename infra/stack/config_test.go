@@ -90,6 +90,35 @@ func env(m map[string]any, name string) map[string]any {
 	return m["environments"].(map[string]any)[name].(map[string]any)
 }
 
+// TestConfigRepositories: git.repository is a CodeCommit name or the
+// repository as a slipway.git event names it, a path such as
+// github.com/acme/shop (the CLI's example).
+func TestConfigRepositories(t *testing.T) {
+	tests := []struct {
+		repo string
+		ok   bool
+	}{
+		{"demo", true},
+		{"acme/shop", true},
+		{"github.com/acme/shop", true},
+		{"gitlab.example.com/group/sub/shop", true},
+		{"", false},
+		{"shop/", false},
+		{"/shop", false},
+		{"acme//shop", false},
+		{"acme/shop*", false},
+	}
+	for _, tt := range tests {
+		m := fixture(t)
+		m["git"].(map[string]any)["repository"] = tt.repo
+		b, _ := json.Marshal(m)
+		_, err := ParseConfig("test.json", b)
+		if (err == nil) != tt.ok {
+			t.Errorf("ParseConfig(git.repository %q) error = %v, want ok: %v", tt.repo, err, tt.ok)
+		}
+	}
+}
+
 func TestLoadConfigMissingFile(t *testing.T) {
 	_, err := LoadConfig(filepath.Join(t.TempDir(), "slipway.aws.json"))
 	if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "-c config=") {

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawsevents"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -39,10 +40,16 @@ const (
 //     notification topic.
 func (s *Stack) rules() {
 	cfg := s.Config
+	// A function EventBridge invokes: what EventBridge cannot deliver
+	// (after its retries) goes to the dead-letter queue, as do the events
+	// the function fails on (its failure destination, functions.go). A
+	// new trigger function (Trigger in its spec) takes its rule's target
+	// from here.
 	router := func(name string) awsevents.IRuleTarget {
 		return awseventstargets.NewLambdaFunction(s.Functions[name], &awseventstargets.LambdaFunctionProps{
-			RetryAttempts: jsii.Number(4),
-			MaxEventAge:   awscdk.Duration_Hours(jsii.Number(1)),
+			RetryAttempts:   jsii.Number(4),
+			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(1)),
+			DeadLetterQueue: s.DeadLetters,
 		})
 	}
 
@@ -66,10 +73,13 @@ func (s *Stack) rules() {
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(GitSource),
 			DetailType: jsii.Strings(GitPushDetailType),
+			// What the push router takes (internal/trigger): an event for
+			// this app or for no app in particular, the branch by name or
+			// by ref. TestRulesAgreeWithRouters holds them to it.
 			Detail: &map[string]interface{}{
-				"app":        []string{cfg.App},
+				"app":        []interface{}{cfg.App, map[string]interface{}{"exists": false}},
 				"repository": []string{cfg.Git.Repository},
-				"branch":     []string{cfg.Git.Branch},
+				"branch":     []string{cfg.Git.Branch, "refs/heads/" + cfg.Git.Branch},
 			},
 		},
 		Targets: &[]awsevents.IRuleTarget{router("push-router")},
@@ -103,7 +113,7 @@ func (s *Stack) rules() {
 				"stateMachineArn": []string{StateMachineARN(cfg, "deploy"), StateMachineARN(cfg, "rollback")},
 			},
 		},
-		Targets: &[]awsevents.IRuleTarget{&topicTarget{topic: s.Topic}},
+		Targets: &[]awsevents.IRuleTarget{&topicTarget{topic: s.Topic, deadLetters: s.DeadLetters}},
 	})
 }
 
@@ -111,7 +121,8 @@ func (s *Stack) rules() {
 // awseventstargets.SnsTopic, it lets EventBridge publish on behalf of this
 // rule only (aws:SourceArn), not of any rule.
 type topicTarget struct {
-	topic awssns.ITopic
+	topic       awssns.ITopic
+	deadLetters awssqs.IQueue
 }
 
 // Bind implements awsevents.IRuleTarget.
@@ -123,5 +134,18 @@ func (t *topicTarget) Bind(rule interfacesawsevents.IRuleRef, _ *string) *awseve
 		Resources:  &[]*string{t.topic.TopicArn()},
 		Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{"aws:SourceArn": rule.RuleRef().RuleArn}},
 	}))
-	return &awsevents.RuleTargetConfig{Arn: t.topic.TopicArn()}
+	t.deadLetters.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{t.deadLetters.QueueArn()},
+		Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{"aws:SourceArn": rule.RuleRef().RuleArn}},
+	}))
+	return &awsevents.RuleTargetConfig{
+		Arn:              t.topic.TopicArn(),
+		DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: t.deadLetters.QueueArn()},
+		RetryPolicy: &awsevents.CfnRule_RetryPolicyProperty{
+			MaximumRetryAttempts:     jsii.Number(8),
+			MaximumEventAgeInSeconds: jsii.Number(3600),
+		},
+	}
 }

@@ -24,7 +24,8 @@ const (
 	// environments' database secrets.
 	ReadDatabaseSecrets
 	// TakeSnapshots: RDS snapshots of the environments' databases, named
-	// slipway-<app>-<env>-*.
+	// slipway-<app>-<env>-*: create (with tags), describe, and delete the
+	// older ones (migrations.keep_snapshots).
 	TakeSnapshots
 	// ReadAlarms: cloudwatch:DescribeAlarms.
 	ReadAlarms
@@ -84,8 +85,10 @@ var Specs = map[string]FunctionSpec{
 	"snapshot": {
 		Description:    "Slipway snapshot: snapshot the RDS database before migrations and report the snapshot's status",
 		TimeoutSeconds: 50, MemoryMB: 256,
-		Ledger:       []string{"UpdateDeployment", "AddStep"},
-		Capabilities: []Capability{TakeSnapshots},
+		Ledger: []string{"UpdateDeployment", "AddStep"},
+		// ReadArtifacts: the release's manifest says how many snapshots
+		// to keep (migrations.keep_snapshots).
+		Capabilities: []Capability{TakeSnapshots, ReadArtifacts},
 	},
 	"migrate": {
 		Description:    "Slipway migrate: apply the release's migrations under a lock; revert reversible ones on rollback",
@@ -108,15 +111,15 @@ var Specs = map[string]FunctionSpec{
 	"rollback": {
 		Description:    "Slipway rollback: switch the instances a deployment moved back to the previous release through SSM",
 		TimeoutSeconds: 50, MemoryMB: 256,
-		Ledger:       []string{"InstanceResults", "AddStep"},
-		Capabilities: []Capability{DescribeInstances, RunCommands},
+		Ledger:       []string{"InstanceResults", "PutInstanceResults", "AddStep"},
+		Capabilities: []Capability{RunCommands},
 	},
 	// The triggers: EventBridge invokes them, not a state machine (see
 	// events.go).
 	"push-router": {
-		Description:    "Slipway push router: start the deployment of a pushed commit's release, once per commit",
+		Description:    "Slipway push router: start the deployment of a pushed commit's release, once per push event",
 		TimeoutSeconds: 30, MemoryMB: 256, Trigger: true,
-		Ledger:       []string{"AddEvent", "SetPending"},
+		Ledger:       []string{"AddEvent", "GetPending", "SetPending", "ClearPending"},
 		Capabilities: []Capability{ReadArtifacts, StartDeploys},
 	},
 	"alarm-router": {
@@ -141,7 +144,7 @@ var ledgerActions = map[string][]string{
 	"PutDeployment":      {"dynamodb:PutItem"},
 	"GetDeployment":      {"dynamodb:GetItem"},
 	"UpdateDeployment":   {"dynamodb:GetItem", "dynamodb:PutItem"},
-	"ListDeployments":    {"dynamodb:Query"}, // on the by_env and by_app indexes
+	"ListDeployments":    {"dynamodb:Query"}, // on the by_env index (by_app only without an environment)
 	"AddStep":            {"dynamodb:UpdateItem", "dynamodb:PutItem"},
 	"Steps":              {"dynamodb:Query"},
 	"PutInstanceResults": {"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"},

@@ -17,15 +17,17 @@ type Suppression struct {
 	// Rule is the cdk-nag rule id.
 	Rule string
 	// AppliesTo is the finding's resource ("Resource::*"), or a regular
-	// expression between slashes.
+	// expression between slashes; empty for a rule about the resource as a
+	// whole.
 	AppliesTo string
 	// Reason says in words why the finding is accepted.
 	Reason string
 }
 
-// Suppressions lists every cdk-nag finding the stack accepts. They are all
-// AwsSolutions-IAM5 (wildcard resources): each is a resource whose name is
-// known only at run time, or an action that AWS authorizes only on "*".
+// Suppressions lists every cdk-nag finding the stack accepts. All but one
+// are AwsSolutions-IAM5 (wildcard resources): each is a resource whose
+// name is known only at run time, or an action that AWS authorizes only on
+// "*". The other is the dead-letter queue's own dead-letter queue.
 func (s *Stack) Suppressions() []Suppression {
 	var out []Suppression
 	region, account := s.Config.Region, s.Config.Account
@@ -82,6 +84,8 @@ func (s *Stack) Suppressions() []Suppression {
 		out = append(out, Suppression{pascal(name) + "StateMachine/Role", "AwsSolutions-IAM5", "Resource::*",
 			"Added by the CDK for logging ALL and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets support no resource-level permissions."})
 	}
+	out = append(out, Suppression{"DeadLetters", "AwsSolutions-SQS3", "",
+		"This queue is the dead-letter queue of the rules' targets and of the trigger functions' failed events (cdk-nag sees only queues that name it in a redrive policy); its messages are read by people, not consumed, so it needs no dead-letter queue of its own."})
 	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", "Resource::" + commandLogGroupsARN(s.Config),
 		"The SSM agent looks its output log group up with logs:DescribeLogGroups, which authorizes on the account's log groups, not on one group."})
 	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", artifacts,
@@ -101,9 +105,11 @@ func (s *Stack) suppressions() {
 		for _, part := range strings.Split(sup.Path, "/")[1:] {
 			c = c.Node().FindChild(jsii.String(part))
 		}
-		cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{
-			Id: jsii.String(sup.Rule), Reason: jsii.String(sup.Reason), AppliesTo: &[]interface{}{applies},
-		}}, jsii.Bool(true))
+		nag := &cdknag.NagPackSuppression{Id: jsii.String(sup.Rule), Reason: jsii.String(sup.Reason)}
+		if sup.AppliesTo != "" {
+			nag.AppliesTo = &[]interface{}{applies}
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{nag}, jsii.Bool(true))
 	}
 	for _, subnet := range s.subnets {
 		awscdk.Annotations_Of(subnet).AcknowledgeWarning(jsii.String("@aws-cdk/aws-ec2:noSubnetRouteTableId"),

@@ -40,10 +40,9 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 		add("Ledger", table, []*string{s.Table.TableArn()}, nil)
 	}
 	if len(index) > 0 {
-		add("LedgerIndexes", index, []*string{
-			jsii.String(*s.Table.TableArn() + "/index/" + IndexByEnv),
-			jsii.String(*s.Table.TableArn() + "/index/" + IndexByApp),
-		}, nil)
+		// ListDeployments of one environment reads the by_env index; only
+		// the CLI lists every environment (by_app).
+		add("LedgerIndexes", index, []*string{jsii.String(*s.Table.TableArn() + "/index/" + IndexByEnv)}, nil)
 	}
 
 	if spec.VPC {
@@ -114,12 +113,14 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 					add("CreateSnapshot"+pascal(env), []string{"rds:CreateDBClusterSnapshot"}, []*string{cluster, snaps}, nil)
 					add("TagSnapshot"+pascal(env), []string{"rds:AddTagsToResource"}, []*string{snaps}, nil)
 					add("DescribeSnapshot"+pascal(env), []string{"rds:DescribeDBClusterSnapshots"}, []*string{cluster, snaps}, nil)
+					add("DeleteSnapshot"+pascal(env), []string{"rds:DeleteDBClusterSnapshot"}, []*string{snaps}, nil)
 				} else {
 					db := arn("rds", "db:"+db.Identifier, colon)
 					snaps := arn("rds", "snapshot:"+prefix, colon)
 					add("CreateSnapshot"+pascal(env), []string{"rds:CreateDBSnapshot"}, []*string{db, snaps}, nil)
 					add("TagSnapshot"+pascal(env), []string{"rds:AddTagsToResource"}, []*string{snaps}, nil)
 					add("DescribeSnapshot"+pascal(env), []string{"rds:DescribeDBSnapshots"}, []*string{db, snaps}, nil)
+					add("DeleteSnapshot"+pascal(env), []string{"rds:DeleteDBSnapshot"}, []*string{snaps}, nil)
 				}
 			}
 		case StartDeploys, StartRollbacks:

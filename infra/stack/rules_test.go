@@ -33,6 +33,8 @@ func TestRulesMatchSampleEvents(t *testing.T) {
 		"codecommit/push-other-branch.json":           nil,
 		"codecommit/tag-main.json":                    nil,
 		"git/push-main.json":                          {{"GitPush", ""}},
+		"git/push-main-ref.json":                      {{"GitPush", ""}},
+		"git/push-main-no-app.json":                   {{"GitPush", ""}},
 		"git/push-tag.json":                           nil,
 		"git/push-other-branch.json":                  nil,
 		"git/push-other-app.json":                     nil,
@@ -205,5 +207,63 @@ func TestRuleTargets(t *testing.T) {
 		if diff := cmp.Diff(rules, got); diff != "" {
 			t.Errorf("EventBridge permissions on %s (-want +got):\n%s", fn, diff)
 		}
+	}
+}
+
+// TestRulesAgreeWithRouters: the rules send a router every sample event it
+// acts on, and none it ignores or refuses. What a router makes of each
+// event is recorded by its operations test in the root module (the
+// "events" of testdata/operations/<router>.json), with the same
+// configuration as the fixture stack's.
+func TestRulesAgreeWithRouters(t *testing.T) {
+	s := synth(t)
+	root := repoRoot(t)
+	routers := 0
+	for _, c := range roleChecks(t, s) {
+		if len(c.file.Events) == 0 {
+			continue
+		}
+		routers++
+		target := "<" + pascal(c.function) + "Function.Arn>"
+		t.Run(c.function, func(t *testing.T) {
+			for _, name := range sortedKeys(c.file.Events) {
+				action := c.file.Events[name]
+				raw, err := os.ReadFile(filepath.Join(root, "events", name))
+				if err != nil {
+					t.Fatalf("events/%s: %v", name, err)
+				}
+				var event map[string]any
+				if err := json.Unmarshal(raw, &event); err != nil {
+					t.Fatal(err)
+				}
+				var matched []string
+				for id, r := range s.ofType("AWS::Events::Rule") {
+					sends := false
+					for _, tg := range asSlice(r.props()["Targets"]) {
+						sends = sends || fmt.Sprint(s.resolve(tg.(map[string]any)["Arn"])) == target
+					}
+					if !sends {
+						continue
+					}
+					ok, err := eventpattern.MatchValues(s.resolve(r.props()["EventPattern"]).(map[string]any), event)
+					if err != nil {
+						t.Fatalf("rule %s: %v", s.name(id), err)
+					}
+					if ok {
+						matched = append(matched, s.name(id))
+					}
+				}
+				acts := action != "ignored" && action != "error"
+				switch {
+				case acts && len(matched) == 0:
+					t.Errorf("events/%s: the router acts on it (%s) but no rule sends it there", name, action)
+				case !acts && len(matched) > 0:
+					t.Errorf("events/%s: rules %v send it to the router, which answers %s", name, matched, action)
+				}
+			}
+		})
+	}
+	if routers == 0 {
+		t.Fatal("no operations file records what a router made of the sample events")
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -56,6 +57,7 @@ type Stack struct {
 	Artifacts      awss3.Bucket
 	AccessLogs     awss3.Bucket
 	Topic          awssns.Topic
+	DeadLetters    awssqs.Queue
 	TopicKey       awskms.Key
 	CommandLogs    awslogs.LogGroup
 	Document       awsssm.CfnDocument
@@ -123,6 +125,7 @@ func New(scope constructs.Construct, cfg *Config, repo *Repo) (*Stack, error) {
 
 	s.storage()
 	s.notifications()
+	s.deadLetters()
 	s.document()
 	if err := s.functions(string(slipwayConfig)); err != nil {
 		return nil, err
@@ -244,6 +247,13 @@ func (s *Stack) notifications() {
 				Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
 				Resources:  jsii.Strings("*"),
 			}),
+			// The dead-letter alarm publishes to the topic too.
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("CloudWatchPublishesToTopic"),
+				Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+				Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+				Resources:  jsii.Strings("*"),
+			}),
 		},
 	})
 	key := awskms.NewKey(s.Stack, jsii.String("NotificationKey"), &awskms.KeyProps{
@@ -348,6 +358,13 @@ func (s *Stack) functions(slipwayConfig string) error {
 			LogGroup:     logGroup,
 			Tracing:      awslambda.Tracing_ACTIVE,
 			Role:         role,
+		}
+		if spec.Trigger {
+			// EventBridge invokes it asynchronously: an event it fails on
+			// goes to the dead-letter queue after Lambda's retries.
+			props.OnFailure = &failureQueue{queue: s.DeadLetters}
+			props.RetryAttempts = jsii.Number(asyncRetries)
+			props.MaxEventAge = awscdk.Duration_Hours(jsii.Number(asyncEventHour))
 		}
 		if spec.VPC {
 			props.Vpc = vpc

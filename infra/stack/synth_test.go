@@ -37,6 +37,9 @@ type synthResult struct {
 	findings  []Finding
 	paths     map[string]string // logical id -> construct path below the stack
 	assertion assertions.Template
+	// lint is cfn-lint's verdict on the template, started as soon as the
+	// template is written so that it runs while the other tests do.
+	lint <-chan lintResult
 }
 
 func TestMain(m *testing.M) {
@@ -114,6 +117,7 @@ func doSynth() (_ *synthResult, err error) {
 	if err := json.Unmarshal(b, &r.template); err != nil {
 		return nil, err
 	}
+	r.lint = startCfnLint(filepath.Join(outdir, Name(cfg)+".template.json"), cfg.Region)
 	for id, res := range r.resources() {
 		if p, ok := res.metadata()["aws:cdk:path"].(string); ok {
 			p = strings.TrimPrefix(p, Name(cfg)+"/")

@@ -47,6 +47,13 @@ func TestResourceCounts(t *testing.T) {
 		// EventBridge may invoke the push router from the two push rules
 		// and the alarm router from the two alarm rules.
 		"AWS::Lambda::Permission": 4,
+		// Dead letters: the queue, its policy (EventBridge sends from the
+		// rules), the alarm on its depth, and the failure destination of
+		// each function EventBridge invokes (the two routers).
+		"AWS::SQS::Queue":                1,
+		"AWS::SQS::QueuePolicy":          1,
+		"AWS::CloudWatch::Alarm":         1,
+		"AWS::Lambda::EventInvokeConfig": 2,
 	}
 	for typ, n := range counts {
 		must(t, typ, func() { s.assertion.ResourceCountIs(jsii.String(typ), jsii.Number(float64(n))) })
@@ -195,7 +202,10 @@ func TestNotifications(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"[sns:Publish] [<Notifications>] map[ArnEquals:map[aws:SourceArn:<ExecutionStatus.Arn>]]"}
+	want := []string{
+		"[sns:Publish] [<Notifications>] map[ArnEquals:map[aws:SourceArn:<DeadLettersAlarm.Arn>]]",
+		"[sns:Publish] [<Notifications>] map[ArnEquals:map[aws:SourceArn:<ExecutionStatus.Arn>]]",
+	}
 	if fmt.Sprint(publishers) != fmt.Sprint(want) {
 		t.Errorf("topic policy allows %v, want %v", publishers, want)
 	}
@@ -213,7 +223,7 @@ func TestNotifications(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	s := synth(t)
-	for _, o := range []string{"DeployStateMachineArn", "RollbackStateMachineArn", "LedgerTableName", "ArtifactBucketName", "HostDocumentName", "NotificationTopicArn", "InstancePolicyArn"} {
+	for _, o := range []string{"DeployStateMachineArn", "RollbackStateMachineArn", "LedgerTableName", "ArtifactBucketName", "HostDocumentName", "NotificationTopicArn", "InstancePolicyArn", "DeadLetterQueueUrl"} {
 		must(t, "output "+o, func() { s.assertion.HasOutput(jsii.String(o), map[string]any{}) })
 	}
 }

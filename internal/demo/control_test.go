@@ -69,16 +69,19 @@ func TestScenarioTwoQuickPushesDeployTheLatest(t *testing.T) {
 	starter := env.Starter(localenv.RunOptions{})
 	r := &trigger.PushRouter{Config: withTriggers(env), Ledger: env.Ledger, Artifacts: env.Artifacts, Starter: starter}
 	ctx := context.Background()
+	var ids []string
 	for _, c := range []string{commit1, commit2} {
-		if res, err := r.Handle(ctx, pushEvent(c)); err != nil || res.Action != "started" {
+		res, err := r.Handle(ctx, pushEvent(c))
+		if err != nil || res.Action != "started" {
 			t.Fatalf("push %s = %+v, %v", c[:6], res, err)
 		}
+		ids = append(ids, res.DeploymentID)
 	}
 	execs, err := starter.Wait()
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, second := statusOf(t, env, "push-staging-"+commit1), statusOf(t, env, "push-staging-"+commit2)
+	first, second := statusOf(t, env, ids[0]), statusOf(t, env, ids[1])
 	if first.Status != contract.StatusFailed || first.Error != "Superseded" {
 		t.Errorf("first push = %s %s (%s), want FAILED Superseded", first.Status, first.Error, first.Cause)
 	}
@@ -102,7 +105,8 @@ func TestScenarioPushDuringDeploymentWaitsForTheLock(t *testing.T) {
 	starter := env.Starter(localenv.RunOptions{})
 	r := &trigger.PushRouter{Config: withTriggers(env), Ledger: env.Ledger, Artifacts: env.Artifacts, Starter: starter}
 	ctx := context.Background()
-	if _, err := r.Handle(ctx, pushEvent(commit1)); err != nil {
+	res1, err := r.Handle(ctx, pushEvent(commit1))
+	if err != nil {
 		t.Fatal(err)
 	}
 	// Push the second commit once the first holds the lock.
@@ -114,13 +118,14 @@ func TestScenarioPushDuringDeploymentWaitsForTheLock(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if _, err := r.Handle(ctx, pushEvent(commit2)); err != nil {
+	res2, err := r.Handle(ctx, pushEvent(commit2))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := starter.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	first, second := statusOf(t, env, "push-staging-"+commit1), statusOf(t, env, "push-staging-"+commit2)
+	first, second := statusOf(t, env, res1.DeploymentID), statusOf(t, env, res2.DeploymentID)
 	if first.Status != contract.StatusSucceeded || second.Status != contract.StatusSucceeded {
 		t.Errorf("pushes = %s (%s), %s (%s); want both SUCCEEDED, the second after the first", first.Status, first.Cause, second.Status, second.Cause)
 	}
@@ -140,11 +145,12 @@ func TestScenarioManualLockBlocksPush(t *testing.T) {
 	}
 	starter := env.Starter(localenv.RunOptions{})
 	r := &trigger.PushRouter{Config: withTriggers(env), Ledger: env.Ledger, Artifacts: env.Artifacts, Starter: starter}
-	if _, err := r.Handle(ctx, pushEvent(commit1)); err != nil {
+	res, err := r.Handle(ctx, pushEvent(commit1))
+	if err != nil {
 		t.Fatal(err)
 	}
 	starter.Wait()
-	d := statusOf(t, env, "push-staging-"+commit1)
+	d := statusOf(t, env, res.DeploymentID)
 	if d.Status != contract.StatusFailed || d.Error != "LockHeld" || !strings.Contains(d.Cause, "frozen by grace") || !strings.Contains(d.Cause, "investigating the 5xx spike") {
 		t.Errorf("push under a manual lock = %s %s %q, want FAILED LockHeld naming grace and her reason", d.Status, d.Error, d.Cause)
 	}

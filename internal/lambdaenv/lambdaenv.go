@@ -1,8 +1,17 @@
-// Package lambdaenv builds what a Slipway Lambda runs on from its
+// Package lambdaenv reads what a Slipway Lambda runs on from its
 // environment: the AWS SDK configuration, the Slipway configuration, a JSON
-// logger for CloudWatch, and the AWS adapter for each port. The functions'
-// mains call it once, outside the handler, so clients are reused across
-// invocations.
+// logger for CloudWatch, and the settings the CDK stack gives every
+// function. The functions' mains call it once, outside the handler, and
+// build from it the SDK clients their handler calls, and only those.
+//
+// It imports no AWS service package and no adapter: a package linked into
+// a Lambda runs its init at every cold start, and the SDK's service
+// packages cost milliseconds each, so each main imports the clients it
+// uses itself (see scripts/coldstart.sh). For the same reason it does not
+// use the SDK's config loader, which links the STS, SSO and sign-in
+// clients for credential sources a Lambda never has: Lambda gives a
+// function its region and its role's credentials as environment
+// variables, and that is all Load reads.
 //
 // Environment variables (set by the CDK stack in infra/):
 //
@@ -17,70 +26,132 @@
 //	SLIPWAY_TOPIC_ARN        the SNS topic for reports and approval requests
 //	SLIPWAY_DEPLOY_STATE_MACHINE, SLIPWAY_ROLLBACK_STATE_MACHINE
 //	                         the state machines' ARNs (trigger functions)
+//
+// and, from Lambda itself, AWS_REGION, AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_EXECUTION_ENV.
+// AWS_ENDPOINT_URL, when set, sends every client to one endpoint (tests
+// point it at their fakes; the stack never sets it).
 package lambdaenv
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
-	"time"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/config"
-	"github.com/slipway-deploy/slipway/internal/execution"
-	"github.com/slipway-deploy/slipway/internal/fleet"
-	"github.com/slipway-deploy/slipway/internal/health"
-	"github.com/slipway-deploy/slipway/internal/ledger"
-	"github.com/slipway-deploy/slipway/internal/notify"
-	"github.com/slipway-deploy/slipway/internal/pipeline"
-	"github.com/slipway-deploy/slipway/internal/secret"
-	"github.com/slipway-deploy/slipway/internal/snapshot"
 )
+
+// Settings the stack gives the functions, by environment variable.
+const (
+	Table                = "SLIPWAY_TABLE"
+	ArtifactBucket       = "SLIPWAY_ARTIFACT_BUCKET"
+	SSMDocument          = "SLIPWAY_SSM_DOCUMENT"
+	OutputBucket         = "SLIPWAY_OUTPUT_BUCKET"
+	OutputLogGroup       = "SLIPWAY_OUTPUT_LOG_GROUP"
+	HealthPort           = "SLIPWAY_HEALTH_PORT"
+	CommandTimeout       = "SLIPWAY_COMMAND_TIMEOUT"
+	TopicARN             = "SLIPWAY_TOPIC_ARN"
+	DeployStateMachine   = "SLIPWAY_DEPLOY_STATE_MACHINE"
+	RollbackStateMachine = "SLIPWAY_ROLLBACK_STATE_MACHINE"
+)
+
+// OutputPrefix is the key prefix of full command output in OutputBucket.
+const OutputPrefix = "command-output/"
 
 // Env is a Lambda's environment.
 type Env struct {
+	// AWS is the SDK configuration every client of the function is built
+	// from (NewFromConfig), so that what is set here (tests add a
+	// middleware to APIOptions) reaches every client.
 	AWS    aws.Config
 	Config *config.Config
 	Log    *slog.Logger
 	Getenv func(string) string
 }
 
-// Load reads the environment. An error names the missing setting.
-func Load(ctx context.Context) (*Env, error) {
+// Load reads the process environment and makes its JSON logger the
+// default. An error names the missing setting.
+func Load() (*Env, error) {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	slog.SetDefault(log)
-	cfg, err := config.FromEnv()
+	return New(os.Getenv, log)
+}
+
+// New reads the environment getenv gives.
+func New(getenv func(string) string, log *slog.Logger) (*Env, error) {
+	raw := getenv(config.EnvVar)
+	if raw == "" {
+		return nil, fmt.Errorf("%s is not set: the function needs its configuration (the CDK stack sets it)", config.EnvVar)
+	}
+	cfg, err := config.Parse([]byte(raw))
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := AWSConfig(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, err
 	}
-	return &Env{AWS: awsCfg, Config: cfg, Log: log, Getenv: os.Getenv}, nil
+	return &Env{AWS: awsCfg, Config: cfg, Log: log, Getenv: getenv}, nil
 }
 
-// Require returns an environment variable or an error naming it.
-func (e *Env) Require(name string) (string, error) {
-	v := e.Getenv(name)
-	if v == "" {
-		return "", fmt.Errorf("%s is not set: the function's configuration is incomplete (redeploy the Slipway stack)", name)
+// AWSConfig is the SDK configuration of a Lambda: its region and its
+// role's credentials, from the variables Lambda sets. The credentials are
+// those of the execution environment's whole life, as the SDK's own
+// loader would read them (environment credentials come first there too).
+func AWSConfig(getenv func(string) string) (aws.Config, error) {
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
 	}
-	return v, nil
+	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	var missing []string
+	for name, v := range map[string]string{"AWS_REGION": region, "AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": secret} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %s not set: Lambda sets them for a function (this code runs only as a Slipway Lambda)", strings.Join(missing, " and "))
+	}
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))),
+		RuntimeEnvironment: aws.RuntimeEnvironment{
+			EnvironmentIdentifier: aws.ExecutionEnvironmentID(getenv("AWS_EXECUTION_ENV")),
+			Region:                region,
+		},
+	}
+	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
+		cfg.BaseEndpoint = aws.String(u)
+	}
+	return cfg, nil
 }
+
+// Require returns an error naming every setting among names that is not
+// set.
+func (e *Env) Require(names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if e.Getenv(n) == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(missing, ", ") + " not set: the function's configuration is incomplete (redeploy the Slipway stack)")
+}
+
+// Get returns a setting, "" when it is not set.
+func (e *Env) Get(name string) string { return e.Getenv(name) }
 
 func (e *Env) intVar(name string, def int) int {
 	if n, err := strconv.Atoi(e.Getenv(name)); err == nil && n > 0 {
@@ -89,12 +160,11 @@ func (e *Env) intVar(name string, def int) int {
 	return def
 }
 
-// Deps returns the dependencies every handler shares (configuration and
-// logger); a main adds the adapters its handler uses, and only those, so a
-// function links only the SDK clients it calls.
-func (e *Env) Deps() *pipeline.Deps {
-	return &pipeline.Deps{Config: e.Config, Log: e.Log}
-}
+// HealthPort is the app's health check port on EC2 instances.
+func (e *Env) HealthPort() int { return e.intVar(HealthPort, 80) }
+
+// CommandTimeout is how many seconds one activation may take on a host.
+func (e *Env) CommandTimeout() int32 { return int32(e.intVar(CommandTimeout, 600)) }
 
 // Must returns v, or logs err and exits: for a main's configuration step,
 // where a Lambda cannot start without the value.
@@ -104,87 +174,4 @@ func Must[T any](v T, err error) T {
 		os.Exit(1)
 	}
 	return v
-}
-
-// Ledger is the DynamoDB ledger.
-func (e *Env) Ledger() (*ledger.Dynamo, error) {
-	table, err := e.Require("SLIPWAY_TABLE")
-	if err != nil {
-		return nil, err
-	}
-	return &ledger.Dynamo{Client: dynamodb.NewFromConfig(e.AWS), Table: table}, nil
-}
-
-// Artifacts is the S3 artifact store.
-func (e *Env) Artifacts() (*artifact.S3, error) {
-	bucket, err := e.Require("SLIPWAY_ARTIFACT_BUCKET")
-	if err != nil {
-		return nil, err
-	}
-	return &artifact.S3{Client: s3.NewFromConfig(e.AWS), Bucket: bucket}, nil
-}
-
-// Fleet is the SSM Run Command fleet.
-func (e *Env) Fleet() (*fleet.SSM, error) {
-	doc, err := e.Require("SLIPWAY_SSM_DOCUMENT")
-	if err != nil {
-		return nil, err
-	}
-	return &fleet.SSM{
-		Client: ssm.NewFromConfig(e.AWS), DocumentName: doc,
-		OutputBucket: e.Getenv("SLIPWAY_OUTPUT_BUCKET"), OutputPrefix: "command-output/",
-		LogGroup:       e.Getenv("SLIPWAY_OUTPUT_LOG_GROUP"),
-		TimeoutSeconds: int32(e.intVar("SLIPWAY_COMMAND_TIMEOUT", 600)),
-		HealthPort:     e.HealthPort(),
-	}, nil
-}
-
-// HealthPort is the app's health check port on EC2 instances.
-func (e *Env) HealthPort() int { return e.intVar("SLIPWAY_HEALTH_PORT", 80) }
-
-// Prober probes instances over HTTP.
-func (e *Env) Prober() *health.Prober { return health.NewProber(3 * time.Second) }
-
-// Secrets is Secrets Manager, cached per container.
-func (e *Env) Secrets() *secret.Manager {
-	return &secret.Manager{Client: secretsmanager.NewFromConfig(e.AWS)}
-}
-
-// Snapshots snapshots an environment's RDS instance or Aurora cluster.
-func (e *Env) Snapshots() func(string, config.Environment) (pipeline.Snapshotter, error) {
-	client := rds.NewFromConfig(e.AWS)
-	return func(env string, c config.Environment) (pipeline.Snapshotter, error) {
-		if c.DBInstance == "" && c.DBCluster == "" {
-			return nil, fmt.Errorf("environment %s has neither db_instance nor db_cluster in the Slipway configuration: Slipway will not migrate without a snapshot", env)
-		}
-		return &snapshot.RDS{Client: client, DBInstance: c.DBInstance, DBCluster: c.DBCluster,
-			Tags: map[string]string{"slipway:app": e.Config.App, "slipway:env": env}}, nil
-	}
-}
-
-// Starter starts the deploy and rollback state machines on Step Functions.
-func (e *Env) Starter() (*execution.SFN, error) {
-	deploy, err := e.Require("SLIPWAY_DEPLOY_STATE_MACHINE")
-	if err != nil {
-		return nil, err
-	}
-	rollback, err := e.Require("SLIPWAY_ROLLBACK_STATE_MACHINE")
-	if err != nil {
-		return nil, err
-	}
-	return &execution.SFN{Client: sfn.NewFromConfig(e.AWS), Machines: map[string]string{"deploy": deploy, "rollback": rollback}}, nil
-}
-
-// Notifier publishes to the SNS topic.
-func (e *Env) Notifier() (*notify.SNS, error) {
-	topic, err := e.Require("SLIPWAY_TOPIC_ARN")
-	if err != nil {
-		return nil, err
-	}
-	return &notify.SNS{Client: sns.NewFromConfig(e.AWS), TopicARN: topic}, nil
-}
-
-// Alarms is CloudWatch.
-func (e *Env) Alarms() *health.CloudWatch {
-	return &health.CloudWatch{Client: cloudwatch.NewFromConfig(e.AWS)}
 }

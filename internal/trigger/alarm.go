@@ -99,7 +99,9 @@ func (r *AlarmRouter) Handle(ctx context.Context, ev events.EventBridgeEvent) (R
 	}
 	in, _ := json.Marshal(contract.RollbackRequest{App: app, Environment: env,
 		Trigger: contract.Trigger{Source: "alarm", Alarm: d.AlarmName, Reason: d.State.Reason}})
-	name := executionName("rollback", last.ID)
+	// One rollback per deployment, however many alarms fire or how often
+	// their events are delivered.
+	name := executionName([]string{"rollback", last.ID})
 	_, err = r.Starter.Start(ctx, MachineRollback, name, in)
 	switch {
 	case errors.Is(err, ErrAlreadyStarted):

@@ -2,6 +2,8 @@ package trigger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,8 +28,10 @@ const (
 )
 
 // ErrAlreadyStarted is what a Starter returns when an execution of that
-// name exists (Step Functions' ExecutionAlreadyExists): for a redelivered
-// event, that is success.
+// name exists (Step Functions' ExecutionAlreadyExists, which it answers for
+// 90 days after the execution closed): the names derive from what must
+// start once (an event, a deployment to roll back), so for a redelivered
+// event that is success.
 var ErrAlreadyStarted = errors.New("execution already exists")
 
 // Starter starts state machine executions.
@@ -40,6 +44,8 @@ type Ledger interface {
 	ListDeployments(ctx context.Context, app, env string, limit int) ([]ledger.Deployment, error)
 	AddEvent(ctx context.Context, e ledger.Event) error
 	SetPending(ctx context.Context, p ledger.Pending) error
+	GetPending(ctx context.Context, app, env string) (ledger.Pending, bool, error)
+	ClearPending(ctx context.Context, app, env, version string) (bool, error)
 }
 
 // Artifacts finds published releases.
@@ -57,9 +63,10 @@ type Result struct {
 	Message      string `json:"message"`
 }
 
-// EventError reports a malformed or unexpected event. EventBridge does not
-// retry a Lambda's error for an asynchronous invocation forever; the error
-// lands in the function's failure destination with this text.
+// EventError reports a malformed or unexpected event. EventBridge invokes
+// the routers asynchronously: Lambda retries a failed invocation twice,
+// then sends the event, with this text, to the function's failure queue
+// (the stack's dead-letter queue; `slipway status` says when one waits).
 type EventError struct {
 	Message string
 }
@@ -72,14 +79,29 @@ func badEvent(format string, a ...any) error {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
-// executionName makes a valid, deterministic execution name (at most 80
-// characters; Step Functions' limit).
-func executionName(parts ...string) string {
-	n := unsafeName.ReplaceAllString(strings.Join(parts, "-"), "-")
-	if len(n) > 80 {
-		n = n[:80]
+// Execution names: Step Functions allows 80 characters.
+const (
+	maxNameLen  = 80
+	nameHashLen = 10 // hex digits of SHA-256: 40 bits
+)
+
+// executionName makes a valid, deterministic execution name from the parts
+// that identify what it runs: a readable prefix (the shown parts, with
+// characters Step Functions refuses replaced by "_" and cut to length),
+// then a hash of every part as given. Two different sets of parts get
+// different names although their prefixes may read the same ("v1.2" and
+// "v1_2", ids that differ past the cut); the same parts get the same name.
+func executionName(shown []string, hidden ...string) string {
+	h := sha256.New()
+	for _, p := range append(append([]string{}, shown...), hidden...) {
+		fmt.Fprintf(h, "%d:%s;", len(p), p)
 	}
-	return n
+	sum := hex.EncodeToString(h.Sum(nil))[:nameHashLen]
+	prefix := unsafeName.ReplaceAllString(strings.Join(shown, "-"), "_")
+	if max := maxNameLen - 1 - nameHashLen; len(prefix) > max {
+		prefix = prefix[:max]
+	}
+	return prefix + "-" + sum
 }
 
 // GitPush is the detail of the custom slipway.git "Git Push" event that a
@@ -216,14 +238,38 @@ func (r *PushRouter) Handle(ctx context.Context, ev events.EventBridgeEvent) (Re
 		record("push-no-artifact", msg, "")
 		return Result{Action: "no-artifact", Environment: env, Version: version, Message: msg}, nil
 	}
-	if err := r.Ledger.SetPending(ctx, ledger.Pending{App: app, Environment: env, Version: version, Trigger: trig, At: r.now()}); err != nil {
+	// The push is the event: its time orders it among the pushes, its id
+	// names its deployment. A redelivered event has both again, so it
+	// starts nothing twice; a commit pushed again (after a failed deploy,
+	// or a branch reset to it) is a new event and deploys again.
+	at := ev.Time
+	if at.IsZero() {
+		at = r.now()
+	}
+	name := executionName([]string{"push", env, shortCommit(version)}, version, ev.ID)
+	queued, ok, err := r.Ledger.GetPending(ctx, app, env)
+	if err != nil {
+		return Result{}, fmt.Errorf("read the queued push of %s: %w", env, err)
+	}
+	if ok && queued.At.After(at) {
+		msg := fmt.Sprintf("push of %s to %s at %s not deployed: a later push (%s at %s) is queued, and the latest push wins", shortCommit(version), env,
+			at.UTC().Format(time.RFC3339), shortCommit(queued.Version), queued.At.UTC().Format(time.RFC3339))
+		record("push-superseded", msg, "")
+		return Result{Action: "superseded", Environment: env, Version: version, Message: msg}, nil
+	}
+	if err := r.Ledger.SetPending(ctx, ledger.Pending{App: app, Environment: env, Version: version, Trigger: trig, At: at}); err != nil {
 		return Result{}, fmt.Errorf("queue the push of %s: %w", version, err)
 	}
 	in, _ := json.Marshal(contract.DeployRequest{App: app, Environment: env, Version: version, Trigger: trig})
-	name := executionName("push", env, version)
 	id, err := r.Starter.Start(ctx, MachineDeploy, name, in)
 	switch {
 	case errors.Is(err, ErrAlreadyStarted):
+		// The event was delivered again. Its deployment took the push out
+		// of the queue when it ended (or will, or a newer push replaced
+		// it): do not leave it queued again for nothing.
+		if _, err := r.Ledger.ClearPending(ctx, app, env, version); err != nil {
+			return Result{}, fmt.Errorf("unqueue the redelivered push of %s: %w", version, err)
+		}
 		msg := fmt.Sprintf("push of %s to %s: its deployment %s was already started (the event was delivered again)", shortCommit(version), env, name)
 		return Result{Action: "already-started", Environment: env, Version: version, Execution: name, DeploymentID: name, Message: msg}, nil
 	case err != nil:

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -124,8 +125,8 @@ func TestPushRouter(t *testing.T) {
 			}
 			if tt.wantStart {
 				s := st.starts[0]
-				if s.Machine != MachineDeploy || s.Name != "push-staging-"+commit {
-					t.Errorf("started %s %s, want deploy push-staging-%s", s.Machine, s.Name, commit)
+				if s.Machine != MachineDeploy || !strings.HasPrefix(s.Name, "push-staging-"+commit[:12]+"-") || s.Name != res.DeploymentID {
+					t.Errorf("started %s %s (deployment %s), want deploy push-staging-%s-<hash>, the deployment's id", s.Machine, s.Name, res.DeploymentID, commit[:12])
 				}
 				var in contract.DeployRequest
 				json.Unmarshal(s.Input, &in)
@@ -233,8 +234,8 @@ func TestAlarmRouter(t *testing.T) {
 				t.Errorf("Handle() = %s (%s), want %s", res.Action, res.Message, tt.wantAction)
 			}
 			if tt.wantAction == "rollback-started" {
-				if len(st.starts) != 1 || st.starts[0].Machine != MachineRollback || st.starts[0].Name != "rollback-dep-2" {
-					t.Fatalf("starts = %+v, want one rollback named rollback-dep-2", st.starts)
+				if len(st.starts) != 1 || st.starts[0].Machine != MachineRollback || !strings.HasPrefix(st.starts[0].Name, "rollback-dep-2-") {
+					t.Fatalf("starts = %+v, want one rollback named rollback-dep-2-<hash>", st.starts)
 				}
 				var in contract.RollbackRequest
 				json.Unmarshal(st.starts[0].Input, &in)
@@ -296,5 +297,112 @@ func TestEventDetailsRoundTrip(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPushRouterDeploysACommitAgain: Step Functions refuses an execution
+// name for 90 days after the execution closed, so a push's name comes from
+// its event: the same commit pushed again (a new event) deploys again,
+// while the same event delivered again starts nothing.
+func TestPushRouterDeploysACommitAgain(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t)
+	arts := &artifact.Dir{Root: t.TempDir()}
+	arts.Publish(ctx, "demo", commit, []byte("bundle"))
+	st := &recorder{}
+	r := &PushRouter{Config: cfg, Ledger: l, Artifacts: arts, Starter: st, Log: quiet}
+	first := readEvent(t, "git/push-main.json")
+	again := first
+	again.ID, again.Time = "0d3c9a41-5b6e-4f70-8192-a3b4c5d6e7f8", first.Time.Add(10*time.Minute)
+	steps := []struct {
+		name       string
+		event      events.EventBridgeEvent
+		wantAction string
+		wantStarts int
+	}{
+		{"first push", first, "started", 1},
+		{"the first deployment ended: no push queued", first, "", 1},
+		{"the same commit pushed again", again, "started", 2},
+		{"the first event delivered again", first, "superseded", 2},
+		{"the second event delivered again", again, "already-started", 2},
+	}
+	for _, s := range steps {
+		if s.wantAction == "" { // the deployment's ReleaseLock
+			l.ClearPending(ctx, "demo", "staging", commit)
+			continue
+		}
+		res, err := r.Handle(ctx, s.event)
+		if err != nil || res.Action != s.wantAction || len(st.starts) != s.wantStarts {
+			t.Fatalf("%s: Handle() = %+v, %v, %d starts; want %s, %d starts", s.name, res, err, len(st.starts), s.wantAction, s.wantStarts)
+		}
+	}
+	if st.starts[0].Name == st.starts[1].Name {
+		t.Errorf("both pushes started %s, want two names", st.starts[0].Name)
+	}
+	// The redelivered event leaves nothing queued that no deployment will
+	// take out.
+	if p, ok, _ := l.GetPending(ctx, "demo", "staging"); ok {
+		t.Errorf("queued push after a redelivery = %+v, want none", p)
+	}
+}
+
+// TestPushRouterOlderEventNeverOverridesTheQueue: an older push delivered
+// (again, or late) after a newer one is queued does not take its place,
+// which would make the newer deployment step aside for an older release.
+func TestPushRouterOlderEventNeverOverridesTheQueue(t *testing.T) {
+	ctx := context.Background()
+	l := openLedger(t)
+	arts := &artifact.Dir{Root: t.TempDir()}
+	const newer = "5b6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8"
+	arts.Publish(ctx, "demo", commit, []byte("bundle"))
+	arts.Publish(ctx, "demo", newer, []byte("bundle 2"))
+	st := &recorder{}
+	r := &PushRouter{Config: cfg, Ledger: l, Artifacts: arts, Starter: st, Log: quiet}
+	old := readEvent(t, "git/push-main.json")
+	next := old
+	next.ID, next.Time = "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b", old.Time.Add(time.Minute)
+	next.Detail = json.RawMessage(strings.Replace(string(old.Detail), commit, newer, 1))
+	for _, ev := range []events.EventBridgeEvent{next, old} {
+		if _, err := r.Handle(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p, ok, _ := l.GetPending(ctx, "demo", "staging"); !ok || p.Version != newer {
+		t.Errorf("queued push = %+v (%v), want %s", p, ok, newer)
+	}
+	if len(st.starts) != 1 {
+		t.Errorf("starts = %+v, want only the newer push's", st.starts)
+	}
+}
+
+func TestExecutionName(t *testing.T) {
+	long := strings.Repeat("staging-v2-20261126T011500Z-", 3)
+	tests := []struct {
+		name string
+		a, b []string
+		same bool
+	}{
+		{"the same parts", []string{"push", "staging", "v1.2"}, []string{"push", "staging", "v1.2"}, true},
+		{"a dot and a dash", []string{"push", "staging", "v1.2"}, []string{"push", "staging", "v1-2"}, false},
+		{"a dot and an underscore", []string{"push", "staging", "v1.2"}, []string{"push", "staging", "v1_2"}, false},
+		{"ids that differ past the cut", []string{"rollback", long + "a"}, []string{"rollback", long + "b"}, false},
+		{"parts split differently", []string{"push", "a-b", "c"}, []string{"push", "a", "b-c"}, false},
+	}
+	valid := regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := executionName(tt.a), executionName(tt.b)
+			if (a == b) != tt.same {
+				t.Errorf("executionName(%q) = %s, executionName(%q) = %s; want equal: %v", tt.a, a, tt.b, b, tt.same)
+			}
+			for _, n := range []string{a, b} {
+				if !valid.MatchString(n) {
+					t.Errorf("executionName() = %q, want at most 80 of [A-Za-z0-9_-]", n)
+				}
+			}
+		})
+	}
+	if got := executionName([]string{"push", "staging", "v1.2"}); !strings.HasPrefix(got, "push-staging-v1_2-") {
+		t.Errorf("executionName(push staging v1.2) = %s, want it to read push-staging-v1_2-<hash>", got)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -47,9 +49,15 @@ type EventsAPI interface {
 	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
 
+// SQSAPI is the part of *sqs.Client the AWS backend uses.
+type SQSAPI interface {
+	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
+}
+
 var (
 	_ STSAPI    = (*sts.Client)(nil)
 	_ EventsAPI = (*eventbridge.Client)(nil)
+	_ SQSAPI    = (*sqs.Client)(nil)
 )
 
 // AWSClients are the SDK clients the AWS backend calls; tests point them
@@ -63,6 +71,7 @@ type AWSClients struct {
 	Secrets    secret.ManagerAPI
 	STS        STSAPI
 	Events     EventsAPI
+	SQS        SQSAPI
 }
 
 // AWSSettings are the AWS backend's settings, with the names the Lambdas
@@ -77,6 +86,7 @@ type AWSSettings struct {
 	OutputBucket    string // SLIPWAY_OUTPUT_BUCKET
 	OutputLogGroup  string // SLIPWAY_OUTPUT_LOG_GROUP
 	HealthPort      int    // SLIPWAY_HEALTH_PORT
+	DeadLetterQueue string // SLIPWAY_DEAD_LETTER_QUEUE: the queue's URL
 }
 
 // AWS is the backend on AWS: Step Functions runs the executions, DynamoDB
@@ -126,6 +136,7 @@ func OpenAWS(ctx context.Context, opts Options) (*AWS, error) {
 		Config: cfg, Table: getenv(EnvTable), ArtifactBucket: getenv(EnvArtifactBucket),
 		DeployMachine: getenv(EnvDeployMachine), RollbackMachine: getenv(EnvRollbackMachine),
 		OutputBucket: getenv(EnvOutputBucket), OutputLogGroup: getenv(EnvOutputLogGroup),
+		DeadLetterQueue: getenv(EnvDeadLetterQueue),
 	}
 	s.HealthPort, _ = strconv.Atoi(getenv(EnvHealthPort))
 	if s.Table == "" {
@@ -150,7 +161,7 @@ func OpenAWS(ctx context.Context, opts Options) (*AWS, error) {
 	return NewAWS(s, AWSClients{
 		SFN: sfn.NewFromConfig(ac), Dynamo: dynamodb.NewFromConfig(ac), S3: s3.NewFromConfig(ac), SSM: ssm.NewFromConfig(ac),
 		CloudWatch: cloudwatch.NewFromConfig(ac), Secrets: secretsmanager.NewFromConfig(ac), STS: sts.NewFromConfig(ac),
-		Events: eventbridge.NewFromConfig(ac),
+		Events: eventbridge.NewFromConfig(ac), SQS: sqs.NewFromConfig(ac),
 	})
 }
 
@@ -410,6 +421,56 @@ func (a *AWS) PutPushEvent(ctx context.Context, p trigger.GitPush) error {
 		return fmt.Errorf("put the push event of %s: %s", p.Commit, msg)
 	}
 	return nil
+}
+
+// DeadLetters are the events waiting in the stack's dead-letter queue:
+// events EventBridge could not deliver to Slipway, and events a trigger
+// function failed on. The counts are SQS's approximate ones.
+type DeadLetters struct {
+	// Queue is the queue's URL.
+	Queue string `json:"queue"`
+	// Waiting is how many can be read now; InFlight how many someone is
+	// reading.
+	Waiting  int `json:"waiting"`
+	InFlight int `json:"in_flight"`
+}
+
+// DeadLetters reads the depth of the dead-letter queue
+// (SLIPWAY_DEAD_LETTER_QUEUE) with SQS GetQueueAttributes.
+func (a *AWS) DeadLetters(ctx context.Context) (DeadLetters, error) {
+	url := a.settings.DeadLetterQueue
+	if url == "" {
+		return DeadLetters{}, missing(EnvDeadLetterQueue, "", "the URL of the stack's dead-letter queue", "DeadLetterQueueUrl", a.settings.Config.App)
+	}
+	if a.clients.SQS == nil {
+		return DeadLetters{}, fmt.Errorf("read the dead-letter queue %s: no SQS client", url)
+	}
+	out, err := a.clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+		},
+	})
+	var gone *sqstypes.QueueDoesNotExist
+	if errors.As(err, &gone) {
+		return DeadLetters{}, fmt.Errorf("read the dead-letter queue %s: it does not exist; set %s to the stack's DeadLetterQueueUrl output: %w", url, EnvDeadLetterQueue, err)
+	}
+	if err != nil {
+		return DeadLetters{}, fmt.Errorf("read the dead-letter queue %s: %w", url, err)
+	}
+	d := DeadLetters{Queue: url}
+	for name, n := range map[sqstypes.QueueAttributeName]*int{
+		sqstypes.QueueAttributeNameApproximateNumberOfMessages:           &d.Waiting,
+		sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible: &d.InFlight,
+	} {
+		if v, ok := out.Attributes[string(name)]; ok {
+			if *n, err = strconv.Atoi(v); err != nil {
+				return DeadLetters{}, fmt.Errorf("read the dead-letter queue %s: %s is %q, not a number", url, name, v)
+			}
+		}
+	}
+	return d, nil
 }
 
 // Close does nothing.

@@ -178,6 +178,7 @@ const (
 	EnvOutputLogGroup  = "SLIPWAY_OUTPUT_LOG_GROUP"
 	EnvHealthPort      = "SLIPWAY_HEALTH_PORT"
 	EnvSSMDocument     = "SLIPWAY_SSM_DOCUMENT"
+	EnvDeadLetterQueue = "SLIPWAY_DEAD_LETTER_QUEUE"
 )
 
 // DefaultLocalDir is the embedded environment's state directory by default.

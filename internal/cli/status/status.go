@@ -39,7 +39,9 @@ func NewCmdStatus(f *factory.Factory, runF func(*Options) error) *cobra.Command 
 		Long: `For each environment (or --env): the release it serves according to the ledger and the
 deployment that put it there, the deployments running now, the lease or manual lock on it, the
 deployments that wait for an approval, a queued push, and its instances (with the release each
-serves, where that can be read without a command: locally, yes; on AWS, only that they are online).`,
+serves, where that can be read without a command: locally, yes; on AWS, only that they are online).
+On AWS it also says whether events wait in the stack's dead-letter queue (SLIPWAY_DEAD_LETTER_QUEUE,
+the stack's DeadLetterQueueUrl output): pushes or alarms that never started what they should have.`,
 		Example: `  slipway status
   slipway status --local --env staging --json`,
 		Args: cobra.NoArgs,
@@ -74,6 +76,16 @@ type Environment struct {
 	// owner was gone and which this status closed.
 	Observed *contract.FleetObservation `json:"observed,omitempty"`
 	Closed   []string                   `json:"closed,omitempty"`
+	// DeadLetters are the events waiting in the stack's dead-letter queue
+	// (AWS); the queue serves every environment, so each shows the same.
+	DeadLetters *backend.DeadLetters `json:"dead_letters,omitempty"`
+	// DeadLettersNote says why the queue was not read.
+	DeadLettersNote string `json:"dead_letters_note,omitempty"`
+}
+
+// deadLetterReader is a backend with a dead-letter queue: AWS's.
+type deadLetterReader interface {
+	DeadLetters(ctx context.Context) (backend.DeadLetters, error)
 }
 
 // Deployment is a deployment as status shows it.
@@ -108,12 +120,25 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		envs = []string{opts.Env}
 	}
+	var dl *backend.DeadLetters
+	var dlNote string
+	if r, ok := b.(deadLetterReader); ok {
+		d, err := r.DeadLetters(ctx)
+		if m, missing := backend.IsMissingSetting(err); missing {
+			dlNote = fmt.Sprintf("not read: %v; %s", m, m.Hint())
+		} else if err != nil {
+			dlNote = "not read: " + err.Error()
+		} else {
+			dl = &d
+		}
+	}
 	var out []Environment
 	for _, env := range envs {
 		s, err := Read(ctx, b, env)
 		if err != nil {
 			return outcome.Error(err)
 		}
+		s.DeadLetters, s.DeadLettersNote = dl, dlNote
 		out = append(out, s)
 	}
 	if opts.JSON {
@@ -122,6 +147,9 @@ func run(ctx context.Context, opts *Options) error {
 		return enc.Encode(out)
 	}
 	fmt.Fprintf(opts.IO.Out, "%s\n", b.Describe())
+	if line := DeadLetterLine(dl, dlNote); line != "" {
+		fmt.Fprintln(opts.IO.Out, line)
+	}
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
@@ -199,6 +227,26 @@ func Read(ctx context.Context, b backend.Backend, env string) (Environment, erro
 		s.Instances = []backend.Instance{}
 	}
 	return s, nil
+}
+
+// DeadLetterLine says whether dead letters wait: "" for a backend without
+// a dead-letter queue.
+func DeadLetterLine(d *backend.DeadLetters, note string) string {
+	switch {
+	case note != "":
+		return "dead letters: " + note
+	case d == nil:
+		return ""
+	case d.Waiting == 0 && d.InFlight == 0:
+		return "dead letters: none"
+	}
+	n := d.Waiting + d.InFlight
+	what := "events that did not reach Slipway, or that a trigger failed on"
+	if n == 1 {
+		what = "an event that did not reach Slipway, or that a trigger failed on"
+	}
+	return fmt.Sprintf("dead letters: %d WAITING (%s): read them with aws sqs receive-message --queue-url %s --attribute-names All --message-attribute-names All --max-number-of-messages 10, act on them (deploy or roll back by hand), then delete them",
+		n, what, d.Queue)
 }
 
 func ref(d ledger.Deployment) Deployment {
