@@ -37,7 +37,8 @@ const (
 //     which starts one rollback of the environment's last deployment if it
 //     is within its watch window, and records its decision either way;
 //   - every execution status change of both state machines goes to the
-//     notification topic.
+//     notification topic, and one that timed out, was stopped or failed
+//     to the closer as well.
 func (s *Stack) rules() {
 	cfg := s.Config
 	// A function EventBridge invokes: what EventBridge cannot deliver
@@ -103,6 +104,21 @@ func (s *Stack) rules() {
 			Targets: &[]awsevents.IRuleTarget{router("alarm-router")},
 		})
 	}
+
+	// An execution that timed out, was stopped or failed goes to the
+	// closer, which closes its record when the execution did not.
+	awsevents.NewRule(s.Stack, jsii.String("CloseExecutions"), &awsevents.RuleProps{
+		Description: jsii.String("Slipway " + cfg.App + ": a deploy or rollback execution that timed out, was stopped or failed goes to the closer"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(StatesSource),
+			DetailType: jsii.Strings(StatesDetailType),
+			Detail: &map[string]interface{}{
+				"stateMachineArn": []string{StateMachineARN(cfg, "deploy"), StateMachineARN(cfg, "rollback")},
+				"status":          []string{"ABORTED", "TIMED_OUT", "FAILED"},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{router("closer")},
+	})
 
 	awsevents.NewRule(s.Stack, jsii.String("ExecutionStatus"), &awsevents.RuleProps{
 		Description: jsii.String("Slipway " + cfg.App + ": deploy and rollback execution status changes to the notification topic"),

@@ -35,6 +35,10 @@ const (
 	StartRollbacks
 	// Notify: sns:Publish on the notification topic (and its KMS key).
 	Notify
+	// DescribeExecutions: states:DescribeExecution of the deploy and
+	// rollback state machines' executions (is a lease's owner still
+	// running?).
+	DescribeExecutions
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
@@ -78,9 +82,13 @@ var Specs = map[string]FunctionSpec{
 		Capabilities: []Capability{Notify},
 	},
 	"lock": {
-		Description:    "Slipway lock: take and release the environment's lease in the ledger",
-		TimeoutSeconds: 20, MemoryMB: 256,
-		Ledger: []string{"AcquireLease", "GetPending", "ClearPending", "GetDeployment", "ReleaseLease", "AddStep"},
+		Description: "Slipway lock: take and release the environment's lease; take over one whose execution is gone, closing its record from observation",
+		// A takeover waits for the orphan's running commands and for an
+		// observation (100s each at most, functions/lock).
+		TimeoutSeconds: 270, MemoryMB: 256,
+		Ledger: []string{"AcquireLease", "GetPending", "ClearPending", "GetDeployment", "ReleaseLease", "AddStep", "Steps", "AddEvent",
+			"InstanceResults", "PutInstanceResults", "UpdateDeployment", "PutDeployment"},
+		Capabilities: []Capability{DescribeExecutions, DescribeInstances, RunCommands, Notify},
 	},
 	"snapshot": {
 		Description:    "Slipway snapshot: snapshot the RDS database before migrations and report the snapshot's status",
@@ -127,6 +135,15 @@ var Specs = map[string]FunctionSpec{
 		TimeoutSeconds: 30, MemoryMB: 256, Trigger: true,
 		Ledger:       []string{"AddEvent", "ListDeployments"},
 		Capabilities: []Capability{StartRollbacks},
+	},
+	"closer": {
+		Description: "Slipway closer: close the record of an execution that timed out, was stopped or failed outside a Catch, from what it observes of the fleet",
+		// It waits for the execution's running commands and for an
+		// observation (4 minutes each at most, functions/closer).
+		TimeoutSeconds: 600, MemoryMB: 256, Trigger: true,
+		Ledger: []string{"GetDeployment", "Steps", "AddStep", "AddEvent", "InstanceResults", "PutInstanceResults", "UpdateDeployment", "PutDeployment",
+			"ReleaseLease", "ClearPending"},
+		Capabilities: []Capability{DescribeInstances, RunCommands, Notify},
 	},
 	"record": {
 		Description:    "Slipway record: write the deployment's final status and report to the ledger",

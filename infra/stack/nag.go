@@ -64,6 +64,12 @@ func (s *Stack) Suppressions() []Suppression {
 			case ReadArtifacts:
 				out = append(out, Suppression{role, "AwsSolutions-IAM5", artifacts,
 					"Release bundles of this app only (<app>/<version>.tar.gz in the artifact bucket); the versions are not known in advance."})
+			case DescribeExecutions:
+				for _, name := range []string{"deploy", "rollback"} {
+					out = append(out, Suppression{role, "AwsSolutions-IAM5",
+						fmt.Sprintf("Resource::arn:aws:states:%s:%s:execution:%s:*", region, account, StateMachineName(s.Config, name)),
+						"states:DescribeExecution of this stack's " + name + " state machine's executions only: the execution that holds a lease is known only at run time."})
+				}
 			case RunCommands:
 				out = append(out, Suppression{role, "AwsSolutions-IAM5", ec2("instance/*"),
 					"ssm:SendCommand reaches only instances carrying all of an environment's tags (StringEquals on ssm:resourceTag); the instances change with the fleet, so they cannot be listed."})

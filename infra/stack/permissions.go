@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -129,6 +130,12 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 				name = "rollback"
 			}
 			add("Start"+pascal(name), []string{"states:StartExecution"}, []*string{jsii.String(StateMachineARN(s.Config, name))}, nil)
+		case DescribeExecutions:
+			var executions []*string
+			for _, name := range []string{"deploy", "rollback"} {
+				executions = append(executions, jsii.String(strings.Replace(StateMachineARN(s.Config, name), ":stateMachine:", ":execution:", 1)+":*"))
+			}
+			add("DescribeExecutions", []string{"states:DescribeExecution"}, executions, nil)
 		case Notify:
 			add("PublishNotifications", []string{"sns:Publish"}, []*string{s.Topic.TopicArn()}, nil)
 			// The topic is encrypted with the stack's key: publishing needs

@@ -93,7 +93,7 @@ func TestReadRepoRefuses(t *testing.T) {
 
 func TestCheckSpecs(t *testing.T) {
 	root := fakeRepo(t, []string{"lock", "mystery", "record"}, map[string]string{
-		"deploy": `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${LockFunctionArn}","TimeoutSeconds":20,"Next":"B"},"B":{"Type":"Task","Resource":"${MysteryFunctionArn}","End":true}}}`,
+		"deploy": `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${LockFunctionArn}","TimeoutSeconds":270,"Next":"B"},"B":{"Type":"Task","Resource":"${MysteryFunctionArn}","End":true}}}`,
 	})
 	r, err := ReadRepo(root, filepath.Join(root, "dist"))
 	if err != nil {
@@ -106,7 +106,7 @@ func TestCheckSpecs(t *testing.T) {
 	for _, want := range []string{
 		"functions/mystery has no FunctionSpec",
 		"functions/record: no state machine definition calls it",
-		"functions/lock: Lambda timeout 20s is not shorter than the 20s TimeoutSeconds",
+		"functions/lock: Lambda timeout 270s is not shorter than the 270s TimeoutSeconds",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("checkSpecs = %v, want it to contain %q", err, want)

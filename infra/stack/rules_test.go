@@ -42,7 +42,8 @@ func TestRulesMatchSampleEvents(t *testing.T) {
 		"alarm/production-insufficient-to-alarm.json": {{"AlarmProduction", ""}},
 		"alarm/alarm-to-ok.json":                      nil,
 		"alarm/other-alarm.json":                      nil,
-		"states/deploy-failed.json":                   {{"ExecutionStatus", ""}},
+		"states/deploy-failed.json":                   {{"CloseExecutions", ""}, {"ExecutionStatus", ""}},
+		"states/deploy-timed-out.json":                {{"CloseExecutions", ""}, {"ExecutionStatus", ""}},
 		"states/rollback-running.json":                {{"ExecutionStatus", ""}},
 		"states/other-state-machine.json":             nil,
 	}
@@ -175,6 +176,7 @@ func TestRuleTargets(t *testing.T) {
 		"AlarmStaging":    "<AlarmRouterFunction.Arn>",
 		"AlarmProduction": "<AlarmRouterFunction.Arn>",
 		"ExecutionStatus": "<Notifications>",
+		"CloseExecutions": "<CloserFunction.Arn>",
 	}
 	got := map[string]string{}
 	for id, r := range s.ofType("AWS::Events::Rule") {
@@ -201,6 +203,7 @@ func TestRuleTargets(t *testing.T) {
 	for fn, rules := range map[string][]string{
 		"<PushRouterFunction.Arn>":  {"<CodeCommitPush.Arn>", "<GitPush.Arn>"},
 		"<AlarmRouterFunction.Arn>": {"<AlarmProduction.Arn>", "<AlarmStaging.Arn>"},
+		"<CloserFunction.Arn>":      {"<CloseExecutions.Arn>"},
 	} {
 		got := perms[fn]
 		sort.Strings(got)

@@ -29,8 +29,9 @@ func TestResourceCounts(t *testing.T) {
 		"AWS::Lambda::Function":            fns,
 		"AWS::StepFunctions::StateMachine": 2,
 		// CodeCommit push, Git push, one alarm rule per environment with
-		// alarms (staging, production), execution status.
-		"AWS::Events::Rule":       5,
+		// alarms (staging, production), execution status, and the
+		// closer's (executions that timed out, were stopped or failed).
+		"AWS::Events::Rule":       6,
 		"AWS::DynamoDB::Table":    1,
 		"AWS::S3::Bucket":         2,
 		"AWS::S3::BucketPolicy":   2,
@@ -44,16 +45,16 @@ func TestResourceCounts(t *testing.T) {
 		// One per function and one per state machine. EventBridge invokes
 		// the routers through resource policies, with no role.
 		"AWS::IAM::Role": fns + 2,
-		// EventBridge may invoke the push router from the two push rules
-		// and the alarm router from the two alarm rules.
-		"AWS::Lambda::Permission": 4,
+		// EventBridge may invoke the push router from the two push rules,
+		// the alarm router from the two alarm rules, the closer from its.
+		"AWS::Lambda::Permission": 5,
 		// Dead letters: the queue, its policy (EventBridge sends from the
 		// rules), the alarm on its depth, and the failure destination of
-		// each function EventBridge invokes (the two routers).
+		// each function EventBridge invokes (the two routers, the closer).
 		"AWS::SQS::Queue":                1,
 		"AWS::SQS::QueuePolicy":          1,
 		"AWS::CloudWatch::Alarm":         1,
-		"AWS::Lambda::EventInvokeConfig": 2,
+		"AWS::Lambda::EventInvokeConfig": 3,
 	}
 	for typ, n := range counts {
 		must(t, typ, func() { s.assertion.ResourceCountIs(jsii.String(typ), jsii.Number(float64(n))) })

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/trigger"
 )
 
@@ -82,6 +83,25 @@ func (s *SFN) Describe(ctx context.Context, executionARN string) (Status, error)
 		Input: aws.ToString(out.Input), Output: aws.ToString(out.Output), Error: aws.ToString(out.Error), Cause: aws.ToString(out.Cause),
 		StartDate: aws.ToTime(out.StartDate), StopDate: aws.ToTime(out.StopDate),
 	}, nil
+}
+
+// Alive reports whether deployment d's execution still runs (Step
+// Functions says RUNNING): the lease of an execution that does not is
+// taken over, and its record closed. An execution Step Functions does not
+// know is not running.
+func (s *SFN) Alive(ctx context.Context, d ledger.Deployment) (bool, error) {
+	if d.ExecutionID == "" {
+		return false, nil
+	}
+	out, err := s.Client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(d.ExecutionID)})
+	var missing *sfntypes.ExecutionDoesNotExist
+	if errors.As(err, &missing) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("describe execution %s: %w", d.ExecutionID, explain(err))
+	}
+	return out.Status == sfntypes.ExecutionStatusRunning || out.Status == sfntypes.ExecutionStatusPendingRedrive, nil
 }
 
 // History returns the execution's events after afterID (0 for all), oldest

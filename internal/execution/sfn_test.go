@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/trigger"
 )
 
@@ -71,6 +72,10 @@ func (f *fakeSFN) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		arn := body["executionArn"].(string)
 		if strings.HasSuffix(arn, ":missing") {
 			sfnError(w, "ExecutionDoesNotExist", "Execution Does Not Exist: '"+arn+"'")
+			return
+		}
+		if strings.HasSuffix(arn, ":running") {
+			fmt.Fprintf(w, `{"executionArn":%q,"stateMachineArn":%q,"name":"running","status":"RUNNING","startDate":1.7954823E9,"input":"{}"}`, arn, deployARN)
 			return
 		}
 		fmt.Fprintf(w, `{"executionArn":%q,"stateMachineArn":%q,"name":"push-staging-abc","status":"FAILED","startDate":1.7954823E9,"stopDate":1.7954824E9,"input":"{}","error":"HealthCheckFailed","cause":"wave 1: v3 failed"}`, arn, deployARN)
@@ -179,5 +184,25 @@ func TestApproveReject(t *testing.T) {
 	}
 	if err := s.Approve(ctx, "expired", "{}"); err == nil || !strings.Contains(err.Error(), "no longer waiting") {
 		t.Errorf("Approve(expired) error = %v, want it to say the approval is no longer waiting", err)
+	}
+}
+
+// TestAlive checks the liveness AcquireLock asks before it takes over a
+// lease: only a RUNNING execution keeps it.
+func TestAlive(t *testing.T) {
+	s, _ := newSFN(t)
+	for _, tt := range []struct {
+		arn  string
+		want bool
+	}{
+		{"arn:aws:states:eu-west-1:111111111111:execution:slipway-demo-deploy:running", true},
+		{"arn:aws:states:eu-west-1:111111111111:execution:slipway-demo-deploy:push-staging-abc", false},
+		{"arn:aws:states:eu-west-1:111111111111:execution:slipway-demo-deploy:missing", false},
+		{"", false},
+	} {
+		got, err := s.Alive(context.Background(), ledger.Deployment{ID: "d", ExecutionID: tt.arn})
+		if err != nil || got != tt.want {
+			t.Errorf("Alive(%q) = %t, %v; want %t", tt.arn, got, err, tt.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -30,7 +31,10 @@ type ExecutionStatusChange struct {
 // CloserResult says what the closer did with an event.
 type CloserResult struct {
 	DeploymentID string `json:"deployment_id"`
-	// Action is "closed", or "ignored" with Reason.
+	// Action is "closed"; "checked" when the execution ended without
+	// Record but its record needed nothing (already final, or none); or
+	// "ignored" (another state machine, a status that needs no closing),
+	// with Reason.
 	Action string `json:"action"`
 	Status string `json:"status,omitempty"`
 	Reason string `json:"reason,omitempty"`
@@ -44,7 +48,12 @@ type CloserResult struct {
 // releases the lease, so that `slipway status` never shows a dead
 // execution as RUNNING and the alarm router is never blocked by one. It
 // runs from the execution-status-change rule of both state machines.
-type Closer struct{ *Deps }
+type Closer struct {
+	*Deps
+	// Machines are the ARNs of the deploy and rollback state machines;
+	// events of other state machines are ignored.
+	Machines []string
+}
 
 // Handle closes the execution's record when it is still RUNNING.
 func (h *Closer) Handle(ctx context.Context, ev ExecutionStatusChange) (CloserResult, error) {
@@ -52,6 +61,10 @@ func (h *Closer) Handle(ctx context.Context, ev ExecutionStatusChange) (CloserRe
 	out := CloserResult{DeploymentID: d.Name, Action: "ignored"}
 	if ev.Source != "aws.states" || d.Name == "" {
 		out.Reason = fmt.Sprintf("not a Step Functions execution status change (source %q)", ev.Source)
+		return out, nil
+	}
+	if len(h.Machines) > 0 && !slices.Contains(h.Machines, d.StateMachineArn) {
+		out.Reason = "not an execution of Slipway's state machines (" + d.StateMachineArn + ")"
 		return out, nil
 	}
 	var why contract.StateError
@@ -69,6 +82,7 @@ func (h *Closer) Handle(ctx context.Context, ev ExecutionStatusChange) (CloserRe
 		out.Reason = "status " + d.Status + " needs no closing"
 		return out, nil
 	}
+	out.Action = "checked"
 	dep, err := h.Ledger.GetDeployment(ctx, d.Name)
 	if errors.Is(err, ledger.ErrNotFound) {
 		out.Reason = "no record: the execution ended before Preflight opened one"

@@ -28,7 +28,7 @@ func TestCloserClosesWhatEndedOutsideACatch(t *testing.T) {
 		{status: "TIMED_OUT", wantAction: "closed", wantError: TimedOutError},
 		{status: "ABORTED", wantAction: "closed", wantError: StoppedError},
 		{status: "FAILED", wantAction: "closed", wantError: AbandonedError},
-		{status: "FAILED", final: contract.StatusRolledBack, wantAction: "ignored"},
+		{status: "FAILED", final: contract.StatusRolledBack, wantAction: "checked"},
 		{status: "SUCCEEDED", wantAction: "ignored"},
 	} {
 		t.Run(tt.status+"/"+tt.final, func(t *testing.T) {

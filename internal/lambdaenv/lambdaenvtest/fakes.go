@@ -284,7 +284,12 @@ func (h *host) run(action, version string) string {
 		h.previous, h.current = h.current, to
 		rep["version"], rep["changed"] = to, true
 	case "status":
+		// The host's app runs its current release and answers healthily.
 		rep["releases"], rep["root"] = slices.Clone(h.releases), "/opt/demo"
+		rep["serving"], rep["healthy"], rep["busy"] = h.current, h.current != "", false
+		if h.current == "" {
+			rep["health"] = "no release is current"
+		}
 	}
 	rep["current"], rep["previous"] = h.current, h.previous
 	b, _ := json.Marshal(rep)
@@ -493,6 +498,17 @@ func (f *sfnFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
 	var in map[string]string
 	json.NewDecoder(r.Body).Decode(&in)
+	if op == "DescribeExecution" {
+		// An execution the world started runs until it is known to end;
+		// one it never started does not exist.
+		arn := in["executionArn"]
+		if _, ok := f.started[arn]; !ok {
+			jsonError(w, sfnJSON, 400, "ExecutionDoesNotExist", "Execution Does Not Exist: '"+arn+"'")
+			return
+		}
+		writeJSON(w, sfnJSON, 200, map[string]any{"executionArn": arn, "status": "RUNNING", "startDate": float64(time.Now().Unix())})
+		return
+	}
 	if op != "StartExecution" {
 		jsonError(w, sfnJSON, 400, "UnknownOperationException", op)
 		return

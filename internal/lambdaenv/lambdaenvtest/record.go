@@ -241,6 +241,8 @@ func grants(prefix, op string, a arns, params any) []Grant {
 		return g("sns:Publish", deref(in.TopicArn))
 	case *sfn.StartExecutionInput:
 		return g("states:StartExecution", deref(in.StateMachineArn))
+	case *sfn.DescribeExecutionInput:
+		return g("states:DescribeExecution", deref(in.ExecutionArn))
 	case *secretsmanager.GetSecretValueInput:
 		id := deref(in.SecretId)
 		if !strings.HasPrefix(id, "arn:") {

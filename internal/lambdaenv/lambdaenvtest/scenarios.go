@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/go-cmp/cmp"
@@ -28,6 +29,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/execution"
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
@@ -138,6 +140,9 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 			t.Fatal(err)
 		}
 	}
+	abandon := func(env, machine string) func() {
+		return func() { w.Abandon(t, env, machine) }
+	}
 	runs := []struct {
 		machine, execution string
 		input              any
@@ -149,9 +154,13 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 		{"rollback", "staging-rollback", contract.RollbackRequest{App: App, Environment: "staging"}, contract.StatusRolledBack, nil, nil},
 		{"deploy", "staging-v2", contract.DeployRequest{App: App, Environment: "staging", Version: "v2"}, contract.StatusRolledBack, nil, nil},
 		{"deploy", "staging-frozen", contract.DeployRequest{App: App, Environment: "staging", Version: "v3"}, contract.StatusFailed, freeze, unfreeze},
-		{"deploy", "staging-v3-again", contract.DeployRequest{App: App, Environment: "staging", Version: "v3"}, contract.StatusSucceeded, nil, nil},
+		// A deployment whose execution is gone (it timed out, was stopped,
+		// or failed outside a Catch, and its closer did not run) still
+		// holds the lease: the next one takes it over, closing its record
+		// from what it observes.
+		{"deploy", "staging-v3-again", contract.DeployRequest{App: App, Environment: "staging", Version: "v3"}, contract.StatusSucceeded, abandon("staging", "deploy"), nil},
 		{"deploy", "production-v1", contract.DeployRequest{App: App, Environment: "production", Version: "v1"}, contract.StatusSucceeded, nil, nil},
-		{"deploy", "production-v2", contract.DeployRequest{App: App, Environment: "production", Version: "v2"}, contract.StatusRolledBack, nil, nil},
+		{"deploy", "production-v2", contract.DeployRequest{App: App, Environment: "production", Version: "v2"}, contract.StatusRolledBack, abandon("production", "rollback"), nil},
 	}
 	for _, r := range runs {
 		definition := statemachine.Deploy
@@ -227,6 +236,51 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 	}
 }
 
+// Abandon leaves, in env, a RUNNING deployment of machine whose execution
+// Step Functions does not know (it timed out, was stopped or failed
+// outside a Catch, and nothing closed its record), holding the lease, with
+// an activation it sent still unread in the ledger: what the lock's
+// takeover and the closer find. It returns the deployment's id.
+func (w *World) Abandon(t testing.TB, env, machine string) string {
+	t.Helper()
+	ctx := context.Background()
+	id := env + "-gone-" + machine
+	exec := fmt.Sprintf("arn:aws:states:%s:%s:execution:slipway-demo-%s:%s", Region, Account, machine, id)
+	kind := contract.KindDeploy
+	if machine == "rollback" {
+		kind = contract.KindRollback
+	}
+	l := w.ledger(t)
+	if err := l.PutDeployment(ctx, ledger.Deployment{ID: id, App: App, Environment: env, Version: "v2", PreviousVersion: "v1",
+		Kind: kind, Status: contract.StatusRunning, ExecutionID: exec, StartedAt: time.Now(), SchemaBefore: -1, SchemaAfter: -1}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, h := range w.ssm.hosts {
+		if h.env == env {
+			ids = append(ids, h.id)
+			break
+		}
+	}
+	d := w.deps(t)
+	meta, err := d.Artifacts.Stat(ctx, App, "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := d.Fleet.Send(ctx, env, fleet.Command{DeploymentID: id, Action: fleet.ActionActivate, Version: "v2", ArtifactURI: meta.URI, SHA256: meta.SHA256, InstanceIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.PutInstanceResults(ctx, []ledger.InstanceResult{{DeploymentID: id, CommandID: cmd, InstanceID: ids[0], Action: fleet.ActionActivate,
+		Version: "v2", Status: fleet.StatusPending, ExitCode: -1, StartedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.AcquireLease(ctx, App, env, exec, id, time.Hour, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // approve plays `slipway approve` for a deployment waiting for its
 // approval: once the approval function has recorded the request, it
 // completes the task token.
@@ -270,6 +324,8 @@ func (w *World) deps(t testing.TB) *pipeline.Deps {
 		Alarms:        &health.CloudWatch{Client: cloudwatch.NewFromConfig(c)},
 		Notifier:      &notify.SNS{Client: sns.NewFromConfig(c), TopicARN: topicARN},
 		MigrationPlan: schema.Plan,
+		Alive:         (&execution.SFN{Client: sfn.NewFromConfig(c)}).Alive,
+		SettleWait:    5 * time.Second,
 	}
 }
 

@@ -245,6 +245,10 @@ func (w *World) Env(t testing.TB, rec *Recorder) *lambdaenv.Env {
 	return env
 }
 
+// Ledger is the world's ledger through a client nobody records, for a
+// scenario to set up what it needs.
+func (w *World) Ledger(t testing.TB) *ledger.Dynamo { return w.ledger(t) }
+
 // ledger is the world's ledger through a client nobody records.
 func (w *World) ledger(t testing.TB) *ledger.Dynamo {
 	return &ledger.Dynamo{Client: dynamodb.NewFromConfig(w.Env(t, nil).AWS), Table: table}
