@@ -63,6 +63,23 @@ func (l *fuzzLedger) SetPending(_ context.Context, p ledger.Pending) error {
 	return nil
 }
 
+func (l *fuzzLedger) GetPending(_ context.Context, app, env string) (ledger.Pending, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, ok := l.pending[env]
+	return p, ok, nil
+}
+
+func (l *fuzzLedger) ClearPending(_ context.Context, app, env, version string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p, ok := l.pending[env]; ok && p.Version == version {
+		delete(l.pending, env)
+		return true, nil
+	}
+	return false, nil
+}
+
 // fuzzArtifacts says every release is published, or none.
 type fuzzArtifacts struct {
 	Artifacts
