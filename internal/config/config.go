@@ -49,6 +49,11 @@ type Environment struct {
 	Alarms []string `json:"alarms,omitempty"`
 	// Tags override the manifest's target tags.
 	Tags map[string]string `json:"tags,omitempty"`
+	// TargetGroups are the load balancer target groups the environment's
+	// instances serve behind (ARNs on AWS, names in the embedded
+	// environment). When set, each wave is taken out of service, drained,
+	// deployed and put back (see internal/traffic).
+	TargetGroups []string `json:"target_groups,omitempty"`
 }
 
 // UnknownEnvironmentError names an environment that is not configured.
