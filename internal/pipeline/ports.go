@@ -14,6 +14,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/notify"
 	"github.com/slipway-deploy/slipway/internal/secret"
+	"github.com/slipway-deploy/slipway/internal/traffic"
 )
 
 // Ledger records deployments and holds the environment lock.
@@ -88,8 +89,12 @@ type Deps struct {
 	Prober    Prober
 	Alarms    Alarms
 	Notifier  Notifier
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Traffic is the load balancer of the environments that name target
+	// groups (ELBv2 on AWS, the embedded balancer locally); nil where none
+	// does.
+	Traffic traffic.Port
+	Now     func() time.Time
+	Log     *slog.Logger
 	// MigrationPlan compares a release's migrations with an environment's
 	// database and runs the migration gate (internal/schema.Plan), over the
 	// Deps it is given (a plan's are read-only). It is a function, not an
