@@ -14,6 +14,14 @@
 //
 //	go build -ldflags "-X main.version=v2" ./examples/demo-app
 //
+// Every answer carries the release's version in an X-App-Version header.
+// GET /slow?ms=N answers after N milliseconds (at most a minute): a request
+// still in flight when the app is told to stop, for tests.
+//
+// On SIGTERM (or an interrupt) the app stops accepting connections,
+// finishes the requests in flight (for up to 8 seconds) and exits 0: a
+// restart or a load balancer's draining never cuts a request short.
+//
 // SLIPWAY_FAULT_HEALTH=1 makes /healthz fail (a fault knob of the embedded
 // fleet, for tests).
 package main
@@ -25,9 +33,11 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -128,8 +138,26 @@ func run() error {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello from demo %s\n", version)
 	})
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+		if err != nil || ms < 0 || ms > 60000 {
+			http.Error(w, "ms must be a number of milliseconds between 0 and 60000, as in /slow?ms=500", http.StatusBadRequest)
+			return
+		}
+		log.Printf("slow request: answering in %dms", ms)
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprintf(w, "slept %dms in demo %s\n", ms, version)
+	})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-App-Version", version)
+		mux.ServeHTTP(w, r)
+	})
 
-	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	if h := os.Getenv("LISTEN_HOST"); h != "" {
 		srv.Addr = h + ":" + port
 	}
@@ -142,15 +170,30 @@ func run() error {
 			return nil
 		}
 	}
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(ln) }()
 	log.Printf("demo %s listening on %s", version, srv.Addr)
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Stop listening, let the requests in flight finish, then exit. The
+	// host script waits up to its stop timeout before it sends SIGKILL;
+	// this bound stays under its default (10s).
+	srv.RegisterOnShutdown(func() {
+		// Shutdown calls this once its listeners are closed.
+		log.Printf("demo %s: stopping: no new connections, finishing requests in flight", version)
+	})
+	shut, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
-	return srv.Shutdown(shut)
+	if err := srv.Shutdown(shut); err != nil {
+		return fmt.Errorf("finish requests in flight: %w", err)
+	}
+	log.Printf("demo %s: stopped", version)
+	return nil
 }
