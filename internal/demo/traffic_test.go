@@ -1,0 +1,124 @@
+package demo
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/asl"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/health"
+	"github.com/slipway-deploy/slipway/internal/loadgen"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+)
+
+// loadPace is the pace of each load worker: one request every 5 ms, the
+// measurement issue 12 started from.
+const loadPace = 5 * time.Millisecond
+
+// instanceURLs are the staging instances' own addresses, as a client that
+// bypasses any load balancer would call them.
+func instanceURLs(t testing.TB, env *localenv.Env) []string {
+	t.Helper()
+	insts, err := env.Fleet.Instances(context.Background(), "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, i := range insts {
+		urls = append(urls, "http://"+i.Address+"/")
+	}
+	return urls
+}
+
+// underLoad runs fn while load goes to urls (round robin), and returns
+// what the load counted. The load is up before fn starts.
+func underLoad(t testing.TB, urls []string, fn func()) loadgen.Result {
+	t.Helper()
+	run, err := loadgen.Start(context.Background(), loadgen.Options{URLs: urls, Workers: 2, Interval: loadPace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := run.WaitStarted(ctx); err != nil {
+		run.Stop()
+		t.Fatal(err)
+	}
+	fn()
+	return run.Stop()
+}
+
+// alarmInBake raises the demo's alarm as the bake starts.
+func alarmInBake(env *localenv.Env) localenv.RunOptions {
+	return localenv.RunOptions{OnEvent: func(ev asl.HistoryEvent) {
+		if ev.Type == "PassStateEntered" && ev.StateEnteredEventDetails != nil && ev.StateEnteredEventDetails.Name == "StartBake" {
+			env.Alarms.Set("demo-5xx", health.StateAlarm, "benchmark")
+		}
+	}}
+}
+
+// trafficCase is one deployment measured under load: the releases deployed
+// before (no load), the one deployed under load and the status it must end
+// with.
+type trafficCase struct {
+	name    string
+	before  []string
+	version string
+	want    string
+	opts    func(*localenv.Env) localenv.RunOptions
+}
+
+var trafficCases = []trafficCase{
+	{"deploy", []string{"v1"}, "v2", contract.StatusSucceeded, nil},
+	{"failed-canary", []string{"v1", "v2"}, "v3", contract.StatusRolledBack, nil},
+	{"alarm-in-bake", []string{"v1"}, "v2", contract.StatusRolledBack, alarmInBake},
+}
+
+// benchFailed runs each case b.N times on a fresh fleet of three, with the
+// load on the URLs urls returns, and reports failed and total requests per
+// deployment.
+func benchFailed(b *testing.B, urls func(testing.TB, *localenv.Env) []string) {
+	for _, tc := range trafficCases {
+		b.Run(tc.name, func(b *testing.B) {
+			var failed, total int
+			var worst loadgen.Result
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				env := fleetEnv(b, 3)
+				for _, v := range tc.before {
+					mustDeploy(b, env, v)
+				}
+				opts := localenv.RunOptions{}
+				if tc.opts != nil {
+					opts = tc.opts(env)
+				}
+				b.StartTimer()
+				var status string
+				var exec *asl.Execution
+				res := underLoad(b, urls(b, env), func() { exec, status = deploy(b, env, tc.version, opts) })
+				b.StopTimer()
+				if status != tc.want {
+					b.Fatalf("deploy %s = %s (%s: %s), want %s", tc.version, status, exec.Error, exec.Cause, tc.want)
+				}
+				failed += res.Failed
+				total += res.Requests
+				if res.Failed >= worst.Failed {
+					worst = res
+				}
+				env.Stop(context.Background())
+			}
+			b.ReportMetric(float64(failed)/float64(b.N), "failed/op")
+			b.ReportMetric(float64(total)/float64(b.N), "requests/op")
+			b.Logf("%s: worst run %s", tc.name, worst.Detail())
+		})
+	}
+}
+
+// BenchmarkFailedRequestsDirect measures what a client calling the three
+// staging instances directly (no load balancer) sees during a deployment:
+// an ordinary deploy, a failed canary and an alarm in bake, each rolling
+// its waves by restarting instances in place.
+func BenchmarkFailedRequestsDirect(b *testing.B) {
+	benchFailed(b, instanceURLs)
+}
