@@ -122,3 +122,74 @@ func benchFailed(b *testing.B, urls func(testing.TB, *localenv.Env) []string) {
 func BenchmarkFailedRequestsDirect(b *testing.B) {
 	benchFailed(b, instanceURLs)
 }
+
+// rollbackCases are the trafficCases that roll back.
+func rollbackCases() []trafficCase {
+	var out []trafficCase
+	for _, tc := range trafficCases {
+		if tc.want == contract.StatusRolledBack {
+			out = append(out, tc)
+		}
+	}
+	return out
+}
+
+// benchTimeToPrevious measures, as the load's client sees it, the time
+// from the failure (the alarm raised in bake, or the failed canary's
+// rollback decision: the Rollback state entered) to the last answer that
+// was not the previous release's (an answer from the failed release, or a
+// failed request): from then on, all traffic is on the previous release.
+func benchTimeToPrevious(b *testing.B, urls func(testing.TB, *localenv.Env) []string) {
+	for _, tc := range rollbackCases() {
+		b.Run(tc.name, func(b *testing.B) {
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				env := fleetEnv(b, 3)
+				for _, v := range tc.before {
+					mustDeploy(b, env, v)
+				}
+				var failedAt time.Time
+				var inner func(asl.HistoryEvent)
+				if tc.opts != nil {
+					inner = tc.opts(env).OnEvent
+				}
+				hook := func(ev asl.HistoryEvent) {
+					if inner != nil {
+						inner(ev)
+					}
+					if !failedAt.IsZero() || ev.StateEnteredEventDetails == nil {
+						return
+					}
+					if (tc.opts != nil && ev.StateEnteredEventDetails.Name == "StartBake") || ev.StateEnteredEventDetails.Name == "Rollback" {
+						failedAt = time.Now()
+					}
+				}
+				b.StartTimer()
+				var status string
+				var exec *asl.Execution
+				res := underLoad(b, urls(b, env), func() { exec, status = deploy(b, env, tc.version, localenv.RunOptions{OnEvent: hook}) })
+				b.StopTimer()
+				if status != tc.want || failedAt.IsZero() {
+					b.Fatalf("deploy %s = %s (%s: %s), want %s after a failure", tc.version, status, exec.Error, exec.Cause, tc.want)
+				}
+				last := failedAt
+				if s := res.Versions[tc.version]; s.Last.After(last) {
+					last = s.Last
+				}
+				if res.LastFailure != nil && res.LastFailure.At.After(last) {
+					last = res.LastFailure.At
+				}
+				total += last.Sub(failedAt)
+				env.Stop(context.Background())
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/failure-to-previous")
+		})
+	}
+}
+
+// BenchmarkTimeToPrevious measures the time from a failure to all traffic
+// on the previous release; "direct" is a client calling the instances.
+func BenchmarkTimeToPrevious(b *testing.B) {
+	b.Run("direct", func(b *testing.B) { benchTimeToPrevious(b, instanceURLs) })
+}
