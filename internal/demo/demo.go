@@ -13,6 +13,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
 	deploycmd "github.com/slipway-deploy/slipway/internal/cli/deploy"
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/loadgen"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
 
@@ -51,7 +52,35 @@ type Outcome struct {
 	Want         string
 	Error        string
 	Summary      string
+	// Traffic is what the load sent through the environment's endpoint
+	// during the deployment counted (nil: the environment has no
+	// endpoint, so no load was sent).
+	Traffic *loadgen.Result
 }
+
+// endpointer is the embedded environment with a load balancer in front of
+// each environment's instances.
+type endpointer interface {
+	Endpoint(env string) (string, error)
+}
+
+// trafficEndpoint returns the URL the load goes to: the environment's load
+// balancer endpoint, or "" when it has none.
+func trafficEndpoint(env any, name string) string {
+	e, ok := env.(endpointer)
+	if !ok {
+		return ""
+	}
+	u, err := e.Endpoint(name)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(u, "/") + "/"
+}
+
+// TrafficPace is the pace of each of the demo's two load workers: a
+// request every 5 ms.
+const TrafficPace = 5 * time.Millisecond
 
 // Run runs the scenario and returns each deployment's outcome. The error is
 // non-nil when something could not run or an outcome is not the expected one.
@@ -105,12 +134,34 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 
 	// Each deployment goes through `slipway deploy --local`'s own code.
 	b := backend.NewLocal(env, false)
+	endpoint := trafficEndpoint(env, "staging")
+	if endpoint != "" {
+		logf("load: 2 clients, a request every %s each, through the staging endpoint %s", TrafficPace, endpoint)
+	}
 	var outcomes []Outcome
 	var failed []string
 	for _, s := range Scenario {
 		fmt.Fprintf(opts.Out, "\n")
 		logf("── slipway deploy --local --env staging --version %s (expect %s) ──", s.Version, s.Want)
+		// Load through the endpoint for the whole deployment; it counts
+		// from the first answer, so before v1 nothing is held against it.
+		var load *loadgen.Run
+		if endpoint != "" {
+			load, err = loadgen.Start(ctx, loadgen.Options{URLs: []string{endpoint}, Workers: 2, Interval: TrafficPace})
+			if err != nil {
+				return outcomes, err
+			}
+		}
 		res, err := deploycmd.Start(ctx, opts.Out, b, &deploycmd.Options{Env: "staging", Version: s.Version, Wait: true, Source: "demo", As: os.Getenv("USER")})
+		var traffic *loadgen.Result
+		if load != nil {
+			r := load.Stop()
+			traffic = &r
+			logf("Traffic: %s", r)
+			if r.Failed > 0 {
+				failed = append(failed, fmt.Sprintf("%d of %d requests to %s failed during the deployment of %s: %s", r.Failed, r.Requests, endpoint, s.Version, r.Detail()))
+			}
+		}
 		if !res.Recorded {
 			if err == nil {
 				err = fmt.Errorf("deployment of %s left no final record", s.Version)
@@ -118,7 +169,7 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 			return outcomes, err
 		}
 		d, exec := res.Deployment, res.Execution
-		o := Outcome{Version: s.Version, DeploymentID: d.ID, Status: d.Status, Want: s.Want, Error: exec.Error, Summary: d.Summary}
+		o := Outcome{Version: s.Version, DeploymentID: d.ID, Status: d.Status, Want: s.Want, Error: exec.Error, Summary: d.Summary, Traffic: traffic}
 		outcomes = append(outcomes, o)
 		if d.Status != s.Want {
 			failed = append(failed, fmt.Sprintf("%s ended %s, want %s (%s %s)", s.Version, d.Status, s.Want, exec.Error, exec.Cause))
@@ -127,7 +178,11 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 
 	fmt.Fprintf(opts.Out, "\nDeployments (in %s):\n", time.Since(start).Round(100*time.Millisecond))
 	for _, o := range outcomes {
-		fmt.Fprintf(opts.Out, "  %-4s %-16s %s\n", o.Version, o.Status, o.DeploymentID)
+		line := fmt.Sprintf("  %-4s %-16s %s", o.Version, o.Status, o.DeploymentID)
+		if o.Traffic != nil {
+			line += "  Traffic: " + o.Traffic.String()
+		}
+		fmt.Fprintln(opts.Out, line)
 	}
 	serving, err := servingVersions(ctx, env)
 	if err != nil {
