@@ -262,3 +262,21 @@ func TestHostScriptSystemdMode(t *testing.T) {
 		})
 	}
 }
+
+// TestHostScriptStopTimeoutMustBeSeconds: a stop timeout that is not a
+// number of seconds is refused before anything restarts.
+func TestHostScriptStopTimeoutMustBeSeconds(t *testing.T) {
+	root, dir := t.TempDir(), t.TempDir()
+	hostEnv := "SLIPWAY_SERVICE_MODE=process\nPORT=1\nSLIPWAY_STOP_TIMEOUT=10s\n"
+	if err := os.WriteFile(filepath.Join(root, "host.env"), []byte(hostEnv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	artifact, sum := bundle(t, dir, "v1", "SLIPWAY_VERSION=v1\nSLIPWAY_START=true\n")
+	r := runHost(t, []string{"SLIPWAY_ROOT=" + root}, "activate", "v1", artifact, sum)
+	if r.exit != 2 || !strings.Contains(r.stderr, "SLIPWAY_STOP_TIMEOUT must be a number of seconds, not '10s'") {
+		t.Errorf("activate with SLIPWAY_STOP_TIMEOUT=10s: exit %d, stderr:\n%s\nwant exit 2 naming the setting", r.exit, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(root, "app.pid")); err == nil {
+		t.Error("an app was started despite the bad setting")
+	}
+}

@@ -60,6 +60,8 @@
 #   SLIPWAY_KEEP          releases kept by prune (5)
 #   SLIPWAY_LOCK_TIMEOUT  seconds to wait for another run's lock (120)
 #   SLIPWAY_STATUS_WAIT   seconds status waits for a running activate (90)
+#   SLIPWAY_STOP_TIMEOUT  process mode: seconds a stopping app gets to finish
+#                         its requests in flight after SIGTERM (10)
 #   SLIPWAY_HOST_ENV      path of the host settings file ($SLIPWAY_ROOT/host.env)
 #   SLIPWAY_DEPLOYMENT_ID recorded in history (optional)
 #
@@ -85,7 +87,8 @@
 # restart uses that release's values or the defaults, never another release's.
 #
 # Process mode is a tiny systemd for hosts without one (the embedded fleet):
-# stop sends SIGTERM to the process group named by app.pid, waits up to 10s,
+# stop sends SIGTERM to the process group named by app.pid, waits up to
+# SLIPWAY_STOP_TIMEOUT (10s) for the app to finish its requests and exit,
 # then SIGKILL; start runs SLIPWAY_START in `current` under setsid and nohup,
 # stdin from /dev/null, stdout and stderr appended to app.log, and writes its
 # pid to app.pid. In systemd mode the unit should read host.env
@@ -275,6 +278,10 @@ load_release() {
 	case $SLIPWAY_HEALTH_TIMEOUT in
 	'' | *[!0-9]*) die 2 "SLIPWAY_HEALTH_TIMEOUT must be a number of seconds, not '$SLIPWAY_HEALTH_TIMEOUT'" ;;
 	esac
+	: "${SLIPWAY_STOP_TIMEOUT:=10}"
+	case $SLIPWAY_STOP_TIMEOUT in
+	'' | *[!0-9]*) die 2 "SLIPWAY_STOP_TIMEOUT must be a number of seconds, not '$SLIPWAY_STOP_TIMEOUT' (set it in host.env)" ;;
+	esac
 }
 
 read_current() {
@@ -397,15 +404,16 @@ stop_process() {
 		rm -f -- "$ROOT/app.pid"
 		return 0
 	fi
-	log "stopping app pid $pid (SIGTERM)"
+	stop_timeout=${SLIPWAY_STOP_TIMEOUT:-10}
+	log "stopping app pid $pid (SIGTERM; SIGKILL after ${stop_timeout}s)"
 	signal TERM "$pid"
 	waited=0
-	while alive "$pid" && [ "$waited" -lt 50 ]; do
+	while alive "$pid" && [ "$waited" -lt $((stop_timeout * 5)) ]; do
 		nap
 		waited=$((waited + 1))
 	done
 	if alive "$pid"; then
-		log "app pid $pid still running after 10s; sending SIGKILL"
+		log "app pid $pid still running after ${stop_timeout}s; sending SIGKILL"
 		signal KILL "$pid"
 		waited=0
 		while alive "$pid" && [ "$waited" -lt 10 ]; do
