@@ -75,17 +75,27 @@ var trafficCases = []trafficCase{
 	{"alarm-in-bake", []string{"v1"}, "v2", contract.StatusRolledBack, alarmInBake},
 }
 
+// setup is where a measurement sends its load: a fresh fleet and the URLs
+// to call on it.
+type setup struct {
+	env  func(testing.TB, int) *localenv.Env
+	urls func(testing.TB, *localenv.Env) []string
+}
+
+// direct is a fleet without a load balancer, its instances called directly.
+var direct = setup{fleetEnv, instanceURLs}
+
 // benchFailed runs each case b.N times on a fresh fleet of three, with the
-// load on the URLs urls returns, and reports failed and total requests per
+// load on the setup's URLs, and reports failed and total requests per
 // deployment.
-func benchFailed(b *testing.B, urls func(testing.TB, *localenv.Env) []string) {
+func benchFailed(b *testing.B, on setup) {
 	for _, tc := range trafficCases {
 		b.Run(tc.name, func(b *testing.B) {
 			var failed, total int
 			var worst loadgen.Result
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				env := fleetEnv(b, 3)
+				env := on.env(b, 3)
 				for _, v := range tc.before {
 					mustDeploy(b, env, v)
 				}
@@ -96,7 +106,7 @@ func benchFailed(b *testing.B, urls func(testing.TB, *localenv.Env) []string) {
 				b.StartTimer()
 				var status string
 				var exec *asl.Execution
-				res := underLoad(b, urls(b, env), func() { exec, status = deploy(b, env, tc.version, opts) })
+				res := underLoad(b, on.urls(b, env), func() { exec, status = deploy(b, env, tc.version, opts) })
 				b.StopTimer()
 				if status != tc.want {
 					b.Fatalf("deploy %s = %s (%s: %s), want %s", tc.version, status, exec.Error, exec.Cause, tc.want)
@@ -120,7 +130,7 @@ func benchFailed(b *testing.B, urls func(testing.TB, *localenv.Env) []string) {
 // an ordinary deploy, a failed canary and an alarm in bake, each rolling
 // its waves by restarting instances in place.
 func BenchmarkFailedRequestsDirect(b *testing.B) {
-	benchFailed(b, instanceURLs)
+	benchFailed(b, direct)
 }
 
 // rollbackCases are the trafficCases that roll back.
@@ -139,13 +149,13 @@ func rollbackCases() []trafficCase {
 // rollback decision: the Rollback state entered) to the last answer that
 // was not the previous release's (an answer from the failed release, or a
 // failed request): from then on, all traffic is on the previous release.
-func benchTimeToPrevious(b *testing.B, urls func(testing.TB, *localenv.Env) []string) {
+func benchTimeToPrevious(b *testing.B, on setup) {
 	for _, tc := range rollbackCases() {
 		b.Run(tc.name, func(b *testing.B) {
 			var total time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				env := fleetEnv(b, 3)
+				env := on.env(b, 3)
 				for _, v := range tc.before {
 					mustDeploy(b, env, v)
 				}
@@ -168,7 +178,7 @@ func benchTimeToPrevious(b *testing.B, urls func(testing.TB, *localenv.Env) []st
 				b.StartTimer()
 				var status string
 				var exec *asl.Execution
-				res := underLoad(b, urls(b, env), func() { exec, status = deploy(b, env, tc.version, localenv.RunOptions{OnEvent: hook}) })
+				res := underLoad(b, on.urls(b, env), func() { exec, status = deploy(b, env, tc.version, localenv.RunOptions{OnEvent: hook}) })
 				b.StopTimer()
 				if status != tc.want || failedAt.IsZero() {
 					b.Fatalf("deploy %s = %s (%s: %s), want %s after a failure", tc.version, status, exec.Error, exec.Cause, tc.want)
@@ -191,5 +201,5 @@ func benchTimeToPrevious(b *testing.B, urls func(testing.TB, *localenv.Env) []st
 // BenchmarkTimeToPrevious measures the time from a failure to all traffic
 // on the previous release; "direct" is a client calling the instances.
 func BenchmarkTimeToPrevious(b *testing.B) {
-	b.Run("direct", func(b *testing.B) { benchTimeToPrevious(b, instanceURLs) })
+	b.Run("direct", func(b *testing.B) { benchTimeToPrevious(b, direct) })
 }
