@@ -62,10 +62,16 @@ func release(t testing.TB, version string) []byte {
 // fleetEnv is an embedded environment of n instances with v1..v3 published.
 func fleetEnv(t testing.TB, n int) *localenv.Env {
 	t.Helper()
+	return newFleetEnv(t, localenv.Options{App: "demo", Instances: n})
+}
+
+// newFleetEnv is an embedded environment made with opts, v1..v3 published.
+func newFleetEnv(t testing.TB, opts localenv.Options) *localenv.Env {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs real processes")
 	}
-	env, err := localenv.Init(filepath.Join(t.TempDir(), "state"), localenv.Options{App: "demo", Instances: n})
+	env, err := localenv.Init(filepath.Join(t.TempDir(), "state"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
