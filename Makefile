@@ -93,7 +93,7 @@ fuzz-short:
 # with a mutex.
 RACE_PKGS := ./internal/asl/... ./internal/fleet/... ./internal/pipeline/... ./internal/ledger/... ./internal/localenv/... \
 	./internal/trigger/... ./internal/health/... ./internal/migrate/... ./internal/secret/... ./internal/notify/... \
-	./internal/cli/backend/...
+	./internal/cli/backend/... ./internal/loadgen/...
 
 ## race: the tests of RACE_PKGS under the race detector
 race:
