@@ -46,6 +46,12 @@ type Options struct {
 	// Versions, when set, are the only X-App-Version values a successful
 	// answer may carry; any other (or none) counts as a failure.
 	Versions []string
+	// Forward, with Versions, says they take over in that order, each
+	// switch at once (a blue/green switch, a switch back): a request sent
+	// after an answer from a later version came back must not be answered
+	// by an earlier one. A rolling deploy, where both serve for a while,
+	// leaves it false.
+	Forward bool
 	// Client sends the requests (default: a client of its own, keep-alive
 	// connections like a browser's).
 	Client *http.Client
@@ -55,7 +61,7 @@ type Options struct {
 const (
 	KindTransport = "transport" // no answer: refused, reset, timeout
 	KindStatus    = "status"    // a 5xx answer
-	KindVersion   = "version"   // an answer from a version not in Options.Versions
+	KindVersion   = "version"   // an answer from a version not in Options.Versions, or one that went back (Forward)
 )
 
 // Failure is one failed request.
@@ -132,7 +138,7 @@ type Run struct {
 	wg      sync.WaitGroup
 	next    atomic.Uint64
 	started atomic.Bool
-	allowed map[string]bool
+	allowed map[string]int // version -> its place in Options.Versions
 
 	mu        sync.Mutex
 	res       Result
@@ -163,9 +169,9 @@ func Start(ctx context.Context, opts Options) (*Run, error) {
 	}
 	r := &Run{opts: opts, res: Result{ByKind: map[string]int{}, Versions: map[string]VersionSeen{}}}
 	if len(opts.Versions) > 0 {
-		r.allowed = map[string]bool{}
-		for _, v := range opts.Versions {
-			r.allowed[v] = true
+		r.allowed = map[string]int{}
+		for i, v := range opts.Versions {
+			r.allowed[v] = i
 		}
 	}
 	ctx, r.cancel = context.WithCancel(ctx)
@@ -283,12 +289,32 @@ func (r *Run) one(ctx context.Context, url string) {
 		r.count(now, took, &Failure{URL: url, Kind: KindStatus, Detail: resp.Status}, resp.Header.Get(VersionHeader))
 	default:
 		v := resp.Header.Get(VersionHeader)
-		if r.allowed != nil && !r.allowed[v] {
+		place, ok := r.allowed[v]
+		if r.allowed != nil && !ok {
 			r.count(now, took, &Failure{URL: url, Kind: KindVersion, Detail: fmt.Sprintf("%s %q, want one of %s", VersionHeader, v, strings.Join(r.opts.Versions, ", "))}, v)
 			return
 		}
+		if r.opts.Forward && r.allowed != nil {
+			if later, at := r.takenOver(place, start); later != "" {
+				r.count(now, took, &Failure{URL: url, Kind: KindVersion, Detail: fmt.Sprintf("%s %q answered a request sent after %s had answered (at %s)", VersionHeader, v, later, at.Format("15:04:05.000"))}, v)
+				return
+			}
+		}
 		r.count(now, took, nil, v)
 	}
+}
+
+// takenOver returns a version later than place in Options.Versions that
+// had answered before sent, and when it first did.
+func (r *Run) takenOver(place int, sent time.Time) (string, time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range r.opts.Versions[place+1:] {
+		if s, ok := r.res.Versions[v]; ok && s.First.Before(sent) {
+			return v, s.First
+		}
+	}
+	return "", time.Time{}
 }
 
 func (r *Run) count(at time.Time, took time.Duration, f *Failure, version string) {

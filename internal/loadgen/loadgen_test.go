@@ -245,3 +245,54 @@ func BenchmarkRequest(b *testing.B) {
 		r.one(context.Background(), s.URL)
 	}
 }
+
+// With Forward, a switch v1 → v2 is fine and a switch back to v1 is not;
+// without it, both are.
+func TestForwardCatchesASwitchBack(t *testing.T) {
+	var version atomic.Value
+	version.Store("v1")
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(VersionHeader, version.Load().(string))
+	}))
+	defer s.Close()
+	for _, tt := range []struct {
+		name       string
+		forward    bool
+		switchBack bool
+		wantFailed bool
+	}{
+		{"forward switch", true, false, false},
+		{"switch back", true, true, true},
+		{"switch back, not forward", false, true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			version.Store("v1")
+			r, err := Start(context.Background(), Options{URLs: []string{s.URL}, Workers: 2, Versions: []string{"v1", "v2"}, Forward: tt.forward})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wait := func(cond func(Result) bool) {
+				deadline := time.Now().Add(30 * time.Second)
+				for !cond(r.Snapshot()) {
+					if time.Now().After(deadline) {
+						r.Stop()
+						t.Fatalf("waited 30s: %+v", r.Snapshot())
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+			wait(func(res Result) bool { return res.Versions["v1"].Count >= 5 })
+			version.Store("v2")
+			wait(func(res Result) bool { return res.Versions["v2"].Count >= 5 })
+			if tt.switchBack {
+				version.Store("v1")
+				n := r.Snapshot().Versions["v1"].Count
+				wait(func(res Result) bool { return res.Versions["v1"].Count >= n+5 })
+			}
+			res := r.Stop()
+			if got := res.ByKind[KindVersion] > 0; got != tt.wantFailed {
+				t.Errorf("version failures %d, want some: %v (%s)", res.ByKind[KindVersion], tt.wantFailed, res.Detail())
+			}
+		})
+	}
+}
