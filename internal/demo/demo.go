@@ -140,6 +140,7 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 	}
 	var outcomes []Outcome
 	var failed []string
+	before := "" // the release the fleet serves between deployments
 	for _, s := range Scenario {
 		fmt.Fprintf(opts.Out, "\n")
 		logf("── slipway deploy --local --env staging --version %s (expect %s) ──", s.Version, s.Want)
@@ -147,7 +148,13 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 		// from the first answer, so before v1 nothing is held against it.
 		var load *loadgen.Run
 		if endpoint != "" {
-			load, err = loadgen.Start(ctx, loadgen.Options{URLs: []string{endpoint}, Workers: 2, Interval: TrafficPace})
+			// Only the release serving before and the one deployed may
+			// answer.
+			versions := []string{s.Version}
+			if before != "" {
+				versions = []string{before, s.Version}
+			}
+			load, err = loadgen.Start(ctx, loadgen.Options{URLs: []string{endpoint}, Workers: 2, Interval: TrafficPace, Versions: versions})
 			if err != nil {
 				return outcomes, err
 			}
@@ -171,6 +178,9 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 		d, exec := res.Deployment, res.Execution
 		o := Outcome{Version: s.Version, DeploymentID: d.ID, Status: d.Status, Want: s.Want, Error: exec.Error, Summary: d.Summary, Traffic: traffic}
 		outcomes = append(outcomes, o)
+		if d.Status == contract.StatusSucceeded {
+			before = s.Version
+		}
 		if d.Status != s.Want {
 			failed = append(failed, fmt.Sprintf("%s ended %s, want %s (%s %s)", s.Version, d.Status, s.Want, exec.Error, exec.Cause))
 		}
