@@ -54,6 +54,11 @@ type Environment struct {
 	// environment). When set, each wave is taken out of service, drained,
 	// deployed and put back (see internal/traffic).
 	TargetGroups []string `json:"target_groups,omitempty"`
+	// AutoScalingGroups are the Auto Scaling groups whose instances belong
+	// to the environment. A launch lifecycle hook on each puts a new
+	// instance into service only once it runs the environment's release
+	// (see pipeline.Lifecycle).
+	AutoScalingGroups []string `json:"auto_scaling_groups,omitempty"`
 }
 
 // UnknownEnvironmentError names an environment that is not configured.
@@ -89,6 +94,18 @@ func (c *Config) EnvironmentOfAlarm(alarm string) (string, bool) {
 	return "", false
 }
 
+// EnvironmentOfGroup returns the environment an Auto Scaling group belongs to.
+func (c *Config) EnvironmentOfGroup(group string) (string, bool) {
+	for _, name := range c.Names() {
+		for _, g := range c.Environments[name].AutoScalingGroups {
+			if g == group {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
 // Names lists the environments, sorted.
 func (c *Config) Names() []string {
 	names := make([]string, 0, len(c.Environments))
@@ -114,6 +131,18 @@ func Parse(data []byte) (*Config, error) {
 	for branch, env := range c.Triggers.Branches {
 		if _, ok := c.Environments[env]; !ok {
 			return nil, fmt.Errorf("slipway configuration for %s: triggers.branches maps %q to environment %q, which is not configured", c.App, branch, env)
+		}
+	}
+	owner := map[string]string{}
+	for _, name := range c.Names() {
+		for _, g := range c.Environments[name].AutoScalingGroups {
+			if g == "" {
+				return nil, fmt.Errorf("slipway configuration for %s: environment %s names an empty Auto Scaling group", c.App, name)
+			}
+			if other, ok := owner[g]; ok {
+				return nil, fmt.Errorf("slipway configuration for %s: Auto Scaling group %q belongs to both %s and %s; a group serves one environment", c.App, g, other, name)
+			}
+			owner[g] = name
 		}
 	}
 	return &c, nil

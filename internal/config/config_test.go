@@ -14,6 +14,8 @@ func TestParse(t *testing.T) {
 		{"not JSON", `{"app":`, "parse slipway configuration"},
 		{"no app", `{"environments":{"staging":{}}}`, "app is empty"},
 		{"no environments", `{"app":"demo"}`, "no environments"},
+		{"a group in two environments", `{"app":"demo","environments":{"staging":{"auto_scaling_groups":["web"]},"production":{"auto_scaling_groups":["web"]}}}`, `"web" belongs to both production and staging`},
+		{"an empty group", `{"app":"demo","environments":{"staging":{"auto_scaling_groups":[""]}}}`, "empty Auto Scaling group"},
 		{"branch to an unknown environment", `{"app":"demo","environments":{"staging":{}},"triggers":{"branches":{"main":"prod"}}}`, `maps "main" to environment "prod"`},
 	}
 	for _, tt := range tests {
@@ -48,6 +50,18 @@ func TestEnvAndAlarms(t *testing.T) {
 	for alarm, want := range map[string]string{"s-5xx": "staging", "p-5xx": "production", "other": ""} {
 		if got, _ := c.EnvironmentOfAlarm(alarm); got != want {
 			t.Errorf("EnvironmentOfAlarm(%s) = %q, want %q", alarm, got, want)
+		}
+	}
+}
+
+func TestEnvironmentOfGroup(t *testing.T) {
+	c, err := Parse([]byte(`{"app":"demo","environments":{"staging":{"auto_scaling_groups":["shop-staging"]},"production":{"auto_scaling_groups":["shop-prod-a","shop-prod-b"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for group, want := range map[string]string{"shop-staging": "staging", "shop-prod-b": "production", "other": ""} {
+		if got, ok := c.EnvironmentOfGroup(group); got != want || ok != (want != "") {
+			t.Errorf("EnvironmentOfGroup(%s) = %q, %v; want %q", group, got, ok, want)
 		}
 	}
 }
