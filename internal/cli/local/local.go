@@ -23,6 +23,7 @@ type InitOptions struct {
 	App          string
 	Environments []string
 	Instances    int
+	Balancer     bool
 }
 
 // NewCmdLocal returns the local command and its subcommands. initF, when
@@ -35,7 +36,7 @@ func NewCmdLocal(f *factory.Factory, initF func(*InitOptions) error) *cobra.Comm
 	}
 	opts := &InitOptions{IO: f.IO}
 	initCmd := &cobra.Command{
-		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N]",
+		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N] [--balancer]",
 		Short: "Create an embedded environment",
 		Long: `Create the embedded environment in DIR (default: $SLIPWAY_LOCAL_DIR, else .slipway/local): N instances
 per environment, each a directory with its releases and a process on its own 127.0.0.1 port, a SQLite
@@ -69,17 +70,26 @@ approvals, as on AWS. Then: slipway release publish FILE --version V --local; sl
 	initCmd.Flags().StringVar(&opts.App, "app", "demo", "the app's name, as its slipway.yaml says")
 	initCmd.Flags().StringSliceVar(&opts.Environments, "env", []string{"staging", "production"}, "the environments")
 	initCmd.Flags().IntVar(&opts.Instances, "instances", 3, "instances per environment")
+	initCmd.Flags().BoolVar(&opts.Balancer, "balancer", false, "put each environment behind the embedded load balancer (its endpoint: slipway status --local)")
 	cmd.AddCommand(initCmd)
+	cmd.AddCommand(newCmdBalancer(f, nil))
 	return cmd
 }
 
 func runInit(_ context.Context, opts *InitOptions) error {
-	env, err := localenv.Init(opts.Dir, localenv.Options{App: opts.App, Environments: opts.Environments, Instances: opts.Instances})
+	env, err := localenv.Init(opts.Dir, localenv.Options{App: opts.App, Environments: opts.Environments, Instances: opts.Instances, Balancer: opts.Balancer})
 	if err != nil {
 		return factory.WithHint(factory.ExitUsage, err, "use another --dir, or remove the directory")
 	}
 	defer env.Close()
 	fmt.Fprintf(opts.IO.Out, "embedded environment for %s in %s: %s, %d instances each\n", opts.App, opts.Dir, strings.Join(opts.Environments, ", "), opts.Instances)
+	if opts.Balancer {
+		for _, e := range opts.Environments {
+			if url, err := env.Endpoint(e); err == nil {
+				fmt.Fprintf(opts.IO.Out, "%s endpoint: %s (through the embedded load balancer)\n", e, url)
+			}
+		}
+	}
 	fmt.Fprintf(opts.IO.Out, "next: slipway release publish BUNDLE --version V --local; slipway deploy --local --env %s --version V\n", opts.Environments[0])
 	if opts.Dir != backend.DefaultLocalDir && opts.Dir != os.Getenv(backend.EnvLocalDir) {
 		fmt.Fprintf(opts.IO.Out, "(set %s=%s so that commands find it)\n", backend.EnvLocalDir, opts.Dir)
