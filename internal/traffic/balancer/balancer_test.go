@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,8 +38,19 @@ func start(t *testing.T) *Client {
 		if err := Stop(context.Background(), dir); err != nil {
 			t.Errorf("Stop(%s) = %v", dir, err)
 		}
+		checkLog(t, dir)
 	})
 	return c
+}
+
+// checkLog fails the test if the balancer process reported a data race
+// (under go test -race the child is built with the detector too) or a panic.
+func checkLog(t *testing.T, dir string) {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(dir, LogFile))
+	if strings.Contains(string(b), "DATA RACE") || strings.Contains(string(b), "panic") {
+		t.Errorf("balancer log:\n%s", b)
+	}
 }
 
 // backend is an app instance: /healthz answers 200, /down 503, / its
@@ -370,7 +383,10 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { Stop(context.Background(), dir) })
+	t.Cleanup(func() {
+		Stop(context.Background(), dir)
+		checkLog(t, dir)
+	})
 	b := newBackend(t, "i-1")
 	group := Group{Interval: Duration(50 * time.Millisecond), DeregistrationDelay: Duration(2 * time.Second)}
 	if err := c.CreateGroup(ctx, "staging", group); err != nil {
