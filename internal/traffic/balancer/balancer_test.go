@@ -228,6 +228,19 @@ func TestDeregisterDrainsInFlight(t *testing.T) {
 	if got, want := cs.Targets["staging/"+b.target().ID+":"+strconv.Itoa(b.target().Port)], (Counter{Requests: 1}); got != want {
 		t.Errorf("target counters = %+v, want %+v", got, want)
 	}
+
+	// Put back without a port, as the pipeline does (on AWS the group has
+	// a default port): it returns to its own port.
+	if err := c.Register(ctx, "staging", []traffic.Target{{ID: "i-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	ts := waitFor(t, c, "staging", "healthy again", states(map[string]string{"i-1": traffic.StateHealthy}))
+	if ts[0].Port != b.target().Port {
+		t.Errorf("port after registering without one = %d, want %d", ts[0].Port, b.target().Port)
+	}
+	if status, body := get(t, endpoint+"/"); status != http.StatusOK || body != "i-1" {
+		t.Errorf("GET after registering again = %d %q, want 200 from i-1", status, body)
+	}
 }
 
 func TestDeregistrationDelayEndsDrain(t *testing.T) {
@@ -457,7 +470,8 @@ func TestControlAPIBadInput(t *testing.T) {
 	}{
 		{"unknown group", "POST", "/v1/groups/nope/register", `{"targets":[{"id":"i-1","port":8080}]}`, 404, `no target group "nope": create it first`},
 		{"no targets", "POST", "/v1/groups/staging/register", `{"targets":[]}`, 400, "no targets given"},
-		{"no port", "POST", "/v1/groups/staging/register", `{"targets":[{"id":"i-1"}]}`, 400, "port 0 is not between 1 and 65535"},
+		{"no port, never seen", "POST", "/v1/groups/staging/register", `{"targets":[{"id":"i-1"}]}`, 400, "target i-1 has no port and was never registered in staging with one"},
+		{"bad port", "POST", "/v1/groups/staging/register", `{"targets":[{"id":"i-1","port":70000}]}`, 400, "port 70000 is not between 1 and 65535"},
 		{"no id", "POST", "/v1/groups/staging/deregister", `{"targets":[{"port":8080}]}`, 400, "a target has no id"},
 		{"not JSON", "POST", "/v1/groups/staging/register", `targets: i-1`, 400, "send one JSON object"},
 		{"unknown field", "PUT", "/v1/groups/staging", `{"healthcheck":"/up"}`, 400, `unknown field "healthcheck"`},

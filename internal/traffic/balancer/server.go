@@ -63,6 +63,7 @@ type group struct {
 	cfg     Group // with defaults
 	targets map[string]*target
 	order   []string // registration order: round robin follows it
+	ports   map[string]int
 	next    atomic.Uint64
 }
 
@@ -144,7 +145,7 @@ func (s *server) counter(key string) *counter {
 func (s *server) persist() error {
 	s.st.Groups = map[string]*groupState{}
 	for name, g := range s.groups {
-		gs := &groupState{Group: g.cfg}
+		gs := &groupState{Group: g.cfg, Ports: g.ports}
 		for _, k := range g.order {
 			if t := g.targets[k]; !t.draining {
 				gs.Targets = append(gs.Targets, t.t)
@@ -172,7 +173,7 @@ func (s *server) putGroup(name string, cfg Group) (Group, error) {
 	defer s.mu.Unlock()
 	g := s.groups[name]
 	if g == nil {
-		g = &group{name: name, targets: map[string]*target{}}
+		g = &group{name: name, targets: map[string]*target{}, ports: map[string]int{}}
 		s.groups[name] = g
 	}
 	g.cfg = cfg
@@ -188,35 +189,48 @@ func (s *server) group(name string) (*group, error) {
 	return g, nil
 }
 
-func validTargets(ts []traffic.Target) error {
+// withPorts checks targets and gives a target without a port the one it
+// was last registered on in g; callers hold mu.
+func (g *group) withPorts(ts []traffic.Target) ([]traffic.Target, error) {
 	if len(ts) == 0 {
-		return badRequest(errors.New("no targets given: pass at least one {\"id\": ..., \"port\": ...}"))
+		return nil, badRequest(errors.New("no targets given: pass at least one {\"id\": ..., \"port\": ...}"))
 	}
+	out := make([]traffic.Target, 0, len(ts))
 	for _, t := range ts {
 		if t.ID == "" {
-			return badRequest(errors.New("a target has no id: give each target its instance id"))
+			return nil, badRequest(errors.New("a target has no id: give each target its instance id"))
+		}
+		if t.Port == 0 {
+			t.Port = g.ports[t.ID]
+			if t.Port == 0 {
+				return nil, badRequest(fmt.Errorf("target %s has no port and was never registered in %s with one: give its port on 127.0.0.1", t.ID, g.name))
+			}
 		}
 		if t.Port < 1 || t.Port > 65535 {
-			return badRequest(fmt.Errorf("target %s: port %d is not between 1 and 65535; the embedded balancer needs each target's port on 127.0.0.1", t.ID, t.Port))
+			return nil, badRequest(fmt.Errorf("target %s: port %d is not between 1 and 65535; the embedded balancer needs each target's port on 127.0.0.1", t.ID, t.Port))
 		}
+		out = append(out, t)
 	}
-	return nil
+	return out, nil
 }
 
 // register adds targets to a group as initial and starts checking them.
 // A draining target registered again is back in service once healthy; one
-// registered already is left as it is, as ELBv2 does.
+// registered already is left as it is, as ELBv2 does. A target without a
+// port goes to the port it was last registered on in the group.
 func (s *server) register(name string, ts []traffic.Target) error {
-	if err := validTargets(ts); err != nil {
-		return err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g, err := s.group(name)
 	if err != nil {
 		return err
 	}
+	ts, err = g.withPorts(ts)
+	if err != nil {
+		return err
+	}
 	for _, tt := range ts {
+		g.ports[tt.ID] = tt.Port
 		k := targetKey(tt)
 		t := g.targets[k]
 		if t != nil && !t.draining {
@@ -577,7 +591,11 @@ func (s *server) restore() error {
 	groups, listeners := s.st.Groups, s.st.Listeners // persist replaces both
 	s.mu.Lock()
 	for name, gs := range groups {
-		s.groups[name] = &group{name: name, cfg: gs.Group.withDefaults(), targets: map[string]*target{}}
+		ports := gs.Ports
+		if ports == nil {
+			ports = map[string]int{}
+		}
+		s.groups[name] = &group{name: name, cfg: gs.Group.withDefaults(), targets: map[string]*target{}, ports: ports}
 	}
 	s.mu.Unlock()
 	for name, gs := range groups {

@@ -94,6 +94,10 @@ type state struct {
 type groupState struct {
 	Group
 	Targets []traffic.Target `json:"targets"`
+	// Ports are the ports targets were last registered on, by id: a
+	// target registered again without a port (as on AWS, where the group
+	// has a default port) goes back to its own.
+	Ports map[string]int `json:"ports,omitempty"`
 }
 
 // Duration is a time.Duration written in JSON as Go's text ("5s", "200ms")
