@@ -562,3 +562,86 @@ func BenchmarkProxy(b *testing.B) {
 	b.Run("direct", func(b *testing.B) { run(b, app.URL+"/") })
 	b.Run("balancer", func(b *testing.B) { run(b, endpoint+"/") })
 }
+
+func TestConcurrentStartsStartOne(t *testing.T) {
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		Stop(context.Background(), dir)
+		checkLog(t, dir)
+	})
+	pids := make(chan int, 3)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := Start(context.Background(), dir)
+			if err != nil {
+				t.Errorf("Start = %v", err)
+				pids <- 0
+				return
+			}
+			st, err := c.Status(context.Background())
+			if err != nil {
+				t.Errorf("Status = %v", err)
+			}
+			pids <- st.PID
+		}()
+	}
+	wg.Wait()
+	close(pids)
+	seen := map[int]bool{}
+	for pid := range pids {
+		seen[pid] = true
+	}
+	if len(seen) != 1 {
+		t.Errorf("three concurrent Starts reached balancers %v, want one", seen)
+	}
+}
+
+// BenchmarkSwitch measures a blue/green switch: one SetWeights call, after
+// which the next request is answered by the other side.
+func BenchmarkSwitch(b *testing.B) {
+	dir := b.TempDir()
+	ctx := context.Background()
+	c, err := Start(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer Stop(context.Background(), dir)
+	sides := []string{"staging-blue", "staging-green"}
+	for _, side := range sides {
+		app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, side) }))
+		defer app.Close()
+		u, _ := url.Parse(app.URL)
+		port, _ := strconv.Atoi(u.Port())
+		if err := c.CreateGroup(ctx, side, Group{Interval: Duration(20 * time.Millisecond)}); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Register(ctx, side, []traffic.Target{{ID: side + "-1", Port: port}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := c.CreateListener(ctx, "staging", 0, map[string]int{sides[0]: 100, sides[1]: 0}); err != nil {
+		b.Fatal(err)
+	}
+	endpoint, _ := c.Endpoint(ctx, "staging")
+	client := &http.Client{}
+	i := 0
+	for b.Loop() {
+		i++
+		to := sides[i%2]
+		if err := c.SetWeights(ctx, "staging", map[string]int{to: 100, sides[(i+1)%2]: 0}); err != nil {
+			b.Fatal(err)
+		}
+		resp, err := client.Get(endpoint + "/")
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != to {
+			b.Fatalf("after switching to %s the next request went to %q", to, body)
+		}
+	}
+}

@@ -26,6 +26,7 @@
 //	state.json   control port, groups, targets, listeners and weights
 //	pid          the running process
 //	log          its standard error
+//	lock         held by Start while it starts one
 //
 // A restart reads state.json and binds the same ports and registers the
 // same targets (initial again until their checks pass); draining targets

@@ -101,6 +101,20 @@ func Start(ctx context.Context, dir string) (*Client, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("start balancer: %w", err)
 	}
+	// Two commands starting it at once start one balancer: the second
+	// waits for the lock, then finds the first one's.
+	lock, err := os.OpenFile(filepath.Join(abs, LockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("start balancer: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("start balancer: lock %s: %w", lock.Name(), err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if c, err := Dial(abs); err == nil {
+		return c, nil
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("start balancer: %w", err)

@@ -18,6 +18,7 @@ const (
 	StateFile = "state.json"
 	PIDFile   = "pid"
 	LogFile   = "log"
+	LockFile  = "lock" // held while a balancer is being started
 )
 
 // Local defaults, much shorter than ELBv2's (30 s interval, 300 s delay) so
