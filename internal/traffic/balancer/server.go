@@ -50,7 +50,6 @@ type server struct {
 	listeners map[string]*listener
 	counters  map[string]*counter // "listener:<name>" and "target:<group>/<key>"
 
-	transport *http.Transport
 	proxy     *httputil.ReverseProxy
 	health    *http.Client
 	control   *http.Server
@@ -77,6 +76,26 @@ type target struct {
 	draining bool
 	stop     chan struct{} // closes the health checker
 	counter  *counter
+	// transport keeps the target's connections, closed once it is gone:
+	// an idle connection to a process that has since been restarted on
+	// the same port must not carry the next request.
+	transport *http.Transport
+}
+
+func newTransport() *http.Transport {
+	return &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConns:        128,
+		MaxIdleConnsPerHost: 128,
+		IdleConnTimeout:     30 * time.Second,
+	}
+}
+
+// byTarget sends a request through its target's own transport.
+type byTarget struct{}
+
+func (byTarget) RoundTrip(r *http.Request) (*http.Response, error) {
+	return r.Context().Value(ctxKey{}).(pick).t.transport.RoundTrip(r)
 }
 
 type listener struct {
@@ -99,17 +118,11 @@ func newServer(dir string, st *state) *server {
 	s := &server{
 		dir: dir, st: st,
 		groups: map[string]*group{}, listeners: map[string]*listener{}, counters: map[string]*counter{},
-		transport: &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-			MaxIdleConns:        512,
-			MaxIdleConnsPerHost: 128,
-			IdleConnTimeout:     30 * time.Second,
-		},
 		done: make(chan struct{}),
 	}
 	s.health = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	s.proxy = &httputil.ReverseProxy{
-		Transport: s.transport,
+		Transport: byTarget{},
 		Rewrite: func(r *httputil.ProxyRequest) {
 			p := r.In.Context().Value(ctxKey{}).(pick)
 			r.SetURL(&url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(p.t.t.Port))})
@@ -237,7 +250,7 @@ func (s *server) register(name string, ts []traffic.Target) error {
 			continue
 		}
 		if t == nil {
-			t = &target{t: tt, key: k, counter: s.counter("target:" + name + "/" + k)}
+			t = &target{t: tt, key: k, counter: s.counter("target:" + name + "/" + k), transport: newTransport()}
 			g.targets[k] = t
 			g.order = append(g.order, k)
 		}
@@ -297,6 +310,7 @@ func (s *server) drain(g *group, t *target, delay time.Duration) {
 			delete(g.targets, t.key)
 			g.order = slices.DeleteFunc(g.order, func(k string) bool { return k == t.key })
 			s.mu.Unlock()
+			t.transport.CloseIdleConnections()
 			return
 		}
 		s.mu.Unlock()
@@ -628,5 +642,11 @@ func (s *server) close(ctx context.Context) {
 	for _, l := range ls {
 		l.srv.Shutdown(ctx)
 	}
-	s.transport.CloseIdleConnections()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.groups {
+		for _, t := range g.targets {
+			t.transport.CloseIdleConnections()
+		}
+	}
 }
