@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -643,5 +644,139 @@ func BenchmarkSwitch(b *testing.B) {
 		if string(body) != to {
 			b.Fatalf("after switching to %s the next request went to %q", to, body)
 		}
+	}
+}
+
+// serveOn serves h on 127.0.0.1:port until the test ends or the returned
+// server is shut down; the app finishes requests in flight on shutdown.
+func serveOn(t *testing.T, port int, h http.Handler) *http.Server {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for range 100 { // the port was just released: retry briefly
+		if ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// TestRollingRestartLosesNoRequest is the in-place deploy as the pipeline
+// drives it, under continuous GET and POST load through the listener:
+// deregister one instance, wait until it is gone, restart its app (a new
+// process on the same port, as the host script does), register it again
+// without a port, wait until healthy, next. Not one request may fail.
+func TestRollingRestartLosesNoRequest(t *testing.T) {
+	c := start(t)
+	ctx := context.Background()
+	if err := c.CreateGroup(ctx, "staging", Group{Interval: Duration(50 * time.Millisecond), DeregistrationDelay: Duration(10 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	app := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			time.Sleep(time.Millisecond) // a little work, so requests are in flight
+			io.WriteString(w, name)
+		})
+	}
+	servers := map[string]*http.Server{}
+	ports := map[string]int{}
+	var targets []traffic.Target
+	for _, id := range []string{"i-1", "i-2", "i-3"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[id] = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		servers[id] = serveOn(t, ports[id], app(id+"/v1"))
+		targets = append(targets, traffic.Target{ID: id, Port: ports[id]})
+	}
+	if err := c.Register(ctx, "staging", targets); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateListener(ctx, "staging", 0, map[string]int{"staging": 100}); err != nil {
+		t.Fatal(err)
+	}
+	endpoint, _ := c.Endpoint(ctx, "staging")
+	all := map[string]string{"i-1": traffic.StateHealthy, "i-2": traffic.StateHealthy, "i-3": traffic.StateHealthy}
+	waitFor(t, c, "staging", "healthy", states(all))
+
+	var mu sync.Mutex
+	var sent, failed int
+	var failures []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 30 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var resp *http.Response
+				var err error
+				if (i+w)%2 == 0 {
+					resp, err = client.Get(endpoint + "/")
+				} else {
+					resp, err = client.Post(endpoint+"/orders", "text/plain", strings.NewReader("one order"))
+				}
+				ok := err == nil && resp.StatusCode == http.StatusOK
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				mu.Lock()
+				sent++
+				if !ok {
+					failed++
+					failures = append(failures, fmt.Sprint(resp, err))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, id := range []string{"i-1", "i-2", "i-3"} {
+		if err := c.Deregister(ctx, "staging", []traffic.Target{{ID: id, Port: ports[id]}}); err != nil {
+			t.Fatal(err)
+		}
+		delete(all, id)
+		waitFor(t, c, "staging", id+" gone", states(all))
+		shutdown, cancel := context.WithTimeout(ctx, 10*time.Second)
+		servers[id].Shutdown(shutdown)
+		cancel()
+		servers[id] = serveOn(t, ports[id], app(id+"/v2"))
+		if err := c.Register(ctx, "staging", []traffic.Target{{ID: id}}); err != nil {
+			t.Fatal(err)
+		}
+		all[id] = traffic.StateHealthy
+		waitFor(t, c, "staging", id+" healthy again", states(all))
+	}
+	close(stop)
+	wg.Wait()
+	if sent == 0 || failed != 0 {
+		t.Errorf("rolling restart: %d requests, %d failed, want 0 failed; first failures: %v", sent, failed, failures[:min(len(failures), 3)])
+	}
+	cs, err := c.Counters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cs.Listeners["staging"]; got.Failed != 0 || got.Requests < uint64(sent) {
+		t.Errorf("listener counters = %+v, want %d+ requests, 0 failed", got, sent)
+	}
+	t.Logf("rolling restart of 3 instances: %d requests through the balancer, %d failed", sent, failed)
+	if _, body := get(t, endpoint+"/"); !strings.HasSuffix(body, "/v2") {
+		t.Errorf("after the rollout GET = %q, want a v2 answer", body)
 	}
 }
