@@ -27,6 +27,11 @@ func (e *Env) ScaleOut(ctx context.Context, env string) (pipeline.LifecycleResul
 	acts := &localActions{}
 	h := &pipeline.Lifecycle{Deps: e.Deps, Actions: acts, Poll: 200 * time.Millisecond, Heartbeat: time.Hour, Wait: 2 * time.Minute}
 	res, err := h.Launch(ctx, env, autoscale.Action{Group: "local-" + env, Hook: "slipway-launch", InstanceID: id})
+	if acts.result == autoscale.Continue && err == nil {
+		// An Auto Scaling group attached to target groups registers an
+		// instance once it is InService, after its launch hook.
+		err = e.registerLaunched(ctx, env, id)
+	}
 	if acts.result != autoscale.Continue {
 		// Abandoned, or never answered: Auto Scaling's default result for
 		// the hook is ABANDON, and the instance goes.
