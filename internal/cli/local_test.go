@@ -327,6 +327,9 @@ func TestLocalScaleOut(t *testing.T) {
 	if !strings.Contains(out, "CONTINUE:") || !strings.Contains(out, "runs v1 and is healthy") {
 		t.Errorf("local scale-out said %q, want the instance put into service on v1", out)
 	}
+	if st := must(t, 0, dir, "status", "--env", "staging"); !strings.Contains(st, "scale-out   scale-out ") || !strings.Contains(st, "runs v1 and is healthy: put into service") {
+		t.Errorf("status does not show the scale-out:\n%s", st)
+	}
 	env, err := localenv.Open(dir)
 	if err != nil {
 		t.Fatal(err)
