@@ -172,35 +172,20 @@ func (p lazyPort) SetWeights(ctx context.Context, listener string, weights map[s
 	return c.SetWeights(ctx, listener, weights)
 }
 
-// registerLaunched registers a launched instance in every target group of
-// env, as an Auto Scaling group attached to them does once the instance is
-// in service. Without a balancer it does nothing.
-func (e *Env) registerLaunched(ctx context.Context, env, id string) error {
-	c, err := e.Config.Env(env)
-	if err != nil || e.Deps.Traffic == nil || len(c.TargetGroups) == 0 {
-		return err
-	}
+// target is instance id of env as a balancer target: its id and port.
+func (e *Env) target(ctx context.Context, env, id string) (traffic.Target, error) {
 	insts, err := e.Fleet.Instances(ctx, env)
 	if err != nil {
-		return err
+		return traffic.Target{}, err
 	}
-	addrs := map[string]string{}
 	for _, i := range insts {
 		if i.ID == id {
-			addrs[id] = i.Address
+			ts, err := targetsOf(map[string]string{id: i.Address})
+			if err != nil {
+				return traffic.Target{}, err
+			}
+			return ts[0], nil
 		}
 	}
-	ts, err := targetsOf(addrs)
-	if err != nil {
-		return err
-	}
-	if len(ts) == 0 {
-		return fmt.Errorf("register launched instance %s: no such instance in %s", id, env)
-	}
-	for _, g := range c.TargetGroups {
-		if err := e.Deps.Traffic.Register(ctx, g, ts); err != nil {
-			return fmt.Errorf("register launched instance %s in %s: %w", id, g, err)
-		}
-	}
-	return nil
+	return traffic.Target{}, fmt.Errorf("no instance %s in %s", id, env)
 }

@@ -388,6 +388,44 @@ func TestWeightsSwitchInOneCall(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Weights (-want +got):\n%s", diff)
 	}
+	// Half and half: each request chooses by weight.
+	if err := c.SetWeights(ctx, "staging", map[string]int{"staging-blue": 50, "staging-green": 50}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for range 200 {
+		_, body := get(t, endpoint+"/")
+		seen[body]++
+	}
+	if seen["blue-1"] == 0 || seen["green-1"] == 0 || seen["blue-1"]+seen["green-1"] != 200 {
+		t.Errorf("200 requests at 50/50 went %v, want both sides", seen)
+	}
+}
+
+func TestDurationJSON(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr bool
+	}{
+		{`"5s"`, 5 * time.Second, false},
+		{`"200ms"`, 200 * time.Millisecond, false},
+		{`2.5`, 2500 * time.Millisecond, false},
+		{`"five"`, 0, true},
+		{`true`, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var d Duration
+			err := json.Unmarshal([]byte(tt.in), &d)
+			if (err != nil) != tt.wantErr || time.Duration(d) != tt.want {
+				t.Errorf("Unmarshal(%s) = %v, %v, want %v (error: %v)", tt.in, time.Duration(d), err, tt.want, tt.wantErr)
+			}
+		})
+	}
+	if b, _ := json.Marshal(Duration(5 * time.Second)); string(b) != `"5s"` {
+		t.Errorf("Marshal(5s) = %s, want \"5s\"", b)
+	}
 }
 
 func TestStateSurvivesRestart(t *testing.T) {
@@ -778,5 +816,31 @@ func TestRollingRestartLosesNoRequest(t *testing.T) {
 	t.Logf("rolling restart of 3 instances: %d requests through the balancer, %d failed", sent, failed)
 	if _, body := get(t, endpoint+"/"); !strings.HasSuffix(body, "/v2") {
 		t.Errorf("after the rollout GET = %q, want a v2 answer", body)
+	}
+}
+
+func TestStopSignalsOnlyItsOwnProcess(t *testing.T) {
+	dir := t.TempDir()
+	// A pid file naming a live process that is no balancer (this test).
+	if err := os.WriteFile(filepath.Join(dir, PIDFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := saveState(dir, &state{ControlPort: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Stop(context.Background(), dir); err != nil {
+		t.Errorf("Stop with a reused pid = %v, want nil", err)
+	}
+	if PID(dir) != 0 {
+		t.Errorf("PID after Stop with a reused pid = %d, want 0 (pid file removed)", PID(dir))
+	}
+	// And a real one is recognised.
+	c := start(t)
+	st, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !servesDir(st.PID, c.Dir) {
+		t.Errorf("servesDir(%d, %s) = false, want true", st.PID, c.Dir)
 	}
 }

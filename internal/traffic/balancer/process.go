@@ -188,8 +188,13 @@ func Stop(ctx context.Context, dir string) error {
 	}
 	if c, err := Dial(dir); err == nil {
 		_ = c.do(ctx, http.MethodPost, "/v1/stop", nil, nil)
-	} else {
+	} else if servesDir(pid, dir) {
 		syscall.Kill(pid, syscall.SIGTERM)
+	} else {
+		// The pid file names a process that is not this balancer (it died
+		// and its pid was reused): nothing to stop.
+		os.Remove(filepath.Join(dir, PIDFile))
+		return nil
 	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -202,10 +207,31 @@ func Stop(ctx context.Context, dir string) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline:
-			syscall.Kill(pid, syscall.SIGKILL)
+			if servesDir(pid, dir) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
 			os.Remove(filepath.Join(dir, PIDFile))
 			return fmt.Errorf("stop balancer %d: it did not stop within 20s and was killed", pid)
 		case <-tick.C:
 		}
 	}
+}
+
+// servesDir reports whether process pid was started as the balancer of
+// dir, so that a pid reused by another process is never signalled.
+func servesDir(pid int, dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return false
+	}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if kv == ServeEnv+"="+abs {
+			return true
+		}
+	}
+	return false
 }
