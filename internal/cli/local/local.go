@@ -41,8 +41,11 @@ func NewCmdLocal(f *factory.Factory, initF func(*InitOptions) error) *cobra.Comm
 		Long: `Create the embedded environment in DIR (default: $SLIPWAY_LOCAL_DIR, else .slipway/local): N instances
 per environment, each a directory with its releases and a process on its own 127.0.0.1 port, a SQLite
 database per environment, the ledger and an artifact folder. An environment named production needs
-approvals, as on AWS. Then: slipway release publish FILE --version V --local; slipway deploy --local ...`,
-		Example: `  slipway local init --app demo --env staging,production --instances 3`,
+approvals, as on AWS. With --balancer each environment also serves behind the embedded load balancer
+(its endpoint: slipway status --local; slipway local balancer status).
+Then: slipway release publish FILE --version V --local; slipway deploy --local ...`,
+		Example: `  slipway local init --app demo --env staging,production --instances 3
+  slipway local init --dir /tmp/lb --env staging --balancer`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Instances < 1 || opts.Instances > 50 {
