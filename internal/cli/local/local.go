@@ -46,7 +46,7 @@ approvals, as on AWS. With --balancer each environment also serves behind the em
 Then: slipway release publish FILE --version V --local; slipway deploy --local ...`,
 		Example: `  slipway local init --app demo --env staging,production --instances 3
   slipway local init --dir /tmp/lb --env staging --balancer`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Instances < 1 || opts.Instances > 50 {
 				return factory.UsageError("--instances must be between 1 and 50, got %d", opts.Instances)
