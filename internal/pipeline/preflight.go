@@ -316,6 +316,10 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	}
 	out.Waves = manifest.Plan(waves, out.Instances)
 	out.WaveCount = len(out.Waves)
+	out.Traffic = len(envCfg.TargetGroups) > 0
+	if out.Traffic && h.Traffic == nil {
+		return out, fmt.Errorf("preflight: %s names target groups but no load balancer is configured (Deps.Traffic)", req.Environment)
+	}
 	out.PollSeconds = seconds(m.Rollout.PollInterval.Duration)
 	out.Health = healthSpec(m)
 	out.Bake = contract.BakeSpec{Seconds: seconds(bake.Duration.Duration), IntervalSeconds: min(seconds(bake.Duration.Duration), seconds(bake.Interval.Duration))}
