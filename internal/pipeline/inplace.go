@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/manifest"
 	"github.com/slipway-deploy/slipway/internal/traffic"
 )
 
@@ -215,6 +216,53 @@ func (h *Deploy) waitTraffic(ctx context.Context, in contract.DeployInput, what 
 		case <-time.After(min(left, 250*time.Millisecond)):
 		}
 	}
+}
+
+// capacityFloor refuses a wave plan that would leave fewer than
+// min_healthy of a group's registered targets in service while a wave is
+// out of it. It reads the live target states: a target already unhealthy
+// counts against the floor.
+func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]string, minHealthy manifest.Capacity) error {
+	for _, g := range groups {
+		ts, err := d.Traffic.Targets(ctx, g)
+		if err != nil {
+			return Classify(err, func(m string) error { return Refuse("read target group %s for the capacity floor: %s", g, m) })
+		}
+		healthy := map[string]bool{}
+		total := 0
+		for _, t := range ts {
+			if t.State == traffic.StateDraining {
+				continue
+			}
+			total++
+			if t.State == traffic.StateHealthy {
+				healthy[t.ID] = true
+			}
+		}
+		if total == 0 {
+			continue
+		}
+		need := minHealthy.Min(total)
+		for i, w := range waves {
+			out := 0
+			for _, id := range w {
+				if healthy[id] {
+					out++
+				}
+			}
+			serving := len(healthy) - out
+			if serving >= need {
+				continue
+			}
+			unhealthy := ""
+			if n := total - len(healthy); n > 0 {
+				unhealthy = fmt.Sprintf(" (%s already not healthy)", Count(n, "target"))
+			}
+			return Refuse("wave %d of %d takes %s out of target group %s, which would leave %d of its %d targets in service%s: fewer than rollout.min_healthy %s (%d); split the rollout into smaller waves (rollout.waves in %s), bring the unhealthy targets back, or lower rollout.min_healthy",
+				i+1, len(waves), Count(out, "healthy target"), g, serving, total, unhealthy, minHealthy, need, manifest.FileName)
+		}
+	}
+	return nil
 }
 
 func trafficState(in contract.DeployInput) contract.TrafficState {

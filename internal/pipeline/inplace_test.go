@@ -11,6 +11,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
+	"github.com/slipway-deploy/slipway/internal/manifest"
 	"github.com/slipway-deploy/slipway/internal/traffic/traffictest"
 )
 
@@ -172,5 +173,30 @@ func TestInPlaceBalancerErrors(t *testing.T) {
 	_, err := h.Handle(context.Background(), contract.DeployInput{Action: contract.DeployDetach, DeploymentID: "d1", Environment: "staging", InstanceIDs: []string{"i-1"}})
 	if err == nil || !strings.Contains(err.Error(), "wave 1: deregister from web") {
 		t.Fatalf("err = %v; want one naming the wave, the call and the group", err)
+	}
+}
+
+func TestCapacityFloor(t *testing.T) {
+	ctx := context.Background()
+	b := traffictest.New().AddGroup("web", traffictest.Group{}, "i-1", "i-2", "i-3")
+	d := &Deps{Traffic: b}
+	floor := manifest.DefaultMinHealthy
+	if err := capacityFloor(ctx, d, []string{"web"}, [][]string{{"i-1"}, {"i-2"}, {"i-3"}}, floor); err != nil {
+		t.Fatalf("one of three at a time, 66%%: %v", err)
+	}
+	err := capacityFloor(ctx, d, []string{"web"}, [][]string{{"i-1"}, {"i-2", "i-3"}}, floor)
+	var pf *contract.PreflightFailed
+	if !errors.As(err, &pf) || !strings.Contains(err.Error(), "wave 2 of 2 takes 2 healthy targets out of target group web, which would leave 1 of its 3 targets in service: fewer than rollout.min_healthy 66% (2)") {
+		t.Fatalf("err = %v; want a refusal naming wave 2 and the numbers", err)
+	}
+	if err := capacityFloor(ctx, d, []string{"web"}, [][]string{{"i-1"}, {"i-2", "i-3"}}, manifest.Capacity{Count: 1}); err != nil {
+		t.Fatalf("min_healthy 1: %v", err)
+	}
+	// Under the lock, the live states: i-3 turned unhealthy, so taking
+	// i-1 out leaves one serving.
+	b.SetState("web", "i-3", "unhealthy")
+	err = capacityFloor(ctx, d, []string{"web"}, [][]string{{"i-1"}, {"i-2"}, {"i-3"}}, floor)
+	if !errors.As(err, &pf) || !strings.Contains(err.Error(), "wave 1 of 3") || !strings.Contains(err.Error(), "1 target already not healthy") {
+		t.Fatalf("err = %v; want wave 1 refused, counting the unhealthy target against the floor", err)
 	}
 }
