@@ -237,6 +237,8 @@ type PreflightOutput struct {
 	// Traffic says the environment serves behind load balancer target
 	// groups: each wave is detached, drained, deployed and attached.
 	Traffic bool `json:"traffic"`
+	// TargetGroups are the groups a wave leaves and goes back to.
+	TargetGroups []string `json:"target_groups,omitempty"`
 }
 
 // Artifact names a release bundle and the SHA-256 every stage verifies.

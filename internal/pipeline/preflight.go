@@ -319,6 +319,7 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	// A rollback execution returns every instance at once, in place.
 	out.Traffic = len(envCfg.TargetGroups) > 0 && kind == contract.KindDeploy
 	if out.Traffic {
+		out.TargetGroups = envCfg.TargetGroups
 		if h.Traffic == nil {
 			return out, fmt.Errorf("preflight: %s names target groups but no load balancer is configured (Deps.Traffic)", req.Environment)
 		}
