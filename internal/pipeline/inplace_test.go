@@ -200,3 +200,17 @@ func TestCapacityFloor(t *testing.T) {
 		t.Fatalf("err = %v; want wave 1 refused, counting the unhealthy target against the floor", err)
 	}
 }
+
+// TestInPlacePaced is the embedded environment's case: the engine's
+// virtual clock skips WaitForDrain, so one call waits for the balancer in
+// real time, up to TrafficPace.
+func TestInPlacePaced(t *testing.T) {
+	h, _, _ := inplaceWorld(t)
+	h.TrafficPace = time.Minute // generous: the call returns as soon as it is drained
+	in := contract.DeployInput{Action: contract.DeployDetach, DeploymentID: "d1", Environment: "staging", InstanceIDs: []string{"i-1"}}
+	in.Traffic = run(t, h, in).Traffic
+	in.Action = contract.DeployDrained
+	if out := run(t, h, in); !out.Traffic.Done {
+		t.Fatalf("paced drained = %+v; want done within one call", out.Traffic)
+	}
+}
