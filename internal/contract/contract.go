@@ -138,6 +138,10 @@ type State struct {
 	Probe     *HealthOutput    `json:"probe,omitempty"`
 	Bake      *BakeCursor      `json:"bake,omitempty"`
 	BakeCheck *HealthOutput    `json:"bake_check,omitempty"`
+	// Traffic is the current wave's place behind the load balancer
+	// (traffic in place): DetachWave, CheckDrained, AttachWave and
+	// CheckInService keep it.
+	Traffic *TrafficState `json:"traffic,omitempty"`
 
 	// Error is what a Catch caught on the way forward.
 	Error *StateError `json:"error,omitempty"`
