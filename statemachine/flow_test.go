@@ -35,6 +35,8 @@ type stubs struct {
 	// on (default: the one deployed).
 	observed     string
 	observations int
+	// traffic puts the environment behind a target group (traffic in place).
+	traffic bool
 }
 
 func (s *stubs) err(state string) error {
@@ -65,7 +67,7 @@ func (s *stubs) handlers() asl.Handlers {
 			Instances: []string{"a", "b", "c"}, Tags: map[string]string{"app": "demo"}, RequireOnHosts: "v1", Waves: [][]string{{"a"}, {"b", "c"}}, WaveCount: 2, PollSeconds: 5,
 			Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 5},
 			Bake:   contract.BakeSpec{Seconds: 60, IntervalSeconds: 30}, Alarms: []string{"x"},
-			Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}}, LockTTLSeconds: 60, ApprovalRequired: s.approval}, nil
+			Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}}, LockTTLSeconds: 60, ApprovalRequired: s.approval, Traffic: s.traffic}, nil
 	})
 	reg("approval", func(ctx context.Context, in contract.ApprovalInput) (struct{}, error) {
 		if in.Token == "" || in.InstanceCount != 3 || in.Version != "v2" {
@@ -116,6 +118,21 @@ func (s *stubs) handlers() asl.Handlers {
 			}
 			return contract.DeployOutput{CommandID: in.CommandID, Status: "Success", Total: 3, Unreachable: []string{},
 				Fleet: &contract.FleetObservation{Total: 3, Versions: map[string]int{v: 3}, Uniform: v, Healthy: 3, Problem: "3 on " + v}}, s.err("CheckObservation")
+		case "detach", "drained", "attach", "in-service":
+			state := map[string]string{"detach": "DetachWave", "drained": "CheckDrained", "attach": "AttachWave", "in-service": "CheckInService"}[in.Action]
+			if s.calls["Rollback"] > 0 {
+				state = map[string]string{"attach": "ReattachWave", "in-service": "CheckReattached"}[in.Action]
+			}
+			st := &contract.TrafficState{Groups: map[string][]string{"web": in.InstanceIDs}, Deadline: "2026-01-01T01:00:00Z"}
+			if in.Action != "detach" {
+				if in.Traffic == nil || len(in.Traffic.Groups["web"]) == 0 {
+					return contract.DeployOutput{}, fmt.Errorf("%s without what DetachWave found: %+v", state, in.Traffic)
+				}
+				st.Groups = in.Traffic.Groups
+			}
+			polls[state+fmt.Sprint(in.Wave)]++
+			st.Done = (in.Action == "drained" || in.Action == "in-service") && polls[state+fmt.Sprint(in.Wave)] >= 2
+			return contract.DeployOutput{Wave: in.Wave, Status: "InProgress", Traffic: st}, s.err(state)
 		case "drift":
 			plan := *in.Plan
 			plan.DriftRounds++
@@ -207,6 +224,7 @@ func TestDeployFlow(t *testing.T) {
 		waits      int
 		observed   string
 		approve    func(cb *asl.Callbacks, token string)
+		traffic    bool
 		wantTasks  []string
 		wantStatus string
 		wantError  string
@@ -249,9 +267,42 @@ func TestDeployFlow(t *testing.T) {
 		{name: "record failure still releases the lock", fail: map[string]error{"Record": &contract.TransientError{Message: "ledger down"}},
 			wantTasks: at(26, "Record", "Record", "Record", "Record", "Record", "ReleaseLock"), wantStatus: "FAILED", wantError: "RecordFailed"},
 	}
+	// Traffic in place: each wave leaves its target groups and drains
+	// before it is sent, and is put back only after it passed its health
+	// check on the instances; a wave taken out when the deployment failed
+	// goes back in after the rollback's health check.
+	inWave := []string{"DetachWave", "CheckDrained", "CheckDrained", "DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave", "AttachWave", "CheckInService", "CheckInService"}
+	inHappy := append(append(append(append([]string{}, happy[:9]...), inWave...), inWave...), happy[19:]...)
+	inAt := func(i int, more ...string) []string { return append(append([]string{}, inHappy[:i]...), more...) }
+	reattach := []string{"Rollback", "CheckRollback", "VerifyRollback", "ReattachWave", "CheckReattached", "CheckReattached", "RevertSchema"}
+	inRollbackTail := append(append(reattach, observe...), "Record", "ReleaseLock")
+	tests = append(tests, []struct {
+		name       string
+		fail       map[string]error
+		failOnce   map[string]error
+		joiner     string
+		waits      int
+		observed   string
+		approve    func(cb *asl.Callbacks, token string)
+		traffic    bool
+		wantTasks  []string
+		wantStatus string
+		wantError  string
+	}{
+		{name: "in place: detach, drain, deploy, probe, attach, in service per wave", traffic: true, wantTasks: inHappy, wantStatus: "SUCCEEDED"},
+		{name: "in place: a wave stuck draining rolls back and is put back", traffic: true,
+			fail:      map[string]error{"CheckDrained": &contract.DeployFailed{Message: "wave 1: i-1 still draining"}},
+			wantTasks: inAt(11, inRollbackTail...), wantStatus: "FAILED", wantError: "DeployFailed"},
+		{name: "in place: a wave the balancer never reports healthy rolls back", traffic: true,
+			fail:      map[string]error{"CheckInService": &contract.HealthCheckFailed{Message: "wave 1: not in service"}},
+			wantTasks: inAt(19, inRollbackTail...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
+		{name: "in place: a wave that fails its own health check is not registered before the rollback", traffic: true,
+			fail:      map[string]error{"ProbeWave": &contract.HealthCheckFailed{Message: "500"}},
+			wantTasks: inAt(16, inRollbackTail...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &stubs{fail: tt.fail, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil, waits: tt.waits, observed: tt.observed}
+			s := &stubs{fail: tt.fail, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil, waits: tt.waits, observed: tt.observed, traffic: tt.traffic}
 			if s.failOnce == nil {
 				s.failOnce = map[string]error{}
 			}

@@ -138,6 +138,10 @@ type State struct {
 	Probe     *HealthOutput    `json:"probe,omitempty"`
 	Bake      *BakeCursor      `json:"bake,omitempty"`
 	BakeCheck *HealthOutput    `json:"bake_check,omitempty"`
+	// Traffic is the current wave's place behind the load balancer
+	// (traffic in place): DetachWave, CheckDrained, AttachWave and
+	// CheckInService keep it.
+	Traffic *TrafficState `json:"traffic,omitempty"`
 
 	// Error is what a Catch caught on the way forward.
 	Error *StateError `json:"error,omitempty"`
@@ -234,6 +238,11 @@ type PreflightOutput struct {
 	ApprovalRequired bool `json:"approval_required"`
 	// WatchSeconds is how long after success an alarm still rolls back.
 	WatchSeconds int `json:"watch_seconds"`
+	// Traffic says the environment serves behind load balancer target
+	// groups: each wave is detached, drained, deployed and attached.
+	Traffic bool `json:"traffic"`
+	// TargetGroups are the groups a wave leaves and goes back to.
+	TargetGroups []string `json:"target_groups,omitempty"`
 }
 
 // Artifact names a release bundle and the SHA-256 every stage verifies.
@@ -430,7 +439,30 @@ const (
 	// whether it is healthy.
 	DeployObserve     = "observe"
 	DeployObservePoll = "observe-poll"
+	// Traffic in place, for an environment with target groups: each wave
+	// is taken out of its groups (DetachWave), drained (CheckDrained),
+	// deployed and probed, put back (AttachWave) and waited on until the
+	// balancer reports it healthy (CheckInService).
+	DeployDetach    = "detach"
+	DeployDrained   = "drained"
+	DeployAttach    = "attach"
+	DeployInService = "in-service"
 )
+
+// TrafficState is $.traffic, a wave's place behind the load balancer:
+// the groups each of its instances was registered in before it was taken
+// out (an instance registered nowhere, a standby, is deployed but not put
+// in), and how long the current wait may go on.
+type TrafficState struct {
+	// Groups maps a target group to the wave's instances it held.
+	Groups map[string][]string `json:"groups"`
+	// Deadline (RFC 3339) ends the current wait (draining or in service).
+	Deadline string `json:"deadline"`
+	// Done says the current wait is over.
+	Done bool `json:"done"`
+	// Waiting are the instances the current wait is still on.
+	Waiting []string `json:"waiting,omitempty"`
+}
 
 // DeployInput is the input of the Deploy function's tasks: DeployWave,
 // CheckWave, SendHostCheck, CheckHosts and CheckDrift.
@@ -450,6 +482,9 @@ type DeployInput struct {
 	// Unreachable are, for CheckObservation, the targets ObserveFleet could
 	// not send the status command to.
 	Unreachable []string `json:"unreachable,omitempty"`
+	// Traffic is, for CheckDrained, AttachWave and CheckInService, what
+	// DetachWave found.
+	Traffic *TrafficState `json:"traffic,omitempty"`
 }
 
 // Command statuses, as SSM reports them for a whole command.
@@ -474,6 +509,8 @@ type DeployOutput struct {
 	// Unreachable are the targets that could not take the status command.
 	Fleet       *FleetObservation `json:"fleet,omitempty"`
 	Unreachable []string          `json:"unreachable"`
+	// Traffic is the traffic-in-place actions' answer.
+	Traffic *TrafficState `json:"traffic,omitempty"`
 }
 
 // Observation is $.observation: what the fleet and the schema were

@@ -182,7 +182,10 @@ func Open(root string) (*Env, error) {
 		// call waits a few seconds in real time before it answers that it
 		// waits (and writes a step saying for whom).
 		LockWait: LockPace,
-		Alive:    e.alive,
+		// Likewise WaitForDrain and WaitForInService: draining and the
+		// balancer's health checks take real time.
+		TrafficPace: TrafficPace,
+		Alive:       e.alive,
 	}
 	if hasBalancer(abs) {
 		e.Deps.Traffic = lazyPort{dir: balancerDir(abs)}
@@ -194,6 +197,11 @@ func Open(root string) (*Env, error) {
 // waits, in real time, for another deployment's lease before it answers
 // that it waits.
 const LockPace = 5 * time.Second
+
+// TrafficPace is how long one CheckDrained or CheckInService call of the
+// embedded environment waits, in real time, for the balancer before it
+// answers that it still waits.
+const TrafficPace = 2 * time.Second
 
 func hostEnv(app, dbPath string) map[string]string {
 	return map[string]string{"DATABASE_PATH": dbPath, "SLIPWAY_APP": app}

@@ -71,7 +71,59 @@ type Rollout struct {
 	// of the environment to finish before it gives up (DeploymentInProgress);
 	// default 30m.
 	LeaseWait Duration `yaml:"lease_wait"`
+	// MinHealthy is the capacity floor of an environment behind target
+	// groups: a count of targets or a percentage of those registered
+	// ("66%", the default) that must stay in service while a wave is out.
+	MinHealthy *Capacity `yaml:"min_healthy"`
 }
+
+// Capacity is a count of targets (0 or more) or a percentage ("66%").
+type Capacity struct {
+	Count   int
+	Percent float64
+}
+
+// UnmarshalYAML reads 2 or "66%".
+func (c *Capacity) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	bad := &nodeError{line: n.Line, col: n.Column, msg: fmt.Sprintf("rollout.min_healthy: %q is not a count of targets (0 or more) or a percentage such as \"66%%\"", s)}
+	if n.Kind != yaml.ScalarNode {
+		return bad
+	}
+	if strings.HasSuffix(s, "%") {
+		p, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+		if err != nil || math.IsNaN(p) || p < 0 || p > 100 {
+			return bad
+		}
+		c.Percent = p
+		return nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		return bad
+	}
+	c.Count = v
+	return nil
+}
+
+// String writes the capacity as it is written in the manifest.
+func (c Capacity) String() string {
+	if c.Count == 0 {
+		return strconv.FormatFloat(c.Percent, 'f', -1, 64) + "%"
+	}
+	return strconv.Itoa(c.Count)
+}
+
+// Min is how many of total targets must stay in service.
+func (c Capacity) Min(total int) int {
+	if c.Count > 0 {
+		return c.Count
+	}
+	return int(math.Ceil(c.Percent*float64(total)/100 - 1e-9))
+}
+
+// DefaultMinHealthy is rollout.min_healthy when the manifest does not say.
+var DefaultMinHealthy = Capacity{Percent: 66}
 
 // Bake is the window after the last wave in which an alarm rolls back.
 type Bake struct {
@@ -279,6 +331,10 @@ func (m *Manifest) setDefaults() {
 	}
 	if len(m.Rollout.Waves) == 0 {
 		m.Rollout.Waves = DefaultWaves
+	}
+	if m.Rollout.MinHealthy == nil {
+		c := DefaultMinHealthy
+		m.Rollout.MinHealthy = &c
 	}
 	if m.Rollout.PollInterval.Duration == 0 {
 		m.Rollout.PollInterval.Duration = 5 * time.Second

@@ -49,8 +49,16 @@ func (h *Deploy) Handle(ctx context.Context, in contract.DeployInput) (contract.
 		return h.observe(ctx, in)
 	case contract.DeployObservePoll:
 		return h.observePoll(ctx, in)
+	case contract.DeployDetach:
+		return h.detach(ctx, in)
+	case contract.DeployDrained:
+		return h.drained(ctx, in)
+	case contract.DeployAttach:
+		return h.attach(ctx, in)
+	case contract.DeployInService:
+		return h.inService(ctx, in)
 	}
-	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll, drift, observe or observe-poll)", in.Action)
+	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll, drift, observe, observe-poll, detach, drained, attach or in-service)", in.Action)
 }
 
 func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {

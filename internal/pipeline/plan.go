@@ -18,6 +18,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/report"
 	"github.com/slipway-deploy/slipway/internal/secret"
+	"github.com/slipway-deploy/slipway/internal/traffic"
 )
 
 // PlanOptions are what a plan reads besides Preflight's own checks.
@@ -259,6 +260,9 @@ func readOnly(d *Deps, p *PlanNotes, dbTimeout time.Duration) *Deps {
 	if d.Fleet != nil {
 		ro.Fleet = roFleet{Fleet: d.Fleet, p: p}
 	}
+	if d.Traffic != nil {
+		ro.Traffic = roTraffic{Port: d.Traffic}
+	}
 	if d.OpenDB != nil {
 		ro.OpenDB = func(ctx context.Context, db secret.Database) (*sql.DB, error) {
 			ctx, cancel := context.WithTimeout(ctx, dbTimeout)
@@ -326,6 +330,14 @@ func (a roArtifacts) Fetch(ctx context.Context, m contract.Artifact) ([]byte, er
 	b, err := a.Artifacts.Fetch(ctx, m)
 	return b, a.p.fail(err)
 }
+
+// roTraffic reads the load balancer (the capacity floor) and changes
+// nothing.
+type roTraffic struct{ traffic.Port }
+
+func (roTraffic) Register(context.Context, string, []traffic.Target) error   { return ErrReadOnly }
+func (roTraffic) Deregister(context.Context, string, []traffic.Target) error { return ErrReadOnly }
+func (roTraffic) SetWeights(context.Context, string, map[string]int) error   { return ErrReadOnly }
 
 type roFleet struct {
 	Fleet

@@ -93,8 +93,17 @@ type Deps struct {
 	// groups (ELBv2 on AWS, the embedded balancer locally); nil where none
 	// does.
 	Traffic traffic.Port
-	Now     func() time.Time
-	Log     *slog.Logger
+	// TrafficPace is how long one CheckDrained or CheckInService call
+	// itself waits, in real time, for the balancer before it answers that
+	// it still waits. Zero on AWS, where the state machine's Wait states
+	// pace the loop; the embedded engine's clock skips Wait states, and
+	// draining and health checks take real time.
+	TrafficPace time.Duration
+	// InServiceWait bounds how long a wave put back waits for the
+	// balancer to report it healthy (DefaultInServiceWait when zero).
+	InServiceWait time.Duration
+	Now           func() time.Time
+	Log           *slog.Logger
 	// MigrationPlan compares a release's migrations with an environment's
 	// database and runs the migration gate (internal/schema.Plan), over the
 	// Deps it is given (a plan's are read-only). It is a function, not an

@@ -316,6 +316,17 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	}
 	out.Waves = manifest.Plan(waves, out.Instances)
 	out.WaveCount = len(out.Waves)
+	// A rollback execution returns every instance at once, in place.
+	out.Traffic = len(envCfg.TargetGroups) > 0 && kind == contract.KindDeploy
+	if out.Traffic {
+		out.TargetGroups = envCfg.TargetGroups
+		if h.Traffic == nil {
+			return out, fmt.Errorf("preflight: %s names target groups but no load balancer is configured (Deps.Traffic)", req.Environment)
+		}
+		if err := capacityFloor(ctx, h.Deps, envCfg.TargetGroups, out.Waves, *m.Rollout.MinHealthy); err != nil {
+			return out, err
+		}
+	}
 	out.PollSeconds = seconds(m.Rollout.PollInterval.Duration)
 	out.Health = healthSpec(m)
 	out.Bake = contract.BakeSpec{Seconds: seconds(bake.Duration.Duration), IntervalSeconds: min(seconds(bake.Duration.Duration), seconds(bake.Interval.Duration))}

@@ -356,7 +356,14 @@ func plannedSteps(kind string, p contract.PreflightOutput, migs Migrations) []St
 	if len(waves) == 0 {
 		waves = []string{"waves unknown"}
 	}
-	add("rollout", "activate %s wave by wave, probe every instance and check the alarms after each: %s", orPlaceholder(p.Version, "the release"), strings.Join(waves, "; "))
+	if p.Traffic {
+		for i := range waves {
+			waves[i] += fmt.Sprintf(" (drain from %s, then register)", strings.Join(p.TargetGroups, ", "))
+		}
+		add("rollout", "activate %s wave by wave: take each wave out of its target groups and wait until it is drained, activate, probe every instance, put it back in the groups it was in and wait until the load balancer reports it healthy, then check the alarms: %s", orPlaceholder(p.Version, "the release"), strings.Join(waves, "; "))
+	} else {
+		add("rollout", "activate %s wave by wave, probe every instance and check the alarms after each: %s", orPlaceholder(p.Version, "the release"), strings.Join(waves, "; "))
+	}
 	if p.Bake.Seconds > 0 {
 		add("bake", "watch %s for %s (every %s); one in ALARM rolls back", alarmNames(p.Alarms), roundSeconds(p.Bake.Seconds), roundSeconds(p.Bake.IntervalSeconds))
 	} else {

@@ -42,6 +42,8 @@ var stateStages = map[string]string{
 	"Snapshot": "snapshot", "CheckSnapshot": "snapshot",
 	"Migrate":    "migrate",
 	"DeployWave": "rollout", "CheckWave": "rollout", "ProbeWave": "rollout", "CheckDrift": "rollout",
+	"DetachWave": "rollout", "CheckDrained": "rollout", "AttachWave": "rollout", "CheckInService": "rollout",
+	"ReattachWave": "rollback", "CheckReattached": "rollback",
 	"CheckAlarms": "bake",
 	"Rollback":    "rollback", "CheckRollback": "rollback", "VerifyRollback": "rollback", "RevertSchema": "rollback",
 	"ObserveFleet": "observe", "CheckObservation": "observe", "ObserveSchema": "observe",

@@ -1,0 +1,216 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
+	"github.com/slipway-deploy/slipway/internal/manifest"
+	"github.com/slipway-deploy/slipway/internal/traffic/traffictest"
+)
+
+// inplaceWorld is staging behind two groups: web holds i-1, i-2, i-3;
+// api holds i-1 only; i-9 is a standby registered nowhere.
+func inplaceWorld(t *testing.T) (*Deploy, *traffictest.Balancer, *time.Time) {
+	t.Helper()
+	led, err := ledgersqlite.Open(filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { led.Close() })
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	b := traffictest.New().
+		AddGroup("web", traffictest.Group{Delay: 60 * time.Second, HealthyAfter: 1, DrainAfter: 1}, "i-1", "i-2", "i-3").
+		AddGroup("api", traffictest.Group{Delay: 5 * time.Minute, HealthyAfter: 2, DrainAfter: 2}, "i-1")
+	d := &Deps{Config: &config.Config{App: "demo", Environments: map[string]config.Environment{"staging": {TargetGroups: []string{"web", "api"}}}},
+		Ledger: led, Traffic: b, Now: func() time.Time { return now }}
+	return &Deploy{Deps: d}, b, &now
+}
+
+func run(t *testing.T, h *Deploy, in contract.DeployInput) contract.DeployOutput {
+	t.Helper()
+	out, err := h.Handle(context.Background(), in)
+	if err != nil {
+		t.Fatalf("%s: %v", in.Action, err)
+	}
+	return out
+}
+
+// untilDone calls a waiting action until it says done, as the state
+// machine's loop would.
+func untilDone(t *testing.T, h *Deploy, in contract.DeployInput) contract.DeployOutput {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		out := run(t, h, in)
+		if out.Traffic.Done {
+			return out
+		}
+	}
+	t.Fatalf("%s: not done after 20 polls", in.Action)
+	return contract.DeployOutput{}
+}
+
+func TestInPlaceWave(t *testing.T) {
+	h, b, _ := inplaceWorld(t)
+	in := contract.DeployInput{DeploymentID: "d1", Environment: "staging", Wave: 0, InstanceIDs: []string{"i-1", "i-9"}}
+
+	in.Action = contract.DeployDetach
+	out := run(t, h, in)
+	st := out.Traffic
+	if st.Done || len(st.Groups) != 2 || strings.Join(st.Groups["web"], ",") != "i-1" || strings.Join(st.Groups["api"], ",") != "i-1" {
+		t.Fatalf("detach = %+v; want i-1 out of web and api, i-9 (standby) nowhere", st)
+	}
+	if st.Deadline != "2026-12-01T09:05:30Z" {
+		t.Errorf("drain deadline = %s; want the largest delay (5m) plus the margin", st.Deadline)
+	}
+	if s := b.States("web"); s["i-1"] != "draining" || s["i-2"] != "healthy" {
+		t.Errorf("web = %v", s)
+	}
+
+	in.Action, in.Traffic = contract.DeployDrained, st
+	untilDone(t, h, in)
+	if s := b.States("api"); len(s) != 0 {
+		t.Errorf("api after drain = %v; want empty", s)
+	}
+
+	in.Action = contract.DeployAttach
+	out = run(t, h, in)
+	if out.Traffic.Done || out.Traffic.Deadline != "2026-12-01T09:10:00Z" {
+		t.Fatalf("attach = %+v", out.Traffic)
+	}
+	in.Action, in.Traffic = contract.DeployInService, out.Traffic
+	out = untilDone(t, h, in)
+	if out.Status != contract.CommandSuccess {
+		t.Errorf("in-service status = %s", out.Status)
+	}
+	for _, c := range b.Calls("register", "deregister") {
+		for _, id := range c.Targets {
+			if id == "i-9" {
+				t.Errorf("standby i-9 was touched: %s", c)
+			}
+		}
+	}
+	if s := b.States("web"); s["i-1"] != "healthy" || len(s) != 3 {
+		t.Errorf("web at the end = %v", s)
+	}
+	steps, _ := h.Ledger.Steps(context.Background(), "d1")
+	var msgs []string
+	for _, s := range steps {
+		msgs = append(msgs, s.Message)
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"wave 1: draining i-1 from web; i-1 from api", "wave 1: registering i-1 in api; i-1 in web", "reports i-1 healthy"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("steps lack %q:\n%s", want, all)
+		}
+	}
+}
+
+func TestInPlaceStandbyOnlyWave(t *testing.T) {
+	h, b, _ := inplaceWorld(t)
+	out := run(t, h, contract.DeployInput{Action: contract.DeployDetach, DeploymentID: "d1", Environment: "staging", InstanceIDs: []string{"i-9"}})
+	if !out.Traffic.Done || len(out.Traffic.Groups) != 0 {
+		t.Fatalf("detach of a standby = %+v; want done, no group", out.Traffic)
+	}
+	out = run(t, h, contract.DeployInput{Action: contract.DeployAttach, DeploymentID: "d1", Environment: "staging", InstanceIDs: []string{"i-9"}, Traffic: out.Traffic})
+	if !out.Traffic.Done || len(b.Calls("register")) != 0 {
+		t.Fatalf("attach of a standby = %+v, calls %v; want done, nothing registered", out.Traffic, b.Calls("register"))
+	}
+}
+
+func TestInPlaceStuckDraining(t *testing.T) {
+	h, b, now := inplaceWorld(t)
+	b.Stuck("i-2")
+	in := contract.DeployInput{Action: contract.DeployDetach, DeploymentID: "d1", Environment: "staging", InstanceIDs: []string{"i-2", "i-3"}}
+	in.Traffic = run(t, h, in).Traffic
+	in.Action = contract.DeployDrained
+	run(t, h, in)
+	for i := 0; i < 3; i++ {
+		if out := run(t, h, in); out.Traffic.Done || strings.Join(out.Traffic.Waiting, ",") != "i-2" {
+			t.Fatalf("drained = %+v; want waiting on i-2", out.Traffic)
+		}
+	}
+	*now = now.Add(90 * time.Second)
+	_, err := h.Handle(context.Background(), in)
+	var df *contract.DeployFailed
+	if !errors.As(err, &df) || !strings.Contains(err.Error(), "i-2 in web: draining (Target.DeregistrationInProgress)") || strings.Contains(err.Error(), "i-3") {
+		t.Fatalf("err = %v; want DeployFailed naming i-2 stuck draining in web", err)
+	}
+}
+
+func TestInPlaceNeverHealthy(t *testing.T) {
+	h, b, now := inplaceWorld(t)
+	b.Unhealthy("i-3")
+	in := contract.DeployInput{Action: contract.DeployDetach, DeploymentID: "d1", Environment: "staging", InstanceIDs: []string{"i-3"}}
+	in.Traffic = run(t, h, in).Traffic
+	in.Action = contract.DeployDrained
+	in.Traffic = untilDone(t, h, in).Traffic
+	in.Action = contract.DeployAttach
+	in.Traffic = run(t, h, in).Traffic
+	in.Action = contract.DeployInService
+	for i := 0; i < 3; i++ {
+		if out := run(t, h, in); out.Traffic.Done {
+			t.Fatal("in-service: done with an unhealthy target")
+		}
+	}
+	*now = now.Add(DefaultInServiceWait)
+	_, err := h.Handle(context.Background(), in)
+	var hf *contract.HealthCheckFailed
+	if !errors.As(err, &hf) || !strings.Contains(err.Error(), "i-3 in web: unhealthy (Target.FailedHealthChecks)") {
+		t.Fatalf("err = %v; want HealthCheckFailed naming i-3 (the wave fails and rolls back)", err)
+	}
+}
+
+func TestInPlaceBalancerErrors(t *testing.T) {
+	h, b, _ := inplaceWorld(t)
+	b.Fail("deregister", errors.New("AccessDenied: not authorized to perform elasticloadbalancing:DeregisterTargets"))
+	_, err := h.Handle(context.Background(), contract.DeployInput{Action: contract.DeployDetach, DeploymentID: "d1", Environment: "staging", InstanceIDs: []string{"i-1"}})
+	if err == nil || !strings.Contains(err.Error(), "wave 1: deregister from web") {
+		t.Fatalf("err = %v; want one naming the wave, the call and the group", err)
+	}
+}
+
+func TestCapacityFloor(t *testing.T) {
+	ctx := context.Background()
+	b := traffictest.New().AddGroup("web", traffictest.Group{}, "i-1", "i-2", "i-3")
+	d := &Deps{Traffic: b}
+	floor := manifest.DefaultMinHealthy
+	if err := capacityFloor(ctx, d, []string{"web"}, [][]string{{"i-1"}, {"i-2"}, {"i-3"}}, floor); err != nil {
+		t.Fatalf("one of three at a time, 66%%: %v", err)
+	}
+	err := capacityFloor(ctx, d, []string{"web"}, [][]string{{"i-1"}, {"i-2", "i-3"}}, floor)
+	var pf *contract.PreflightFailed
+	if !errors.As(err, &pf) || !strings.Contains(err.Error(), "wave 2 of 2 takes 2 healthy targets out of target group web, which would leave 1 of its 3 targets in service: fewer than rollout.min_healthy 66% (2)") {
+		t.Fatalf("err = %v; want a refusal naming wave 2 and the numbers", err)
+	}
+	if err := capacityFloor(ctx, d, []string{"web"}, [][]string{{"i-1"}, {"i-2", "i-3"}}, manifest.Capacity{Count: 1}); err != nil {
+		t.Fatalf("min_healthy 1: %v", err)
+	}
+	// Under the lock, the live states: i-3 turned unhealthy, so taking
+	// i-1 out leaves one serving.
+	b.SetState("web", "i-3", "unhealthy")
+	err = capacityFloor(ctx, d, []string{"web"}, [][]string{{"i-1"}, {"i-2"}, {"i-3"}}, floor)
+	if !errors.As(err, &pf) || !strings.Contains(err.Error(), "wave 1 of 3") || !strings.Contains(err.Error(), "1 target already not healthy") {
+		t.Fatalf("err = %v; want wave 1 refused, counting the unhealthy target against the floor", err)
+	}
+}
+
+// TestInPlacePaced is the embedded environment's case: the engine's
+// virtual clock skips WaitForDrain, so one call waits for the balancer in
+// real time, up to TrafficPace.
+func TestInPlacePaced(t *testing.T) {
+	h, _, _ := inplaceWorld(t)
+	h.TrafficPace = time.Minute // generous: the call returns as soon as it is drained
+	in := contract.DeployInput{Action: contract.DeployDetach, DeploymentID: "d1", Environment: "staging", InstanceIDs: []string{"i-1"}}
+	in.Traffic = run(t, h, in).Traffic
+	in.Action = contract.DeployDrained
+	if out := run(t, h, in); !out.Traffic.Done {
+		t.Fatalf("paced drained = %+v; want done within one call", out.Traffic)
+	}
+}
