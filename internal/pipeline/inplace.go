@@ -66,10 +66,15 @@ func (h *Deploy) detach(ctx context.Context, in contract.DeployInput) (contract.
 		var ids []string
 		var targets []traffic.Target
 		for _, t := range ts {
-			// A target already draining was taken out by someone else: it
-			// is not put back.
-			if wave[t.ID] && t.State != traffic.StateDraining {
-				ids = append(ids, t.ID)
+			if !wave[t.ID] {
+				continue
+			}
+			// A target of the wave already draining is most likely this
+			// action's own work, retried after a later call failed: it is
+			// recorded, so that attach puts it back, and not deregistered
+			// twice.
+			ids = append(ids, t.ID)
+			if t.State != traffic.StateDraining {
 				targets = append(targets, t.Target)
 			}
 		}
@@ -81,8 +86,10 @@ func (h *Deploy) detach(ctx context.Context, in contract.DeployInput) (contract.
 			return contract.DeployOutput{}, trafficErr(in.Wave, "read the deregistration delay of "+g, err)
 		}
 		delay = max(delay, d)
-		if err := port.Deregister(ctx, g, targets); err != nil {
-			return contract.DeployOutput{}, trafficErr(in.Wave, "deregister from "+g, err)
+		if len(targets) > 0 {
+			if err := port.Deregister(ctx, g, targets); err != nil {
+				return contract.DeployOutput{}, trafficErr(in.Wave, "deregister from "+g, err)
+			}
 		}
 		sort.Strings(ids)
 		st.Groups[g] = ids
@@ -251,7 +258,10 @@ func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]stri
 				}
 			}
 			serving := len(healthy) - out
-			if serving >= need {
+			// A wave that takes no healthy target out lowers nothing: the
+			// first deployment behind a new load balancer, where nothing
+			// serves yet, goes ahead.
+			if out == 0 || serving >= need {
 				continue
 			}
 			unhealthy := ""

@@ -214,3 +214,29 @@ func TestInPlacePaced(t *testing.T) {
 		t.Fatalf("paced drained = %+v; want done within one call", out.Traffic)
 	}
 }
+
+// TestInPlaceDetachRetried: a DetachWave retried after its Deregister went
+// through (a later call failed, a lost response) still remembers the
+// wave's groups, so AttachWave puts it back.
+func TestInPlaceDetachRetried(t *testing.T) {
+	h, b, _ := inplaceWorld(t)
+	in := contract.DeployInput{DeploymentID: "d1", Environment: "staging", Wave: 0, InstanceIDs: []string{"i-1"}, Action: contract.DeployDetach}
+	run(t, h, in)
+	out := run(t, h, in) // the retry
+	if len(out.Traffic.Groups["web"]) != 1 || len(out.Traffic.Groups["api"]) != 1 {
+		t.Fatalf("retried detach forgot i-1's groups: %+v; states web=%v api=%v", out.Traffic.Groups, b.States("web"), b.States("api"))
+	}
+}
+
+// TestCapacityFloorNothingServesYet: behind a new load balancer where no
+// target is healthy yet (the first deployment), no wave takes a healthy
+// target out, so the floor lets it through.
+func TestCapacityFloorNothingServesYet(t *testing.T) {
+	b := traffictest.New().AddGroup("web", traffictest.Group{}, "i-1", "i-2", "i-3")
+	for _, id := range []string{"i-1", "i-2", "i-3"} {
+		b.SetState("web", id, "unhealthy")
+	}
+	if err := capacityFloor(context.Background(), &Deps{Traffic: b}, []string{"web"}, [][]string{{"i-1"}, {"i-2", "i-3"}}, manifest.DefaultMinHealthy); err != nil {
+		t.Fatalf("first deployment, nothing healthy: %v", err)
+	}
+}
