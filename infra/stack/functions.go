@@ -39,6 +39,13 @@ const (
 	// rollback state machines' executions (is a lease's owner still
 	// running?).
 	DescribeExecutions
+	// ReadTargets: elasticloadbalancing:DescribeTargetHealth and
+	// DescribeTargetGroupAttributes (a target group's targets and its
+	// deregistration delay).
+	ReadTargets
+	// ManageTargets: elasticloadbalancing:RegisterTargets and
+	// DeregisterTargets on the environments' target groups.
+	ManageTargets
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
