@@ -199,3 +199,19 @@ func procMounted() bool {
 	_, err := os.Stat("/proc/self/stat")
 	return err == nil
 }
+
+// Terminate stops instance id of env and removes it, as Auto Scaling
+// terminates an instance whose launch was abandoned.
+func (l *Local) Terminate(ctx context.Context, env, id string) error {
+	dir, err := l.instance(env, id)
+	if err != nil {
+		return fmt.Errorf("terminate %s: %w", id, err)
+	}
+	if err := stopApp(ctx, dir); err != nil {
+		return fmt.Errorf("terminate %s: %w", id, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("terminate %s: %w", id, err)
+	}
+	return nil
+}

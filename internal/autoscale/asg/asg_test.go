@@ -1,4 +1,4 @@
-package autoscale
+package asg
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"github.com/slipway-deploy/slipway/internal/autoscale"
 )
 
 // moto 5.2.1 does not implement CompleteLifecycleAction nor
@@ -88,7 +90,7 @@ func adapter(t *testing.T, f *fakeASG) *AutoScaling {
 	})}
 }
 
-var act = Action{Group: "shop-staging", Hook: "slipway-launch", Token: "bcd2f1b8-9a78-44d3-8a7a-4dd07d7cf635", InstanceID: "i-0123456789abcdef0"}
+var act = autoscale.Action{Group: "shop-staging", Hook: "slipway-launch", Token: "bcd2f1b8-9a78-44d3-8a7a-4dd07d7cf635", InstanceID: "i-0123456789abcdef0"}
 
 func TestHeartbeatThenContinue(t *testing.T) {
 	f := &fakeASG{active: map[string]string{act.InstanceID: act.Token}}
@@ -97,7 +99,7 @@ func TestHeartbeatThenContinue(t *testing.T) {
 	if err := a.Heartbeat(ctx, act); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Complete(ctx, act, Continue); err != nil {
+	if err := a.Complete(ctx, act, autoscale.Continue); err != nil {
 		t.Fatal(err)
 	}
 	last := f.requests[1]
@@ -108,8 +110,8 @@ func TestHeartbeatThenContinue(t *testing.T) {
 		}
 	}
 	// A second answer finds no action: the adapter says so by ErrGone.
-	err := a.Complete(ctx, act, Abandon)
-	if !errors.Is(err, ErrGone) || !strings.Contains(err.Error(), "timed out") {
+	err := a.Complete(ctx, act, autoscale.Abandon)
+	if !errors.Is(err, autoscale.ErrGone) || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("completing twice: %v, want ErrGone", err)
 	}
 }
@@ -119,7 +121,7 @@ func TestCompleteWithoutToken(t *testing.T) {
 	a := adapter(t, f)
 	noToken := act
 	noToken.Token = ""
-	if err := a.Complete(context.Background(), noToken, Abandon); err != nil {
+	if err := a.Complete(context.Background(), noToken, autoscale.Abandon); err != nil {
 		t.Fatal(err)
 	}
 	if f.requests[0].Has("LifecycleActionToken") {
@@ -129,7 +131,7 @@ func TestCompleteWithoutToken(t *testing.T) {
 
 func TestCompleteErrors(t *testing.T) {
 	a := adapter(t, &fakeASG{denied: true, active: map[string]string{act.InstanceID: act.Token}})
-	if err := a.Complete(context.Background(), act, Continue); err == nil || !strings.Contains(err.Error(), "cdk deploy") {
+	if err := a.Complete(context.Background(), act, autoscale.Continue); err == nil || !strings.Contains(err.Error(), "cdk deploy") {
 		t.Errorf("denied: %v", err)
 	}
 	if err := a.Complete(context.Background(), act, "MAYBE"); err == nil || !strings.Contains(err.Error(), "neither CONTINUE nor ABANDON") {

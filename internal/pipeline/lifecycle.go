@@ -1,0 +1,282 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/slipway-deploy/slipway/internal/autoscale"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/fleet"
+	"github.com/slipway-deploy/slipway/internal/health"
+	"github.com/slipway-deploy/slipway/internal/ledger"
+)
+
+// LifecycleActions answers Auto Scaling lifecycle actions (autoscale on
+// AWS; the embedded environment's scale-out answers itself).
+type LifecycleActions interface {
+	Complete(ctx context.Context, act autoscale.Action, result string) error
+	Heartbeat(ctx context.Context, act autoscale.Action) error
+}
+
+// Lifecycle puts an instance that an Auto Scaling group launches into
+// service only once it runs the environment's release and is healthy: it
+// activates the release through the same host script as a deployment,
+// probes the instance, and completes the launch lifecycle action with
+// CONTINUE, or with ABANDON (and a ledger record saying why) when it
+// cannot. Scale-out never puts an empty or outdated instance into service.
+//
+// The release is the one the environment serves by its records; while a
+// deployment's waves run (its migrations have run), the release it
+// deploys: its drift check then finds the new instance already on it, and
+// its instance results name it, so a rollback returns it with the others.
+type Lifecycle struct {
+	*Deps
+	Actions LifecycleActions
+	// Port is the app's port where an instance's address has none (EC2).
+	Port int
+	// Poll is how often the command and the agent are polled; Heartbeat
+	// how often the action's timeout is extended; Wait bounds the whole.
+	Poll, Heartbeat, Wait time.Duration
+}
+
+// LifecycleDetail is an "EC2 Instance-launch Lifecycle Action" event's
+// detail.
+type LifecycleDetail struct {
+	Token      string `json:"LifecycleActionToken"`
+	Group      string `json:"AutoScalingGroupName"`
+	Hook       string `json:"LifecycleHookName"`
+	InstanceID string `json:"EC2InstanceId"`
+	Transition string `json:"LifecycleTransition"`
+	Origin     string `json:"Origin,omitempty"`
+	Dest       string `json:"Destination,omitempty"`
+	Metadata   string `json:"NotificationMetadata,omitempty"`
+	Event      string `json:"Event,omitempty"` // autoscaling:TEST_NOTIFICATION
+	RequestID  string `json:"RequestId,omitempty"`
+	Service    string `json:"Service,omitempty"`
+	Time       string `json:"Time,omitempty"`
+	AccountID  string `json:"AccountId,omitempty"`
+	GroupARN   string `json:"AutoScalingGroupARN,omitempty"`
+}
+
+// LifecycleResult says what the function did with one event.
+type LifecycleResult struct {
+	Action      string `json:"action"` // ignored, CONTINUE, ABANDON
+	Environment string `json:"environment,omitempty"`
+	InstanceID  string `json:"instance_id,omitempty"`
+	Version     string `json:"version,omitempty"`
+	Message     string `json:"message"`
+}
+
+const launching = "autoscaling:EC2_INSTANCE_LAUNCHING"
+
+// Handle takes one lifecycle event from EventBridge.
+func (h *Lifecycle) Handle(ctx context.Context, ev events.EventBridgeEvent) (LifecycleResult, error) {
+	if ev.Source != "aws.autoscaling" || ev.DetailType != "EC2 Instance-launch Lifecycle Action" {
+		return LifecycleResult{}, fmt.Errorf("event %s from %q (%q) is not an EC2 Instance-launch Lifecycle Action: the lifecycle rule should send only those", ev.ID, ev.Source, ev.DetailType)
+	}
+	var d LifecycleDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return LifecycleResult{}, fmt.Errorf("lifecycle event %s: the detail is not the Auto Scaling lifecycle action's JSON: %v", ev.ID, err)
+	}
+	if d.Event == "autoscaling:TEST_NOTIFICATION" {
+		return LifecycleResult{Action: "ignored", Message: fmt.Sprintf("test notification of %s: nothing to do", d.Group)}, nil
+	}
+	if d.Transition != launching {
+		return LifecycleResult{Action: "ignored", Message: fmt.Sprintf("transition %q of %s is not a launch: nothing to do", d.Transition, d.InstanceID)}, nil
+	}
+	if d.Group == "" || d.Hook == "" || d.InstanceID == "" {
+		return LifecycleResult{}, fmt.Errorf("lifecycle event %s lacks AutoScalingGroupName, LifecycleHookName or EC2InstanceId: the hook's default result applies", ev.ID)
+	}
+	env, ok := h.Config.EnvironmentOfGroup(d.Group)
+	if !ok {
+		return LifecycleResult{}, fmt.Errorf("Auto Scaling group %s is not in any environment of %s (environments.<env>.auto_scaling_groups): instance %s is left to the hook's default result", d.Group, h.Config.App, d.InstanceID)
+	}
+	act := autoscale.Action{Group: d.Group, Hook: d.Hook, Token: d.Token, InstanceID: d.InstanceID}
+	return h.Launch(ctx, env, act)
+}
+
+// Launch activates env's release on the action's instance and completes
+// the action.
+func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action) (LifecycleResult, error) {
+	app := h.Config.App
+	res := LifecycleResult{Environment: env, InstanceID: act.InstanceID}
+	record := func(kind, msg, deploymentID string) {
+		detail, _ := json.Marshal(map[string]string{"group": act.Group, "hook": act.Hook, "instance": act.InstanceID, "version": res.Version})
+		if err := h.Ledger.AddEvent(context.WithoutCancel(ctx), ledger.Event{App: app, Environment: env, At: h.Time(), Source: "autoscaling", Kind: kind,
+			Message: msg, DeploymentID: deploymentID, Detail: detail}); err != nil {
+			h.Logger().Error("lifecycle event not recorded", "kind", kind, "err", err)
+		}
+	}
+	finish := func(result, kind, msg, deploymentID string) (LifecycleResult, error) {
+		res.Action, res.Message = result, msg
+		err := h.Actions.Complete(context.WithoutCancel(ctx), act, result)
+		if err != nil {
+			msg += fmt.Sprintf("; the lifecycle action could not be completed (%v)", err)
+			res.Message = msg
+		}
+		record(kind, msg, deploymentID)
+		if err != nil && !errors.Is(err, autoscale.ErrGone) {
+			return res, err
+		}
+		return res, nil
+	}
+
+	ds, err := h.Ledger.ListDeployments(ctx, app, env, 20)
+	if err != nil {
+		return res, fmt.Errorf("read the deployments of %s: %w (the hook's default result applies to %s)", env, err, act.InstanceID)
+	}
+	version, _ := ledger.Serving(ds)
+	deploymentID := ""
+	if len(ds) > 0 && ds[0].Status == contract.StatusRunning && ds[0].Kind == contract.KindDeploy && h.rolloutBegun(ctx, ds[0].ID) {
+		// The deployment's waves have begun (its migrations ran): the new
+		// instance joins it on the release it deploys. Before that, it gets
+		// what serves, and the deployment's rollout moves it with the rest.
+		version, deploymentID = ds[0].Version, ds[0].ID
+	}
+	res.Version = version
+	if version == "" {
+		return finish(autoscale.Continue, "scale-out-empty-environment", fmt.Sprintf("%s launched in %s, which has no release yet: put into service as it is (the first deployment installs the release)", act.InstanceID, env), "")
+	}
+	abandon := func(why string) (LifecycleResult, error) {
+		return finish(autoscale.Abandon, "scale-out-abandoned", fmt.Sprintf("%s launched in %s but does not run %s: %s; abandoned, so Auto Scaling replaces it", act.InstanceID, env, version, why), deploymentID)
+	}
+	art, err := h.Artifacts.Stat(ctx, app, version)
+	if err != nil {
+		return abandon(fmt.Sprintf("the release cannot be found (%v)", err))
+	}
+	spec := contract.HealthSpec{Path: "/healthz", ExpectStatus: 200}
+	if b, err := h.OpenBundle(ctx, art); err == nil {
+		spec = healthSpec(b.Manifest)
+	}
+
+	deadline := h.Time().Add(h.wait())
+	lastBeat := h.Time()
+	beat := func() {
+		if h.Time().Sub(lastBeat) < h.heartbeat() {
+			return
+		}
+		lastBeat = h.Time()
+		if err := h.Actions.Heartbeat(ctx, act); err != nil {
+			h.Logger().Warn("lifecycle heartbeat", "instance", act.InstanceID, "err", err)
+		}
+	}
+	// The new instance's agent registers some time after the launch.
+	var inst fleet.Instance
+	for {
+		is, err := h.Fleet.Lookup(ctx, env, []string{act.InstanceID})
+		if err == nil && len(is) == 1 && is[0].Online {
+			inst = is[0]
+			break
+		}
+		if h.Time().After(deadline) {
+			return abandon(fmt.Sprintf("its agent did not come online within %s", h.wait()))
+		}
+		beat()
+		if err := h.sleep(ctx); err != nil {
+			return abandon("stopped while waiting for its agent")
+		}
+	}
+	opID := deploymentID
+	if opID == "" {
+		opID = "scale-out-" + act.InstanceID
+	}
+	cmdID, err := h.Fleet.Send(ctx, env, fleet.Command{DeploymentID: opID, Action: fleet.ActionActivate, Version: version,
+		ArtifactURI: art.URI, SHA256: art.SHA256, InstanceIDs: []string{act.InstanceID}})
+	if err != nil {
+		return abandon(fmt.Sprintf("the activation could not be sent (%v)", err))
+	}
+	var inv fleet.Invocation
+	for {
+		r, err := h.Fleet.Status(ctx, cmdID)
+		if err == nil && fleet.Final(r.Status) && len(r.Invocations) == 1 {
+			inv = r.Invocations[0]
+			break
+		}
+		if h.Time().After(deadline) {
+			return abandon(fmt.Sprintf("the activation did not finish within %s", h.wait()))
+		}
+		beat()
+		if err := h.sleep(ctx); err != nil {
+			return abandon("stopped while activating")
+		}
+	}
+	if deploymentID != "" {
+		_ = h.Ledger.PutInstanceResults(context.WithoutCancel(ctx), []ledger.InstanceResult{{DeploymentID: deploymentID, CommandID: cmdID, Wave: -1,
+			InstanceID: act.InstanceID, Action: "activate", Version: version, Status: inv.Status, ExitCode: inv.ExitCode, Output: lastLine(inv.Output),
+			StartedAt: inv.StartedAt, FinishedAt: inv.FinishedAt}})
+	}
+	if inv.Status != fleet.StatusSuccess {
+		return abandon(fmt.Sprintf("the activation ended %s (exit %d): %s", inv.Status, inv.ExitCode, lastLine(inv.Output)))
+	}
+	addr := inst.Address
+	if _, _, err := net.SplitHostPort(addr); err != nil && h.Port > 0 {
+		addr = net.JoinHostPort(addr, strconv.Itoa(h.Port))
+	}
+	var probe health.Result
+	for ok := 0; ok < max(spec.Successes, 1); {
+		probe = h.Prober.Probe(ctx, act.InstanceID, addr, spec.Path, spec.ExpectStatus, version)
+		if probe.Healthy {
+			ok++
+		} else {
+			ok = 0
+		}
+		if h.Time().After(deadline) {
+			return abandon(fmt.Sprintf("it is not healthy on %s (%s)", spec.Path, probe.Problem))
+		}
+		if err := h.sleep(ctx); err != nil {
+			return abandon("stopped while probing")
+		}
+	}
+	return finish(autoscale.Continue, "scale-out", fmt.Sprintf("%s launched in %s runs %s and is healthy: put into service", act.InstanceID, env, version), deploymentID)
+}
+
+// rolloutBegun reports whether deployment id has activated its release on
+// any instance yet.
+func (h *Lifecycle) rolloutBegun(ctx context.Context, id string) bool {
+	rs, err := h.Ledger.InstanceResults(ctx, id)
+	if err != nil {
+		return false
+	}
+	for _, r := range rs {
+		if r.Action == "activate" && r.Wave >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Lifecycle) wait() time.Duration {
+	if h.Wait > 0 {
+		return h.Wait
+	}
+	return 10 * time.Minute
+}
+
+func (h *Lifecycle) heartbeat() time.Duration {
+	if h.Heartbeat > 0 {
+		return h.Heartbeat
+	}
+	return time.Minute
+}
+
+func (h *Lifecycle) sleep(ctx context.Context) error {
+	d := h.Poll
+	if d <= 0 {
+		d = 2 * time.Second
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
