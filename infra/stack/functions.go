@@ -39,12 +39,12 @@ const (
 	// rollback state machines' executions (is a lease's owner still
 	// running?).
 	DescribeExecutions
-	// ReadTargets: elasticloadbalancing:DescribeTargetHealth and
-	// DescribeTargetGroupAttributes (a target group's targets and its
-	// deregistration delay).
-	ReadTargets
+	// ReadTargetHealth: elasticloadbalancing:DescribeTargetHealth (the
+	// targets of the environments' target groups and their states).
+	ReadTargetHealth
 	// ManageTargets: elasticloadbalancing:RegisterTargets and
-	// DeregisterTargets on the environments' target groups.
+	// DeregisterTargets on the environments' target groups, and
+	// DescribeTargetGroupAttributes (their deregistration delay).
 	ManageTargets
 )
 

@@ -149,9 +149,10 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 			// those), and the alarms a release's manifest names are not
 			// known here.
 			noResourceLevel = append(noResourceLevel, "cloudwatch:DescribeAlarms")
-		case ReadTargets:
-			noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth")
+		case ReadTargetHealth:
+			noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeTargetHealth")
 		case ManageTargets:
+			noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeTargetGroupAttributes")
 			var groups []*string
 			for _, env := range s.Config.EnvironmentNames() {
 				for _, g := range s.Config.Environments[env].TargetGroups {

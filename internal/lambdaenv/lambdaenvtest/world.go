@@ -109,7 +109,7 @@ func NewWorld(t testing.TB) *World {
 	w.elb = &elbv2test.Fake{Groups: map[string]map[string]string{stagingGroup: {}, productionGroup: {}},
 		Delay: map[string]string{stagingGroup: "30", productionGroup: "60"}, Weights: map[string]map[string]string{},
 		Fail: map[string]string{}, Settle: true}
-	for i, env := range []string{"staging", "staging", "production", "production"} {
+	for i, env := range []string{"staging", "staging", "staging", "production", "production", "production"} {
 		h := &host{id: fmt.Sprintf("i-%017d", i+1), env: env}
 		w.ssm.hosts = append(w.ssm.hosts, h)
 		group := stagingGroup
@@ -298,7 +298,7 @@ func (w *World) publish(t testing.TB) {
 			t.Fatal(err)
 		}
 		manifest := "app: demo\nservice: {unit: demo}\nhealth: {path: /healthz, successes: 1, interval: 1s, timeout: 2s}\n" +
-			"rollout: {waves: [1, \"100%\"], poll_interval: 1s}\nbake: {duration: 1m, interval: 20s}\n" +
+			"rollout: {waves: [1, 2, \"100%\"], poll_interval: 1s}\nbake: {duration: 1m, interval: 20s}\n" +
 			"migrations: {engine: sqlite, keep_snapshots: 2}\nkeep_releases: 5\n"
 		if err := os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(manifest), 0o644); err != nil {
 			t.Fatal(err)
