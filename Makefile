@@ -94,6 +94,7 @@ fuzz-short:
 RACE_PKGS := ./internal/asl/... ./internal/fleet/... ./internal/pipeline/... ./internal/ledger/... ./internal/localenv/... \
 	./internal/trigger/... ./internal/health/... ./internal/migrate/... ./internal/secret/... ./internal/notify/... \
 	./internal/cli/backend/... ./internal/loadgen/...
+RACE_PKGS += ./internal/traffic/balancer/...
 
 ## race: the tests of RACE_PKGS under the race detector
 race:

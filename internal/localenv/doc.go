@@ -17,6 +17,7 @@
 //	snapshots/<env>/<id>.db   pre-migration snapshots
 //	instances/<env>/<id>/     one host each (see scripts/slipway-host.sh)
 //	commands/<id>/            per-instance command results
+//	balancer/                 the load balancer's state, pid and log (Options.Balancer)
 //
 // Handlers returns the pipeline's handlers wrapped exactly as Lambda wraps
 // them, keyed by the ARNs it substitutes into statemachine/*.asl.json.

@@ -27,6 +27,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/schema"
 	"github.com/slipway-deploy/slipway/internal/secret"
 	snapshotlocal "github.com/slipway-deploy/slipway/internal/snapshot/local"
+	"github.com/slipway-deploy/slipway/internal/traffic"
 	"github.com/slipway-deploy/slipway/scripts"
 )
 
@@ -35,6 +36,10 @@ type Options struct {
 	App          string
 	Environments []string // default: staging
 	Instances    int      // per environment; default 3
+	// Balancer puts each environment behind the embedded load balancer
+	// (internal/traffic/balancer): a target group and a listener named
+	// after it, its TargetGroups set, Deps.Traffic on it.
+	Balancer bool
 }
 
 // Env is an open embedded environment.
@@ -99,6 +104,28 @@ func Init(root string, opts Options) (*Env, error) {
 			return nil, fmt.Errorf("init embedded environment: provision %s: %w", env, err)
 		}
 	}
+	if opts.Balancer {
+		ctx := context.Background()
+		instances := func(env string) ([]traffic.Target, error) {
+			insts, err := fl.Instances(ctx, env)
+			if err != nil {
+				return nil, err
+			}
+			addrs := map[string]string{}
+			for _, i := range insts {
+				addrs[i.ID] = i.Address
+			}
+			return targetsOf(addrs)
+		}
+		setGroups := func(env string, groups []string) {
+			c := cfg.Environments[env]
+			c.TargetGroups = groups
+			cfg.Environments[env] = c
+		}
+		if err := startBalancer(ctx, abs, opts.Environments, instances, setGroups); err != nil {
+			return nil, fmt.Errorf("init embedded environment: load balancer: %w", err)
+		}
+	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := os.WriteFile(filepath.Join(abs, ConfigFile), b, 0o644); err != nil {
 		return nil, fmt.Errorf("init embedded environment: %w", err)
@@ -157,6 +184,9 @@ func Open(root string) (*Env, error) {
 		LockWait: LockPace,
 		Alive:    e.alive,
 	}
+	if hasBalancer(abs) {
+		e.Deps.Traffic = lazyPort{dir: balancerDir(abs)}
+	}
 	return e, nil
 }
 
@@ -197,10 +227,11 @@ func (e *Env) DatabasePath(env string) string { return filepath.Join(e.Root, "db
 // real hosts; Stop stops them.
 func (e *Env) Close() error { return e.Ledger.Close() }
 
-// Stop stops every app process the environment started and closes the ledger.
+// Stop stops every app process the environment started, its load
+// balancer, and closes the ledger.
 func (e *Env) Stop(ctx context.Context) error {
 	err := e.Fleet.Stop(ctx)
-	return errors.Join(err, e.Close())
+	return errors.Join(err, e.StopBalancer(ctx), e.Close())
 }
 
 // Functions lists every function the state machines call.

@@ -39,6 +39,15 @@ func NewLocal(env *localenv.Env, own bool) *Local { return &Local{env: env, own:
 // Env is the embedded environment.
 func (l *Local) Env() *localenv.Env { return l.env }
 
+// Endpoint is the URL serving env through the embedded load balancer, or
+// "" when the environment has none.
+func (l *Local) Endpoint(_ context.Context, env string) (string, error) {
+	if !l.env.HasBalancer() {
+		return "", nil
+	}
+	return l.env.Endpoint(env)
+}
+
 // Local reports true.
 func (l *Local) Local() bool { return true }
 

@@ -21,6 +21,7 @@ func TestFlags(t *testing.T) {
 		{name: "every flag", args: []string{"init", "--dir", "/tmp/x", "--app", "shop", "--env", "qa", "--instances", "5"},
 			want: InitOptions{Dir: "/tmp/x", App: "shop", Environments: []string{"qa"}, Instances: 5}},
 		{name: "environments as a list", args: []string{"init", "--env", "a,b,c"}, want: InitOptions{Dir: ".slipway/local", App: "demo", Environments: []string{"a", "b", "c"}, Instances: 3}},
+		{name: "balancer", args: []string{"init", "--balancer"}, want: InitOptions{Dir: ".slipway/local", App: "demo", Environments: []string{"staging", "production"}, Instances: 3, Balancer: true}},
 		{name: "no instances", args: []string{"init", "--instances", "0"}, wantCode: factory.ExitUsage},
 		{name: "too many instances", args: []string{"init", "--instances", "51"}, wantCode: factory.ExitUsage},
 		{name: "empty app", args: []string{"init", "--app", ""}, wantCode: factory.ExitUsage},

@@ -23,6 +23,7 @@ type InitOptions struct {
 	App          string
 	Environments []string
 	Instances    int
+	Balancer     bool
 }
 
 // NewCmdLocal returns the local command and its subcommands. initF, when
@@ -35,14 +36,17 @@ func NewCmdLocal(f *factory.Factory, initF func(*InitOptions) error) *cobra.Comm
 	}
 	opts := &InitOptions{IO: f.IO}
 	initCmd := &cobra.Command{
-		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N]",
+		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N] [--balancer]",
 		Short: "Create an embedded environment",
 		Long: `Create the embedded environment in DIR (default: $SLIPWAY_LOCAL_DIR, else .slipway/local): N instances
 per environment, each a directory with its releases and a process on its own 127.0.0.1 port, a SQLite
 database per environment, the ledger and an artifact folder. An environment named production needs
-approvals, as on AWS. Then: slipway release publish FILE --version V --local; slipway deploy --local ...`,
-		Example: `  slipway local init --app demo --env staging,production --instances 3`,
-		Args:    cobra.NoArgs,
+approvals, as on AWS. With --balancer each environment also serves behind the embedded load balancer
+(its endpoint: slipway status --local; slipway local balancer status).
+Then: slipway release publish FILE --version V --local; slipway deploy --local ...`,
+		Example: `  slipway local init --app demo --env staging,production --instances 3
+  slipway local init --dir /tmp/lb --env staging --balancer`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Instances < 1 || opts.Instances > 50 {
 				return factory.UsageError("--instances must be between 1 and 50, got %d", opts.Instances)
@@ -69,17 +73,86 @@ approvals, as on AWS. Then: slipway release publish FILE --version V --local; sl
 	initCmd.Flags().StringVar(&opts.App, "app", "demo", "the app's name, as its slipway.yaml says")
 	initCmd.Flags().StringSliceVar(&opts.Environments, "env", []string{"staging", "production"}, "the environments")
 	initCmd.Flags().IntVar(&opts.Instances, "instances", 3, "instances per environment")
+	initCmd.Flags().BoolVar(&opts.Balancer, "balancer", false, "put each environment behind the embedded load balancer (its endpoint: slipway status --local)")
 	cmd.AddCommand(initCmd)
+	cmd.AddCommand(newCmdBalancer(f, nil))
+	cmd.AddCommand(newCmdScaleOut(f))
 	return cmd
 }
 
+// newCmdScaleOut is `local scale-out`: the embedded environment's Auto
+// Scaling group launches one instance, and the launch lifecycle hook's
+// handler (the lifecycle function's own code) decides whether it serves.
+func newCmdScaleOut(f *factory.Factory) *cobra.Command {
+	var env string
+	cmd := &cobra.Command{
+		Use:   "scale-out --env ENV",
+		Short: "Launch one more instance through the launch lifecycle hook",
+		Long: `Launch one more instance in ENV of the embedded environment, as its Auto Scaling group would, and run
+the launch lifecycle hook's handler on it: the instance gets the environment's release (the one being
+deployed while a deployment's waves run), is health-checked, and joins the fleet (CONTINUE); if it cannot
+run the release healthily it is abandoned and terminated (ABANDON), and the ledger says why.
+An environment with nothing deployed yet gets the instance as it is.`,
+		Example: `  slipway local scale-out --env staging`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if env == "" {
+				return factory.UsageError("--env is required: the environment to scale out")
+			}
+			return runScaleOut(cmd, f, env)
+		},
+	}
+	cmd.Flags().StringVar(&env, "env", "", "the environment")
+	return cmd
+}
+
+func runScaleOut(cmd *cobra.Command, f *factory.Factory, env string) error {
+	ctx := cmd.Context()
+	// The embedded environment always: --local-dir, else $SLIPWAY_LOCAL_DIR,
+	// else the default (on AWS the group's lifecycle hook runs the
+	// lifecycle function instead).
+	dir := ""
+	if fl := cmd.Flag("local-dir"); fl != nil {
+		dir = fl.Value.String()
+	}
+	if dir == "" {
+		dir = os.Getenv(backend.EnvLocalDir)
+	}
+	if dir == "" {
+		dir = backend.DefaultLocalDir
+	}
+	e, err := localenv.Open(dir)
+	if err != nil {
+		return factory.WithHint(factory.ExitUsage, err, "create it with slipway local init, or name it with --local-dir DIR")
+	}
+	defer e.Close()
+	res, err := e.ScaleOut(ctx, env)
+	if res.InstanceID != "" {
+		fmt.Fprintf(f.IO.Out, "%s: %s\n", res.Action, res.Message)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Action != "CONTINUE" {
+		return &factory.SilentError{Code: factory.ExitFailed}
+	}
+	return nil
+}
+
 func runInit(_ context.Context, opts *InitOptions) error {
-	env, err := localenv.Init(opts.Dir, localenv.Options{App: opts.App, Environments: opts.Environments, Instances: opts.Instances})
+	env, err := localenv.Init(opts.Dir, localenv.Options{App: opts.App, Environments: opts.Environments, Instances: opts.Instances, Balancer: opts.Balancer})
 	if err != nil {
 		return factory.WithHint(factory.ExitUsage, err, "use another --dir, or remove the directory")
 	}
 	defer env.Close()
 	fmt.Fprintf(opts.IO.Out, "embedded environment for %s in %s: %s, %d instances each\n", opts.App, opts.Dir, strings.Join(opts.Environments, ", "), opts.Instances)
+	if opts.Balancer {
+		for _, e := range opts.Environments {
+			if url, err := env.Endpoint(e); err == nil {
+				fmt.Fprintf(opts.IO.Out, "%s endpoint: %s (through the embedded load balancer)\n", e, url)
+			}
+		}
+	}
 	fmt.Fprintf(opts.IO.Out, "next: slipway release publish BUNDLE --version V --local; slipway deploy --local --env %s --version V\n", opts.Environments[0])
 	if opts.Dir != backend.DefaultLocalDir && opts.Dir != os.Getenv(backend.EnvLocalDir) {
 		fmt.Fprintf(opts.IO.Out, "(set %s=%s so that commands find it)\n", backend.EnvLocalDir, opts.Dir)

@@ -76,11 +76,25 @@ type Environment struct {
 	// owner was gone and which this status closed.
 	Observed *contract.FleetObservation `json:"observed,omitempty"`
 	Closed   []string                   `json:"closed,omitempty"`
+	// Endpoint is the URL that serves the environment through its load
+	// balancer (the embedded one: http://127.0.0.1:PORT); EndpointNote
+	// says why it is not shown.
+	Endpoint     string `json:"endpoint,omitempty"`
+	EndpointNote string `json:"endpoint_note,omitempty"`
 	// DeadLetters are the events waiting in the stack's dead-letter queue
 	// (AWS); the queue serves every environment, so each shows the same.
 	DeadLetters *backend.DeadLetters `json:"dead_letters,omitempty"`
 	// DeadLettersNote says why the queue was not read.
 	DeadLettersNote string `json:"dead_letters_note,omitempty"`
+	// ScaleOut is the newest launch lifecycle decision of the
+	// environment's Auto Scaling groups (CONTINUE or ABANDON, and why).
+	ScaleOut *ledger.Event `json:"scale_out,omitempty"`
+}
+
+// endpointReader is a backend whose environments have an endpoint: the
+// embedded environment with its load balancer.
+type endpointReader interface {
+	Endpoint(ctx context.Context, env string) (string, error)
 }
 
 // deadLetterReader is a backend with a dead-letter queue: AWS's.
@@ -218,11 +232,26 @@ func Read(ctx context.Context, b backend.Backend, env string) (Environment, erro
 	} else if ok {
 		s.Queued = &p
 	}
+	if evs, err := l.Events(ctx, app, env, 50); err == nil {
+		for _, ev := range evs {
+			if ev.Source == "autoscaling" {
+				s.ScaleOut = &ev
+				break
+			}
+		}
+	}
 	insts, err := b.Instances(ctx, env)
 	if err != nil {
 		s.InstancesNote = err.Error()
 	}
 	s.Instances = insts
+	if r, ok := b.(endpointReader); ok {
+		if url, err := r.Endpoint(ctx, env); err != nil {
+			s.EndpointNote = err.Error()
+		} else {
+			s.Endpoint = url
+		}
+	}
 	if s.Instances == nil {
 		s.Instances = []backend.Instance{}
 	}
@@ -267,6 +296,12 @@ func Text(w io.Writer, s Environment, now time.Time) {
 	default:
 		d := s.ServedBy
 		field("serves", "%s (deployment %s, %s %s)", orDash(s.Serves), d.ID, d.Status, ago(d.FinishedAt, now))
+	}
+	switch {
+	case s.Endpoint != "":
+		fmt.Fprintf(w, "  endpoint: %s\n", s.Endpoint)
+	case s.EndpointNote != "":
+		fmt.Fprintf(w, "  endpoint: not available: %s\n", s.EndpointNote)
 	}
 	if o := s.Observed; o != nil && o.Uniform == "" && o.Problem != "" {
 		field("observed", "%s", o.Problem)
@@ -314,6 +349,9 @@ func Text(w io.Writer, s Environment, now time.Time) {
 	}
 	if s.Queued != nil {
 		field("queued", "push of %s %s", s.Queued.Version, ago(s.Queued.At, now))
+	}
+	if e := s.ScaleOut; e != nil {
+		field("scale-out", "%s %s: %s", e.Kind, ago(e.At, now), e.Message)
 	}
 	switch {
 	case s.InstancesNote != "":
