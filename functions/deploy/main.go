@@ -4,12 +4,14 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/traffic/elbv2"
 )
 
 func main() {
@@ -17,16 +19,22 @@ func main() {
 	lambda.Start(lambdaenv.Must(handler(env)).Handle)
 }
 
-// handler builds the handler over the clients it calls: DynamoDB and SSM.
+// handler builds the handler over the clients it calls: DynamoDB and SSM, and
+// ELBv2 when an environment names target groups.
 func handler(env *lambdaenv.Env) (*pipeline.Deploy, error) {
 	if err := env.Require(lambdaenv.Table, lambdaenv.SSMDocument); err != nil {
 		return nil, err
 	}
-	return &pipeline.Deploy{Deps: &pipeline.Deps{
+	deps := &pipeline.Deps{
 		Config: env.Config, Log: env.Log,
 		Ledger: &ledger.Dynamo{Client: dynamodb.NewFromConfig(env.AWS), Table: env.Get(lambdaenv.Table)},
 		Fleet: &fleet.SSM{Client: ssm.NewFromConfig(env.AWS), DocumentName: env.Get(lambdaenv.SSMDocument),
 			OutputBucket: env.Get(lambdaenv.OutputBucket), OutputPrefix: lambdaenv.OutputPrefix, LogGroup: env.Get(lambdaenv.OutputLogGroup),
 			TimeoutSeconds: env.CommandTimeout(), HealthPort: env.HealthPort()},
-	}}, nil
+	}
+	if env.HasTargetGroups() {
+		// Only environments behind a load balancer need ELBv2.
+		deps.Traffic = &elbv2.ELBv2{Client: elb.NewFromConfig(env.AWS)}
+	}
+	return &pipeline.Deploy{Deps: deps}, nil
 }

@@ -4,6 +4,7 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -16,6 +17,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/pipeline"
 	"github.com/slipway-deploy/slipway/internal/schema"
 	"github.com/slipway-deploy/slipway/internal/secret"
+	"github.com/slipway-deploy/slipway/internal/traffic/elbv2"
 )
 
 func main() {
@@ -24,12 +26,13 @@ func main() {
 }
 
 // handler builds the handler over the clients it calls: DynamoDB, S3, SSM
-// (the targets), Secrets Manager and the database (the migration plan).
+// (the targets), Secrets Manager and the database (the migration plan),
+// and ELBv2 when an environment names target groups.
 func handler(env *lambdaenv.Env) (*pipeline.Preflight, error) {
 	if err := env.Require(lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.SSMDocument); err != nil {
 		return nil, err
 	}
-	return &pipeline.Preflight{Deps: &pipeline.Deps{
+	deps := &pipeline.Deps{
 		Config: env.Config, Log: env.Log,
 		Ledger:    &ledger.Dynamo{Client: dynamodb.NewFromConfig(env.AWS), Table: env.Get(lambdaenv.Table)},
 		Artifacts: &artifact.S3{Client: s3.NewFromConfig(env.AWS), Bucket: env.Get(lambdaenv.ArtifactBucket)},
@@ -39,5 +42,10 @@ func handler(env *lambdaenv.Env) (*pipeline.Preflight, error) {
 		Secrets:       &secret.Manager{Client: secretsmanager.NewFromConfig(env.AWS)},
 		OpenDB:        migrate.OpenDB,
 		MigrationPlan: schema.Plan,
-	}}, nil
+	}
+	if env.HasTargetGroups() {
+		// Only environments behind a load balancer need ELBv2.
+		deps.Traffic = &elbv2.ELBv2{Client: elb.NewFromConfig(env.AWS)}
+	}
+	return &pipeline.Preflight{Deps: deps}, nil
 }

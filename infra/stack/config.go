@@ -79,6 +79,11 @@ type EnvironmentConfig struct {
 	// Alarms are the CloudWatch alarms whose move to ALARM starts a rollback
 	// of this environment, and that the health check watches.
 	Alarms []string `json:"alarms,omitempty"`
+	// TargetGroups are the ELBv2 target groups (ARNs) the environment's
+	// instances serve behind: each wave is deregistered, drained, deployed
+	// and registered again. The deploy and rollback roles may register and
+	// deregister targets of these groups only.
+	TargetGroups []string `json:"target_groups,omitempty"`
 }
 
 // DatabaseConfig is an environment's database.
@@ -200,14 +205,15 @@ var (
 	dbIDPattern    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,62}$`)
 	alarmPattern   = regexp.MustCompile(`^[^\s*?][^*?]{0,254}$`)
 	// A CodeCommit name, or a path such as github.com/acme/shop.
-	repoPattern      = regexp.MustCompile(`^[\w.-]{1,100}(/[\w.-]{1,100}){0,4}$`)
-	branchPattern    = regexp.MustCompile(`^[^\s*?\[~^:\\]{1,255}$`)
-	tagKeyPattern    = regexp.MustCompile(`^[\w.:/=+@-]{1,128}$`)
-	tagValuePattern  = regexp.MustCompile(`^[\w.:/=+@ -]{0,256}$`)
-	secretARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:[\w/+=.@-]+$`)
-	kmsARNPattern    = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):key/[0-9a-f-]{36}$`)
-	roleNamePattern  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	emailPattern     = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	repoPattern           = regexp.MustCompile(`^[\w.-]{1,100}(/[\w.-]{1,100}){0,4}$`)
+	branchPattern         = regexp.MustCompile(`^[^\s*?\[~^:\\]{1,255}$`)
+	tagKeyPattern         = regexp.MustCompile(`^[\w.:/=+@-]{1,128}$`)
+	tagValuePattern       = regexp.MustCompile(`^[\w.:/=+@ -]{0,256}$`)
+	targetGroupARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):([0-9]{12}):targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$`)
+	secretARNPattern      = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:[\w/+=.@-]+$`)
+	kmsARNPattern         = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):key/[0-9a-f-]{36}$`)
+	roleNamePattern       = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	emailPattern          = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
 var engines = []string{"postgres", "mysql", "mariadb", "aurora-postgresql", "aurora-mysql"}
@@ -350,6 +356,14 @@ func (e EnvironmentConfig) validate(key, name string, c *Config) []string {
 			add(fmt.Sprintf(".alarms[%d]", i), "%q is not a CloudWatch alarm name", a)
 		}
 	}
+	for i, g := range e.TargetGroups {
+		switch m := targetGroupARNPattern.FindStringSubmatch(g); {
+		case m == nil:
+			add(fmt.Sprintf(".target_groups[%d]", i), "%q is not an ELBv2 target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, from the console or aws elbv2 describe-target-groups)", g)
+		case m[1] != c.Region || m[2] != c.Account:
+			add(fmt.Sprintf(".target_groups[%d]", i), "%q is not in the configured account and region (%s, %s)", g, c.Account, c.Region)
+		}
+	}
 	return p
 }
 
@@ -397,6 +411,7 @@ func (c *Config) SlipwayConfig() ([]byte, error) {
 		DBInstance     string            `json:"db_instance,omitempty"`
 		DBCluster      string            `json:"db_cluster,omitempty"`
 		Alarms         []string          `json:"alarms,omitempty"`
+		TargetGroups   []string          `json:"target_groups,omitempty"`
 		Tags           map[string]string `json:"tags,omitempty"`
 	}
 	type triggers struct {
@@ -410,7 +425,7 @@ func (c *Config) SlipwayConfig() ([]byte, error) {
 	}{App: c.App, Environments: map[string]env{},
 		Triggers: triggers{Repositories: []string{c.Git.Repository}, Branches: map[string]string{c.Git.Branch: c.Git.Environment}}}
 	for name, e := range c.Environments {
-		v := env{Production: e.Production, DatabaseSecret: e.Database.SecretARN, Alarms: e.Alarms, Tags: e.Tags}
+		v := env{Production: e.Production, DatabaseSecret: e.Database.SecretARN, Alarms: e.Alarms, TargetGroups: e.TargetGroups, Tags: e.Tags}
 		if e.Database.Cluster() {
 			v.DBCluster = e.Database.Identifier
 		} else {

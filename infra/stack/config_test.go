@@ -54,6 +54,11 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"push environment unknown", func(m map[string]any) { m["git"].(map[string]any)["environment"] = "qa" }, "git.environment: \"qa\" is not one of"},
 		{"no environments", func(m map[string]any) { delete(m, "environments") }, "environments: required"},
 		{"no tags", func(m map[string]any) { delete(env(m, "staging"), "tags") }, "environments.staging.tags: required"},
+		{"target group by name", func(m map[string]any) { env(m, "staging")["target_groups"] = []any{"demo-staging"} },
+			"environments.staging.target_groups[0]: \"demo-staging\" is not an ELBv2 target group ARN"},
+		{"target group elsewhere", func(m map[string]any) {
+			env(m, "staging")["target_groups"] = []any{"arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/demo-staging/0123456789abcdef"}
+		}, "environments.staging.target_groups[0]: \"arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/demo-staging/0123456789abcdef\" is not in the configured account and region"},
 		{"no secret", func(m map[string]any) { delete(env(m, "staging")["database"].(map[string]any), "secret_arn") },
 			"environments.staging.database.secret_arn: required"},
 		{"secret elsewhere", func(m map[string]any) {

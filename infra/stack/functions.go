@@ -39,6 +39,13 @@ const (
 	// rollback state machines' executions (is a lease's owner still
 	// running?).
 	DescribeExecutions
+	// ReadTargetHealth: elasticloadbalancing:DescribeTargetHealth (the
+	// targets of the environments' target groups and their states).
+	ReadTargetHealth
+	// ManageTargets: elasticloadbalancing:RegisterTargets and
+	// DeregisterTargets on the environments' target groups, and
+	// DescribeTargetGroupAttributes (their deregistration delay).
+	ManageTargets
 )
 
 // FunctionSpec is what the stack needs to know about one function that the

@@ -144,7 +144,9 @@ var noResourceLevelActions = map[string]bool{
 	"logs:ListLogDeliveries": true, "logs:PutResourcePolicy": true, "logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
 	"ec2:DescribeNetworkInterfaces": true, "ec2:DescribeSubnets": true,
 	"ssm:DescribeInstanceInformation": true, "ssm:ListCommands": true, "ssm:ListCommandInvocations": true, "ssm:GetCommandInvocation": true,
-	"cloudwatch:DescribeAlarms": true,
+	"cloudwatch:DescribeAlarms":                          true,
+	"elasticloadbalancing:DescribeTargetHealth":          true,
+	"elasticloadbalancing:DescribeTargetGroupAttributes": true,
 }
 
 // TestNoWildcards: no Allow statement anywhere has a "*" in an action, and

@@ -149,6 +149,19 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 			// those), and the alarms a release's manifest names are not
 			// known here.
 			noResourceLevel = append(noResourceLevel, "cloudwatch:DescribeAlarms")
+		case ReadTargetHealth:
+			noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeTargetHealth")
+		case ManageTargets:
+			noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeTargetGroupAttributes")
+			var groups []*string
+			for _, env := range s.Config.EnvironmentNames() {
+				for _, g := range s.Config.Environments[env].TargetGroups {
+					groups = append(groups, jsii.String(g))
+				}
+			}
+			if len(groups) > 0 {
+				add("ManageTargets", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, groups, nil)
+			}
 		}
 	}
 	if len(noResourceLevel) > 0 {
@@ -156,6 +169,9 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 		// ssm:ListCommandInvocations and ssm:GetCommandInvocation have no
 		// resource-level permissions: AWS requires "*".
 		// cloudwatch:DescribeAlarms: see ReadAlarms above.
+		// elasticloadbalancing:DescribeTargetHealth and
+		// DescribeTargetGroupAttributes have no resource-level
+		// permissions either.
 		sort.Strings(noResourceLevel)
 		add("NoResourceLevel", noResourceLevel, str("*"), nil)
 	}

@@ -123,7 +123,7 @@ func TestFunctions(t *testing.T) {
 	// The configuration the functions read (internal/config).
 	_, fn := s.byPath(t, "PreflightFunction")
 	got := fn.props()["Environment"].(map[string]any)["Variables"].(map[string]any)["SLIPWAY_CONFIG"]
-	want := `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
+	want := `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
 	if got != want {
 		t.Errorf("SLIPWAY_CONFIG =\n%s\nwant\n%s", got, want)
 	}

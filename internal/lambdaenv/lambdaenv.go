@@ -160,6 +160,19 @@ func (e *Env) intVar(name string, def int) int {
 	return def
 }
 
+// HasTargetGroups reports whether any environment names load balancer
+// target groups (config.Environment.TargetGroups): only then does a
+// function that moves instances in and out of service build an ELBv2
+// client (pipeline.Deps.Traffic stays nil otherwise).
+func (e *Env) HasTargetGroups() bool {
+	for _, env := range e.Config.Environments {
+		if len(env.TargetGroups) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // HealthPort is the app's health check port on EC2 instances.
 func (e *Env) HealthPort() int { return e.intVar(HealthPort, 80) }
 

@@ -72,3 +72,22 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// TestHasTargetGroups: a function builds an ELBv2 client only for a
+// configuration where some environment sits behind a load balancer.
+func TestHasTargetGroups(t *testing.T) {
+	for cfg, want := range map[string]bool{
+		`{"app":"demo","environments":{"staging":{}}}`: false,
+		`{"app":"demo","environments":{"staging":{},"production":{"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/0123456789abcdef"]}}}`: true,
+	} {
+		env, err := New(func(k string) string {
+			return map[string]string{"SLIPWAY_CONFIG": cfg, "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"}[k]
+		}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := env.HasTargetGroups(); got != want {
+			t.Errorf("HasTargetGroups() = %v for %s, want %v", got, cfg, want)
+		}
+	}
+}

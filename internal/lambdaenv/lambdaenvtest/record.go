@@ -11,6 +11,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -101,6 +102,8 @@ func iamPrefix(serviceID string) string {
 		return "secretsmanager"
 	case "EventBridge":
 		return "events"
+	case "Elastic Load Balancing v2":
+		return "elasticloadbalancing"
 	}
 	return strings.ToLower(strings.ReplaceAll(serviceID, " ", ""))
 }
@@ -236,6 +239,20 @@ func grants(prefix, op string, a arns, params any) []Grant {
 		return g("rds:DeleteDBSnapshot", a.arn("rds", "snapshot:"+deref(in.DBSnapshotIdentifier)))
 	case *rds.DeleteDBClusterSnapshotInput:
 		return g("rds:DeleteDBClusterSnapshot", a.arn("rds", "cluster-snapshot:"+deref(in.DBClusterSnapshotIdentifier)))
+
+	// ELBv2: targets are registered and deregistered on their target
+	// group, weights set on the listener or rule; the Describe operations
+	// have no resource-level permissions.
+	case *elb.DescribeTargetHealthInput, *elb.DescribeTargetGroupAttributesInput, *elb.DescribeListenersInput, *elb.DescribeRulesInput:
+		return g("elasticloadbalancing:"+op, star)
+	case *elb.RegisterTargetsInput:
+		return g("elasticloadbalancing:RegisterTargets", deref(in.TargetGroupArn))
+	case *elb.DeregisterTargetsInput:
+		return g("elasticloadbalancing:DeregisterTargets", deref(in.TargetGroupArn))
+	case *elb.ModifyListenerInput:
+		return g("elasticloadbalancing:ModifyListener", deref(in.ListenerArn))
+	case *elb.ModifyRuleInput:
+		return g("elasticloadbalancing:ModifyRule", deref(in.RuleArn))
 
 	case *sns.PublishInput:
 		return g("sns:Publish", deref(in.TopicArn))

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -41,6 +42,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/schema"
 	"github.com/slipway-deploy/slipway/internal/secret"
 	"github.com/slipway-deploy/slipway/internal/snapshot"
+	"github.com/slipway-deploy/slipway/internal/traffic/elbv2"
 	"github.com/slipway-deploy/slipway/statemachine"
 )
 
@@ -326,6 +328,7 @@ func (w *World) deps(t testing.TB) *pipeline.Deps {
 		MigrationPlan: schema.Plan,
 		Alive:         (&execution.SFN{Client: sfn.NewFromConfig(c)}).Alive,
 		SettleWait:    5 * time.Second,
+		Traffic:       &elbv2.ELBv2{Client: elb.NewFromConfig(c)},
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/ledger/ledgertest"
+	"github.com/slipway-deploy/slipway/internal/traffic/elbv2/elbv2test"
 )
 
 // The account, region and names of the world: those of the infra
@@ -43,6 +44,10 @@ const (
 	deployARN  = "arn:aws:states:" + Region + ":" + Account + ":stateMachine:slipway-demo-deploy"
 	rollbackSM = "arn:aws:states:" + Region + ":" + Account + ":stateMachine:slipway-demo-rollback"
 
+	// The environments' target groups, one each, as ELBv2 names them.
+	stagingGroup    = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"
+	productionGroup = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210"
+
 	stagingSecret    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf"
 	productionSecret = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl"
 )
@@ -50,7 +55,7 @@ const (
 // SlipwayConfig is the configuration the world's functions read: the one
 // the fixture stack gives its functions (SLIPWAY_CONFIG), byte for byte;
 // the infra module's check compares them.
-const SlipwayConfig = `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
+const SlipwayConfig = `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
 
 // World is an AWS account in memory: every service Slipway's functions
 // call, faked on the wire behind one endpoint (requests are routed by the
@@ -67,6 +72,7 @@ type World struct {
 	sns     *snsFake
 	sfn     *sfnFake
 	secrets *secretsFake
+	elb     *elbv2test.Fake
 	app     *httptest.Server
 	port    int
 	dir     string
@@ -97,8 +103,20 @@ func NewWorld(t testing.TB) *World {
 		"staging":    {"app": App, "env": "staging"},
 		"production": {"app": App, "env": "production"},
 	}}
-	for i, env := range []string{"staging", "staging", "production", "production"} {
-		w.ssm.hosts = append(w.ssm.hosts, &host{id: fmt.Sprintf("i-%017d", i+1), env: env})
+	// Each environment's instances are healthy targets of its target
+	// group; deregistered ones drain and registered ones pass their
+	// health checks from one DescribeTargetHealth to the next.
+	w.elb = &elbv2test.Fake{Groups: map[string]map[string]string{stagingGroup: {}, productionGroup: {}},
+		Delay: map[string]string{stagingGroup: "30", productionGroup: "60"}, Weights: map[string]map[string]string{},
+		Fail: map[string]string{}, Settle: true}
+	for i, env := range []string{"staging", "staging", "staging", "production", "production", "production"} {
+		h := &host{id: fmt.Sprintf("i-%017d", i+1), env: env}
+		w.ssm.hosts = append(w.ssm.hosts, h)
+		group := stagingGroup
+		if env == "production" {
+			group = productionGroup
+		}
+		w.elb.Groups[group][h.id] = "healthy"
 	}
 	// The ledger's fake is a server of its own: DynamoDB calls are passed
 	// on to it, each answer read whole before it is sent back.
@@ -125,14 +143,15 @@ func NewWorld(t testing.TB) *World {
 		rw.Write(answer)
 	})
 	services := map[string]http.Handler{
-		"dynamodb":       dynamo,
-		"s3":             w.s3,
-		"ssm":            w.ssm,
-		"monitoring":     cloudWatchFake{},
-		"rds":            w.rds,
-		"sns":            w.sns,
-		"states":         w.sfn,
-		"secretsmanager": w.secrets,
+		"dynamodb":             dynamo,
+		"s3":                   w.s3,
+		"ssm":                  w.ssm,
+		"monitoring":           cloudWatchFake{},
+		"rds":                  w.rds,
+		"sns":                  w.sns,
+		"states":               w.sfn,
+		"secretsmanager":       w.secrets,
+		"elasticloadbalancing": w.elb,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		h, ok := services[signingName(r)]
@@ -279,7 +298,7 @@ func (w *World) publish(t testing.TB) {
 			t.Fatal(err)
 		}
 		manifest := "app: demo\nservice: {unit: demo}\nhealth: {path: /healthz, successes: 1, interval: 1s, timeout: 2s}\n" +
-			"rollout: {waves: [1, \"100%\"], poll_interval: 1s}\nbake: {duration: 1m, interval: 20s}\n" +
+			"rollout: {waves: [1, 2, \"100%\"], poll_interval: 1s}\nbake: {duration: 1m, interval: 20s}\n" +
 			"migrations: {engine: sqlite, keep_snapshots: 2}\nkeep_releases: 5\n"
 		if err := os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(manifest), 0o644); err != nil {
 			t.Fatal(err)
