@@ -1,0 +1,61 @@
+package contract
+
+// Blue/green actions of the bluegreen function (pipeline.BlueGreen).
+const (
+	// BlueGreenPlan reads the listener's weights: which side serves now,
+	// which is idle and gets the release, and the idle side's instances.
+	BlueGreenPlan = "plan"
+	// BlueGreenAwait registers the idle side's instances in its target
+	// group (weight 0: no traffic yet) and reports whether the balancer
+	// itself says they are all healthy.
+	BlueGreenAwait = "await"
+	// BlueGreenShift sets the listener's weights for the next shift step
+	// in one call.
+	BlueGreenShift = "shift"
+	// BlueGreenSwitchBack sets all the weight back on the side that served
+	// before, in one call, and measures how long that took. No instance is
+	// restarted.
+	BlueGreenSwitchBack = "switch_back"
+)
+
+// BlueGreenInput is what the state machine passes the bluegreen function.
+type BlueGreenInput struct {
+	Action       string `json:"action"`
+	DeploymentID string `json:"deployment_id"`
+	App          string `json:"app"`
+	Environment  string `json:"environment"`
+	// Shift is the new side's weight, in percent, at each step (the
+	// manifest's rollout.shift); used by plan.
+	Shift []int `json:"shift,omitempty"`
+	// BlueGreen is the state from plan, for every other action.
+	BlueGreen *BlueGreenState `json:"blue_green,omitempty"`
+}
+
+// BlueGreenState is a blue/green deployment's progress, carried in the
+// execution's state.
+type BlueGreenState struct {
+	Listener string `json:"listener"`
+	// Serving is the side ("blue" or "green") that served when the
+	// deployment began, and the one a rollback switches back to; Idle gets
+	// the release.
+	Serving      string `json:"serving"`
+	Idle         string `json:"idle"`
+	ServingGroup string `json:"serving_group"`
+	IdleGroup    string `json:"idle_group"`
+	// IdleInstances are the idle side's instances: the ones deployed to.
+	IdleInstances []string `json:"idle_instances"`
+	// Steps are the idle side's cumulative weights; Step is how many are done.
+	Steps []int `json:"steps"`
+	Step  int   `json:"step"`
+	// Weight is the idle side's weight now (percent).
+	Weight int `json:"weight"`
+	// Healthy: the balancer reports every idle instance healthy (await).
+	Healthy bool   `json:"healthy"`
+	Waiting string `json:"waiting,omitempty"`
+	// Shifted: the last step is done, the new side serves everything.
+	Shifted bool `json:"shifted"`
+	// SwitchBackMillis is how long the switch back took, from the decision
+	// until the listener's weights were read back on the serving side.
+	SwitchBackMillis int64 `json:"switch_back_ms,omitempty"`
+	SwitchedBack     bool  `json:"switched_back,omitempty"`
+}
