@@ -59,3 +59,15 @@ type BlueGreenState struct {
 	SwitchBackMillis int64 `json:"switch_back_ms,omitempty"`
 	SwitchedBack     bool  `json:"switched_back,omitempty"`
 }
+
+// BlueGreenSpec is a blue/green deployment's plan from preflight: set only
+// when the manifest's rollout.strategy is blue-green (the Strategy? choice
+// before the rollout tests for it).
+type BlueGreenSpec struct {
+	// Shift is the new side's cumulative weight at each step (percent).
+	Shift []int `json:"shift"`
+	// ShiftBakeSeconds is each step's bake, with the alarms checked.
+	ShiftBakeSeconds int `json:"shift_bake_seconds"`
+	// KeepWarmSeconds is how long the old side stays warm after success.
+	KeepWarmSeconds int `json:"keep_warm_seconds"`
+}

@@ -234,6 +234,8 @@ type PreflightOutput struct {
 	ApprovalRequired bool `json:"approval_required"`
 	// WatchSeconds is how long after success an alarm still rolls back.
 	WatchSeconds int `json:"watch_seconds"`
+	// BlueGreen is set when the manifest's rollout.strategy is blue-green.
+	BlueGreen *BlueGreenSpec `json:"blue_green,omitempty"`
 }
 
 // Artifact names a release bundle and the SHA-256 every stage verifies.
