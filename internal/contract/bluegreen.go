@@ -2,6 +2,12 @@ package contract
 
 // Blue/green actions of the bluegreen function (pipeline.BlueGreen).
 const (
+	// The deploy function's actions that run them (DeployInput.BlueGreen).
+	DeployBlueGreenPlan       = "bluegreen-plan"
+	DeployBlueGreenAwait      = "bluegreen-await"
+	DeployBlueGreenShift      = "bluegreen-shift"
+	DeployBlueGreenSwitchBack = "bluegreen-switch-back"
+
 	// BlueGreenPlan reads the listener's weights: which side serves now,
 	// which is idle and gets the release, and the idle side's instances.
 	BlueGreenPlan = "plan"
@@ -27,6 +33,8 @@ type BlueGreenInput struct {
 	// Shift is the new side's weight, in percent, at each step (the
 	// manifest's rollout.shift); used by plan.
 	Shift []int `json:"shift,omitempty"`
+	// MaxAwaitAttempts bounds await (plan; default 60).
+	MaxAwaitAttempts int `json:"max_await_attempts,omitempty"`
 	// BlueGreen is the state from plan, for every other action.
 	BlueGreen *BlueGreenState `json:"blue_green,omitempty"`
 }
@@ -52,6 +60,10 @@ type BlueGreenState struct {
 	// Healthy: the balancer reports every idle instance healthy (await).
 	Healthy bool   `json:"healthy"`
 	Waiting string `json:"waiting,omitempty"`
+	// AwaitAttempts counts await calls; past MaxAwaitAttempts the idle
+	// side is given up on (it never got weight).
+	AwaitAttempts    int `json:"await_attempts"`
+	MaxAwaitAttempts int `json:"max_await_attempts"`
 	// Shifted: the last step is done, the new side serves everything.
 	Shifted bool `json:"shifted"`
 	// SwitchBackMillis is how long the switch back took, from the decision

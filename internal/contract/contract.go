@@ -452,6 +452,9 @@ type DeployInput struct {
 	// Unreachable are, for CheckObservation, the targets ObserveFleet could
 	// not send the status command to.
 	Unreachable []string `json:"unreachable,omitempty"`
+	// BlueGreen is, for the bluegreen-* actions, the blue/green input
+	// (pipeline.BlueGreen).
+	BlueGreen *BlueGreenInput `json:"blue_green,omitempty"`
 }
 
 // Command statuses, as SSM reports them for a whole command.
@@ -476,6 +479,8 @@ type DeployOutput struct {
 	// Unreachable are the targets that could not take the status command.
 	Fleet       *FleetObservation `json:"fleet,omitempty"`
 	Unreachable []string          `json:"unreachable"`
+	// BlueGreen is the bluegreen-* actions' answer.
+	BlueGreen *BlueGreenState `json:"blue_green,omitempty"`
 }
 
 // Observation is $.observation: what the fleet and the schema were

@@ -30,6 +30,10 @@ import (
 // sends a host command itself.
 type BlueGreen struct{ *Deps }
 
+// DefaultMaxAwaitAttempts bounds how many times await checks the idle
+// side before giving up on it.
+const DefaultMaxAwaitAttempts = 60
+
 // Handle runs plan, await, shift and switch_back.
 func (h *BlueGreen) Handle(ctx context.Context, in contract.BlueGreenInput) (contract.BlueGreenState, error) {
 	if h.Traffic == nil {
@@ -112,7 +116,10 @@ func (h *BlueGreen) plan(ctx context.Context, in contract.BlueGreenInput) (contr
 	st := contract.BlueGreenState{
 		Listener: bg.Listener, Serving: serving, Idle: idle,
 		ServingGroup: bg.Side(serving).TargetGroup, IdleGroup: bg.Side(idle).TargetGroup,
-		Steps: in.Shift, Weight: weights[bg.Side(idle).TargetGroup],
+		Steps: in.Shift, Weight: weights[bg.Side(idle).TargetGroup], MaxAwaitAttempts: in.MaxAwaitAttempts,
+	}
+	if st.MaxAwaitAttempts <= 0 {
+		st.MaxAwaitAttempts = DefaultMaxAwaitAttempts
 	}
 	if len(st.Steps) == 0 {
 		st.Steps = []int{100}
@@ -187,6 +194,11 @@ func (h *BlueGreen) await(ctx context.Context, in contract.BlueGreenInput, st co
 	}
 	st.Healthy = len(waiting) == 0
 	st.Waiting = strings.Join(waiting, ", ")
+	st.AwaitAttempts++
+	if !st.Healthy && st.MaxAwaitAttempts > 0 && st.AwaitAttempts >= st.MaxAwaitAttempts {
+		return st, &contract.DeployFailed{Message: fmt.Sprintf("the %s side never became healthy in %s after %d checks (%s); it got no traffic: check the app's health answer and the target group's health check",
+			st.Idle, st.IdleGroup, st.AwaitAttempts, st.Waiting)}
+	}
 	return st, nil
 }
 
@@ -285,4 +297,19 @@ func sameWeights(a, b map[string]int) bool {
 		return out
 	}
 	return reflect.DeepEqual(clean(a), clean(b))
+}
+
+// blueGreen runs a bluegreen-* action of the deploy function.
+func (h *Deploy) blueGreen(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {
+	if in.BlueGreen == nil {
+		return contract.DeployOutput{}, fmt.Errorf("deploy %s: the input carries no blue_green", in.Action)
+	}
+	bin := *in.BlueGreen
+	bin.Action = strings.ReplaceAll(strings.TrimPrefix(in.Action, "bluegreen-"), "-", "_")
+	bin.DeploymentID, bin.App, bin.Environment = in.DeploymentID, in.App, in.Environment
+	st, err := (&BlueGreen{h.Deps}).Handle(ctx, bin)
+	if err != nil {
+		return contract.DeployOutput{}, err
+	}
+	return contract.DeployOutput{BlueGreen: &st, Unreachable: []string{}}, nil
 }

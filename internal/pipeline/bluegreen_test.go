@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -307,5 +308,50 @@ func TestBlueGreenNeedsItsConfiguration(t *testing.T) {
 	_, err = h.Handle(context.Background(), contract.BlueGreenInput{Action: contract.BlueGreenShift, Environment: "staging"})
 	if err == nil || !strings.Contains(err.Error(), "run plan first") {
 		t.Errorf("error = %v", err)
+	}
+}
+
+func TestBlueGreenIdleSideThatNeverGetsHealthyGetsNoWeight(t *testing.T) {
+	ctx := context.Background()
+	lb := newLBFake()
+	h := blueGreenDeps(lb, &fleetFake{})
+	st, err := h.Handle(ctx, contract.BlueGreenInput{Action: contract.BlueGreenPlan, Environment: "staging", MaxAwaitAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; ; i++ {
+		lb.settle("staging-green", traffic.StateUnhealthy)
+		st, err = h.Handle(ctx, contract.BlueGreenInput{Action: contract.BlueGreenAwait, Environment: "staging", BlueGreen: &st})
+		if err != nil {
+			var df *contract.DeployFailed
+			if !errors.As(err, &df) || !strings.Contains(err.Error(), "never became healthy") || !strings.Contains(err.Error(), "i-4 unhealthy") || i != 3 {
+				t.Fatalf("await %d: error = %v", i, err)
+			}
+			break
+		}
+	}
+	if len(lb.sets) != 0 {
+		t.Errorf("the listener was changed: %v", lb.sets)
+	}
+}
+
+func TestDeployFunctionRunsTheBlueGreenActions(t *testing.T) {
+	ctx := context.Background()
+	lb := newLBFake()
+	d := &Deploy{blueGreenDeps(lb, &fleetFake{}).Deps}
+	out, err := d.Handle(ctx, contract.DeployInput{Action: contract.DeployBlueGreenPlan, Environment: "staging", BlueGreen: &contract.BlueGreenInput{Shift: []int{100}}})
+	if err != nil || out.BlueGreen == nil || out.BlueGreen.Idle != config.Green {
+		t.Fatalf("plan = %+v, %v", out, err)
+	}
+	lb.Register(ctx, "staging-green", []traffic.Target{{ID: "i-4"}, {ID: "i-5"}, {ID: "i-6"}})
+	lb.settle("staging-green", traffic.StateHealthy)
+	for _, a := range []string{contract.DeployBlueGreenAwait, contract.DeployBlueGreenShift, contract.DeployBlueGreenSwitchBack} {
+		out, err = d.Handle(ctx, contract.DeployInput{Action: a, Environment: "staging", BlueGreen: &contract.BlueGreenInput{BlueGreen: out.BlueGreen}})
+		if err != nil {
+			t.Fatalf("%s: %v", a, err)
+		}
+	}
+	if !out.BlueGreen.SwitchedBack || !reflect.DeepEqual(lb.sets, []map[string]int{{"staging-green": 100, "staging-blue": 0}, {"staging-blue": 100, "staging-green": 0}}) {
+		t.Errorf("after shift and switch back: %+v, sets %v", out.BlueGreen, lb.sets)
 	}
 }

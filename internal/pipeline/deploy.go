@@ -49,6 +49,8 @@ func (h *Deploy) Handle(ctx context.Context, in contract.DeployInput) (contract.
 		return h.observe(ctx, in)
 	case contract.DeployObservePoll:
 		return h.observePoll(ctx, in)
+	case contract.DeployBlueGreenPlan, contract.DeployBlueGreenAwait, contract.DeployBlueGreenShift, contract.DeployBlueGreenSwitchBack:
+		return h.blueGreen(ctx, in)
 	}
 	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll, drift, observe or observe-poll)", in.Action)
 }
