@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -184,11 +182,7 @@ func (h *BlueGreen) await(ctx context.Context, in contract.BlueGreenInput, st co
 		}
 	}
 	if len(missing) > 0 {
-		targets, err := h.targetsOf(ctx, in.Environment, missing)
-		if err != nil {
-			return st, err
-		}
-		if err := h.Traffic.Register(ctx, st.IdleGroup, targets); err != nil {
+		if err := h.Traffic.Register(ctx, st.IdleGroup, targetsOf(missing)); err != nil {
 			return st, fmt.Errorf("register %s in %s: %w", strings.Join(missing, ", "), st.IdleGroup, err)
 		}
 	}
@@ -202,29 +196,15 @@ func (h *BlueGreen) await(ctx context.Context, in contract.BlueGreenInput, st co
 	return st, nil
 }
 
-// targetsOf names instances as targets, on the port their app serves on.
-func (h *BlueGreen) targetsOf(ctx context.Context, env string, ids []string) ([]traffic.Target, error) {
+// targetsOf names instances as targets on the group's own port (as the
+// in-place path registers them): the fleet's address is the host's, not
+// necessarily the app's.
+func targetsOf(ids []string) []traffic.Target {
 	out := make([]traffic.Target, len(ids))
 	for i, id := range ids {
 		out[i] = traffic.Target{ID: id}
 	}
-	if h.Fleet == nil {
-		return out, nil
-	}
-	insts, err := h.Fleet.Lookup(ctx, env, ids)
-	if err != nil {
-		return nil, fmt.Errorf("look up %s: %w", strings.Join(ids, ", "), err)
-	}
-	port := map[string]int{}
-	for _, in := range insts {
-		if _, p, err := net.SplitHostPort(in.Address); err == nil {
-			port[in.ID], _ = strconv.Atoi(p)
-		}
-	}
-	for i := range out {
-		out[i].Port = port[out[i].ID]
-	}
-	return out, nil
+	return out
 }
 
 // shift moves the listener to the next step in one SetWeights call.
