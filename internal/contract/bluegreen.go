@@ -50,6 +50,13 @@ type BlueGreenState struct {
 	Idle         string `json:"idle"`
 	ServingGroup string `json:"serving_group"`
 	IdleGroup    string `json:"idle_group"`
+	// ServingTags and IdleTags select each side's instances (empty for a
+	// side given by Auto Scaling groups). ObserveTags are the tags of the
+	// side that has the weight now: what the final observation must look
+	// at, since the other side runs another release on purpose.
+	ServingTags map[string]string `json:"serving_tags,omitempty"`
+	IdleTags    map[string]string `json:"idle_tags,omitempty"`
+	ObserveTags map[string]string `json:"observe_tags,omitempty"`
 	// IdleInstances are the idle side's instances: the ones deployed to.
 	IdleInstances []string `json:"idle_instances"`
 	// Steps are the idle side's cumulative weights; Step is how many are done.

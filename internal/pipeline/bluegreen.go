@@ -115,6 +115,7 @@ func (h *BlueGreen) plan(ctx context.Context, in contract.BlueGreenInput) (contr
 		Listener: bg.Listener, Serving: serving, Idle: idle,
 		ServingGroup: bg.Side(serving).TargetGroup, IdleGroup: bg.Side(idle).TargetGroup,
 		Steps: in.Shift, Weight: weights[bg.Side(idle).TargetGroup], MaxAwaitAttempts: in.MaxAwaitAttempts,
+		ServingTags: bg.Side(serving).Tags, IdleTags: bg.Side(idle).Tags, ObserveTags: bg.Side(serving).Tags,
 	}
 	if st.MaxAwaitAttempts <= 0 {
 		st.MaxAwaitAttempts = DefaultMaxAwaitAttempts
@@ -222,6 +223,9 @@ func (h *BlueGreen) shift(ctx context.Context, in contract.BlueGreenInput, st co
 	st.Step++
 	st.Weight = w
 	st.Shifted = w == 100
+	if st.Shifted {
+		st.ObserveTags = st.IdleTags
+	}
 	h.event(ctx, in, "shift", fmt.Sprintf("shifted %d%% of traffic to %s (step %d of %d)", w, st.Idle, st.Step, len(st.Steps)))
 	return st, nil
 }
@@ -245,6 +249,7 @@ func (h *BlueGreen) switchBack(ctx context.Context, in contract.BlueGreenInput, 
 	elapsed := time.Since(start)
 	st.SwitchBackMillis = elapsed.Milliseconds()
 	st.SwitchedBack, st.Weight, st.Shifted = true, 0, false
+	st.ObserveTags = st.ServingTags
 	h.event(ctx, in, "switched-back", SwitchBackLine(st))
 	return st, nil
 }

@@ -259,7 +259,7 @@ func TestBlueGreenShiftsInSteps(t *testing.T) {
 	if !reflect.DeepEqual(lb.sets, want) {
 		t.Errorf("SetWeights calls = %v, want one per step %v", lb.sets, want)
 	}
-	if !st.Shifted || st.Weight != 100 || st.Step != 3 {
+	if !st.Shifted || st.Weight != 100 || st.Step != 3 || st.ObserveTags["slipway:side"] != config.Green {
 		t.Errorf("state = %+v", st)
 	}
 	// The next deployment goes to blue, the side that now idles.
@@ -284,7 +284,7 @@ func TestBlueGreenAlarmAtAStepSwitchesBackInOneCall(t *testing.T) {
 	if !reflect.DeepEqual(lb.sets, want) {
 		t.Errorf("SetWeights calls = %v, want %v", lb.sets, want)
 	}
-	if !st.SwitchedBack || st.Shifted || st.Weight != 0 || st.SwitchBackMillis < 0 {
+	if !st.SwitchedBack || st.Shifted || st.Weight != 0 || st.SwitchBackMillis < 0 || st.ObserveTags["slipway:side"] != config.Blue {
 		t.Errorf("state = %+v", st)
 	}
 	if line := SwitchBackLine(st); !strings.HasPrefix(line, fmt.Sprintf("switched back in %d ms", st.SwitchBackMillis)) || !strings.Contains(line, "blue") {
