@@ -134,6 +134,9 @@ type State struct {
 	Approval  *ApprovalOutput  `json:"approval,omitempty"`
 	Plan      *RolloutPlan     `json:"plan,omitempty"`
 	Rollout   *RolloutCursor   `json:"rollout,omitempty"`
+	// BlueGreen is the blue/green path's state (the bluegreen-* actions'
+	// DeployOutput), when the manifest's strategy is blue-green.
+	BlueGreen *DeployOutput `json:"bluegreen,omitempty"`
 	Command   *DeployOutput    `json:"command,omitempty"`
 	Probe     *HealthOutput    `json:"probe,omitempty"`
 	Bake      *BakeCursor      `json:"bake,omitempty"`
