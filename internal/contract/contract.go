@@ -137,10 +137,10 @@ type State struct {
 	// BlueGreen is the blue/green path's state (the bluegreen-* actions'
 	// DeployOutput), when the manifest's strategy is blue-green.
 	BlueGreen *DeployOutput `json:"bluegreen,omitempty"`
-	Command   *DeployOutput    `json:"command,omitempty"`
-	Probe     *HealthOutput    `json:"probe,omitempty"`
-	Bake      *BakeCursor      `json:"bake,omitempty"`
-	BakeCheck *HealthOutput    `json:"bake_check,omitempty"`
+	Command   *DeployOutput `json:"command,omitempty"`
+	Probe     *HealthOutput `json:"probe,omitempty"`
+	Bake      *BakeCursor   `json:"bake,omitempty"`
+	BakeCheck *HealthOutput `json:"bake_check,omitempty"`
 
 	// Error is what a Catch caught on the way forward.
 	Error *StateError `json:"error,omitempty"`

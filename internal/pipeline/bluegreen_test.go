@@ -355,3 +355,22 @@ func TestDeployFunctionRunsTheBlueGreenActions(t *testing.T) {
 		t.Errorf("after shift and switch back: %+v, sets %v", out.BlueGreen, lb.sets)
 	}
 }
+
+func TestJudgeBlueGreen(t *testing.T) {
+	pre := &contract.PreflightOutput{App: "demo", Environment: "staging", Version: "v2", PreviousVersion: "v1", Migrations: contract.MigrationPlan{Current: 1}}
+	on := func(v string) *contract.Observation {
+		return &contract.Observation{Status: "Success", Fleet: &contract.FleetObservation{Total: 3, Versions: map[string]int{v: 3}, Uniform: v, Healthy: 3},
+			Schema: &contract.SchemaObservation{Known: true, Version: 1, Dirty: []int64{}}}
+	}
+	shifted := &contract.DeployOutput{BlueGreen: &contract.BlueGreenState{Serving: "blue", Idle: "green", IdleGroup: "staging-green", Steps: []int{10, 50, 100}, Shifted: true}}
+	back := &contract.DeployOutput{BlueGreen: &contract.BlueGreenState{Serving: "blue", ServingGroup: "staging-blue", Idle: "green", SwitchedBack: true, SwitchBackMillis: 3}}
+	r := &Record{Deps: &Deps{}}
+	got, summary := r.judge(contract.State{Preflight: pre, Observation: on("v2"), BlueGreen: shifted}, true, "v2")
+	if got != contract.StatusSucceeded || !strings.Contains(summary, "all traffic shifted to green (staging-green) in 3 steps, blue kept warm") {
+		t.Errorf("after the shift: %s %q", got, summary)
+	}
+	got, summary = r.judge(contract.State{Preflight: pre, Observation: on("v1"), BlueGreen: back, Error: &contract.StateError{Error: "AlarmFired", Cause: "5xx"}}, true, "v2")
+	if got != contract.StatusRolledBack || !strings.Contains(summary, "switched back in 3 ms: all traffic on blue (staging-blue), no restart") {
+		t.Errorf("after the switch back: %s %q", got, summary)
+	}
+}
