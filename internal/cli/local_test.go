@@ -305,3 +305,38 @@ func TestPlanWithoutTheDatabase(t *testing.T) {
 		t.Errorf("notes = %v: want one saying the database could not be read, and never the password", plan.Notes)
 	}
 }
+
+// TestLocalScaleOut launches an instance with `local scale-out` after a
+// deployment: it joins the fleet on the release the environment serves.
+func TestLocalScaleOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds releases and runs real processes")
+	}
+	files := releaseFiles(t)
+	dir := filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() {
+		if env, err := localenv.Open(dir); err == nil {
+			env.Stop(context.Background())
+		}
+	})
+	must(t, 0, dir, "local", "init", "--dir", dir, "--app", "demo", "--env", "staging", "--instances", "1")
+	must(t, factory.ExitUsage, dir, "local", "scale-out")
+	must(t, 0, dir, "release", "publish", files["v1"], "--version", "v1")
+	must(t, 0, dir, "deploy", "--env", "staging", "--version", "v1")
+	out := must(t, 0, dir, "local", "scale-out", "--env", "staging")
+	if !strings.Contains(out, "CONTINUE:") || !strings.Contains(out, "runs v1 and is healthy") {
+		t.Errorf("local scale-out said %q, want the instance put into service on v1", out)
+	}
+	if st := must(t, 0, dir, "status", "--env", "staging"); !strings.Contains(st, "scale-out   scale-out ") || !strings.Contains(st, "runs v1 and is healthy: put into service") {
+		t.Errorf("status does not show the scale-out:\n%s", st)
+	}
+	env, err := localenv.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	insts, err := env.Fleet.Instances(context.Background(), "staging")
+	if err != nil || len(insts) != 2 {
+		t.Errorf("staging has %d instances (%v), want 2", len(insts), err)
+	}
+}

@@ -70,7 +70,67 @@ approvals, as on AWS. Then: slipway release publish FILE --version V --local; sl
 	initCmd.Flags().StringSliceVar(&opts.Environments, "env", []string{"staging", "production"}, "the environments")
 	initCmd.Flags().IntVar(&opts.Instances, "instances", 3, "instances per environment")
 	cmd.AddCommand(initCmd)
+	cmd.AddCommand(newCmdScaleOut(f))
 	return cmd
+}
+
+// newCmdScaleOut is `local scale-out`: the embedded environment's Auto
+// Scaling group launches one instance, and the launch lifecycle hook's
+// handler (the lifecycle function's own code) decides whether it serves.
+func newCmdScaleOut(f *factory.Factory) *cobra.Command {
+	var env string
+	cmd := &cobra.Command{
+		Use:   "scale-out --env ENV",
+		Short: "Launch one more instance through the launch lifecycle hook",
+		Long: `Launch one more instance in ENV of the embedded environment, as its Auto Scaling group would, and run
+the launch lifecycle hook's handler on it: the instance gets the environment's release (the one being
+deployed while a deployment's waves run), is health-checked, and joins the fleet (CONTINUE); if it cannot
+run the release healthily it is abandoned and terminated (ABANDON), and the ledger says why.
+An environment with nothing deployed yet gets the instance as it is.`,
+		Example: `  slipway local scale-out --env staging`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if env == "" {
+				return factory.UsageError("--env is required: the environment to scale out")
+			}
+			return runScaleOut(cmd, f, env)
+		},
+	}
+	cmd.Flags().StringVar(&env, "env", "", "the environment")
+	return cmd
+}
+
+func runScaleOut(cmd *cobra.Command, f *factory.Factory, env string) error {
+	ctx := cmd.Context()
+	// The embedded environment always: --local-dir, else $SLIPWAY_LOCAL_DIR,
+	// else the default (on AWS the group's lifecycle hook runs the
+	// lifecycle function instead).
+	dir := ""
+	if fl := cmd.Flag("local-dir"); fl != nil {
+		dir = fl.Value.String()
+	}
+	if dir == "" {
+		dir = os.Getenv(backend.EnvLocalDir)
+	}
+	if dir == "" {
+		dir = backend.DefaultLocalDir
+	}
+	e, err := localenv.Open(dir)
+	if err != nil {
+		return factory.WithHint(factory.ExitUsage, err, "create it with slipway local init, or name it with --local-dir DIR")
+	}
+	defer e.Close()
+	res, err := e.ScaleOut(ctx, env)
+	if res.InstanceID != "" {
+		fmt.Fprintf(f.IO.Out, "%s: %s\n", res.Action, res.Message)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Action != "CONTINUE" {
+		return &factory.SilentError{Code: factory.ExitFailed}
+	}
+	return nil
 }
 
 func runInit(_ context.Context, opts *InitOptions) error {

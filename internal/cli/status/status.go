@@ -81,6 +81,9 @@ type Environment struct {
 	DeadLetters *backend.DeadLetters `json:"dead_letters,omitempty"`
 	// DeadLettersNote says why the queue was not read.
 	DeadLettersNote string `json:"dead_letters_note,omitempty"`
+	// ScaleOut is the newest launch lifecycle decision of the
+	// environment's Auto Scaling groups (CONTINUE or ABANDON, and why).
+	ScaleOut *ledger.Event `json:"scale_out,omitempty"`
 }
 
 // deadLetterReader is a backend with a dead-letter queue: AWS's.
@@ -218,6 +221,14 @@ func Read(ctx context.Context, b backend.Backend, env string) (Environment, erro
 	} else if ok {
 		s.Queued = &p
 	}
+	if evs, err := l.Events(ctx, app, env, 50); err == nil {
+		for _, ev := range evs {
+			if ev.Source == "autoscaling" {
+				s.ScaleOut = &ev
+				break
+			}
+		}
+	}
 	insts, err := b.Instances(ctx, env)
 	if err != nil {
 		s.InstancesNote = err.Error()
@@ -314,6 +325,9 @@ func Text(w io.Writer, s Environment, now time.Time) {
 	}
 	if s.Queued != nil {
 		field("queued", "push of %s %s", s.Queued.Version, ago(s.Queued.At, now))
+	}
+	if e := s.ScaleOut; e != nil {
+		field("scale-out", "%s %s: %s", e.Kind, ago(e.At, now), e.Message)
 	}
 	switch {
 	case s.InstancesNote != "":
