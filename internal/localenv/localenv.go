@@ -28,6 +28,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/secret"
 	snapshotlocal "github.com/slipway-deploy/slipway/internal/snapshot/local"
 	"github.com/slipway-deploy/slipway/internal/traffic"
+	"github.com/slipway-deploy/slipway/internal/traffic/balancer"
 	"github.com/slipway-deploy/slipway/scripts"
 )
 
@@ -40,6 +41,16 @@ type Options struct {
 	// (internal/traffic/balancer): a target group and a listener named
 	// after it, its TargetGroups set, Deps.Traffic on it.
 	Balancer bool
+	// BlueGreen (which implies Balancer) splits each environment's
+	// instances in two sides, blue and green (the larger half blue when
+	// their number is odd; at least 2 instances, default 4), tags each
+	// instance with its side (slipway:side), gives each side a target
+	// group (<env>-blue, <env>-green) with its instances registered, and
+	// a listener <env> forwarding everything to green, so that the first
+	// deployment goes to blue. It writes each environment's blue_green
+	// configuration (and no target_groups: the sides are not rolled in
+	// place).
+	BlueGreen bool
 }
 
 // Env is an open embedded environment.
@@ -71,6 +82,15 @@ func Init(root string, opts Options) (*Env, error) {
 	}
 	if opts.Instances <= 0 {
 		opts.Instances = 3
+		if opts.BlueGreen {
+			opts.Instances = 4
+		}
+	}
+	if opts.BlueGreen {
+		if opts.Instances < 2 {
+			return nil, fmt.Errorf("init embedded environment: blue/green needs at least 2 instances per environment (one per side), not %d", opts.Instances)
+		}
+		opts.Balancer = true
 	}
 	if _, err := os.Stat(filepath.Join(root, ConfigFile)); err == nil {
 		return nil, fmt.Errorf("init embedded environment: %s already holds one; remove the directory or use it as is", root)
@@ -122,7 +142,21 @@ func Init(root string, opts Options) (*Env, error) {
 			c.TargetGroups = groups
 			cfg.Environments[env] = c
 		}
-		if err := startBalancer(ctx, abs, opts.Environments, instances, setGroups); err != nil {
+		if opts.BlueGreen {
+			c, err := balancer.Start(ctx, balancerDir(abs))
+			if err != nil {
+				return nil, fmt.Errorf("init embedded environment: load balancer: %w", err)
+			}
+			for _, env := range opts.Environments {
+				bg, err := startBlueGreen(ctx, c, fl, env)
+				if err != nil {
+					return nil, fmt.Errorf("init embedded environment: blue/green %s: %w", env, err)
+				}
+				ec := cfg.Environments[env]
+				ec.BlueGreen = bg
+				cfg.Environments[env] = ec
+			}
+		} else if err := startBalancer(ctx, abs, opts.Environments, instances, setGroups); err != nil {
 			return nil, fmt.Errorf("init embedded environment: load balancer: %w", err)
 		}
 	}
@@ -271,7 +305,9 @@ func Resolver(d *pipeline.Deps, healthPort int) (asl.Resolver, map[string]string
 }
 
 // localFleet adapts the embedded fleet to the pipeline. Every instance of
-// an embedded environment is its target, so tags select nothing further.
+// an embedded environment is its target, so tags select nothing further,
+// except the slipway:side tag of a blue/green environment (SideTag): asked
+// for, it selects that side's instances.
 //
 // Send returns once the command has finished on every instance. On AWS the
 // state machine polls SSM between Wait states; the embedded engine skips
@@ -294,8 +330,18 @@ func (f localFleet) Send(ctx context.Context, env string, cmd fleet.Command) (st
 	return id, nil
 }
 
-func (f localFleet) Instances(ctx context.Context, env string, _ map[string]string) ([]fleet.Instance, error) {
-	return f.Local.Instances(ctx, env)
+func (f localFleet) Instances(ctx context.Context, env string, tags map[string]string) ([]fleet.Instance, error) {
+	all, err := f.Local.Instances(ctx, env)
+	if err != nil || tags[SideTag] == "" {
+		return all, err
+	}
+	var out []fleet.Instance
+	for _, i := range all {
+		if matchTags(i, tags) {
+			out = append(out, i)
+		}
+	}
+	return out, nil
 }
 
 func (f localFleet) Lookup(ctx context.Context, env string, ids []string) ([]fleet.Instance, error) {
