@@ -24,6 +24,9 @@ type InitOptions struct {
 	Environments []string
 	Instances    int
 	Balancer     bool
+	// BlueGreen splits each environment in two sides behind the balancer
+	// (implies Balancer; default 4 instances).
+	BlueGreen bool
 }
 
 // NewCmdLocal returns the local command and its subcommands. initF, when
@@ -36,18 +39,33 @@ func NewCmdLocal(f *factory.Factory, initF func(*InitOptions) error) *cobra.Comm
 	}
 	opts := &InitOptions{IO: f.IO}
 	initCmd := &cobra.Command{
-		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N] [--balancer]",
+		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N] [--balancer | --blue-green]",
 		Short: "Create an embedded environment",
 		Long: `Create the embedded environment in DIR (default: $SLIPWAY_LOCAL_DIR, else .slipway/local): N instances
 per environment, each a directory with its releases and a process on its own 127.0.0.1 port, a SQLite
 database per environment, the ledger and an artifact folder. An environment named production needs
 approvals, as on AWS. With --balancer each environment also serves behind the embedded load balancer
-(its endpoint: slipway status --local; slipway local balancer status).
+(its endpoint: slipway status --local; slipway local balancer status). With --blue-green (which implies
+--balancer; default 4 instances) each environment is split in two sides, blue and green (the larger half
+blue when N is odd), each instance tagged slipway:side, each side a target group (<env>-blue,
+<env>-green) behind the listener <env>, and the environment's blue_green configuration written: a
+manifest with rollout.strategy blue-green deploys to the idle side and shifts the listener to it. The
+listener starts on green (nothing serves yet), so the first deployment goes to blue.
 Then: slipway release publish FILE --version V --local; slipway deploy --local ...`,
 		Example: `  slipway local init --app demo --env staging,production --instances 3
-  slipway local init --dir /tmp/lb --env staging --balancer`,
+  slipway local init --dir /tmp/lb --env staging --balancer
+  slipway local init --dir /tmp/bg --env staging --blue-green`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.BlueGreen {
+				opts.Balancer = true
+				if !cmd.Flags().Changed("instances") {
+					opts.Instances = 4
+				}
+				if opts.Instances < 2 {
+					return factory.UsageError("--blue-green needs at least 2 --instances (one per side), got %d", opts.Instances)
+				}
+			}
 			if opts.Instances < 1 || opts.Instances > 50 {
 				return factory.UsageError("--instances must be between 1 and 50, got %d", opts.Instances)
 			}
@@ -74,6 +92,7 @@ Then: slipway release publish FILE --version V --local; slipway deploy --local .
 	initCmd.Flags().StringSliceVar(&opts.Environments, "env", []string{"staging", "production"}, "the environments")
 	initCmd.Flags().IntVar(&opts.Instances, "instances", 3, "instances per environment")
 	initCmd.Flags().BoolVar(&opts.Balancer, "balancer", false, "put each environment behind the embedded load balancer (its endpoint: slipway status --local)")
+	initCmd.Flags().BoolVar(&opts.BlueGreen, "blue-green", false, "split each environment in two sides (blue, green) behind the embedded load balancer, for rollout.strategy blue-green (default 4 instances)")
 	cmd.AddCommand(initCmd)
 	cmd.AddCommand(newCmdBalancer(f, nil))
 	cmd.AddCommand(newCmdScaleOut(f))
@@ -140,7 +159,7 @@ func runScaleOut(cmd *cobra.Command, f *factory.Factory, env string) error {
 }
 
 func runInit(_ context.Context, opts *InitOptions) error {
-	env, err := localenv.Init(opts.Dir, localenv.Options{App: opts.App, Environments: opts.Environments, Instances: opts.Instances, Balancer: opts.Balancer})
+	env, err := localenv.Init(opts.Dir, localenv.Options{App: opts.App, Environments: opts.Environments, Instances: opts.Instances, Balancer: opts.Balancer, BlueGreen: opts.BlueGreen})
 	if err != nil {
 		return factory.WithHint(factory.ExitUsage, err, "use another --dir, or remove the directory")
 	}
@@ -150,6 +169,9 @@ func runInit(_ context.Context, opts *InitOptions) error {
 		for _, e := range opts.Environments {
 			if url, err := env.Endpoint(e); err == nil {
 				fmt.Fprintf(opts.IO.Out, "%s endpoint: %s (through the embedded load balancer)\n", e, url)
+			}
+			if c, err := env.Config.Env(e); err == nil && c.BlueGreen != nil {
+				fmt.Fprintf(opts.IO.Out, "%s blue/green: target groups %s and %s behind listener %s; the first deployment goes to blue\n", e, c.BlueGreen.Blue.TargetGroup, c.BlueGreen.Green.TargetGroup, c.BlueGreen.Listener)
 			}
 		}
 	}
