@@ -157,7 +157,36 @@ func (h *BlueGreen) plan(ctx context.Context, in contract.BlueGreenInput) (contr
 // await registers the idle side's instances that are missing from its
 // target group (their weight is 0: no traffic reaches them) and reports
 // whether the balancer says they are all healthy.
+//
+// With Deps.TrafficPace set (the embedded environment, whose engine skips
+// the Wait states between awaits), one call waits up to that long, in
+// real time, for the side to turn healthy before it answers that it still
+// waits.
 func (h *BlueGreen) await(ctx context.Context, in contract.BlueGreenInput, st contract.BlueGreenState) (contract.BlueGreenState, error) {
+	pace := time.Now().Add(h.TrafficPace)
+	for {
+		next, err := h.awaitOnce(ctx, st)
+		if err != nil || next.Healthy || !time.Now().Before(pace) {
+			st = next
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	st.AwaitAttempts++
+	if !st.Healthy && st.MaxAwaitAttempts > 0 && st.AwaitAttempts >= st.MaxAwaitAttempts {
+		return st, &contract.DeployFailed{Message: fmt.Sprintf("the %s side never became healthy in %s after %d checks (%s); it got no traffic: check the app's health answer and the target group's health check",
+			st.Idle, st.IdleGroup, st.AwaitAttempts, st.Waiting)}
+	}
+	return st, nil
+}
+
+// awaitOnce reads the idle side's target health once, registers the
+// missing targets, and sets Healthy and Waiting.
+func (h *BlueGreen) awaitOnce(ctx context.Context, st contract.BlueGreenState) (contract.BlueGreenState, error) {
 	ts, err := h.Traffic.Targets(ctx, st.IdleGroup)
 	if err != nil {
 		return st, fmt.Errorf("read target health of %s: %w", st.IdleGroup, err)
@@ -189,11 +218,6 @@ func (h *BlueGreen) await(ctx context.Context, in contract.BlueGreenInput, st co
 	}
 	st.Healthy = len(waiting) == 0
 	st.Waiting = strings.Join(waiting, ", ")
-	st.AwaitAttempts++
-	if !st.Healthy && st.MaxAwaitAttempts > 0 && st.AwaitAttempts >= st.MaxAwaitAttempts {
-		return st, &contract.DeployFailed{Message: fmt.Sprintf("the %s side never became healthy in %s after %d checks (%s); it got no traffic: check the app's health answer and the target group's health check",
-			st.Idle, st.IdleGroup, st.AwaitAttempts, st.Waiting)}
-	}
 	return st, nil
 }
 

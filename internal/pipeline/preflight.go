@@ -319,6 +319,11 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 			return out, Refuse("the manifest's rollout.strategy is blue-green but environment %s has no blue_green configuration (listener, blue and green target groups and instances); add it, or set rollout.strategy: in-place", req.Environment)
 		}
 		out.BlueGreen = &contract.BlueGreenSpec{Shift: m.Rollout.Shift, ShiftBakeSeconds: seconds(m.Rollout.ShiftBake.Duration), KeepWarmSeconds: seconds(m.Rollout.KeepWarm.Duration)}
+		// The sides alternate: the idle side never ran the release that
+		// serves (it is on the one before, or on none), and a rollback is
+		// a switch back to the serving side, which keeps its release. No
+		// host has to keep the previous release.
+		out.RequireOnHosts = ""
 	}
 	out.Waves = manifest.Plan(waves, out.Instances)
 	out.WaveCount = len(out.Waves)
