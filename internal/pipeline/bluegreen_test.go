@@ -374,3 +374,39 @@ func TestJudgeBlueGreen(t *testing.T) {
 		t.Errorf("after the switch back: %s %q", got, summary)
 	}
 }
+
+// TestBlueGreenAwaitPacedWaitsForHealthy: with TrafficPace (the embedded
+// environment, whose engine skips the Wait states), one await call keeps
+// reading the idle side's health until the balancer says healthy, instead
+// of using up its attempts in no time.
+func TestBlueGreenAwaitPacedWaitsForHealthy(t *testing.T) {
+	ctx := context.Background()
+	lb := newLBFake()
+	h := blueGreenDeps(lb, &fleetFake{})
+	h.TrafficPace = time.Minute
+	st, err := h.Handle(ctx, contract.BlueGreenInput{Action: contract.BlueGreenPlan, Environment: "staging", MaxAwaitAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		// The balancer's health checks: once await registered the side,
+		// its targets turn healthy.
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if ts, _ := lb.Targets(ctx, "staging-green"); len(ts) == 3 {
+				lb.settle("staging-green", traffic.StateHealthy)
+				return
+			}
+		}
+	}()
+	st, err = h.Handle(ctx, contract.BlueGreenInput{Action: contract.BlueGreenAwait, Environment: "staging", BlueGreen: &st})
+	if err != nil || !st.Healthy || st.AwaitAttempts != 1 {
+		t.Fatalf("await = %+v, %v; want healthy after one attempt", st, err)
+	}
+}
