@@ -251,7 +251,10 @@ func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]stri
 				}
 			}
 			serving := len(healthy) - out
-			if serving >= need {
+			// A wave that takes no healthy target out lowers nothing: a
+			// first deployment to a fleet that serves nothing yet (or one
+			// that brings unhealthy targets back) goes ahead.
+			if serving >= need || out == 0 {
 				continue
 			}
 			unhealthy := ""
