@@ -98,7 +98,7 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 	if err := os.RemoveAll(opts.Root); err != nil {
 		return nil, fmt.Errorf("clean %s: %w", opts.Root, err)
 	}
-	env, err := localenv.Init(opts.Root, localenv.Options{App: "demo", Environments: []string{"staging"}, Instances: opts.Instances, Balancer: true})
+	env, err := localenv.Init(opts.Root, localenv.Options{App: "demo", Environments: []string{"staging"}, Instances: opts.Instances})
 	if err != nil {
 		return nil, err
 	}
