@@ -14,8 +14,6 @@ const (
 	arnRDS = "arn:aws:rds:eu-west-1:111111111111:"
 )
 
-const arnELB = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:"
-
 var xrayStatement = statement{Effect: "Allow", Actions: []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}, Resources: []string{"*"}}
 
 func logsStatement(f string) statement {
@@ -39,8 +37,9 @@ func TestDeployFunctionPermissions(t *testing.T) {
 		{Sid: "SendCommandDocument", Effect: "Allow", Actions: []string{"ssm:SendCommand"}, Resources: []string{"arn:aws:ssm:eu-west-1:111111111111:document/slipway-demo-host"}},
 		{Sid: "SendCommandInstancesProduction", Effect: "Allow", Actions: []string{"ssm:SendCommand"}, Resources: []string{arnEC2 + "instance/*"}, Conditions: tags("production")},
 		{Sid: "SendCommandInstancesStaging", Effect: "Allow", Actions: []string{"ssm:SendCommand"}, Resources: []string{arnEC2 + "instance/*"}, Conditions: tags("staging")},
-		{Sid: "ManageTargets", Effect: "Allow", Actions: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"},
-			Resources: []string{arnELB + "targetgroup/demo-production/fedcba9876543210", arnELB + "targetgroup/demo-staging/0123456789abcdef"}},
+		{Sid: "ManageTargets", Effect: "Allow", Actions: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, Resources: []string{
+			"arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210",
+			"arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"}},
 		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth",
 			"ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"}, Resources: []string{"*"}},
 		xrayStatement,
