@@ -280,6 +280,11 @@ func (h *BlueGreen) switchBack(ctx context.Context, in contract.BlueGreenInput, 
 
 // SwitchBackLine is the report's line for a switch back.
 func SwitchBackLine(st contract.BlueGreenState) string {
+	if st.Step == 0 {
+		// It failed before the first shift: no weight had moved.
+		return fmt.Sprintf("switched back in %d ms: no weight had moved, all traffic stayed on %s (%s), no restart; the %s side got no traffic and keeps the failed release until the next deployment goes to it",
+			st.SwitchBackMillis, st.Serving, st.ServingGroup, st.Idle)
+	}
 	return fmt.Sprintf("switched back in %d ms: all traffic on %s (%s), no restart", st.SwitchBackMillis, st.Serving, st.ServingGroup)
 }
 

@@ -363,7 +363,7 @@ func TestJudgeBlueGreen(t *testing.T) {
 			Schema: &contract.SchemaObservation{Known: true, Version: 1, Dirty: []int64{}}}
 	}
 	shifted := &contract.DeployOutput{BlueGreen: &contract.BlueGreenState{Serving: "blue", Idle: "green", IdleGroup: "staging-green", Steps: []int{10, 50, 100}, Shifted: true}}
-	back := &contract.DeployOutput{BlueGreen: &contract.BlueGreenState{Serving: "blue", ServingGroup: "staging-blue", Idle: "green", SwitchedBack: true, SwitchBackMillis: 3}}
+	back := &contract.DeployOutput{BlueGreen: &contract.BlueGreenState{Serving: "blue", ServingGroup: "staging-blue", Idle: "green", Step: 1, SwitchedBack: true, SwitchBackMillis: 3}}
 	r := &Record{Deps: &Deps{}}
 	got, summary := r.judge(contract.State{Preflight: pre, Observation: on("v2"), BlueGreen: shifted}, true, "v2")
 	if got != contract.StatusSucceeded || !strings.Contains(summary, "all traffic shifted to green (staging-green) in 3 steps, blue kept warm") {
@@ -372,6 +372,12 @@ func TestJudgeBlueGreen(t *testing.T) {
 	got, summary = r.judge(contract.State{Preflight: pre, Observation: on("v1"), BlueGreen: back, Error: &contract.StateError{Error: "AlarmFired", Cause: "5xx"}}, true, "v2")
 	if got != contract.StatusRolledBack || !strings.Contains(summary, "switched back in 3 ms: all traffic on blue (staging-blue), no restart") {
 		t.Errorf("after the switch back: %s %q", got, summary)
+	}
+	// A failure on the idle side before the first shift: no weight moved.
+	before := &contract.DeployOutput{BlueGreen: &contract.BlueGreenState{Serving: "blue", ServingGroup: "staging-blue", Idle: "green", SwitchedBack: true, SwitchBackMillis: 2}}
+	got, summary = r.judge(contract.State{Preflight: pre, Observation: on("v1"), BlueGreen: before, Error: &contract.StateError{Error: "HealthCheckFailed", Cause: "wave 1"}}, true, "v2")
+	if got != contract.StatusRolledBack || !strings.Contains(summary, "no weight had moved, all traffic stayed on blue (staging-blue), no restart; the green side got no traffic") {
+		t.Errorf("after a failure before the first shift: %s %q", got, summary)
 	}
 }
 
