@@ -34,9 +34,10 @@ var (
 )
 
 // blueGreenRelease returns the demo app's release version built with the
-// blue/green manifest, building v1..v3 once per test binary. Its v3 is
+// blue/green manifest, building v1..v4 once per test binary. Its v3 is
 // built from v2's sources (the demo's own v3 fails its health check; this
-// one is healthy, so that only the alarm makes it switch back).
+// one is healthy, so that only the alarm makes it switch back); v4 is the
+// demo's v3, which fails its health check.
 func blueGreenRelease(t testing.TB, version string) []byte {
 	t.Helper()
 	bgOnce.Do(func() {
@@ -47,10 +48,13 @@ func blueGreenRelease(t testing.TB, version string) []byte {
 		}
 		defer os.RemoveAll(dir)
 		bgReleases = map[string][]byte{}
-		for _, v := range []string{"v1", "v2", "v3"} {
+		for _, v := range []string{"v1", "v2", "v3", "v4"} {
 			opts := BuildOptions{Manifest: []byte(blueGreenManifest)}
-			if v == "v3" {
+			switch v {
+			case "v3":
 				opts.From = "v2"
+			case "v4":
+				opts.From = "v3"
 			}
 			b, err := BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, dir, opts)
 			if err != nil {
@@ -67,7 +71,7 @@ func blueGreenRelease(t testing.TB, version string) []byte {
 }
 
 // blueGreenEnv is an embedded blue/green environment of four instances
-// (two per side) with v1..v3 published, built with blueGreenManifest.
+// (two per side) with v1..v4 published, built with blueGreenManifest.
 func blueGreenEnv(t testing.TB) *localenv.Env {
 	t.Helper()
 	if testing.Short() {
@@ -78,7 +82,7 @@ func blueGreenEnv(t testing.TB) *localenv.Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { env.Stop(context.Background()) })
-	for _, v := range []string{"v1", "v2", "v3"} {
+	for _, v := range []string{"v1", "v2", "v3", "v4"} {
 		if _, err := env.Artifacts.Publish(context.Background(), "demo", v, blueGreenRelease(t, v)); err != nil {
 			t.Fatal(err)
 		}
@@ -198,5 +202,53 @@ func TestScenarioBlueGreen(t *testing.T) {
 	t.Logf("v3: %s", d.Summary)
 	if !strings.Contains(d.Summary, "green") {
 		t.Errorf("v3's summary = %q, want it to name green, the side back in service", d.Summary)
+	}
+}
+
+// TestScenarioBlueGreenFailedIdleSide: a release that fails its health
+// checks on the idle side never gets weight. Under load through the
+// endpoint, v4 goes to green and fails there; the listener is confirmed
+// on blue (no weight had moved), blue is never restarted: 0 failed
+// requests, ROLLED_BACK_SCHEMA_KEPT (v4 migrated), and the summary says
+// the green side got no traffic.
+func TestScenarioBlueGreenFailedIdleSide(t *testing.T) {
+	env := blueGreenEnv(t)
+	mustDeploy(t, env, "v1")
+	url, err := env.Endpoint("staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := pids(t, env)
+	var exec *asl.Execution
+	var status string
+	res := underLoad(t, []string{url + "/"}, func() { exec, status = deploy(t, env, "v4", localenv.RunOptions{}) })
+	t.Logf("load through %s: %s", url, res.Detail())
+	if res.Failed != 0 || res.Requests == 0 || res.Versions["v4"].Count != 0 {
+		t.Errorf("load through the endpoint: %d requests, %d failed, versions %v; want some, none failed, none from v4: %s", res.Requests, res.Failed, res.Versions, res.Detail())
+	}
+	// v4 migrated the schema (1 → 3); as after an alarm during a shift,
+	// the switch back keeps it: blue has been serving v1 on it since the
+	// migration, and a revert under it would be the risky step.
+	if status != contract.StatusRolledBackSchemaKept {
+		t.Fatalf("deploy v4 = %s (%s: %s), want ROLLED_BACK_SCHEMA_KEPT", status, exec.Error, exec.Cause)
+	}
+	if got := servingSide(t, env); got != config.Blue {
+		t.Errorf("after v4 the listener serves %s, want blue", got)
+	}
+	sideServes(t, env, config.Blue, "v1")
+	after := pids(t, env)
+	blues, _ := env.Deps.Fleet.Instances(context.Background(), "staging", map[string]string{localenv.SideTag: config.Blue})
+	for _, i := range blues {
+		if after[i.ID] != before[i.ID] {
+			t.Errorf("blue instance %s restarted: pid %s, then %s", i.ID, before[i.ID], after[i.ID])
+		}
+	}
+	d, err := env.Ledger.GetDeployment(context.Background(), exec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("v4: %s", d.Summary)
+	if !strings.Contains(d.Summary, "no weight had moved") || !strings.Contains(d.Summary, "green side got no traffic") {
+		t.Errorf("v4's summary = %q, want it to say no weight had moved and green got no traffic", d.Summary)
 	}
 }
