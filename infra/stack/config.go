@@ -84,6 +84,12 @@ type EnvironmentConfig struct {
 	// and registered again. The deploy and rollback roles may register and
 	// deregister targets of these groups only.
 	TargetGroups []string `json:"target_groups,omitempty"`
+	// AutoScalingGroups are the Auto Scaling groups (names) whose
+	// instances belong to the environment: the stack puts a launch
+	// lifecycle hook on each, and the lifecycle function puts a new
+	// instance into service only once it runs the environment's release.
+	// The instances must carry the environment's tags.
+	AutoScalingGroups []string `json:"auto_scaling_groups,omitempty"`
 }
 
 // DatabaseConfig is an environment's database.
@@ -209,6 +215,7 @@ var (
 	branchPattern         = regexp.MustCompile(`^[^\s*?\[~^:\\]{1,255}$`)
 	tagKeyPattern         = regexp.MustCompile(`^[\w.:/=+@-]{1,128}$`)
 	tagValuePattern       = regexp.MustCompile(`^[\w.:/=+@ -]{0,256}$`)
+	asgNamePattern        = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
 	targetGroupARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):([0-9]{12}):targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$`)
 	secretARNPattern      = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:[\w/+=.@-]+$`)
 	kmsARNPattern         = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):key/[0-9a-f-]{36}$`)
@@ -281,8 +288,15 @@ func (c *Config) validate() []string {
 	} else if _, ok := c.Environments[c.Git.Environment]; !ok {
 		add("git.environment", "%q is not one of the configured environments (%s)", c.Git.Environment, strings.Join(c.EnvironmentNames(), ", "))
 	}
+	groupOf := map[string]string{}
 	for _, name := range c.EnvironmentNames() {
 		p = append(p, c.Environments[name].validate("environments."+name, name, c)...)
+		for i, g := range c.Environments[name].AutoScalingGroups {
+			if other, ok := groupOf[g]; ok && other != name {
+				add(fmt.Sprintf("environments.%s.auto_scaling_groups[%d]", name, i), "%q is in environment %s too: a group's instances belong to one environment", g, other)
+			}
+			groupOf[g] = name
+		}
 	}
 
 	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
@@ -364,6 +378,14 @@ func (e EnvironmentConfig) validate(key, name string, c *Config) []string {
 			add(fmt.Sprintf(".target_groups[%d]", i), "%q is not in the configured account and region (%s, %s)", g, c.Account, c.Region)
 		}
 	}
+	for i, g := range e.AutoScalingGroups {
+		if !asgNamePattern.MatchString(g) {
+			add(fmt.Sprintf(".auto_scaling_groups[%d]", i), "%q is not an Auto Scaling group name this stack takes (letters, digits, '.', '_' and '-', at most 255; the name, not the ARN, as aws autoscaling describe-auto-scaling-groups shows it)", g)
+		}
+		if contains(e.AutoScalingGroups[:i], g) {
+			add(fmt.Sprintf(".auto_scaling_groups[%d]", i), "%q is listed twice", g)
+		}
+	}
 	return p
 }
 
@@ -412,6 +434,7 @@ func (c *Config) SlipwayConfig() ([]byte, error) {
 		DBCluster      string            `json:"db_cluster,omitempty"`
 		Alarms         []string          `json:"alarms,omitempty"`
 		TargetGroups   []string          `json:"target_groups,omitempty"`
+		ASGs           []string          `json:"auto_scaling_groups,omitempty"`
 		Tags           map[string]string `json:"tags,omitempty"`
 	}
 	type triggers struct {
@@ -425,7 +448,7 @@ func (c *Config) SlipwayConfig() ([]byte, error) {
 	}{App: c.App, Environments: map[string]env{},
 		Triggers: triggers{Repositories: []string{c.Git.Repository}, Branches: map[string]string{c.Git.Branch: c.Git.Environment}}}
 	for name, e := range c.Environments {
-		v := env{Production: e.Production, DatabaseSecret: e.Database.SecretARN, Alarms: e.Alarms, TargetGroups: e.TargetGroups, Tags: e.Tags}
+		v := env{Production: e.Production, DatabaseSecret: e.Database.SecretARN, Alarms: e.Alarms, TargetGroups: e.TargetGroups, ASGs: e.AutoScalingGroups, Tags: e.Tags}
 		if e.Database.Cluster() {
 			v.DBCluster = e.Database.Identifier
 		} else {

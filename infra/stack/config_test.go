@@ -59,6 +59,11 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"target group elsewhere", func(m map[string]any) {
 			env(m, "staging")["target_groups"] = []any{"arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/demo-staging/0123456789abcdef"}
 		}, "environments.staging.target_groups[0]: \"arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/demo-staging/0123456789abcdef\" is not in the configured account and region"},
+		{"group by ARN", func(m map[string]any) {
+			env(m, "staging")["auto_scaling_groups"] = []any{"arn:aws:autoscaling:eu-west-1:111111111111:autoScalingGroup:x:autoScalingGroupName/demo-staging"}
+		}, "environments.staging.auto_scaling_groups[0]: \"arn:aws:autoscaling:eu-west-1:111111111111:autoScalingGroup:x:autoScalingGroupName/demo-staging\" is not an Auto Scaling group name"},
+		{"group in two environments", func(m map[string]any) { env(m, "staging")["auto_scaling_groups"] = []any{"demo-production"} },
+			"environments.staging.auto_scaling_groups[0]: \"demo-production\" is in environment production too"},
 		{"no secret", func(m map[string]any) { delete(env(m, "staging")["database"].(map[string]any), "secret_arn") },
 			"environments.staging.database.secret_arn: required"},
 		{"secret elsewhere", func(m map[string]any) {

@@ -1,7 +1,10 @@
 package stack
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -21,6 +24,11 @@ const (
 	AlarmDetailType      = "CloudWatch Alarm State Change"
 	StatesSource         = "aws.states"
 	StatesDetailType     = "Step Functions Execution Status Change"
+	AutoScalingSource    = "aws.autoscaling"
+	LaunchDetailType     = "EC2 Instance-launch Lifecycle Action"
+	// LaunchHookName is the name of the launch lifecycle hook the stack
+	// puts on each configured Auto Scaling group.
+	LaunchHookName = "slipway-launch"
 )
 
 // rules are the EventBridge rules on the default bus:
@@ -36,6 +44,10 @@ const (
 //   - an alarm of an environment moving to ALARM goes to the alarm router,
 //     which starts one rollback of the environment's last deployment if it
 //     is within its watch window, and records its decision either way;
+//   - an instance launched by an environment's Auto Scaling group waits
+//     in Pending:Wait on the stack's launch hook (LaunchHookName) while
+//     its launch lifecycle action goes to the lifecycle function, which
+//     completes it once the instance runs the environment's release;
 //   - every execution status change of both state machines goes to the
 //     notification topic, and one that timed out, was stopped or failed
 //     to the closer as well.
@@ -102,6 +114,40 @@ func (s *Stack) rules() {
 				},
 			},
 			Targets: &[]awsevents.IRuleTarget{router("alarm-router")},
+		})
+	}
+
+	// One launch hook per configured group, and per environment a rule
+	// sending the hook's launch actions (of this hook only: another hook
+	// on the group is someone else's) to the lifecycle function. Without
+	// an answer within the heartbeat timeout, or when the function fails,
+	// the hook abandons the instance and the group replaces it.
+	for _, env := range cfg.EnvironmentNames() {
+		groups := cfg.Environments[env].AutoScalingGroups
+		if len(groups) == 0 {
+			continue
+		}
+		for i, g := range groups {
+			awsautoscaling.NewCfnLifecycleHook(s.Stack, jsii.String(fmt.Sprintf("LaunchHook%s%d", pascal(env), i+1)), &awsautoscaling.CfnLifecycleHookProps{
+				AutoScalingGroupName: jsii.String(g),
+				LifecycleHookName:    jsii.String(LaunchHookName),
+				LifecycleTransition:  jsii.String("autoscaling:EC2_INSTANCE_LAUNCHING"),
+				HeartbeatTimeout:     jsii.Number(300),
+				DefaultResult:        jsii.String("ABANDON"),
+			})
+		}
+		awsevents.NewRule(s.Stack, jsii.String("Launch"+pascal(env)), &awsevents.RuleProps{
+			Description: jsii.String("Slipway " + cfg.App + ": an instance launched by an Auto Scaling group of " + env + " gets " + env + "'s release before it enters service"),
+			EventPattern: &awsevents.EventPattern{
+				Source:     jsii.Strings(AutoScalingSource),
+				DetailType: jsii.Strings(LaunchDetailType),
+				Detail: &map[string]interface{}{
+					"AutoScalingGroupName": groups,
+					"LifecycleHookName":    []string{LaunchHookName},
+					"LifecycleTransition":  []string{"autoscaling:EC2_INSTANCE_LAUNCHING"},
+				},
+			},
+			Targets: &[]awsevents.IRuleTarget{router("lifecycle")},
 		})
 	}
 

@@ -46,6 +46,10 @@ const (
 	// DeregisterTargets on the environments' target groups, and
 	// DescribeTargetGroupAttributes (their deregistration delay).
 	ManageTargets
+	// CompleteLifecycleActions: autoscaling:CompleteLifecycleAction and
+	// RecordLifecycleActionHeartbeat on the environments' Auto Scaling
+	// groups (auto_scaling_groups).
+	CompleteLifecycleActions
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
@@ -151,6 +155,15 @@ var Specs = map[string]FunctionSpec{
 		Ledger: []string{"GetDeployment", "Steps", "AddStep", "AddEvent", "InstanceResults", "PutInstanceResults", "UpdateDeployment", "PutDeployment",
 			"ReleaseLease", "ClearPending"},
 		Capabilities: []Capability{DescribeInstances, RunCommands, Notify},
+	},
+	"lifecycle": {
+		Description: "Slipway lifecycle: put an instance an Auto Scaling group launches into service only once it runs the environment's release and is healthy",
+		// It waits up to 10 minutes for the instance's agent, the
+		// activation and the health check (functions/lifecycle),
+		// heartbeating the action meanwhile. VPC: it probes the instance.
+		TimeoutSeconds: 720, MemoryMB: 256, VPC: true, Trigger: true,
+		Ledger:       []string{"ListDeployments", "InstanceResults", "PutInstanceResults", "AddEvent"},
+		Capabilities: []Capability{ReadArtifacts, DescribeInstances, RunCommands, CompleteLifecycleActions},
 	},
 	"record": {
 		Description:    "Slipway record: write the deployment's final status and report to the ledger",

@@ -162,6 +162,18 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 			if len(groups) > 0 {
 				add("ManageTargets", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, groups, nil)
 			}
+		case CompleteLifecycleActions:
+			// A group's ARN carries an id Auto Scaling gives it: the
+			// statement names the group by its name, any id.
+			var groups []*string
+			for _, env := range s.Config.EnvironmentNames() {
+				for _, g := range s.Config.Environments[env].AutoScalingGroups {
+					groups = append(groups, arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+g, colon))
+				}
+			}
+			if len(groups) > 0 {
+				add("CompleteLifecycleActions", []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"}, groups, nil)
+			}
 		}
 	}
 	if len(noResourceLevel) > 0 {

@@ -46,9 +46,8 @@ func TestRulesMatchSampleEvents(t *testing.T) {
 		"states/deploy-timed-out.json":                {{"CloseExecutions", ""}, {"ExecutionStatus", ""}},
 		"states/rollback-running.json":                {{"ExecutionStatus", ""}},
 		"states/other-state-machine.json":             nil,
-		// No rule yet: the lifecycle function and its rule come with the
-		// hook on each configured group (issue 12, Auto Scaling).
-		"autoscaling/launch-staging.json":     nil,
+		// Only the stack's own hook's launch actions of a configured group.
+		"autoscaling/launch-staging.json":     {{"LaunchStaging", ""}},
 		"autoscaling/launch-other-group.json": nil,
 		"autoscaling/launch-malformed.json":   nil,
 		"autoscaling/test-notification.json":  nil,
@@ -177,12 +176,14 @@ func lookup(event map[string]any, path string) (any, bool) {
 func TestRuleTargets(t *testing.T) {
 	s := synth(t)
 	want := map[string]string{
-		"CodeCommitPush":  "<PushRouterFunction.Arn>",
-		"GitPush":         "<PushRouterFunction.Arn>",
-		"AlarmStaging":    "<AlarmRouterFunction.Arn>",
-		"AlarmProduction": "<AlarmRouterFunction.Arn>",
-		"ExecutionStatus": "<Notifications>",
-		"CloseExecutions": "<CloserFunction.Arn>",
+		"CodeCommitPush":   "<PushRouterFunction.Arn>",
+		"GitPush":          "<PushRouterFunction.Arn>",
+		"AlarmStaging":     "<AlarmRouterFunction.Arn>",
+		"AlarmProduction":  "<AlarmRouterFunction.Arn>",
+		"ExecutionStatus":  "<Notifications>",
+		"CloseExecutions":  "<CloserFunction.Arn>",
+		"LaunchStaging":    "<LifecycleFunction.Arn>",
+		"LaunchProduction": "<LifecycleFunction.Arn>",
 	}
 	got := map[string]string{}
 	for id, r := range s.ofType("AWS::Events::Rule") {
@@ -210,6 +211,7 @@ func TestRuleTargets(t *testing.T) {
 		"<PushRouterFunction.Arn>":  {"<CodeCommitPush.Arn>", "<GitPush.Arn>"},
 		"<AlarmRouterFunction.Arn>": {"<AlarmProduction.Arn>", "<AlarmStaging.Arn>"},
 		"<CloserFunction.Arn>":      {"<CloseExecutions.Arn>"},
+		"<LifecycleFunction.Arn>":   {"<LaunchProduction.Arn>", "<LaunchStaging.Arn>"},
 	} {
 		got := perms[fn]
 		sort.Strings(got)

@@ -30,8 +30,9 @@ func TestResourceCounts(t *testing.T) {
 		"AWS::StepFunctions::StateMachine": 2,
 		// CodeCommit push, Git push, one alarm rule per environment with
 		// alarms (staging, production), execution status, and the
-		// closer's (executions that timed out, were stopped or failed).
-		"AWS::Events::Rule":       6,
+		// closer's (executions that timed out, were stopped or failed),
+		// and one launch rule per environment with Auto Scaling groups.
+		"AWS::Events::Rule":       8,
 		"AWS::DynamoDB::Table":    1,
 		"AWS::S3::Bucket":         2,
 		"AWS::S3::BucketPolicy":   2,
@@ -46,15 +47,19 @@ func TestResourceCounts(t *testing.T) {
 		// the routers through resource policies, with no role.
 		"AWS::IAM::Role": fns + 2,
 		// EventBridge may invoke the push router from the two push rules,
-		// the alarm router from the two alarm rules, the closer from its.
-		"AWS::Lambda::Permission": 5,
+		// the alarm router from the two alarm rules, the closer from its,
+		// the lifecycle function from the two launch rules.
+		"AWS::Lambda::Permission": 7,
+		// One launch hook per configured Auto Scaling group.
+		"AWS::AutoScaling::LifecycleHook": 2,
 		// Dead letters: the queue, its policy (EventBridge sends from the
 		// rules), the alarm on its depth, and the failure destination of
-		// each function EventBridge invokes (the two routers, the closer).
+		// each function EventBridge invokes (the two routers, the closer,
+		// the lifecycle function).
 		"AWS::SQS::Queue":                1,
 		"AWS::SQS::QueuePolicy":          1,
 		"AWS::CloudWatch::Alarm":         1,
-		"AWS::Lambda::EventInvokeConfig": 3,
+		"AWS::Lambda::EventInvokeConfig": 4,
 	}
 	for typ, n := range counts {
 		must(t, typ, func() { s.assertion.ResourceCountIs(jsii.String(typ), jsii.Number(float64(n))) })
@@ -123,7 +128,7 @@ func TestFunctions(t *testing.T) {
 	// The configuration the functions read (internal/config).
 	_, fn := s.byPath(t, "PreflightFunction")
 	got := fn.props()["Environment"].(map[string]any)["Variables"].(map[string]any)["SLIPWAY_CONFIG"]
-	want := `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
+	want := `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210"],"auto_scaling_groups":["demo-production"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"],"auto_scaling_groups":["demo-staging"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
 	if got != want {
 		t.Errorf("SLIPWAY_CONFIG =\n%s\nwant\n%s", got, want)
 	}

@@ -61,7 +61,7 @@ func TestLifecycleSampleEvents(t *testing.T) {
 		{event: "autoscaling/launch-malformed.json", wantErr: "lacks AutoScalingGroupName, LifecycleHookName or EC2InstanceId"},
 		{event: "autoscaling/launch-other-group.json", wantErr: "Auto Scaling group batch-workers is not in any environment of demo"},
 		{event: "alarm/alarm-to-alarm.json", wantErr: "is not an EC2 Instance-launch Lifecycle Action"},
-		{event: "autoscaling/launch-staging.json", wantAction: autoscale.Continue, wantCompleted: "i-00000000000000005 CONTINUE"},
+		{event: "autoscaling/launch-staging.json", wantAction: autoscale.Continue, wantCompleted: "i-00000000000000001 CONTINUE"},
 	} {
 		t.Run(tt.event, func(t *testing.T) {
 			acts := &recordedActions{}
@@ -80,7 +80,7 @@ func TestLifecycleSampleEvents(t *testing.T) {
 		})
 	}
 	evs, err := led.Events(ctx, "demo", "staging", 10)
-	if err != nil || len(evs) != 1 || evs[0].Kind != "scale-out-empty-environment" || !strings.Contains(evs[0].Message, "i-00000000000000005") {
+	if err != nil || len(evs) != 1 || evs[0].Kind != "scale-out-empty-environment" || !strings.Contains(evs[0].Message, "i-00000000000000001") {
 		t.Fatalf("ledger events = %+v, %v; want the empty environment's scale-out recorded", evs, err)
 	}
 }

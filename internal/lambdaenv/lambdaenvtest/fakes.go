@@ -124,6 +124,9 @@ type ssmFake struct {
 	// lastServed is what the instances last switched to serve: all
 	// instances answer health checks on 127.0.0.1, so they answer that.
 	lastServed string
+	// registering counts, by instance, the lookups its agent stays
+	// unregistered for (a freshly launched instance's).
+	registering map[string]int
 }
 
 type ssmCommand struct {
@@ -150,6 +153,10 @@ func (f *ssmFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "DescribeInstanceInformation":
 		var list []map[string]any
 		for _, h := range f.hosts {
+			if f.registering[h.id] > 0 {
+				f.registering[h.id]--
+				continue
+			}
 			if f.matches(h, in["Filters"]) {
 				list = append(list, map[string]any{"InstanceId": h.id, "PingStatus": "Online", "IPAddress": "127.0.0.1", "PlatformType": "Linux"})
 			}
@@ -542,4 +549,41 @@ func (f *secretsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, ct, 200, map[string]any{"ARN": in["SecretId"], "Name": in["SecretId"], "SecretString": v, "VersionId": "v1", "VersionStages": []string{"AWSCURRENT"}})
+}
+
+// autoScalingFake is EC2 Auto Scaling (query protocol, XML): it answers
+// CompleteLifecycleAction and RecordLifecycleActionHeartbeat for the
+// world's groups, keeping the results, and refuses an unknown group as
+// the service does.
+type autoScalingFake struct {
+	mu        sync.Mutex
+	groups    map[string]bool
+	completed []url.Values
+}
+
+const autoScalingNS = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
+
+func (f *autoScalingFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r.ParseForm()
+	w.Header().Set("Content-Type", "text/xml")
+	fail := func(code, msg string) {
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `<ErrorResponse xmlns=%q><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>r</RequestId></ErrorResponse>`, autoScalingNS, code, msg)
+	}
+	action := r.PostForm.Get("Action")
+	if action != "CompleteLifecycleAction" && action != "RecordLifecycleActionHeartbeat" {
+		fail("InvalidAction", "unknown action")
+		return
+	}
+	group := r.PostForm.Get("AutoScalingGroupName")
+	if !f.groups[group] || r.PostForm.Get("LifecycleHookName") == "" || r.PostForm.Get("InstanceId") == "" {
+		fail("ValidationError", "No active Lifecycle Action found with instance ID "+r.PostForm.Get("InstanceId"))
+		return
+	}
+	if action == "CompleteLifecycleAction" {
+		f.completed = append(f.completed, r.PostForm)
+	}
+	fmt.Fprintf(w, `<%sResponse xmlns=%q><%sResult/><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></%sResponse>`, action, autoScalingNS, action, action)
 }

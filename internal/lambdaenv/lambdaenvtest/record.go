@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -256,6 +257,12 @@ func grants(prefix, op string, a arns, params any) []Grant {
 
 	case *sns.PublishInput:
 		return g("sns:Publish", deref(in.TopicArn))
+	// Auto Scaling authorizes lifecycle actions on the group, whose ARN
+	// carries an id the event does not: the policy names it with *.
+	case *autoscaling.CompleteLifecycleActionInput:
+		return g("autoscaling:CompleteLifecycleAction", a.arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+deref(in.AutoScalingGroupName)))
+	case *autoscaling.RecordLifecycleActionHeartbeatInput:
+		return g("autoscaling:RecordLifecycleActionHeartbeat", a.arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+deref(in.AutoScalingGroupName)))
 	case *sfn.StartExecutionInput:
 		return g("states:StartExecution", deref(in.StateMachineArn))
 	case *sfn.DescribeExecutionInput:

@@ -55,7 +55,7 @@ const (
 // SlipwayConfig is the configuration the world's functions read: the one
 // the fixture stack gives its functions (SLIPWAY_CONFIG), byte for byte;
 // the infra module's check compares them.
-const SlipwayConfig = `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
+const SlipwayConfig = `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210"],"auto_scaling_groups":["demo-production"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"],"auto_scaling_groups":["demo-staging"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
 
 // World is an AWS account in memory: every service Slipway's functions
 // call, faked on the wire behind one endpoint (requests are routed by the
@@ -73,6 +73,7 @@ type World struct {
 	sfn     *sfnFake
 	secrets *secretsFake
 	elb     *elbv2test.Fake
+	asg     *autoScalingFake
 	app     *httptest.Server
 	port    int
 	dir     string
@@ -98,6 +99,7 @@ func NewWorld(t testing.TB) *World {
 		dir:     t.TempDir(),
 		broken:  map[string]bool{"v2": true},
 		secrets: &secretsFake{secrets: map[string]string{}},
+		asg:     &autoScalingFake{groups: map[string]bool{"demo-staging": true, "demo-production": true}},
 	}
 	w.ssm = &ssmFake{commands: map[string]*ssmCommand{}, tags: map[string]map[string]string{
 		"staging":    {"app": App, "env": "staging"},
@@ -152,6 +154,7 @@ func NewWorld(t testing.TB) *World {
 		"states":               w.sfn,
 		"secretsmanager":       w.secrets,
 		"elasticloadbalancing": w.elb,
+		"autoscaling":          w.asg,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		h, ok := services[signingName(r)]
@@ -334,4 +337,27 @@ func (w *World) Snapshots() []string {
 	w.rds.mu.Lock()
 	defer w.rds.mu.Unlock()
 	return sortedKeys(w.rds.snapshots)
+}
+
+// Launching makes instance id look freshly launched: its SSM agent
+// registers only after lookups more lookups of the instances.
+func (w *World) Launching(id string, lookups int) {
+	w.ssm.mu.Lock()
+	defer w.ssm.mu.Unlock()
+	if w.ssm.registering == nil {
+		w.ssm.registering = map[string]int{}
+	}
+	w.ssm.registering[id] = lookups
+}
+
+// Completed lists the lifecycle actions completed on the world's Auto
+// Scaling, as "instance result".
+func (w *World) Completed() []string {
+	w.asg.mu.Lock()
+	defer w.asg.mu.Unlock()
+	var out []string
+	for _, c := range w.asg.completed {
+		out = append(out, c.Get("InstanceId")+" "+c.Get("LifecycleActionResult"))
+	}
+	return out
 }
