@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/localenv"
+	"github.com/slipway-deploy/slipway/internal/traffic"
 	"github.com/slipway-deploy/slipway/internal/traffic/balancer"
 )
 
@@ -124,6 +126,11 @@ func printEndpoints(ctx context.Context, opts *BalancerOptions, env *localenv.En
 		if err != nil {
 			return err
 		}
+		// By instance, staging-2 before staging-10, whatever the order
+		// they were registered in.
+		slices.SortFunc(ts, func(a, b traffic.TargetHealth) int {
+			return cmp.Or(cmp.Compare(len(a.ID), len(b.ID)), strings.Compare(a.ID, b.ID))
+		})
 		var parts []string
 		for _, t := range ts {
 			parts = append(parts, fmt.Sprintf("%s (:%d) %s", t.ID, t.Port, t.State))
