@@ -159,27 +159,48 @@ func (l *Local) Provision(env string, n, basePort int, extraEnv map[string]strin
 	}
 	app := cmp.Or(extraEnv["SLIPWAY_APP"], "app")
 	for i := 1; i <= n; i++ {
-		id := fmt.Sprintf("%s-%d", env, i)
-		dir := l.InstanceDir(env, id)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("provision instance %s: %w", id, err)
+		if err := l.provisionInstance(env, fmt.Sprintf("%s-%d", env, i), basePort+i-1, app, extraEnv); err != nil {
+			return err
 		}
-		var b strings.Builder
-		b.WriteString("# Host settings of an embedded fleet instance, written by internal/fleet.\n")
-		fmt.Fprintf(&b, "SLIPWAY_SERVICE_MODE=process\nSLIPWAY_HOST=127.0.0.1\nPORT=%d\n", basePort+i-1)
-		for _, k := range slices.Sorted(maps.Keys(extraEnv)) {
-			fmt.Fprintf(&b, "%s=%s\n", k, envValue(extraEnv[k]))
-		}
-		if err := writeFileAtomic(filepath.Join(dir, "host.env"), []byte(b.String()), 0o644); err != nil {
-			return fmt.Errorf("provision instance %s: %w", id, err)
-		}
-		tags, err := json.Marshal(map[string]string{"app": app, "env": env, "name": id})
-		if err != nil {
-			return fmt.Errorf("provision instance %s: %w", id, err)
-		}
-		if err := writeFileAtomic(filepath.Join(dir, "tags.json"), append(tags, '\n'), 0o644); err != nil {
-			return fmt.Errorf("provision instance %s: %w", id, err)
-		}
+	}
+	return nil
+}
+
+// AddInstance provisions one more instance of env, id, serving on port,
+// as Provision does, leaving the others alone.
+func (l *Local) AddInstance(env, id string, port int, extraEnv map[string]string) error {
+	if !validName(env) || !validName(id) {
+		return fmt.Errorf("add instance %q to %q: %w", id, env, ErrInvalidName)
+	}
+	if port < 1 || port > 65535 {
+		return fmt.Errorf("add instance %s: port %d is not valid", id, port)
+	}
+	if err := l.writeScript(); err != nil {
+		return fmt.Errorf("add instance %s: %w", id, err)
+	}
+	return l.provisionInstance(env, id, port, cmp.Or(extraEnv["SLIPWAY_APP"], "app"), extraEnv)
+}
+
+func (l *Local) provisionInstance(env, id string, port int, app string, extraEnv map[string]string) error {
+	dir := l.InstanceDir(env, id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("provision instance %s: %w", id, err)
+	}
+	var b strings.Builder
+	b.WriteString("# Host settings of an embedded fleet instance, written by internal/fleet.\n")
+	fmt.Fprintf(&b, "SLIPWAY_SERVICE_MODE=process\nSLIPWAY_HOST=127.0.0.1\nPORT=%d\n", port)
+	for _, k := range slices.Sorted(maps.Keys(extraEnv)) {
+		fmt.Fprintf(&b, "%s=%s\n", k, envValue(extraEnv[k]))
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "host.env"), []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("provision instance %s: %w", id, err)
+	}
+	tags, err := json.Marshal(map[string]string{"app": app, "env": env, "name": id})
+	if err != nil {
+		return fmt.Errorf("provision instance %s: %w", id, err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "tags.json"), append(tags, '\n'), 0o644); err != nil {
+		return fmt.Errorf("provision instance %s: %w", id, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -251,15 +252,23 @@ func (e *Env) AddInstance(ctx context.Context, env string) (string, error) {
 	if len(insts) == 0 {
 		return "", fmt.Errorf("add instance to %s: the environment has no instances", env)
 	}
-	_, portText, err := net.SplitHostPort(insts[0].Address)
+	// The next index after the highest, and a port free now: the ports
+	// after the environment's first ones may have been taken since Init.
+	next := 0
+	for _, i := range insts {
+		if n, err := strconv.Atoi(strings.TrimPrefix(i.ID, env+"-")); err == nil && n > next {
+			next = n
+		}
+	}
+	id := fmt.Sprintf("%s-%d", env, next+1)
+	port, err := freePortRange(1)
 	if err != nil {
 		return "", fmt.Errorf("add instance to %s: %w", env, err)
 	}
-	base, _ := strconv.Atoi(portText)
-	if err := e.Fleet.Provision(env, len(insts)+1, base, hostEnv(e.Config.App, e.DatabasePath(env))); err != nil {
+	if err := e.Fleet.AddInstance(env, id, port, hostEnv(e.Config.App, e.DatabasePath(env))); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s-%d", env, len(insts)+1), nil
+	return id, nil
 }
 
 // DatabasePath is an environment's SQLite database.
