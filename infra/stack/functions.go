@@ -80,7 +80,7 @@ var Specs = map[string]FunctionSpec{
 		Description:    "Slipway preflight: validate the request, verify the release and its checksum, check the database and the targets, plan the waves",
 		TimeoutSeconds: 100, MemoryMB: 1024, VPC: true,
 		Ledger:       []string{"PutDeployment", "UpdateDeployment", "ListDeployments", "AddStep"},
-		Capabilities: []Capability{ReadArtifacts, DescribeInstances, ReadDatabaseSecrets},
+		Capabilities: []Capability{ReadArtifacts, DescribeInstances, ReadDatabaseSecrets, ReadTargetHealth},
 	},
 	"approval": {
 		Description:    "Slipway approval: record a production deployment's approval request with its task token and send it to the notification topic",
@@ -115,7 +115,7 @@ var Specs = map[string]FunctionSpec{
 		Description:    "Slipway deploy: activate the release on a wave of instances through SSM Run Command and poll the result",
 		TimeoutSeconds: 50, MemoryMB: 256,
 		Ledger:       []string{"PutInstanceResults", "AddStep"},
-		Capabilities: []Capability{DescribeInstances, RunCommands},
+		Capabilities: []Capability{DescribeInstances, RunCommands, ReadTargetHealth, ManageTargets},
 	},
 	"health": {
 		Description:    "Slipway health: probe a wave's instances for the expected version and check the CloudWatch alarms",

@@ -37,7 +37,11 @@ func TestDeployFunctionPermissions(t *testing.T) {
 		{Sid: "SendCommandDocument", Effect: "Allow", Actions: []string{"ssm:SendCommand"}, Resources: []string{"arn:aws:ssm:eu-west-1:111111111111:document/slipway-demo-host"}},
 		{Sid: "SendCommandInstancesProduction", Effect: "Allow", Actions: []string{"ssm:SendCommand"}, Resources: []string{arnEC2 + "instance/*"}, Conditions: tags("production")},
 		{Sid: "SendCommandInstancesStaging", Effect: "Allow", Actions: []string{"ssm:SendCommand"}, Resources: []string{arnEC2 + "instance/*"}, Conditions: tags("staging")},
-		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"}, Resources: []string{"*"}},
+		{Sid: "ManageTargets", Effect: "Allow", Actions: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, Resources: []string{
+			"arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210",
+			"arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"}},
+		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth",
+			"ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"}, Resources: []string{"*"}},
 		xrayStatement,
 	}
 	if diff := cmp.Diff(sortStatements(want), sortStatements(s.roleStatements(t, "DeployRole"))); diff != "" {
@@ -98,7 +102,7 @@ func TestPreflightFunctionPermissions(t *testing.T) {
 		{Sid: "DecryptDatabaseSecrets", Effect: "Allow", Actions: []string{"kms:Decrypt"},
 			Resources:  []string{"arn:aws:kms:eu-west-1:111111111111:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"},
 			Conditions: map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}},
-		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"ssm:DescribeInstanceInformation"}, Resources: []string{"*"}},
+		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"elasticloadbalancing:DescribeTargetHealth", "ssm:DescribeInstanceInformation"}, Resources: []string{"*"}},
 		xrayStatement,
 	}
 	if diff := cmp.Diff(sortStatements(want), sortStatements(s.roleStatements(t, "PreflightRole"))); diff != "" {

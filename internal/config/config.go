@@ -59,6 +59,97 @@ type Environment struct {
 	// instance into service only once it runs the environment's release
 	// (see pipeline.Lifecycle).
 	AutoScalingGroups []string `json:"auto_scaling_groups,omitempty"`
+	// BlueGreen is the environment's blue/green setup, for manifests whose
+	// rollout.strategy is blue-green.
+	BlueGreen *BlueGreen `json:"blue_green,omitempty"`
+}
+
+// BlueGreen is an environment split in two sides behind one listener:
+// a deployment goes to the side that does not serve, then the listener's
+// weighted forward action shifts to it; rollback shifts it back.
+type BlueGreen struct {
+	// Listener is the listener (or listener rule) ARN whose weighted
+	// forward action sends traffic to the two sides' target groups; in
+	// the embedded environment, the environment's balancer name.
+	Listener string `json:"listener"`
+	Blue     Side   `json:"blue"`
+	Green    Side   `json:"green"`
+}
+
+// Side is one half of a blue/green environment: its target group and
+// its instances, by tags or by Auto Scaling groups.
+type Side struct {
+	TargetGroup       string            `json:"target_group"`
+	Tags              map[string]string `json:"tags,omitempty"`
+	AutoScalingGroups []string          `json:"auto_scaling_groups,omitempty"`
+}
+
+// Side names.
+const (
+	Blue  = "blue"
+	Green = "green"
+)
+
+// Side returns the side called name (blue or green).
+func (b *BlueGreen) Side(name string) Side {
+	if name == Green {
+		return b.Green
+	}
+	return b.Blue
+}
+
+// SideOf returns the name of the side whose target group is group.
+func (b *BlueGreen) SideOf(group string) (string, bool) {
+	switch group {
+	case b.Blue.TargetGroup:
+		return Blue, true
+	case b.Green.TargetGroup:
+		return Green, true
+	}
+	return "", false
+}
+
+func (b *BlueGreen) validate() error {
+	if b.Listener == "" {
+		return fmt.Errorf("blue_green.listener is empty: name the listener (or listener rule) ARN whose weighted forward action sends traffic to both sides")
+	}
+	for _, s := range []struct {
+		name string
+		side Side
+	}{{Blue, b.Blue}, {Green, b.Green}} {
+		if s.side.TargetGroup == "" {
+			return fmt.Errorf("blue_green.%s.target_group is empty: each side needs its own target group", s.name)
+		}
+		if len(s.side.Tags) == 0 && len(s.side.AutoScalingGroups) == 0 {
+			return fmt.Errorf("blue_green.%s names no instances: set tags (the side's instance tags) or auto_scaling_groups", s.name)
+		}
+	}
+	if b.Blue.TargetGroup == b.Green.TargetGroup {
+		return fmt.Errorf("blue_green: blue and green share target group %q; each side needs its own", b.Blue.TargetGroup)
+	}
+	if len(b.Blue.Tags) > 0 && mapsEqual(b.Blue.Tags, b.Green.Tags) {
+		return fmt.Errorf("blue_green: blue and green select the same instance tags; give each side a tag of its own (for example slipway:side=blue)")
+	}
+	for _, g := range b.Blue.AutoScalingGroups {
+		for _, h := range b.Green.AutoScalingGroups {
+			if g == h {
+				return fmt.Errorf("blue_green: Auto Scaling group %q is on both sides; each side needs its own groups", g)
+			}
+		}
+	}
+	return nil
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // UnknownEnvironmentError names an environment that is not configured.
@@ -131,6 +222,13 @@ func Parse(data []byte) (*Config, error) {
 	for branch, env := range c.Triggers.Branches {
 		if _, ok := c.Environments[env]; !ok {
 			return nil, fmt.Errorf("slipway configuration for %s: triggers.branches maps %q to environment %q, which is not configured", c.App, branch, env)
+		}
+	}
+	for _, name := range c.Names() {
+		if bg := c.Environments[name].BlueGreen; bg != nil {
+			if err := bg.validate(); err != nil {
+				return nil, fmt.Errorf("slipway configuration for %s: environment %s: %w", c.App, name, err)
+			}
 		}
 	}
 	owner := map[string]string{}

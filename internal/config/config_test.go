@@ -65,3 +65,28 @@ func TestEnvironmentOfGroup(t *testing.T) {
 		}
 	}
 }
+
+func TestBlueGreen(t *testing.T) {
+	good := `{"app":"shop","environments":{"prod":{"blue_green":{"listener":"arn:l","blue":{"target_group":"tg-b","tags":{"slipway:side":"blue"}},"green":{"target_group":"tg-g","auto_scaling_groups":["asg-g"]}}}}}`
+	c, err := Parse([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg := c.Environments["prod"].BlueGreen
+	if side, ok := bg.SideOf("tg-g"); !ok || side != Green || bg.Side(Green).TargetGroup != "tg-g" {
+		t.Errorf("SideOf(tg-g) = %q, %v", side, ok)
+	}
+	for _, tt := range []struct{ name, bg, want string }{
+		{"no listener", `{"blue":{"target_group":"a","tags":{"s":"b"}},"green":{"target_group":"b","tags":{"s":"g"}}}`, "blue_green.listener is empty"},
+		{"no group", `{"listener":"l","blue":{"tags":{"s":"b"}},"green":{"target_group":"b","tags":{"s":"g"}}}`, "blue_green.blue.target_group is empty"},
+		{"no instances", `{"listener":"l","blue":{"target_group":"a","tags":{"s":"b"}},"green":{"target_group":"b"}}`, "blue_green.green names no instances"},
+		{"same group", `{"listener":"l","blue":{"target_group":"a","tags":{"s":"b"}},"green":{"target_group":"a","tags":{"s":"g"}}}`, "share target group"},
+		{"same tags", `{"listener":"l","blue":{"target_group":"a","tags":{"s":"b"}},"green":{"target_group":"b","tags":{"s":"b"}}}`, "same instance tags"},
+		{"same asg", `{"listener":"l","blue":{"target_group":"a","auto_scaling_groups":["x"]},"green":{"target_group":"b","auto_scaling_groups":["x"]}}`, `"x" is on both sides`},
+	} {
+		_, err := Parse([]byte(`{"app":"shop","environments":{"prod":{"blue_green":` + tt.bg + `}}}`))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "environment prod") {
+			t.Errorf("%s: error = %v, want it to mention %q", tt.name, err, tt.want)
+		}
+	}
+}

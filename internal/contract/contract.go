@@ -142,6 +142,9 @@ type State struct {
 	// (traffic in place): DetachWave, CheckDrained, AttachWave and
 	// CheckInService keep it.
 	Traffic *TrafficState `json:"traffic,omitempty"`
+	// BlueGreen is the blue/green path's state (the bluegreen-* actions'
+	// DeployOutput), when the manifest's strategy is blue-green.
+	BlueGreen *DeployOutput `json:"bluegreen,omitempty"`
 
 	// Error is what a Catch caught on the way forward.
 	Error *StateError `json:"error,omitempty"`
@@ -246,6 +249,8 @@ type PreflightOutput struct {
 	Traffic bool `json:"traffic"`
 	// TargetGroups are the groups a wave leaves and goes back to.
 	TargetGroups []string `json:"target_groups,omitempty"`
+	// BlueGreen is set when the manifest's rollout.strategy is blue-green.
+	BlueGreen *BlueGreenSpec `json:"blue_green,omitempty"`
 }
 
 // Artifact names a release bundle and the SHA-256 every stage verifies.
@@ -488,6 +493,9 @@ type DeployInput struct {
 	// Traffic is, for CheckDrained, AttachWave and CheckInService, what
 	// DetachWave found.
 	Traffic *TrafficState `json:"traffic,omitempty"`
+	// BlueGreen is, for the bluegreen-* actions, the blue/green input
+	// (pipeline.BlueGreen).
+	BlueGreen *BlueGreenInput `json:"blue_green,omitempty"`
 }
 
 // Command statuses, as SSM reports them for a whole command.
@@ -514,6 +522,8 @@ type DeployOutput struct {
 	Unreachable []string          `json:"unreachable"`
 	// Traffic is the traffic-in-place actions' answer.
 	Traffic *TrafficState `json:"traffic,omitempty"`
+	// BlueGreen is the bluegreen-* actions' answer.
+	BlueGreen *BlueGreenState `json:"blue_green,omitempty"`
 }
 
 // Observation is $.observation: what the fleet and the schema were

@@ -199,7 +199,9 @@ func benchTimeToPrevious(b *testing.B, on setup) {
 }
 
 // BenchmarkTimeToPrevious measures the time from a failure to all traffic
-// on the previous release; "direct" is a client calling the instances.
+// on the previous release; "direct" is a client calling the instances,
+// "balancer" one calling the load balancer's endpoint.
 func BenchmarkTimeToPrevious(b *testing.B) {
 	b.Run("direct", func(b *testing.B) { benchTimeToPrevious(b, direct) })
+	b.Run("balancer", func(b *testing.B) { benchTimeToPrevious(b, balanced) })
 }

@@ -160,13 +160,14 @@ func (e *Env) intVar(name string, def int) int {
 	return def
 }
 
-// HasTargetGroups reports whether any environment names load balancer
-// target groups (config.Environment.TargetGroups): only then does a
-// function that moves instances in and out of service build an ELBv2
-// client (pipeline.Deps.Traffic stays nil otherwise).
+// HasTargetGroups reports whether any environment sits behind a load
+// balancer: it names target groups (config.Environment.TargetGroups) or
+// is blue/green (a listener and a target group per side). Only then does
+// a function that moves instances or traffic build an ELBv2 client
+// (pipeline.Deps.Traffic stays nil otherwise).
 func (e *Env) HasTargetGroups() bool {
 	for _, env := range e.Config.Environments {
-		if len(env.TargetGroups) > 0 {
+		if len(env.TargetGroups) > 0 || env.BlueGreen != nil {
 			return true
 		}
 	}

@@ -79,6 +79,9 @@ func TestHasTargetGroups(t *testing.T) {
 	for cfg, want := range map[string]bool{
 		`{"app":"demo","environments":{"staging":{}}}`: false,
 		`{"app":"demo","environments":{"staging":{},"production":{"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/0123456789abcdef"]}}}`: true,
+		`{"app":"demo","environments":{"production":{"blue_green":{"listener":"arn:aws:elasticloadbalancing:eu-west-1:111111111111:listener/app/demo/50dc6c495c0c9188/f2f7dc8efc522ab2",` +
+			`"blue":{"target_group":"arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-blue/0123456789abcdef","tags":{"side":"blue"}},` +
+			`"green":{"target_group":"arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-green/fedcba9876543210","tags":{"side":"green"}}}}}}`: true,
 	} {
 		env, err := New(func(k string) string {
 			return map[string]string{"SLIPWAY_CONFIG": cfg, "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"}[k]

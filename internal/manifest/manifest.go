@@ -75,6 +75,65 @@ type Rollout struct {
 	// groups: a count of targets or a percentage of those registered
 	// ("66%", the default) that must stay in service while a wave is out.
 	MinHealthy *Capacity `yaml:"min_healthy"`
+	// Strategy is in-place (default: the waves restart the serving
+	// instances) or blue-green (deploy to the idle side of two target
+	// groups, then shift the listener's weights to it).
+	Strategy string `yaml:"strategy"`
+	// Shift is how a blue/green deployment moves traffic to the new side:
+	// "all" (one switch, the default) or cumulative percentages ending at
+	// 100%, such as ["10%", "50%", "100%"].
+	Shift ShiftSpec `yaml:"shift"`
+	// ShiftBake is how long each shift step bakes, with the alarms checked,
+	// before the next step (default 1m; the last step bakes for bake.duration).
+	ShiftBake Duration `yaml:"shift_bake"`
+	// KeepWarm is how long the old side stays warm, ready for a switch
+	// back, after a blue/green deployment succeeds (default 1h).
+	KeepWarm Duration `yaml:"keep_warm"`
+}
+
+// Rollout strategies.
+const (
+	StrategyInPlace   = "in-place"
+	StrategyBlueGreen = "blue-green"
+)
+
+// ShiftSpec is a blue/green shift: the new side's cumulative weight, in
+// percent, at each step. The last step is 100.
+type ShiftSpec []int
+
+// UnmarshalYAML reads "all" or a list of percentages such as ["10%", "100%"].
+func (s *ShiftSpec) UnmarshalYAML(n *yaml.Node) error {
+	const want = `want "all" or a list of growing percentages ending at "100%", such as ["10%", "50%", "100%"]`
+	if n.Kind == yaml.ScalarNode {
+		if strings.TrimSpace(n.Value) != "all" {
+			return &nodeError{line: n.Line, col: n.Column, msg: fmt.Sprintf("%q: %s", n.Value, want)}
+		}
+		*s = ShiftSpec{100}
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return &nodeError{line: n.Line, col: n.Column, msg: want}
+	}
+	out := make(ShiftSpec, 0, len(n.Content))
+	for i, c := range n.Content {
+		v := strings.TrimSpace(c.Value)
+		p, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+		switch {
+		case c.Kind != yaml.ScalarNode || !strings.HasSuffix(v, "%") || err != nil:
+			return &nodeError{line: c.Line, col: c.Column, msg: fmt.Sprintf("step %d %q is not a whole percentage such as \"10%%\"; %s", i+1, c.Value, want)}
+		case p < 1 || p > 100:
+			return &nodeError{line: c.Line, col: c.Column, msg: fmt.Sprintf("step %d %q must be above 0%% and at most 100%%", i+1, c.Value)}
+		case len(out) > 0 && p <= out[len(out)-1]:
+			return &nodeError{line: c.Line, col: c.Column, msg: fmt.Sprintf("step %d %q does not grow past step %d \"%d%%\": each step moves more traffic to the new side", i+1, c.Value, i, out[len(out)-1])}
+		}
+		out = append(out, p)
+	}
+	if out[len(out)-1] != 100 {
+		last := n.Content[len(n.Content)-1]
+		return &nodeError{line: last.Line, col: last.Column, msg: fmt.Sprintf("the last step is %q: it must be \"100%%\", so the new side ends up serving everything", last.Value)}
+	}
+	*s = out
+	return nil
 }
 
 // Capacity is a count of targets (0 or more) or a percentage ("66%").
@@ -342,6 +401,18 @@ func (m *Manifest) setDefaults() {
 	if len(m.Rollout.Tags) == 0 {
 		m.Rollout.Tags = map[string]string{"slipway:app": m.App, "slipway:env": "{env}"}
 	}
+	if m.Rollout.Strategy == "" {
+		m.Rollout.Strategy = StrategyInPlace
+	}
+	if len(m.Rollout.Shift) == 0 {
+		m.Rollout.Shift = ShiftSpec{100}
+	}
+	if m.Rollout.ShiftBake.Duration == 0 {
+		m.Rollout.ShiftBake.Duration = time.Minute
+	}
+	if m.Rollout.KeepWarm.Duration == 0 {
+		m.Rollout.KeepWarm.Duration = time.Hour
+	}
 	if m.Bake.Duration.Duration == 0 {
 		m.Bake.Duration.Duration = 5 * time.Minute
 	}
@@ -403,6 +474,17 @@ func (m *Manifest) validate() []problem {
 	errs = append(errs, checkWaves("rollout.waves", m.Rollout.Waves)...)
 	if m.Rollout.PollInterval.Duration < time.Second {
 		add("rollout.poll_interval", "must be at least 1s")
+	}
+	switch m.Rollout.Strategy {
+	case StrategyInPlace, StrategyBlueGreen:
+	default:
+		add("rollout.strategy", "%q is not a strategy: in-place (restart the serving instances in waves) or blue-green (deploy to the idle side, then shift the listener)", m.Rollout.Strategy)
+	}
+	if d := m.Rollout.ShiftBake.Duration; d < time.Second || d > MaxBake {
+		add("rollout.shift_bake", "%s must be between 1s and %s", d, MaxBake)
+	}
+	if d := m.Rollout.KeepWarm.Duration; d < time.Minute {
+		add("rollout.keep_warm", "%s is too short: keep the old side warm at least 1m, so an alarm can still switch back to it", d)
 	}
 	errs = append(errs, checkBake("bake", m.Bake)...)
 	switch m.Migrations.Engine {

@@ -57,6 +57,8 @@ func (h *Deploy) Handle(ctx context.Context, in contract.DeployInput) (contract.
 		return h.attach(ctx, in)
 	case contract.DeployInService:
 		return h.inService(ctx, in)
+	case contract.DeployBlueGreenPlan, contract.DeployBlueGreenAwait, contract.DeployBlueGreenShift, contract.DeployBlueGreenSwitchBack:
+		return h.blueGreen(ctx, in)
 	}
 	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll, drift, observe, observe-poll, detach, drained, attach or in-service)", in.Action)
 }

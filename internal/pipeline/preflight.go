@@ -314,6 +314,12 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	} else if out.PreviousVersion != out.Version {
 		out.RequireOnHosts = out.PreviousVersion
 	}
+	if m.Rollout.Strategy == manifest.StrategyBlueGreen && kind == contract.KindDeploy {
+		if envCfg.BlueGreen == nil {
+			return out, Refuse("the manifest's rollout.strategy is blue-green but environment %s has no blue_green configuration (listener, blue and green target groups and instances); add it, or set rollout.strategy: in-place", req.Environment)
+		}
+		out.BlueGreen = &contract.BlueGreenSpec{Shift: m.Rollout.Shift, ShiftBakeSeconds: seconds(m.Rollout.ShiftBake.Duration), KeepWarmSeconds: seconds(m.Rollout.KeepWarm.Duration)}
+	}
 	out.Waves = manifest.Plan(waves, out.Instances)
 	out.WaveCount = len(out.Waves)
 	// A rollback execution returns every instance at once, in place.

@@ -248,6 +248,9 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 		if st.BakeCheck != nil {
 			msg += fmt.Sprintf("; baked %ds with no alarm", st.BakeCheck.ElapsedSeconds)
 		}
+		if bg := st.BlueGreen; bg != nil && bg.BlueGreen != nil && bg.BlueGreen.Shifted {
+			msg += fmt.Sprintf("; all traffic shifted to %s (%s) in %d steps, %s kept warm", bg.BlueGreen.Idle, bg.BlueGreen.IdleGroup, len(bg.BlueGreen.Steps), bg.BlueGreen.Serving)
+		}
 		return contract.StatusSucceeded, msg + ". " + observed
 	}
 	if !changed {
@@ -260,6 +263,9 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 			if already := r.InstanceCount - r.Switched; already > 0 {
 				msg += fmt.Sprintf(" (%d already on it)", already)
 			}
+		}
+		if bg := st.BlueGreen; bg != nil && bg.BlueGreen != nil && bg.BlueGreen.SwitchedBack {
+			msg += ": " + SwitchBackLine(*bg.BlueGreen)
 		}
 		msg += ". " + observed
 		if schemaBack(st) {

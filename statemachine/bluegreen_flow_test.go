@@ -1,0 +1,184 @@
+package statemachine_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-deploy/slipway/internal/asl"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+	"github.com/slipway-deploy/slipway/statemachine"
+)
+
+// blueGreenWorld wraps the flow stubs: preflight says blue-green, the
+// deploy function answers the bluegreen-* actions like pipeline.BlueGreen
+// (blue serves, green idles), and an alarm can fire during a shift step's
+// bake.
+type blueGreenWorld struct {
+	alarmAt  int // shift step (1-based) whose bake sees an alarm; 0: none
+	actions  []string
+	step     int
+	observed map[string]string // the tags the final observation looked at
+	sentTo   [][]string        // instance ids of each host command
+}
+
+const shiftBakeSeconds = 20
+
+func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
+	pre, dep, hea := h[localenv.ARN("preflight")], h[localenv.ARN("deploy")], h[localenv.ARN("health")]
+	h[localenv.ARN("preflight")] = asl.HandlerFunc(func(ctx context.Context, p []byte) ([]byte, error) {
+		b, err := pre.Invoke(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		var out contract.PreflightOutput
+		if err := json.Unmarshal(b, &out); err != nil {
+			return nil, err
+		}
+		out.Instances = []string{"a", "b", "c", "d", "e", "f"}
+		out.BlueGreen = &contract.BlueGreenSpec{Shift: []int{10, 50, 100}, ShiftBakeSeconds: shiftBakeSeconds, KeepWarmSeconds: 3600}
+		return json.Marshal(out)
+	})
+	h[localenv.ARN("deploy")] = asl.HandlerFunc(func(ctx context.Context, p []byte) ([]byte, error) {
+		var in contract.DeployInput
+		if err := json.Unmarshal(p, &in); err != nil {
+			return nil, err
+		}
+		w.actions = append(w.actions, in.Action)
+		if in.Action == "send" {
+			w.sentTo = append(w.sentTo, in.InstanceIDs)
+		}
+		if in.Action == "observe" {
+			w.observed = in.Tags
+		}
+		if !strings.HasPrefix(in.Action, "bluegreen-") {
+			return dep.Invoke(ctx, p)
+		}
+		var st contract.BlueGreenState
+		if in.BlueGreen == nil {
+			return nil, fmt.Errorf("%s without blue_green", in.Action)
+		}
+		switch in.Action {
+		case contract.DeployBlueGreenPlan:
+			if fmt.Sprint(in.BlueGreen.Shift) != "[10 50 100]" {
+				return nil, fmt.Errorf("plan with shift %v", in.BlueGreen.Shift)
+			}
+			st = contract.BlueGreenState{Serving: "blue", Idle: "green", IdleInstances: []string{"d", "e", "f"}, Steps: in.BlueGreen.Shift,
+				ServingTags: map[string]string{"side": "blue"}, IdleTags: map[string]string{"side": "green"}, ObserveTags: map[string]string{"side": "blue"}}
+		case contract.DeployBlueGreenAwait:
+			st = *in.BlueGreen.BlueGreen
+			st.AwaitAttempts++
+			st.Healthy = st.AwaitAttempts >= 2
+		case contract.DeployBlueGreenShift:
+			st = *in.BlueGreen.BlueGreen
+			st.Weight = st.Steps[st.Step]
+			st.Step++
+			w.step = st.Step
+			if st.Shifted = st.Weight == 100; st.Shifted {
+				st.ObserveTags = st.IdleTags
+			}
+		case contract.DeployBlueGreenSwitchBack:
+			st = *in.BlueGreen.BlueGreen
+			st.SwitchedBack, st.Weight, st.Shifted, st.ObserveTags = true, 0, false, st.ServingTags
+		}
+		return json.Marshal(contract.DeployOutput{BlueGreen: &st, Unreachable: []string{}})
+	})
+	h[localenv.ARN("health")] = asl.HandlerFunc(func(ctx context.Context, p []byte) ([]byte, error) {
+		var in contract.HealthInput
+		if err := json.Unmarshal(p, &in); err != nil {
+			return nil, err
+		}
+		if in.Action == "alarms" && in.DurationSeconds == shiftBakeSeconds && w.step == w.alarmAt {
+			return nil, &contract.AlarmFired{Message: fmt.Sprintf("5xx during shift step %d", w.step)}
+		}
+		return hea.Invoke(ctx, p)
+	})
+	return h
+}
+
+func TestBlueGreenFlow(t *testing.T) {
+	sm, err := asl.Parse(mustSubstitute(t, statemachine.Deploy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := []string{"Preflight", "AcquireLock", "Resolve", "SendHostCheck", "CheckHosts", "Snapshot", "CheckSnapshot", "CheckSnapshot", "Migrate",
+		"BlueGreenPlan", "BlueGreenDeploy", "BlueGreenCheckDeploy", "BlueGreenCheckDeploy", "BlueGreenAwait", "BlueGreenAwait"}
+	step := []string{"ShiftStep", "ShiftCheckAlarms"}
+	tail := []string{"BlueGreenObserve", "CheckObservation", "ObserveSchema", "Record", "ReleaseLock"}
+	join := func(parts ...[]string) []string {
+		var out []string
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	tests := []struct {
+		name        string
+		fail        map[string]error
+		alarmAt     int
+		wantTasks   []string
+		wantStatus  string
+		wantError   string
+		wantActions string // the bluegreen-* actions, in order
+		wantObserve string // the side the final observation looked at
+	}{
+		{name: "deploy to the idle side, then shift in three steps", wantTasks: join(head, step, step, step, tail), wantStatus: "SUCCEEDED",
+			wantActions: "plan await await shift shift shift", wantObserve: "green"},
+		{name: "an alarm during a shift step switches back in one call", alarmAt: 2, wantTasks: join(head, step, step, []string{"BlueGreenSwitchBack"}, tail),
+			wantStatus: "FAILED", wantError: "AlarmFired", wantActions: "plan await await shift shift switch-back", wantObserve: "blue"},
+		{name: "a failing release on the idle side never gets weight", fail: map[string]error{"CheckWave": &contract.DeployFailed{Message: "d: exit 6"}},
+			wantTasks:  join(head[:12], []string{"Rollback", "CheckRollback", "VerifyRollback", "RevertSchema", "ObserveFleet", "CheckObservation", "ObserveSchema", "Record", "ReleaseLock"}),
+			wantStatus: "FAILED", wantError: "DeployFailed", wantActions: "plan", wantObserve: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &stubs{fail: tt.fail, failOnce: map[string]error{}, calls: map[string]int{}}
+			w := &blueGreenWorld{alarmAt: tt.alarmAt}
+			in, _ := json.Marshal(contract.DeployRequest{App: "demo", Environment: "staging", Version: "v2"})
+			exec, err := asl.Run(context.Background(), sm, in, asl.Options{Resolver: w.wrap(s.handlers()), Clock: asl.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tasks []string
+			current := ""
+			for _, ev := range exec.History {
+				switch ev.Type {
+				case "TaskStateEntered":
+					current = ev.StateEnteredEventDetails.Name
+				case "LambdaFunctionScheduled", "TaskScheduled":
+					tasks = append(tasks, current)
+				}
+			}
+			if diff := cmp.Diff(tt.wantTasks, tasks); diff != "" {
+				t.Errorf("tasks visited (-want +got):\n%s", diff)
+			}
+			if exec.Status != tt.wantStatus || exec.Error != tt.wantError {
+				t.Errorf("execution = %s %s %s, want %s %s", exec.Status, exec.Error, exec.Cause, tt.wantStatus, tt.wantError)
+			}
+			var bg []string
+			for _, a := range w.actions {
+				if strings.HasPrefix(a, "bluegreen-") {
+					bg = append(bg, strings.TrimPrefix(a, "bluegreen-"))
+				}
+			}
+			if got := strings.Join(bg, " "); got != tt.wantActions {
+				t.Errorf("blue/green actions = %q, want %q", got, tt.wantActions)
+			}
+			if got := w.observed["side"]; got != tt.wantObserve {
+				t.Errorf("the observation looked at side %q (tags %v), want %q", got, w.observed, tt.wantObserve)
+			}
+			// The host commands of the deployment only ever go to the idle side.
+			for _, ids := range w.sentTo {
+				if fmt.Sprint(ids) != "[d e f]" {
+					t.Errorf("a host command went to %v, not the idle side [d e f]", ids)
+				}
+			}
+		})
+	}
+}
