@@ -165,10 +165,13 @@ func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string
 	return out, nil
 }
 
-// byWave says whether a deployment's rollback goes wave by wave behind the
-// load balancer: the environment serves behind target groups and the
-// rollout has begun.
+// byWave says whether a rollback goes wave by wave behind the load
+// balancer: the environment serves behind target groups, and a
+// deployment's rollout has begun (a rollback execution walks the
+// manifest's waves).
 func byWave(st contract.State) bool {
-	return st.Kind != contract.KindRollback && st.Preflight != nil && st.Preflight.Traffic &&
-		st.Rollout != nil && st.Plan != nil && st.Plan.WaveCount > 0
+	if st.Preflight == nil || !st.Preflight.Traffic || st.Preflight.WaveCount == 0 {
+		return false
+	}
+	return st.Kind == contract.KindRollback || (st.Rollout != nil && st.Plan != nil && st.Plan.WaveCount > 0)
 }
