@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +22,10 @@ import (
 // at chosen task states. They let a test run the real definition and check
 // which states it visits.
 type stubs struct {
-	fail      map[string]error // by task state name
+	fail map[string]error // by task state name
+	// failFrom, for a state in fail, is the call from which it fails (1
+	// by default).
+	failFrom  map[string]int
 	failOnce  map[string]error
 	calls     map[string]int
 	snapPolls int
@@ -37,10 +42,17 @@ type stubs struct {
 	observations int
 	// traffic puts the environment behind a target group (traffic in place).
 	traffic bool
+	// rollbackLog is what a rollback wave by wave did, in order: "detach 2"
+	// (action, wave number from 1), "rollback b,c", "probe b,c", ...
+	rollbackLog []string
+	byWave      bool
 }
 
 func (s *stubs) err(state string) error {
 	s.calls[state]++
+	if n := s.failFrom[state]; n > 0 && s.calls[state] < n {
+		return nil
+	}
 	if e, ok := s.failOnce[state]; ok {
 		delete(s.failOnce, state)
 		return e
@@ -123,6 +135,13 @@ func (s *stubs) handlers() asl.Handlers {
 			if s.calls["Rollback"] > 0 {
 				state = map[string]string{"attach": "ReattachWave", "in-service": "CheckReattached"}[in.Action]
 			}
+			if in.Action == "detach" && in.Traffic != nil {
+				s.byWave = true
+			}
+			if s.byWave {
+				state = map[string]string{"detach": "RollbackWaveDetach", "drained": "RollbackWaveCheckDrained", "attach": "RollbackWaveAttach", "in-service": "RollbackWaveCheckInService"}[in.Action]
+				s.rollbackLog = append(s.rollbackLog, fmt.Sprintf("%s %d", in.Action, in.Wave+1))
+			}
 			st := &contract.TrafficState{Groups: map[string][]string{"web": in.InstanceIDs}, Deadline: "2026-01-01T01:00:00Z"}
 			if in.Action != "detach" {
 				if in.Traffic == nil || len(in.Traffic.Groups["web"]) == 0 {
@@ -163,6 +182,9 @@ func (s *stubs) handlers() asl.Handlers {
 		state := "ProbeWave"
 		if in.Wave < 0 {
 			state = "VerifyRollback"
+			if s.traffic {
+				s.rollbackLog = append(s.rollbackLog, "probe "+strings.Join(in.InstanceIDs, ","))
+			}
 			if in.Health.Path != "/old" {
 				return contract.HealthOutput{}, fmt.Errorf("VerifyRollback probes with %q, want the previous release's health settings (/old)", in.Health.Path)
 			}
@@ -179,7 +201,23 @@ func (s *stubs) handlers() asl.Handlers {
 		return out, s.err(state)
 	})
 	reg("rollback", func(ctx context.Context, in contract.RollbackInput) (contract.RollbackOutput, error) {
+		if in.InstanceIDs != nil {
+			// One wave of a rollback behind a load balancer: it moves
+			// that wave only.
+			if in.State.RollbackWave == nil || !slices.Equal(in.InstanceIDs, in.State.Plan.Waves[in.State.RollbackWave.Wave]) {
+				return contract.RollbackOutput{}, fmt.Errorf("rollback of %v is not the wave %+v", in.InstanceIDs, in.State.RollbackWave)
+			}
+			state := map[string]string{"start": "RollbackWave", "poll": "RollbackWaveCheck"}[in.Action]
+			status := map[string]string{"start": "InProgress", "poll": "Done"}[in.Action]
+			if in.Action == "start" {
+				s.rollbackLog = append(s.rollbackLog, "rollback "+strings.Join(in.InstanceIDs, ","))
+			}
+			return contract.RollbackOutput{Status: status, CommandID: "rb", ToVersion: "v1", InstanceIDs: in.InstanceIDs, InstanceCount: len(in.InstanceIDs)}, s.err(state)
+		}
 		if in.Action == "start" {
+			if s.traffic && in.State.Rollout != nil && s.calls["DeployWave"] > 0 {
+				return contract.RollbackOutput{Status: "ByWave", InstanceIDs: []string{}}, s.err("Rollback")
+			}
 			if in.State.Preflight == nil {
 				return contract.RollbackOutput{Status: "Nothing", InstanceIDs: []string{}}, s.err("Rollback")
 			}
@@ -228,6 +266,8 @@ func TestDeployFlow(t *testing.T) {
 		wantTasks  []string
 		wantStatus string
 		wantError  string
+		wantLog    []string
+		failFrom   map[string]int
 	}{
 		{name: "happy path", wantTasks: happy, wantStatus: "SUCCEEDED"},
 		{name: "transient error is retried", failOnce: map[string]error{"Migrate": &contract.TransientError{Message: "throttled"}},
@@ -274,8 +314,16 @@ func TestDeployFlow(t *testing.T) {
 	inWave := []string{"DetachWave", "CheckDrained", "CheckDrained", "DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave", "AttachWave", "CheckInService", "CheckInService"}
 	inHappy := append(append(append(append([]string{}, happy[:9]...), inWave...), inWave...), happy[19:]...)
 	inAt := func(i int, more ...string) []string { return append(append([]string{}, inHappy[:i]...), more...) }
+	// A rollback behind the balancer goes wave by wave in reverse: out of
+	// the groups (what the rollout took out stays recorded), switched back,
+	// probed with the previous release's settings, and back in.
+	rbWave := []string{"RollbackWaveDetach", "RollbackWaveCheckDrained", "RollbackWaveCheckDrained", "RollbackWave", "RollbackWaveCheck", "RollbackWaveProbe", "RollbackWaveAttach", "RollbackWaveCheckInService", "RollbackWaveCheckInService"}
+	inRollbackTail := append(append(append(append([]string{"Rollback"}, rbWave...), "RevertSchema"), observe...), "Record", "ReleaseLock")
+	inRollbackBoth := append(append(append(append(append([]string{"Rollback"}, rbWave...), rbWave...), "RevertSchema"), observe...), "Record", "ReleaseLock")
+	// A wave taken out that had not been switched yet (nothing moved) is
+	// only put back.
 	reattach := []string{"Rollback", "CheckRollback", "VerifyRollback", "ReattachWave", "CheckReattached", "CheckReattached", "RevertSchema"}
-	inRollbackTail := append(append(reattach, observe...), "Record", "ReleaseLock")
+	inReattachTail := append(append(reattach, observe...), "Record", "ReleaseLock")
 	tests = append(tests, []struct {
 		name       string
 		fail       map[string]error
@@ -288,21 +336,36 @@ func TestDeployFlow(t *testing.T) {
 		wantTasks  []string
 		wantStatus string
 		wantError  string
+		wantLog    []string
+		failFrom   map[string]int
 	}{
 		{name: "in place: detach, drain, deploy, probe, attach, in service per wave", traffic: true, wantTasks: inHappy, wantStatus: "SUCCEEDED"},
 		{name: "in place: a wave stuck draining rolls back and is put back", traffic: true,
 			fail:      map[string]error{"CheckDrained": &contract.DeployFailed{Message: "wave 1: i-1 still draining"}},
-			wantTasks: inAt(11, inRollbackTail...), wantStatus: "FAILED", wantError: "DeployFailed"},
+			wantTasks: inAt(11, inReattachTail...), wantStatus: "FAILED", wantError: "DeployFailed"},
 		{name: "in place: a wave the balancer never reports healthy rolls back", traffic: true,
 			fail:      map[string]error{"CheckInService": &contract.HealthCheckFailed{Message: "wave 1: not in service"}},
 			wantTasks: inAt(19, inRollbackTail...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
 		{name: "in place: a wave that fails its own health check is not registered before the rollback", traffic: true,
 			fail:      map[string]error{"ProbeWave": &contract.HealthCheckFailed{Message: "500"}},
 			wantTasks: inAt(16, inRollbackTail...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
+		{name: "in place: a failure after the last wave rolls back the last wave first, then the one before", traffic: true,
+			fail:      map[string]error{"CheckDrift": &contract.DeployFailed{Message: "drift"}},
+			wantTasks: inAt(32, inRollbackBoth...), wantStatus: "FAILED", wantError: "DeployFailed",
+			wantLog: []string{"detach 2", "drained 2", "drained 2", "rollback b,c", "probe b,c", "attach 2", "in-service 2", "in-service 2",
+				"detach 1", "drained 1", "drained 1", "rollback a", "probe a", "attach 1", "in-service 1", "in-service 1"}},
+		{name: "in place: the second wave failing is rolled back first, from where it was taken out", traffic: true,
+			fail: map[string]error{"CheckWave": &contract.DeployFailed{Message: "wave 2: b failed"}}, failFrom: map[string]int{"CheckWave": 3},
+			wantTasks: inAt(25, inRollbackBoth...), wantStatus: "FAILED", wantError: "DeployFailed",
+			wantLog: []string{"detach 2", "drained 2", "drained 2", "rollback b,c", "probe b,c", "attach 2", "in-service 2", "in-service 2",
+				"detach 1", "drained 1", "drained 1", "rollback a", "probe a", "attach 1", "in-service 1", "in-service 1"}},
+		{name: "in place: a wave that fails its rollback probe stays out, and the rollback fails honestly after observing", traffic: true,
+			fail:      map[string]error{"CheckDrift": &contract.DeployFailed{Message: "drift"}, "VerifyRollback": &contract.HealthCheckFailed{Message: "old release 500"}},
+			wantTasks: inAt(32, append(append(append([]string{"Rollback"}, rbWave[:6]...), observe...), "Record", "ReleaseLock")...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
 	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &stubs{fail: tt.fail, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil, waits: tt.waits, observed: tt.observed, traffic: tt.traffic}
+			s := &stubs{fail: tt.fail, failFrom: tt.failFrom, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil, waits: tt.waits, observed: tt.observed, traffic: tt.traffic}
 			if s.failOnce == nil {
 				s.failOnce = map[string]error{}
 			}
@@ -337,6 +400,11 @@ func TestDeployFlow(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.wantTasks, tasks); diff != "" {
 				t.Errorf("tasks visited (-want +got):\n%s", diff)
+			}
+			if tt.wantLog != nil {
+				if diff := cmp.Diff(tt.wantLog, s.rollbackLog); diff != "" {
+					t.Errorf("rollback by wave (-want +got):\n%s", diff)
+				}
 			}
 			if exec.Status != tt.wantStatus || exec.Error != tt.wantError {
 				t.Errorf("execution = %s %s %s, want %s %s", exec.Status, exec.Error, exec.Cause, tt.wantStatus, tt.wantError)

@@ -153,6 +153,9 @@ type State struct {
 	// a person, timed out, or whose owner is gone. No rollback was attempted.
 	Stopped *StateError `json:"stopped,omitempty"`
 
+	// RollbackWave is the wave a rollback behind a load balancer is at,
+	// walking the waves in reverse.
+	RollbackWave  *RolloutCursor  `json:"rollback_wave,omitempty"`
 	Rollback      *RollbackOutput `json:"rollback,omitempty"`
 	RollbackProbe *HealthOutput   `json:"rollback_probe,omitempty"`
 	SchemaRevert  *MigrateOutput  `json:"schema_revert,omitempty"`
@@ -617,7 +620,11 @@ type BakeCursor struct {
 type RollbackInput struct {
 	Action    string `json:"action"` // start or poll
 	CommandID string `json:"command_id,omitempty"`
-	State     State  `json:"state"`
+	// InstanceIDs, when set, limits the rollback to these instances: a
+	// rollback wave by wave behind a load balancer (RollbackWave) moves one
+	// wave at a time.
+	InstanceIDs []string `json:"instance_ids,omitempty"`
+	State       State    `json:"state"`
 }
 
 // Rollback statuses.
@@ -625,6 +632,11 @@ const (
 	RollbackInProgress = "InProgress"
 	RollbackDone       = "Done"
 	RollbackNothing    = "Nothing"
+	// RollbackByWave: behind a load balancer, once the rollout has begun,
+	// Rollback moves nothing itself; the definition walks the waves in
+	// reverse (RollbackWave*), each out of its target groups while it is
+	// switched back.
+	RollbackByWave = "ByWave"
 )
 
 // RollbackOutput reports the fleet part of a rollback.

@@ -78,6 +78,16 @@ func (h *Deploy) detach(ctx context.Context, in contract.DeployInput) (contract.
 				targets = append(targets, t.Target)
 			}
 		}
+		// What the rollout's own detach recorded for this wave (a rollback
+		// wave by wave hands it on): a target it took out stays recorded,
+		// so that attach puts it back, even once it is gone from the group.
+		if in.Traffic != nil {
+			for _, id := range in.Traffic.Groups[g] {
+				if wave[id] && !slices.Contains(ids, id) {
+					ids = append(ids, id)
+				}
+			}
+		}
 		if len(ids) == 0 {
 			continue
 		}

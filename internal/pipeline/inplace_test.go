@@ -240,3 +240,32 @@ func TestCapacityFloorNothingServesYet(t *testing.T) {
 		t.Fatalf("first deployment, nothing healthy: %v", err)
 	}
 }
+
+// TestInPlaceRollbackDetachKeepsRecorded: a rollback wave's detach, handed
+// what the rollout's detach recorded, keeps a target already gone from a
+// group (the failing wave, drained before it failed), so that attach puts
+// it back in; ids of other waves in what it is handed are ignored.
+func TestInPlaceRollbackDetachKeepsRecorded(t *testing.T) {
+	h, b, _ := inplaceWorld(t)
+	in := contract.DeployInput{DeploymentID: "d1", Environment: "staging", Wave: 1, InstanceIDs: []string{"i-2"}, Action: contract.DeployDetach}
+	first := run(t, h, in)
+	in.Action, in.Traffic = contract.DeployDrained, first.Traffic
+	untilDone(t, h, in)
+	if _, in := b.States("web")["i-2"]; in {
+		t.Fatalf("web = %v; want i-2 drained and gone", b.States("web"))
+	}
+
+	// The rollback's detach of that wave, handed $.traffic.
+	in.Action, in.Traffic = contract.DeployDetach, &contract.TrafficState{Groups: map[string][]string{"web": {"i-2", "i-3"}}}
+	out := run(t, h, in)
+	if out.Traffic.Done || strings.Join(out.Traffic.Groups["web"], ",") != "i-2" || len(out.Traffic.Groups) != 1 {
+		t.Fatalf("rollback detach = %+v; want i-2 recorded in web (i-3 is another wave's)", out.Traffic)
+	}
+	in.Action, in.Traffic = contract.DeployAttach, out.Traffic
+	out = run(t, h, in)
+	in.Action, in.Traffic = contract.DeployInService, out.Traffic
+	untilDone(t, h, in)
+	if s := b.States("web"); s["i-2"] != "healthy" || s["i-3"] != "healthy" {
+		t.Errorf("web after the rollback wave = %v; want i-2 back and healthy", s)
+	}
+}

@@ -303,7 +303,9 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	if alarms == nil {
 		alarms = []string{}
 	}
-	if kind == contract.KindRollback {
+	if kind == contract.KindRollback && len(envCfg.TargetGroups) == 0 {
+		// Without a load balancer a rollback execution returns every
+		// instance at once; behind one, it walks the manifest's waves.
 		waves = []manifest.WaveSpec{{Percent: 100}}
 	}
 	// The release a rollback would return to must still be on every host.
@@ -327,13 +329,17 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	}
 	out.Waves = manifest.Plan(waves, out.Instances)
 	out.WaveCount = len(out.Waves)
-	// A rollback execution returns every instance at once, in place.
-	out.Traffic = len(envCfg.TargetGroups) > 0 && kind == contract.KindDeploy
+	// Behind target groups a rollback execution too takes each wave out
+	// while it is switched back; the capacity floor is not a reason to
+	// refuse a rollback (it only guards a deployment's plan).
+	out.Traffic = len(envCfg.TargetGroups) > 0 && (kind == contract.KindDeploy || kind == contract.KindRollback)
 	if out.Traffic {
 		out.TargetGroups = envCfg.TargetGroups
 		if h.Traffic == nil {
 			return out, fmt.Errorf("preflight: %s names target groups but no load balancer is configured (Deps.Traffic)", req.Environment)
 		}
+	}
+	if out.Traffic && kind == contract.KindDeploy {
 		if err := capacityFloor(ctx, h.Deps, envCfg.TargetGroups, out.Waves, *m.Rollout.MinHealthy); err != nil {
 			return out, err
 		}

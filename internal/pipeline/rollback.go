@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
@@ -23,15 +24,30 @@ type Rollback struct{ *Deps }
 func (h *Rollback) Handle(ctx context.Context, in contract.RollbackInput) (contract.RollbackOutput, error) {
 	switch in.Action {
 	case "start":
-		return h.start(ctx, in.State)
+		return h.start(ctx, in.State, in.InstanceIDs)
 	case "poll":
-		return h.poll(ctx, in.State, in.CommandID)
+		return h.poll(ctx, in.State, in.CommandID, in.InstanceIDs)
 	}
 	return contract.RollbackOutput{}, fmt.Errorf("rollback: unknown action %q (start or poll)", in.Action)
 }
 
-// plan says which instances to move and where to.
-func (h *Rollback) plan(ctx context.Context, st contract.State) (from, to string, ids []string, err error) {
+// plan says which instances to move and where to; only (when not nil:
+// one wave of a rollback behind a load balancer) limits them.
+func (h *Rollback) plan(ctx context.Context, st contract.State, only []string) (from, to string, ids []string, err error) {
+	from, to, ids, err = h.planAll(ctx, st)
+	if err != nil || only == nil {
+		return from, to, ids, err
+	}
+	keep := ids[:0:0]
+	for _, id := range ids {
+		if slices.Contains(only, id) {
+			keep = append(keep, id)
+		}
+	}
+	return from, to, keep, nil
+}
+
+func (h *Rollback) planAll(ctx context.Context, st contract.State) (from, to string, ids []string, err error) {
 	p := st.Preflight
 	if p == nil {
 		return "", "", nil, nil
@@ -65,19 +81,31 @@ func (h *Rollback) plan(ctx context.Context, st contract.State) (from, to string
 	return p.Version, p.PreviousVersion, ids, nil
 }
 
-func (h *Rollback) start(ctx context.Context, st contract.State) (contract.RollbackOutput, error) {
-	from, to, ids, err := h.plan(ctx, st)
+func (h *Rollback) start(ctx context.Context, st contract.State, only []string) (contract.RollbackOutput, error) {
+	from, to, ids, err := h.plan(ctx, st, only)
 	if err != nil {
 		return contract.RollbackOutput{}, &contract.TransientError{Message: err.Error()}
 	}
 	out := contract.RollbackOutput{Status: contract.RollbackNothing, FromVersion: from, ToVersion: to, InstanceIDs: []string{}}
 	why := "rollback"
+	if only != nil && st.RollbackWave != nil {
+		why = fmt.Sprintf("rollback, wave %d", st.RollbackWave.Wave+1)
+	}
 	if st.Error != nil {
 		why = fmt.Sprintf("rollback after %s: %s", st.Error.Error, lambdaMessage(st.Error.Cause))
 	}
+	if only == nil && byWave(st) && len(ids) > 0 && to != "" {
+		h.Step(ctx, st.DeploymentID, "rollback", StepInfo, why+"; behind the load balancer, wave by wave in reverse, each out of its target groups while it is switched back", nil)
+		out.Status = contract.RollbackByWave
+		return out, nil
+	}
 	if len(ids) == 0 {
 		if st.Preflight != nil {
-			h.Step(ctx, st.DeploymentID, "rollback", StepSkipped, why+"; no instance was changed, none to switch back", nil)
+			none := "no instance was changed, none to switch back"
+			if only != nil {
+				none = fmt.Sprintf("no instance of %s was changed, none to switch back", List(only))
+			}
+			h.Step(ctx, st.DeploymentID, "rollback", StepSkipped, why+"; "+none, nil)
 		}
 		return out, nil
 	}
@@ -96,8 +124,8 @@ func (h *Rollback) start(ctx context.Context, st contract.State) (contract.Rollb
 	return out, nil
 }
 
-func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string) (contract.RollbackOutput, error) {
-	from, to, ids, err := h.plan(ctx, st)
+func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string, only []string) (contract.RollbackOutput, error) {
+	from, to, ids, err := h.plan(ctx, st, only)
 	if err != nil {
 		return contract.RollbackOutput{}, &contract.TransientError{Message: err.Error()}
 	}
@@ -135,4 +163,15 @@ func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string
 	h.Step(ctx, st.DeploymentID, "rollback", StepOK, msg, nil)
 	out.Status = contract.RollbackDone
 	return out, nil
+}
+
+// byWave says whether a rollback goes wave by wave behind the load
+// balancer: the environment serves behind target groups, and a
+// deployment's rollout has begun (a rollback execution walks the
+// manifest's waves).
+func byWave(st contract.State) bool {
+	if st.Preflight == nil || !st.Preflight.Traffic || st.Preflight.WaveCount == 0 {
+		return false
+	}
+	return st.Kind == contract.KindRollback || (st.Rollout != nil && st.Plan != nil && st.Plan.WaveCount > 0)
 }

@@ -44,6 +44,8 @@ var stateStages = map[string]string{
 	"DeployWave": "rollout", "CheckWave": "rollout", "ProbeWave": "rollout", "CheckDrift": "rollout",
 	"DetachWave": "rollout", "CheckDrained": "rollout", "AttachWave": "rollout", "CheckInService": "rollout",
 	"ReattachWave": "rollback", "CheckReattached": "rollback",
+	"RollbackWaveDetach": "rollback", "RollbackWaveCheckDrained": "rollback", "RollbackWave": "rollback",
+	"RollbackWaveCheck": "rollback", "RollbackWaveProbe": "rollback", "RollbackWaveAttach": "rollback", "RollbackWaveCheckInService": "rollback",
 	"CheckAlarms": "bake",
 	"Rollback":    "rollback", "CheckRollback": "rollback", "VerifyRollback": "rollback", "RevertSchema": "rollback",
 	"ObserveFleet": "observe", "CheckObservation": "observe", "ObserveSchema": "observe",
