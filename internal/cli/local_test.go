@@ -88,7 +88,7 @@ func TestLocalEndToEnd(t *testing.T) {
 			env.Stop(context.Background())
 		}
 	})
-	must(t, 0, dir, "local", "init", "--dir", dir, "--app", "demo", "--env", "staging,production", "--instances", "2")
+	must(t, 0, dir, "local", "init", "--dir", dir, "--app", "demo", "--env", "staging,production", "--instances", "2", "--balancer=false")
 	for _, v := range []string{"v1", "v2", "v3"} {
 		must(t, 0, dir, "release", "publish", files[v], "--version", v)
 	}

@@ -147,16 +147,14 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 		// Load through the endpoint for the whole deployment; it counts
 		// from the first answer, so before v1 nothing is held against it.
 		var load *loadgen.Run
-		switch {
-		case endpoint != "" && before == "":
-			// Nothing served before the first deployment: the balancer
-			// fails open to instances that do not run yet, as ELB does, so
-			// there is no service to keep up.
-			logf("Traffic: not measured (nothing serves before the first deployment)")
-		case endpoint != "":
+		if endpoint != "" {
 			// Only the release serving before and the one deployed may
-			// answer.
-			versions := []string{before, s.Version}
+			// answer. Before v1 nothing serves: the load counts from the
+			// first answer.
+			versions := []string{s.Version}
+			if before != "" {
+				versions = []string{before, s.Version}
+			}
 			load, err = loadgen.Start(ctx, loadgen.Options{URLs: []string{endpoint}, Workers: 2, Interval: TrafficPace, Versions: versions})
 			if err != nil {
 				return outcomes, err

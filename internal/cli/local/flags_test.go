@@ -17,11 +17,12 @@ func TestFlags(t *testing.T) {
 		want     InitOptions
 		wantCode int
 	}{
-		{name: "defaults", args: []string{"init"}, want: InitOptions{Dir: ".slipway/local", App: "demo", Environments: []string{"staging", "production"}, Instances: 3}},
+		{name: "defaults", args: []string{"init"}, want: InitOptions{Dir: ".slipway/local", App: "demo", Environments: []string{"staging", "production"}, Instances: 3, Balancer: true}},
 		{name: "every flag", args: []string{"init", "--dir", "/tmp/x", "--app", "shop", "--env", "qa", "--instances", "5"},
-			want: InitOptions{Dir: "/tmp/x", App: "shop", Environments: []string{"qa"}, Instances: 5}},
-		{name: "environments as a list", args: []string{"init", "--env", "a,b,c"}, want: InitOptions{Dir: ".slipway/local", App: "demo", Environments: []string{"a", "b", "c"}, Instances: 3}},
+			want: InitOptions{Dir: "/tmp/x", App: "shop", Environments: []string{"qa"}, Instances: 5, Balancer: true}},
+		{name: "environments as a list", args: []string{"init", "--env", "a,b,c"}, want: InitOptions{Dir: ".slipway/local", App: "demo", Environments: []string{"a", "b", "c"}, Instances: 3, Balancer: true}},
 		{name: "balancer", args: []string{"init", "--balancer"}, want: InitOptions{Dir: ".slipway/local", App: "demo", Environments: []string{"staging", "production"}, Instances: 3, Balancer: true}},
+		{name: "no balancer", args: []string{"init", "--balancer=false"}, want: InitOptions{Dir: ".slipway/local", App: "demo", Environments: []string{"staging", "production"}, Instances: 3}},
 		{name: "blue-green", args: []string{"init", "--blue-green"}, want: InitOptions{Dir: ".slipway/local", App: "demo", Environments: []string{"staging", "production"}, Instances: 4, Balancer: true, BlueGreen: true}},
 		{name: "blue-green of 3", args: []string{"init", "--blue-green", "--instances", "3"}, want: InitOptions{Dir: ".slipway/local", App: "demo", Environments: []string{"staging", "production"}, Instances: 3, Balancer: true, BlueGreen: true}},
 		{name: "blue-green of 1", args: []string{"init", "--blue-green", "--instances", "1"}, wantCode: factory.ExitUsage},

@@ -39,21 +39,21 @@ func NewCmdLocal(f *factory.Factory, initF func(*InitOptions) error) *cobra.Comm
 	}
 	opts := &InitOptions{IO: f.IO}
 	initCmd := &cobra.Command{
-		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N] [--balancer | --blue-green]",
+		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N] [--balancer=false | --blue-green]",
 		Short: "Create an embedded environment",
 		Long: `Create the embedded environment in DIR (default: $SLIPWAY_LOCAL_DIR, else .slipway/local): N instances
 per environment, each a directory with its releases and a process on its own 127.0.0.1 port, a SQLite
 database per environment, the ledger and an artifact folder. An environment named production needs
-approvals, as on AWS. With --balancer each environment also serves behind the embedded load balancer
-(its endpoint: slipway status --local; slipway local balancer status). With --blue-green (which implies
---balancer; default 4 instances) each environment is split in two sides, blue and green (the larger half
+approvals, as on AWS. Each environment serves behind the embedded load balancer, as EC2 instances behind
+an ALB (its endpoint: slipway status --local; slipway local balancer status; --balancer=false: none, the
+instances only). With --blue-green (default 4 instances) each environment is split in two sides, blue and green (the larger half
 blue when N is odd), each instance tagged slipway:side, each side a target group (<env>-blue,
 <env>-green) behind the listener <env>, and the environment's blue_green configuration written: a
 manifest with rollout.strategy blue-green deploys to the idle side and shifts the listener to it. The
 listener starts on green (nothing serves yet), so the first deployment goes to blue.
 Then: slipway release publish FILE --version V --local; slipway deploy --local ...`,
 		Example: `  slipway local init --app demo --env staging,production --instances 3
-  slipway local init --dir /tmp/lb --env staging --balancer
+  slipway local init --dir /tmp/plain --env staging --balancer=false
   slipway local init --dir /tmp/bg --env staging --blue-green`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -91,7 +91,7 @@ Then: slipway release publish FILE --version V --local; slipway deploy --local .
 	initCmd.Flags().StringVar(&opts.App, "app", "demo", "the app's name, as its slipway.yaml says")
 	initCmd.Flags().StringSliceVar(&opts.Environments, "env", []string{"staging", "production"}, "the environments")
 	initCmd.Flags().IntVar(&opts.Instances, "instances", 3, "instances per environment")
-	initCmd.Flags().BoolVar(&opts.Balancer, "balancer", false, "put each environment behind the embedded load balancer (its endpoint: slipway status --local)")
+	initCmd.Flags().BoolVar(&opts.Balancer, "balancer", true, "put each environment behind the embedded load balancer (its endpoint: slipway status --local); --balancer=false for the instances only")
 	initCmd.Flags().BoolVar(&opts.BlueGreen, "blue-green", false, "split each environment in two sides (blue, green) behind the embedded load balancer, for rollout.strategy blue-green (default 4 instances)")
 	cmd.AddCommand(initCmd)
 	cmd.AddCommand(newCmdBalancer(f, nil))

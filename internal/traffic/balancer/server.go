@@ -72,6 +72,9 @@ type target struct {
 	state    string
 	reason   string
 	ok, fail int // consecutive health check results
+	// refused: the last health check found nothing listening (connection
+	// refused or reset), so a request sent there now surely fails.
+	refused  bool
 	inflight int
 	draining bool
 	stop     chan struct{} // closes the health checker
@@ -339,6 +342,7 @@ func (s *server) check(g *group, t *target, stop chan struct{}) {
 			return
 		default:
 		}
+		t.refused = reason == "Target.FailedHealthChecks"
 		if ok {
 			t.ok, t.fail = t.ok+1, 0
 			if t.ok >= cfg.HealthyThreshold && t.state != traffic.StateHealthy {
@@ -487,7 +491,8 @@ func (s *server) listener(name string) (Listener, error) {
 
 // choose picks a group by weight, then a target in it: round robin over
 // healthy targets, or, when none is healthy, over every registered target
-// that is not draining (ELBv2's fail-open). It counts the request in flight.
+// that is not draining (ELBv2's fail-open), those whose last health check
+// got an answer first. It counts the request in flight.
 func (s *server) choose(l *listener) (pick, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -514,16 +519,27 @@ func (s *server) choose(l *listener) (pick, bool) {
 	if g == nil {
 		return pick{}, false
 	}
-	var healthy, open []*target
+	var healthy, open, answering []*target
 	for _, k := range g.order {
 		t := g.targets[k]
 		if t.draining {
 			continue
 		}
 		open = append(open, t)
+		if !t.refused {
+			answering = append(answering, t)
+		}
 		if t.state == traffic.StateHealthy {
 			healthy = append(healthy, t)
 		}
+	}
+	// None healthy: fail open as ELBv2 does, but to the targets that at
+	// least answered their last health check when there are any (a fleet
+	// coming up for the first time: the first app to listen takes the
+	// traffic before its health checks have passed twice, and none goes
+	// where nothing listens yet).
+	if len(healthy) == 0 {
+		healthy = answering
 	}
 	if len(healthy) == 0 {
 		healthy = open
