@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"sort"
@@ -90,6 +91,35 @@ type EnvironmentConfig struct {
 	// instance into service only once it runs the environment's release.
 	// The instances must carry the environment's tags.
 	AutoScalingGroups []string `json:"auto_scaling_groups,omitempty"`
+	// BlueGreen splits the environment in two sides behind one listener,
+	// for releases whose manifest says rollout.strategy: blue-green. The
+	// deploy function may modify only this listener (or listener rule) and
+	// register and deregister targets of the sides' target groups only.
+	BlueGreen *BlueGreenConfig `json:"blue_green,omitempty"`
+}
+
+// BlueGreenConfig is an environment's blue/green setup (internal/config
+// BlueGreen): the listener or listener rule whose weighted forward action
+// sends traffic to both sides, and the two sides.
+type BlueGreenConfig struct {
+	// Listener is the listener ARN, or the listener rule ARN.
+	Listener string     `json:"listener"`
+	Blue     SideConfig `json:"blue"`
+	Green    SideConfig `json:"green"`
+}
+
+// SideConfig is one side of a blue/green environment: its target group
+// (ARN) and its instances, by tags or by Auto Scaling groups (names).
+type SideConfig struct {
+	TargetGroup       string            `json:"target_group"`
+	Tags              map[string]string `json:"tags,omitempty"`
+	AutoScalingGroups []string          `json:"auto_scaling_groups,omitempty"`
+}
+
+// IsRule reports whether the configured listener is a listener rule.
+func (b *BlueGreenConfig) IsRule() bool {
+	m := listenerARNPattern.FindStringSubmatch(b.Listener)
+	return m != nil && m[3] == "listener-rule"
 }
 
 // DatabaseConfig is an environment's database.
@@ -216,6 +246,7 @@ var (
 	tagKeyPattern         = regexp.MustCompile(`^[\w.:/=+@-]{1,128}$`)
 	tagValuePattern       = regexp.MustCompile(`^[\w.:/=+@ -]{0,256}$`)
 	asgNamePattern        = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
+	listenerARNPattern    = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):([0-9]{12}):(listener|listener-rule)/(app|net)/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}/[0-9a-f]{16}(/[0-9a-f]{16})?$`)
 	targetGroupARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:([a-z0-9-]+):([0-9]{12}):targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$`)
 	secretARNPattern      = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:[\w/+=.@-]+$`)
 	kmsARNPattern         = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):key/[0-9a-f-]{36}$`)
@@ -378,6 +409,9 @@ func (e EnvironmentConfig) validate(key, name string, c *Config) []string {
 			add(fmt.Sprintf(".target_groups[%d]", i), "%q is not in the configured account and region (%s, %s)", g, c.Account, c.Region)
 		}
 	}
+	if bg := e.BlueGreen; bg != nil {
+		c.checkBlueGreen(bg, func(key, format string, args ...any) { add(".blue_green"+key, format, args...) })
+	}
 	for i, g := range e.AutoScalingGroups {
 		if !asgNamePattern.MatchString(g) {
 			add(fmt.Sprintf(".auto_scaling_groups[%d]", i), "%q is not an Auto Scaling group name this stack takes (letters, digits, '.', '_' and '-', at most 255; the name, not the ARN, as aws autoscaling describe-auto-scaling-groups shows it)", g)
@@ -387,6 +421,60 @@ func (e EnvironmentConfig) validate(key, name string, c *Config) []string {
 		}
 	}
 	return p
+}
+
+// checkBlueGreen validates an environment's blue_green as internal/config
+// does, and its ARNs against the configured account and region.
+func (c *Config) checkBlueGreen(bg *BlueGreenConfig, add func(key, format string, args ...any)) {
+	switch m := listenerARNPattern.FindStringSubmatch(bg.Listener); {
+	case bg.Listener == "":
+		add(".listener", "required: the listener (or listener rule) ARN whose weighted forward action sends traffic to both sides (aws elbv2 describe-listeners)")
+	case m == nil || (m[3] == "listener") != (m[5] == ""):
+		add(".listener", "%q is not an ELBv2 listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID) nor a listener rule ARN (listener-rule/app/NAME/ID/ID/ID)", bg.Listener)
+	case m[1] != c.Region || m[2] != c.Account:
+		add(".listener", "%q is not in the configured account and region (%s, %s)", bg.Listener, c.Account, c.Region)
+	}
+	for _, side := range []struct {
+		name string
+		s    SideConfig
+	}{{"blue", bg.Blue}, {"green", bg.Green}} {
+		key := "." + side.name
+		switch m := targetGroupARNPattern.FindStringSubmatch(side.s.TargetGroup); {
+		case side.s.TargetGroup == "":
+			add(key+".target_group", "required: the ARN of the %s side's own target group", side.name)
+		case m == nil:
+			add(key+".target_group", "%q is not an ELBv2 target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, from the console or aws elbv2 describe-target-groups)", side.s.TargetGroup)
+		case m[1] != c.Region || m[2] != c.Account:
+			add(key+".target_group", "%q is not in the configured account and region (%s, %s)", side.s.TargetGroup, c.Account, c.Region)
+		}
+		if len(side.s.Tags) == 0 && len(side.s.AutoScalingGroups) == 0 {
+			add(key, "names no instances: set tags (the side's instance tags, e.g. {\"slipway:side\": %q}) or auto_scaling_groups", side.name)
+		}
+		for _, k := range sortedKeys(side.s.Tags) {
+			if !tagKeyPattern.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:") {
+				add(key+".tags", "%q is not a tag key an instance can carry", k)
+			}
+			if !tagValuePattern.MatchString(side.s.Tags[k]) {
+				add(key+".tags."+k, "%q is not a tag value", side.s.Tags[k])
+			}
+		}
+		for i, g := range side.s.AutoScalingGroups {
+			if !asgNamePattern.MatchString(g) {
+				add(fmt.Sprintf("%s.auto_scaling_groups[%d]", key, i), "%q is not an Auto Scaling group name (the name, not the ARN)", g)
+			}
+		}
+	}
+	if bg.Blue.TargetGroup != "" && bg.Blue.TargetGroup == bg.Green.TargetGroup {
+		add(".green.target_group", "blue and green share target group %q; each side needs its own", bg.Blue.TargetGroup)
+	}
+	if len(bg.Blue.Tags) > 0 && maps.Equal(bg.Blue.Tags, bg.Green.Tags) {
+		add(".green.tags", "blue and green select the same instance tags; give each side a tag of its own (for example slipway:side=blue)")
+	}
+	for _, g := range bg.Blue.AutoScalingGroups {
+		if contains(bg.Green.AutoScalingGroups, g) {
+			add(".green.auto_scaling_groups", "Auto Scaling group %q is on both sides; each side needs its own groups", g)
+		}
+	}
 }
 
 func contains[T comparable](list []T, v T) bool {
@@ -435,6 +523,7 @@ func (c *Config) SlipwayConfig() ([]byte, error) {
 		Alarms         []string          `json:"alarms,omitempty"`
 		TargetGroups   []string          `json:"target_groups,omitempty"`
 		ASGs           []string          `json:"auto_scaling_groups,omitempty"`
+		BlueGreen      *BlueGreenConfig  `json:"blue_green,omitempty"`
 		Tags           map[string]string `json:"tags,omitempty"`
 	}
 	type triggers struct {
@@ -448,7 +537,7 @@ func (c *Config) SlipwayConfig() ([]byte, error) {
 	}{App: c.App, Environments: map[string]env{},
 		Triggers: triggers{Repositories: []string{c.Git.Repository}, Branches: map[string]string{c.Git.Branch: c.Git.Environment}}}
 	for name, e := range c.Environments {
-		v := env{Production: e.Production, DatabaseSecret: e.Database.SecretARN, Alarms: e.Alarms, TargetGroups: e.TargetGroups, ASGs: e.AutoScalingGroups, Tags: e.Tags}
+		v := env{Production: e.Production, DatabaseSecret: e.Database.SecretARN, Alarms: e.Alarms, TargetGroups: e.TargetGroups, ASGs: e.AutoScalingGroups, BlueGreen: e.BlueGreen, Tags: e.Tags}
 		if e.Database.Cluster() {
 			v.DBCluster = e.Database.Identifier
 		} else {

@@ -64,6 +64,43 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		}, "environments.staging.auto_scaling_groups[0]: \"arn:aws:autoscaling:eu-west-1:111111111111:autoScalingGroup:x:autoScalingGroupName/demo-staging\" is not an Auto Scaling group name"},
 		{"group in two environments", func(m map[string]any) { env(m, "staging")["auto_scaling_groups"] = []any{"demo-production"} },
 			"environments.staging.auto_scaling_groups[0]: \"demo-production\" is in environment production too"},
+		{"blue/green listener by name", func(m map[string]any) { env(m, "production")["blue_green"] = blueGreen("demo-production") },
+			"environments.production.blue_green.listener: \"demo-production\" is not an ELBv2 listener ARN"},
+		{"blue/green listener elsewhere", func(m map[string]any) {
+			env(m, "production")["blue_green"] = blueGreen("arn:aws:elasticloadbalancing:us-east-1:111111111111:listener/app/demo/0123456789abcdef/fedcba9876543210")
+		}, "environments.production.blue_green.listener: \"arn:aws:elasticloadbalancing:us-east-1:111111111111:listener/app/demo/0123456789abcdef/fedcba9876543210\" is not in the configured account and region"},
+		{"blue/green no listener", func(m map[string]any) { env(m, "production")["blue_green"] = blueGreen("") },
+			"environments.production.blue_green.listener: required"},
+		{"blue/green side group by name", func(m map[string]any) {
+			bg := blueGreen(testListener)
+			bg["green"].(map[string]any)["target_group"] = "demo-green"
+			env(m, "production")["blue_green"] = bg
+		}, "environments.production.blue_green.green.target_group: \"demo-green\" is not an ELBv2 target group ARN"},
+		{"blue/green side elsewhere", func(m map[string]any) {
+			bg := blueGreen(testListener)
+			bg["blue"].(map[string]any)["target_group"] = "arn:aws:elasticloadbalancing:eu-west-1:222222222222:targetgroup/demo-blue/0123456789abcdef"
+			env(m, "production")["blue_green"] = bg
+		}, "environments.production.blue_green.blue.target_group: \"arn:aws:elasticloadbalancing:eu-west-1:222222222222:targetgroup/demo-blue/0123456789abcdef\" is not in the configured account and region"},
+		{"blue/green side without instances", func(m map[string]any) {
+			bg := blueGreen(testListener)
+			delete(bg["green"].(map[string]any), "auto_scaling_groups")
+			env(m, "production")["blue_green"] = bg
+		}, "environments.production.blue_green.green: names no instances"},
+		{"blue/green shared group", func(m map[string]any) {
+			bg := blueGreen(testListener)
+			bg["green"].(map[string]any)["target_group"] = bg["blue"].(map[string]any)["target_group"]
+			env(m, "production")["blue_green"] = bg
+		}, "environments.production.blue_green.green.target_group: blue and green share target group"},
+		{"blue/green same tags", func(m map[string]any) {
+			bg := blueGreen(testListener)
+			bg["green"].(map[string]any)["tags"] = bg["blue"].(map[string]any)["tags"]
+			env(m, "production")["blue_green"] = bg
+		}, "environments.production.blue_green.green.tags: blue and green select the same instance tags"},
+		{"blue/green typo", func(m map[string]any) {
+			bg := blueGreen(testListener)
+			bg["listner"] = testListener
+			env(m, "production")["blue_green"] = bg
+		}, "unknown field \"listner\""},
 		{"no secret", func(m map[string]any) { delete(env(m, "staging")["database"].(map[string]any), "secret_arn") },
 			"environments.staging.database.secret_arn: required"},
 		{"secret elsewhere", func(m map[string]any) {
@@ -93,6 +130,59 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 				t.Errorf("ParseConfig error = %q, want it to name the file", err)
 			}
 		})
+	}
+}
+
+const (
+	testListener = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:listener/app/demo-production/0123456789abcdef/fedcba9876543210"
+	testRule     = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:listener-rule/app/demo-production/0123456789abcdef/fedcba9876543210/00112233445566ff"
+	testBlueTG   = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-blue/0123456789abcdef"
+	testGreenTG  = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-green/fedcba9876543210"
+)
+
+// blueGreen is a valid blue_green for the fixture's production.
+func blueGreen(listener string) map[string]any {
+	return map[string]any{
+		"listener": listener,
+		"blue":     map[string]any{"target_group": testBlueTG, "tags": map[string]any{"slipway:side": "blue"}},
+		"green":    map[string]any{"target_group": testGreenTG, "auto_scaling_groups": []any{"demo-production-green"}},
+	}
+}
+
+// TestConfigBlueGreen: a valid blue_green (listener or listener rule)
+// parses and reaches SLIPWAY_CONFIG in internal/config's shape.
+func TestConfigBlueGreen(t *testing.T) {
+	for _, listener := range []string{testListener, testRule} {
+		m := fixture(t)
+		env(m, "production")["blue_green"] = blueGreen(listener)
+		b, _ := json.Marshal(m)
+		c, err := ParseConfig("test.json", b)
+		if err != nil {
+			t.Fatalf("ParseConfig(blue_green listener %s): %v", listener, err)
+		}
+		bg := c.Environments["production"].BlueGreen
+		if bg == nil || bg.Listener != listener || bg.IsRule() != (listener == testRule) {
+			t.Fatalf("blue_green = %+v, want listener %s (rule: %v)", bg, listener, listener == testRule)
+		}
+		out, err := c.SlipwayConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Environments map[string]struct {
+				BlueGreen map[string]any `json:"blue_green"`
+			} `json:"environments"`
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		want := `{"blue":{"tags":{"slipway:side":"blue"},"target_group":"` + testBlueTG + `"},"green":{"auto_scaling_groups":["demo-production-green"],"target_group":"` + testGreenTG + `"},"listener":"` + listener + `"}`
+		if b, _ := json.Marshal(got.Environments["production"].BlueGreen); string(b) != want {
+			t.Errorf("SLIPWAY_CONFIG production.blue_green = %s, want %s", b, want)
+		}
+		if got.Environments["staging"].BlueGreen != nil {
+			t.Errorf("SLIPWAY_CONFIG staging.blue_green = %v, want none", got.Environments["staging"].BlueGreen)
+		}
 	}
 }
 

@@ -50,6 +50,11 @@ const (
 	// RecordLifecycleActionHeartbeat on the environments' Auto Scaling
 	// groups (auto_scaling_groups).
 	CompleteLifecycleActions
+	// SwitchTraffic: for environments with blue_green,
+	// elasticloadbalancing:ModifyListener (or ModifyRule) on the configured
+	// listener (or rule) only, DescribeListeners and DescribeRules, and
+	// RegisterTargets/DeregisterTargets on the sides' target groups.
+	SwitchTraffic
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
@@ -119,7 +124,7 @@ var Specs = map[string]FunctionSpec{
 		Description:    "Slipway deploy: activate the release on a wave of instances through SSM Run Command and poll the result",
 		TimeoutSeconds: 50, MemoryMB: 256,
 		Ledger:       []string{"PutInstanceResults", "AddStep"},
-		Capabilities: []Capability{DescribeInstances, RunCommands, ReadTargetHealth, ManageTargets},
+		Capabilities: []Capability{DescribeInstances, RunCommands, ReadTargetHealth, ManageTargets, SwitchTraffic},
 	},
 	"health": {
 		Description:    "Slipway health: probe a wave's instances for the expected version and check the CloudWatch alarms",

@@ -162,6 +162,37 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 			if len(groups) > 0 {
 				add("ManageTargets", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, groups, nil)
 			}
+		case SwitchTraffic:
+			var listeners, rules, groups []*string
+			for _, env := range s.Config.EnvironmentNames() {
+				bg := s.Config.Environments[env].BlueGreen
+				if bg == nil {
+					continue
+				}
+				if bg.IsRule() {
+					rules = append(rules, jsii.String(bg.Listener))
+				} else {
+					listeners = append(listeners, jsii.String(bg.Listener))
+				}
+				groups = append(groups, jsii.String(bg.Blue.TargetGroup), jsii.String(bg.Green.TargetGroup))
+			}
+			if len(listeners) > 0 {
+				add("SwitchListeners", []string{"elasticloadbalancing:ModifyListener"}, listeners, nil)
+			}
+			if len(rules) > 0 {
+				add("SwitchRules", []string{"elasticloadbalancing:ModifyRule"}, rules, nil)
+			}
+			if len(groups) > 0 {
+				add("ManageSideTargets", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, groups, nil)
+				// DescribeListeners and DescribeRules have no
+				// resource-level permissions (the ELBv2 service
+				// authorization reference lists no resource type for
+				// them): AWS requires "*".
+				noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules")
+				if !contains(spec.Capabilities, ReadTargetHealth) {
+					noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeTargetHealth")
+				}
+			}
 		case CompleteLifecycleActions:
 			// A group's ARN carries an id Auto Scaling gives it: the
 			// statement names the group by its name, any id.
