@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -46,6 +47,66 @@ func TestDeployFunctionPermissions(t *testing.T) {
 	}
 	if diff := cmp.Diff(sortStatements(want), sortStatements(s.roleStatements(t, "DeployRole"))); diff != "" {
 		t.Errorf("deploy role statements (-want +got):\n%s", diff)
+	}
+}
+
+// TestBlueGreenPermissions synthesizes the fixture with blue_green on
+// production (a listener) and staging (a listener rule): only the deploy
+// role may modify them, each only the configured one, and manage the
+// sides' targets; DescribeListeners/DescribeRules go on "*"; the
+// configuration reaches the functions; cdk-nag stays quiet.
+func TestBlueGreenPermissions(t *testing.T) {
+	m := fixture(t)
+	env(m, "production")["blue_green"] = blueGreen(testListener)
+	staging := blueGreen(testRule)
+	staging["blue"].(map[string]any)["target_group"] = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging-blue/00000000000000aa"
+	staging["green"].(map[string]any)["target_group"] = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging-green/00000000000000bb"
+	env(m, "staging")["blue_green"] = staging
+	b, _ := json.Marshal(m)
+	cfg, err := ParseConfig("blue-green.json", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := synthConfig(cfg)
+	if err != nil {
+		t.Fatalf("synth: %v", err)
+	}
+	got := map[string]statement{}
+	for _, st := range s.roleStatements(t, "DeployRole") {
+		got[st.Sid] = st
+	}
+	elb := "arn:aws:elasticloadbalancing:eu-west-1:111111111111:"
+	want := map[string]statement{
+		"SwitchListeners": {Sid: "SwitchListeners", Effect: "Allow", Actions: []string{"elasticloadbalancing:ModifyListener"}, Resources: []string{testListener}},
+		"SwitchRules":     {Sid: "SwitchRules", Effect: "Allow", Actions: []string{"elasticloadbalancing:ModifyRule"}, Resources: []string{testRule}},
+		"ManageSideTargets": {Sid: "ManageSideTargets", Effect: "Allow", Actions: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, Resources: []string{
+			testBlueTG, testGreenTG, elb + "targetgroup/demo-staging-blue/00000000000000aa", elb + "targetgroup/demo-staging-green/00000000000000bb"}},
+		"NoResourceLevel": {Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+			"elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth",
+			"ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"}, Resources: []string{"*"}},
+	}
+	for sid, w := range want {
+		if diff := cmp.Diff(w, got[sid]); diff != "" {
+			t.Errorf("deploy role statement %s (-want +got):\n%s", sid, diff)
+		}
+	}
+	for id, r := range s.resources() {
+		if r.typ() != "AWS::IAM::Role" || s.name(id) == "DeployRole" {
+			continue
+		}
+		for _, st := range s.roleStatements(t, s.name(id)) {
+			for _, a := range st.Actions {
+				if a == "elasticloadbalancing:ModifyListener" || a == "elasticloadbalancing:ModifyRule" {
+					t.Errorf("role %s may %s; only the deploy role may switch traffic", s.name(id), a)
+				}
+			}
+		}
+	}
+	for _, f := range s.findings {
+		t.Errorf("cdk-nag: %s", f)
+	}
+	if out, _ := cfg.SlipwayConfig(); !strings.Contains(string(out), `"blue_green":{"listener":"`+testListener+`"`) {
+		t.Errorf("SLIPWAY_CONFIG = %s, want production's blue_green", out)
 	}
 }
 
@@ -151,6 +212,8 @@ var noResourceLevelActions = map[string]bool{
 	"cloudwatch:DescribeAlarms":                          true,
 	"elasticloadbalancing:DescribeTargetHealth":          true,
 	"elasticloadbalancing:DescribeTargetGroupAttributes": true,
+	"elasticloadbalancing:DescribeListeners":             true,
+	"elasticloadbalancing:DescribeRules":                 true,
 }
 
 // TestNoWildcards: no Allow statement anywhere has a "*" in an action, and

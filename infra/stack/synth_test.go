@@ -71,7 +71,16 @@ func synth(t *testing.T) *synthResult {
 	return synthed
 }
 
-func doSynth() (_ *synthResult, err error) {
+func doSynth() (*synthResult, error) {
+	cfg, err := LoadConfig(fixtureConfig)
+	if err != nil {
+		return nil, err
+	}
+	return synthConfig(cfg)
+}
+
+// synthConfig synthesizes the stack of cfg, with the AwsSolutions checks.
+func synthConfig(cfg *Config) (_ *synthResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
@@ -82,10 +91,6 @@ func doSynth() (_ *synthResult, err error) {
 		return nil, err
 	}
 	dist, err := distDir(root)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := LoadConfig(fixtureConfig)
 	if err != nil {
 		return nil, err
 	}
