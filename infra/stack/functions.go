@@ -52,8 +52,8 @@ const (
 	CompleteLifecycleActions
 	// SwitchTraffic: for environments with blue_green,
 	// elasticloadbalancing:ModifyListener (or ModifyRule) on the configured
-	// listener (or rule) only, DescribeListeners and DescribeRules, and
-	// RegisterTargets/DeregisterTargets on the sides' target groups.
+	// listener (or rule) only, DescribeListeners (or DescribeRules), and
+	// RegisterTargets on the sides' target groups.
 	SwitchTraffic
 )
 

@@ -41,7 +41,9 @@ func TestDeployFunctionPermissions(t *testing.T) {
 		{Sid: "ManageTargets", Effect: "Allow", Actions: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, Resources: []string{
 			"arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210",
 			"arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"}},
-		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth",
+		{Sid: "SwitchListeners", Effect: "Allow", Actions: []string{"elasticloadbalancing:ModifyListener"}, Resources: []string{testListener}},
+		{Sid: "RegisterSideTargets", Effect: "Allow", Actions: []string{"elasticloadbalancing:RegisterTargets"}, Resources: []string{testBlueTG, testGreenTG}},
+		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth",
 			"ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"}, Resources: []string{"*"}},
 		xrayStatement,
 	}
@@ -79,7 +81,7 @@ func TestBlueGreenPermissions(t *testing.T) {
 	want := map[string]statement{
 		"SwitchListeners": {Sid: "SwitchListeners", Effect: "Allow", Actions: []string{"elasticloadbalancing:ModifyListener"}, Resources: []string{testListener}},
 		"SwitchRules":     {Sid: "SwitchRules", Effect: "Allow", Actions: []string{"elasticloadbalancing:ModifyRule"}, Resources: []string{testRule}},
-		"ManageSideTargets": {Sid: "ManageSideTargets", Effect: "Allow", Actions: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, Resources: []string{
+		"RegisterSideTargets": {Sid: "RegisterSideTargets", Effect: "Allow", Actions: []string{"elasticloadbalancing:RegisterTargets"}, Resources: []string{
 			testBlueTG, testGreenTG, elb + "targetgroup/demo-staging-blue/00000000000000aa", elb + "targetgroup/demo-staging-green/00000000000000bb"}},
 		"NoResourceLevel": {Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
 			"elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth",

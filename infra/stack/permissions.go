@@ -176,19 +176,21 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 				}
 				groups = append(groups, jsii.String(bg.Blue.TargetGroup), jsii.String(bg.Green.TargetGroup))
 			}
+			// DescribeListeners and DescribeRules have no resource-level
+			// permissions (the ELBv2 service authorization reference lists
+			// no resource type for them): AWS requires "*".
 			if len(listeners) > 0 {
 				add("SwitchListeners", []string{"elasticloadbalancing:ModifyListener"}, listeners, nil)
+				noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeListeners")
 			}
 			if len(rules) > 0 {
 				add("SwitchRules", []string{"elasticloadbalancing:ModifyRule"}, rules, nil)
+				noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeRules")
 			}
 			if len(groups) > 0 {
-				add("ManageSideTargets", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, groups, nil)
-				// DescribeListeners and DescribeRules have no
-				// resource-level permissions (the ELBv2 service
-				// authorization reference lists no resource type for
-				// them): AWS requires "*".
-				noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules")
+				// A side's instances are registered in its group before it
+				// gets traffic; they are never deregistered from it.
+				add("RegisterSideTargets", []string{"elasticloadbalancing:RegisterTargets"}, groups, nil)
 				if !contains(spec.Capabilities, ReadTargetHealth) {
 					noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeTargetHealth")
 				}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -105,6 +106,7 @@ func etag(b []byte) string {
 // host is one simulated instance: the releases the host script keeps.
 type host struct {
 	id, env           string
+	side              string // blue or green in a blue/green environment (tag slipway:side)
 	current, previous string
 	releases          []string
 }
@@ -238,6 +240,16 @@ func (f *ssmFake) host(id string) *host {
 	return nil
 }
 
+// hostTags are the tags h carries: its environment's, and its side's.
+func (f *ssmFake) hostTags(h *host) map[string]string {
+	if h.side == "" {
+		return f.tags[h.env]
+	}
+	tags := maps.Clone(f.tags[h.env])
+	tags["slipway:side"] = h.side
+	return tags
+}
+
 // matches applies DescribeInstanceInformation's filters: tag:<key> and
 // InstanceIds.
 func (f *ssmFake) matches(h *host, filters any) bool {
@@ -255,7 +267,7 @@ func (f *ssmFake) matches(h *host, filters any) bool {
 				return false
 			}
 		case strings.HasPrefix(key, "tag:"):
-			if !slices.Contains(values, f.tags[h.env][strings.TrimPrefix(key, "tag:")]) {
+			if !slices.Contains(values, f.hostTags(h)[strings.TrimPrefix(key, "tag:")]) {
 				return false
 			}
 		}
@@ -317,10 +329,12 @@ func (f *ssmFake) serving(env string) []string {
 }
 
 // cloudWatchFake is CloudWatch (Smithy RPC v2 CBOR): DescribeAlarms over
-// alarms that are all OK.
-type cloudWatchFake struct{}
+// alarms that are OK, but in ALARM while a broken blue/green release
+// serves (the side's target group health checks do not catch it: the
+// listener's alarms do, after the shift).
+type cloudWatchFake struct{ alarm func() bool }
 
-func (cloudWatchFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f cloudWatchFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 	w.Header().Set("Content-Type", "application/cbor")
 	if !strings.HasSuffix(r.URL.Path, "/operation/DescribeAlarms") {
@@ -335,7 +349,11 @@ func (cloudWatchFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if names, ok := m["AlarmNames"].(cbor.List); ok {
 		for _, n := range names {
 			s, _ := n.(cbor.String)
-			alarms = append(alarms, cbor.Map{"AlarmName": s, "StateValue": cbor.String("OK"), "StateReason": cbor.String("Threshold Crossed: no datapoints were breaching"),
+			state, reason := "OK", "Threshold Crossed: no datapoints were breaching"
+			if f.alarm != nil && f.alarm() {
+				state, reason = "ALARM", "Threshold Crossed: 3 datapoints were greater than the threshold (5.0)"
+			}
+			alarms = append(alarms, cbor.Map{"AlarmName": s, "StateValue": cbor.String(state), "StateReason": cbor.String(reason),
 				"StateUpdatedTimestamp": &cbor.Tag{ID: 1, Value: cbor.Float64(float64(time.Now().Unix()))}})
 		}
 	}

@@ -163,6 +163,11 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 		{"deploy", "staging-v3-again", contract.DeployRequest{App: App, Environment: "staging", Version: "v3"}, contract.StatusSucceeded, abandon("staging", "deploy"), nil},
 		{"deploy", "production-v1", contract.DeployRequest{App: App, Environment: "production", Version: "v1"}, contract.StatusSucceeded, nil, nil},
 		{"deploy", "production-v2", contract.DeployRequest{App: App, Environment: "production", Version: "v2"}, contract.StatusRolledBack, abandon("production", "rollback"), nil},
+		// Blue/green on production: bg3 goes to the idle green side and
+		// the listener shifts to it; bg2 fails its health check on the
+		// idle blue side and the listener is switched back.
+		{"deploy", "production-bg3", contract.DeployRequest{App: App, Environment: "production", Version: "bg3"}, contract.StatusSucceeded, nil, nil},
+		{"deploy", "production-bg2", contract.DeployRequest{App: App, Environment: "production", Version: "bg2"}, contract.StatusRolledBack, nil, nil},
 	}
 	for _, r := range runs {
 		definition := statemachine.Deploy
@@ -389,7 +394,7 @@ func (w *World) CheckOperations(t *testing.T, function string, rec *Recorder) {
 		Events:       w.routed,
 	}
 	for _, h := range w.ssm.hosts {
-		got.ResourceTags[(arns{Region, Account}).arn("ec2", "instance/"+h.id)] = w.ssm.tags[h.env]
+		got.ResourceTags[(arns{Region, Account}).arn("ec2", "instance/"+h.id)] = w.ssm.hostTags(h)
 	}
 	for op, gs := range rec.Operations() {
 		for _, g := range gs {

@@ -48,6 +48,12 @@ const (
 	stagingGroup    = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"
 	productionGroup = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210"
 
+	// Production is blue/green too: a listener forwarding to two sides'
+	// target groups (blue: i-4 and i-5, green: i-6).
+	productionListener = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:listener/app/demo-production/0123456789abcdef/fedcba9876543210"
+	productionBlue     = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-blue/0123456789abcdef"
+	productionGreen    = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-green/fedcba9876543210"
+
 	stagingSecret    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf"
 	productionSecret = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl"
 )
@@ -55,7 +61,7 @@ const (
 // SlipwayConfig is the configuration the world's functions read: the one
 // the fixture stack gives its functions (SLIPWAY_CONFIG), byte for byte;
 // the infra module's check compares them.
-const SlipwayConfig = `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210"],"auto_scaling_groups":["demo-production"],"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"],"auto_scaling_groups":["demo-staging"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
+const SlipwayConfig = `{"app":"demo","environments":{"production":{"production":true,"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl","db_cluster":"demo-production","alarms":["demo-production-5xx"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-production/fedcba9876543210"],"auto_scaling_groups":["demo-production"],"blue_green":{"listener":"arn:aws:elasticloadbalancing:eu-west-1:111111111111:listener/app/demo-production/0123456789abcdef/fedcba9876543210","blue":{"target_group":"arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-blue/0123456789abcdef","tags":{"slipway:side":"blue"}},"green":{"target_group":"arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-green/fedcba9876543210","tags":{"slipway:side":"green"}}},"tags":{"app":"demo","env":"production"}},"staging":{"database_secret":"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf","db_instance":"demo-staging","alarms":["demo-staging-5xx","demo-staging-latency"],"target_groups":["arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging/0123456789abcdef"],"auto_scaling_groups":["demo-staging"],"tags":{"app":"demo","env":"staging"}}},"triggers":{"repositories":["demo"],"branches":{"main":"staging"}}}`
 
 // World is an AWS account in memory: every service Slipway's functions
 // call, faked on the wire behind one endpoint (requests are routed by the
@@ -97,7 +103,7 @@ func NewWorld(t testing.TB) *World {
 		sns:     &snsFake{},
 		sfn:     &sfnFake{started: map[string]string{}},
 		dir:     t.TempDir(),
-		broken:  map[string]bool{"v2": true},
+		broken:  map[string]bool{"v2": true, "bg2": true},
 		secrets: &secretsFake{secrets: map[string]string{}},
 		asg:     &autoScalingFake{groups: map[string]bool{"demo-staging": true, "demo-production": true}},
 	}
@@ -108,15 +114,25 @@ func NewWorld(t testing.TB) *World {
 	// Each environment's instances are healthy targets of its target
 	// group; deregistered ones drain and registered ones pass their
 	// health checks from one DescribeTargetHealth to the next.
-	w.elb = &elbv2test.Fake{Groups: map[string]map[string]string{stagingGroup: {}, productionGroup: {}},
-		Delay: map[string]string{stagingGroup: "30", productionGroup: "60"}, Weights: map[string]map[string]string{},
-		Fail: map[string]string{}, Settle: true}
+	// Production's blue side (i-4, i-5) serves through the listener, i-5
+	// not registered in its group yet (replaced); its green side (i-6) is
+	// idle, in no group yet.
+	w.elb = &elbv2test.Fake{Groups: map[string]map[string]string{stagingGroup: {}, productionGroup: {}, productionBlue: {}, productionGreen: {}},
+		Delay:   map[string]string{stagingGroup: "30", productionGroup: "60", productionBlue: "60", productionGreen: "60"},
+		Weights: map[string]map[string]string{productionListener: {productionBlue: "100", productionGreen: "0"}},
+		Fail:    map[string]string{}, Settle: true}
 	for i, env := range []string{"staging", "staging", "staging", "production", "production", "production"} {
 		h := &host{id: fmt.Sprintf("i-%017d", i+1), env: env}
 		w.ssm.hosts = append(w.ssm.hosts, h)
 		group := stagingGroup
 		if env == "production" {
 			group = productionGroup
+			h.side = "blue"
+			if i == 5 {
+				h.side = "green"
+			} else if i == 3 {
+				w.elb.Groups[productionBlue][h.id] = "healthy"
+			}
 		}
 		w.elb.Groups[group][h.id] = "healthy"
 	}
@@ -145,10 +161,15 @@ func NewWorld(t testing.TB) *World {
 		rw.Write(answer)
 	})
 	services := map[string]http.Handler{
-		"dynamodb":             dynamo,
-		"s3":                   w.s3,
-		"ssm":                  w.ssm,
-		"monitoring":           cloudWatchFake{},
+		"dynamodb": dynamo,
+		"s3":       w.s3,
+		"ssm":      w.ssm,
+		"monitoring": cloudWatchFake{alarm: func() bool {
+			v := w.current()
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			return w.broken[v] && slices.Contains(BlueGreenVersions, v)
+		}},
 		"rds":                  w.rds,
 		"sns":                  w.sns,
 		"states":               w.sfn,
@@ -283,6 +304,12 @@ var Versions = []string{"v1", "v2", "v3"}
 // release is published too.
 const PushCommit = "3f9a1c2d4e5f60718293a4b5c6d7e8f901234567"
 
+// BlueGreenVersions are published too, with rollout.strategy blue-green
+// and otherwise as v3: bg3 deploys to production's idle side and shifts
+// the listener to it; bg2's health check fails, and the listener is
+// switched back.
+var BlueGreenVersions = []string{"bg3", "bg2"}
+
 // publish builds and uploads the releases. Each adds a migration: v1
 // creates a table, v2 adds a column (reversible), v3 an index.
 func (w *World) publish(t testing.TB) {
@@ -295,7 +322,7 @@ func (w *World) publish(t testing.TB) {
 		{"0003_add_users_nickname.up.sql", "ALTER TABLE users ADD COLUMN nickname TEXT;"},
 		{"0003_add_users_nickname.down.sql", "ALTER TABLE users DROP COLUMN nickname;"},
 	}
-	for i, v := range append(slices.Clone(Versions), PushCommit) {
+	for i, v := range append(append(slices.Clone(Versions), PushCommit), BlueGreenVersions...) {
 		dir := filepath.Join(w.dir, "release-"+v)
 		if err := os.MkdirAll(filepath.Join(dir, "migrations"), 0o755); err != nil {
 			t.Fatal(err)
@@ -303,6 +330,9 @@ func (w *World) publish(t testing.TB) {
 		manifest := "app: demo\nservice: {unit: demo}\nhealth: {path: /healthz, successes: 1, interval: 1s, timeout: 2s}\n" +
 			"rollout: {waves: [1, 2, \"100%\"], poll_interval: 1s}\nbake: {duration: 1m, interval: 20s}\n" +
 			"migrations: {engine: sqlite, keep_snapshots: 2}\nkeep_releases: 5\n"
+		if slices.Contains(BlueGreenVersions, v) {
+			manifest = strings.Replace(manifest, "rollout: {", "rollout: {strategy: blue-green, shift: [\"50%\", \"100%\"], shift_bake: 20s, keep_warm: 1m, ", 1)
+		}
 		if err := os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(manifest), 0o644); err != nil {
 			t.Fatal(err)
 		}
