@@ -142,6 +142,12 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 			t.Fatal(err)
 		}
 	}
+	// After bg3, and again once bg2 is switched back, green serves all.
+	greenServes := func() {
+		if got := w.elb.Weights[productionListener]; got[productionGreen] != "100" || got[productionBlue] != "0" {
+			t.Fatalf("production's listener forwards %v, want all to green (%s)", got, productionGreen)
+		}
+	}
 	abandon := func(env, machine string) func() {
 		return func() { w.Abandon(t, env, machine) }
 	}
@@ -166,8 +172,21 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 		// Blue/green on production: bg3 goes to the idle green side and
 		// the listener shifts to it; bg2 fails its health check on the
 		// idle blue side and the listener is switched back.
-		{"deploy", "production-bg3", contract.DeployRequest{App: App, Environment: "production", Version: "bg3"}, contract.StatusSucceeded, nil, nil},
-		{"deploy", "production-bg2", contract.DeployRequest{App: App, Environment: "production", Version: "bg2"}, contract.StatusRolledBack, nil, nil},
+		{"deploy", "production-bg3", contract.DeployRequest{App: App, Environment: "production", Version: "bg3"}, contract.StatusSucceeded, nil, greenServes},
+		{"deploy", "production-bg2", contract.DeployRequest{App: App, Environment: "production", Version: "bg2"}, contract.StatusRolledBack, nil, func() {
+			greenServes()
+			// bg3's two steps, then bg2's first step (its alarm fires in
+			// the step's bake) and the switch back.
+			n := 0
+			for _, r := range w.elb.Requests {
+				if r.Get("Action") == "ModifyListener" {
+					n++
+				}
+			}
+			if n != 4 {
+				t.Fatalf("%d ModifyListener calls, want 4: bg3's two steps, bg2's first and its switch back", n)
+			}
+		}},
 	}
 	for _, r := range runs {
 		definition := statemachine.Deploy
