@@ -90,7 +90,10 @@ func Operations(t *testing.T, name string, build func(*lambdaenv.Env) (any, erro
 // back, reverting its migration; a deployment is refused because a person
 // froze staging; v3 deploys again. On production (an Aurora
 // cluster): v1 deploys after its approval; v2, approved, fails and rolls
-// back. Each deployment with pending
+// back; then, blue/green (rollout.strategy blue-green), bg3 goes to the
+// idle green side and the listener shifts to it in two steps, and bg2
+// goes to blue, its alarm fires in the first step's bake and the listener
+// is switched back to green. Each deployment with pending
 // migrations snapshots the database and prunes old snapshots. A function
 // that no definition calls is a trigger: every sample event under
 // events/ but the manual inputs is then delivered to it, twice (EventBridge
