@@ -215,7 +215,7 @@ func (s *stubs) handlers() asl.Handlers {
 			return contract.RollbackOutput{Status: status, CommandID: "rb", ToVersion: "v1", InstanceIDs: in.InstanceIDs, InstanceCount: len(in.InstanceIDs)}, s.err(state)
 		}
 		if in.Action == "start" {
-			if s.traffic && in.State.Rollout != nil && s.calls["DeployWave"] > 0 {
+			if s.traffic && ((in.State.Rollout != nil && s.calls["DeployWave"] > 0) || in.State.Kind == "rollback") {
 				return contract.RollbackOutput{Status: "ByWave", InstanceIDs: []string{}}, s.err("Rollback")
 			}
 			if in.State.Preflight == nil {
@@ -413,5 +413,31 @@ func TestDeployFlow(t *testing.T) {
 				t.Errorf("execution failed with an empty cause")
 			}
 		})
+	}
+}
+
+// TestRollbackFlowByWave: behind a load balancer, a rollback execution
+// walks the manifest's waves, last first, each taken out, switched back,
+// probed, put back in and reported healthy before the one before it.
+func TestRollbackFlowByWave(t *testing.T) {
+	sm, err := asl.Parse(mustSubstitute(t, statemachine.Rollback))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stubs{calls: map[string]int{}, failOnce: map[string]error{}, traffic: true}
+	in, _ := json.Marshal(contract.RollbackRequest{App: "demo", Environment: "staging"})
+	exec, err := asl.Run(context.Background(), sm, in, asl.Options{Resolver: s.handlers(), Clock: asl.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stubs' Record answers as a deployment's would; what counts here
+	// is the path to it.
+	if s.calls["Record"] != 1 || s.calls["RevertSchema"] != 1 {
+		t.Fatalf("rollback execution = %s %s, calls %v; want it to reach RevertSchema and Record once", exec.Status, exec.Error, s.calls)
+	}
+	want := []string{"detach 2", "drained 2", "drained 2", "rollback b,c", "probe b,c", "attach 2", "in-service 2", "in-service 2",
+		"detach 1", "drained 1", "drained 1", "rollback a", "probe a", "attach 1", "in-service 1", "in-service 1"}
+	if diff := cmp.Diff(want, s.rollbackLog); diff != "" {
+		t.Errorf("rollback by wave (-want +got):\n%s", diff)
 	}
 }
