@@ -220,7 +220,7 @@ func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action
 		addr = net.JoinHostPort(addr, strconv.Itoa(h.Port))
 	}
 	var probe health.Result
-	for ok := 0; ok < max(spec.Successes, 1); {
+	for ok, need := 0, max(spec.Successes, 1); ; {
 		probe = h.Prober.Probe(ctx, act.InstanceID, addr, spec.Path, spec.ExpectStatus, version)
 		if probe.Healthy {
 			ok++
@@ -229,6 +229,9 @@ func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action
 		}
 		if h.Time().After(deadline) {
 			return abandon(fmt.Sprintf("it is not healthy on %s (%s)", spec.Path, probe.Problem))
+		}
+		if ok >= need {
+			break // no wait after the last answer needed
 		}
 		if err := h.sleep(ctx); err != nil {
 			return abandon("stopped while probing")
