@@ -57,9 +57,6 @@ func errorBody(code string) (int, string) {
 	if code == "TargetGroupNotFound" || code == "ListenerNotFound" || code == "RuleNotFound" {
 		status = http.StatusNotFound
 	}
-	if code == "Throttling" {
-		status = http.StatusBadRequest
-	}
 	return status, fmt.Sprintf(`<ErrorResponse %s><Error><Type>Sender</Type><Code>%s</Code><Message>%s happened</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`, xmlns, code, code)
 }
 
