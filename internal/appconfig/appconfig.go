@@ -254,3 +254,21 @@ func EnvFile(vals Values) []byte {
 	}
 	return []byte(b.String())
 }
+
+// KeySecretName is the secret that holds an app's fingerprint key: created
+// by the stack in Secrets Manager, and by `slipway local init` in the local
+// secrets file. The key never leaves the places that fingerprint (Preflight,
+// the host, the CLI).
+func KeySecretName(app string) string { return "slipway/" + app + "/config-key" }
+
+// LoadKey reads the app's fingerprint key from s.
+func LoadKey(ctx context.Context, s Store, app string) ([]byte, error) {
+	v, err := s.Secret(ctx, KeySecretName(app))
+	if err != nil {
+		return nil, fmt.Errorf("read the configuration fingerprint key %s: %w", KeySecretName(app), err)
+	}
+	if len(v.Reveal()) < 16 {
+		return nil, fmt.Errorf("the configuration fingerprint key %s is shorter than 16 characters: put a long random string in it", KeySecretName(app))
+	}
+	return []byte(v.Reveal()), nil
+}
