@@ -100,7 +100,7 @@ func TestHostScriptWithoutApp(t *testing.T) {
 			name: "activate a missing artifact", args: []string{"activate", "v1", "/nonexistent/v1.tar.gz", "AB12"}, hostEnv: "PORT=8080\n",
 			wantExit:   3,
 			wantStderr: "expected sha256 ab12, actual: none",
-			wantReport: map[string]any{"action": "activate", "version": "v1", "current": "", "previous": "", "changed": false, "restarted": false,
+			wantReport: map[string]any{"action": "activate", "version": "v1", "current": "", "previous": "", "changed": false, "restarted": false, "config": "",
 				"error": "artifact /nonexistent/v1.tar.gz not found (expected sha256 ab12, actual: none)", "exit_code": 3.0},
 		},
 		{
@@ -120,7 +120,7 @@ func TestHostScriptWithoutApp(t *testing.T) {
 			hostEnv:    "# comment\n\nexport PORT='8080'\nnot a setting\n",
 			wantStderr: "ignoring line without '='",
 			wantReport: map[string]any{"action": "status", "current": "", "previous": "", "releases": []any{}, "root": "ROOT",
-				"sha256": "", "serving": "", "healthy": false, "health": "no release is current", "busy": false},
+				"sha256": "", "config": "", "serving": "", "healthy": false, "health": "no release is current", "busy": false},
 		},
 		{
 			name: "prune an empty root", args: []string{"prune"},
@@ -247,7 +247,7 @@ func TestHostScriptSystemdMode(t *testing.T) {
 				t.Errorf("stderr does not mention %q:\n%s", tt.wantStderr, r.stderr)
 			}
 			got := lastJSON(t, r.stdout)
-			want := map[string]any{"action": "activate", "version": "v1", "previous": "", "current": "v1", "changed": true, "restarted": true}
+			want := map[string]any{"action": "activate", "version": "v1", "previous": "", "current": "v1", "changed": true, "restarted": true, "config": ""}
 			if tt.wantExit != 0 {
 				want["exit_code"] = float64(tt.wantExit)
 				want["error"] = got["error"]
@@ -278,5 +278,138 @@ func TestHostScriptStopTimeoutMustBeSeconds(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "app.pid")); err == nil {
 		t.Error("an app was started despite the bad setting")
+	}
+}
+
+// fakeResolver is a configuration resolver for the host script: it counts
+// its runs in DIR/resolved and writes GREETING for two fingerprints, says
+// the configuration changed (exit 3) for a third and fails for any other.
+const fakeResolver = `#!/bin/sh
+dir=$(dirname "$0")
+echo run >>"$dir/resolved"
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) out=$2; shift ;;
+	--fingerprint) fp=$2; shift ;;
+	--env) env=$2; shift ;;
+	esac
+	shift
+done
+[ "$env" = staging ] || { echo "resolver: wrong environment '$env'" >&2; exit 2; }
+case $fp in
+hmac-sha256:aaaa) v=s3cret-alpha ;;
+hmac-sha256:bbbb) v=s3cret-bravo ;;
+hmac-sha256:cccc) echo "resolver: the values have another fingerprint" >&2; exit 3 ;;
+*) echo "resolver: API_TOKEN (from secret:x) does not resolve" >&2; exit 1 ;;
+esac
+printf "GREETING='%s'\n" "$v" >"$out.tmp" && mv "$out.tmp" "$out"
+`
+
+// TestHostScriptConfiguration activates and rolls back one release with
+// different configurations: each is resolved once, kept in
+// releases/V/config (0600), app.env points at the one in use, the restart
+// sees its values, a change of configuration alone restarts the release,
+// a refused resolution changes nothing, and no value is ever printed.
+func TestHostScriptConfiguration(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"version":"v1"}`)
+	}))
+	defer srv.Close()
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, dir := t.TempDir(), t.TempDir()
+	resolver := filepath.Join(dir, "resolver")
+	if err := os.WriteFile(resolver, []byte(fakeResolver), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hostEnv := "SLIPWAY_SERVICE_MODE=systemd\nPORT=" + port + "\nSLIPWAY_CONFIG_RESOLVER=" + resolver + "\n"
+	if err := os.WriteFile(filepath.Join(root, "host.env"), []byte(hostEnv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The restart writes what the app would see.
+	artifact, sum := bundle(t, dir, "v1", "SLIPWAY_VERSION=v1\nSLIPWAY_HEALTH_TIMEOUT=2\nSLIPWAY_RESTART=printf '%s' \"$GREETING\" >\"$SLIPWAY_ROOT/seen\"\n")
+	runs := func() int {
+		b, _ := os.ReadFile(filepath.Join(dir, "resolved"))
+		return strings.Count(string(b), "run")
+	}
+	seen := func() string {
+		b, _ := os.ReadFile(filepath.Join(root, "seen"))
+		return string(b)
+	}
+	steps := []struct {
+		name          string
+		args          []string
+		fingerprint   string
+		wantExit      int
+		wantRestarted bool
+		wantConfig    string // the report's and status's "config"
+		wantSeen      string
+		wantRuns      int // resolver runs so far
+		wantStderr    string
+	}{
+		{name: "first activation", args: []string{"activate", "v1", artifact, sum}, fingerprint: "hmac-sha256:aaaa",
+			wantRestarted: true, wantConfig: "hmac-sha256:aaaa", wantSeen: "s3cret-alpha", wantRuns: 1, wantStderr: "resolving the configuration of staging"},
+		{name: "same release, same configuration: no-op", args: []string{"activate", "v1", artifact, sum}, fingerprint: "hmac-sha256:aaaa",
+			wantConfig: "hmac-sha256:aaaa", wantSeen: "s3cret-alpha", wantRuns: 1, wantStderr: "nothing to change"},
+		{name: "configuration only", args: []string{"activate", "v1", artifact, sum}, fingerprint: "hmac-sha256:bbbb",
+			wantRestarted: true, wantConfig: "hmac-sha256:bbbb", wantSeen: "s3cret-bravo", wantRuns: 2, wantStderr: "switching it to hmac-sha256:bbbb"},
+		{name: "rollback to the kept configuration", args: []string{"rollback", "v1"}, fingerprint: "hmac-sha256:aaaa",
+			wantRestarted: true, wantConfig: "hmac-sha256:aaaa", wantSeen: "s3cret-alpha", wantRuns: 2, wantStderr: "configuration hmac-sha256:aaaa of release v1 is on this host"},
+		{name: "changed since the check", args: []string{"activate", "v1", artifact, sum}, fingerprint: "hmac-sha256:cccc",
+			wantExit: 10, wantConfig: "hmac-sha256:aaaa", wantSeen: "s3cret-alpha", wantRuns: 3, wantStderr: "changed since the deployment checked it"},
+		{name: "does not resolve", args: []string{"activate", "v1", artifact, sum}, fingerprint: "hmac-sha256:dddd",
+			wantExit: 9, wantConfig: "hmac-sha256:aaaa", wantSeen: "s3cret-alpha", wantRuns: 4, wantStderr: "API_TOKEN (from secret:x) does not resolve"},
+		{name: "no configuration asked: the one it runs with", args: []string{"rollback", "v1"},
+			wantConfig: "hmac-sha256:aaaa", wantSeen: "s3cret-alpha", wantRuns: 4, wantStderr: "nothing to change"},
+		{name: "a fingerprint that cannot name a file", args: []string{"rollback", "v1"}, fingerprint: "../../x",
+			wantExit: 2, wantConfig: "hmac-sha256:aaaa", wantSeen: "s3cret-alpha", wantRuns: 4, wantStderr: "is not ALGORITHM:HEX"},
+	}
+	for _, st := range steps {
+		env := []string{"SLIPWAY_ROOT=" + root, "SLIPWAY_CONFIG_ENV=staging"}
+		if st.fingerprint != "" {
+			env = append(env, "SLIPWAY_CONFIG_FINGERPRINT="+st.fingerprint)
+		}
+		r := runHost(t, env, st.args...)
+		if r.exit != st.wantExit {
+			t.Fatalf("%s: exit = %d, want %d; stderr:\n%s", st.name, r.exit, st.wantExit, r.stderr)
+		}
+		if !strings.Contains(r.stderr, st.wantStderr) {
+			t.Errorf("%s: stderr does not mention %q:\n%s", st.name, st.wantStderr, r.stderr)
+		}
+		for _, v := range []string{"s3cret-alpha", "s3cret-bravo"} {
+			if strings.Contains(r.stdout+r.stderr, v) {
+				t.Errorf("%s: the output shows the value %q:\n%s%s", st.name, v, r.stdout, r.stderr)
+			}
+		}
+		if st.wantExit != 2 {
+			got := lastJSON(t, r.stdout)
+			if got["config"] != st.wantConfig || got["restarted"] != st.wantRestarted {
+				t.Errorf("%s: report config = %v, restarted = %v; want %q, %v", st.name, got["config"], got["restarted"], st.wantConfig, st.wantRestarted)
+			}
+		}
+		if got := seen(); got != st.wantSeen {
+			t.Errorf("%s: the restart saw GREETING=%q, want %q", st.name, got, st.wantSeen)
+		}
+		if got := runs(); got != st.wantRuns {
+			t.Errorf("%s: resolver ran %d times, want %d", st.name, got, st.wantRuns)
+		}
+	}
+	status := lastJSON(t, runHost(t, []string{"SLIPWAY_ROOT=" + root}, "status").stdout)
+	if status["config"] != "hmac-sha256:aaaa" {
+		t.Errorf("status config = %v, want hmac-sha256:aaaa", status["config"])
+	}
+	for _, fp := range []string{"hmac-sha256:aaaa", "hmac-sha256:bbbb"} {
+		fi, err := os.Stat(filepath.Join(root, "releases", "v1", "config", fp+".env"))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("config/%s.env: %v, mode %v; want it kept, mode 0600", fp, err, fi.Mode())
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(root, "releases", "v1", "config")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("config directory: %v; want mode 0700", err)
+	}
+	if link, err := os.Readlink(filepath.Join(root, "releases", "v1", "app.env")); err != nil || link != "config/hmac-sha256:aaaa.env" {
+		t.Errorf("app.env -> %q (%v), want config/hmac-sha256:aaaa.env", link, err)
 	}
 }

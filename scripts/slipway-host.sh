@@ -18,16 +18,29 @@
 #       and restart.
 #       A failed health check does NOT switch back: the orchestrator decides
 #       and issues `rollback`.
+#       With SLIPWAY_CONFIG_FINGERPRINT set (the release declares a config:
+#       section), the release runs with that configuration: the file
+#       releases/VERSION/config/FINGERPRINT.env, written before anything
+#       switches by the resolver (SLIPWAY_CONFIG_RESOLVER) unless it is on
+#       the host already, and releases/VERSION/app.env pointed at it. The
+#       no-op above then also needs the configuration to be the current
+#       one; the same release with another configuration is restarted with
+#       it (a configuration-only deployment).
 #   slipway-host.sh rollback [VERSION]
 #       Switch `current` to VERSION (default: the content of `previous`),
 #       restart with that release's own release.env and wait for health.
 #       No download, no unpack. Rolling back to the current release changes
 #       nothing when it is healthy and, like activate, restarts it when not.
+#       With SLIPWAY_CONFIG_FINGERPRINT set, VERSION runs with that
+#       configuration (kept on the host since it was activated with it); the
+#       current release with another configuration is restarted with it.
+#       Without it, VERSION runs with the configuration it last ran with.
 #   slipway-host.sh status
 #       Print {"action":"status","current":..,"previous":..,"releases":[..],"root":..,
-#       "sha256":..,"serving":..,"healthy":..,"health":..,"busy":..}.
+#       "sha256":..,"config":..,"serving":..,"healthy":..,"health":..,"busy":..}.
 #       "releases" lists the complete releases by install time, oldest first;
-#       "sha256" is the current release's artifact checksum; "serving" is the
+#       "sha256" is the current release's artifact checksum; "config" the
+#       fingerprint of the configuration it runs with ("" for none); "serving" is the
 #       version the app's local health endpoint answers (probed once with the
 #       current release's own health settings), "healthy" whether it answered
 #       the expected status with the current version, "health" what was wrong.
@@ -43,6 +56,12 @@
 #   releases/<version>/           one directory per release (with release.env)
 #   releases/<version>/.slipway-release   marker written last at install:
 #                                 a release is complete when it exists
+#   releases/<version>/config/<fingerprint>.env   each configuration the
+#                                 release was activated with (mode 0600,
+#                                 directory 0700, owned by SLIPWAY_SERVICE_USER
+#                                 when the script runs as root)
+#   releases/<version>/app.env -> config/<fingerprint>.env   the one it runs
+#                                 with, switched atomically
 #   current -> releases/<version> switched atomically (temporary link + rename)
 #   previous                      the version `current` pointed at before the
 #                                 last switch (the default rollback target)
@@ -64,6 +83,20 @@
 #                         its requests in flight after SIGTERM (10)
 #   SLIPWAY_HOST_ENV      path of the host settings file ($SLIPWAY_ROOT/host.env)
 #   SLIPWAY_DEPLOYMENT_ID recorded in history (optional)
+#   SLIPWAY_CONFIG_RESOLVER  the program that resolves a release's
+#                         configuration on the host (cmd/slipway-env; the SSM
+#                         document and the embedded fleet set it):
+#                         RESOLVER resolve --release DIR --env ENV
+#                         --fingerprint FP --out FILE; exit 3 means the values
+#                         no longer match FP
+#   SLIPWAY_SERVICE_USER  owner of the configuration files when run as root
+#
+# Configuration of one run (the caller's environment; SSM document
+# parameters configEnv and configFingerprint):
+#   SLIPWAY_CONFIG_FINGERPRINT  the configuration to run with (activate,
+#                               rollback); empty: none, or the one the
+#                               release last ran with
+#   SLIPWAY_CONFIG_ENV          the environment whose values to resolve
 #
 # Release settings (releases/<version>/release.env, written by the bundle
 # builder from the app manifest):
@@ -82,7 +115,8 @@
 # and lines starting with # are skipped, an optional `export ` prefix and one
 # pair of surrounding quotes are removed. Every variable is exported, so the
 # app sees them. Precedence, lowest first: the caller's environment, the
-# release's release.env, host.env (the host operator has the last word).
+# release's release.env, its app.env (the configuration), host.env (the host
+# operator has the last word). Values are never printed.
 # The release keys above are cleared before a release.env is read, so a
 # restart uses that release's values or the defaults, never another release's.
 #
@@ -92,7 +126,9 @@
 # then SIGKILL; start runs SLIPWAY_START in `current` under setsid and nohup,
 # stdin from /dev/null, stdout and stderr appended to app.log, and writes its
 # pid to app.pid. In systemd mode the unit should read host.env
-# (EnvironmentFile=) and run in $SLIPWAY_ROOT/current (WorkingDirectory=).
+# (EnvironmentFile=), then $SLIPWAY_ROOT/current/app.env
+# (EnvironmentFile=-, for the configuration), and run in
+# $SLIPWAY_ROOT/current (WorkingDirectory=).
 #
 # Health: http://$SLIPWAY_HOST:$PORT$SLIPWAY_HEALTH_PATH must answer
 # SLIPWAY_HEALTH_EXPECT_STATUS with a body containing "version":"VERSION"
@@ -101,7 +137,7 @@
 # the check at once.
 #
 # Output: log lines on stderr; last, one JSON line on stdout, also on failure:
-#   {"action":"activate","version":"v2","previous":"v1","current":"v2","changed":true,"restarted":true}
+#   {"action":"activate","version":"v2","previous":"v1","current":"v2","changed":true,"restarted":true,"config":"hmac-sha256:..."}
 #   failures add "error":"..." and "exit_code":N.
 #
 # Needs: sh, tar with gzip, sha256sum (or shasum), curl (or wget), readlink,
@@ -118,6 +154,10 @@
 #   6  health check failed
 #   7  rollback target not on this host (never installed, or pruned)
 #   8  another run holds the lock (timed out waiting)
+#   9  configuration could not be resolved (no resolver, a reference that
+#      does not resolve, its file missing)
+#   10 configuration changed since the deployment checked it (the values
+#      the stores give now have another fingerprint): deploy again
 
 set -u
 
@@ -131,6 +171,8 @@ RESTARTED=false
 BEFORE=
 LOCKED=
 CLEANUP=
+CONFIG_FP=
+CONFIG_ENV=
 
 log() {
 	printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$PROG" "$*" >&2
@@ -166,9 +208,10 @@ json_list() {
 # result prints the final JSON line of activate and rollback; $1 is an error
 # message and $2 an exit code, both empty on success.
 result() {
-	printf '{"action":%s,"version":%s,"previous":%s,"current":%s,"changed":%s,"restarted":%s' \
+	printf '{"action":%s,"version":%s,"previous":%s,"current":%s,"changed":%s,"restarted":%s,"config":%s' \
 		"$(json_str "$ACTION")" "$(json_str "$TARGET")" \
-		"$(json_str "$(read_previous)")" "$(json_str "$(read_current)")" "$CHANGED" "$RESTARTED"
+		"$(json_str "$(read_previous)")" "$(json_str "$(read_current)")" "$CHANGED" "$RESTARTED" \
+		"$(json_str "$(current_config)")"
 	if [ -n "${1:-}" ]; then
 		printf ',"error":%s,"exit_code":%s' "$(json_str "$1")" "$2"
 	fi
@@ -268,6 +311,10 @@ load_release() {
 		unset "$key"
 	done
 	load_env "$ROOT/releases/$1/release.env"
+	if [ -L "$ROOT/releases/$1/app.env" ] && [ ! -f "$ROOT/releases/$1/app.env" ]; then
+		die 9 "release $1's configuration $(release_config "$1") is missing from $ROOT/releases/$1/config"
+	fi
+	load_env "$ROOT/releases/$1/app.env"
 	load_env "$HOST_ENV"
 	: "${SLIPWAY_HEALTH_PATH:=/healthz}"
 	: "${SLIPWAY_HEALTH_TIMEOUT:=30}"
@@ -295,6 +342,86 @@ read_previous() {
 	recorded=
 	IFS= read -r recorded <"$ROOT/previous"
 	printf '%s' "$recorded"
+}
+
+# release_config prints the fingerprint of the configuration release $1
+# runs with: the file its app.env points at ("" for none).
+release_config() {
+	[ -n "${ROOT:-}" ] || return 0
+	link=$(readlink "$ROOT/releases/$1/app.env" 2>/dev/null) || return 0
+	name=${link##*/}
+	printf '%s' "${name%.env}"
+}
+
+# current_config prints the fingerprint of the current release's
+# configuration.
+current_config() {
+	cur=$(read_current)
+	[ -n "$cur" ] || return 0
+	release_config "$cur"
+}
+
+# valid_fingerprint succeeds if $1 is ALGORITHM:HEX and can name a file.
+valid_fingerprint() {
+	case $1 in
+	:* | *: | *:*:* | *[!a-z0-9:-]*) return 1 ;;
+	*:*) return 0 ;;
+	esac
+	return 1
+}
+
+# config_differs succeeds if a configuration was asked for and release $1
+# does not run with it.
+config_differs() {
+	[ -n "$CONFIG_FP" ] && [ "$(release_config "$1")" != "$CONFIG_FP" ]
+}
+
+# ensure_config makes sure release $1 holds configuration $CONFIG_FP: kept
+# from an earlier activation, or resolved now by the resolver, which
+# refuses (exit 3) when the stores give values of another fingerprint. It
+# changes nothing else, so a refusal leaves the host as it was.
+ensure_config() {
+	dir="$ROOT/releases/$1/config"
+	file="$dir/$CONFIG_FP.env"
+	if [ -f "$file" ]; then
+		log "configuration $CONFIG_FP of release $1 is on this host"
+		return 0
+	fi
+	[ -n "${SLIPWAY_CONFIG_RESOLVER:-}" ] ||
+		die 9 "release $1 needs configuration $CONFIG_FP and no resolver is set: set SLIPWAY_CONFIG_RESOLVER in host.env"
+	[ -n "$CONFIG_ENV" ] || die 2 "SLIPWAY_CONFIG_ENV must name the environment whose configuration release $1 needs"
+	valid_version "$CONFIG_ENV" || die 2 "invalid environment name '$CONFIG_ENV'"
+	mkdir -p "$dir" || die 1 "cannot create $dir"
+	chmod 0700 "$dir" || die 1 "cannot make $dir private"
+	log "resolving the configuration of $CONFIG_ENV for release $1 (expecting $CONFIG_FP)"
+	"$SLIPWAY_CONFIG_RESOLVER" resolve --release "$ROOT/releases/$1" --env "$CONFIG_ENV" \
+		--fingerprint "$CONFIG_FP" --out "$file" >&2
+	rc=$?
+	case $rc in
+	0) ;;
+	3) die 10 "the configuration of $CONFIG_ENV changed since the deployment checked it (it expected $CONFIG_FP): deploy again to use the new values" ;;
+	*) die 9 "cannot resolve the configuration of $CONFIG_ENV for release $1 (resolver exit $rc, its error above)" ;;
+	esac
+	[ -f "$file" ] || die 9 "the resolver wrote no $file"
+	chmod 0600 "$file" || die 1 "cannot make $file private"
+	if [ -n "${SLIPWAY_SERVICE_USER:-}" ] && [ "$(id -u)" = 0 ]; then
+		chown "$SLIPWAY_SERVICE_USER" "$dir" "$file" || die 9 "cannot give $file to $SLIPWAY_SERVICE_USER"
+	fi
+}
+
+# use_config points release $1's app.env at configuration $CONFIG_FP
+# atomically.
+use_config() {
+	link="$ROOT/releases/$1/.app.env.tmp.$$"
+	rm -f -- "$link"
+	ln -s "config/$CONFIG_FP.env" "$link" || die 1 "cannot create symlink $link"
+	if ! mv -T -- "$link" "$ROOT/releases/$1/app.env" 2>/dev/null &&
+		! mv -fh -- "$link" "$ROOT/releases/$1/app.env" 2>/dev/null; then
+		rm -f -- "$link"
+		die 1 "cannot point releases/$1/app.env at config/$CONFIG_FP.env"
+	fi
+	CHANGED=true
+	log "release $1 runs with configuration $CONFIG_FP"
 }
 
 # is_complete succeeds if release $1 is fully installed.
@@ -697,6 +824,15 @@ cmd_activate() {
 	if [ "$BEFORE" = "$TARGET" ] && is_complete "$TARGET"; then
 		installed=$(sed -n 's/^sha256=//p' "$ROOT/releases/$TARGET/.slipway-release")
 		if [ "$installed" = "$want" ]; then
+			if config_differs "$TARGET"; then
+				log "release $TARGET is current with configuration $(release_config "$TARGET"); switching it to $CONFIG_FP"
+				ensure_config "$TARGET"
+				use_config "$TARGET"
+				RESTARTED=true
+				restart_and_check
+				result
+				return 0
+			fi
 			settle
 			result
 			return 0
@@ -708,6 +844,10 @@ cmd_activate() {
 	[ "$got" = "$want" ] || die 3 "sha256 mismatch for $artifact: expected $want, actual $got"
 	log "artifact $artifact sha256 $got verified"
 	unpack_release "$TARGET" "$artifact" "$want"
+	if config_differs "$TARGET"; then
+		ensure_config "$TARGET"
+		use_config "$TARGET"
+	fi
 	switch "$TARGET"
 	RESTARTED=true
 	restart_and_check
@@ -728,6 +868,16 @@ cmd_rollback() {
 	[ -n "$TARGET" ] || die 7 "no version given and no previous release recorded in $ROOT/previous"
 	valid_version "$TARGET" || usage_error "invalid version '$TARGET'"
 	is_complete "$TARGET" || die 7 "release $TARGET is not on this host (pruned?)"
+	if config_differs "$TARGET"; then
+		ensure_config "$TARGET"
+		use_config "$TARGET"
+		if [ "$BEFORE" = "$TARGET" ]; then
+			RESTARTED=true
+			restart_and_check
+			result
+			return 0
+		fi
+	fi
 	if [ "$BEFORE" = "$TARGET" ]; then
 		settle
 		result
@@ -745,6 +895,7 @@ cmd_status() {
 	try_lock "${SLIPWAY_STATUS_WAIT:-90}" || busy=true
 	cur=$(read_current)
 	sum=
+	conf=
 	serving=
 	healthy=false
 	problem=
@@ -754,6 +905,7 @@ cmd_status() {
 		problem="current points at releases/$cur, which is not a complete release"
 	else
 		sum=$(sed -n 's/^sha256=//p' "$ROOT/releases/$cur/.slipway-release")
+		conf=$(release_config "$cur")
 		TARGET=$cur
 		load_release "$cur"
 		case ${PORT:-} in
@@ -781,9 +933,9 @@ cmd_status() {
 	if [ "$busy" = true ]; then
 		problem="another slipway-host.sh run kept $ROOT/.lock for ${SLIPWAY_STATUS_WAIT:-90}s${problem:+; }$problem"
 	fi
-	printf '{"action":"status","current":%s,"previous":%s,"releases":%s,"root":%s,"sha256":%s,"serving":%s,"healthy":%s,"health":%s,"busy":%s}\n' \
+	printf '{"action":"status","current":%s,"previous":%s,"releases":%s,"root":%s,"sha256":%s,"config":%s,"serving":%s,"healthy":%s,"health":%s,"busy":%s}\n' \
 		"$(json_str "$cur")" "$(json_str "$(read_previous)")" \
-		"$(json_list "$(releases)")" "$(json_str "$ROOT")" "$(json_str "$sum")" \
+		"$(json_list "$(releases)")" "$(json_str "$ROOT")" "$(json_str "$sum")" "$(json_str "$conf")" \
 		"$(json_str "$serving")" "$healthy" "$(json_str "$problem")" "$busy"
 }
 
@@ -872,6 +1024,11 @@ main() {
 	*) die 2 "SLIPWAY_SERVICE_MODE must be systemd or process, not '$MODE'" ;;
 	esac
 	HOST=${SLIPWAY_HOST:-127.0.0.1}
+	CONFIG_FP=${SLIPWAY_CONFIG_FINGERPRINT:-}
+	CONFIG_ENV=${SLIPWAY_CONFIG_ENV:-}
+	if [ -n "$CONFIG_FP" ] && ! valid_fingerprint "$CONFIG_FP"; then
+		die 2 "SLIPWAY_CONFIG_FINGERPRINT '$CONFIG_FP' is not ALGORITHM:HEX"
+	fi
 	case $ACTION in
 	activate) cmd_activate "$@" ;;
 	rollback) cmd_rollback "$@" ;;
