@@ -31,7 +31,7 @@ func setup(t *testing.T) (release string, store *appconfig.File, fp string) {
 	}
 	f := &secret.File{Path: filepath.Join(t.TempDir(), "secrets.json")}
 	for k, v := range map[string]string{
-		"demo/staging/api":                `{"token":"` + sentinel + `"}`,
+		"demo/staging/api":              `{"token":"` + sentinel + `"}`,
 		appconfig.KeySecretName("demo"): "0123456789abcdef-key",
 	} {
 		if err := f.Put(k, v); err != nil {
