@@ -281,6 +281,11 @@ type Artifact struct {
 	URI    string `json:"uri"`
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
+	// Config is the fingerprint of the configuration the hosts activate
+	// the release with (Preflight copies PreflightOutput.Config's): it
+	// travels with the bundle to every state that activates it. Empty when
+	// the manifest declares no configuration.
+	Config string `json:"config,omitempty"`
 }
 
 // HealthSpec is how a wave's instances are probed: MaxAttempts probes,
@@ -567,10 +572,15 @@ type FleetObservation struct {
 	// points at ("" for none).
 	Versions map[string]int `json:"versions"`
 	// Uniform is the release every instance is on, answers with and is
-	// healthy on; "" when the fleet is not uniform.
-	Uniform     string `json:"uniform"`
-	Healthy     int    `json:"healthy"`
-	Unreachable int    `json:"unreachable"`
+	// healthy on, with one configuration; "" when the fleet is not uniform.
+	Uniform string `json:"uniform"`
+	// Configs counts the instances by the fingerprint of the configuration
+	// their current release runs with, when any runs with one; Config is
+	// the one every instance runs with when Uniform is set.
+	Configs     map[string]int `json:"configs,omitempty"`
+	Config      string         `json:"config,omitempty"`
+	Healthy     int            `json:"healthy"`
+	Unreachable int            `json:"unreachable"`
 	// Problems names the first few instances that are not as Uniform says;
 	// Problem is one line for a person (and a Cause).
 	Problems []string `json:"problems"`

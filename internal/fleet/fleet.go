@@ -74,6 +74,15 @@ type Command struct {
 	ArtifactURI string `json:"artifact_uri"`
 	// SHA256 is the bundle's expected checksum, hex encoded.
 	SHA256 string `json:"sha256"`
+	// ConfigFingerprint is, for activate and rollback, the configuration
+	// the release runs with (appconfig.Fingerprint); the host resolves it
+	// unless it keeps it already, and refuses when the values it resolves
+	// have another fingerprint. Empty: the release declares no
+	// configuration (activate), or runs with the one it last ran with
+	// (rollback). Values never travel in a Command.
+	ConfigFingerprint string `json:"config_fingerprint,omitempty"`
+	// ConfigEnv is the environment whose values the host resolves.
+	ConfigEnv string `json:"config_env,omitempty"`
 	// Keep is, for prune, how many releases to keep; 0 means the host's
 	// SLIPWAY_KEEP (5 unless its host.env says otherwise).
 	Keep int `json:"keep,omitempty"`
@@ -165,6 +174,9 @@ type Report struct {
 	Restarted bool `json:"restarted"`
 	// SHA256 is, for status, the current release's artifact checksum.
 	SHA256 string `json:"sha256,omitempty"`
+	// Config is the fingerprint of the configuration the current release
+	// runs with ("" for none).
+	Config string `json:"config,omitempty"`
 	// Serving is, for status, the version the app's local health endpoint
 	// answered; Healthy whether it answered the expected status with the
 	// current version; Health what was wrong when not.

@@ -61,6 +61,12 @@ type Local struct {
 	root   string
 	script []byte
 
+	// ScriptEnv is added to the environment of every run of the host
+	// script: the configuration resolver's settings
+	// (SLIPWAY_CONFIG_RESOLVER and what it needs), which the embedded
+	// environment points at its own binary.
+	ScriptEnv []string
+
 	// ExecutionTimeout bounds one run of the host script on one instance;
 	// zero means DefaultExecutionTimeout. A run that takes longer is
 	// killed and its invocation ends TimedOut, as SSM's executionTimeout.
@@ -350,7 +356,7 @@ func (l *Local) Send(ctx context.Context, env string, cmd Command) (string, erro
 	base := context.WithoutCancel(ctx)
 	for i, t := range targets {
 		l.running.Add(1)
-		go l.invoke(base, abort, c, i, t, args, cmd.DeploymentID)
+		go l.invoke(base, abort, c, i, t, args, cmd)
 	}
 	return commandID, nil
 }
@@ -471,7 +477,7 @@ func (l *Local) target(env, id string, cmd Command) (target, error) {
 }
 
 // invoke runs the host script for invocation i of c on t.
-func (l *Local) invoke(ctx context.Context, abort <-chan struct{}, c *localCommand, i int, t target, args []string, deploymentID string) {
+func (l *Local) invoke(ctx context.Context, abort <-chan struct{}, c *localCommand, i int, t target, args []string, cmd Command) {
 	defer l.running.Done()
 	inv := Invocation{InstanceID: t.id, Status: StatusInProgress, ExitCode: -1, StartedAt: time.Now().UTC()}
 	if t.offline {
@@ -500,7 +506,11 @@ func (l *Local) invoke(ctx context.Context, abort <-chan struct{}, c *localComma
 	out.WriteString(t.note)
 	run := exec.CommandContext(ctx, "sh", append([]string{l.ScriptPath()}, args...)...)
 	run.Dir = t.dir
-	run.Env = scriptEnv(t.dir, deploymentID, t.env)
+	extra := slices.Concat(l.ScriptEnv, t.env)
+	if cmd.ConfigFingerprint != "" && (cmd.Action == ActionActivate || cmd.Action == ActionRollback) {
+		extra = append(extra, "SLIPWAY_CONFIG_FINGERPRINT="+cmd.ConfigFingerprint, "SLIPWAY_CONFIG_ENV="+cmd.ConfigEnv)
+	}
+	run.Env = scriptEnv(t.dir, cmd.DeploymentID, extra)
 	run.Stdout = &out
 	run.Stderr = &out
 	// The script gets its own process group so a timeout kills all of it;

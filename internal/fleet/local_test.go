@@ -682,7 +682,7 @@ func TestLocalTimeout(t *testing.T) {
 		t.Errorf("timed-out activate took %s, want about 1.5s", d)
 	}
 	if pids, err := l.PIDs(); err != nil || len(pids) != 1 {
-		t.Errorf("PIDs() = %v, %v, want the app the killed script started", pids, err)
+		t.Errorf("PIDs() = %v, %v, want the app the killed script started; output:\n%s", pids, err, inv.Output)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,15 @@ const (
 	SSMParamDeploymentID = "deploymentId"
 	// SSMParamKeep is, for prune, how many releases to keep.
 	SSMParamKeep = "keep"
+	// SSMParamConfigFingerprint and SSMParamConfigEnv are, for activate
+	// and rollback, the configuration the release runs with and the
+	// environment whose values the host resolves.
+	SSMParamConfigFingerprint = "configFingerprint"
+	SSMParamConfigEnv         = "configEnv"
+	// SSMParamResolver is "download" for an activate with a
+	// configuration: the document downloads the host's configuration
+	// resolver first.
+	SSMParamResolver = "resolver"
 	// SSMParamExecutionTimeout is the run's timeout in seconds; the
 	// document passes it to its aws:runShellScript step's timeoutSeconds.
 	SSMParamExecutionTimeout = "executionTimeout"
@@ -281,6 +291,9 @@ func (s *SSM) validate(cmd Command) error {
 	default:
 		return fmt.Errorf("unknown action %q: %w", cmd.Action, ErrInvalidCommand)
 	}
+	if cmd.ConfigFingerprint != "" && (!fingerprintRE.MatchString(cmd.ConfigFingerprint) || cmd.ConfigEnv == "") {
+		return fmt.Errorf("configuration fingerprint %q is not ALGORITHM:HEX, or names no environment: %w", cmd.ConfigFingerprint, ErrInvalidCommand)
+	}
 	if len(cmd.InstanceIDs) == 0 {
 		return fmt.Errorf("no instance IDs: %w", ErrInvalidCommand)
 	}
@@ -294,6 +307,9 @@ func (s *SSM) validate(cmd Command) error {
 	return nil
 }
 
+// fingerprintRE is what the document's configFingerprint parameter allows.
+var fingerprintRE = regexp.MustCompile(`^[a-z0-9-]{1,32}:[0-9a-f]{16,128}$`)
+
 // parameters returns the document parameters for cmd, leaving out empty ones.
 func (s *SSM) parameters(cmd Command) map[string][]string {
 	p := map[string][]string{SSMParamAction: {cmd.Action}}
@@ -306,6 +322,15 @@ func (s *SSM) parameters(cmd Command) map[string][]string {
 	set(SSMParamArtifactKey, artifactKey(cmd.ArtifactURI))
 	set(SSMParamSHA256, cmd.SHA256)
 	set(SSMParamDeploymentID, cmd.DeploymentID)
+	if cmd.Action == ActionActivate || cmd.Action == ActionRollback {
+		set(SSMParamConfigFingerprint, cmd.ConfigFingerprint)
+		if cmd.ConfigFingerprint != "" {
+			set(SSMParamConfigEnv, cmd.ConfigEnv)
+			if cmd.Action == ActionActivate {
+				set(SSMParamResolver, "download")
+			}
+		}
+	}
 	if cmd.Action == ActionPrune && cmd.Keep > 0 {
 		set(SSMParamKeep, strconv.Itoa(cmd.Keep))
 	}

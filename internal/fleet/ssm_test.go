@@ -372,6 +372,42 @@ func TestSSMSend(t *testing.T) {
 			},
 		},
 		{
+			name: "activate and rollback with a configuration: its fingerprint and environment, never a value",
+			cmd: func() fleet.Command {
+				c := withIDs(activate, "i-1")
+				c.ConfigFingerprint, c.ConfigEnv = "hmac-sha256:0123456789abcdef0123456789abcdef", "staging"
+				return c
+			}(),
+			reply:   ok,
+			wantID:  commandID(1),
+			wantOps: []string{"SendCommand"},
+			check: func(t *testing.T, calls []ssmCall) {
+				want := map[string]any{
+					"action": []any{"activate"}, "version": []any{"v7"}, "artifactKey": []any{"shop/v7.tar.gz"},
+					"sha256": []any{strings.Repeat("ab", 32)}, "deploymentId": []any{"dep-42"},
+					"configFingerprint": []any{"hmac-sha256:0123456789abcdef0123456789abcdef"}, "configEnv": []any{"staging"},
+					"resolver": []any{"download"},
+				}
+				if diff := cmp.Diff(want, calls[0].Body["Parameters"]); diff != "" {
+					t.Errorf("SendCommand parameters (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name: "a fingerprint the document would refuse",
+			cmd: func() fleet.Command {
+				c := withIDs(activate, "i-1")
+				c.ConfigFingerprint, c.ConfigEnv = "x'; reboot", "staging"
+				return c
+			}(),
+			reply: ok,
+			wantErr: func(t *testing.T, err error) {
+				if !errors.Is(err, fleet.ErrInvalidCommand) {
+					t.Errorf("Send() error = %v, want ErrInvalidCommand", err)
+				}
+			},
+		},
+		{
 			name:      "a short timeout is raised to SSM's minimum for delivery only",
 			configure: func(f *fleet.SSM) { f.TimeoutSeconds = 10 },
 			cmd:       fleet.Command{Action: fleet.ActionPrune, Keep: 3, InstanceIDs: []string{"i-1"}},
