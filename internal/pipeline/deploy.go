@@ -70,6 +70,7 @@ func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.De
 	id, err := h.Fleet.Send(ctx, in.Environment, fleet.Command{
 		DeploymentID: in.DeploymentID, Action: "activate", Version: in.Version,
 		ArtifactURI: in.Artifact.URI, SHA256: in.Artifact.SHA256, InstanceIDs: in.InstanceIDs,
+		ConfigFingerprint: in.Artifact.Config, ConfigEnv: in.Environment,
 	})
 	if err != nil {
 		return contract.DeployOutput{}, Classify(err, func(m string) error {

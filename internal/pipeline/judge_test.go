@@ -86,3 +86,60 @@ func TestJudgeDecidesFromObservation(t *testing.T) {
 		})
 	}
 }
+
+// TestJudgeConfigOnly: a configuration-only deployment (the same release,
+// another configuration) is judged on the configuration observed too: the
+// release alone says nothing.
+func TestJudgeConfigOnly(t *testing.T) {
+	const newFP, oldFP = "hmac-sha256:2222", "hmac-sha256:1111"
+	pre := &contract.PreflightOutput{App: "demo", Environment: "staging", Version: "v2", PreviousVersion: "v2",
+		Artifact: contract.Artifact{Config: newFP}, Config: &contract.ConfigPrint{Fingerprint: newFP, Previous: oldFP}}
+	on := func(config string) *contract.Observation {
+		return &contract.Observation{Status: "Success", Fleet: &contract.FleetObservation{Total: 2, Versions: map[string]int{"v2": 2},
+			Configs: map[string]int{config: 2}, Uniform: "v2", Config: config, Healthy: 2}}
+	}
+	failure := &contract.StateError{Error: "HealthCheckFailed", Cause: "wave 1: 500"}
+	tests := []struct {
+		name string
+		st   contract.State
+		want string
+	}{
+		{"observed with the new configuration", contract.State{Preflight: pre, Observation: on(newFP)}, contract.StatusSucceeded},
+		{"observed with the old configuration is no success", contract.State{Preflight: pre, Observation: on(oldFP)}, contract.StatusStopped},
+		{"failed, observed back with the old configuration", contract.State{Preflight: pre, Error: failure, Observation: on(oldFP)}, contract.StatusRolledBack},
+		{"failed, still on the new configuration", contract.State{Preflight: pre, Error: failure, Observation: on(newFP)}, contract.StatusRollbackFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, summary := (&Record{Deps: &Deps{}}).judge(tt.st, true, "v2"); got != tt.want {
+				t.Errorf("judge() = %s %q, want %s", got, summary, tt.want)
+			}
+		})
+	}
+	if got := RollbackConfig(contract.State{Preflight: pre}); got != oldFP {
+		t.Errorf("RollbackConfig() = %q, want %q", got, oldFP)
+	}
+}
+
+func TestConfigOnlyRefusals(t *testing.T) {
+	base := contract.PreflightOutput{App: "demo", Environment: "staging", Version: "v2", PreviousVersion: "v2"}
+	with := func(c *contract.ConfigPrint) contract.PreflightOutput { p := base; p.Config = c; return p }
+	tests := []struct {
+		name string
+		in   contract.PreflightOutput
+		want string // "" for no refusal
+	}{
+		{"no config section", base, "declares no config: section"},
+		{"nothing changed", with(&contract.ConfigPrint{Fingerprint: "hmac-sha256:1", Previous: "hmac-sha256:1"}), "configuration unchanged"},
+		{"what serves is not recorded", with(&contract.ConfigPrint{Fingerprint: "hmac-sha256:1"}), "is not recorded"},
+		{"a new configuration", with(&contract.ConfigPrint{Fingerprint: "hmac-sha256:2", Previous: "hmac-sha256:1"}), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := configOnly(tt.in)
+			if (err == nil) != (tt.want == "") || err != nil && !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("configOnly() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

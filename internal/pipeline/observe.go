@@ -152,7 +152,7 @@ func (d *Deps) settleWait() time.Duration {
 // instances the command was sent to (an instance the result does not list
 // did not answer); offline ones could not take it.
 func (d *Deps) summarize(ctx context.Context, deploymentID string, res fleet.CommandResult, ids, offline []string) *contract.FleetObservation {
-	obs := &contract.FleetObservation{Versions: map[string]int{}, Problems: []string{}}
+	obs := &contract.FleetObservation{Versions: map[string]int{}, Configs: map[string]int{}, Problems: []string{}}
 	byID := map[string]fleet.Invocation{}
 	for _, inv := range res.Invocations {
 		byID[inv.InstanceID] = inv
@@ -190,6 +190,7 @@ func (d *Deps) summarize(ctx context.Context, deploymentID string, res fleet.Com
 			continue
 		}
 		obs.Versions[rep.Current]++
+		obs.Configs[rep.Config]++
 		on[rep.Current] = append(on[rep.Current], id)
 		switch {
 		case rep.Current == "":
@@ -206,10 +207,16 @@ func (d *Deps) summarize(ctx context.Context, deploymentID string, res fleet.Com
 	if err := d.Ledger.PutInstanceResults(ctx, results); err != nil {
 		d.Logger().Error("observation not recorded", "deployment", deploymentID, "err", err)
 	}
-	if len(obs.Versions) == 1 && obs.Unreachable == 0 && obs.Healthy == obs.Total {
+	if len(obs.Versions) == 1 && len(obs.Configs) == 1 && obs.Unreachable == 0 && obs.Healthy == obs.Total {
 		for v := range obs.Versions {
 			obs.Uniform = v
 		}
+		for c := range obs.Configs {
+			obs.Config = c
+		}
+	}
+	if len(obs.Configs) == 1 && obs.Configs[""] > 0 {
+		obs.Configs = nil // no instance runs with a configuration: nothing to say
 	}
 	sort.Strings(problems)
 	obs.Problems = problems
@@ -235,12 +242,25 @@ func (d *Deps) summarize(ctx context.Context, deploymentID string, res fleet.Com
 				where += fmt.Sprintf("; %d not reachable", obs.Unreachable)
 			}
 		}
+		if len(obs.Configs) > 1 {
+			where += "; configurations: " + configCounts(obs.Configs)
+		}
 		if shown != "" {
 			where += " (" + shown + ")"
 		}
 		obs.Problem = "the fleet is not uniformly on one release, healthy: " + where
 	}
 	return obs
+}
+
+// configCounts says how many instances run with each configuration:
+// "2 with hmac-sha256:ab…, 1 with none".
+func configCounts(configs map[string]int) string {
+	var parts []string
+	for _, c := range slices.Sorted(maps.Keys(configs)) {
+		parts = append(parts, fmt.Sprintf("%d with %s", configs[c], cmp.Or(c, "none")))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // versionCounts says how many instances are on each release: "2 on v2, 1 on v3".

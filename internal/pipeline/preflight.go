@@ -16,6 +16,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/manifest"
+	"github.com/slipway-deploy/slipway/internal/report"
 )
 
 // Preflight validates a request and resolves everything later stages need,
@@ -75,7 +76,10 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	if out.PreviousVersion != "" {
 		msg += ", replacing " + out.PreviousVersion
 	}
-	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact, "tags": out.Tags})
+	if c := report.NewConfigChange(out); c != nil {
+		msg += "; " + c.Line()
+	}
+	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact, "tags": out.Tags, "config": out.Config})
 	return out, nil
 }
 
@@ -224,6 +228,18 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	} else {
 		out.PreviousVersion = serving
 	}
+	if req.ConfigOnly {
+		// A new configuration for the release that serves: the same
+		// release, the same bundle, another configuration.
+		switch {
+		case serving == "":
+			return out, Refuse("%s/%s serves no release, so there is no configuration to change: deploy a release first (slipway deploy --env %s --version V)", req.App, req.Environment, req.Environment)
+		case req.Version != "" && req.Version != serving:
+			return out, Refuse("%s/%s serves %s, not %s: a configuration-only deployment changes the configuration of the release that serves; leave --version out, or deploy %s with slipway deploy --env %s --version %s",
+				req.App, req.Environment, serving, req.Version, req.Version, req.Environment, req.Version)
+		}
+		out.Version = serving
+	}
 
 	meta, err := h.Artifacts.Stat(ctx, req.App, out.Version)
 	if err != nil {
@@ -352,6 +368,14 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	out.LeaseWaitSeconds = seconds(cmp.Or(m.Rollout.LeaseWait.Duration, DefaultLeaseWait))
 	out.LockPollSeconds = LockPollSeconds
 	out.RollbackHealth = out.Health
+	if out.Config != nil {
+		out.Artifact.Config = out.Config.Fingerprint
+	}
+	if req.ConfigOnly {
+		if err := configOnly(out); err != nil {
+			return out, err
+		}
+	}
 	if underLease {
 		out.Resolved = true
 		if kind == contract.KindDeploy && out.PreviousVersion != "" && out.PreviousVersion != out.Version {
@@ -359,6 +383,24 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 		}
 	}
 	return out, nil
+}
+
+// configOnly refuses a configuration-only deployment that would change
+// nothing, or whose rollback could not restore the configuration that
+// serves.
+func configOnly(out contract.PreflightOutput) error {
+	c := out.Config
+	switch {
+	case c == nil:
+		return Refuse("release %s declares no config: section in its %s, so it has no configuration to deploy", out.Version, manifest.FileName)
+	case c.Previous == c.Fingerprint:
+		return Refuse("configuration unchanged: %s/%s already serves %s with configuration %s; change a value (or the manifest) first, then deploy again",
+			out.App, out.Environment, out.Version, c.Fingerprint)
+	case c.Previous == "":
+		return Refuse("the configuration %s/%s serves with is not recorded, so a rollback could not restore it: deploy the release once with `slipway deploy --env %s --version %s` instead",
+			out.App, out.Environment, out.Environment, out.Version)
+	}
+	return nil
 }
 
 // DefaultLeaseWait is how long a deployment waits for another one's lease

@@ -183,7 +183,19 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 	if fleetObs == nil && st.ObserveError != nil {
 		observed = "The fleet could not be observed: " + lambdaMessage(st.ObserveError.Cause) + "."
 	}
-	uniform := func(v string) bool { return fleetObs != nil && v != "" && fleetObs.Uniform == v }
+	// A release is observed on only with the configuration expected of it,
+	// when one is known: the same release with another configuration is
+	// not what a configuration-only deployment or its rollback wants.
+	newConfig, oldConfig := "", ""
+	if p := st.Preflight; p != nil {
+		newConfig = p.Artifact.Config
+		if st.Kind != contract.KindRollback && p.Config != nil {
+			oldConfig = p.Config.Previous
+		}
+	}
+	uniformOn := func(v, config string) bool {
+		return fleetObs != nil && v != "" && fleetObs.Uniform == v && (config == "" || fleetObs.Config == config)
+	}
 	cause := ""
 	if st.Error != nil {
 		cause = fmt.Sprintf("%s: %s", st.Error.Error, lambdaMessage(st.Error.Cause))
@@ -205,7 +217,7 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 		// Nothing changed when the fleet is observed as it was: on the
 		// release that served before (or, for a first deployment that moved
 		// no instance, on none), with the schema where it was.
-		if (uniform(previous) || (previous == "" && !changed)) && schemaBack(st) {
+		if (uniformOn(previous, oldConfig) || (previous == "" && !changed)) && schemaBack(st) {
 			return contract.StatusFailed, fmt.Sprintf("%s %s before it changed anything (%s). %s", upper(what), how, s.Cause, observed)
 		}
 		next := fmt.Sprintf("`slipway deploy --env %s --version %s` to finish it", env, version)
@@ -220,9 +232,9 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 		switch {
 		case st.Error != nil && !changed:
 			return contract.StatusFailed, fmt.Sprintf("rollback refused before any change: %s", lambdaMessage(st.Error.Cause))
-		case uniform(version) && schemaBack(st):
+		case uniformOn(version, newConfig) && schemaBack(st):
 			return contract.StatusRolledBack, fmt.Sprintf("%s serves %s again (was %s). %s %s", env, version, previous, observed, schemaNote(st))
-		case uniform(version):
+		case uniformOn(version, newConfig):
 			return contract.StatusRolledBackSchemaKept, fmt.Sprintf("%s serves %s again (was %s). %s %s", env, version, previous, observed, schemaNote(st))
 		}
 		why := ""
@@ -235,7 +247,7 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 
 	if st.Error == nil && st.RollbackError == nil {
 		p := st.Preflight
-		if !uniform(version) {
+		if !uniformOn(version, newConfig) {
 			return contract.StatusStopped, fmt.Sprintf("%s reached Record without the fleet being observed on %s, so it cannot be called a success. %s", upper(what), version, observed)
 		}
 		msg := fmt.Sprintf("%s serves %s on %s", p.Environment, p.Version, Count(fleetObs.Total, "instance"))
@@ -256,7 +268,7 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 	if !changed {
 		return contract.StatusFailed, fmt.Sprintf("%s was not deployed; nothing was changed. %s", orUnnamed(version), cause)
 	}
-	if uniform(previous) {
+	if uniformOn(previous, oldConfig) {
 		msg := fmt.Sprintf("%s failed (%s). Rolled back", version, cause)
 		if r := st.Rollback; r != nil && r.InstanceCount > 0 {
 			msg += fmt.Sprintf(": %s switched back to %s", Count(r.Switched, "instance"), previous)

@@ -16,6 +16,8 @@ type request struct {
 	App, Environment, Version, ToVersion string
 	Trigger                              contract.Trigger
 	OverrideFreeze                       bool
+	// ConfigOnly deploys a new configuration to the release that serves.
+	ConfigOnly bool
 }
 
 // decodeRequest reads an execution input strictly and says exactly what is
@@ -39,7 +41,7 @@ func decodeRequest(raw json.RawMessage, kind string) (request, error) {
 	} else {
 		var in contract.DeployRequest
 		err = dec.Decode(&in)
-		r = request{App: in.App, Environment: in.Environment, Version: in.Version, Trigger: in.Trigger, OverrideFreeze: in.OverrideFreeze}
+		r = request{App: in.App, Environment: in.Environment, Version: in.Version, Trigger: in.Trigger, OverrideFreeze: in.OverrideFreeze, ConfigOnly: in.ConfigOnly}
 	}
 	if err != nil {
 		var te *json.UnmarshalTypeError
@@ -62,7 +64,7 @@ func decodeRequest(raw json.RawMessage, kind string) (request, error) {
 	if r.Environment == "" {
 		missing = append(missing, "environment")
 	}
-	if kind != contract.KindRollback && r.Version == "" {
+	if kind != contract.KindRollback && r.Version == "" && !r.ConfigOnly {
 		missing = append(missing, "version")
 	}
 	if len(missing) > 0 {

@@ -81,6 +81,27 @@ func (h *Rollback) planAll(ctx context.Context, st contract.State) (from, to str
 	return p.Version, p.PreviousVersion, ids, nil
 }
 
+// RollbackConfig is the fingerprint of the configuration a rollback
+// restores with the release it returns to: for a deployment, the one that
+// served before it (PreflightOutput.Config.Previous); for a rollback
+// execution, the one its target release is recorded with. Empty when it is
+// not known: each host then runs the release with the configuration it
+// last ran with there (releases/V/app.env), which is the one that served
+// before unless the same release was deployed since with another.
+func RollbackConfig(st contract.State) string {
+	p := st.Preflight
+	if p == nil {
+		return ""
+	}
+	if st.Kind == contract.KindRollback {
+		return p.Artifact.Config
+	}
+	if p.Config != nil {
+		return p.Config.Previous
+	}
+	return ""
+}
+
 func (h *Rollback) start(ctx context.Context, st contract.State, only []string) (contract.RollbackOutput, error) {
 	from, to, ids, err := h.plan(ctx, st, only)
 	if err != nil {
@@ -115,7 +136,8 @@ func (h *Rollback) start(ctx context.Context, st contract.State, only []string) 
 		h.Step(ctx, st.DeploymentID, "rollback", StepFailed, msg, nil)
 		return out, &contract.RollbackFailed{Message: msg}
 	}
-	id, err := h.Fleet.Send(ctx, st.Preflight.Environment, fleet.Command{DeploymentID: st.DeploymentID, Action: "rollback", Version: to, InstanceIDs: ids})
+	id, err := h.Fleet.Send(ctx, st.Preflight.Environment, fleet.Command{DeploymentID: st.DeploymentID, Action: "rollback", Version: to, InstanceIDs: ids,
+		ConfigFingerprint: RollbackConfig(st), ConfigEnv: st.Preflight.Environment})
 	if err != nil {
 		return out, Classify(err, func(m string) error { return &contract.RollbackFailed{Message: "send rollback: " + m} })
 	}
