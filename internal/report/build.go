@@ -63,6 +63,7 @@ func NewPlan(in PlanInput) *Report {
 	r.Plan = Plan{
 		Artifact: p.Artifact, Tags: p.Tags, Targets: nonNil(in.Targets), Waves: nonNil(p.Waves), ApprovalRequired: p.ApprovalRequired,
 		LockTTLSeconds: p.LockTTLSeconds, Migrations: in.Migrations, Refusal: in.Refusal, RefusalKind: in.RefusalKind,
+		Config: NewConfigChange(p),
 	}
 	if r.Plan.Migrations.Pending == nil {
 		r.Plan.Migrations.Pending = []Migration{}
@@ -152,7 +153,7 @@ func NewDeployment(in DeploymentInput) *Report {
 		p.PreviousVersion = d.PreviousVersion
 	}
 	r.Plan = Plan{Artifact: p.Artifact, Tags: p.Tags, Targets: []Target{}, Waves: nonNil(p.Waves), ApprovalRequired: p.ApprovalRequired,
-		LockTTLSeconds: p.LockTTLSeconds, Migrations: migs}
+		LockTTLSeconds: p.LockTTLSeconds, Migrations: migs, Config: NewConfigChange(p)}
 	for _, id := range p.Instances {
 		r.Plan.Targets = append(r.Plan.Targets, Target{ID: id, Online: true})
 	}
@@ -248,11 +249,12 @@ func preflightOf(in DeploymentInput) (contract.PreflightOutput, Migrations, []st
 			Waves      [][]string              `json:"waves"`
 			Migrations *contract.MigrationPlan `json:"migrations"`
 			Artifact   contract.Artifact       `json:"artifact"`
+			Config     *contract.ConfigPrint   `json:"config"`
 		}
 		if json.Unmarshal(st.Detail, &detail) != nil || detail.Waves == nil {
 			continue
 		}
-		p.Waves, p.WaveCount, p.Artifact = detail.Waves, len(detail.Waves), detail.Artifact
+		p.Waves, p.WaveCount, p.Artifact, p.Config = detail.Waves, len(detail.Waves), detail.Artifact, detail.Config
 		for _, w := range detail.Waves {
 			p.Instances = append(p.Instances, w...)
 		}

@@ -3,6 +3,8 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -80,12 +82,68 @@ type Plan struct {
 	// LockTTLSeconds is how long the environment's lease lasts.
 	LockTTLSeconds int        `json:"lock_ttl_seconds,omitempty"`
 	Migrations     Migrations `json:"migrations"`
+	// Config is the configuration the release runs with, when its
+	// manifest declares one: fingerprints and key names, never a value.
+	Config *ConfigChange `json:"config,omitempty"`
 	// Refusal is, in a plan, why Preflight would refuse this deployment
 	// now; empty when it would go ahead.
 	Refusal string `json:"refusal,omitempty"`
 	// RefusalKind is the error Preflight would fail with: PreflightFailed,
 	// Frozen, or Gate for the migration policy.
 	RefusalKind string `json:"refusal_kind,omitempty"`
+}
+
+// ConfigChange is a deployment's configuration as a report shows it:
+// which keys changed since the deployment that served, never a value.
+type ConfigChange struct {
+	// Fingerprint is the keyed hash of the configuration deployed;
+	// Previous the one that served before ("" when none was recorded).
+	Fingerprint string `json:"fingerprint"`
+	Previous    string `json:"previous,omitempty"`
+	// Keys are the variables the configuration sets; Changed those added,
+	// removed or changed since Previous.
+	Keys    []string `json:"keys"`
+	Changed []string `json:"changed"`
+	// Only says a configuration-only deployment: the release that served,
+	// with another configuration.
+	Only bool `json:"only,omitempty"`
+}
+
+// Line says in a few words what changed: "configuration changed:
+// API_TOKEN, GREETING", "configuration unchanged", or, with nothing
+// recorded before, "configuration set: API_TOKEN, GREETING".
+func (c *ConfigChange) Line() string {
+	switch {
+	case c == nil:
+		return ""
+	case c.Previous == c.Fingerprint:
+		return "configuration unchanged"
+	case len(c.Changed) > 0:
+		return "configuration changed: " + strings.Join(c.Changed, ", ")
+	case c.Previous == "" && len(c.Keys) > 0:
+		return "configuration set: " + strings.Join(c.Keys, ", ")
+	case c.Previous == "":
+		return "configuration set (no variable has a value)"
+	}
+	return "configuration changed"
+}
+
+// NewConfigChange is the report's view of Preflight's ConfigPrint; nil
+// when the release declares no configuration. The same release as the one
+// that served, with another configuration, is a configuration-only change.
+func NewConfigChange(p contract.PreflightOutput) *ConfigChange {
+	c := p.Config
+	if c == nil {
+		return nil
+	}
+	keys := make([]string, 0, len(c.Keys))
+	for k := range c.Keys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	changed := append([]string{}, c.Changed...)
+	only := p.Version != "" && p.Version == p.PreviousVersion && c.Previous != c.Fingerprint
+	return &ConfigChange{Fingerprint: c.Fingerprint, Previous: c.Previous, Keys: keys, Changed: changed, Only: only}
 }
 
 // Target is one instance the tags resolved to.

@@ -126,6 +126,13 @@ func (r *Report) section1(t *textWriter) {
 	default:
 		t.field("Release", orPlaceholder(r.Version, "?")+" (not located)")
 	}
+	if c := p.Config; c != nil {
+		line := c.Line()
+		if c.Only {
+			line += " (configuration only: the release that serves, restarted with it)"
+		}
+		t.field("Configuration", line, c.Fingerprint)
+	}
 	tags := formatTags(p.Tags)
 	switch {
 	case len(p.Targets) == 0:
