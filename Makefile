@@ -1,6 +1,8 @@
 # Slipway's front door. `make demo` and `make test` are all a newcomer needs.
 GO        ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
+# The host's configuration resolver (cmd/slipway-env), one per instance architecture; the SSM document downloads the host's.
+RESOLVER_ARCHES := arm64 amd64
 GOFILES    = $(shell git ls-files --cached --others --exclude-standard '*.go')
 
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
@@ -26,6 +28,10 @@ build:
 	@set -e; for f in $(FUNCTIONS); do \
 		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o dist/$$f/bootstrap ./functions/$$f; \
 		printf '%-10s %s\n' $$f "$$(du -h dist/$$f/bootstrap | cut -f1)"; \
+	done
+	@set -e; for a in $(RESOLVER_ARCHES); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "-s -w" -o dist/slipway-env/linux-$$a/slipway-env ./cmd/slipway-env; \
+		printf '%-10s %s\n' slipway-env/$$a "$$(du -h dist/slipway-env/linux-$$a/slipway-env | cut -f1)"; \
 	done
 
 ## synth: synthesize the AWS stack to cdk.out/ offline, cdk-nag checked (SYNTH_CONFIG=file)

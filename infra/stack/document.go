@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -25,6 +26,15 @@ const (
 	ParamSHA256       = "sha256"
 	ParamDeploymentID = "deploymentId"
 	ParamKeep         = "keep"
+	// ParamConfigFingerprint and ParamConfigEnv are, for activate and
+	// rollback, the configuration the release runs with and the
+	// environment whose values the host resolves (never the values).
+	ParamConfigFingerprint = "configFingerprint"
+	ParamConfigEnv         = "configEnv"
+	// ParamResolver is "download" when the host needs the configuration
+	// resolver (an activate with a configuration): the document downloads
+	// it from the stack's assets first.
+	ParamResolver = "resolver"
 	// ParamExecutionTimeout bounds the host script's run, in seconds.
 	ParamExecutionTimeout = "executionTimeout"
 )
@@ -64,7 +74,29 @@ func (s *Stack) document() {
 	download := dir + "/download/{{ " + ParamVersion + " }}.tar.gz"
 	// aws:downloadContent takes an HTTPS URL, not s3://bucket/key (the agent
 	// parses the S3 endpoint from the host name).
-	url := "https://s3." + s.Config.Region + "." + *s.Stack.UrlSuffix() + "/" + *s.Artifacts.BucketName() + "/{{ " + ParamArtifactKey + " }}"
+	s3URL := func(bucket, key string) string {
+		return "https://s3." + s.Config.Region + "." + *s.Stack.UrlSuffix() + "/" + bucket + "/" + key
+	}
+	url := s3URL(*s.Artifacts.BucketName(), "{{ "+ParamArtifactKey+" }}")
+	// The configuration resolver (cmd/slipway-env), one asset per
+	// instance architecture; an activate with a configuration downloads
+	// both and keeps the host's.
+	s.Resolvers = map[string]awss3assets.Asset{}
+	var resolverSteps []interface{}
+	for _, arch := range ResolverArches {
+		asset := awss3assets.NewAsset(s.Stack, jsii.String("Resolver"+pascal(arch)), &awss3assets.AssetProps{Path: jsii.String(s.Repo.Resolvers[arch])})
+		s.Resolvers[arch] = asset
+		resolverSteps = append(resolverSteps, map[string]interface{}{
+			"action":       "aws:downloadContent",
+			"name":         "DownloadResolver" + pascal(arch),
+			"precondition": map[string]interface{}{"StringEquals": []string{"{{ " + ParamResolver + " }}", "download"}},
+			"inputs": map[string]interface{}{
+				"sourceType":      "S3",
+				"sourceInfo":      `{"path":"` + s3URL(*asset.S3BucketName(), *asset.S3ObjectKey()) + `"}`,
+				"destinationPath": dir + "/download/slipway-env-" + arch,
+			},
+		})
+	}
 
 	run := []string{
 		"#!/bin/sh",
@@ -81,7 +113,15 @@ func (s *Stack) document() {
 		`chmod 0755 "$script.tmp" && mv -f "$script.tmp" "$script" || exit 1`,
 		"SLIPWAY_ROOT=/opt/"+app,
 		"SLIPWAY_DEPLOYMENT_ID='{{ "+ParamDeploymentID+" }}'",
-		"export SLIPWAY_ROOT SLIPWAY_DEPLOYMENT_ID",
+		"SLIPWAY_CONFIG_FINGERPRINT='{{ "+ParamConfigFingerprint+" }}'",
+		"SLIPWAY_CONFIG_ENV='{{ "+ParamConfigEnv+" }}'",
+		`case "$(uname -m)" in aarch64 | arm64) arch=arm64 ;; *) arch=amd64 ;; esac`,
+		`if [ -f "$dir/download/slipway-env-$arch" ]; then`,
+		`	chmod 0755 "$dir/download/slipway-env-$arch" && mv -f "$dir/download/slipway-env-$arch" "$dir/slipway-env" || exit 1`,
+		`fi`,
+		`rm -f -- "$dir"/download/slipway-env-*`,
+		`SLIPWAY_CONFIG_RESOLVER="$dir/slipway-env"`,
+		"export SLIPWAY_ROOT SLIPWAY_DEPLOYMENT_ID SLIPWAY_CONFIG_FINGERPRINT SLIPWAY_CONFIG_ENV SLIPWAY_CONFIG_RESOLVER",
 		"version='{{ "+ParamVersion+" }}'",
 		"case '{{ "+ParamAction+" }}' in",
 		"activate)",
@@ -124,13 +164,17 @@ func (s *Stack) document() {
 			ParamSHA256:       optional("activate: the bundle's SHA-256, hex.", `^$|^[A-Fa-f0-9]{64}$`),
 			ParamDeploymentID: optional("The deployment, recorded in the host's history.", `^[A-Za-z0-9._:+-]{0,256}$`),
 			ParamKeep:         optional("prune: how many releases to keep (empty: the host's SLIPWAY_KEEP).", `^$|^[0-9]{1,3}$`),
+			ParamConfigFingerprint: optional("activate, rollback: the fingerprint of the configuration the release runs with (empty: none, or the one it last ran with).",
+				`^$|^[a-z0-9-]{1,32}:[0-9a-f]{16,128}$`),
+			ParamConfigEnv: optional("activate, rollback: the environment whose configuration the host resolves.", `^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`),
+			ParamResolver:  optional("download: fetch the configuration resolver first (an activate with a configuration).", `^$|^download$`),
 			ParamExecutionTimeout: map[string]interface{}{
 				"type": "String", "default": strconv.Itoa(s.Config.CommandTimeoutSeconds),
 				"description":    "Seconds the host script may run.",
 				"allowedPattern": `^[1-9][0-9]{0,5}$`,
 			},
 		},
-		"mainSteps": []interface{}{
+		"mainSteps": append(resolverSteps,
 			map[string]interface{}{
 				"action":       "aws:downloadContent",
 				"name":         "DownloadRelease",
@@ -149,7 +193,7 @@ func (s *Stack) document() {
 					"runCommand":     run,
 				},
 			},
-		},
+		),
 	}
 	s.Document = awsssm.NewCfnDocument(s.Stack, jsii.String("HostDocument"), &awsssm.CfnDocumentProps{
 		Name:           jsii.String(DocumentName(s.Config)),

@@ -34,14 +34,26 @@ func TestHostDocument(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if diff := cmp.Diff([]string{"action", "artifactKey", "deploymentId", "executionTimeout", "keep", "sha256", "version"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"action", "artifactKey", "configEnv", "configFingerprint", "deploymentId", "executionTimeout", "keep", "resolver", "sha256", "version"}, names); diff != "" {
 		t.Errorf("parameters (-want +got):\n%s", diff)
 	}
 
 	steps := content["mainSteps"].([]any)
-	if len(steps) != 2 {
-		t.Fatalf("%d steps, want 2", len(steps))
+	if len(steps) != 4 {
+		t.Fatalf("%d steps, want 4", len(steps))
 	}
+	// The configuration resolver, one per architecture, only when asked.
+	for i, arch := range []string{"amd64", "arm64"} {
+		r := steps[i].(map[string]any)
+		inputs := r["inputs"].(map[string]any)
+		if r["action"] != "aws:downloadContent" || r["name"] != "DownloadResolver"+strings.ToUpper(arch[:1])+arch[1:] ||
+			fmt.Sprint(r["precondition"]) != "map[StringEquals:[{{ resolver }} download]]" ||
+			inputs["destinationPath"] != "/var/lib/slipway/demo/download/slipway-env-"+arch ||
+			!strings.HasPrefix(fmt.Sprint(inputs["sourceInfo"]), `{"path":"https://s3.eu-west-1.amazonaws.com/`) {
+			t.Errorf("resolver step %d = %v", i, r)
+		}
+	}
+	steps = steps[2:]
 	download := steps[0].(map[string]any)
 	wantDownload := map[string]any{
 		"action":       "aws:downloadContent",
@@ -84,6 +96,9 @@ func TestHostDocument(t *testing.T) {
 	for _, want := range []string{
 		"SLIPWAY_ROOT=/opt/demo",
 		"SLIPWAY_DEPLOYMENT_ID='{{ deploymentId }}'",
+		"SLIPWAY_CONFIG_FINGERPRINT='{{ configFingerprint }}'",
+		"SLIPWAY_CONFIG_ENV='{{ configEnv }}'",
+		`SLIPWAY_CONFIG_RESOLVER="$dir/slipway-env"`,
 		`"$script" activate "$version" "$artifact" '{{ sha256 }}'`,
 		`exec "$script" rollback "$version"`,
 		`exec "$script" status`,
@@ -97,7 +112,8 @@ func TestHostDocument(t *testing.T) {
 	// With parameters filled in, the run step is valid sh.
 	filled := regexp.MustCompile(`\{\{ (\w+) \}\}`).ReplaceAllStringFunc(script, func(m string) string {
 		return map[string]string{"{{ action }}": "activate", "{{ version }}": "v2", "{{ sha256 }}": strings.Repeat("a", 64),
-			"{{ deploymentId }}": "staging-v2-1", "{{ keep }}": "5", "{{ artifactKey }}": "demo/v2.tar.gz"}[m]
+			"{{ deploymentId }}": "staging-v2-1", "{{ keep }}": "5", "{{ artifactKey }}": "demo/v2.tar.gz",
+			"{{ configFingerprint }}": "hmac-sha256:0123456789abcdef0123456789abcdef", "{{ configEnv }}": "staging", "{{ resolver }}": "download"}[m]
 	})
 	cmd := exec.Command("sh", "-n")
 	cmd.Stdin = strings.NewReader(filled)
@@ -109,7 +125,8 @@ func TestHostDocument(t *testing.T) {
 	// single-quoted shell word and in a URL path.
 	hostile := []string{"v1'; rm -rf /; '", "$(reboot)", "a b", "../../etc/passwd", "`id`", "x\ny"}
 	valid := map[string]string{"version": "v2.0.1+build-7", "artifactKey": "demo/3f9a1c2d.tar.gz", "sha256": strings.Repeat("F", 64),
-		"deploymentId": "staging-v2-20261126T012504Z-91c2", "keep": "5", "executionTimeout": "600"}
+		"deploymentId": "staging-v2-20261126T012504Z-91c2", "keep": "5", "executionTimeout": "600",
+		"configFingerprint": "hmac-sha256:0123456789abcdef0123456789abcdef", "configEnv": "staging", "resolver": "download"}
 	for name, raw := range params {
 		def := raw.(map[string]any)
 		if name == "action" {
@@ -152,7 +169,8 @@ func TestHostDocumentTakesTheAdaptersParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	declared := map[string]bool{ParamAction: true, ParamVersion: true, ParamArtifactKey: true, ParamSHA256: true,
-		ParamDeploymentID: true, ParamKeep: true, ParamExecutionTimeout: true}
+		ParamDeploymentID: true, ParamKeep: true, ParamExecutionTimeout: true,
+		ParamConfigFingerprint: true, ParamConfigEnv: true, ParamResolver: true}
 	var missing []string
 	for name, v := range consts {
 		if !declared[v] {

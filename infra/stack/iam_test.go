@@ -273,10 +273,23 @@ func TestNoWildcards(t *testing.T) {
 func TestInstancePolicy(t *testing.T) {
 	s := synth(t)
 	_, p := s.byPath(t, "InstancePolicy")
+	// The resolver's two assets, by their content hash.
+	var resolvers []string
+	for _, arch := range ResolverArches {
+		key := fmt.Sprint(s.stack.Stack.Resolve(s.stack.Resolvers[arch].S3ObjectKey()))
+		if !strings.Contains(key, *s.stack.Resolvers[arch].AssetHash()) {
+			t.Errorf("resolver %s: key %s does not hold the asset's hash", arch, key)
+		}
+		resolvers = append(resolvers, "arn:aws:s3:::cdk-hnb659fds-assets-111111111111-eu-west-1/"+key)
+	}
 	want := []statement{
 		{Sid: "DownloadReleases", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"<Artifacts.Arn>/demo/*"}},
 		{Sid: "ListReleases", Effect: "Allow", Actions: []string{"s3:ListBucket"}, Resources: []string{"<Artifacts.Arn>"},
 			Conditions: map[string]any{"StringLike": map[string]any{"s3:prefix": "demo/*"}}},
+		{Sid: "DownloadConfigResolver", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: resolvers},
+		{Sid: "ResolveConfigParameters", Effect: "Allow", Actions: []string{"ssm:GetParameter"}, Resources: []string{"arn:aws:ssm:eu-west-1:111111111111:parameter/demo/*"}},
+		{Sid: "ResolveConfigSecrets", Effect: "Allow", Actions: []string{"secretsmanager:GetSecretValue"},
+			Resources: []string{"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/*", "arn:aws:secretsmanager:eu-west-1:111111111111:secret:slipway/demo/config-key-*"}},
 		{Sid: "WriteCommandOutput", Effect: "Allow", Actions: []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}, Resources: []string{"<CommandLogs.Arn>"}},
 		{Sid: "FindCommandOutputGroup", Effect: "Allow", Actions: []string{"logs:DescribeLogGroups"}, Resources: []string{"arn:aws:logs:eu-west-1:111111111111:log-group:*"}},
 	}

@@ -104,6 +104,16 @@ func (s *Stack) Suppressions() []Suppression {
 		"The SSM agent looks its output log group up with logs:DescribeLogGroups, which authorizes on the account's log groups, not on one group."})
 	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", artifacts,
 		"The app's instances download the release bundles of this app only (<app>/<version>.tar.gz); the versions are not known in advance."})
+	regional := func(service, resource string) string {
+		return fmt.Sprintf("Resource::arn:aws:%s:%s:%s:%s", service, s.Config.Region, s.Config.Account, resource)
+	}
+	app := s.Config.App
+	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", regional("ssm", "parameter/"+app+"/*"),
+		"The host resolves the app's configuration references at activation; they are named in each release's manifest, not known to the stack, and kept to the app's own /<app>/ path."})
+	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", regional("secretsmanager", "secret:"+app+"/*"),
+		"The host resolves the app's secret references at activation; they are named in each release's manifest, not known to the stack, and kept to the app's own <app>/ prefix."})
+	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", regional("secretsmanager", "secret:slipway/"+app+"/config-key-*"),
+		"The fingerprint key's secret: Secrets Manager adds a random suffix to a secret's ARN, so one secret is named with -*."})
 	return out
 }
 

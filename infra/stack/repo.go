@@ -26,7 +26,15 @@ type Repo struct {
 	HostScript []byte
 	// Dist is the directory holding <function>/bootstrap (make build).
 	Dist string
+	// Resolvers are the host's configuration resolver (cmd/slipway-env)
+	// built for each instance architecture, by GOARCH (make build):
+	// Dist/slipway-env/linux-<arch>/slipway-env.
+	Resolvers map[string]string
 }
+
+// ResolverArches are the instance architectures the stack ships the
+// configuration resolver for (the Makefile's RESOLVER_ARCHES).
+var ResolverArches = []string{"amd64", "arm64"}
 
 // Definition is one state machine definition and the functions it calls.
 type Definition struct {
@@ -119,6 +127,14 @@ func ReadRepo(root, dist string) (*Repo, error) {
 		if !fileExists(bootstrap) {
 			problems = append(problems, fmt.Sprintf("%s is missing: run `make build` first (the stack packages the built functions)", bootstrap))
 		}
+	}
+	r.Resolvers = map[string]string{}
+	for _, a := range ResolverArches {
+		p := filepath.Join(dist, "slipway-env", "linux-"+a, "slipway-env")
+		if !fileExists(p) {
+			problems = append(problems, fmt.Sprintf("%s is missing: run `make build` first (the stack ships the hosts' configuration resolver)", p))
+		}
+		r.Resolvers[a] = p
 	}
 	if len(problems) > 0 {
 		return nil, errors.New("slipway repository: " + strings.Join(problems, "\n  "))

@@ -26,6 +26,9 @@ func fakeRepo(t *testing.T, functions []string, definitions map[string]string) s
 		write("functions/"+f+"/main.go", "package main\n")
 		write("dist/"+f+"/bootstrap", "binary")
 	}
+	for _, a := range ResolverArches {
+		write("dist/slipway-env/linux-"+a+"/slipway-env", "binary")
+	}
 	for name, def := range definitions {
 		write("statemachine/"+name+".asl.json", def)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -65,6 +66,9 @@ type Stack struct {
 	Roles          map[string]awsiam.Role
 	StateMachines  map[string]awsstepfunctions.StateMachine
 	InstancePolicy awsiam.ManagedPolicy
+	// Resolvers are the hosts' configuration resolver, an asset per
+	// instance architecture (ResolverArches).
+	Resolvers map[string]awss3assets.Asset
 	subnets        []awsec2.ISubnet
 }
 
@@ -419,8 +423,21 @@ func (s *Stack) stateMachines() {
 
 // instancePolicy is what the app's instances need from Slipway: read the
 // release bundles (the document's download step runs with the instance's
-// role; it lists the key before it downloads it).
+// role; it lists the key before it downloads it), read the configuration
+// resolver, and resolve the app's configuration: SSM parameters under
+// /<app>/, secrets under <app>/ and the fingerprint key
+// slipway/<app>/config-key. References elsewhere need the role to allow
+// them too (docs/aws.md).
 func (s *Stack) instancePolicy() {
+	var resolvers []*string
+	for _, arch := range ResolverArches {
+		a := s.Resolvers[arch]
+		resolvers = append(resolvers, a.Bucket().ArnForObjects(a.S3ObjectKey()))
+	}
+	arn := func(service, resource string) *string {
+		return jsii.String(fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, s.Config.Region, s.Config.Account, resource))
+	}
+	app := s.Config.App
 	props := &awsiam.ManagedPolicyProps{
 		ManagedPolicyName: jsii.String(Name(s.Config) + "-instance"),
 		Description:       jsii.String("Slipway " + s.Config.App + ": lets the app's instances download release bundles; attach it to their role"),
@@ -435,6 +452,21 @@ func (s *Stack) instancePolicy() {
 				Actions:    jsii.Strings("s3:ListBucket"),
 				Resources:  &[]*string{s.Artifacts.BucketArn()},
 				Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": s.Config.App + "/*"}},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("DownloadConfigResolver"),
+				Actions:   jsii.Strings("s3:GetObject"),
+				Resources: &resolvers,
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("ResolveConfigParameters"),
+				Actions:   jsii.Strings("ssm:GetParameter"),
+				Resources: &[]*string{arn("ssm", "parameter/"+app+"/*")},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("ResolveConfigSecrets"),
+				Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+				Resources: &[]*string{arn("secretsmanager", "secret:"+app+"/*"), arn("secretsmanager", "secret:slipway/"+app+"/config-key-*")},
 			}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("WriteCommandOutput"),

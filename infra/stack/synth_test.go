@@ -154,6 +154,11 @@ func distDir(root string) (string, error) {
 			complete = false
 		}
 	}
+	for _, a := range ResolverArches {
+		if !fileExists(filepath.Join(root, "dist", "slipway-env", "linux-"+a, "slipway-env")) {
+			complete = false
+		}
+	}
 	if complete {
 		return filepath.Join(root, "dist"), nil
 	}
@@ -173,6 +178,15 @@ func distDir(root string) (string, error) {
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return "", fmt.Errorf("build functions/%s (dist/ is incomplete; `make build` fills it): %v\n%s", f.Name(), err, out)
+		}
+	}
+	for _, a := range ResolverArches {
+		cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags", "-s -w",
+			"-o", filepath.Join(dir, "slipway-env", "linux-"+a, "slipway-env"), "./cmd/slipway-env")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+a)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build cmd/slipway-env for %s (dist/ is incomplete; `make build` fills it): %v\n%s", a, err, out)
 		}
 	}
 	return dir, nil
