@@ -22,6 +22,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
+	"github.com/slipway-deploy/slipway/internal/hostconfig"
 	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
@@ -168,6 +169,18 @@ func Init(root string, opts Options) (*Env, error) {
 	return Open(abs)
 }
 
+// resolverEnv is what the host script needs to resolve a release's
+// configuration on an embedded instance: this very binary as the resolver
+// (it links internal/hostconfig, which runs the resolver when asked to),
+// reading the references from the environment's secrets file.
+func resolverEnv(secretsFile string) []string {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil // the host script then refuses a release with configuration, saying no resolver is set
+	}
+	return []string{"SLIPWAY_CONFIG_RESOLVER=" + exe, hostconfig.MainEnv + "=1", hostconfig.SecretsFileEnv + "=" + secretsFile}
+}
+
 // Open opens the embedded environment in root.
 func Open(root string) (*Env, error) {
 	abs, err := filepath.Abs(root)
@@ -192,6 +205,7 @@ func Open(root string) (*Env, error) {
 		Secrets:   &secret.File{Path: filepath.Join(abs, "secrets.json")},
 		Alarms:    &health.AlarmFile{Path: filepath.Join(abs, "alarms.json")},
 	}
+	e.Fleet.ScriptEnv = resolverEnv(e.Secrets.Path)
 	e.Deps = &pipeline.Deps{
 		Config: cfg, Ledger: led, Artifacts: e.Artifacts, Fleet: localFleet{e.Fleet}, Secrets: e.Secrets,
 		OpenDB: migrate.OpenDB,
