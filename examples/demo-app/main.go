@@ -138,6 +138,12 @@ func run() error {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello from demo %s\n", version)
 	})
+	// The configuration the release runs with: GREETING (from the
+	// manifest's config: section, resolved on the host), shown; a secret
+	// would never be.
+	mux.HandleFunc("GET /greeting", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s\n", os.Getenv("GREETING"))
+	})
 	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
 		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
 		if err != nil || ms < 0 || ms > 60000 {

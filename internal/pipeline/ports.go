@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -84,6 +85,10 @@ type Deps struct {
 	Fleet     Fleet
 	Secrets   secret.Store
 	OpenDB    DBOpener
+	// ConfigStore resolves a release's configuration references in
+	// Preflight (to fingerprint them; the values stay here): SSM and
+	// Secrets Manager on AWS, the secrets file locally.
+	ConfigStore appconfig.Store
 	// Snapshots returns the snapshotter for an environment's database.
 	Snapshots func(env string, cfg config.Environment) (Snapshotter, error)
 	Prober    Prober

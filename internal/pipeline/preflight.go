@@ -368,6 +368,11 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	out.LeaseWaitSeconds = seconds(cmp.Or(m.Rollout.LeaseWait.Duration, DefaultLeaseWait))
 	out.LockPollSeconds = LockPollSeconds
 	out.RollbackHealth = out.Health
+	if kind == contract.KindDeploy && out.Config == nil {
+		if out.Config, err = h.configPrint(ctx, m, req.Environment, servingFrom); err != nil {
+			return out, err
+		}
+	}
 	if out.Config != nil {
 		out.Artifact.Config = out.Config.Fingerprint
 	}
