@@ -18,6 +18,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/cli/outcome"
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 )
 
 // Options are the deploy command's inputs.
@@ -32,6 +33,10 @@ type Options struct {
 	// this process) and AWS returns once the execution started.
 	Wait, WaitSet  bool
 	OverrideFreeze bool
+	// ConfigOnly deploys the configuration the manifest and the stores
+	// give now to the release that serves (Version, when given, must be
+	// it).
+	ConfigOnly bool
 	Reason         string
 	As             string
 	// Source is the trigger's source: cli, or promote, or demo.
@@ -45,7 +50,7 @@ type Options struct {
 func NewCmdDeploy(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Backend: f.Backend, Source: "cli"}
 	cmd := &cobra.Command{
-		Use:   "deploy --env ENV --version VERSION [--wait]",
+		Use:   "deploy --env ENV (--version VERSION | --config-only) [--wait]",
 		Short: "Deploy a published release to an environment",
 		Long: `Start the deploy state machine for a release that ` + "`slipway release publish`" + ` published,
 and print each stage as it happens: its ledger steps, then its duration.
@@ -55,12 +60,18 @@ On AWS, deploy returns once the execution started unless --wait is given.
 
 A production deployment waits for ` + "`slipway approve`" + ` before it takes the lock.
 
+--config-only deploys a new configuration (the values the manifest's config: section
+references, as the stores give them now) to the release that serves, through the same
+waves, health gate and rollback; it is refused when the configuration did not change or
+nothing serves. Values never leave the hosts: the report names the keys that changed.
+
 Exit status: 0 when it SUCCEEDED; 1 when it FAILED, ROLLED_BACK or ROLLBACK_FAILED;
 2 for bad flags or settings; 3 when refused (a manual lock, a freeze, a newer push,
 a rejection, the migration policy); 4 for AWS credentials.`,
 		Example: `  slipway deploy --local --env staging --version v2
   slipway deploy --env production --version 3f9a2c1 --wait
-  slipway deploy --env production --version 3f9a2c1 --override-freeze --reason "fix for the checkout outage"`,
+  slipway deploy --env production --version 3f9a2c1 --override-freeze --reason "fix for the checkout outage"
+  slipway deploy --env staging --config-only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.WaitSet = cmd.Flags().Changed("wait")
@@ -76,6 +87,7 @@ a rejection, the migration policy); 4 for AWS credentials.`,
 	}
 	cmd.Flags().StringVarP(&opts.Env, "env", "e", "", "the environment to deploy to (required)")
 	cmd.Flags().StringVar(&opts.Version, "version", "", "the release to deploy, as published (required)")
+	cmd.Flags().BoolVar(&opts.ConfigOnly, "config-only", false, "deploy the current configuration to the release that serves (no --version needed)")
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "follow the deployment to its end (always, locally)")
 	cmd.Flags().BoolVar(&opts.OverrideFreeze, "override-freeze", false, "deploy inside a freeze window (needs --reason; recorded)")
 	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why: recorded with the deployment")
@@ -88,15 +100,17 @@ func (o *Options) validate() error {
 	if o.Env == "" {
 		missing = append(missing, "--env")
 	}
-	if o.Version == "" {
+	if o.Version == "" && !o.ConfigOnly {
 		missing = append(missing, "--version")
 	}
 	if len(missing) > 0 {
 		return factory.WithHint(factory.ExitUsage, fmt.Errorf("%s required", strings.Join(missing, " and ")),
 			"for example: slipway deploy --env staging --version v2")
 	}
-	if err := artifact.ValidVersion(o.Version); err != nil {
-		return factory.UsageError("%v", err)
+	if o.Version != "" {
+		if err := artifact.ValidVersion(o.Version); err != nil {
+			return factory.UsageError("%v", err)
+		}
 	}
 	if o.OverrideFreeze && strings.TrimSpace(o.Reason) == "" {
 		return factory.WithHint(factory.ExitUsage, fmt.Errorf("--override-freeze needs --reason"), "say why this cannot wait: it is recorded with the deployment")
@@ -124,12 +138,33 @@ func Start(ctx context.Context, out io.Writer, b backend.Backend, opts *Options)
 	if src == "" {
 		src = "cli"
 	}
-	req := contract.DeployRequest{App: cfg.App, Environment: opts.Env, Version: opts.Version, OverrideFreeze: opts.OverrideFreeze,
+	version := opts.Version
+	if opts.ConfigOnly && version == "" {
+		// The release that serves names the deployment; Preflight checks
+		// again, under its own rules, that it still serves.
+		ds, err := b.Ledger().ListDeployments(ctx, cfg.App, opts.Env, 200)
+		if err != nil {
+			return execute.Result{}, outcome.Error(err)
+		}
+		if version, _ = ledger.Serving(ds); version == "" {
+			return execute.Result{}, factory.WithHint(factory.ExitRefused, fmt.Errorf("%s serves no release, so there is no configuration to change", opts.Env),
+				fmt.Sprintf("deploy a release first: slipway deploy --env %s --version V", opts.Env))
+		}
+	}
+	req := contract.DeployRequest{App: cfg.App, Environment: opts.Env, Version: version, OverrideFreeze: opts.OverrideFreeze, ConfigOnly: opts.ConfigOnly,
 		Trigger: contract.Trigger{Source: src, Actor: backend.Who(ctx, b, opts.As), Reason: opts.Reason}}
 	in, _ := json.Marshal(req)
 	wait := opts.Wait || !opts.WaitSet && b.Local()
 	return execute.Run(ctx, out, b, execute.Request{
-		Machine: backend.MachineDeploy, Name: backend.ExecutionName(opts.Env, opts.Version), Input: in,
-		What: fmt.Sprintf("deploy %s to %s", opts.Version, opts.Env), Wait: wait, Poll: opts.Poll,
+		Machine: backend.MachineDeploy, Name: backend.ExecutionName(opts.Env, version), Input: in,
+		What: deployWhat(version, opts), Wait: wait, Poll: opts.Poll,
 	})
+}
+
+// deployWhat names the deployment in the command's output.
+func deployWhat(version string, opts *Options) string {
+	if opts.ConfigOnly {
+		return fmt.Sprintf("deploy the configuration of %s to %s", version, opts.Env)
+	}
+	return fmt.Sprintf("deploy %s to %s", version, opts.Env)
 }

@@ -20,6 +20,8 @@ func TestNewCmdDeployFlags(t *testing.T) {
 		{name: "every flag", args: []string{"-e", "production", "--version=3f9a", "--wait", "--override-freeze", "--reason", "CVE fix", "--as", "ada"},
 			want: Options{Env: "production", Version: "3f9a", Wait: true, WaitSet: true, OverrideFreeze: true, Reason: "CVE fix", As: "ada", Source: "cli"}},
 		{name: "--wait=false is set", args: []string{"--env", "staging", "--version", "v2", "--wait=false"}, want: Options{Env: "staging", Version: "v2", WaitSet: true, Source: "cli"}},
+		{name: "configuration only, the release that serves", args: []string{"--env", "staging", "--config-only"}, want: Options{Env: "staging", ConfigOnly: true, Source: "cli"}},
+		{name: "configuration only, naming the release", args: []string{"--env", "staging", "--config-only", "--version", "v2"}, want: Options{Env: "staging", Version: "v2", ConfigOnly: true, Source: "cli"}},
 		{name: "no env", args: []string{"--version", "v2"}, wantCode: factory.ExitUsage},
 		{name: "no version", args: []string{"--env", "staging"}, wantCode: factory.ExitUsage},
 		{name: "bad version", args: []string{"--env", "staging", "--version", "../v2"}, wantCode: factory.ExitUsage},
