@@ -37,8 +37,8 @@ type Options struct {
 	// give now to the release that serves (Version, when given, must be
 	// it).
 	ConfigOnly bool
-	Reason         string
-	As             string
+	Reason     string
+	As         string
 	// Source is the trigger's source: cli, or promote, or demo.
 	Source string
 	// Poll is how often AWS is asked while following; default 2s.
