@@ -340,7 +340,12 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 		}
 	}
 	if out.Traffic && kind == contract.KindDeploy {
-		if err := capacityFloor(ctx, h.Deps, envCfg.TargetGroups, out.Waves, *m.Rollout.MinHealthy); err != nil {
+		if other := runningOf(ds); other != nil && !underLease {
+			// The other deployment may have a wave out of its groups, or
+			// its owner may be dead with one out: closing it under the
+			// lease puts that back. The floor is checked then, by Resolve.
+			h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("deployment %s is running and may have instances out of the target groups: the capacity floor (rollout.min_healthy) is checked under the lease", other.ID), nil)
+		} else if err := capacityFloor(ctx, h.Deps, envCfg.TargetGroups, out.Waves, *m.Rollout.MinHealthy); err != nil {
 			return out, err
 		}
 	}
@@ -359,6 +364,16 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 		}
 	}
 	return out, nil
+}
+
+// runningOf returns the first deployment of ds that has not ended, or nil.
+func runningOf(ds []ledger.Deployment) *ledger.Deployment {
+	for i := range ds {
+		if !ds[i].Final() {
+			return &ds[i]
+		}
+	}
+	return nil
 }
 
 // DefaultLeaseWait is how long a deployment waits for another one's lease
