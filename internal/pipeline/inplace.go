@@ -278,6 +278,20 @@ func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]stri
 			continue
 		}
 		need := minHealthy.Min(total)
+		// The largest floor this plan keeps: what serves while the wave
+		// that takes the most out is out.
+		keeps := len(healthy)
+		for _, w := range waves {
+			out := 0
+			for _, id := range w {
+				if healthy[id] {
+					out++
+				}
+			}
+			if out > 0 {
+				keeps = min(keeps, len(healthy)-out)
+			}
+		}
 		for i, w := range waves {
 			out := 0
 			for _, id := range w {
@@ -296,8 +310,12 @@ func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]stri
 			if n := total - len(healthy); n > 0 {
 				unhealthy = fmt.Sprintf(" (%s already not healthy)", Count(n, "target"))
 			}
-			return Refuse("wave %d of %d takes %s out of target group %s, which would leave %d of its %d targets in service%s: fewer than rollout.min_healthy %s (%d); split the rollout into smaller waves (rollout.waves in %s), bring the unhealthy targets back, or lower rollout.min_healthy",
-				i+1, len(waves), Count(out, "healthy target"), g, serving, total, unhealthy, minHealthy, need, manifest.FileName)
+			fix := fmt.Sprintf("to deploy with this plan, set `rollout.min_healthy: %d` (or \"%d%%\") in %s: the most it keeps in service is %d of %d while a wave is out", keeps, keeps*100/total, manifest.FileName, keeps, total)
+			if keeps == 0 {
+				fix = fmt.Sprintf("a wave would take every healthy target out: add instances, or accept that nothing serves while it is out with `rollout.min_healthy: 0` in %s", manifest.FileName)
+			}
+			return Refuse("wave %d of %d takes %s out of target group %s, which would leave %d of its %d targets in service%s: fewer than rollout.min_healthy %s (%d); %s; or split the rollout into smaller waves (rollout.waves), or bring the unhealthy targets back",
+				i+1, len(waves), Count(out, "healthy target"), g, serving, total, unhealthy, minHealthy, need, fix)
 		}
 	}
 	return nil
