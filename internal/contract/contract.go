@@ -94,6 +94,10 @@ type DeployRequest struct {
 	// OverrideFreeze deploys inside a freeze window; Trigger.Reason must
 	// say why. Every override is recorded.
 	OverrideFreeze bool `json:"override_freeze,omitempty"`
+	// ConfigOnly deploys the configuration the manifest gives now to the
+	// release that serves (Version is that release, or empty): a new
+	// configuration through the same waves, health gate and rollback.
+	ConfigOnly bool `json:"config_only,omitempty"`
 }
 
 // RollbackRequest is the input of the rollback state machine: roll the
@@ -251,6 +255,25 @@ type PreflightOutput struct {
 	TargetGroups []string `json:"target_groups,omitempty"`
 	// BlueGreen is set when the manifest's rollout.strategy is blue-green.
 	BlueGreen *BlueGreenSpec `json:"blue_green,omitempty"`
+	// Config is the configuration this deployment activates: references
+	// and fingerprints, never values. Nil when the manifest declares none.
+	Config *ConfigPrint `json:"config,omitempty"`
+}
+
+// ConfigPrint is a deployment's configuration as it may travel and be
+// recorded: a keyed fingerprint of the resolved set, one print per key (to
+// tell which keys changed), and the keys that differ from what serves.
+type ConfigPrint struct {
+	// Fingerprint is appconfig.Fingerprint of the resolved set.
+	Fingerprint string `json:"fingerprint"`
+	// Keys is appconfig.KeyPrints: a keyed print per variable set.
+	Keys map[string]string `json:"keys,omitempty"`
+	// Changed names the variables added, removed or changed since the
+	// deployment that serves now (sorted); empty on a first deployment.
+	Changed []string `json:"changed,omitempty"`
+	// Previous is the fingerprint of the configuration that serves now:
+	// what a rollback restores with the previous release.
+	Previous string `json:"previous,omitempty"`
 }
 
 // Artifact names a release bundle and the SHA-256 every stage verifies.

@@ -36,6 +36,9 @@ type Manifest struct {
 	Migrations   Migrations             `yaml:"migrations"`
 	KeepReleases int                    `yaml:"keep_releases"`
 	Environments map[string]Environment `yaml:"environments"`
+	// Config declares every environment variable the app reads, with its
+	// value per environment (see Variable).
+	Config map[string]Variable `yaml:"config"`
 }
 
 // Service says how a release runs on a host.
@@ -515,6 +518,7 @@ func (m *Manifest) validate() []problem {
 		}
 	}
 	errs = append(errs, m.Freeze.validate()...)
+	errs = append(errs, m.validateConfig()...)
 	return errs
 }
 
