@@ -200,7 +200,8 @@ func Open(root string) (*Env, error) {
 	}
 	e.Deps = &pipeline.Deps{
 		Config: cfg, Ledger: led, Artifacts: e.Artifacts, Fleet: localFleet{e.Fleet}, Secrets: e.Secrets,
-		OpenDB: migrate.OpenDB,
+		ConfigStore: &appconfig.File{Secrets: e.Secrets},
+		OpenDB:      migrate.OpenDB,
 		// The environment's database decides the snapshot: VACUUM INTO for
 		// SQLite, pg_dump or mysqldump for a local PostgreSQL or MySQL.
 		Snapshots: func(env string, c config.Environment) (pipeline.Snapshotter, error) {

@@ -251,7 +251,7 @@ func readOnly(d *Deps, p *PlanNotes, dbTimeout time.Duration) *Deps {
 		dbTimeout = 10 * time.Second
 	}
 	ro := &Deps{
-		Config: d.Config, Ledger: roLedger{Ledger: d.Ledger, p: p}, Secrets: d.Secrets, Snapshots: d.Snapshots,
+		Config: d.Config, Ledger: roLedger{Ledger: d.Ledger, p: p}, Secrets: d.Secrets, ConfigStore: d.ConfigStore, Snapshots: d.Snapshots,
 		Prober: d.Prober, Alarms: d.Alarms, Now: d.Now, Log: d.Log, MigrationPlan: d.MigrationPlan,
 	}
 	if d.Artifacts != nil {
