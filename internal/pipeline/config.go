@@ -3,13 +3,16 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/slipway-deploy/slipway/internal/appconfig"
+	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/manifest"
+	"github.com/slipway-deploy/slipway/internal/report"
 )
 
 // configPrint runs the configuration check of a release's manifest for
@@ -99,4 +102,108 @@ func configNote(p *contract.ConfigPrint) string {
 		return fmt.Sprintf("; configuration %s, unchanged", p.Fingerprint)
 	}
 	return fmt.Sprintf("; configuration %s", p.Fingerprint)
+}
+
+// planConfig is a plan's configuration: the keys added, removed and
+// changed against the print the serving deployment recorded, and the
+// manifest's declarations against the serving release's.
+func planConfig(ctx context.Context, d *Deps, app, env string, p *contract.ConfigPrint, previous string, next *bundle.Bundle) *report.ConfigChange {
+	c := &report.ConfigChange{Fingerprint: p.Fingerprint, Previous: p.Previous, Keys: slices.Sorted(maps.Keys(p.Keys))}
+	ds, err := d.Ledger.ListDeployments(ctx, app, env, 200)
+	if err != nil {
+		c.Note = "the deployed configuration could not be read: " + err.Error()
+		return c
+	}
+	ds = slices.DeleteFunc(ds, func(d ledger.Deployment) bool { return d.ID == "plan" })
+	serving, sp := ServingConfig(ds)
+	if serving {
+		var before map[string]string
+		if sp != nil {
+			before = sp.Keys
+		} else {
+			c.Note = "the deployment that serves recorded no configuration: every key counts as added"
+		}
+		for _, k := range p.Changed {
+			_, was := before[k]
+			_, is := p.Keys[k]
+			switch {
+			case !was:
+				c.Added = append(c.Added, k)
+			case !is:
+				c.Removed = append(c.Removed, k)
+			default:
+				c.Changed = append(c.Changed, k)
+			}
+		}
+	}
+	if previous == "" || next == nil {
+		return c
+	}
+	meta, err := d.Artifacts.Stat(ctx, app, previous)
+	var prev *bundle.Bundle
+	if err == nil {
+		prev, err = d.OpenBundle(ctx, meta)
+	}
+	if err != nil {
+		c.Note = strings.TrimSpace(c.Note + " the serving release's manifest could not be read: " + err.Error())
+		return c
+	}
+	c.Declarations = DeclarationChanges(prev.Manifest, next.Manifest)
+	return c
+}
+
+// DeclarationChanges compares two manifests' config: sections: the
+// variables added or removed, and for the others the environments whose
+// value (a reference or a literal) changed, "default" when the default
+// did, "declaration" when secret or required did.
+func DeclarationChanges(before, after *manifest.Manifest) []report.ConfigDeclaration {
+	names := map[string]bool{}
+	for n := range before.Config {
+		names[n] = true
+	}
+	for n := range after.Config {
+		names[n] = true
+	}
+	var out []report.ConfigDeclaration
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		b, inB := before.Config[n]
+		a, inA := after.Config[n]
+		switch {
+		case !inB:
+			out = append(out, report.ConfigDeclaration{Name: n, Change: "added"})
+			continue
+		case !inA:
+			out = append(out, report.ConfigDeclaration{Name: n, Change: "removed"})
+			continue
+		}
+		var envs []string
+		for _, env := range slices.Sorted(maps.Keys(union(b.Values, a.Values))) {
+			vb, okB := b.Values[env]
+			va, okA := a.Values[env]
+			if okA != okB || va != vb {
+				envs = append(envs, env)
+			}
+		}
+		if (a.Default == nil) != (b.Default == nil) || (a.Default != nil && *a.Default != *b.Default) {
+			envs = append(envs, "default")
+		}
+		if a.Secret != b.Secret || a.IsRequired() != b.IsRequired() {
+			envs = append(envs, "declaration")
+		}
+		if len(envs) > 0 {
+			out = append(out, report.ConfigDeclaration{Name: n, Change: "changed", Environments: envs})
+		}
+	}
+	return out
+}
+
+func union(a, b map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
 }

@@ -6,13 +6,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
 	"github.com/slipway-deploy/slipway/internal/manifest"
+	"github.com/slipway-deploy/slipway/internal/report"
 	"github.com/slipway-deploy/slipway/internal/secret"
 )
 
@@ -94,5 +97,57 @@ config:
 	}
 	if err != nil && strings.Contains(err.Error(), sentinel) {
 		t.Errorf("the refusal shows a value: %v", err)
+	}
+}
+
+func TestDeclarationChanges(t *testing.T) {
+	parse := func(s string) *manifest.Manifest {
+		m, err := manifest.Parse([]byte("app: demo\nservice: {start: bin/app}\nconfig:\n" + s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	before := parse(`  GONE: {default: x}
+  LEVEL: {default: info, values: {production: warn}}
+  TOKEN: {secret: true, values: {staging: "secret:a", production: "secret:b"}}
+  SAME: {values: {staging: "1"}}
+`)
+	after := parse(`  NEW: {required: false}
+  LEVEL: {default: debug, values: {production: warn, staging: info}}
+  TOKEN: {secret: true, values: {staging: "secret:a", production: "secret:c"}}
+  SAME: {values: {staging: "1"}}
+`)
+	want := []report.ConfigDeclaration{
+		{Name: "GONE", Change: "removed"},
+		{Name: "LEVEL", Change: "changed", Environments: []string{"staging", "default"}},
+		{Name: "NEW", Change: "added"},
+		{Name: "TOKEN", Change: "changed", Environments: []string{"production"}},
+	}
+	if d := cmp.Diff(want, DeclarationChanges(before, after)); d != "" {
+		t.Errorf("DeclarationChanges() (-want +got):\n%s", d)
+	}
+}
+
+// TestPlanConfig checks the plan's configuration section against the
+// print the serving deployment recorded in a real ledger.
+func TestPlanConfig(t *testing.T) {
+	ctx := context.Background()
+	led, err := ledgersqlite.Open(filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	served := &contract.ConfigPrint{Fingerprint: "hmac-sha256:old", Keys: map[string]string{"A": "1", "B": "2", "C": "3"}}
+	if err := led.PutDeployment(ctx, ledger.Deployment{ID: "d1", App: "demo", Environment: "staging", Version: "v1", Kind: contract.KindDeploy,
+		Status: contract.StatusSucceeded, StartedAt: time.Now(), FinishedAt: time.Now(), Config: served, SchemaBefore: -1, SchemaAfter: -1}); err != nil {
+		t.Fatal(err)
+	}
+	next := &contract.ConfigPrint{Fingerprint: "hmac-sha256:new", Previous: "hmac-sha256:old", Keys: map[string]string{"A": "1", "B": "9", "D": "4"}, Changed: []string{"B", "C", "D"}}
+	got := planConfig(ctx, &Deps{Ledger: led}, "demo", "staging", next, "", nil)
+	want := &report.ConfigChange{Fingerprint: "hmac-sha256:new", Previous: "hmac-sha256:old", Keys: []string{"A", "B", "D"},
+		Added: []string{"D"}, Removed: []string{"C"}, Changed: []string{"B"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("planConfig() (-want +got):\n%s", d)
 	}
 }

@@ -166,6 +166,11 @@ func Plan(ctx context.Context, d *Deps, req contract.DeployRequest, opts PlanOpt
 		in.Change, in.ChangeNote = compareReleases(ctx, ro, r.App, out.PreviousVersion, b)
 	}
 
+	// The configuration, against what serves.
+	if out.Config != nil {
+		in.Config = planConfig(ctx, ro, r.App, r.Environment, out.Config, out.PreviousVersion, b)
+	}
+
 	// The alarms, as they are now.
 	for _, a := range out.Alarms {
 		in.Alarms = append(in.Alarms, report.Alarm{Name: a})
