@@ -46,8 +46,8 @@ type PlanInput struct {
 	// none.
 	Config *ConfigChange
 	Hints  Hints
-	Now     time.Time
-	Notes   []string
+	Now    time.Time
+	Notes  []string
 }
 
 // NewPlan builds a plan.
