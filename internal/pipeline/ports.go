@@ -84,11 +84,13 @@ type Deps struct {
 	Artifacts Artifacts
 	Fleet     Fleet
 	Secrets   secret.Store
-	OpenDB    DBOpener
-	// ConfigStore resolves a release's configuration references in
-	// Preflight (to fingerprint them; the values stay here): SSM and
-	// Secrets Manager on AWS, the secrets file locally.
+	// ConfigStore reads what the manifest's config: section references
+	// (SSM Parameter Store and Secrets Manager on AWS, the local secrets
+	// file embedded), for Preflight's configuration check and fingerprint.
+	// Nil where no stage needs it; Preflight then refuses a release that
+	// declares configuration.
 	ConfigStore appconfig.Store
+	OpenDB      DBOpener
 	// Snapshots returns the snapshotter for an environment's database.
 	Snapshots func(env string, cfg config.Environment) (Snapshotter, error)
 	Prober    Prober

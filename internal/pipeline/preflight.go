@@ -16,7 +16,6 @@ import (
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/manifest"
-	"github.com/slipway-deploy/slipway/internal/report"
 )
 
 // EngineWarningPrefix starts the step Preflight records when the
@@ -70,6 +69,7 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 		d.Version, d.PreviousVersion = out.Version, out.PreviousVersion
 		d.TargetDeploymentID = out.TargetDeploymentID
 		d.SchemaBefore = out.Migrations.Current
+		d.Config = out.Config
 		return nil
 	})
 	if err != nil {
@@ -80,9 +80,7 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	if out.PreviousVersion != "" {
 		msg += ", replacing " + out.PreviousVersion
 	}
-	if c := report.NewConfigChange(out); c != nil {
-		msg += "; " + c.Line()
-	}
+	msg += configNote(out.Config)
 	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact, "tags": out.Tags, "config": out.Config})
 	return out, nil
 }
@@ -130,6 +128,7 @@ func (h *Preflight) resolve(ctx context.Context, in contract.PreflightInput, kin
 		d.Version, d.PreviousVersion = out.Version, out.PreviousVersion
 		d.TargetDeploymentID = out.TargetDeploymentID
 		d.SchemaBefore = out.Migrations.Current
+		d.Config = out.Config
 		return nil
 	})
 	if err != nil {
@@ -363,7 +362,12 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 		}
 	}
 	if out.Traffic && kind == contract.KindDeploy {
-		if err := capacityFloor(ctx, h.Deps, envCfg.TargetGroups, out.Waves, *m.Rollout.MinHealthy); err != nil {
+		if other := runningOf(ds); other != nil && !underLease {
+			// The other deployment may have a wave out of its groups, or
+			// its owner may be dead with one out: closing it under the
+			// lease puts that back. The floor is checked then, by Resolve.
+			h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("deployment %s is running and may have instances out of the target groups: the capacity floor (rollout.min_healthy) is checked under the lease", other.ID), nil)
+		} else if err := capacityFloor(ctx, h.Deps, envCfg.TargetGroups, out.Waves, *m.Rollout.MinHealthy); err != nil {
 			return out, err
 		}
 	}
@@ -375,10 +379,15 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	out.LeaseWaitSeconds = seconds(cmp.Or(m.Rollout.LeaseWait.Duration, DefaultLeaseWait))
 	out.LockPollSeconds = LockPollSeconds
 	out.RollbackHealth = out.Health
-	if kind == contract.KindDeploy && out.Config == nil {
-		if out.Config, err = h.configPrint(ctx, m, req.Environment, servingFrom); err != nil {
+	// The configuration last, so that a plan shows everything else even
+	// when a variable is missing.
+	if kind == contract.KindDeploy {
+		if out.Config, err = h.configPrint(ctx, m, req.Environment, ds); err != nil {
 			return out, err
 		}
+	} else {
+		_, sp := ServingConfig(ds)
+		out.Config = restoredConfig(ds, out.Version, sp)
 	}
 	if out.Config != nil {
 		out.Artifact.Config = out.Config.Fingerprint
@@ -411,6 +420,16 @@ func configOnly(out contract.PreflightOutput) error {
 	case c.Previous == "":
 		return Refuse("the configuration %s/%s serves with is not recorded, so a rollback could not restore it: deploy the release once with `slipway deploy --env %s --version %s` instead",
 			out.App, out.Environment, out.Environment, out.Version)
+	}
+	return nil
+}
+
+// runningOf returns the first deployment of ds that has not ended, or nil.
+func runningOf(ds []ledger.Deployment) *ledger.Deployment {
+	for i := range ds {
+		if !ds[i].Final() {
+			return &ds[i]
+		}
 	}
 	return nil
 }

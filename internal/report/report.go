@@ -3,8 +3,6 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -82,68 +80,49 @@ type Plan struct {
 	// LockTTLSeconds is how long the environment's lease lasts.
 	LockTTLSeconds int        `json:"lock_ttl_seconds,omitempty"`
 	Migrations     Migrations `json:"migrations"`
-	// Config is the configuration the release runs with, when its
-	// manifest declares one: fingerprints and key names, never a value.
-	Config *ConfigChange `json:"config,omitempty"`
 	// Refusal is, in a plan, why Preflight would refuse this deployment
 	// now; empty when it would go ahead.
 	Refusal string `json:"refusal,omitempty"`
 	// RefusalKind is the error Preflight would fail with: PreflightFailed,
 	// Frozen, or Gate for the migration policy.
 	RefusalKind string `json:"refusal_kind,omitempty"`
+	// Config is the configuration the deployment would activate, compared
+	// with what serves; nil when the release declares none.
+	Config *ConfigChange `json:"config,omitempty"`
 }
 
-// ConfigChange is a deployment's configuration as a report shows it:
-// which keys changed since the deployment that served, never a value.
+// ConfigChange is a plan's configuration: its fingerprint and the keys
+// that changed since the deployment that serves (compared by keyed
+// prints, never by value), and the manifest's config: declarations
+// compared with the serving release's.
 type ConfigChange struct {
-	// Fingerprint is the keyed hash of the configuration deployed;
-	// Previous the one that served before ("" when none was recorded).
-	Fingerprint string `json:"fingerprint"`
-	Previous    string `json:"previous,omitempty"`
-	// Keys are the variables the configuration sets; Changed those added,
-	// removed or changed since Previous.
-	Keys    []string `json:"keys"`
-	Changed []string `json:"changed"`
-	// Only says a configuration-only deployment: the release that served,
-	// with another configuration.
-	Only bool `json:"only,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Previous is the fingerprint of the configuration that serves.
+	Previous string `json:"previous,omitempty"`
+	// Keys are the variables the environment gets.
+	Keys []string `json:"keys"`
+	// Added, Removed and Changed compare the resolved values of this
+	// environment with the ones the serving deployment recorded.
+	Added   []string `json:"added,omitempty"`
+	Removed []string `json:"removed,omitempty"`
+	Changed []string `json:"changed,omitempty"`
+	// Declarations are the manifest's config: entries that differ from the
+	// serving release's manifest, with the environments whose values
+	// changed.
+	Declarations []ConfigDeclaration `json:"declarations,omitempty"`
+	// Note says what could not be compared.
+	Note string `json:"note,omitempty"`
 }
 
-// Line says in a few words what changed: "configuration changed:
-// API_TOKEN, GREETING", "configuration unchanged", or, with nothing
-// recorded before, "configuration set: API_TOKEN, GREETING".
-func (c *ConfigChange) Line() string {
-	switch {
-	case c == nil:
-		return ""
-	case c.Previous == c.Fingerprint:
-		return "configuration unchanged"
-	case len(c.Changed) > 0:
-		return "configuration changed: " + strings.Join(c.Changed, ", ")
-	case c.Previous == "" && len(c.Keys) > 0:
-		return "configuration set: " + strings.Join(c.Keys, ", ")
-	case c.Previous == "":
-		return "configuration set (no variable has a value)"
-	}
-	return "configuration changed"
-}
-
-// NewConfigChange is the report's view of Preflight's ConfigPrint; nil
-// when the release declares no configuration. The same release as the one
-// that served, with another configuration, is a configuration-only change.
-func NewConfigChange(p contract.PreflightOutput) *ConfigChange {
-	c := p.Config
-	if c == nil {
-		return nil
-	}
-	keys := make([]string, 0, len(c.Keys))
-	for k := range c.Keys {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	changed := append([]string{}, c.Changed...)
-	only := p.Version != "" && p.Version == p.PreviousVersion && c.Previous != c.Fingerprint
-	return &ConfigChange{Fingerprint: c.Fingerprint, Previous: c.Previous, Keys: keys, Changed: changed, Only: only}
+// ConfigDeclaration is one variable whose declaration changed between
+// two releases' manifests.
+type ConfigDeclaration struct {
+	Name string `json:"name"`
+	// Change is added, removed or changed.
+	Change string `json:"change"`
+	// Environments are those whose value (reference or literal) changed;
+	// "default" for the default, "declaration" for secret or required.
+	Environments []string `json:"environments,omitempty"`
 }
 
 // Target is one instance the tags resolved to.
