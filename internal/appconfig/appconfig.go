@@ -67,6 +67,9 @@ type Problem struct {
 	From string `json:"from"`
 	// Reason says what was wrong, never with the value.
 	Reason string `json:"reason"`
+	// Cause is the Store's error, if any (to tell a throttled call from a
+	// missing reference); its text is Reason.
+	Cause error `json:"-"`
 }
 
 func (p Problem) String() string {
@@ -94,6 +97,18 @@ func (e *ResolveError) Error() string {
 	return fmt.Sprintf("configuration for %s: %d %s not resolve:\n  %s", e.Env, len(e.Problems), noun, strings.Join(lines, "\n  "))
 }
 
+// Unwrap returns the Stores' errors, so that errors.As finds an API error
+// (a throttled call is transient, not a refusal).
+func (e *ResolveError) Unwrap() []error {
+	var errs []error
+	for _, p := range e.Problems {
+		if p.Cause != nil {
+			errs = append(errs, p.Cause)
+		}
+	}
+	return errs
+}
+
 // Values are resolved variables by name.
 type Values map[string]secret.Value
 
@@ -102,6 +117,17 @@ type Values map[string]secret.Value
 // environment file cannot hold are problems, all reported together in one
 // *ResolveError. An optional variable without a value is left out.
 func Resolve(ctx context.Context, env string, entries []Entry, s Store) (Values, error) {
+	vals, probs := ResolveEach(ctx, env, entries, s)
+	if len(probs) > 0 {
+		return nil, &ResolveError{Env: env, Problems: probs}
+	}
+	return vals, nil
+}
+
+// ResolveEach resolves every entry it can and lists the problems of the
+// others, as Resolve does, but returns the values it could read too (to
+// compare them: config diff).
+func ResolveEach(ctx context.Context, env string, entries []Entry, s Store) (Values, []Problem) {
 	vals := Values{}
 	var probs []Problem
 	for _, e := range entries {
@@ -113,7 +139,7 @@ func Resolve(ctx context.Context, env string, entries []Entry, s Store) (Values,
 		}
 		v, err := resolveRef(ctx, s, e.Ref)
 		if err != nil {
-			probs = append(probs, Problem{Name: e.Name, From: e.From, Reason: err.Error()})
+			probs = append(probs, Problem{Name: e.Name, From: e.From, Reason: err.Error(), Cause: err})
 			continue
 		}
 		if strings.ContainsAny(v.Reveal(), "\n\r\x00") {
@@ -122,10 +148,7 @@ func Resolve(ctx context.Context, env string, entries []Entry, s Store) (Values,
 		}
 		vals[e.Name] = v
 	}
-	if len(probs) > 0 {
-		return nil, &ResolveError{Env: env, Problems: probs}
-	}
-	return vals, nil
+	return vals, probs
 }
 
 func resolveRef(ctx context.Context, s Store, r manifest.Ref) (secret.Value, error) {

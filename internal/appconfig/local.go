@@ -31,7 +31,7 @@ func (f *File) get(ctx context.Context, name, kind string) (secret.Value, error)
 	v, err := f.Secrets.Get(ctx, name)
 	var nf *secret.NotFoundError
 	if errors.As(err, &nf) {
-		return secret.Value{}, fmt.Errorf("%s %q is not in %s: add it with `slipway local secret set %s VALUE`: %w", kind, name, f.Secrets.Path, name, ErrNotFound)
+		return secret.Value{}, fmt.Errorf("%s %q is not in %s: add it with `slipway local secret set %s` (the value on stdin), or fix the reference in slipway.yaml: %w", kind, name, f.Secrets.Path, name, ErrNotFound)
 	}
 	return v, err
 }

@@ -118,6 +118,39 @@ func Build(w io.Writer, dir, version string) (*manifest.Manifest, error) {
 	return m, gz.Close()
 }
 
+// CheckStart checks that the command m.Service.Start names exists in dir,
+// the directory a bundle is built from, as a regular file the host can
+// execute: the host script runs its first word from the release directory.
+// A manifest without service.start (a systemd unit only) passes.
+func CheckStart(dir string, m *manifest.Manifest) error {
+	fields := strings.Fields(m.Service.Start)
+	if len(fields) == 0 {
+		return nil
+	}
+	rel := fields[0]
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	info, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("check service.start: %s is not in the release directory %s (service.start %q runs it from the release directory: build the app into %s first)", rel, dir, m.Service.Start, p)
+	}
+	if err != nil {
+		return fmt.Errorf("check service.start %s: %w", rel, err)
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("check service.start: %s is not a regular file (service.start %q must name the program to run)", p, m.Service.Start)
+	}
+	if info.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("check service.start: %s is not executable (mode %v): run chmod +x %s", p, info.Mode().Perm(), p)
+	}
+	return nil
+}
+
+// ChecksumFile returns the content of the SHA-256 file written beside a
+// bundle named name: the sha256sum format, so that `sha256sum -c` checks it.
+func ChecksumFile(name string, data []byte) []byte {
+	return []byte(SHA256(data) + "  " + filepath.Base(name) + "\n")
+}
+
 // SHA256 returns the hex SHA-256 of data.
 func SHA256(data []byte) string {
 	sum := sha256.Sum256(data)

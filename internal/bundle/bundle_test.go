@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/slipway-deploy/slipway/internal/manifest"
 )
 
 func writeRelease(t *testing.T) string {
@@ -135,6 +137,54 @@ func TestBuildManifestErrors(t *testing.T) {
 			}
 			if got := errors.Is(err, fs.ErrNotExist); got != (tt.manifest == "") {
 				t.Errorf("errors.Is(Build(%s), fs.ErrNotExist) = %v, want %v", tt.name, got, tt.manifest == "")
+			}
+		})
+	}
+}
+
+func TestCheckStart(t *testing.T) {
+	tests := []struct {
+		name  string
+		start string
+		files map[string]os.FileMode // "" body, this mode; a mode with ModeDir makes a directory
+		want  []string               // in the error; none: no error
+	}{
+		{name: "executable", start: "bin/app", files: map[string]os.FileMode{"bin/app": 0o755}},
+		{name: "with arguments", start: "bin/app --port 80", files: map[string]os.FileMode{"bin/app": 0o700}},
+		{name: "unit only", start: ""},
+		{name: "missing", start: "bin/app", want: []string{"bin/app is not in the release directory", "build the app into"}},
+		{name: "not executable", start: "bin/app", files: map[string]os.FileMode{"bin/app": 0o644}, want: []string{"is not executable", "chmod +x", filepath.Join("bin", "app")}},
+		{name: "a directory", start: "bin", files: map[string]os.FileMode{"bin": os.ModeDir | 0o755}, want: []string{"is not a regular file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, mode := range tt.files {
+				p := filepath.Join(dir, name)
+				if mode.IsDir() {
+					os.MkdirAll(p, 0o755)
+					continue
+				}
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.WriteFile(p, []byte("#!/bin/sh\n"), mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m := &manifest.Manifest{App: "demo", Service: manifest.Service{Start: tt.start, Unit: "demo"}}
+			err := CheckStart(dir, m)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Errorf("CheckStart(%q) = %v, want nil", tt.start, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("CheckStart(%q) = nil, want an error", tt.start)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("CheckStart(%q) = %v, want it to mention %q", tt.start, err, w)
+				}
 			}
 		})
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/cli/approve"
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
+	"github.com/slipway-deploy/slipway/internal/cli/configcmd"
 	"github.com/slipway-deploy/slipway/internal/cli/demo"
 	"github.com/slipway-deploy/slipway/internal/cli/deploy"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
@@ -126,6 +127,7 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 	root.AddCommand(demo.NewCmdDemo(f, nil))
 	root.AddCommand(states.NewCmdStates(f))
 	root.AddCommand(migrations.NewCmdMigrations(f))
+	root.AddCommand(configcmd.NewCmdConfig(f, nil))
 	root.AddCommand(version.NewCmdVersion(f, nil))
 	return root
 }

@@ -785,6 +785,13 @@ func deploymentItem(dep Deployment) (item, error) {
 		}
 		putStr(it, "observed", string(obs))
 	}
+	if dep.Config != nil {
+		c, err := json.Marshal(dep.Config)
+		if err != nil {
+			return nil, fmt.Errorf("encode configuration print: %w", err)
+		}
+		putStr(it, "config", string(c))
+	}
 	return it, nil
 }
 
@@ -823,6 +830,12 @@ func decodeDeployment(it item) (Deployment, error) {
 		dep.Observed = &contract.Observation{}
 		if err := json.Unmarshal([]byte(obs), dep.Observed); err != nil {
 			return dep, fmt.Errorf("attribute observed: %w", err)
+		}
+	}
+	if c := str(it, "config"); c != "" {
+		dep.Config = &contract.ConfigPrint{}
+		if err := json.Unmarshal([]byte(c), dep.Config); err != nil {
+			return dep, fmt.Errorf("attribute config: %w", err)
 		}
 	}
 	return dep, r.err

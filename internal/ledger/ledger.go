@@ -43,6 +43,10 @@ type Deployment struct {
 	// Observed is what the fleet and the schema were observed to be when
 	// the record was closed: the status is decided from it.
 	Observed *contract.Observation `json:"observed,omitempty"`
+	// Config is the configuration the deployment activates (a rollback:
+	// the one it restores): fingerprints and key prints, never values. Nil
+	// when the release's manifest declares none.
+	Config *contract.ConfigPrint `json:"config,omitempty"`
 }
 
 // Final reports whether the status is final.

@@ -14,5 +14,7 @@
 // decision.
 //
 // It does not connect to a database: it knows only what the files say, so
-// a table created outside the migrations is assumed to have rows.
+// a table created outside the migrations is assumed to have rows. For
+// SQLite it runs the files, in order, on a scratch in-memory database of
+// its own (engine-rejects reports what SQLite refuses to run).
 package lint

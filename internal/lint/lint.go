@@ -92,6 +92,22 @@ type analyzer interface {
 	analyze(sql string) ([]op, *syntaxError)
 }
 
+// scratchRunner is an analyzer that also runs the statements on a scratch
+// database of the engine itself (SQLite's), in order, so that what the
+// engine rejects only when it runs a statement is found too.
+type scratchRunner interface {
+	// run runs an up statement and returns the engine's message when it
+	// rejects it.
+	run(stmt string) string
+	// tryDown runs a down migration's statements and undoes them; it
+	// returns the index of the first one rejected and the message, or -1.
+	tryDown(stmts []string) (int, string)
+	// stop stops the runs after a rejection in file: what follows may
+	// depend on the statement rejected.
+	stop(file string)
+	stoppedBy() string
+}
+
 type syntaxError struct {
 	msg  string
 	line int
@@ -130,6 +146,11 @@ func lintOne(a analyzer, sch schema, m migrate.Migration, engine string, opts Op
 		notValid: map[string]bool{}, sessionTimeouts: !opts.NoSessionTimeouts, sch: sch}
 	script := migrate.Split(m.Up, engine)
 	unparsed := 0
+	runner, _ := a.(scratchRunner)
+	if runner != nil && runner.stoppedBy() != "" {
+		res.Notes = append(res.Notes, fmt.Sprintf("not run on SQLite: %s was rejected before it, and this file may depend on it (syntax checked only)", runner.stoppedBy()))
+		runner = nil
+	}
 	for _, st := range script.Statements {
 		ignores, bad := parseIgnores(st.Comments)
 		for _, b := range bad {
@@ -142,6 +163,17 @@ func lintOne(a analyzer, sch schema, m migrate.Migration, engine string, opts Op
 				unparsed++
 			} else {
 				fs = append(fs, finding(m.UpFile, st.Line+serr.line-1, SyntaxError, serr.msg))
+			}
+		}
+		if runner != nil && serr != nil && serr.msg != "" {
+			runner.stop(m.UpFile)
+			runner = nil
+		}
+		if runner != nil {
+			if msg := runner.run(st.SQL); msg != "" {
+				fs = append(fs, finding(m.UpFile, st.Line, EngineRejects, "SQLite rejects this statement: "+msg))
+				runner.stop(m.UpFile)
+				runner = nil
 			}
 		}
 		for _, o := range ops {
@@ -169,9 +201,21 @@ func lintOne(a analyzer, sch schema, m migrate.Migration, engine string, opts Op
 		res.Notes = append(res.Notes, fmt.Sprintf("%d statement(s) use SQLite syntax PostgreSQL's parser does not read: checked by SQLite for syntax only, not by the rules", unparsed))
 	}
 	if m.Down != "" {
-		for _, st := range migrate.Split(m.Down, engine).Statements {
+		down := migrate.Split(m.Down, engine).Statements
+		syntax := false
+		for _, st := range down {
 			if _, serr := a.analyze(st.SQL); serr != nil && serr.msg != "" {
+				syntax = true
 				res.Findings = append(res.Findings, finding(m.DownFile, st.Line+serr.line-1, SyntaxError, serr.msg+" (in the down migration, which would fail during a rollback)"))
+			}
+		}
+		if runner != nil && !syntax {
+			stmts := make([]string, len(down))
+			for i, st := range down {
+				stmts[i] = st.SQL
+			}
+			if i, msg := runner.tryDown(stmts); i >= 0 {
+				res.Findings = append(res.Findings, finding(m.DownFile, down[i].Line, EngineRejects, "SQLite rejects this statement of the down migration, which would fail during a rollback: "+msg))
 			}
 		}
 	}

@@ -142,8 +142,15 @@ func TestRules(t *testing.T) {
 
 		{name: "sqlite syntax-error", engine: "sqlite", sql: "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE TABL u (id int);", want: []string{"2 syntax-error"}},
 		{name: "sqlite syntax PostgreSQL does not read", engine: "sqlite", sql: "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT);"},
-		{name: "sqlite ban-drop-column", engine: "sqlite", sql: "ALTER TABLE users DROP COLUMN email;", want: []string{"1 ban-drop-column"}},
-		{name: "sqlite no PostgreSQL-only rule", engine: "sqlite", sql: "CREATE INDEX i ON users (email);"},
+		{name: "sqlite ban-drop-column", engine: "sqlite", before: "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);", sql: "ALTER TABLE users DROP COLUMN email;", want: []string{"1 ban-drop-column"}},
+		{name: "sqlite no PostgreSQL-only rule", engine: "sqlite", before: "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);", sql: "CREATE INDEX i ON users (email);"},
+		// SQLite runs each statement on a scratch database after the
+		// earlier migrations: what it rejects only when it runs it is found.
+		{name: "sqlite engine-rejects: a table no migration made", engine: "sqlite", sql: "CREATE INDEX i ON users (email);", want: []string{"1 engine-rejects"}},
+		{name: "sqlite engine-rejects: a column the earlier migration did not make", engine: "sqlite", before: "CREATE TABLE users (id INTEGER PRIMARY KEY);", sql: "CREATE INDEX i ON users (email);", want: []string{"1 engine-rejects"}},
+		{name: "sqlite engine-rejects: an earlier statement of the file made it", engine: "sqlite", sql: "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\nCREATE INDEX i ON users (email);"},
+		{name: "sqlite engine-rejects: a PostgreSQL default", engine: "sqlite", sql: "CREATE TABLE events (\n  id INTEGER PRIMARY KEY,\n  created_at timestamptz NOT NULL DEFAULT now()\n);", want: []string{"1 syntax-error"}},
+		{name: "sqlite engine-rejects: ignored with a reason", engine: "sqlite", sql: "-- slipway:ignore engine-rejects users is created by the legacy app\nCREATE INDEX i ON users (email);"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,5 +222,57 @@ func TestDownFileSyntaxError(t *testing.T) {
 	r := Lint(migrations(t, map[string]string{"0001_a.up.sql": "CREATE TABLE t (id int);", "0001_a.down.sql": "DROP TABLE t;\nDROP TABEL u;"}), Options{})[0]
 	if len(r.Findings) != 1 || r.Findings[0].File != "0001_a.down.sql" || r.Findings[0].Line != 2 || r.Findings[0].Rule != SyntaxError {
 		t.Errorf("Lint() findings = %+v, want a syntax error at 0001_a.down.sql:2 (and no ban-drop-table in a down file)", r.Findings)
+	}
+}
+
+// TestSQLiteRunsTheMigrations checks --engine sqlite with SQLite itself:
+// each up file runs, in order, on a scratch database, so a statement
+// SQLite rejects is reported with its file, line and SQLite's message; the
+// files after it are not run (they may depend on it) and say so; a down
+// file runs on the schema its up file made, and is undone.
+func TestSQLiteRunsTheMigrations(t *testing.T) {
+	ms := migrations(t, map[string]string{
+		"0001_users.up.sql":     "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);",
+		"0001_users.down.sql":   "DROP TABLE users;",
+		"0002_email.up.sql":     "ALTER TABLE users ADD COLUMN email TEXT;",
+		"0002_email.down.sql":   "ALTER TABLE users DROP COLUMN emial;",
+		"0003_index.up.sql":     "-- the index\nCREATE INDEX users_nick ON users (nickname);",
+		"0004_depends.up.sql":   "CREATE INDEX users_nick2 ON users (nickname);",
+		"0004_depends.down.sql": "DROP INDEX users_nick2;",
+	})
+	rs := Lint(ms, Options{Engine: "sqlite"})
+	type got struct {
+		File, Rule, Message string
+		Line                int
+	}
+	var findings []got
+	var notes []string
+	for _, r := range rs {
+		for _, f := range r.Findings {
+			findings = append(findings, got{f.File, f.Rule, f.Message, f.Line})
+		}
+		notes = append(notes, r.Notes...)
+	}
+	want := []got{
+		{"0002_email.down.sql", EngineRejects, "SQLite rejects this statement of the down migration, which would fail during a rollback: no such column: \"emial\"", 1},
+		{"0003_index.up.sql", EngineRejects, "SQLite rejects this statement: no such column: nickname", 2},
+	}
+	if diff := cmp.Diff(want, findings); diff != "" {
+		t.Errorf("Lint(sqlite) findings (-want +got):\n%s", diff)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "not run on SQLite: 0003_index.up.sql was rejected before it") {
+		t.Errorf("Lint(sqlite) notes = %q, want one saying 0004 was not run after 0003's rejection", notes)
+	}
+}
+
+// TestSQLiteScratchIsPerLint checks that one lint's scratch schema does
+// not leak into the next: the same file is checked from an empty database
+// each time.
+func TestSQLiteScratchIsPerLint(t *testing.T) {
+	ms := migrations(t, map[string]string{"0001_t.up.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY);"})
+	for i := range 3 {
+		if got := reported(Lint(ms, Options{Engine: "sqlite"})); got != nil {
+			t.Fatalf("Lint(sqlite) run %d = %v, want no finding (\"table t already exists\" means the scratch database was shared)", i+1, got)
+		}
 	}
 }

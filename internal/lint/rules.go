@@ -59,6 +59,7 @@ type Rule struct {
 const (
 	SyntaxError                = "syntax-error"
 	InvalidIgnore              = "invalid-ignore"
+	EngineRejects              = "engine-rejects"
 	BanDropTable               = "ban-drop-table"
 	BanDropColumn              = "ban-drop-column"
 	BanDropDatabase            = "ban-drop-database"
@@ -85,6 +86,7 @@ const (
 var Rules = []Rule{
 	{SyntaxError, "", Error, Expand, "the statement does not parse", every},
 	{InvalidIgnore, "", Error, Expand, "a slipway:ignore annotation without a known rule or a reason", every},
+	{EngineRejects, "", Error, Expand, "the engine itself rejects the statement when it runs it (SQLite: run on a scratch database after the earlier migrations)", lite},
 	{BanDropTable, "DS102", Error, Destructive, "dropping a table loses its data and breaks the running release", every},
 	{BanDropColumn, "DS103", Error, Destructive, "dropping a column loses its data and breaks the running release", every},
 	{BanDropDatabase, "", Error, Destructive, "dropping a database loses everything in it", every},

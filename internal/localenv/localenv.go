@@ -2,6 +2,8 @@ package localenv
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/config"
@@ -105,6 +108,9 @@ func Init(root string, opts Options) (*Env, error) {
 	}
 	cfg := &config.Config{App: opts.App, Environments: map[string]config.Environment{}}
 	secrets := &secret.File{Path: filepath.Join(abs, "secrets.json")}
+	if err := seedConfig(secrets, opts.App, opts.Environments); err != nil {
+		return nil, fmt.Errorf("init embedded environment: %w", err)
+	}
 	fl := fleet.NewLocal(abs, scripts.HostScript)
 	for _, env := range opts.Environments {
 		dbPath := filepath.Join(abs, "db", env+".db")
@@ -237,6 +243,37 @@ const LockPace = 5 * time.Second
 // embedded environment waits, in real time, for the balancer before it
 // answers that it still waits.
 const TrafficPace = 2 * time.Second
+
+// seedConfig puts in the secrets file the app's configuration fingerprint
+// key (appconfig.KeySecretName: 32 random bytes, hex), as the stack does
+// in Secrets Manager, and, for the demo app, the secrets its manifest's
+// config: section references: a random API token per environment
+// (demo/<env>/api-token).
+func seedConfig(secrets *secret.File, app string, envs []string) error {
+	if err := secrets.Put(appconfig.KeySecretName(app), randomHex(32)); err != nil {
+		return err
+	}
+	if app != "demo" {
+		return nil
+	}
+	for _, env := range envs {
+		if err := secrets.Put(DemoTokenSecret(env), randomHex(24)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DemoTokenSecret is the secret the demo app's API_TOKEN comes from in env.
+func DemoTokenSecret(env string) string { return "demo/" + env + "/api-token" }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b)
+}
 
 func hostEnv(app, dbPath string) map[string]string {
 	return map[string]string{"DATABASE_PATH": dbPath, "SLIPWAY_APP": app}

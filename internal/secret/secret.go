@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +84,28 @@ func (f *File) Get(ctx context.Context, name string) (Value, error) {
 		s = string(v)
 	}
 	return NewValue(s), nil
+}
+
+// Names lists the names the file holds, sorted; none when it does not
+// exist. It never reads a value out.
+func (f *File) Names() ([]string, error) {
+	raw, err := os.ReadFile(f.Path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read secrets file %s: %w", f.Path, err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("read secrets file %s: not a JSON object of name to value", f.Path)
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // Put writes name into the file, creating it with mode 0600.

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -72,6 +73,9 @@ type AWSClients struct {
 	STS        STSAPI
 	Events     EventsAPI
 	SQS        SQSAPI
+	// Parameters reads SSM parameters (config check and diff); the SSM
+	// client, when nil, if it has GetParameter.
+	Parameters appconfig.SSMAPI
 }
 
 // AWSSettings are the AWS backend's settings, with the names the Lambdas
@@ -397,6 +401,19 @@ func (a *AWS) Timings(ctx context.Context, d ledger.Deployment) ([]report.StageT
 		hs = append(hs, historyEvent{typ: string(ev.Type), name: name, at: aws.ToTime(ev.Timestamp)})
 	}
 	return timingsOf(hs), nil
+}
+
+// ConfigStore reads SSM parameters and Secrets Manager secrets with the
+// caller's credentials.
+func (a *AWS) ConfigStore() (appconfig.Store, error) {
+	params := a.clients.Parameters
+	if params == nil {
+		params, _ = a.clients.SSM.(appconfig.SSMAPI)
+	}
+	if params == nil || a.clients.Secrets == nil {
+		return nil, fmt.Errorf("read configuration: no SSM or Secrets Manager client: %w", ErrNotSupported)
+	}
+	return &appconfig.AWS{SSM: params, Secrets: a.clients.Secrets}, nil
 }
 
 // PutPushEvent puts a slipway.git "Git Push" event on the default bus.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
@@ -69,6 +70,10 @@ type Backend interface {
 	// PutPushEvent puts the slipway.git "Git Push" event on the default
 	// event bus, as CI does after publishing a release.
 	PutPushEvent(ctx context.Context, p trigger.GitPush) error
+	// ConfigStore reads the values the manifest's config: section
+	// references: the local secrets file, or SSM Parameter Store and
+	// Secrets Manager with the caller's credentials.
+	ConfigStore() (appconfig.Store, error)
 	// Close releases what the backend opened.
 	Close() error
 }

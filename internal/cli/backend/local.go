@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -180,6 +181,11 @@ func (l *Local) Timings(context.Context, ledger.Deployment) ([]report.StageTimin
 // Reconcile closes the environment's deployments whose process is gone.
 func (l *Local) Reconcile(ctx context.Context, env string) ([]string, error) {
 	return l.env.CloseAbandoned(ctx, env)
+}
+
+// ConfigStore is the local secrets file.
+func (l *Local) ConfigStore() (appconfig.Store, error) {
+	return &appconfig.File{Secrets: l.env.Secrets}, nil
 }
 
 // PutPushEvent is not supported locally.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/localenv"
@@ -96,6 +97,7 @@ Then: slipway release publish FILE --version V --local; slipway deploy --local .
 	cmd.AddCommand(initCmd)
 	cmd.AddCommand(newCmdBalancer(f, nil))
 	cmd.AddCommand(newCmdScaleOut(f))
+	cmd.AddCommand(newCmdSecret(f, nil))
 	return cmd
 }
 
@@ -175,6 +177,11 @@ func runInit(_ context.Context, opts *InitOptions) error {
 			}
 		}
 	}
+	fmt.Fprintf(opts.IO.Out, "secrets in %s: the configuration fingerprint key %s", env.Secrets.Path, appconfig.KeySecretName(opts.App))
+	if opts.App == "demo" {
+		fmt.Fprintf(opts.IO.Out, ", and the demo's API_TOKEN per environment (%s, …)", localenv.DemoTokenSecret(opts.Environments[0]))
+	}
+	fmt.Fprintf(opts.IO.Out, "; add the ones your slipway.yaml's config: references with slipway local secret set NAME\n")
 	fmt.Fprintf(opts.IO.Out, "next: slipway release publish BUNDLE --version V --local; slipway deploy --local --env %s --version V\n", opts.Environments[0])
 	if opts.Dir != backend.DefaultLocalDir && opts.Dir != os.Getenv(backend.EnvLocalDir) {
 		fmt.Fprintf(opts.IO.Out, "(set %s=%s so that commands find it)\n", backend.EnvLocalDir, opts.Dir)

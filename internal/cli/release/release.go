@@ -66,7 +66,9 @@ func newCmdBuild(f *factory.Factory, runF func(*BuildOptions) error) *cobra.Comm
 		Short: "Build a release bundle (tar.gz) from a directory",
 		Long: `Pack DIR, which holds the application build, its migrations/ and its slipway.yaml, into one
 tar.gz with release.env rendered for VERSION. The same input gives the same bytes. The bundle is
-written to FILE (default: VERSION.tar.gz) and its SHA-256 printed.`,
+written to FILE (default: VERSION.tar.gz), its SHA-256 beside it to FILE.sha256 (sha256sum's format:
+sha256sum -c FILE.sha256 checks it) and printed. service.start must name a file of DIR that is
+executable: the host runs it from the release directory.`,
 		Example: `  slipway release build --dir build/ --version "$(git rev-parse HEAD)"`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -97,10 +99,16 @@ func build(opts *BuildOptions) error {
 	if err != nil {
 		return factory.WithHint(factory.ExitUsage, err, "the directory needs "+manifest.FileName+" at its root")
 	}
+	if err := bundle.CheckStart(opts.Dir, m); err != nil {
+		return factory.WithHint(factory.ExitUsage, err, "service.start in "+manifest.FileName+" names the app's program, relative to the release directory; build it there and make it executable (chmod +x)")
+	}
 	if err := os.WriteFile(opts.Output, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", opts.Output, err)
 	}
-	fmt.Fprintf(opts.IO.Out, "built %s: release %s of %s, %d bytes, sha256 %s\n", opts.Output, opts.Version, m.App, buf.Len(), bundle.SHA256(buf.Bytes()))
+	if err := os.WriteFile(opts.Output+".sha256", bundle.ChecksumFile(opts.Output, buf.Bytes()), 0o644); err != nil {
+		return fmt.Errorf("write %s.sha256: %w", opts.Output, err)
+	}
+	fmt.Fprintf(opts.IO.Out, "built %s: release %s of %s, %d bytes, sha256 %s (in %s.sha256)\n", opts.Output, opts.Version, m.App, buf.Len(), bundle.SHA256(buf.Bytes()), opts.Output)
 	fmt.Fprintf(opts.IO.Out, "publish it with: slipway release publish %s --version %s\n", opts.Output, opts.Version)
 	return nil
 }

@@ -195,6 +195,8 @@ func fullDeployment() ledger.Deployment {
 			Fleet: &contract.FleetObservation{Total: 2, Versions: map[string]int{"v1": 1, "v2": 1}, Healthy: 2, Problems: []string{"i-2: on v2"},
 				Problem: "the fleet is not uniformly on one release, healthy: i-1 on v1; i-2 on v2"},
 			Schema: &contract.SchemaObservation{Known: true, Version: 42, Dirty: []int64{42}}},
+		Config: &contract.ConfigPrint{Fingerprint: "hmac-sha256:0123456789abcdef0123456789abcdef", Keys: map[string]string{"API_TOKEN": "aa11", "LOG_LEVEL": "bb22"},
+			Changed: []string{"LOG_LEVEL"}, Previous: "hmac-sha256:fedcba9876543210fedcba9876543210"},
 	}
 }
 

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS deployments (
 	rolled_back_by TEXT NOT NULL DEFAULT '',
 	report TEXT NOT NULL DEFAULT '',
 	watch_until TEXT NOT NULL DEFAULT '',
-	observed TEXT NOT NULL DEFAULT ''
+	observed TEXT NOT NULL DEFAULT '',
+	config TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS deployments_env ON deployments (app, environment, started_at);
 CREATE TABLE IF NOT EXISTS steps (
@@ -139,6 +140,7 @@ func Open(path string) (*Store, error) {
 // gets them on open.
 var added = []struct{ table, column, decl string }{
 	{"deployments", "observed", "TEXT NOT NULL DEFAULT ''"},
+	{"deployments", "config", "TEXT NOT NULL DEFAULT ''"},
 }
 
 func upgrade(db *sql.DB) error {
@@ -170,16 +172,24 @@ func observedJSON(o *contract.Observation) string {
 	return string(b)
 }
 
+func configJSON(c *contract.ConfigPrint) string {
+	if c == nil {
+		return ""
+	}
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
 // PutDeployment inserts or replaces a deployment record.
 func (s *Store) PutDeployment(ctx context.Context, d ledger.Deployment) error {
 	trig, _ := json.Marshal(d.Trigger)
 	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO deployments
 		(id, app, environment, version, previous_version, kind, status, execution_id, trigger_json, started_at, finished_at,
-		 error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report, watch_until, observed)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		 error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report, watch_until, observed, config)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		d.ID, d.App, d.Environment, d.Version, d.PreviousVersion, d.Kind, d.Status, d.ExecutionID, string(trig),
 		ts(d.StartedAt), ts(d.FinishedAt), d.Error, d.Cause, d.Summary, d.SnapshotID, d.SchemaBefore, d.SchemaAfter,
-		d.TargetDeploymentID, d.RolledBackBy, string(d.Report), ts(d.WatchUntil), observedJSON(d.Observed))
+		d.TargetDeploymentID, d.RolledBackBy, string(d.Report), ts(d.WatchUntil), observedJSON(d.Observed), configJSON(d.Config))
 	if err != nil {
 		return fmt.Errorf("put deployment %s: %w", d.ID, err)
 	}
@@ -187,14 +197,14 @@ func (s *Store) PutDeployment(ctx context.Context, d ledger.Deployment) error {
 }
 
 const deploymentCols = `id, app, environment, version, previous_version, kind, status, execution_id, trigger_json, started_at,
-	finished_at, error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report, watch_until, observed`
+	finished_at, error, cause, summary, snapshot_id, schema_before, schema_after, target_deployment_id, rolled_back_by, report, watch_until, observed, config`
 
 func scanDeployment(row interface{ Scan(...any) error }) (ledger.Deployment, error) {
 	var d ledger.Deployment
-	var trig, started, finished, report, watch, observed string
+	var trig, started, finished, report, watch, observed, cfg string
 	err := row.Scan(&d.ID, &d.App, &d.Environment, &d.Version, &d.PreviousVersion, &d.Kind, &d.Status, &d.ExecutionID, &trig,
 		&started, &finished, &d.Error, &d.Cause, &d.Summary, &d.SnapshotID, &d.SchemaBefore, &d.SchemaAfter,
-		&d.TargetDeploymentID, &d.RolledBackBy, &report, &watch, &observed)
+		&d.TargetDeploymentID, &d.RolledBackBy, &report, &watch, &observed, &cfg)
 	if err != nil {
 		return d, err
 	}
@@ -202,6 +212,12 @@ func scanDeployment(row interface{ Scan(...any) error }) (ledger.Deployment, err
 		d.Observed = &contract.Observation{}
 		if err := json.Unmarshal([]byte(observed), d.Observed); err != nil {
 			return d, fmt.Errorf("decode the observation of %s: %w", d.ID, err)
+		}
+	}
+	if cfg != "" {
+		d.Config = &contract.ConfigPrint{}
+		if err := json.Unmarshal([]byte(cfg), d.Config); err != nil {
+			return d, fmt.Errorf("decode the configuration print of %s: %w", d.ID, err)
 		}
 	}
 	_ = json.Unmarshal([]byte(trig), &d.Trigger)
@@ -244,10 +260,10 @@ func (s *Store) UpdateDeployment(ctx context.Context, id string, fn func(*ledger
 	trig, _ := json.Marshal(d.Trigger)
 	_, err = tx.ExecContext(ctx, `UPDATE deployments SET version=?, previous_version=?, kind=?, status=?, execution_id=?, trigger_json=?,
 		started_at=?, finished_at=?, error=?, cause=?, summary=?, snapshot_id=?, schema_before=?, schema_after=?,
-		target_deployment_id=?, rolled_back_by=?, report=?, watch_until=?, observed=? WHERE id=?`,
+		target_deployment_id=?, rolled_back_by=?, report=?, watch_until=?, observed=?, config=? WHERE id=?`,
 		d.Version, d.PreviousVersion, d.Kind, d.Status, d.ExecutionID, string(trig), ts(d.StartedAt), ts(d.FinishedAt),
 		d.Error, d.Cause, d.Summary, d.SnapshotID, d.SchemaBefore, d.SchemaAfter, d.TargetDeploymentID, d.RolledBackBy,
-		string(d.Report), ts(d.WatchUntil), observedJSON(d.Observed), id)
+		string(d.Report), ts(d.WatchUntil), observedJSON(d.Observed), configJSON(d.Config), id)
 	if err != nil {
 		return d, fmt.Errorf("update deployment %s: %w", id, err)
 	}

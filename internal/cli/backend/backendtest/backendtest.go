@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
@@ -34,6 +35,8 @@ type Fake struct {
 	TimingsFunc   func(ctx context.Context, d ledger.Deployment) ([]report.StageTiming, error)
 	ResumeErr     error
 	PublishedMeta contract.Artifact
+	// Values is what ConfigStore returns; nil fails.
+	Values appconfig.Store
 
 	mu        sync.Mutex
 	Started   []Started
@@ -149,10 +152,18 @@ func (f *Fake) Timings(ctx context.Context, d ledger.Deployment) ([]report.Stage
 	return f.TimingsFunc(ctx, d)
 }
 
-// PutPushEvent records the event.
 // Reconcile closes nothing: the fake's records are as seeded.
 func (f *Fake) Reconcile(context.Context, string) ([]string, error) { return nil, nil }
 
+// ConfigStore returns Values.
+func (f *Fake) ConfigStore() (appconfig.Store, error) {
+	if f.Values == nil {
+		return nil, fmt.Errorf("fake: no configuration store: %w", backend.ErrNotSupported)
+	}
+	return f.Values, nil
+}
+
+// PutPushEvent records the event.
 func (f *Fake) PutPushEvent(_ context.Context, p trigger.GitPush) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
