@@ -52,15 +52,15 @@ func TestDeployPollTally(t *testing.T) {
 		wantLedger map[string]string // instance -> recorded status
 	}{
 		{
-			name: "every instance succeeded",
-			res:  fleet.CommandResult{Status: "Success", Invocations: []fleet.Invocation{inv("a", "Success", 0, ""), inv("b", "Success", 0, ""), inv("c", "Success", 0, "")}},
-			want: contract.DeployOutput{CommandID: "cmd-1", Status: contract.CommandSuccess, Total: 3, Succeeded: 3},
+			name:       "every instance succeeded",
+			res:        fleet.CommandResult{Status: "Success", Invocations: []fleet.Invocation{inv("a", "Success", 0, ""), inv("b", "Success", 0, ""), inv("c", "Success", 0, "")}},
+			want:       contract.DeployOutput{CommandID: "cmd-1", Status: contract.CommandSuccess, Total: 3, Succeeded: 3},
 			wantLedger: map[string]string{"a": "Success", "b": "Success", "c": "Success"},
 		},
 		{
-			name: "still running: unreported and in-progress instances are pending",
-			res:  fleet.CommandResult{Status: "InProgress", Invocations: []fleet.Invocation{inv("a", "Success", 0, ""), inv("b", "InProgress", -1, "")}},
-			want: contract.DeployOutput{CommandID: "cmd-1", Status: contract.CommandInProgress, Total: 3, Succeeded: 1, Pending: 2},
+			name:       "still running: unreported and in-progress instances are pending",
+			res:        fleet.CommandResult{Status: "InProgress", Invocations: []fleet.Invocation{inv("a", "Success", 0, ""), inv("b", "InProgress", -1, "")}},
+			want:       contract.DeployOutput{CommandID: "cmd-1", Status: contract.CommandInProgress, Total: 3, Succeeded: 1, Pending: 2},
 			wantLedger: map[string]string{"a": "Success", "b": "InProgress"},
 		},
 		{
