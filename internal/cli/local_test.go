@@ -278,6 +278,11 @@ func TestPlanWithoutTheDatabase(t *testing.T) {
 	}
 	files := releaseFiles(t)
 	dir := filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() {
+		if env, err := localenv.Open(dir); err == nil {
+			env.Stop(context.Background())
+		}
+	})
 	must(t, 0, dir, "local", "init", "--dir", dir, "--app", "demo", "--env", "staging", "--instances", "2")
 	must(t, 0, dir, "release", "publish", files["v1"], "--version", "v1")
 	env, err := localenv.Open(dir)

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -842,5 +843,31 @@ func TestStopSignalsOnlyItsOwnProcess(t *testing.T) {
 	}
 	if !servesDir(st.PID, c.Dir) {
 		t.Errorf("servesDir(%d, %s) = false, want true", st.PID, c.Dir)
+	}
+}
+
+// TestStopsWhenItsDirectoryIsRemoved: a balancer whose directory is
+// removed under it (a test's temporary directory, `make clean`) exits by
+// itself instead of serving on with nothing behind it.
+func TestStopsWhenItsDirectoryIsRemoved(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lb")
+	if _, err := Start(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	pid := PID(dir)
+	if pid == 0 {
+		t.Fatal("no balancer runs after Start")
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	// Well past dirWatchInterval: the wait is a bound, not a measurement.
+	deadline := time.Now().Add(10 * dirWatchInterval)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("balancer %d still runs %s after its directory was removed", pid, 10*dirWatchInterval)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -75,9 +75,12 @@ func Serve(dir string) error {
 	fmt.Fprintf(os.Stderr, "balancer: pid %d, control API on 127.0.0.1:%d\n", os.Getpid(), st.ControlPort)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	gone := watchDir(dir, dirWatchInterval)
 	select {
 	case <-sig:
 	case <-stopped:
+	case <-gone:
+		fmt.Fprintf(os.Stderr, "balancer: %s was removed: stopping\n", dir)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -86,6 +89,30 @@ func Serve(dir string) error {
 	os.Remove(filepath.Join(dir, PIDFile))
 	fmt.Fprintln(os.Stderr, "balancer: stopped")
 	return nil
+}
+
+// dirWatchInterval is how often a balancer checks that its directory
+// still exists.
+const dirWatchInterval = 2 * time.Second
+
+// watchDir closes the channel it returns once dir's PID file is gone or
+// names another process: the directory was removed (a test's temporary
+// directory, `make clean`) or another balancer took it over. A balancer
+// then has nothing left to serve and must not outlive it.
+func watchDir(dir string, every time.Duration) <-chan struct{} {
+	gone := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for range t.C {
+			b, err := os.ReadFile(filepath.Join(dir, PIDFile))
+			if errors.Is(err, fs.ErrNotExist) || (err == nil && strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid())) {
+				close(gone)
+				return
+			}
+		}
+	}()
+	return gone
 }
 
 // Start starts the balancer of dir as a detached process (unless it runs
