@@ -37,8 +37,8 @@ func TestDiff(t *testing.T) {
 	ctx := context.Background()
 	s := testStore(t)
 	for k, v := range map[string]string{
-		KeySecretName("demo"):      "0123456789abcdef0123456789abcdef",
-		"demo/production/api":      `{"token":"` + sentinel + `"}`,
+		KeySecretName("demo"):       "0123456789abcdef0123456789abcdef",
+		"demo/production/api":       `{"token":"` + sentinel + `"}`,
 		"/demo/staging/feature-url": "http://x",
 	} {
 		if err := s.Secrets.Put(k, v); err != nil {
