@@ -4,8 +4,11 @@
 // greets. It is an ordinary app: it knows nothing about Slipway except the
 // schema table the migrations leave behind.
 //
-// Configuration: PORT (required), DATABASE_PATH (the SQLite file), and
-// config.json in the working directory (the release directory) with
+// Configuration: PORT (required), its database (DATABASE_ENGINE: sqlite,
+// the default, with DATABASE_PATH, the SQLite file; or postgres or mysql
+// with DATABASE_URL, postgres://USER[:PASSWORD]@HOST:PORT/DB or
+// mysql://USER[:PASSWORD]@HOST:PORT/DB, as the embedded fleet gives them),
+// and config.json in the working directory (the release directory) with
 // {"schema": N, "health_query": "SQL"} and, optionally, "health_path" (where
 // the health endpoint answers, /healthz by default), "health_delay" (a
 // duration each health answer waits first: a slow or hanging dependency)
@@ -35,13 +38,17 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
-	_ "modernc.org/sqlite"
+	_ "github.com/go-sql-driver/mysql" // registers "mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
 )
 
 var version = "dev"
@@ -87,11 +94,7 @@ func run() error {
 		}
 		*d.to = v
 	}
-	dbPath := os.Getenv("DATABASE_PATH")
-	if dbPath == "" {
-		return errors.New("DATABASE_PATH is not set")
-	}
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	db, err := openDB()
 	if err != nil {
 		return err
 	}
@@ -111,7 +114,7 @@ func run() error {
 		body := map[string]any{"version": version}
 		status := http.StatusOK
 		var schema int64
-		err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM slipway_migrations WHERE dirty = 0`).Scan(&schema)
+		err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM slipway_migrations WHERE NOT dirty`).Scan(&schema)
 		if err == nil {
 			body["schema_version"] = schema
 			if schema < cfg.Schema {
@@ -196,4 +199,38 @@ func run() error {
 	}
 	log.Printf("demo %s: stopped", version)
 	return nil
+}
+
+// openDB opens the database the environment names: DATABASE_ENGINE sqlite
+// (the default) with DATABASE_PATH, or postgres or mysql with DATABASE_URL.
+func openDB() (*sql.DB, error) {
+	engine := os.Getenv("DATABASE_ENGINE")
+	if engine == "" {
+		engine = "sqlite"
+	}
+	switch engine {
+	case "sqlite":
+		path := os.Getenv("DATABASE_PATH")
+		if path == "" {
+			return nil, errors.New("DATABASE_PATH is not set (DATABASE_ENGINE is sqlite)")
+		}
+		return sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	case "postgres", "mysql":
+		raw := os.Getenv("DATABASE_URL")
+		if raw == "" {
+			return nil, fmt.Errorf("DATABASE_URL is not set (DATABASE_ENGINE is %s)", engine)
+		}
+		if engine == "postgres" {
+			return sql.Open("pgx", raw)
+		}
+		// The MySQL driver reads DSNs (user:password@tcp(host:port)/db),
+		// not URLs. Errors never quote the URL: it may hold a password.
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "mysql" {
+			return nil, errors.New("DATABASE_URL is not a mysql://USER[:PASSWORD]@HOST:PORT/DB URL")
+		}
+		pw, _ := u.User.Password()
+		return sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s)/%s", u.User.Username(), pw, u.Host, strings.TrimPrefix(u.Path, "/")))
+	}
+	return nil, fmt.Errorf("DATABASE_ENGINE %q is not supported: sqlite, postgres or mysql", engine)
 }

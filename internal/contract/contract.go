@@ -310,6 +310,10 @@ type MigrationPlan struct {
 	Ahead []int64 `json:"ahead,omitempty"`
 	// Engine is the dialect the migrations were linted as.
 	Engine string `json:"engine,omitempty"`
+	// EngineWarning says that the migrations are written for another
+	// engine than the environment's database (migrations.engine, or the
+	// syntax the files use), when they are.
+	EngineWarning string `json:"engine_warning,omitempty"`
 	// Checks are the lint verdicts on the pending migrations.
 	Checks []MigrationCheck `json:"checks,omitempty"`
 	// ResumeVersion and ResumeAt are set when a migration that stopped part

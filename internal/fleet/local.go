@@ -192,7 +192,8 @@ func (l *Local) provisionInstance(env, id string, port int, app string, extraEnv
 	for _, k := range slices.Sorted(maps.Keys(extraEnv)) {
 		fmt.Fprintf(&b, "%s=%s\n", k, envValue(extraEnv[k]))
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "host.env"), []byte(b.String()), 0o644); err != nil {
+	// 0600: host.env may hold credentials (a DATABASE_URL with a password).
+	if err := writeFileAtomic(filepath.Join(dir, "host.env"), []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("provision instance %s: %w", id, err)
 	}
 	tags, err := json.Marshal(map[string]string{"app": app, "env": env, "name": id})

@@ -55,6 +55,14 @@ type Options struct {
 	// configuration (and no target_groups: the sides are not rolled in
 	// place).
 	BlueGreen bool
+	// Database, when set, is a PostgreSQL or MySQL/MariaDB server URL
+	// (ParseServer): each environment gets a database of its own there,
+	// created by Init (DatabaseName) and dropped by Down, instead of a
+	// SQLite file.
+	Database string
+	// DatabasePrefix replaces the databases' names' prefix,
+	// slipway_<app>_ (tests use a random one).
+	DatabasePrefix string
 }
 
 // Env is an open embedded environment.
@@ -67,6 +75,9 @@ type Env struct {
 	Secrets   *secret.File
 	Alarms    *health.AlarmFile
 	Deps      *pipeline.Deps
+	// InitNotes are what Init did that its caller should say (a database
+	// left behind by a removed directory, dropped and created again).
+	InitNotes []string
 }
 
 // ConfigFile is the configuration's name in the state directory.
@@ -77,7 +88,7 @@ var ErrNotInitialized = errors.New("no embedded environment here")
 
 // Init creates an embedded environment in root (which may exist and must
 // not hold one already) and opens it.
-func Init(root string, opts Options) (*Env, error) {
+func Init(root string, opts Options) (_ *Env, err error) {
 	if opts.App == "" {
 		return nil, errors.New("init embedded environment: app is empty")
 	}
@@ -106,6 +117,37 @@ func Init(root string, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	var servers map[string]secret.Database
+	var notes []string
+	if opts.Database != "" {
+		srv, err := ParseServer(opts.Database)
+		if err != nil {
+			return nil, fmt.Errorf("init embedded environment: %w", err)
+		}
+		ctx := context.Background()
+		dbs, dbNotes, err := createDatabases(ctx, srv, abs, opts.DatabasePrefix, opts.App, opts.Environments)
+		if err != nil {
+			return nil, fmt.Errorf("init embedded environment: %w", err)
+		}
+		notes = dbNotes
+		servers = dbs
+		// Init failed after creating them: drop them again.
+		defer func() {
+			if err == nil {
+				return
+			}
+			if admin, aerr := srv.openAdmin(ctx); aerr == nil {
+				for _, d := range dbs {
+					srv.drop(ctx, admin, d.DBName)
+				}
+				admin.Close()
+			}
+			os.Remove(filepath.Join(abs, databasesFile))
+		}()
+		if err := writeDatabasesRecord(abs, srv, dbs); err != nil {
+			return nil, fmt.Errorf("init embedded environment: %w", err)
+		}
+	}
 	cfg := &config.Config{App: opts.App, Environments: map[string]config.Environment{}}
 	secrets := &secret.File{Path: filepath.Join(abs, "secrets.json")}
 	if err := seedConfig(secrets, opts.App, opts.Environments); err != nil {
@@ -113,13 +155,15 @@ func Init(root string, opts Options) (*Env, error) {
 	}
 	fl := fleet.NewLocal(abs, scripts.HostScript)
 	for _, env := range opts.Environments {
-		dbPath := filepath.Join(abs, "db", env+".db")
-		if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
-			return nil, err
+		db, ok := servers[env]
+		if !ok {
+			db = secret.Database{Engine: "sqlite", Path: filepath.Join(abs, "db", env+".db")}
+			if err := os.MkdirAll(filepath.Dir(db.Path), 0o755); err != nil {
+				return nil, err
+			}
 		}
 		name := "slipway/" + opts.App + "/" + env + "/database"
-		dbSecret, _ := json.Marshal(map[string]string{"engine": "sqlite", "path": dbPath})
-		if err := secrets.Put(name, string(dbSecret)); err != nil {
+		if err := secrets.Put(name, databaseSecret(db)); err != nil {
 			return nil, err
 		}
 		cfg.Environments[env] = config.Environment{Production: env == "production", DatabaseSecret: name}
@@ -127,7 +171,7 @@ func Init(root string, opts Options) (*Env, error) {
 		if err != nil {
 			return nil, fmt.Errorf("init embedded environment: find free ports: %w", err)
 		}
-		if err := fl.Provision(env, opts.Instances, port, hostEnv(opts.App, dbPath)); err != nil {
+		if err := fl.Provision(env, opts.Instances, port, hostEnv(opts.App, db)); err != nil {
 			return nil, fmt.Errorf("init embedded environment: provision %s: %w", env, err)
 		}
 	}
@@ -171,7 +215,12 @@ func Init(root string, opts Options) (*Env, error) {
 	if err := os.WriteFile(filepath.Join(abs, ConfigFile), b, 0o644); err != nil {
 		return nil, fmt.Errorf("init embedded environment: %w", err)
 	}
-	return Open(abs)
+	e, err := Open(abs)
+	if err != nil {
+		return nil, err
+	}
+	e.InitNotes = notes
+	return e, nil
 }
 
 // Open opens the embedded environment in root.
@@ -275,8 +324,12 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func hostEnv(app, dbPath string) map[string]string {
-	return map[string]string{"DATABASE_PATH": dbPath, "SLIPWAY_APP": app}
+// hostEnv is what an embedded instance's host.env adds for the app: its
+// name and its database (appDatabaseEnv).
+func hostEnv(app string, db secret.Database) map[string]string {
+	m := appDatabaseEnv(db)
+	m["SLIPWAY_APP"] = app
+	return m
 }
 
 // AddInstance adds one instance to env, as an autoscaling group would, and
@@ -302,13 +355,18 @@ func (e *Env) AddInstance(ctx context.Context, env string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("add instance to %s: %w", env, err)
 	}
-	if err := e.Fleet.AddInstance(env, id, port, hostEnv(e.Config.App, e.DatabasePath(env))); err != nil {
+	db, err := e.Database(ctx, env)
+	if err != nil {
+		return "", fmt.Errorf("add instance to %s: %w", env, err)
+	}
+	if err := e.Fleet.AddInstance(env, id, port, hostEnv(e.Config.App, db)); err != nil {
 		return "", err
 	}
 	return id, nil
 }
 
-// DatabasePath is an environment's SQLite database.
+// DatabasePath is an environment's SQLite database (when it has one:
+// see Database).
 func (e *Env) DatabasePath(env string) string { return filepath.Join(e.Root, "db", env+".db") }
 
 // Close closes the ledger. App processes keep running, as they would on

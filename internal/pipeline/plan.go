@@ -105,7 +105,7 @@ func Plan(ctx context.Context, d *Deps, req contract.DeployRequest, opts PlanOpt
 	}
 	in.Preflight = out
 	for _, s := range probe.steps {
-		if !strings.HasPrefix(s, "freeze overridden") {
+		if !strings.HasPrefix(s, "freeze overridden") && (out.Migrations.EngineWarning == "" || s != EngineWarningPrefix+out.Migrations.EngineWarning) {
 			in.Notes = append(in.Notes, s)
 		}
 	}
@@ -195,7 +195,7 @@ func Plan(ctx context.Context, d *Deps, req contract.DeployRequest, opts PlanOpt
 
 // migrationsReport turns Preflight's migration plan into the report's.
 func migrationsReport(mp contract.MigrationPlan) report.Migrations {
-	m := report.Migrations{Known: true, Engine: mp.Engine, Current: mp.Current, Target: mp.Target, Ahead: mp.Ahead, Pending: []report.Migration{}}
+	m := report.Migrations{Known: true, Engine: mp.Engine, EngineWarning: mp.EngineWarning, Current: mp.Current, Target: mp.Target, Ahead: mp.Ahead, Pending: []report.Migration{}}
 	checks := map[int64]contract.MigrationCheck{}
 	for _, c := range mp.Checks {
 		checks[c.Version] = c

@@ -18,6 +18,10 @@ import (
 	"github.com/slipway-deploy/slipway/internal/manifest"
 )
 
+// EngineWarningPrefix starts the step Preflight records when the
+// migrations are written for another engine than the database's.
+const EngineWarningPrefix = "warning: "
+
 // Preflight validates a request and resolves everything later stages need,
 // before anything changes. It opens the deployment's ledger record.
 type Preflight struct{ *Deps }
@@ -267,6 +271,9 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 			return out, fmt.Errorf("preflight: no migration planner configured (Deps.MigrationPlan)")
 		}
 		plan, err := h.MigrationPlan(ctx, h.Deps, req.Environment, b)
+		if plan.EngineWarning != "" {
+			h.Step(ctx, deploymentID, "preflight", StepInfo, EngineWarningPrefix+plan.EngineWarning, nil)
+		}
 		if err != nil {
 			return out, err
 		}

@@ -271,7 +271,7 @@ func preflightOf(in DeploymentInput) (contract.PreflightOutput, Migrations, []st
 
 // migrationsOf turns Preflight's migration plan into the report's.
 func migrationsOf(mp contract.MigrationPlan, known bool) Migrations {
-	m := Migrations{Known: known, Engine: mp.Engine, Current: mp.Current, Target: mp.Target, Ahead: mp.Ahead, Pending: []Migration{}}
+	m := Migrations{Known: known, Engine: mp.Engine, EngineWarning: mp.EngineWarning, Current: mp.Current, Target: mp.Target, Ahead: mp.Ahead, Pending: []Migration{}}
 	checks := map[int64]contract.MigrationCheck{}
 	for _, c := range mp.Checks {
 		checks[c.Version] = c

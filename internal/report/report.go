@@ -100,12 +100,15 @@ type Target struct {
 type Migrations struct {
 	// Known is false when the database could not be read (from a laptop,
 	// an RDS database in a private subnet usually cannot).
-	Known   bool        `json:"known"`
-	Engine  string      `json:"engine,omitempty"`
-	Current int64       `json:"current"`
-	Target  int64       `json:"target"`
-	Pending []Migration `json:"pending"`
-	Ahead   []int64     `json:"ahead,omitempty"`
+	Known  bool   `json:"known"`
+	Engine string `json:"engine,omitempty"`
+	// EngineWarning says that the migrations are written for another
+	// engine than the environment's database.
+	EngineWarning string      `json:"engine_warning,omitempty"`
+	Current       int64       `json:"current"`
+	Target        int64       `json:"target"`
+	Pending       []Migration `json:"pending"`
+	Ahead         []int64     `json:"ahead,omitempty"`
 }
 
 // Migration is one pending migration and its lint verdict.

@@ -155,6 +155,9 @@ func (r *Report) section1(t *textWriter) {
 		t.field("Waves", "not planned")
 	}
 	m := p.Migrations
+	if m.EngineWarning != "" {
+		t.field("Engine", "WARNING: "+m.EngineWarning)
+	}
 	switch {
 	case !m.Known:
 		t.field("Migrations", "unknown: the database was not read")

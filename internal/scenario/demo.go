@@ -28,6 +28,12 @@ type Options struct {
 	Instances int
 	// Keep leaves the apps running at the end instead of stopping them.
 	Keep bool
+	// Database, when set, is a PostgreSQL or MySQL/MariaDB server URL: the
+	// staging database is created there (localenv.Options.Database)
+	// instead of a SQLite file.
+	Database string
+	// DatabasePrefix replaces the database name's prefix (tests).
+	DatabasePrefix string
 	// Deploy deploys each release (required).
 	Deploy Deployer
 }
@@ -114,12 +120,23 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(opts.Out, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
 	}
+	// An earlier run's environment is taken down first: its processes
+	// stopped, the databases it created on a server dropped.
+	if _, err := os.Stat(filepath.Join(opts.Root, localenv.ConfigFile)); err == nil {
+		if _, err := localenv.Down(ctx, opts.Root); err != nil {
+			return nil, fmt.Errorf("clean %s: %w", opts.Root, err)
+		}
+	}
 	if err := os.RemoveAll(opts.Root); err != nil {
 		return nil, fmt.Errorf("clean %s: %w", opts.Root, err)
 	}
-	env, err := localenv.Init(opts.Root, localenv.Options{App: "demo", Environments: []string{"staging"}, Instances: opts.Instances, Balancer: true})
+	env, err := localenv.Init(opts.Root, localenv.Options{App: "demo", Environments: []string{"staging"}, Instances: opts.Instances, Balancer: true,
+		Database: opts.Database, DatabasePrefix: opts.DatabasePrefix})
 	if err != nil {
 		return nil, err
+	}
+	for _, n := range env.InitNotes {
+		logf("%s", n)
 	}
 	defer func() {
 		if opts.Keep {
@@ -130,7 +147,11 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 			fmt.Fprintf(opts.Out, "stop the embedded fleet: %v\n", err)
 		}
 	}()
-	logf("embedded environment in %s: %d instances of demo/staging, SQLite database, local ledger", opts.Root, opts.Instances)
+	dbDesc := "SQLite database"
+	if d, err := env.Database(ctx, "staging"); err == nil && d.Family() != "sqlite" {
+		dbDesc = "database " + d.String()
+	}
+	logf("embedded environment in %s: %d instances of demo/staging, %s, local ledger", opts.Root, opts.Instances, dbDesc)
 
 	// Absolute: BuildRelease runs go build in the app's directory, where a
 	// relative output path would land.

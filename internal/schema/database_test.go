@@ -152,3 +152,57 @@ func TestMigrateKeepsDestructiveMigrationOnRevertAndSaysHowToRestore(t *testing.
 		t.Errorf("ledger = snapshot %q schema %d → %d, want %s and 0 → 2", d.SnapshotID, d.SchemaBefore, d.SchemaAfter, snap.SnapshotID)
 	}
 }
+
+// TestPreflightWarnsOfAnotherEngine: migrations written for PostgreSQL
+// (migrations.engine, or their syntax) against the embedded SQLite
+// database are named in a warning Preflight records (and plan shows), and
+// what SQLite rejects (timestamptz ... DEFAULT now()) is refused before the
+// lock instead of failing at Migrate.
+func TestPreflightWarnsOfAnotherEngine(t *testing.T) {
+	pgOnly := map[string]string{"0001_events.up.sql": "CREATE TABLE events (\n  id bigserial PRIMARY KEY,\n  created_at timestamptz NOT NULL DEFAULT now()\n);"}
+	portable := map[string]string{"0001_t.up.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY);"}
+	tests := []struct {
+		name        string
+		files       map[string]string
+		manifest    string
+		wantWarning string // in the plan and the ledger; "" none
+		wantRefusal string // in the MigrationBlocked message; "" none
+	}{
+		{name: "declared postgres, rejected by SQLite", files: pgOnly, manifest: "migrations: {engine: postgres}\n",
+			wantWarning: "written for postgres (migrations.engine) but staging's database is sqlite", wantRefusal: "staging's database is sqlite, and sqlite rejects this"},
+		{name: "declared postgres, portable", files: portable, manifest: "migrations: {engine: postgres}\n",
+			wantWarning: "slipway local init --database"},
+		{name: "undeclared, PostgreSQL syntax", files: pgOnly,
+			wantWarning: "the migrations read as postgres (sqlite rejects 1 statement(s) postgres reads)", wantRefusal: "syntax error"},
+		{name: "undeclared, portable", files: portable},
+		{name: "declared sqlite", files: portable, manifest: "migrations: {engine: sqlite}\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newDBEnv(t, tt.files, tt.manifest)
+			out, err := e.preflight(t, "d1")
+			var blocked *contract.MigrationBlocked
+			switch {
+			case tt.wantRefusal == "" && err != nil:
+				t.Fatalf("Preflight() = %v, want no refusal", err)
+			case tt.wantRefusal != "" && !errors.As(err, &blocked):
+				t.Fatalf("Preflight() error = %v, want MigrationBlocked", err)
+			case tt.wantRefusal != "" && !strings.Contains(blocked.Message, tt.wantRefusal):
+				t.Errorf("MigrationBlocked = %q, want %q in it", blocked.Message, tt.wantRefusal)
+			}
+			if err == nil && !strings.Contains(out.Migrations.EngineWarning, tt.wantWarning) || tt.wantWarning == "" && out.Migrations.EngineWarning != "" {
+				t.Errorf("EngineWarning = %q, want %q", out.Migrations.EngineWarning, tt.wantWarning)
+			}
+			steps, _ := e.deps.Ledger.Steps(context.Background(), "d1")
+			recorded := ""
+			for _, s := range steps {
+				if strings.HasPrefix(s.Message, pipeline.EngineWarningPrefix) {
+					recorded = s.Message
+				}
+			}
+			if tt.wantWarning == "" && recorded != "" || !strings.Contains(recorded, tt.wantWarning) {
+				t.Errorf("Preflight's record: warning step %q, want %q", recorded, tt.wantWarning)
+			}
+		})
+	}
+}

@@ -2,4 +2,4 @@ CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL
 );
-INSERT INTO users (name) VALUES ('ada'), ('grace');
+INSERT INTO users (id, name) VALUES (1, 'ada'), (2, 'grace');

@@ -24,6 +24,7 @@ type Options struct {
 	AppDir    string
 	Instances int
 	Keep      bool
+	Database  string
 }
 
 // NewCmdDemo returns the demo command. runF replaces the run in tests.
@@ -48,6 +49,7 @@ func NewCmdDemo(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	cmd.Flags().StringVar(&opts.AppDir, "app-dir", "examples/demo-app", "the demo app's source and releases")
 	cmd.Flags().IntVar(&opts.Instances, "instances", 3, "number of instances")
 	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "leave the apps running at the end")
+	cmd.Flags().StringVar(&opts.Database, "database", "", "a PostgreSQL or MySQL/MariaDB server (postgres://postgres@127.0.0.1:5432/postgres, mysql://root@127.0.0.1:3306) on which to create the demo's database, slipway_demo_staging, instead of a SQLite file")
 	return cmd
 }
 
@@ -55,7 +57,7 @@ func NewCmdDemo(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 // going through `slipway deploy --local`'s own code.
 func Run(ctx context.Context, opts *Options) ([]scenario.Outcome, error) {
 	return scenario.Run(ctx, scenario.Options{Root: opts.Dir, AppDir: opts.AppDir, Out: opts.IO.Out, Instances: opts.Instances, Keep: opts.Keep,
-		Deploy: deployLocal})
+		Database: opts.Database, Deploy: deployLocal})
 }
 
 // deployLocal is `slipway deploy --local --env staging --version VERSION`

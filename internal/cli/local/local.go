@@ -5,6 +5,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -28,6 +29,9 @@ type InitOptions struct {
 	// BlueGreen splits each environment in two sides behind the balancer
 	// (implies Balancer; default 4 instances).
 	BlueGreen bool
+	// Database is a PostgreSQL or MySQL/MariaDB server URL: each
+	// environment gets a database there instead of a SQLite file.
+	Database string
 }
 
 // NewCmdLocal returns the local command and its subcommands. initF, when
@@ -40,7 +44,7 @@ func NewCmdLocal(f *factory.Factory, initF func(*InitOptions) error) *cobra.Comm
 	}
 	opts := &InitOptions{IO: f.IO}
 	initCmd := &cobra.Command{
-		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N] [--balancer=false | --blue-green]",
+		Use:   "init [--dir DIR] [--app NAME] [--env staging,production] [--instances N] [--balancer=false | --blue-green] [--database URL]",
 		Short: "Create an embedded environment",
 		Long: `Create the embedded environment in DIR (default: $SLIPWAY_LOCAL_DIR, else .slipway/local): N instances
 per environment, each a directory with its releases and a process on its own 127.0.0.1 port, a SQLite
@@ -52,10 +56,15 @@ blue when N is odd), each instance tagged slipway:side, each side a target group
 <env>-green) behind the listener <env>, and the environment's blue_green configuration written: a
 manifest with rollout.strategy blue-green deploys to the idle side and shifts the listener to it. The
 listener starts on green (nothing serves yet), so the first deployment goes to blue.
+With --database URL (postgres://USER[:PASSWORD]@HOST[:PORT][/ADMINDB] or mysql://USER[:PASSWORD]@HOST[:PORT]),
+each environment's database is created on that server instead, named slipway_<app>_<env>, so that
+migrations run on the engine production uses; the app gets DATABASE_ENGINE and DATABASE_URL instead of
+DATABASE_PATH. slipway local down drops them.
 Then: slipway release publish FILE --version V --local; slipway deploy --local ...`,
 		Example: `  slipway local init --app demo --env staging,production --instances 3
   slipway local init --dir /tmp/plain --env staging --balancer=false
-  slipway local init --dir /tmp/bg --env staging --blue-green`,
+  slipway local init --dir /tmp/bg --env staging --blue-green
+  slipway local init --app shop --env staging --database postgres://postgres@127.0.0.1:5432/postgres`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.BlueGreen {
@@ -82,6 +91,11 @@ Then: slipway release publish FILE --version V --local; slipway deploy --local .
 			if len(opts.Environments) == 0 {
 				return factory.UsageError("--env needs at least one environment")
 			}
+			if opts.Database != "" {
+				if _, err := localenv.ParseServer(opts.Database); err != nil {
+					return factory.UsageError("--database: %v", err)
+				}
+			}
 			if initF != nil {
 				return initF(opts)
 			}
@@ -94,7 +108,9 @@ Then: slipway release publish FILE --version V --local; slipway deploy --local .
 	initCmd.Flags().IntVar(&opts.Instances, "instances", 3, "instances per environment")
 	initCmd.Flags().BoolVar(&opts.Balancer, "balancer", true, "put each environment behind the embedded load balancer (its endpoint: slipway status --local); --balancer=false for the instances only")
 	initCmd.Flags().BoolVar(&opts.BlueGreen, "blue-green", false, "split each environment in two sides (blue, green) behind the embedded load balancer, for rollout.strategy blue-green (default 4 instances)")
+	initCmd.Flags().StringVar(&opts.Database, "database", "", "a PostgreSQL or MySQL/MariaDB server on which to create each environment's database (postgres://postgres@127.0.0.1:5432/postgres, mysql://root@127.0.0.1:3306); default: a SQLite file each")
 	cmd.AddCommand(initCmd)
+	cmd.AddCommand(newCmdDown(f))
 	cmd.AddCommand(newCmdBalancer(f, nil))
 	cmd.AddCommand(newCmdScaleOut(f))
 	cmd.AddCommand(newCmdSecret(f, nil))
@@ -161,12 +177,25 @@ func runScaleOut(cmd *cobra.Command, f *factory.Factory, env string) error {
 }
 
 func runInit(_ context.Context, opts *InitOptions) error {
-	env, err := localenv.Init(opts.Dir, localenv.Options{App: opts.App, Environments: opts.Environments, Instances: opts.Instances, Balancer: opts.Balancer, BlueGreen: opts.BlueGreen})
+	env, err := localenv.Init(opts.Dir, localenv.Options{App: opts.App, Environments: opts.Environments, Instances: opts.Instances, Balancer: opts.Balancer, BlueGreen: opts.BlueGreen,
+		Database: opts.Database})
 	if err != nil {
-		return factory.WithHint(factory.ExitUsage, err, "use another --dir, or remove the directory")
+		hint := "use another --dir, or remove the directory (slipway local down --dir DIR)"
+		if opts.Database != "" {
+			hint = "check that the server in --database answers and lets that user create databases; " + hint
+		}
+		return factory.WithHint(factory.ExitUsage, err, hint)
 	}
 	defer env.Close()
 	fmt.Fprintf(opts.IO.Out, "embedded environment for %s in %s: %s, %d instances each\n", opts.App, opts.Dir, strings.Join(opts.Environments, ", "), opts.Instances)
+	for _, n := range env.InitNotes {
+		fmt.Fprintln(opts.IO.Out, n)
+	}
+	for _, e := range opts.Environments {
+		if d, err := env.Database(context.Background(), e); err == nil && d.Family() != "sqlite" {
+			fmt.Fprintf(opts.IO.Out, "%s database: %s (created; slipway local down drops it)\n", e, d)
+		}
+	}
 	if opts.Balancer {
 		for _, e := range opts.Environments {
 			if url, err := env.Endpoint(e); err == nil {
@@ -187,4 +216,42 @@ func runInit(_ context.Context, opts *InitOptions) error {
 		fmt.Fprintf(opts.IO.Out, "(set %s=%s so that commands find it)\n", backend.EnvLocalDir, opts.Dir)
 	}
 	return nil
+}
+
+// newCmdDown is `local down`: take the embedded environment down for good.
+func newCmdDown(f *factory.Factory) *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "down [--dir DIR]",
+		Short: "Stop the embedded environment, drop the databases it created, remove its directory",
+		Long: `Stop every app process and the load balancer of the embedded environment in DIR (default:
+$SLIPWAY_LOCAL_DIR, else .slipway/local), drop the databases local init --database created on the server
+(each only if it still records DIR as its owner), and remove DIR. Removing DIR by hand leaves those
+databases on the server; the next local init of the same app finds and replaces them.`,
+		Example: `  slipway local down
+  slipway local down --dir /tmp/plain`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				dir = os.Getenv(backend.EnvLocalDir)
+			}
+			if dir == "" {
+				dir = backend.DefaultLocalDir
+			}
+			res, err := localenv.Down(cmd.Context(), dir)
+			for _, d := range res.Databases {
+				fmt.Fprintf(f.IO.Out, "dropped database %s\n", d)
+			}
+			if errors.Is(err, localenv.ErrNotInitialized) {
+				return factory.WithHint(factory.ExitUsage, err, "name the environment's directory with --dir")
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "removed the embedded environment in %s\n", res.Root)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the state directory (default: $SLIPWAY_LOCAL_DIR, else "+backend.DefaultLocalDir+")")
+	return cmd
 }

@@ -105,6 +105,36 @@ func Open(t testing.TB, engine string) (*sql.DB, secret.Database) {
 	return db, d
 }
 
+// ServerURL returns the URL of the local server of engine (postgres or
+// mysql) for code that creates its own databases there, as `slipway local
+// init --database` does: postgres://USER[:PASSWORD]@HOST:PORT/ADMINDB or
+// mysql://USER[:PASSWORD]@HOST:PORT. The test is skipped when the server
+// cannot be reached (failed under CI=true).
+func ServerURL(t testing.TB, engine string) string {
+	t.Helper()
+	switch engine {
+	case migrate.Postgres:
+		raw := env("SLIPWAY_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
+		serverDB(t, "pgx", raw, "PostgreSQL").Close()
+		return raw
+	case migrate.MySQL:
+		dsn := env("SLIPWAY_TEST_MYSQL", "root@tcp(127.0.0.1:3306)/")
+		serverDB(t, "mysql", dsn, "MariaDB/MySQL").Close()
+		d := mysqlSecret(dsn, "")
+		u := url.URL{Scheme: "mysql", Host: fmt.Sprintf("%s:%d", d.Host, d.Port), User: url.User(d.Username)}
+		if !d.Password.IsZero() {
+			u.User = url.UserPassword(d.Username, d.Password.Reveal())
+		}
+		return u.String()
+	}
+	t.Fatalf("migratetest: no server for engine %q", engine)
+	return ""
+}
+
+// Random returns a random lowercase hex name part, for databases a test
+// creates itself.
+func Random() string { return random() }
+
 // serverDB connects to a server, skipping the test when it is unreachable
 // (failing it under CI=true).
 func serverDB(t testing.TB, driver, dsn, what string) *sql.DB {
