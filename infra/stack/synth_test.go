@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -162,7 +161,12 @@ func distDir(root string) (string, error) {
 		return "", err
 	}
 	tempDirs = append(tempDirs, dir)
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// The go command that runs this test (go test sets GOROOT in its
+	// environment); "go" on PATH otherwise.
+	goBin := "go"
+	if root := os.Getenv("GOROOT"); root != "" {
+		goBin = filepath.Join(root, "bin", "go")
+	}
 	for _, f := range fns {
 		if !f.IsDir() {
 			continue
