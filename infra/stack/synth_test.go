@@ -161,8 +161,8 @@ func distDir(root string) (string, error) {
 		return "", err
 	}
 	tempDirs = append(tempDirs, dir)
-	// The go command that runs this test (go test sets GOROOT in its
-	// environment); "go" on PATH otherwise.
+	// The go command on PATH (the one make and go test run), or the one
+	// in $GOROOT where that is set.
 	goBin := "go"
 	if root := os.Getenv("GOROOT"); root != "" {
 		goBin = filepath.Join(root, "bin", "go")
