@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,9 +27,13 @@ type blueGreenWorld struct {
 	step     int
 	observed map[string]string // the tags the final observation looked at
 	sentTo   [][]string        // instance ids of each host command
+	bakes    []string          // "step:seconds" of each shift step's alarm checks, once per step
 }
 
-const shiftBakeSeconds = 20
+const (
+	shiftBakeSeconds = 20
+	bakeSeconds      = 45
+)
 
 func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
 	pre, dep, hea := h[localenv.ARN("preflight")], h[localenv.ARN("deploy")], h[localenv.ARN("health")]
@@ -43,6 +48,7 @@ func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
 		}
 		out.Instances = []string{"a", "b", "c", "d", "e", "f"}
 		out.BlueGreen = &contract.BlueGreenSpec{Shift: []int{10, 50, 100}, ShiftBakeSeconds: shiftBakeSeconds, KeepWarmSeconds: 3600}
+		out.Bake = contract.BakeSpec{Seconds: bakeSeconds, IntervalSeconds: bakeSeconds}
 		return json.Marshal(out)
 	})
 	h[localenv.ARN("deploy")] = asl.HandlerFunc(func(ctx context.Context, p []byte) ([]byte, error) {
@@ -66,11 +72,12 @@ func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
 		}
 		switch in.Action {
 		case contract.DeployBlueGreenPlan:
-			if fmt.Sprint(in.BlueGreen.Shift) != "[10 50 100]" {
-				return nil, fmt.Errorf("plan with shift %v", in.BlueGreen.Shift)
+			if fmt.Sprint(in.BlueGreen.Shift) != "[10 50 100]" || in.BlueGreen.ShiftBakeSeconds != shiftBakeSeconds || in.BlueGreen.BakeSeconds != bakeSeconds {
+				return nil, fmt.Errorf("plan with shift %v, shift bake %ds, bake %ds", in.BlueGreen.Shift, in.BlueGreen.ShiftBakeSeconds, in.BlueGreen.BakeSeconds)
 			}
 			st = contract.BlueGreenState{Serving: "blue", Idle: "green", IdleInstances: []string{"d", "e", "f"}, Steps: in.BlueGreen.Shift,
-				ServingTags: map[string]string{"side": "blue"}, IdleTags: map[string]string{"side": "green"}, ObserveTags: map[string]string{"side": "blue"}}
+				ServingTags: map[string]string{"side": "blue"}, IdleTags: map[string]string{"side": "green"}, ObserveTags: map[string]string{"side": "blue"},
+				ShiftBakeSeconds: in.BlueGreen.ShiftBakeSeconds, FinalBakeSeconds: in.BlueGreen.BakeSeconds}
 		case contract.DeployBlueGreenAwait:
 			st = *in.BlueGreen.BlueGreen
 			st.AwaitAttempts++
@@ -80,8 +87,9 @@ func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
 			st.Weight = st.Steps[st.Step]
 			st.Step++
 			w.step = st.Step
+			st.StepBakeSeconds = st.ShiftBakeSeconds
 			if st.Shifted = st.Weight == 100; st.Shifted {
-				st.ObserveTags = st.IdleTags
+				st.ObserveTags, st.StepBakeSeconds = st.IdleTags, st.FinalBakeSeconds
 			}
 		case contract.DeployBlueGreenSwitchBack:
 			st = *in.BlueGreen.BlueGreen
@@ -93,6 +101,11 @@ func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
 		var in contract.HealthInput
 		if err := json.Unmarshal(p, &in); err != nil {
 			return nil, err
+		}
+		if in.Action == "alarms" && w.step > 0 {
+			if b := fmt.Sprintf("%d:%d", w.step, in.DurationSeconds); !slices.Contains(w.bakes, b) {
+				w.bakes = append(w.bakes, b)
+			}
 		}
 		if in.Action == "alarms" && in.DurationSeconds == shiftBakeSeconds && w.step == w.alarmAt {
 			return nil, &contract.AlarmFired{Message: fmt.Sprintf("5xx during shift step %d", w.step)}
@@ -127,11 +140,14 @@ func TestBlueGreenFlow(t *testing.T) {
 		wantError   string
 		wantActions string // the bluegreen-* actions, in order
 		wantObserve string // the side the final observation looked at
+		wantBakes   string // "step:seconds" each shift step baked
 	}{
+		// Each step bakes rollout.shift_bake but the last, which bakes
+		// bake.duration, the deployment's bake.
 		{name: "deploy to the idle side, then shift in three steps", wantTasks: join(head, step, step, step, tail), wantStatus: "SUCCEEDED",
-			wantActions: "plan await await shift shift shift", wantObserve: "green"},
+			wantActions: "plan await await shift shift shift", wantObserve: "green", wantBakes: "1:20 2:20 3:45"},
 		{name: "an alarm during a shift step switches back in one call", alarmAt: 2, wantTasks: join(head, step, step, []string{"BlueGreenSwitchBack"}, tail),
-			wantStatus: "FAILED", wantError: "AlarmFired", wantActions: "plan await await shift shift switch-back", wantObserve: "blue"},
+			wantStatus: "FAILED", wantError: "AlarmFired", wantActions: "plan await await shift shift switch-back", wantObserve: "blue", wantBakes: "1:20 2:20"},
 		// The idle side got no traffic: no restart there either, the
 		// listener is confirmed on the serving side, which is observed.
 		{name: "a failing release on the idle side never gets weight", fail: map[string]error{"CheckWave": &contract.DeployFailed{Message: "d: exit 6"}},
@@ -171,6 +187,9 @@ func TestBlueGreenFlow(t *testing.T) {
 			}
 			if got := strings.Join(bg, " "); got != tt.wantActions {
 				t.Errorf("blue/green actions = %q, want %q", got, tt.wantActions)
+			}
+			if got := strings.Join(w.bakes, " "); got != tt.wantBakes {
+				t.Errorf("shift steps baked %q (step:seconds), want %q", got, tt.wantBakes)
 			}
 			if got := w.observed["side"]; got != tt.wantObserve {
 				t.Errorf("the observation looked at side %q (tags %v), want %q", got, w.observed, tt.wantObserve)

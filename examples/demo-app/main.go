@@ -27,6 +27,13 @@
 //
 // SLIPWAY_FAULT_HEALTH=1 makes /healthz fail (a fault knob of the embedded
 // fleet, for tests).
+//
+// Its configuration, declared under config: in slipway.yaml and given by
+// the release's environment file: GREETING (the first word of GET /,
+// "hello" when unset) and API_TOKEN (a secret: the token it would present
+// to a partner API). The token is never shown: /healthz says only whether
+// it is set and how long it is ("config": {"greeting", "api_token_set",
+// "api_token_length"}), enough to tell that a deployment changed it.
 package main
 
 import (
@@ -100,6 +107,13 @@ func run() error {
 	}
 	defer db.Close()
 
+	greeting := os.Getenv("GREETING")
+	if greeting == "" {
+		greeting = "hello"
+	}
+	token := os.Getenv("API_TOKEN")
+	settings := map[string]any{"greeting": greeting, "api_token_set": token != "", "api_token_length": len(token)}
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+cfg.HealthPath, func(w http.ResponseWriter, r *http.Request) {
 		if healthDelay > 0 {
@@ -111,7 +125,7 @@ func run() error {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		body := map[string]any{"version": version}
+		body := map[string]any{"version": version, "config": settings}
 		status := http.StatusOK
 		var schema int64
 		err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM slipway_migrations WHERE NOT dirty`).Scan(&schema)
@@ -139,7 +153,7 @@ func run() error {
 		json.NewEncoder(w).Encode(body)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "hello from demo %s\n", version)
+		fmt.Fprintf(w, "%s from demo %s\n", greeting, version)
 	})
 	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
 		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
@@ -26,7 +27,9 @@ func main() {
 }
 
 // handler builds the handler over the clients it calls: DynamoDB, S3, SSM
-// (the targets), Secrets Manager and the database (the migration plan),
+// (the targets and the configuration's parameters), Secrets Manager (the
+// database secret, the configuration's secrets and its fingerprint key),
+// the database (the migration plan),
 // and ELBv2 when an environment names target groups.
 func handler(env *lambdaenv.Env) (*pipeline.Preflight, error) {
 	if err := env.Require(lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.SSMDocument); err != nil {
@@ -39,7 +42,10 @@ func handler(env *lambdaenv.Env) (*pipeline.Preflight, error) {
 		Fleet: &fleet.SSM{Client: ssm.NewFromConfig(env.AWS), DocumentName: env.Get(lambdaenv.SSMDocument),
 			OutputBucket: env.Get(lambdaenv.OutputBucket), OutputPrefix: lambdaenv.OutputPrefix, LogGroup: env.Get(lambdaenv.OutputLogGroup),
 			TimeoutSeconds: env.CommandTimeout(), HealthPort: env.HealthPort()},
-		Secrets:       &secret.Manager{Client: secretsmanager.NewFromConfig(env.AWS)},
+		Secrets: &secret.Manager{Client: secretsmanager.NewFromConfig(env.AWS)},
+		// The release's configuration: every reference resolved (the
+		// values are dropped), fingerprinted under the app's key.
+		ConfigStore:   &appconfig.AWS{SSM: ssm.NewFromConfig(env.AWS), Secrets: secretsmanager.NewFromConfig(env.AWS)},
 		OpenDB:        migrate.OpenDB,
 		MigrationPlan: schema.Plan,
 	}

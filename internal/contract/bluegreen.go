@@ -35,6 +35,11 @@ type BlueGreenInput struct {
 	Shift []int `json:"shift,omitempty"`
 	// MaxAwaitAttempts bounds await (plan; default 60).
 	MaxAwaitAttempts int `json:"max_await_attempts,omitempty"`
+	// ShiftBakeSeconds is how long each step but the last bakes (the
+	// manifest's rollout.shift_bake); BakeSeconds how long the last one
+	// bakes (bake.duration). Used by plan.
+	ShiftBakeSeconds int `json:"shift_bake_seconds,omitempty"`
+	BakeSeconds      int `json:"bake_seconds,omitempty"`
 	// BlueGreen is the state from plan, for every other action.
 	BlueGreen *BlueGreenState `json:"blue_green,omitempty"`
 }
@@ -73,6 +78,13 @@ type BlueGreenState struct {
 	MaxAwaitAttempts int `json:"max_await_attempts"`
 	// Shifted: the last step is done, the new side serves everything.
 	Shifted bool `json:"shifted"`
+	// ShiftBakeSeconds and FinalBakeSeconds are how long a step bakes, the
+	// last one FinalBakeSeconds (bake.duration), the others
+	// ShiftBakeSeconds (rollout.shift_bake). StepBakeSeconds is the bake
+	// of the step shift just made: what ShiftCheckAlarms waits out.
+	ShiftBakeSeconds int `json:"shift_bake_seconds"`
+	FinalBakeSeconds int `json:"final_bake_seconds"`
+	StepBakeSeconds  int `json:"step_bake_seconds"`
 	// SwitchBackMillis is how long the switch back took, from the decision
 	// until the listener's weights were read back on the serving side.
 	SwitchBackMillis int64 `json:"switch_back_ms,omitempty"`

@@ -677,6 +677,12 @@ type RollbackOutput struct {
 	// Switched counts the instances whose current release the rollback
 	// changed; the others were already on ToVersion.
 	Switched int `json:"switched"`
+	// TotalCount and TotalSwitched add InstanceCount and Switched up over
+	// the waves of a rollback wave by wave behind a load balancer: the
+	// waves before this one while it runs, this one too once it is Done.
+	// Each wave's output replaces the last, so the record reads these.
+	TotalCount    int `json:"total_count"`
+	TotalSwitched int `json:"total_switched"`
 }
 
 // RecordOutput is the deployment's final word, as written to the ledger.

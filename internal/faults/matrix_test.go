@@ -12,6 +12,8 @@ import (
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+	"github.com/slipway-deploy/slipway/internal/traffic"
 )
 
 // row is one fault. fault runs it on a world serving v2 and returns the
@@ -35,6 +37,9 @@ type row struct {
 	rowsChanged bool
 	// next is the release deployed next, which must succeed.
 	next string
+	// balancer puts the world's instances behind the embedded load
+	// balancer.
+	balancer bool
 }
 
 func TestFaultMatrix(t *testing.T) {
@@ -64,6 +69,52 @@ func TestFaultMatrix(t *testing.T) {
 				return w.record(id)
 			},
 			statuses: []string{contract.StatusAbandoned, contract.StatusFailed}, serves: v2, schema: 2, next: "v3",
+		},
+		{
+			name: "SIGKILL of slipway deploy while wave 2 is out of the load balancer; the next deployment puts it back", publish: []string{"v3slow"}, balancer: true,
+			fault: func(t *testing.T, w *world) ledger.Deployment {
+				cmd := w.cli("deploy", "--env", "staging", "--version", "v3slow")
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				id := w.waitForStep("wave 2: draining staging-2, staging-3 from staging", 90*time.Second)
+				w.waitOutOfBalancer(30*time.Second, "staging-2", "staging-3")
+				cmd.Process.Kill()
+				cmd.Wait()
+				if s := w.balancerStates(); s["staging-1"] != traffic.StateHealthy || (s["staging-2"] != "" && s["staging-2"] != traffic.StateDraining) {
+					t.Fatalf("the balancer after the kill = %v; want the canary serving, wave 2 out", s)
+				}
+				// The next deployment, under load through the endpoint,
+				// takes the lease over, closes the dead one's record, puts
+				// wave 2 back (the canary alone serves until then) and
+				// deploys: not a request fails.
+				var next ledger.Deployment
+				res := w.underLoad(func() { next = w.deploy("v3") })
+				if next.Status != contract.StatusSucceeded {
+					t.Fatalf("the deployment after the kill = %s: %s", next.Status, next.Summary)
+				}
+				if res.Failed != 0 || res.Requests < 10 {
+					t.Errorf("load through the endpoint during the recovery deployment: %s, want 0 failed of at least 10", res.Detail())
+				}
+				// Every instance that served before serves through the
+				// balancer again: the recovery deployment's own waves put
+				// back only what was in at its start, so wave 2 was put back
+				// when the dead record was closed.
+				if s := w.balancerStates(); len(s) != 3 || s["staging-1"] != traffic.StateHealthy || s["staging-2"] != traffic.StateHealthy || s["staging-3"] != traffic.StateHealthy {
+					t.Errorf("the balancer after the recovery = %v; want the 3 instances healthy", s)
+				}
+				w.servedThroughBalancer("staging-1", "staging-2", "staging-3")
+				events, _ := w.env.Ledger.Events(context.Background(), "demo", "staging", 0)
+				if !hasEvent(events, "lease-taken-over", id) || !hasEvent(events, "reattached", id) {
+					t.Errorf("no lease-taken-over and reattached events for %s: %+v", id, events)
+				}
+				d := w.record(id)
+				if !strings.Contains(d.Cause, "put back into service what it had taken out: staging-2, staging-3 in staging (the load balancer reports them healthy)") {
+					t.Errorf("the dead deployment's cause = %q, want what was put back", d.Cause)
+				}
+				return d
+			},
+			status: contract.StatusAbandoned, serves: "v3", schema: 2, next: v2,
 		},
 		{
 			name: "SIGINT of slipway deploy mid-wave", publish: []string{"v3slow"},
@@ -279,7 +330,8 @@ func TestFaultMatrix(t *testing.T) {
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, r.publish...)
+			opts := localenv.Options{App: "demo", Instances: 3, Balancer: r.balancer}
+			w := newWorldWith(t, opts, r.publish...)
 			w.publish("v3")
 			before := w.db()
 			d := r.fault(t, w)

@@ -7,6 +7,8 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,16 +23,19 @@ import (
 	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/litedb"
+	"github.com/slipway-deploy/slipway/internal/loadgen"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 	"github.com/slipway-deploy/slipway/internal/scenario"
+	"github.com/slipway-deploy/slipway/internal/traffic"
 )
 
 // manifest is the matrix's manifest: three instances deploy in two waves,
-// a canary then the rest.
+// a canary then the rest (behind the load balancer, the canary alone
+// serves while the rest is out: min_healthy 1).
 const manifest = `app: demo
 service: {start: bin/demo-app, unit: demo-app}
 health: {path: %s, successes: 2, interval: 1s, timeout: 6s}
-rollout: {waves: [1, "100%%"], poll_interval: 1s, lease_wait: 3m}
+rollout: {waves: [1, "100%%"], poll_interval: 1s, lease_wait: 3m, min_healthy: 1}
 bake: {duration: 1m, interval: 20s}
 alarms: [demo-5xx]
 keep_releases: 5
@@ -174,11 +179,17 @@ type world struct {
 
 func newWorld(t *testing.T, versions ...string) *world {
 	t.Helper()
+	return newWorldWith(t, localenv.Options{App: "demo", Instances: 3}, versions...)
+}
+
+// newWorldWith is newWorld on an environment initialised with opts.
+func newWorldWith(t *testing.T, opts localenv.Options, versions ...string) *world {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs real processes")
 	}
 	dir := filepath.Join(t.TempDir(), "state")
-	env, err := localenv.Init(dir, localenv.Options{App: "demo", Instances: 3})
+	env, err := localenv.Init(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,4 +446,109 @@ func (w *world) hostScriptsRunning() int {
 		}
 	}
 	return n
+}
+
+// balancerStates returns the state of each target of staging's group in
+// the load balancer.
+func (w *world) balancerStates() map[string]string {
+	w.t.Helper()
+	ts, err := w.env.Deps.Traffic.Targets(context.Background(), "staging")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, t := range ts {
+		out[t.ID] = t.State
+	}
+	return out
+}
+
+// waitOutOfBalancer waits until none of ids is in service in staging's
+// group (each draining or gone).
+func (w *world) waitOutOfBalancer(timeout time.Duration, ids ...string) {
+	w.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		s := w.balancerStates()
+		out := 0
+		for _, id := range ids {
+			if st, ok := s[id]; !ok || st == traffic.StateDraining {
+				out++
+			}
+		}
+		if out == len(ids) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.t.Fatalf("%v still in service in the balancer after %s: %v", ids, timeout, w.balancerStates())
+}
+
+// underLoad runs fn while two clients send a request every 5 ms each
+// through staging's endpoint, and returns what they counted.
+func (w *world) underLoad(fn func()) loadgen.Result {
+	w.t.Helper()
+	u, err := w.env.Endpoint("staging")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	run, err := loadgen.Start(ctx, loadgen.Options{URLs: []string{u + "/"}, Workers: 2, Interval: 5 * time.Millisecond})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	err = run.WaitStarted(wctx)
+	wcancel()
+	if err != nil {
+		run.Stop()
+		w.t.Fatalf("no answer through %s before the load: %v", u, err)
+	}
+	fn()
+	return run.Stop()
+}
+
+// servedThroughBalancer sends requests through staging's endpoint until
+// each of ids has answered some (per the balancer's target counters).
+func (w *world) servedThroughBalancer(ids ...string) {
+	w.t.Helper()
+	c, err := w.env.Balancer()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	u, err := w.env.Endpoint("staging")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	count := func() map[string]uint64 {
+		cs, err := c.Counters(context.Background())
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		out := map[string]uint64{}
+		for key, n := range cs.Targets {
+			for _, id := range ids {
+				if strings.HasPrefix(key, "staging/"+id+":") {
+					out[id] += n.Requests
+				}
+			}
+		}
+		return out
+	}
+	before := count()
+	for i := 0; i < 30*len(ids); i++ {
+		resp, err := http.Get(u + "/")
+		if err != nil {
+			w.t.Fatalf("request through %s: %v", u, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	after := count()
+	for _, id := range ids {
+		if after[id] == before[id] {
+			w.t.Errorf("%s answered none of %d requests through the balancer (counters %v -> %v)", id, 30*len(ids), before, after)
+		}
+	}
 }

@@ -249,7 +249,8 @@ func Open(root string) (*Env, error) {
 	}
 	e.Deps = &pipeline.Deps{
 		Config: cfg, Ledger: led, Artifacts: e.Artifacts, Fleet: localFleet{e.Fleet}, Secrets: e.Secrets,
-		OpenDB: migrate.OpenDB,
+		ConfigStore: &appconfig.File{Secrets: e.Secrets},
+		OpenDB:      migrate.OpenDB,
 		// The environment's database decides the snapshot: VACUUM INTO for
 		// SQLite, pg_dump or mysqldump for a local PostgreSQL or MySQL.
 		Snapshots: func(env string, c config.Environment) (pipeline.Snapshotter, error) {
@@ -297,7 +298,7 @@ const TrafficPace = 2 * time.Second
 // key (appconfig.KeySecretName: 32 random bytes, hex), as the stack does
 // in Secrets Manager, and, for the demo app, the secrets its manifest's
 // config: section references: a random API token per environment
-// (demo/<env>/api-token).
+// (slipway/demo/<env>/api-token).
 func seedConfig(secrets *secret.File, app string, envs []string) error {
 	if err := secrets.Put(appconfig.KeySecretName(app), randomHex(32)); err != nil {
 		return err
@@ -314,7 +315,7 @@ func seedConfig(secrets *secret.File, app string, envs []string) error {
 }
 
 // DemoTokenSecret is the secret the demo app's API_TOKEN comes from in env.
-func DemoTokenSecret(env string) string { return "demo/" + env + "/api-token" }
+func DemoTokenSecret(env string) string { return "slipway/demo/" + env + "/api-token" }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -29,8 +29,14 @@ func newEnv(t *testing.T) *Env {
 // which is enough for refusals that happen before any activation.
 func publish(t *testing.T, env *Env, version string) []byte {
 	t.Helper()
+	return publishManifest(t, env, version, "app: demo\nservice: {start: bin/app}\n")
+}
+
+// publishManifest publishes a release with the manifest given.
+func publishManifest(t *testing.T, env *Env, version, manifest string) []byte {
+	t.Helper()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte("app: demo\nservice: {start: bin/app}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(manifest), 0o644)
 	var buf bytes.Buffer
 	if _, err := bundle.Build(&buf, dir, version); err != nil {
 		t.Fatal(err)
@@ -72,6 +78,22 @@ func TestRefusals(t *testing.T) {
 				os.WriteFile(p, b, 0o644)
 			},
 			wantCause: []string{"checksum mismatch", "publish it again"}},
+		// The configuration is checked before the lock: a required
+		// variable with no value for the environment, and a secret that is
+		// not in the secrets file, are both named with where they should
+		// come from.
+		{name: "missing configuration", input: `{"app":"demo","environment":"staging","version":"v1"}`,
+			setup: func(t *testing.T, env *Env) {
+				publishManifest(t, env, "v1", `app: demo
+service: {start: bin/app}
+config:
+  GREETING: {values: {staging: hello}}
+  PAYMENT_KEY: {secret: true, values: {staging: "secret:demo/staging/payment"}}
+  SUPPORT_EMAIL: {values: {production: help@example.com}}
+`)
+			},
+			wantCause: []string{"configuration for staging: 2 variables do not resolve", "PAYMENT_KEY (from secret:demo/staging/payment)",
+				"slipway local secret set demo/staging/payment", "SUPPORT_EMAIL: required, and no value for staging", "config.SUPPORT_EMAIL.values.staging"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +120,9 @@ func TestRefusals(t *testing.T) {
 			}
 			if d.Status != contract.StatusFailed || !strings.Contains(d.Cause, tt.wantCause[0]) {
 				t.Errorf("ledger record = %s %q, want FAILED with the cause", d.Status, d.Cause)
+			}
+			if d.Config != nil {
+				t.Errorf("ledger record's configuration = %+v, want none (refused)", d.Config)
 			}
 			if !strings.Contains(d.Summary, "nothing was changed") {
 				t.Errorf("summary = %q, want it to say nothing was changed", d.Summary)

@@ -30,7 +30,9 @@ const (
 // FAILED when nothing was changed, else STOPPED (a stop or a timeout) or
 // ABANDONED (the owner is gone). It never rolls back: the record says what
 // every instance serves and the command that brings the environment back
-// to one release. Then it releases the deployment's lease. st is the
+// to one release. Behind target groups, it puts back into service the
+// instances the deployment took out and left out, where they are healthy
+// on a release that served (reattach). Then it releases the deployment's lease. st is the
 // execution's last state when it is known (the embedded engine's history),
 // else nil.
 func (d *Deps) CloseUnfinished(ctx context.Context, dep ledger.Deployment, why contract.StateError, st *contract.State) (contract.RecordOutput, error) {
@@ -49,10 +51,9 @@ func (d *Deps) CloseUnfinished(ctx context.Context, dep ledger.Deployment, why c
 	if notes := d.settle(ctx, dep.ID); len(notes) > 0 {
 		why.Cause += "; " + joinNotes(notes)
 	}
-	st.Stopped = &why
 	st.Observation = &contract.Observation{}
 	if p := st.Preflight; p != nil {
-		obs, err := d.ObserveFleet(ctx, dep.ID, p.Environment, p.Tags)
+		obs, answers, err := d.observeFleet(ctx, dep.ID, p.Environment, p.Tags)
 		if err != nil {
 			st.ObserveError = &contract.StateError{Error: "ObservationFailed", Cause: err.Error()}
 		}
@@ -61,7 +62,13 @@ func (d *Deps) CloseUnfinished(ctx context.Context, dep ledger.Deployment, why c
 			s := d.ObserveSchema(ctx, d, p.Environment)
 			st.Observation.Schema = &s
 		}
+		// What it took out of the load balancer and left out goes back in
+		// where it is healthy on a release that served.
+		if note := d.reattach(ctx, dep, answers); note != "" {
+			why.Cause += "; " + note
+		}
 	}
+	st.Stopped = &why
 	out, err := (&Record{Deps: d}).Handle(ctx, *st)
 	if err != nil {
 		return out, err

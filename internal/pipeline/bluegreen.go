@@ -116,6 +116,7 @@ func (h *BlueGreen) plan(ctx context.Context, in contract.BlueGreenInput) (contr
 		ServingGroup: bg.Side(serving).TargetGroup, IdleGroup: bg.Side(idle).TargetGroup,
 		Steps: in.Shift, Weight: weights[bg.Side(idle).TargetGroup], MaxAwaitAttempts: in.MaxAwaitAttempts,
 		ServingTags: bg.Side(serving).Tags, IdleTags: bg.Side(idle).Tags, ObserveTags: bg.Side(serving).Tags,
+		ShiftBakeSeconds: in.ShiftBakeSeconds, FinalBakeSeconds: in.BakeSeconds,
 	}
 	if st.MaxAwaitAttempts <= 0 {
 		st.MaxAwaitAttempts = DefaultMaxAwaitAttempts
@@ -247,8 +248,12 @@ func (h *BlueGreen) shift(ctx context.Context, in contract.BlueGreenInput, st co
 	st.Step++
 	st.Weight = w
 	st.Shifted = w == 100
+	// The last step bakes bake.duration, as the deployment's bake; the
+	// others rollout.shift_bake.
+	st.StepBakeSeconds = st.ShiftBakeSeconds
 	if st.Shifted {
 		st.ObserveTags = st.IdleTags
+		st.StepBakeSeconds = st.FinalBakeSeconds
 	}
 	h.event(ctx, in, "shift", fmt.Sprintf("shifted %d%% of traffic to %s (step %d of %d)", w, st.Idle, st.Step, len(st.Steps)))
 	return st, nil

@@ -208,7 +208,7 @@ func TestBlueGreenPlanRefusesAnUnclearListener(t *testing.T) {
 func runBlueGreen(t *testing.T, h *BlueGreen, lb *lbFake, alarmAt int) contract.BlueGreenState {
 	t.Helper()
 	ctx := context.Background()
-	in := contract.BlueGreenInput{Environment: "staging", Shift: []int{10, 50, 100}}
+	in := contract.BlueGreenInput{Environment: "staging", Shift: []int{10, 50, 100}, ShiftBakeSeconds: 20, BakeSeconds: 45}
 	in.Action = contract.BlueGreenPlan
 	st, err := h.Handle(ctx, in)
 	if err != nil {
@@ -235,6 +235,10 @@ func runBlueGreen(t *testing.T, h *BlueGreen, lb *lbFake, alarmAt int) contract.
 		in.Action, in.BlueGreen = contract.BlueGreenShift, &st
 		if st, err = h.Handle(ctx, in); err != nil {
 			t.Fatal(err)
+		}
+		// Each step bakes rollout.shift_bake, the last bake.duration.
+		if want := map[bool]int{false: 20, true: 45}[st.Shifted]; st.StepBakeSeconds != want {
+			t.Errorf("step %d (weight %d) bakes %ds, want %ds", st.Step, st.Weight, st.StepBakeSeconds, want)
 		}
 		if st.Step == alarmAt {
 			in.Action, in.BlueGreen = contract.BlueGreenSwitchBack, &st

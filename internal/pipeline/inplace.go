@@ -58,6 +58,7 @@ func (h *Deploy) detach(ctx context.Context, in contract.DeployInput) (contract.
 	st := &contract.TrafficState{Groups: map[string][]string{}}
 	var delay time.Duration
 	var parts []string
+	out := map[string][]traffic.Target{}
 	for _, g := range env.TargetGroups {
 		ts, err := port.Targets(ctx, g)
 		if err != nil {
@@ -96,11 +97,7 @@ func (h *Deploy) detach(ctx context.Context, in contract.DeployInput) (contract.
 			return contract.DeployOutput{}, trafficErr(in.Wave, "read the deregistration delay of "+g, err)
 		}
 		delay = max(delay, d)
-		if len(targets) > 0 {
-			if err := port.Deregister(ctx, g, targets); err != nil {
-				return contract.DeployOutput{}, trafficErr(in.Wave, "deregister from "+g, err)
-			}
-		}
+		out[g] = targets
 		sort.Strings(ids)
 		st.Groups[g] = ids
 		parts = append(parts, fmt.Sprintf("%s from %s", List(ids), g))
@@ -111,8 +108,29 @@ func (h *Deploy) detach(ctx context.Context, in contract.DeployInput) (contract.
 	if st.Done {
 		msg = fmt.Sprintf("wave %d: no instance of it is registered in a target group (%s): nothing to drain, and it is not put in after", in.Wave+1, strings.Join(env.TargetGroups, ", "))
 	}
-	h.Step(ctx, in.DeploymentID, "rollout", StepInfo, msg, st.Groups)
+	// The step is written before any target leaves its group: should this
+	// process die from here on, whoever closes its record reads in it what
+	// to put back, and only that (never a standby).
+	h.Step(ctx, in.DeploymentID, "rollout", StepInfo, msg, DetachRecord{Wave: in.Wave, Detached: st.Groups})
+	for _, g := range env.TargetGroups {
+		if len(out[g]) == 0 {
+			continue
+		}
+		if err := port.Deregister(ctx, g, out[g]); err != nil {
+			return contract.DeployOutput{}, trafficErr(in.Wave, "deregister from "+g, err)
+		}
+	}
 	return contract.DeployOutput{Wave: in.Wave, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Traffic: st}, nil
+}
+
+// DetachRecord is the ledger detail of a wave's detach step, written
+// before any of its targets is deregistered: the target groups each
+// instance of the wave was registered in. Closing the record of a
+// deployment whose owner died reads it to put back into service what the
+// dead one took out (CloseUnfinished).
+type DetachRecord struct {
+	Wave     int                 `json:"wave"`
+	Detached map[string][]string `json:"detached"`
 }
 
 // drained is done when none of the wave's instances is draining any more.
@@ -260,6 +278,20 @@ func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]stri
 			continue
 		}
 		need := minHealthy.Min(total)
+		// The largest floor this plan keeps: what serves while the wave
+		// that takes the most out is out.
+		keeps := len(healthy)
+		for _, w := range waves {
+			out := 0
+			for _, id := range w {
+				if healthy[id] {
+					out++
+				}
+			}
+			if out > 0 {
+				keeps = min(keeps, len(healthy)-out)
+			}
+		}
 		for i, w := range waves {
 			out := 0
 			for _, id := range w {
@@ -278,8 +310,12 @@ func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]stri
 			if n := total - len(healthy); n > 0 {
 				unhealthy = fmt.Sprintf(" (%s already not healthy)", Count(n, "target"))
 			}
-			return Refuse("wave %d of %d takes %s out of target group %s, which would leave %d of its %d targets in service%s: fewer than rollout.min_healthy %s (%d); split the rollout into smaller waves (rollout.waves in %s), bring the unhealthy targets back, or lower rollout.min_healthy",
-				i+1, len(waves), Count(out, "healthy target"), g, serving, total, unhealthy, minHealthy, need, manifest.FileName)
+			fix := fmt.Sprintf("to deploy with this plan, set `rollout.min_healthy: %d` (or \"%d%%\") in %s: the most it keeps in service is %d of %d while a wave is out", keeps, keeps*100/total, manifest.FileName, keeps, total)
+			if keeps == 0 {
+				fix = fmt.Sprintf("a wave would take every healthy target out: add instances, or accept that nothing serves while it is out with `rollout.min_healthy: 0` in %s", manifest.FileName)
+			}
+			return Refuse("wave %d of %d takes %s out of target group %s, which would leave %d of its %d targets in service%s: fewer than rollout.min_healthy %s (%d); %s; or split the rollout into smaller waves (rollout.waves), or bring the unhealthy targets back",
+				i+1, len(waves), Count(out, "healthy target"), g, serving, total, unhealthy, minHealthy, need, fix)
 		}
 	}
 	return nil

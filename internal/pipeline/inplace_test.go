@@ -269,3 +269,36 @@ func TestInPlaceRollbackDetachKeepsRecorded(t *testing.T) {
 		t.Errorf("web after the rollback wave = %v; want i-2 back and healthy", s)
 	}
 }
+
+// TestCapacityFloorSaysWhatToSet: the refusal names the min_healthy that
+// admits the plan, as a count and as a percentage; a two-instance
+// environment one at a time keeps 1 of 2 (the default 66% needs 2).
+func TestCapacityFloorSaysWhatToSet(t *testing.T) {
+	tests := []struct {
+		name    string
+		targets []string
+		waves   [][]string
+		want    string
+		admits  manifest.Capacity
+	}{
+		{name: "two instances, one at a time", targets: []string{"i-1", "i-2"}, waves: [][]string{{"i-1"}, {"i-2"}},
+			want: "set `rollout.min_healthy: 1` (or \"50%\") in slipway.yaml: the most it keeps in service is 1 of 2 while a wave is out", admits: manifest.Capacity{Percent: 50}},
+		{name: "three instances, a canary then two", targets: []string{"i-1", "i-2", "i-3"}, waves: [][]string{{"i-1"}, {"i-2", "i-3"}},
+			want: "set `rollout.min_healthy: 1` (or \"33%\")", admits: manifest.Capacity{Percent: 33}},
+		{name: "one instance", targets: []string{"i-1"}, waves: [][]string{{"i-1"}},
+			want: "a wave would take every healthy target out: add instances, or accept that nothing serves while it is out with `rollout.min_healthy: 0`", admits: manifest.Capacity{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &Deps{Traffic: traffictest.New().AddGroup("web", traffictest.Group{}, tt.targets...)}
+			err := capacityFloor(context.Background(), d, []string{"web"}, tt.waves, manifest.DefaultMinHealthy)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("capacityFloor() = %v; want it to say %q", err, tt.want)
+			}
+			// What it says to set admits the plan.
+			if err := capacityFloor(context.Background(), d, []string{"web"}, tt.waves, tt.admits); err != nil {
+				t.Errorf("with min_healthy %s: %v", tt.admits, err)
+			}
+		})
+	}
+}

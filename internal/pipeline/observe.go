@@ -37,7 +37,7 @@ func (h *Deploy) observe(ctx context.Context, in contract.DeployInput) (contract
 	out := contract.DeployOutput{Status: contract.CommandInProgress, Total: len(online) + len(offline), Unreachable: offline}
 	if len(online) == 0 {
 		out.Status = contract.CommandSuccess
-		out.Fleet = h.summarize(ctx, in.DeploymentID, fleet.CommandResult{}, nil, offline)
+		out.Fleet, _ = h.summarize(ctx, in.DeploymentID, fleet.CommandResult{}, nil, offline)
 		h.noteObservation(ctx, in.DeploymentID, out.Fleet)
 		return out, nil
 	}
@@ -65,7 +65,7 @@ func (h *Deploy) observePoll(ctx context.Context, in contract.DeployInput) (cont
 		return out, nil
 	}
 	out.Status = contract.CommandSuccess
-	out.Fleet = h.summarize(ctx, in.DeploymentID, res, nil, in.Unreachable)
+	out.Fleet, _ = h.summarize(ctx, in.DeploymentID, res, nil, in.Unreachable)
 	h.noteObservation(ctx, in.DeploymentID, out.Fleet)
 	return out, nil
 }
@@ -100,24 +100,32 @@ func (d *Deps) targets(ctx context.Context, env string, tags map[string]string) 
 // status command's answers up to SettleWait: for closing the record of an
 // execution that ended without Record.
 func (d *Deps) ObserveFleet(ctx context.Context, deploymentID, env string, tags map[string]string) (*contract.FleetObservation, error) {
+	obs, _, err := d.observeFleet(ctx, deploymentID, env, tags)
+	return obs, err
+}
+
+// observeFleet is ObserveFleet that also returns each instance's answer,
+// as the ledger keeps it.
+func (d *Deps) observeFleet(ctx context.Context, deploymentID, env string, tags map[string]string) (*contract.FleetObservation, []ledger.InstanceResult, error) {
 	online, offline, err := d.targets(ctx, env, tags)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(online) == 0 {
-		return d.summarize(ctx, deploymentID, fleet.CommandResult{}, nil, offline), nil
+		obs, results := d.summarize(ctx, deploymentID, fleet.CommandResult{}, nil, offline)
+		return obs, results, nil
 	}
 	id, err := d.Fleet.Send(ctx, env, fleet.Command{DeploymentID: deploymentID, Action: fleet.ActionStatus, InstanceIDs: online})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res, err := d.await(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	obs := d.summarize(ctx, deploymentID, res, online, offline)
+	obs, results := d.summarize(ctx, deploymentID, res, online, offline)
 	d.noteObservation(ctx, deploymentID, obs)
-	return obs, nil
+	return obs, results, nil
 }
 
 // await polls a command until it is final or SettleWait has passed.
@@ -148,10 +156,10 @@ func (d *Deps) settleWait() time.Duration {
 }
 
 // summarize turns the status command's answers into an observation, and
-// writes each instance's answer to the ledger. ids, when set, are the
-// instances the command was sent to (an instance the result does not list
-// did not answer); offline ones could not take it.
-func (d *Deps) summarize(ctx context.Context, deploymentID string, res fleet.CommandResult, ids, offline []string) *contract.FleetObservation {
+// writes each instance's answer to the ledger (and returns them). ids,
+// when set, are the instances the command was sent to (an instance the
+// result does not list did not answer); offline ones could not take it.
+func (d *Deps) summarize(ctx context.Context, deploymentID string, res fleet.CommandResult, ids, offline []string) (*contract.FleetObservation, []ledger.InstanceResult) {
 	obs := &contract.FleetObservation{Versions: map[string]int{}, Problems: []string{}}
 	byID := map[string]fleet.Invocation{}
 	for _, inv := range res.Invocations {
@@ -240,7 +248,7 @@ func (d *Deps) summarize(ctx context.Context, deploymentID string, res fleet.Com
 		}
 		obs.Problem = "the fleet is not uniformly on one release, healthy: " + where
 	}
-	return obs
+	return obs, results
 }
 
 // versionCounts says how many instances are on each release: "2 on v2, 1 on v3".

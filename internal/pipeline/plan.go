@@ -166,6 +166,11 @@ func Plan(ctx context.Context, d *Deps, req contract.DeployRequest, opts PlanOpt
 		in.Change, in.ChangeNote = compareReleases(ctx, ro, r.App, out.PreviousVersion, b)
 	}
 
+	// The configuration, against what serves.
+	if out.Config != nil {
+		in.Config = planConfig(ctx, ro, r.App, r.Environment, out.Config, out.PreviousVersion, b)
+	}
+
 	// The alarms, as they are now.
 	for _, a := range out.Alarms {
 		in.Alarms = append(in.Alarms, report.Alarm{Name: a})
@@ -251,7 +256,7 @@ func readOnly(d *Deps, p *PlanNotes, dbTimeout time.Duration) *Deps {
 		dbTimeout = 10 * time.Second
 	}
 	ro := &Deps{
-		Config: d.Config, Ledger: roLedger{Ledger: d.Ledger, p: p}, Secrets: d.Secrets, Snapshots: d.Snapshots,
+		Config: d.Config, Ledger: roLedger{Ledger: d.Ledger, p: p}, Secrets: d.Secrets, ConfigStore: d.ConfigStore, Snapshots: d.Snapshots,
 		Prober: d.Prober, Alarms: d.Alarms, Now: d.Now, Log: d.Log, MigrationPlan: d.MigrationPlan,
 	}
 	if d.Artifacts != nil {

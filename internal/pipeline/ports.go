@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -83,7 +84,13 @@ type Deps struct {
 	Artifacts Artifacts
 	Fleet     Fleet
 	Secrets   secret.Store
-	OpenDB    DBOpener
+	// ConfigStore reads what the manifest's config: section references
+	// (SSM Parameter Store and Secrets Manager on AWS, the local secrets
+	// file embedded), for Preflight's configuration check and fingerprint.
+	// Nil where no stage needs it; Preflight then refuses a release that
+	// declares configuration.
+	ConfigStore appconfig.Store
+	OpenDB      DBOpener
 	// Snapshots returns the snapshotter for an environment's database.
 	Snapshots func(env string, cfg config.Environment) (Snapshotter, error)
 	Prober    Prober

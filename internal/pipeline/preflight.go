@@ -69,6 +69,7 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 		d.Version, d.PreviousVersion = out.Version, out.PreviousVersion
 		d.TargetDeploymentID = out.TargetDeploymentID
 		d.SchemaBefore = out.Migrations.Current
+		d.Config = out.Config
 		return nil
 	})
 	if err != nil {
@@ -79,6 +80,7 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	if out.PreviousVersion != "" {
 		msg += ", replacing " + out.PreviousVersion
 	}
+	msg += configNote(out.Config)
 	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact, "tags": out.Tags})
 	return out, nil
 }
@@ -126,6 +128,7 @@ func (h *Preflight) resolve(ctx context.Context, in contract.PreflightInput, kin
 		d.Version, d.PreviousVersion = out.Version, out.PreviousVersion
 		d.TargetDeploymentID = out.TargetDeploymentID
 		d.SchemaBefore = out.Migrations.Current
+		d.Config = out.Config
 		return nil
 	})
 	if err != nil {
@@ -347,7 +350,12 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 		}
 	}
 	if out.Traffic && kind == contract.KindDeploy {
-		if err := capacityFloor(ctx, h.Deps, envCfg.TargetGroups, out.Waves, *m.Rollout.MinHealthy); err != nil {
+		if other := runningOf(ds); other != nil && !underLease {
+			// The other deployment may have a wave out of its groups, or
+			// its owner may be dead with one out: closing it under the
+			// lease puts that back. The floor is checked then, by Resolve.
+			h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("deployment %s is running and may have instances out of the target groups: the capacity floor (rollout.min_healthy) is checked under the lease", other.ID), nil)
+		} else if err := capacityFloor(ctx, h.Deps, envCfg.TargetGroups, out.Waves, *m.Rollout.MinHealthy); err != nil {
 			return out, err
 		}
 	}
@@ -359,6 +367,16 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	out.LeaseWaitSeconds = seconds(cmp.Or(m.Rollout.LeaseWait.Duration, DefaultLeaseWait))
 	out.LockPollSeconds = LockPollSeconds
 	out.RollbackHealth = out.Health
+	// The configuration last, so that a plan shows everything else even
+	// when a variable is missing.
+	if kind == contract.KindDeploy {
+		if out.Config, err = h.configPrint(ctx, m, req.Environment, ds); err != nil {
+			return out, err
+		}
+	} else {
+		_, sp := ServingConfig(ds)
+		out.Config = restoredConfig(ds, out.Version, sp)
+	}
 	if underLease {
 		out.Resolved = true
 		if kind == contract.KindDeploy && out.PreviousVersion != "" && out.PreviousVersion != out.Version {
@@ -366,6 +384,16 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 		}
 	}
 	return out, nil
+}
+
+// runningOf returns the first deployment of ds that has not ended, or nil.
+func runningOf(ds []ledger.Deployment) *ledger.Deployment {
+	for i := range ds {
+		if !ds[i].Final() {
+			return &ds[i]
+		}
+	}
+	return nil
 }
 
 // DefaultLeaseWait is how long a deployment waits for another one's lease

@@ -118,7 +118,7 @@ func kindOr(k string) string {
 // it moved an instance (the ledger has its activate or rollback results),
 // or a migration ran, or the schema is observed away from where it was.
 func (h *Record) changed(ctx context.Context, st contract.State) (bool, error) {
-	if st.Rollback != nil && st.Rollback.InstanceCount > 0 {
+	if st.Rollback != nil && max(st.Rollback.InstanceCount, st.Rollback.TotalCount) > 0 {
 		return true, nil
 	}
 	if st.Migration != nil && len(st.Migration.Applied) > 0 {
@@ -258,9 +258,14 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 	}
 	if uniform(previous) {
 		msg := fmt.Sprintf("%s failed (%s). Rolled back", version, cause)
-		if r := st.Rollback; r != nil && r.InstanceCount > 0 {
-			msg += fmt.Sprintf(": %s switched back to %s", Count(r.Switched, "instance"), previous)
-			if already := r.InstanceCount - r.Switched; already > 0 {
+		if r := st.Rollback; r != nil && max(r.TotalCount, r.InstanceCount) > 0 {
+			count, switched := r.InstanceCount, r.Switched
+			if r.TotalCount > 0 {
+				// Behind a load balancer: every wave, not only the last.
+				count, switched = r.TotalCount, r.TotalSwitched
+			}
+			msg += fmt.Sprintf(": %s switched back to %s", Count(switched, "instance"), previous)
+			if already := count - switched; already > 0 {
 				msg += fmt.Sprintf(" (%d already on it)", already)
 			}
 		}

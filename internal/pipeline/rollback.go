@@ -87,6 +87,7 @@ func (h *Rollback) start(ctx context.Context, st contract.State, only []string) 
 		return contract.RollbackOutput{}, &contract.TransientError{Message: err.Error()}
 	}
 	out := contract.RollbackOutput{Status: contract.RollbackNothing, FromVersion: from, ToVersion: to, InstanceIDs: []string{}}
+	out.TotalCount, out.TotalSwitched = before(st, only)
 	why := "rollback"
 	if only != nil && st.RollbackWave != nil {
 		why = fmt.Sprintf("rollback, wave %d", st.RollbackWave.Wave+1)
@@ -130,6 +131,8 @@ func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string
 		return contract.RollbackOutput{}, &contract.TransientError{Message: err.Error()}
 	}
 	out := contract.RollbackOutput{Status: contract.RollbackInProgress, CommandID: commandID, FromVersion: from, ToVersion: to, InstanceIDs: ids, InstanceCount: len(ids)}
+	// This wave's start output carries the totals of the waves before it.
+	out.TotalCount, out.TotalSwitched = before(st, only)
 	res, err := h.Fleet.Status(ctx, commandID)
 	if err != nil {
 		return out, Classify(err, func(m string) error { return &contract.RollbackFailed{Message: m} })
@@ -162,7 +165,20 @@ func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string
 	}
 	h.Step(ctx, st.DeploymentID, "rollback", StepOK, msg, nil)
 	out.Status = contract.RollbackDone
+	out.TotalCount += out.InstanceCount
+	out.TotalSwitched += out.Switched
 	return out, nil
+}
+
+// before returns what the waves of a rollback wave by wave before this one
+// switched back, from the last rollback output in the state (the previous
+// wave's, or this wave's start, which carries them); zero for a rollback
+// all at once.
+func before(st contract.State, only []string) (count, switched int) {
+	if only == nil || st.Rollback == nil {
+		return 0, 0
+	}
+	return st.Rollback.TotalCount, st.Rollback.TotalSwitched
 }
 
 // byWave says whether a rollback goes wave by wave behind the load

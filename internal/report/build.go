@@ -42,9 +42,12 @@ type PlanInput struct {
 	// Restore is the restore procedure for the snapshot the deployment
 	// would take, written for a placeholder snapshot id.
 	Restore string
-	Hints   Hints
-	Now     time.Time
-	Notes   []string
+	// Config is the configuration's change, nil when the release declares
+	// none.
+	Config *ConfigChange
+	Hints  Hints
+	Now    time.Time
+	Notes  []string
 }
 
 // NewPlan builds a plan.
@@ -63,6 +66,7 @@ func NewPlan(in PlanInput) *Report {
 	r.Plan = Plan{
 		Artifact: p.Artifact, Tags: p.Tags, Targets: nonNil(in.Targets), Waves: nonNil(p.Waves), ApprovalRequired: p.ApprovalRequired,
 		LockTTLSeconds: p.LockTTLSeconds, Migrations: in.Migrations, Refusal: in.Refusal, RefusalKind: in.RefusalKind,
+		Config: in.Config,
 	}
 	if r.Plan.Migrations.Pending == nil {
 		r.Plan.Migrations.Pending = []Migration{}

@@ -68,6 +68,9 @@ func planInput() PlanInput {
 		Migrations: migrationsOf(p.Migrations, true), Manifest: &manifest.Manifest{Freeze: manifest.Freeze{Windows: []manifest.FreezeWindow{
 			{Days: []string{"thu"}, From: "11:00", To: "18:00", TimeZone: "UTC", Reason: "release train"}}}},
 		Production: true, Change: &Change{Previous: "v7", Added: 2, Removed: 1, Changed: 14, Bytes: 7 << 20, BytesChanged: 3 << 20},
+		Config: &ConfigChange{Fingerprint: "hmac-sha256:5ae931f3031eecd785ca3ffbcb49ea97", Previous: "hmac-sha256:0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e",
+			Keys: []string{"API_TOKEN", "DB_POOL", "SENTRY_DSN"}, Added: []string{"SENTRY_DSN"}, Removed: []string{"LEGACY_URL"}, Changed: []string{"API_TOKEN"},
+			Declarations: []ConfigDeclaration{{Name: "LEGACY_URL", Change: "removed"}, {Name: "SENTRY_DSN", Change: "added"}, {Name: "DB_POOL", Change: "changed", Environments: []string{"staging"}}}},
 		Alarms:        []Alarm{{Name: "shop-production-5xx", State: "OK"}, {Name: "shop-production-latency", State: "INSUFFICIENT_DATA"}},
 		TargetChecked: false, Restore: restore,
 		Hints: Hints{Dashboards: []string{"https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:"},

@@ -86,6 +86,43 @@ type Plan struct {
 	// RefusalKind is the error Preflight would fail with: PreflightFailed,
 	// Frozen, or Gate for the migration policy.
 	RefusalKind string `json:"refusal_kind,omitempty"`
+	// Config is the configuration the deployment would activate, compared
+	// with what serves; nil when the release declares none.
+	Config *ConfigChange `json:"config,omitempty"`
+}
+
+// ConfigChange is a plan's configuration: its fingerprint and the keys
+// that changed since the deployment that serves (compared by keyed
+// prints, never by value), and the manifest's config: declarations
+// compared with the serving release's.
+type ConfigChange struct {
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Previous is the fingerprint of the configuration that serves.
+	Previous string `json:"previous,omitempty"`
+	// Keys are the variables the environment gets.
+	Keys []string `json:"keys"`
+	// Added, Removed and Changed compare the resolved values of this
+	// environment with the ones the serving deployment recorded.
+	Added   []string `json:"added,omitempty"`
+	Removed []string `json:"removed,omitempty"`
+	Changed []string `json:"changed,omitempty"`
+	// Declarations are the manifest's config: entries that differ from the
+	// serving release's manifest, with the environments whose values
+	// changed.
+	Declarations []ConfigDeclaration `json:"declarations,omitempty"`
+	// Note says what could not be compared.
+	Note string `json:"note,omitempty"`
+}
+
+// ConfigDeclaration is one variable whose declaration changed between
+// two releases' manifests.
+type ConfigDeclaration struct {
+	Name string `json:"name"`
+	// Change is added, removed or changed.
+	Change string `json:"change"`
+	// Environments are those whose value (reference or literal) changed;
+	// "default" for the default, "declaration" for secret or required.
+	Environments []string `json:"environments,omitempty"`
 }
 
 // Target is one instance the tags resolved to.

@@ -196,6 +196,9 @@ func (r *Report) section1(t *textWriter) {
 		}
 		t.field("Migrations", lines...)
 	}
+	if c := p.Config; c != nil {
+		t.field("Configuration", configLines(c)...)
+	}
 	if p.ApprovalRequired {
 		t.field("Approval", "required: the run waits for `slipway approve` before it takes the lock")
 	} else {
@@ -368,3 +371,39 @@ func formatSeconds(s float64) string {
 
 // FormatSeconds renders a duration for people as reports do.
 func FormatSeconds(d time.Duration) string { return formatSeconds(seconds(d)) }
+
+// configLines describes a plan's configuration: keys and environments,
+// never a value.
+func configLines(c *ConfigChange) []string {
+	first := plural(len(c.Keys), "variable")
+	if c.Fingerprint != "" {
+		first += ", fingerprint " + c.Fingerprint
+	}
+	lines := []string{first}
+	switch {
+	case c.Previous == "" && len(c.Added)+len(c.Removed)+len(c.Changed) == 0:
+		lines = append(lines, "  first configuration deployed here")
+	case len(c.Added)+len(c.Removed)+len(c.Changed) == 0:
+		lines = append(lines, "  unchanged since the deployed release")
+	default:
+		for _, k := range []struct {
+			what string
+			keys []string
+		}{{"added", c.Added}, {"removed", c.Removed}, {"changed", c.Changed}} {
+			if len(k.keys) > 0 {
+				lines = append(lines, fmt.Sprintf("  %-8s %s", k.what, strings.Join(k.keys, ", ")))
+			}
+		}
+	}
+	for _, d := range c.Declarations {
+		l := fmt.Sprintf("  manifest: %s %s", d.Name, d.Change)
+		if len(d.Environments) > 0 {
+			l += " (" + strings.Join(d.Environments, ", ") + ")"
+		}
+		lines = append(lines, l)
+	}
+	if c.Note != "" {
+		lines = append(lines, "  "+c.Note)
+	}
+	return lines
+}

@@ -330,6 +330,9 @@ func (a *AWS) Plan(ctx context.Context, req contract.DeployRequest) (*report.Rep
 		Alarms:        &health.CloudWatch{Client: a.clients.CloudWatch},
 		MigrationPlan: schema.Plan,
 	}
+	if cs, err := a.ConfigStore(); err == nil {
+		d.ConfigStore = cs
+	}
 	return pipeline.Plan(ctx, d, req, pipeline.PlanOptions{Hints: a.Hints(req.Environment)})
 }
 

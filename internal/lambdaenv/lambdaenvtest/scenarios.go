@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/config"
@@ -343,8 +344,9 @@ func (w *World) deps(t testing.TB) *pipeline.Deps {
 		Artifacts: &artifact.S3{Client: s3.NewFromConfig(c), Bucket: bucket},
 		Fleet: &fleet.SSM{Client: ssm.NewFromConfig(c), DocumentName: document, OutputPrefix: lambdaenv.OutputPrefix,
 			LogGroup: logGroup, TimeoutSeconds: 600, HealthPort: w.port},
-		Secrets: &secret.Manager{Client: secretsmanager.NewFromConfig(c)},
-		OpenDB:  migrate.OpenDB,
+		Secrets:     &secret.Manager{Client: secretsmanager.NewFromConfig(c)},
+		ConfigStore: &appconfig.AWS{SSM: ssm.NewFromConfig(c), Secrets: secretsmanager.NewFromConfig(c)},
+		OpenDB:      migrate.OpenDB,
 		Snapshots: func(name string, e config.Environment) (pipeline.Snapshotter, error) {
 			return &snapshot.RDS{Client: rdsClient, DBInstance: e.DBInstance, DBCluster: e.DBCluster,
 				Tags: map[string]string{"slipway:app": App, "slipway:env": name}}, nil
