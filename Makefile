@@ -10,15 +10,24 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 ASL_CONFORMANCE_DIR ?= ../shared/conformance/asl
 SYNTH_CONFIG ?= $(if $(wildcard slipway.aws.json),slipway.aws.json,infra/stack/testdata/config.json)
 
-.PHONY: demo test ci build lint fmt-check vet shellcheck bench clean synth infra-test conformance bench-engine coldstart
+.PHONY: demo test ci build lint fmt-check vet shellcheck staticcheck tidy-check bench clean synth infra-test conformance bench-engine coldstart
 
 ## demo: deploy v1, v2 and a failing v3 of the demo app on the embedded environment (v3 rolls back by itself)
 demo:
 	$(GO) run ./cmd/slipway demo
 
-## test: every Go test (needs PostgreSQL and MariaDB on 127.0.0.1 for the database tests)
+# SKIPCHECK reads `go test -json`, prints what `go test` would and fails on
+# a failed test and, under CI=true, on a test that skipped itself unless
+# .ci/skips says why that skip is correct in CI.
+SKIPCHECK = $(GO) -C $(CURDIR) run ./internal/skipcheck/cmd/skipcheck -allow .ci/skips
+
+## test: every Go test (needs PostgreSQL and MariaDB on 127.0.0.1 for the database tests); under CI=true a skipped test fails it (.ci/skips lists the exceptions)
 test:
+ifeq ($(CI),true)
+	$(GO) test -json ./... | $(SKIPCHECK)
+else
 	$(GO) test ./...
+endif
 
 ## ci: what .ci/run runs: formatting, vet, shellcheck, the tests, the Lambda build and the CDK stack's tests
 ci: lint test race fuzz-short build infra-test
@@ -40,14 +49,30 @@ synth: build
 
 ## infra-test: vet and test the CDK stack: one synth, cdk-nag, cfn-lint on the template, the roles against the recorded operations (needs Node.js, cfn-lint)
 infra-test: build
+ifeq ($(CI),true)
+	cd infra && $(GO) vet ./... && $(GO) test -json ./... | $(SKIPCHECK)
+else
 	cd infra && $(GO) vet ./... && $(GO) test ./...
+endif
 
 ## coldstart: each function's package init time (median and fastest of RUNS=15, ms) and memory, built for this machine
 coldstart:
 	sh scripts/coldstart.sh
 
-## lint: gofmt check, go vet and shellcheck
-lint: fmt-check vet shellcheck
+STATICCHECK_VERSION ?= v0.8.2
+
+## lint: gofmt check, go vet, shellcheck, staticcheck and go.mod tidiness (both modules)
+lint: fmt-check vet shellcheck staticcheck tidy-check
+
+## staticcheck: honnef.co/go/tools' checks, at STATICCHECK_VERSION from the module proxy (staticcheck.conf says what is off, and why)
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	cd infra && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## tidy-check: go.mod and go.sum are what `go mod tidy` makes them, in both modules
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@cd infra && { $(GO) mod tidy -diff || { echo "infra/go.mod/go.sum are not tidy: run (cd infra && go mod tidy)"; exit 1; }; }
 
 fmt-check:
 	@out=$$(gofmt -l $(GOFILES) $$(cd infra && git ls-files --cached --others --exclude-standard '*.go' | sed 's|^|infra/|')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

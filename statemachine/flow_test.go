@@ -33,7 +33,6 @@ type stubs struct {
 	joiner string
 	// approval, when set, makes Preflight ask for one; approve answers it.
 	approval bool
-	approve  func(cb *asl.Callbacks, token string)
 	// waits is how many times AcquireLock answers that it waits.
 	waits int
 	// observed is the release the first observation finds every instance

@@ -158,37 +158,30 @@ func TestHostDocument(t *testing.T) {
 }
 
 // TestHostDocumentTakesTheAdaptersParameters reads the SSM adapter's
-// parameter names (internal/fleet/ssm.go, SSMParam* constants) and checks
-// that the document declares each one.
+// parameter names (the SSMParam* constants of package internal/fleet) and
+// checks that they are exactly the parameters the document declares. The
+// infra module does not import the root module, so it reads the source.
 func TestHostDocumentTakesTheAdaptersParameters(t *testing.T) {
-	consts, err := stringConsts(filepath.Join(repoRoot(t), "internal", "fleet", "ssm.go"), "SSMParam")
-	if os.IsNotExist(err) {
-		t.Skip("internal/fleet/ssm.go does not exist")
-	}
+	consts, err := stringConsts(filepath.Join(repoRoot(t), "internal", "fleet"), "SSMParam")
 	if err != nil {
 		t.Fatal(err)
 	}
-	declared := map[string]bool{ParamAction: true, ParamVersion: true, ParamArtifactKey: true, ParamSHA256: true,
-		ParamDeploymentID: true, ParamKeep: true, ParamExecutionTimeout: true,
-		ParamConfigFingerprint: true, ParamConfigEnv: true, ParamResolver: true}
-	var missing []string
-	for name, v := range consts {
-		if !declared[v] {
-			missing = append(missing, name+"="+strconv.Quote(v))
-		}
+	want := map[string]string{
+		"SSMParamAction": ParamAction, "SSMParamVersion": ParamVersion, "SSMParamArtifactKey": ParamArtifactKey,
+		"SSMParamSHA256": ParamSHA256, "SSMParamDeploymentID": ParamDeploymentID, "SSMParamKeep": ParamKeep,
+		"SSMParamExecutionTimeout": ParamExecutionTimeout,
+		"SSMParamConfigFingerprint": ParamConfigFingerprint, "SSMParamConfigEnv": ParamConfigEnv, "SSMParamResolver": ParamResolver,
 	}
-	sort.Strings(missing)
-	if len(missing) > 0 {
-		t.Errorf("the SSM adapter sends parameters the document does not declare: %v", missing)
+	if diff := cmp.Diff(want, consts); diff != "" {
+		t.Errorf("internal/fleet SSMParam* constants (-document +adapter):\n%s", diff)
 	}
 }
 
 // TestLedgerTableMatchesAdapter reads the exported Dynamo* constants of
-// internal/ledger/dynamo.go (the table design's source of truth) and
-// checks the stack's copies. The infra module does not import the root
-// module, so it reads the file.
+// package internal/ledger (the table design's source of truth) and checks
+// the stack's copies.
 func TestLedgerTableMatchesAdapter(t *testing.T) {
-	consts, err := stringConsts(filepath.Join(repoRoot(t), "internal", "ledger", "dynamo.go"), "Dynamo")
+	consts, err := stringConsts(filepath.Join(repoRoot(t), "internal", "ledger"), "Dynamo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,31 +192,71 @@ func TestLedgerTableMatchesAdapter(t *testing.T) {
 		"DynamoTTLAttribute": TableTTLAttribute,
 	}
 	if diff := cmp.Diff(want, consts); diff != "" {
-		t.Errorf("internal/ledger/dynamo.go constants (-stack +adapter):\n%s", diff)
+		t.Errorf("internal/ledger Dynamo* constants (-stack +adapter):\n%s", diff)
 	}
 }
 
-// stringConsts returns the exported string constants of a Go file whose
-// names start with prefix.
-func stringConsts(path, prefix string) (map[string]string, error) {
-	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+// TestStringConsts: the reader above finds constants in any file of the
+// package, grouped or not, and ignores tests, other prefixes, unexported
+// names and non-string constants; a missing package is an error.
+func TestStringConsts(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"a.go":      "package p\n\nconst (\n\tPreA = \"a\"\n\tpreB = \"b\"\n\tOtherC = \"c\"\n\tPreN = 3\n)\n",
+		"b.go":      "package p\n\nconst PreD, PreE = \"d\", `e`\n",
+		"a_test.go": "package p\n\nconst PreT = \"t\"\n",
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := stringConsts(dir, "Pre")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"PreA": "a", "PreD": "d", "PreE": "e"}, got); diff != "" {
+		t.Errorf("stringConsts (-want +got):\n%s", diff)
+	}
+	if _, err := stringConsts(filepath.Join(dir, "missing"), "Pre"); err == nil {
+		t.Errorf("stringConsts(missing directory) = nil error, want one")
+	}
+}
+
+// stringConsts returns the exported string constants whose names start
+// with prefix, declared in the non-test Go files of the package in dir.
+func stringConsts(dir, prefix string) (map[string]string, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, err
 	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("read package %s: no Go files", dir)
+	}
 	out := map[string]string{}
-	for _, d := range f.Decls {
-		g, ok := d.(*ast.GenDecl)
-		if !ok || g.Tok != token.CONST {
+	fset := token.NewFileSet()
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
 			continue
 		}
-		for _, spec := range g.Specs {
-			vs := spec.(*ast.ValueSpec)
-			for i, n := range vs.Names {
-				if !strings.HasPrefix(n.Name, prefix) || i >= len(vs.Values) {
-					continue
-				}
-				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					out[n.Name], _ = strconv.Unquote(lit.Value)
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, n := range vs.Names {
+					if !strings.HasPrefix(n.Name, prefix) || !n.IsExported() || i >= len(vs.Values) {
+						continue
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						out[n.Name], _ = strconv.Unquote(lit.Value)
+					}
 				}
 			}
 		}

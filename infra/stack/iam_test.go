@@ -174,16 +174,22 @@ func TestPreflightFunctionPermissions(t *testing.T) {
 }
 
 // TestStateMachinesInvokeOnlyTheirFunctions: a state machine's role may
-// invoke the functions its definition calls, unqualified, and nothing else.
+// invoke the functions its definition calls (the ${XxxFunctionArn}
+// placeholders of statemachine/<name>.asl.json, written down here),
+// unqualified, and nothing else.
 func TestStateMachinesInvokeOnlyTheirFunctions(t *testing.T) {
 	s := synth(t)
+	invokes := map[string][]string{
+		"deploy": {"<ApprovalFunction.Arn>", "<DeployFunction.Arn>", "<HealthFunction.Arn>", "<LockFunction.Arn>", "<MigrateFunction.Arn>",
+			"<PreflightFunction.Arn>", "<RecordFunction.Arn>", "<RollbackFunction.Arn>", "<SnapshotFunction.Arn>"},
+		"rollback": {"<DeployFunction.Arn>", "<HealthFunction.Arn>", "<LockFunction.Arn>", "<MigrateFunction.Arn>",
+			"<PreflightFunction.Arn>", "<RecordFunction.Arn>", "<RollbackFunction.Arn>"},
+	}
+	if diff := cmp.Diff(sortedKeys(invokes), sortedKeys(s.stack.Repo.Definitions)); diff != "" {
+		t.Errorf("state machines (-want +got):\n%s", diff)
+	}
 	for _, name := range sortedKeys(s.stack.Repo.Definitions) {
-		d := s.stack.Repo.Definitions[name]
-		var want []string
-		for _, f := range d.Functions {
-			want = append(want, "<"+pascal(f)+"Function.Arn>")
-		}
-		sort.Strings(want)
+		want := invokes[name]
 		var got []string
 		for _, st := range s.roleStatements(t, pascal(name)+"StateMachine/Role") {
 			for _, a := range st.Actions {

@@ -14,8 +14,6 @@ import (
 	"github.com/slipway-deploy/slipway/infra/eventpattern"
 )
 
-const commit = "3f9a1c2d4e5f60718293a4b5c6d7e8f901234567"
-
 // TestRulesMatchSampleEvents runs every sample event under events/ (but
 // the manual inputs) through every rule's pattern: each event starts
 // exactly the rules listed, and the near misses start none. For a rule

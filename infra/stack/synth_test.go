@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -167,7 +166,12 @@ func distDir(root string) (string, error) {
 		return "", err
 	}
 	tempDirs = append(tempDirs, dir)
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// The go command on PATH (the one make and go test run), or the one
+	// in $GOROOT where that is set.
+	goBin := "go"
+	if root := os.Getenv("GOROOT"); root != "" {
+		goBin = filepath.Join(root, "bin", "go")
+	}
 	for _, f := range fns {
 		if !f.IsDir() {
 			continue

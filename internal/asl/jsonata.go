@@ -8,7 +8,6 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -336,14 +335,4 @@ func registerAWSFunctions() {
 	if err := jsonata.RegisterExts(exts); err != nil {
 		panic(err) // the functions above are fixed; this cannot fail
 	}
-}
-
-// sortedNames returns the keys of m, sorted.
-func sortedNames(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/cli/states"
 	"github.com/slipway-deploy/slipway/internal/cli/status"
 	"github.com/slipway-deploy/slipway/internal/cli/unlock"
+	"github.com/slipway-deploy/slipway/internal/cli/version"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
 
@@ -90,6 +91,10 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// --version prints the same as `slipway version`.
+	info := version.Current()
+	root.Version = info.Line()
+	root.SetVersionTemplate(info.Text())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return factory.UsageError("%v", err) })
 	var bopts backend.Options
 	pf := root.PersistentFlags()
@@ -123,6 +128,7 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 	root.AddCommand(states.NewCmdStates(f))
 	root.AddCommand(migrations.NewCmdMigrations(f))
 	root.AddCommand(configcmd.NewCmdConfig(f, nil))
+	root.AddCommand(version.NewCmdVersion(f, nil))
 	return root
 }
 

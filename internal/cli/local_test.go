@@ -14,10 +14,10 @@ import (
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/cli/status"
 	"github.com/slipway-deploy/slipway/internal/contract"
-	"github.com/slipway-deploy/slipway/internal/demo"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 	"github.com/slipway-deploy/slipway/internal/report"
+	"github.com/slipway-deploy/slipway/internal/scenario"
 )
 
 var (
@@ -38,7 +38,7 @@ func releaseFiles(t *testing.T) map[string]string {
 		}
 		bundles = map[string]string{}
 		for _, v := range []string{"v1", "v2", "v3"} {
-			b, err := demo.BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, filepath.Join(dir, "work"), demo.BuildOptions{})
+			b, err := scenario.BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, filepath.Join(dir, "work"), scenario.BuildOptions{})
 			if err != nil {
 				bundlesErr = err
 				return

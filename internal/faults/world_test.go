@@ -20,12 +20,12 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/contract"
-	"github.com/slipway-deploy/slipway/internal/demo"
 	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/litedb"
 	"github.com/slipway-deploy/slipway/internal/loadgen"
 	"github.com/slipway-deploy/slipway/internal/localenv"
+	"github.com/slipway-deploy/slipway/internal/scenario"
 	"github.com/slipway-deploy/slipway/internal/traffic"
 )
 
@@ -113,7 +113,7 @@ func bundle(t *testing.T, version string) []byte {
 	if path == "" {
 		path = "/healthz"
 	}
-	opts := demo.BuildOptions{Manifest: []byte(fmt.Sprintf(manifest, path)), From: r.from, Migrations: r.migrations}
+	opts := scenario.BuildOptions{Manifest: []byte(fmt.Sprintf(manifest, path)), From: r.from, Migrations: r.migrations}
 	if r.config != "" {
 		opts.Config = []byte(r.config)
 	}
@@ -121,7 +121,7 @@ func bundle(t *testing.T, version string) []byte {
 	if r.version != "" {
 		as = r.version
 	}
-	b, err := demo.BuildRelease(context.Background(), appDir(), as, filepath.Join(workDir, version), opts)
+	b, err := scenario.BuildRelease(context.Background(), appDir(), as, filepath.Join(workDir, version), opts)
 	if err != nil {
 		t.Fatalf("build %s: %v", version, err)
 	}

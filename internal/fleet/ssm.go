@@ -59,12 +59,9 @@ const (
 	ssmMaxResults = 50
 	// ssmCommentLimit is the length limit of a command's comment.
 	ssmCommentLimit = 100
-	// ssmPluginOutputLimit is how much of a step's output
-	// ListCommandInvocations returns: the first 2,500 characters, then a
-	// truncation marker. GetCommandInvocation returns the first 24,000 of
-	// stdout and 8,000 of stderr; S3 or CloudWatch Logs hold all of it.
-	ssmPluginOutputLimit = 2500
-	// ssmStdoutLimit is how much stdout GetCommandInvocation returns.
+	// ssmStdoutLimit is how much stdout GetCommandInvocation returns
+	// (ListCommandInvocations only the first 2,500 characters of a step's
+	// output; S3 or CloudWatch Logs hold all of it).
 	ssmStdoutLimit = 24000
 	// ssmOutputFetches bounds concurrent GetCommandInvocation calls.
 	ssmOutputFetches = 8

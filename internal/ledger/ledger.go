@@ -127,5 +127,4 @@ func ParseTime(s string) time.Time {
 	return t
 }
 
-func ts(t time.Time) string      { return FormatTime(t) }
-func parseTS(s string) time.Time { return ParseTime(s) }
+func ts(t time.Time) string { return FormatTime(t) }

@@ -154,9 +154,8 @@ func myAlter(table string, specs []*ast.AlterTableSpec) []op {
 				continue
 			}
 			o := myColumn(sp.NewColumns[0])
-			old := o.column
 			if sp.Tp == ast.AlterTableChangeColumn && sp.OldColumnName != nil {
-				old = strings.ToLower(sp.OldColumnName.Name.O)
+				old := strings.ToLower(sp.OldColumnName.Name.O)
 				if old != o.column {
 					ops = append(ops, op{kind: opRenameColumn, table: table, column: old, newName: o.column})
 				}

@@ -137,13 +137,6 @@ func contractAbandoned(why string) contract.StateError {
 	return contract.StateError{Error: pipeline.AbandonedError, Cause: why}
 }
 
-func orNothing(v string) string {
-	if v == "" {
-		return "nothing (it was the first deployment)"
-	}
-	return v
-}
-
 // approvalPoll is how often a waiting execution looks for a decision.
 const approvalPoll = 100 * time.Millisecond
 

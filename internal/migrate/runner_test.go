@@ -419,15 +419,20 @@ func TestSecondRunnerWaitsThenNamesTheHolder(t *testing.T) {
 			}
 			hold = func() { conn.ExecContext(ctx, "ROLLBACK"); conn.Close() }
 		} else {
-			// A first runner is in the middle of a slow migration.
-			slow := load(t, map[string]string{"0001_slow.up.sql": sleepSQL(engine, 3) + ";"})
+			// A first runner is in the middle of a migration that waits
+			// for a gate this test holds from its own connection; the
+			// second runner starts once the first is seen blocked on
+			// the gate, so the first holds the runner lock by then.
+			gate, blocked := migrationGate(t, engine, db)
+			first := load(t, map[string]string{"0001_gate.up.sql": gate})
 			done := make(chan error, 1)
 			go func() {
-				_, err := (&migrate.Runner{DB: db, DeploymentID: "first-deploy"}).Up(ctx, slow)
+				_, err := (&migrate.Runner{DB: db, DeploymentID: "first-deploy", LockTimeout: time.Minute}).Up(ctx, first)
 				done <- err
 			}()
-			time.Sleep(700 * time.Millisecond)
+			release := blocked(done)
 			hold = func() {
+				release()
 				if err := <-done; err != nil {
 					t.Errorf("first runner: %v", err)
 				}
@@ -445,6 +450,72 @@ func TestSecondRunnerWaitsThenNamesTheHolder(t *testing.T) {
 			t.Errorf("Up() error = %q, want it to name the holder (%q) and say nothing was applied", err, want)
 		}
 	})
+}
+
+// migrationGate holds a lock on a dedicated connection of db and returns
+// a migration that waits for it, and blocked: blocked waits until a
+// session of this database is seen waiting for the gate (failing the
+// test if the runner ends first, done, or after 30s) and returns the
+// function that opens the gate.
+func migrationGate(t *testing.T, engine string, db *sql.DB) (string, func(done <-chan error) func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var gate, waiting, open string
+	switch engine {
+	case migrate.Postgres:
+		const key = 7214
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("SELECT pg_advisory_lock(%d)", key)); err != nil {
+			t.Fatal(err)
+		}
+		gate = fmt.Sprintf("SELECT pg_advisory_xact_lock(%d);", key)
+		waiting = fmt.Sprintf(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %d
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, key)
+		open = fmt.Sprintf("SELECT pg_advisory_unlock(%d)", key)
+	case migrate.MySQL:
+		var name string
+		if err := conn.QueryRowContext(ctx, "SELECT CONCAT(DATABASE(), '_gate')").Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, "DO GET_LOCK('"+name+"', 0)"); err != nil {
+			t.Fatal(err)
+		}
+		gate = "DO GET_LOCK('" + name + "', 60);\nDO RELEASE_LOCK('" + name + "');"
+		waiting = "SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%GET_LOCK(''" + name + "'', 60)%' AND ID <> CONNECTION_ID()"
+		open = "DO RELEASE_LOCK('" + name + "')"
+	default:
+		t.Fatalf("no gate for %s", engine)
+	}
+	return gate, func(done <-chan error) func() {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var n int
+			if err := conn.QueryRowContext(ctx, waiting).Scan(&n); err != nil {
+				t.Fatalf("look for the first runner waiting at the gate: %v", err)
+			}
+			if n > 0 {
+				break
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("the first runner ended (%v) before it was seen waiting at the gate", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the first runner was not seen waiting at the gate within 30s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return func() {
+			if _, err := conn.ExecContext(ctx, open); err != nil {
+				t.Errorf("open the gate: %v", err)
+			}
+		}
+	}
 }
 
 func TestSessionTimeoutsAreSet(t *testing.T) {

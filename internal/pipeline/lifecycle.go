@@ -96,6 +96,7 @@ func (h *Lifecycle) Handle(ctx context.Context, ev events.EventBridgeEvent) (Lif
 	}
 	env, ok := h.Config.EnvironmentOfGroup(d.Group)
 	if !ok {
+		//lint:ignore ST1005 "Auto Scaling" is the service's proper name
 		return LifecycleResult{}, fmt.Errorf("Auto Scaling group %s is not in any environment of %s (environments.<env>.auto_scaling_groups): instance %s is left to the hook's default result", d.Group, h.Config.App, d.InstanceID)
 	}
 	act := autoscale.Action{Group: d.Group, Hook: d.Hook, Token: d.Token, InstanceID: d.InstanceID}

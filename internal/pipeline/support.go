@@ -17,12 +17,12 @@ import (
 	"github.com/slipway-deploy/slipway/internal/secret"
 )
 
-// Step statuses written to the ledger.
+// Step statuses written to the ledger (contract.Step*).
 const (
-	StepOK      = "ok"
-	StepFailed  = "failed"
-	StepSkipped = "skipped"
-	StepInfo    = "info"
+	StepOK      = contract.StepOK
+	StepFailed  = contract.StepFailed
+	StepSkipped = contract.StepSkipped
+	StepInfo    = contract.StepInfo
 )
 
 // step writes one ledger step. A ledger failure is logged, not returned:

@@ -177,16 +177,16 @@ func NewDeployment(in DeploymentInput) *Report {
 	}
 	for _, st := range in.Steps {
 		switch {
-		case st.Stage == "preflight" && strings.HasPrefix(st.Message, "freeze overridden"):
+		case st.Stage == contract.StagePreflight && strings.HasPrefix(st.Message, "freeze overridden"):
 			var f manifest.ActiveFreeze
 			if json.Unmarshal(st.Detail, &f) == nil {
 				ri.Overridden = &f
 			} else {
 				ri.Overridden = &manifest.ActiveFreeze{What: "a freeze window", Reason: st.Message}
 			}
-		case st.Stage == "preflight" && st.Status == StatusOK && strings.HasPrefix(st.Message, "every host keeps"):
+		case st.Stage == contract.StagePreflight && st.Status == StatusOK && strings.HasPrefix(st.Message, "every host keeps"):
 			ri.TargetChecked = true
-		case st.Stage == "preflight" && st.Status == StatusFailed && strings.Contains(st.Message, "is no longer on"):
+		case st.Stage == contract.StagePreflight && st.Status == StatusFailed && strings.Contains(st.Message, "is no longer on"):
 			ri.TargetChecked = true
 			if m := missingRE.FindStringSubmatch(st.Message); m != nil {
 				ri.MissingOn = strings.Split(m[1], ", ")
@@ -245,7 +245,7 @@ func preflightOf(in DeploymentInput) (contract.PreflightOutput, Migrations, []st
 	p := contract.PreflightOutput{App: in.Deployment.App, Environment: in.Deployment.Environment, Version: in.Deployment.Version,
 		PreviousVersion: in.Deployment.PreviousVersion}
 	for _, st := range in.Steps {
-		if st.Stage != "preflight" || st.Status != StatusOK || len(st.Detail) == 0 {
+		if st.Stage != contract.StagePreflight || st.Status != StatusOK || len(st.Detail) == 0 {
 			continue
 		}
 		var detail struct {
@@ -306,10 +306,10 @@ func alarmsOf(names []string) []Alarm {
 // stageOf maps a ledger step's stage to the report's stage.
 func stageOf(ledgerStage string) string {
 	switch ledgerStage {
-	case "health", "drift":
-		return "rollout"
-	case "verify-rollback", "revert-schema":
-		return "rollback"
+	case contract.StageHealth, contract.StageDrift:
+		return contract.StageRollout
+	case contract.StageVerifyRollback, contract.StageRevertSchema:
+		return contract.StageRollback
 	}
 	return ledgerStage
 }
@@ -400,7 +400,7 @@ func reportSteps(kind string, p contract.PreflightOutput, migs Migrations, d led
 		rb = withLedger(rb, byStage["rollback"], d)
 		at := len(out)
 		for i, s := range out {
-			if s.Stage == "record" {
+			if s.Stage == contract.StageRecord {
 				at = i
 				break
 			}
@@ -420,7 +420,7 @@ func reportSteps(kind string, p contract.PreflightOutput, migs Migrations, d led
 			if after && len(out[i].Messages) == 0 {
 				out[i].Status = StatusPlanned
 			}
-			after = after || out[i].Stage == "record"
+			after = after || out[i].Stage == contract.StageRecord
 		}
 	}
 	return out
@@ -437,11 +437,11 @@ func withLedger(s Step, steps []ledger.Step, d ledger.Deployment) Step {
 		last = st.Status
 		s.Messages = append(s.Messages, Message{At: st.At.UTC(), Status: st.Status, Message: st.Message})
 		switch st.Status {
-		case "ok":
+		case contract.StepOK:
 			ok++
-		case "failed":
+		case contract.StepFailed:
 			failed++
-		case "skipped":
+		case contract.StepSkipped:
 			skipped++
 		default:
 			info++
@@ -451,7 +451,7 @@ func withLedger(s Step, steps []ledger.Step, d ledger.Deployment) Step {
 	switch {
 	case failed > 0:
 		s.Status = StatusFailed
-	case stopped && last != "" && last != "ok" && last != "skipped" && s.Stage != "observe" && s.Stage != "record":
+	case stopped && last != "" && last != "ok" && last != "skipped" && s.Stage != contract.StageObserve && s.Stage != contract.StageRecord:
 		s.Status = StatusInterrupted
 	case ok > 0:
 		s.Status = StatusOK
@@ -517,21 +517,21 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 	var failMsg, alarmFail, bakeMsg string
 	for _, st := range steps {
 		switch {
-		case st.Stage == "health" && st.Status == "ok":
+		case st.Stage == contract.StageHealth && st.Status == "ok":
 			okN++
-		case st.Stage == "health" && st.Status == "failed":
+		case st.Stage == contract.StageHealth && st.Status == "failed":
 			if strings.Contains(st.Message, "in ALARM") || strings.Contains(st.Message, "alarm") {
 				alarmFail = st.Message
 			} else {
 				failN++
 				failMsg = st.Message
 			}
-		case st.Stage == "rollout" && st.Status == "failed":
+		case st.Stage == contract.StageRollout && st.Status == "failed":
 			failN++
 			failMsg = st.Message
-		case st.Stage == "bake" && st.Status == "ok":
+		case st.Stage == contract.StageBake && st.Status == "ok":
 			bakeMsg = st.Message
-		case st.Stage == "bake" && st.Status == "failed":
+		case st.Stage == contract.StageBake && st.Status == "failed":
 			alarmFail = st.Message
 		}
 	}
@@ -700,11 +700,11 @@ func rollbackDetails(in DeploymentInput, restore string) *RollbackDetails {
 	schemaSeen := false
 	for _, st := range in.Steps {
 		switch st.Stage {
-		case "rollback", "verify-rollback", "revert-schema":
+		case contract.StageRollback, contract.StageVerifyRollback, contract.StageRevertSchema:
 		default:
 			continue
 		}
-		if st.Stage == "revert-schema" {
+		if st.Stage == contract.StageRevertSchema {
 			schemaSeen = true
 		}
 		switch {
@@ -712,7 +712,7 @@ func rollbackDetails(in DeploymentInput, restore string) *RollbackDetails {
 			rd.Reverted = append(rd.Reverted, st.Message)
 		case st.Status == "failed":
 			rd.NotReverted = append(rd.NotReverted, st.Message)
-		case st.Stage == "revert-schema" && st.Status == "info":
+		case st.Stage == contract.StageRevertSchema && st.Status == "info":
 			rd.NotReverted = append(rd.NotReverted, st.Message)
 		}
 	}
@@ -892,13 +892,13 @@ func rollbackChecks(p contract.PreflightOutput, steps []ledger.Step, d ledger.De
 		c.Status = StatusPlanned
 	}
 	for _, st := range steps {
-		if st.Stage != "verify-rollback" {
+		if st.Stage != contract.StageVerifyRollback {
 			continue
 		}
 		switch st.Status {
-		case "ok":
+		case contract.StepOK:
 			c.Status, c.Detail = StatusOK, st.Message
-		case "failed":
+		case contract.StepFailed:
 			c.Status, c.Detail = StatusFailed, st.Message
 		}
 	}

@@ -18,9 +18,9 @@ const (
 // Step statuses in section 3 and check statuses in section 4.
 const (
 	StatusPlanned = "planned"
-	StatusOK      = "ok"
-	StatusFailed  = "failed"
-	StatusSkipped = "skipped"
+	StatusOK      = contract.StepOK
+	StatusFailed  = contract.StepFailed
+	StatusSkipped = contract.StepSkipped
 	StatusNotRun  = "not run"
 	StatusWaiting = "waiting"
 	// StatusInterrupted is a stage that was under way when its deployment

@@ -74,7 +74,7 @@ func newDBEnv(t *testing.T, files map[string]string, manifestExtra string) *dbEn
 		},
 		MigrationPlan: schema.Plan,
 	}
-	return &dbEnv{deps: deps, dbPath: dbPath, meta: contract.Artifact{URI: meta.URI, SHA256: meta.SHA256, Size: meta.Size}}
+	return &dbEnv{deps: deps, dbPath: dbPath, meta: contract.Artifact(meta)}
 }
 
 func (e *dbEnv) preflight(t *testing.T, id string) (contract.PreflightOutput, error) {

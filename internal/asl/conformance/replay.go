@@ -236,13 +236,6 @@ func compareEvents(c *Case, history []asl.HistoryEvent) string {
 	return fmt.Sprintf("events: #%d is %s, want %s (%d events, want %d)", i+1, at(got), at(want), len(got), len(want))
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 func clip(s string) string {
 	if len(s) > 300 {
 		return s[:300] + "..."

@@ -83,7 +83,7 @@ func Decide(ctx context.Context, out io.Writer, b backend.Backend, id, decision,
 	if err != nil {
 		return outcome.Error(err)
 	}
-	a, err := l.GetApproval(ctx, d.App, d.Environment, id)
+	_, err = l.GetApproval(ctx, d.App, d.Environment, id)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return factory.WithHint(factory.ExitUsage, fmt.Errorf("deployment %s (%s %s to %s, %s) has no approval request", id, d.Kind, d.Version, d.Environment, d.Status),
 			"only deployments that wait for a person can be approved or rejected; `slipway status` lists them")
@@ -95,7 +95,7 @@ func Decide(ctx context.Context, out io.Writer, b backend.Backend, id, decision,
 		return factory.WithHint(factory.ExitRefused, fmt.Errorf("deployment %s already ended %s", id, d.Status), "start a new deployment to ask again")
 	}
 	who := backend.Who(ctx, b, as)
-	a, err = l.DecideApproval(ctx, d.App, d.Environment, id, decision, who, reason, now())
+	a, err := l.DecideApproval(ctx, d.App, d.Environment, id, decision, who, reason, now())
 	if err != nil {
 		return outcome.Error(err)
 	}

@@ -4,10 +4,17 @@
 package demo
 
 import (
+	"context"
+	"io"
+	"os"
+
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-deploy/slipway/internal/cli/backend"
+	deploycmd "github.com/slipway-deploy/slipway/internal/cli/deploy"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
-	"github.com/slipway-deploy/slipway/internal/demo"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+	"github.com/slipway-deploy/slipway/internal/scenario"
 )
 
 // Options are the demo command's inputs.
@@ -34,7 +41,7 @@ func NewCmdDemo(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 			if runF != nil {
 				return runF(opts)
 			}
-			_, err := demo.Run(cmd.Context(), demo.Options{Root: opts.Dir, AppDir: opts.AppDir, Out: opts.IO.Out, Instances: opts.Instances, Keep: opts.Keep, Database: opts.Database})
+			_, err := Run(cmd.Context(), opts)
 			return err
 		},
 	}
@@ -44,4 +51,19 @@ func NewCmdDemo(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "leave the apps running at the end")
 	cmd.Flags().StringVar(&opts.Database, "database", "", "a PostgreSQL or MySQL/MariaDB server (postgres://postgres@127.0.0.1:5432/postgres, mysql://root@127.0.0.1:3306) on which to create the demo's database, slipway_demo_staging, instead of a SQLite file")
 	return cmd
+}
+
+// Run runs the demo scenario (internal/scenario) with each deployment
+// going through `slipway deploy --local`'s own code.
+func Run(ctx context.Context, opts *Options) ([]scenario.Outcome, error) {
+	return scenario.Run(ctx, scenario.Options{Root: opts.Dir, AppDir: opts.AppDir, Out: opts.IO.Out, Instances: opts.Instances, Keep: opts.Keep,
+		Database: opts.Database, Deploy: deployLocal})
+}
+
+// deployLocal is `slipway deploy --local --env staging --version VERSION`
+// on env, waiting for the end.
+func deployLocal(ctx context.Context, env *localenv.Env, out io.Writer, version string) (scenario.Deployed, error) {
+	res, err := deploycmd.Start(ctx, out, backend.NewLocal(env, false),
+		&deploycmd.Options{Env: "staging", Version: version, Wait: true, Source: "demo", As: os.Getenv("USER")})
+	return scenario.Deployed{Deployment: res.Deployment, Recorded: res.Recorded, Error: res.Execution.Error, Cause: res.Execution.Cause}, err
 }

@@ -2,13 +2,18 @@ package show
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-deploy/slipway/internal/cli/backend/backendtest"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/cli/outcome"
+	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/report"
 )
@@ -52,18 +57,83 @@ func TestShowUnknownDeployment(t *testing.T) {
 	}
 }
 
-// TestShowUsesTheHistoryTimings checks that the execution history's stage
-// timings, where the backend keeps it, replace the ledger's.
-func TestShowUsesTheHistoryTimings(t *testing.T) {
-	f := backendtest.New(t)
-	backendtest.Seed(t, f)
-	want := []report.StageTiming{{Stage: "preflight", StartedAt: backendtest.T0, Seconds: 4.2, Status: "ok"}}
-	f.TimingsFunc = func(context.Context, ledger.Deployment) ([]report.StageTiming, error) { return want, nil }
-	r, err := Build(context.Background(), f, backendtest.StagingV1, backendtest.T0)
-	if err != nil {
-		t.Fatal(err)
+// TestShowTimings renders the seeded ledger's reports and checks the
+// Timings section: a finished deployment shows the execution history's
+// stage timings where the backend keeps them, the ledger's steps'
+// otherwise (no history, or it cannot be read); a running one never asks
+// for the history.
+func TestShowTimings(t *testing.T) {
+	history := []report.StageTiming{
+		{Stage: "preflight", StartedAt: backendtest.T0, Seconds: 4.2, Status: "ok"},
+		{Stage: "rollout", StartedAt: backendtest.T0.Add(5 * time.Second), Seconds: 61, Status: "failed"},
 	}
-	if len(r.Timings) != 1 || r.Timings[0].Seconds != 4.2 {
-		t.Errorf("timings = %+v, want the history's %+v", r.Timings, want)
+	fromSteps := []string{
+		"   preflight          0.3s  ✓ ok",
+		"   lock               0.1s  ✓ ok",
+		"   snapshot           0.1s  ✓ ok",
+		"   migrate            0.1s  ✓ ok",
+		"   rollout            2.9s  ✓ ok",
+		"   bake               0.1s  ✓ ok",
+		"   record             0.1s  ✓ ok",
+		"   unlock             0.1s  ✓ ok",
 	}
+	const running = "staging-v3-20261126T094000Z-eeee"
+	tests := []struct {
+		name      string
+		id        string
+		history   []report.StageTiming
+		err       error
+		want      []string
+		wantAsked bool
+	}{
+		{name: "history", id: backendtest.StagingV1, history: history, wantAsked: true,
+			want: []string{"   preflight          4.2s  ✓ ok", "   rollout           1m01s  ✗ failed"}},
+		{name: "no history", id: backendtest.StagingV1, wantAsked: true, want: fromSteps},
+		{name: "history unreadable", id: backendtest.StagingV1, err: errors.New("throttled"), wantAsked: true, want: fromSteps},
+		{name: "running", id: running, history: history, want: []string{"   preflight          0.3s  ✓ ok"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := backendtest.New(t)
+			backendtest.Seed(t, f)
+			ctx := context.Background()
+			if err := f.Store.PutDeployment(ctx, ledger.Deployment{ID: running, App: "shop", Environment: "staging", Version: "v3", PreviousVersion: "v1",
+				Kind: contract.KindDeploy, Status: contract.StatusRunning, StartedAt: backendtest.T0.Add(40 * time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Store.AddStep(ctx, ledger.Step{DeploymentID: running, Stage: "preflight", Status: "ok", Message: "deploy v3 to staging",
+				At: backendtest.T0.Add(40*time.Minute + 300*time.Millisecond)}); err != nil {
+				t.Fatal(err)
+			}
+			asked := false
+			f.TimingsFunc = func(_ context.Context, d ledger.Deployment) ([]report.StageTiming, error) {
+				asked = true
+				if d.ID != tt.id {
+					t.Errorf("Timings(%s), want %s", d.ID, tt.id)
+				}
+				return tt.history, tt.err
+			}
+			io, out, _ := backendtest.IO()
+			opts := &Options{IO: io, Backend: f.Open, DeploymentID: tt.id, Now: func() time.Time { return backendtest.T0.Add(time.Hour) }}
+			if err := run(ctx, opts); err != nil {
+				t.Fatalf("show %s: %v", tt.id, err)
+			}
+			if asked != tt.wantAsked {
+				t.Errorf("history asked = %t, want %t", asked, tt.wantAsked)
+			}
+			if diff := cmp.Diff(tt.want, timingsSection(out.String())); diff != "" {
+				t.Errorf("show %s Timings (-want +got):\n%s\n%s", tt.id, diff, out)
+			}
+		})
+	}
+}
+
+// timingsSection returns the lines of the text report's Timings section.
+func timingsSection(text string) []string {
+	_, rest, ok := strings.Cut(text, "\nTimings\n")
+	if !ok {
+		return nil
+	}
+	section, _, _ := strings.Cut(rest, "\n\n")
+	return strings.Split(strings.TrimRight(section, "\n"), "\n")
 }

@@ -315,19 +315,6 @@ func (h *host) run(action, version string) string {
 	return log.String() + string(b) + "\n"
 }
 
-// serving returns what the instances of env serve.
-func (f *ssmFake) serving(env string) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []string
-	for _, h := range f.hosts {
-		if h.env == env {
-			out = append(out, h.current)
-		}
-	}
-	return out
-}
-
 // cloudWatchFake is CloudWatch (Smithy RPC v2 CBOR): DescribeAlarms over
 // alarms that are OK, but in ALARM while a broken blue/green release
 // serves (the side's target group health checks do not catch it: the

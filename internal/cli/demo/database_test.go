@@ -13,6 +13,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/localenv"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/migrate/migratetest"
+	"github.com/slipway-deploy/slipway/internal/scenario"
 )
 
 // TestDemoOnServerDatabase runs the demo scenario on the embedded
@@ -33,8 +34,8 @@ func TestDemoOnServerDatabase(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "state")
 			prefix := "slipway_test_" + migratetest.Random() + "_"
 			var out strings.Builder
-			outcomes, err := Run(ctx, Options{Root: root, AppDir: filepath.Join("..", "..", "examples", "demo-app"), Out: &out, Keep: true,
-				Database: url, DatabasePrefix: prefix})
+			outcomes, err := scenario.Run(ctx, scenario.Options{Root: root, AppDir: filepath.Join("..", "..", "..", "examples", "demo-app"), Out: &out, Keep: true,
+				Database: url, DatabasePrefix: prefix, Deploy: deployLocal})
 			env, openErr := localenv.Open(root)
 			if openErr != nil {
 				t.Fatalf("open the demo environment: %v\noutput:\n%s", openErr, out.String())

@@ -1,10 +1,11 @@
-package demo
+package scenario
 
 import (
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -136,10 +137,23 @@ func allServe(t *testing.T, env *localenv.Env, want string) {
 func pids(t *testing.T, env *localenv.Env) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	insts, _ := env.Fleet.Instances(context.Background(), "staging")
+	insts, err := env.Fleet.Instances(context.Background(), "staging")
+	if err != nil {
+		t.Fatalf("list staging instances: %v", err)
+	}
+	if len(insts) == 0 {
+		t.Fatal("staging has no instances")
+	}
 	for _, i := range insts {
-		b, _ := os.ReadFile(filepath.Join(env.Fleet.InstanceDir("staging", i.ID), "app.pid"))
-		out[i.ID] = strings.TrimSpace(string(b))
+		b, err := os.ReadFile(filepath.Join(env.Fleet.InstanceDir("staging", i.ID), "app.pid"))
+		if err != nil {
+			t.Fatalf("read %s's pid: %v", i.ID, err)
+		}
+		pid := strings.TrimSpace(string(b))
+		if _, err := strconv.Atoi(pid); err != nil {
+			t.Fatalf("%s's app.pid = %q, want a process id", i.ID, pid)
+		}
+		out[i.ID] = pid
 	}
 	return out
 }

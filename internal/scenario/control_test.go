@@ -1,4 +1,4 @@
-package demo
+package scenario
 
 import (
 	"context"
@@ -112,9 +112,16 @@ func TestScenarioPushDuringDeploymentWaitsForTheLock(t *testing.T) {
 	// Push the second commit once the first holds the lock.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		locks, _ := env.Ledger.Locks(ctx, "demo", "staging")
-		if len(locks) == 1 || time.Now().After(deadline) {
+		locks, err := env.Ledger.Locks(ctx, "demo", "staging")
+		if err != nil {
+			t.Fatalf("read staging's locks: %v", err)
+		}
+		if len(locks) == 1 {
 			break
+		}
+		if time.Now().After(deadline) {
+			_, _ = starter.Wait() // let the execution end before the test removes its directory
+			t.Fatalf("the first push's execution did not take the lock within 30s (locks %v)", locks)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

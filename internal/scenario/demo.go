@@ -1,4 +1,4 @@
-package demo
+package scenario
 
 import (
 	"context"
@@ -10,9 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slipway-deploy/slipway/internal/cli/backend"
-	deploycmd "github.com/slipway-deploy/slipway/internal/cli/deploy"
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/loadgen"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
@@ -35,6 +34,23 @@ type Options struct {
 	Database string
 	// DatabasePrefix replaces the database name's prefix (tests).
 	DatabasePrefix string
+	// Deploy deploys each release (required).
+	Deploy Deployer
+}
+
+// Deployer deploys version to env's staging environment, printing its
+// progress to out, and waits for the execution to end. `slipway demo`
+// passes `slipway deploy --local`'s own code.
+type Deployer func(ctx context.Context, env *localenv.Env, out io.Writer, version string) (Deployed, error)
+
+// Deployed is what a Deployer returns: the ledger's final record and the
+// execution's error and cause. Recorded is false when there is no final
+// record (the execution failed before Record wrote it).
+type Deployed struct {
+	Deployment ledger.Deployment
+	Recorded   bool
+	Error      string
+	Cause      string
 }
 
 // Step is one deployment of the scenario and the status it must end with.
@@ -91,6 +107,9 @@ const TrafficPace = 5 * time.Millisecond
 // Run runs the scenario and returns each deployment's outcome. The error is
 // non-nil when something could not run or an outcome is not the expected one.
 func Run(ctx context.Context, opts Options) ([]Outcome, error) {
+	if opts.Deploy == nil {
+		return nil, errors.New("run the demo scenario: Options.Deploy is nil")
+	}
 	if opts.Instances <= 0 {
 		opts.Instances = 3
 	}
@@ -153,8 +172,6 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 		logf("published release %s (%d KiB, sha256 %.12s…)", s.Version, meta.Size>>10, meta.SHA256)
 	}
 
-	// Each deployment goes through `slipway deploy --local`'s own code.
-	b := backend.NewLocal(env, false)
 	endpoint := trafficEndpoint(env, "staging")
 	if endpoint != "" {
 		logf("load: 2 clients, a request every %s each, through the staging endpoint %s", TrafficPace, endpoint)
@@ -181,7 +198,7 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 				return outcomes, err
 			}
 		}
-		res, err := deploycmd.Start(ctx, opts.Out, b, &deploycmd.Options{Env: "staging", Version: s.Version, Wait: true, Source: "demo", As: os.Getenv("USER")})
+		res, err := opts.Deploy(ctx, env, opts.Out, s.Version)
 		var traffic *loadgen.Result
 		if load != nil {
 			r := load.Stop()
@@ -197,14 +214,14 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 			}
 			return outcomes, err
 		}
-		d, exec := res.Deployment, res.Execution
-		o := Outcome{Version: s.Version, DeploymentID: d.ID, Status: d.Status, Want: s.Want, Error: exec.Error, Summary: d.Summary, Traffic: traffic}
+		d := res.Deployment
+		o := Outcome{Version: s.Version, DeploymentID: d.ID, Status: d.Status, Want: s.Want, Error: res.Error, Summary: d.Summary, Traffic: traffic}
 		outcomes = append(outcomes, o)
 		if d.Status == contract.StatusSucceeded {
 			before = s.Version
 		}
 		if d.Status != s.Want {
-			failed = append(failed, fmt.Sprintf("%s ended %s, want %s (%s %s)", s.Version, d.Status, s.Want, exec.Error, exec.Cause))
+			failed = append(failed, fmt.Sprintf("%s ended %s, want %s (%s %s)", s.Version, d.Status, s.Want, res.Error, res.Cause))
 		}
 	}
 

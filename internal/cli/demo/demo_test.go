@@ -12,13 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/litedb"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
 
-// TestDemoEndToEnd runs the demo scenario in a temporary directory and
+// TestDemoEndToEnd runs the demo scenario as `slipway demo` does, through
+// `slipway deploy --local`'s code, in a temporary directory and
 // checks what is real afterwards: where current points on every instance,
 // what every instance's /healthz answers, the schema version in the
 // database, the ledger, and that no process is left running.
@@ -29,7 +31,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "state")
 	var out strings.Builder
 	ctx := context.Background()
-	outcomes, err := Run(ctx, Options{Root: root, AppDir: filepath.Join("..", "..", "examples", "demo-app"), Out: &out, Keep: true})
+	outcomes, err := Run(ctx, &Options{IO: &factory.IOStreams{Out: &out}, Dir: root, AppDir: filepath.Join("..", "..", "..", "examples", "demo-app"), Instances: 3, Keep: true})
 	env, openErr := localenv.Open(root)
 	if openErr != nil {
 		t.Fatalf("open the demo environment: %v", openErr)
