@@ -169,7 +169,7 @@ func TestHostDocumentTakesTheAdaptersParameters(t *testing.T) {
 	want := map[string]string{
 		"SSMParamAction": ParamAction, "SSMParamVersion": ParamVersion, "SSMParamArtifactKey": ParamArtifactKey,
 		"SSMParamSHA256": ParamSHA256, "SSMParamDeploymentID": ParamDeploymentID, "SSMParamKeep": ParamKeep,
-		"SSMParamExecutionTimeout": ParamExecutionTimeout,
+		"SSMParamExecutionTimeout":  ParamExecutionTimeout,
 		"SSMParamConfigFingerprint": ParamConfigFingerprint, "SSMParamConfigEnv": ParamConfigEnv, "SSMParamResolver": ParamResolver,
 	}
 	if diff := cmp.Diff(want, consts); diff != "" {
