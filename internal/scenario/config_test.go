@@ -146,7 +146,7 @@ func TestScenarioConfiguration(t *testing.T) {
 	set("/demo/staging/greeting", "bonjour")
 	c2 := run("deploy c2 with a new greeting", contract.DeployRequest{Version: "c2"}, contract.StatusSucceeded)
 	allGreet(t, env, "c2", "bonjour")
-	if r := reportOf(t, env, c2); !strings.Contains(r, "configuration changed: GREETING") {
+	if r := reportOf(t, env, c2); !strings.Contains(r, "1 key changed: GREETING") {
 		t.Errorf("c2's report does not say which key changed:\n%s", r)
 	}
 
@@ -156,7 +156,7 @@ func TestScenarioConfiguration(t *testing.T) {
 	set("/demo/staging/greeting", "salut")
 	only := run("config-only", contract.DeployRequest{Version: "c2", ConfigOnly: true}, contract.StatusSucceeded)
 	allGreet(t, env, "config-only", "salut")
-	if r := reportOf(t, env, only); !strings.Contains(r, "configuration changed: GREETING (configuration only") {
+	if r := reportOf(t, env, only); !strings.Contains(r, "replacing c2; configuration hmac-sha256:") || !strings.Contains(r, "1 key changed: GREETING") {
 		t.Errorf("the configuration-only report does not say so:\n%s", r)
 	}
 
