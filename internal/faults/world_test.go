@@ -177,12 +177,9 @@ type world struct {
 	env *localenv.Env
 }
 
-func newWorld(t *testing.T, versions ...string) *world {
-	t.Helper()
-	return newWorldWith(t, localenv.Options{App: "demo", Instances: 3}, versions...)
-}
-
-// newWorldWith is newWorld on an environment initialised with opts.
+// newWorldWith sets up a row's world on an environment initialised with
+// opts (the matrix gives demo with three instances, and a balancer where
+// the row runs behind one).
 func newWorldWith(t *testing.T, opts localenv.Options, versions ...string) *world {
 	t.Helper()
 	if testing.Short() {

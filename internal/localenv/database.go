@@ -195,7 +195,8 @@ func (s Server) create(ctx context.Context, admin *sql.DB, name, dir string) err
 	if s.Engine == "mysql" {
 		ins = `INSERT INTO ` + ownerTable + ` (dir) VALUES (?)`
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE `+ownerTable+` (dir VARCHAR(4000) NOT NULL)`); err == nil {
+	_, err = db.ExecContext(ctx, `CREATE TABLE `+ownerTable+` (dir VARCHAR(4000) NOT NULL)`)
+	if err == nil {
 		_, err = db.ExecContext(ctx, ins, dir)
 	}
 	if err != nil {
