@@ -3,6 +3,8 @@ package scenario
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -145,7 +147,17 @@ func pids(t *testing.T, env *localenv.Env) map[string]string {
 		t.Fatal("staging has no instances")
 	}
 	for _, i := range insts {
-		b, err := os.ReadFile(filepath.Join(env.Fleet.InstanceDir("staging", i.ID), "app.pid"))
+		dir := env.Fleet.InstanceDir("staging", i.ID)
+		b, err := os.ReadFile(filepath.Join(dir, "app.pid"))
+		if errors.Is(err, fs.ErrNotExist) {
+			// An instance no release was ever activated on (the idle side
+			// of a blue/green pair before its first deployment) runs
+			// nothing; one with a release must have a pid.
+			if _, cerr := os.Lstat(filepath.Join(dir, "current")); errors.Is(cerr, fs.ErrNotExist) {
+				out[i.ID] = "(no release)"
+				continue
+			}
+		}
 		if err != nil {
 			t.Fatalf("read %s's pid: %v", i.ID, err)
 		}
