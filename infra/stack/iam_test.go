@@ -288,6 +288,8 @@ func TestInstancePolicy(t *testing.T) {
 		}
 		resolvers = append(resolvers, "arn:aws:s3:::cdk-hnb659fds-assets-111111111111-eu-west-1/"+key)
 	}
+	// The policy lists a statement's resources in CDK's order, not ours.
+	sort.Strings(resolvers)
 	want := []statement{
 		{Sid: "DownloadReleases", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"<Artifacts.Arn>/demo/*"}},
 		{Sid: "ListReleases", Effect: "Allow", Actions: []string{"s3:ListBucket"}, Resources: []string{"<Artifacts.Arn>"},
