@@ -58,16 +58,33 @@ var (
 // t0 is the suite's clock: a fixed instant with a fractional second.
 var t0 = time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.UTC)
 
+// Option changes how Run exercises a store.
+type Option func(*options)
+
+type options struct{ serialLeases bool }
+
+// SerialLeases makes the lease contention test send its AcquireLease calls
+// one after another instead of at once. It is for moto_server, which
+// answers requests on threads with no lock around a conditional write's
+// check, so two concurrent conditional puts can both succeed there; real
+// DynamoDB, the wire fake and SQLite evaluate the condition atomically and
+// run the concurrent form.
+func SerialLeases() Option { return func(o *options) { o.serialLeases = true } }
+
 // Run runs the conformance suite against the stores open returns; open is
 // called once per subtest and must return an empty store.
-func Run(t *testing.T, open func(t *testing.T) Store) {
+func Run(t *testing.T, open func(t *testing.T) Store, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	t.Run("deployments", func(t *testing.T) { testDeployments(t, open) })
 	t.Run("update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("list", func(t *testing.T) { testList(t, open) })
 	t.Run("steps", func(t *testing.T) { testSteps(t, open) })
 	t.Run("instance results", func(t *testing.T) { testInstanceResults(t, open) })
 	t.Run("leases", func(t *testing.T) { testLeases(t, open) })
-	t.Run("concurrent leases", func(t *testing.T) { testConcurrentLeases(t, open) })
+	t.Run("concurrent leases", func(t *testing.T) { testConcurrentLeases(t, open, o.serialLeases) })
 	t.Run("break lease", func(t *testing.T) { testBreakLease(t, open) })
 	t.Run("events", func(t *testing.T) { testEvents(t, open) })
 	t.Run("pending push", func(t *testing.T) { testPending(t, open) })
@@ -743,7 +760,7 @@ func testLeases(t *testing.T, open func(t *testing.T) Store) {
 	}
 }
 
-func testConcurrentLeases(t *testing.T, open func(t *testing.T) Store) {
+func testConcurrentLeases(t *testing.T, open func(t *testing.T) Store, serial bool) {
 	ctx := context.Background()
 	s := open(t)
 	const n = 10
@@ -757,10 +774,17 @@ func testConcurrentLeases(t *testing.T, open func(t *testing.T) Store) {
 	var wg sync.WaitGroup
 	for i := range n {
 		owner := fmt.Sprintf("exec-%d", i)
-		wg.Go(func() {
-			<-start
+		acquire := func() {
 			l, err := s.AcquireLease(ctx, "shop", "production", owner, "dep-"+owner, time.Hour, t0)
 			results <- result{owner, l, err}
+		}
+		if serial {
+			acquire()
+			continue
+		}
+		wg.Go(func() {
+			<-start
+			acquire()
 		})
 	}
 	close(start)
