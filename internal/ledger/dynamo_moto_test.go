@@ -39,7 +39,7 @@ func TestDynamoConformanceOnMoto(t *testing.T) {
 		t.Helper()
 		client, name := motoTable(t)
 		return &ledger.Dynamo{Client: client, Table: name}
-	}, ledgertest.SerialLeases())
+	}, ledgertest.SerialConditionalWrites())
 }
 
 // TestEmptyKeyValues sends requests that bind an empty string to a key

@@ -61,15 +61,16 @@ var t0 = time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.UTC)
 // Option changes how Run exercises a store.
 type Option func(*options)
 
-type options struct{ serialLeases bool }
+type options struct{ serial bool }
 
-// SerialLeases makes the lease contention test send its AcquireLease calls
-// one after another instead of at once. It is for moto_server, which
-// answers requests on threads with no lock around a conditional write's
-// check, so two concurrent conditional puts can both succeed there; real
-// DynamoDB, the wire fake and SQLite evaluate the condition atomically and
-// run the concurrent form.
-func SerialLeases() Option { return func(o *options) { o.serialLeases = true } }
+// SerialConditionalWrites makes the contention tests (concurrent leases,
+// concurrent updates) send their conditional writes one after another
+// instead of at once. It is for moto_server, which answers requests on
+// threads with no lock around a conditional write's check, so two
+// concurrent conditional puts can both succeed there; real DynamoDB, the
+// wire fake and SQLite evaluate the condition atomically and run the
+// concurrent form.
+func SerialConditionalWrites() Option { return func(o *options) { o.serial = true } }
 
 // Run runs the conformance suite against the stores open returns; open is
 // called once per subtest and must return an empty store.
@@ -79,12 +80,12 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts ...Option) {
 		opt(&o)
 	}
 	t.Run("deployments", func(t *testing.T) { testDeployments(t, open) })
-	t.Run("update", func(t *testing.T) { testUpdate(t, open) })
+	t.Run("update", func(t *testing.T) { testUpdate(t, open, o.serial) })
 	t.Run("list", func(t *testing.T) { testList(t, open) })
 	t.Run("steps", func(t *testing.T) { testSteps(t, open) })
 	t.Run("instance results", func(t *testing.T) { testInstanceResults(t, open) })
 	t.Run("leases", func(t *testing.T) { testLeases(t, open) })
-	t.Run("concurrent leases", func(t *testing.T) { testConcurrentLeases(t, open, o.serialLeases) })
+	t.Run("concurrent leases", func(t *testing.T) { testConcurrentLeases(t, open, o.serial) })
 	t.Run("break lease", func(t *testing.T) { testBreakLease(t, open) })
 	t.Run("events", func(t *testing.T) { testEvents(t, open) })
 	t.Run("pending push", func(t *testing.T) { testPending(t, open) })
@@ -270,7 +271,7 @@ func testDeployments(t *testing.T, open func(t *testing.T) Store) {
 	})
 }
 
-func testUpdate(t *testing.T, open func(t *testing.T) Store) {
+func testUpdate(t *testing.T, open func(t *testing.T) Store, serial bool) {
 	ctx := context.Background()
 	t.Run("applies and stores", func(t *testing.T) {
 		s := open(t)
@@ -334,13 +335,18 @@ func testUpdate(t *testing.T, open func(t *testing.T) Store) {
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
 		for range n {
-			wg.Go(func() {
+			inc := func() {
 				_, err := s.UpdateDeployment(ctx, "dep-1", func(d *ledger.Deployment) error {
 					d.SchemaAfter++
 					return nil
 				})
 				errs <- err
-			})
+			}
+			if serial {
+				inc()
+				continue
+			}
+			wg.Go(inc)
 		}
 		wg.Wait()
 		close(errs)
