@@ -11,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +26,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/slipway-deploy/slipway/internal/fleet"
+	"github.com/slipway-deploy/slipway/internal/freeport"
 	"github.com/slipway-deploy/slipway/scripts"
 )
 
@@ -140,33 +139,14 @@ func cmpOr[T comparable](v, def T) T {
 	return v
 }
 
-// freePort returns the first of n consecutive free ports on 127.0.0.1. It
-// draws them below Linux's ephemeral range (32768 and up), so that no
-// client connection (the host script's curl) takes one before the app
-// listens on it, and checks each with net.Listen.
+// freePort returns the first of n consecutive free ports on 127.0.0.1.
 func freePort(t *testing.T, n int) int {
 	t.Helper()
-	for range 100 {
-		base := 20000 + rand.IntN(12000)
-		var listeners []net.Listener
-		ok := true
-		for i := range n {
-			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i))
-			if err != nil {
-				ok = false
-				break
-			}
-			listeners = append(listeners, ln)
-		}
-		for _, ln := range listeners {
-			ln.Close()
-		}
-		if ok {
-			return base
-		}
+	base, err := freeport.Range(n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no %d consecutive free ports found", n)
-	return 0
+	return base
 }
 
 // newFleet provisions n instances of env "test" in a new embedded fleet

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +23,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/fleet"
+	"github.com/slipway-deploy/slipway/internal/freeport"
 	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/hostconfig"
 	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
@@ -168,7 +168,7 @@ func Init(root string, opts Options) (_ *Env, err error) {
 			return nil, err
 		}
 		cfg.Environments[env] = config.Environment{Production: env == "production", DatabaseSecret: name}
-		port, err := freePortRange(opts.Instances)
+		port, err := freeport.Range(opts.Instances)
 		if err != nil {
 			return nil, fmt.Errorf("init embedded environment: find free ports: %w", err)
 		}
@@ -366,7 +366,7 @@ func (e *Env) AddInstance(ctx context.Context, env string) (string, error) {
 		}
 	}
 	id := fmt.Sprintf("%s-%d", env, next+1)
-	port, err := freePortRange(1)
+	port, err := freeport.Range(1)
 	if err != nil {
 		return "", fmt.Errorf("add instance to %s: %w", env, err)
 	}
@@ -477,30 +477,3 @@ func (f localFleet) Lookup(ctx context.Context, env string, ids []string) ([]fle
 	return out, nil
 }
 
-// freePortRange finds n consecutive free ports on 127.0.0.1.
-func freePortRange(n int) (int, error) {
-	for attempt := 0; attempt < 50; attempt++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if base+n > 65535 {
-			continue
-		}
-		ok := true
-		for p := base; p < base+n; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return base, nil
-		}
-	}
-	return 0, errors.New("no free port range")
-}
