@@ -134,12 +134,20 @@ func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action
 		return res, fmt.Errorf("read the deployments of %s: %w (the hook's default result applies to %s)", env, err, act.InstanceID)
 	}
 	version, _ := ledger.Serving(ds)
+	// The configuration goes with the release: the one what serves runs
+	// with, or the running deployment's. Without it a release that declares
+	// configuration would start on the new host with none.
+	_, cp := ServingConfig(ds)
 	deploymentID := ""
 	if len(ds) > 0 && ds[0].Status == contract.StatusRunning && ds[0].Kind == contract.KindDeploy && h.rolloutBegun(ctx, ds[0].ID) {
 		// The deployment's waves have begun (its migrations ran): the new
 		// instance joins it on the release it deploys. Before that, it gets
 		// what serves, and the deployment's rollout moves it with the rest.
-		version, deploymentID = ds[0].Version, ds[0].ID
+		version, deploymentID, cp = ds[0].Version, ds[0].ID, ds[0].Config
+	}
+	configFP, configEnv := "", ""
+	if cp != nil && cp.Fingerprint != "" {
+		configFP, configEnv = cp.Fingerprint, env
 	}
 	res.Version = version
 	if version == "" {
@@ -189,7 +197,7 @@ func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action
 		opID = "scale-out-" + act.InstanceID
 	}
 	cmdID, err := h.Fleet.Send(ctx, env, fleet.Command{DeploymentID: opID, Action: fleet.ActionActivate, Version: version,
-		ArtifactURI: art.URI, SHA256: art.SHA256, InstanceIDs: []string{act.InstanceID}})
+		ArtifactURI: art.URI, SHA256: art.SHA256, InstanceIDs: []string{act.InstanceID}, ConfigFingerprint: configFP, ConfigEnv: configEnv})
 	if err != nil {
 		return abandon(fmt.Sprintf("the activation could not be sent (%v)", err))
 	}

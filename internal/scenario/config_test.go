@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/slipway-deploy/slipway/internal/autoscale"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 	"github.com/slipway-deploy/slipway/internal/report"
@@ -183,6 +184,25 @@ func TestScenarioConfiguration(t *testing.T) {
 	}
 	allGreet(t, env, "rolled back to c1", "hello")
 
+	// A new instance from the Auto Scaling group gets c1 with c1's
+	// configuration. The stores give another greeting now, so the new host
+	// cannot resolve the values c1 was deployed with: it is abandoned, not
+	// put into service with unchecked values. With the values back, it
+	// goes into service greeting as the others do.
+	res, err := env.ScaleOut(ctx, "staging")
+	if err != nil || res.Action != autoscale.Abandon || !strings.Contains(res.Message, "changed since the deployment checked it") {
+		t.Errorf("scale-out with the stores changed since c1 = %+v, %v; want ABANDON saying the configuration changed", res, err)
+	}
+	set("/demo/staging/greeting", "hello")
+	res, err = env.ScaleOut(ctx, "staging")
+	if err != nil || res.Action != autoscale.Continue || res.Version != "c1" {
+		t.Fatalf("scale-out with c1's values = %+v, %v; want CONTINUE on c1", res, err)
+	}
+	allGreet(t, env, "after the scale-out", "hello")
+	if n := len(greetings(t, env)); n != 3 {
+		t.Errorf("%d instances after the scale-out, want 3", n)
+	}
+
 	// The environment files are private, and the secret is nowhere else.
 	envFiles := 0
 	err = filepath.WalkDir(env.Root, func(path string, d fs.DirEntry, err error) error {
@@ -209,8 +229,8 @@ func TestScenarioConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if envFiles < 2*3 {
-		t.Errorf("%d environment files, want at least 6 (2 instances, c1 hello, c2 bonjour and salut)", envFiles)
+	if envFiles < 2*3+1 {
+		t.Errorf("%d environment files, want at least 7 (2 instances, c1 hello, c2 bonjour and salut; the scaled-out one, c1 hello)", envFiles)
 	}
 }
 
