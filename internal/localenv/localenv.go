@@ -476,4 +476,3 @@ func (f localFleet) Lookup(ctx context.Context, env string, ids []string) ([]fle
 	}
 	return out, nil
 }
-
