@@ -85,12 +85,14 @@ func newMotoStack(t *testing.T) *motoStack {
 	return st
 }
 
-// onAWS runs a command line with the real backend selection: no --local,
-// so the AWS backend, built from the environment, talking to moto.
+// onAWS runs a command line with the real backend selection and
+// --local=false (a checkout where make demo ran has a .slipway/local the
+// CLI would find), so the AWS backend, built from the environment,
+// talking to moto.
 func onAWS(t *testing.T, want int, args ...string) string {
 	t.Helper()
 	io, out, errOut := backendtest.IO()
-	if code := Run(context.Background(), &factory.Factory{IO: io}, args); code != want {
+	if code := Run(context.Background(), &factory.Factory{IO: io}, append(args, "--local=false")); code != want {
 		t.Fatalf("slipway %s = exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
 	}
 	return out.String() + errOut.String()

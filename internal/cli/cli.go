@@ -10,7 +10,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -41,25 +42,18 @@ import (
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
 
-// LocalDirEnv names the environment variable that points at the embedded
-// environment's state directory.
-const LocalDirEnv = "SLIPWAY_LOCAL_DIR"
-
-// DefaultLocalDir is the embedded environment's state directory by default.
-const DefaultLocalDir = ".slipway/local"
-
 // Main runs the command line and returns the process exit code. The root
 // context is cancelled on SIGINT and SIGTERM.
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	f := &factory.Factory{IO: factory.System(), Resolver: localResolver}
+	f := &factory.Factory{IO: factory.System()}
 	return Run(ctx, f, os.Args[1:])
 }
 
 // Run runs the command line with args and returns the exit code.
 func Run(ctx context.Context, f *factory.Factory, args []string) int {
-	root := NewCmdRoot(f)
+	root, rf := newRoot(f)
 	root.SetArgs(args)
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
@@ -77,13 +71,36 @@ func Run(ctx context.Context, f *factory.Factory, args []string) int {
 	code := factory.ExitCode(err)
 	fmt.Fprintf(f.IO.ErrOut, "error: %v\n", err)
 	if errors.As(err, &ee) && ee.Hint != "" {
-		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", ee.Hint)
+		fmt.Fprintf(f.IO.ErrOut, "hint: %s\n", withTargetFlags(ee.Hint, rf.TargetFlags()))
 	}
 	return code
 }
 
 // NewCmdRoot returns the root command with every subcommand.
 func NewCmdRoot(f *factory.Factory) *cobra.Command {
+	root, _ := newRoot(f)
+	return root
+}
+
+// commandInHint is a command quoted in a hint: `slipway ...`.
+var commandInHint = regexp.MustCompile("`slipway [^`]*`")
+
+// withTargetFlags adds flags (those that select the target) to every
+// command quoted in hint, so that it runs as printed.
+func withTargetFlags(hint, flags string) string {
+	if flags == "" {
+		return hint
+	}
+	return commandInHint.ReplaceAllStringFunc(hint, func(c string) string {
+		if strings.Contains(c, flags) {
+			return c
+		}
+		return strings.TrimSuffix(c, "`") + " " + flags + "`"
+	})
+}
+
+// newRoot returns the root command and the factory its commands got.
+func newRoot(f *factory.Factory) (*cobra.Command, *factory.Factory) {
 	root := &cobra.Command{
 		Use:           "slipway",
 		Short:         "Deploy a web app to EC2 and RDS safely, with automatic rollback",
@@ -96,19 +113,40 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 	root.Version = info.Line()
 	root.SetVersionTemplate(info.Text())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return factory.UsageError("%v", err) })
-	var bopts backend.Options
+	bopts := backend.Options{Getwd: os.Getwd}
 	pf := root.PersistentFlags()
-	pf.BoolVar(&bopts.Local, "local", false, "act on the embedded environment ($SLIPWAY_LOCAL_DIR, default "+backend.DefaultLocalDir+") instead of AWS")
+	pf.BoolVar(&bopts.Local, "local", false, "act on the embedded environment ($SLIPWAY_LOCAL_DIR, else "+backend.DefaultLocalDir+" found from here up); a command finds one without it, and --local=false acts on AWS even there")
 	pf.StringVar(&bopts.LocalDir, "local-dir", "", "the embedded environment's state directory (implies --local)")
 	pf.StringVar(&bopts.ConfigFile, "config", "", "the Slipway configuration file, JSON (default: $SLIPWAY_CONFIG)")
 	pf.StringVar(&bopts.Region, "region", "", "the AWS region (default: the SDK's: AWS_REGION, the profile)")
 	pf.StringVar(&bopts.Profile, "profile", "", "the AWS profile (default: AWS_PROFILE)")
+	// The command that runs, for the target line (not with --json).
+	var running *cobra.Command
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		running = cmd
+		if pf.Changed("local") && !bopts.Local {
+			bopts.NoLocal = true
+		}
+		return nil
+	}
+	// A copy, so that the factory the caller holds keeps no tie to this
+	// root's flags.
+	withFlags := *f
+	f = &withFlags
+	f.TargetFlags = func() string { return bopts.Flags() }
 	if f.Backend == nil {
-		// A copy, so that the factory the caller holds keeps no tie to
-		// this root's flags.
-		withFlags := *f
-		withFlags.Backend = func(ctx context.Context) (backend.Backend, error) { return backend.Open(ctx, bopts) }
-		f = &withFlags
+		f.Backend = func(ctx context.Context) (backend.Backend, error) {
+			b, err := backend.Open(ctx, bopts)
+			if err == nil && !jsonOutput(running) {
+				fmt.Fprintf(f.IO.ErrOut, "target: %s\n", backend.Resolve(bopts))
+			}
+			return b, err
+		}
+	}
+	if f.Resolver == nil {
+		f.Resolver = func(ctx context.Context) (asl.Resolver, map[string]string, func() error, error) {
+			return localResolver(backend.LocalDir(bopts.LocalDir))
+		}
 	}
 	root.AddCommand(deploy.NewCmdDeploy(f, nil))
 	root.AddCommand(promote.NewCmdPromote(f, nil))
@@ -129,17 +167,26 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 	root.AddCommand(migrations.NewCmdMigrations(f))
 	root.AddCommand(configcmd.NewCmdConfig(f, nil))
 	root.AddCommand(version.NewCmdVersion(f, nil))
-	return root
+	return root, f
 }
 
-// localResolver opens the embedded environment (SLIPWAY_LOCAL_DIR, default
-// .slipway/local) and returns its handlers for `states run`.
-func localResolver(ctx context.Context) (asl.Resolver, map[string]string, func() error, error) {
-	dir := os.Getenv(LocalDirEnv)
-	if dir == "" {
-		dir = DefaultLocalDir
+// jsonOutput reports whether cmd prints JSON (--json, or --format json),
+// which the target line must not precede.
+func jsonOutput(cmd *cobra.Command) bool {
+	if cmd == nil {
+		return false
 	}
-	env, err := localenv.Open(filepath.Clean(dir))
+	if fl := cmd.Flags().Lookup("json"); fl != nil && fl.Value.String() == "true" {
+		return true
+	}
+	fl := cmd.Flags().Lookup("format")
+	return fl != nil && fl.Value.String() == "json"
+}
+
+// localResolver opens the embedded environment in dir and returns its
+// handlers for `states run`.
+func localResolver(dir string) (asl.Resolver, map[string]string, func() error, error) {
+	env, err := localenv.Open(dir)
 	if err != nil {
 		return nil, nil, nil, err
 	}

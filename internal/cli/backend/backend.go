@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -159,9 +158,15 @@ func (e *MissingSettingError) Hint() string { return e.Where }
 
 // Options select and configure a backend.
 type Options struct {
-	// Local selects the embedded environment in LocalDir.
-	Local    bool
-	LocalDir string
+	// Local selects the embedded environment: LocalDir, else
+	// $SLIPWAY_LOCAL_DIR, else one found from Getwd, else DefaultLocalDir.
+	// Without it, LocalDir, $SLIPWAY_LOCAL_DIR or a found directory still
+	// select it (Resolve); NoLocal (--local=false) selects AWS regardless.
+	Local, NoLocal bool
+	LocalDir       string
+	// Getwd, when set, lets Resolve look for .slipway/local from the
+	// working directory up.
+	Getwd func() (string, error)
 	// ConfigFile is the Slipway configuration (JSON, as internal/config
 	// reads it); it overrides SLIPWAY_CONFIG.
 	ConfigFile string
@@ -189,27 +194,18 @@ const (
 // DefaultLocalDir is the embedded environment's state directory by default.
 const DefaultLocalDir = ".slipway/local"
 
-// Open opens the backend opts select.
+// Open opens the backend opts select (Resolve).
 func Open(ctx context.Context, opts Options) (Backend, error) {
-	getenv := opts.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
 	}
-	dir := opts.LocalDir
-	if dir == "" {
-		dir = getenv(EnvLocalDir)
-	}
-	if opts.Local || dir != "" {
-		if dir == "" {
-			dir = DefaultLocalDir
-		}
-		env, err := localenv.Open(filepath.Clean(dir))
+	if t := Resolve(opts); t.Local {
+		env, err := localenv.Open(t.Dir)
 		if err != nil {
 			return nil, err
 		}
 		return NewLocal(env, true), nil
 	}
-	opts.Getenv = getenv
 	return OpenAWS(ctx, opts)
 }
 

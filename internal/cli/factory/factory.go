@@ -52,6 +52,27 @@ type Factory struct {
 	// Backend opens where deployment commands act: the embedded
 	// environment (--local) or AWS. The caller closes it.
 	Backend func(ctx context.Context) (backend.Backend, error)
+
+	// TargetFlags renders the flags given that select the target (such as
+	// --local-dir DIR), which a printed command must carry to act on the
+	// same one; "" when there are none. Nil outside the root command.
+	TargetFlags func() string
+}
+
+// Command returns "slipway " + args with the flags that select the target
+// this command acts on, so that the command runs as printed.
+func (f *Factory) Command(args string) string { return Command(f.TargetFlags, args) }
+
+// Command returns "slipway " + args with the flags targetFlags renders
+// (none when it is nil).
+func Command(targetFlags func() string, args string) string {
+	s := "slipway " + args
+	if targetFlags != nil {
+		if fl := targetFlags(); fl != "" {
+			s += " " + fl
+		}
+	}
+	return s
 }
 
 // ExitError is an error that carries the process exit code and, where there

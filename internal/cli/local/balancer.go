@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -47,19 +46,14 @@ stop stops it; status lists its listeners, groups and targets with their states.
 				return factory.UsageError("local balancer: %q is not start, stop or status", args[0])
 			}
 			opts.Action = args[0]
-			if opts.Dir == "" {
-				opts.Dir = os.Getenv(backend.EnvLocalDir)
-			}
-			if opts.Dir == "" {
-				opts.Dir = backend.DefaultLocalDir
-			}
+			opts.Dir = dirFlag(cmd, opts.Dir)
 			if runF != nil {
 				return runF(opts)
 			}
 			return runBalancer(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Dir, "dir", "", "the state directory (default: $SLIPWAY_LOCAL_DIR, else "+backend.DefaultLocalDir+")")
+	cmd.Flags().StringVar(&opts.Dir, "dir", "", "the state directory (default: --local-dir, $SLIPWAY_LOCAL_DIR, else "+backend.DefaultLocalDir+" found from here up)")
 	return cmd
 }
 

@@ -145,20 +145,9 @@ An environment with nothing deployed yet gets the instance as it is.`,
 
 func runScaleOut(cmd *cobra.Command, f *factory.Factory, env string) error {
 	ctx := cmd.Context()
-	// The embedded environment always: --local-dir, else $SLIPWAY_LOCAL_DIR,
-	// else the default (on AWS the group's lifecycle hook runs the
-	// lifecycle function instead).
-	dir := ""
-	if fl := cmd.Flag("local-dir"); fl != nil {
-		dir = fl.Value.String()
-	}
-	if dir == "" {
-		dir = os.Getenv(backend.EnvLocalDir)
-	}
-	if dir == "" {
-		dir = backend.DefaultLocalDir
-	}
-	e, err := localenv.Open(dir)
+	// The embedded environment always (on AWS the group's lifecycle hook
+	// runs the lifecycle function instead).
+	e, err := localenv.Open(dirFlag(cmd, ""))
 	if err != nil {
 		return factory.WithHint(factory.ExitUsage, err, "create it with slipway local init, or name it with --local-dir DIR")
 	}
@@ -211,9 +200,15 @@ func runInit(_ context.Context, opts *InitOptions) error {
 		fmt.Fprintf(opts.IO.Out, ", and the demo's API_TOKEN per environment (%s, …)", localenv.DemoTokenSecret(opts.Environments[0]))
 	}
 	fmt.Fprintf(opts.IO.Out, "; add the ones your slipway.yaml's config: references with slipway local secret set NAME\n")
-	fmt.Fprintf(opts.IO.Out, "next: slipway release publish BUNDLE --version V --local; slipway deploy --local --env %s --version V\n", opts.Environments[0])
-	if opts.Dir != backend.DefaultLocalDir && opts.Dir != os.Getenv(backend.EnvLocalDir) {
-		fmt.Fprintf(opts.IO.Out, "(set %s=%s so that commands find it)\n", backend.EnvLocalDir, opts.Dir)
+	// Commands run here find the environment by themselves when it is
+	// the one they would find; else the printed ones name it.
+	flags := ""
+	if !samePath(backend.LocalDir(""), env.Root) {
+		flags = " --local-dir " + opts.Dir
+	}
+	fmt.Fprintf(opts.IO.Out, "next: slipway release publish BUNDLE --version V%s; slipway deploy --env %s --version V%s\n", flags, opts.Environments[0], flags)
+	if flags != "" {
+		fmt.Fprintf(opts.IO.Out, "(or set %s=%s so that commands find it)\n", backend.EnvLocalDir, opts.Dir)
 	}
 	return nil
 }
@@ -232,13 +227,7 @@ databases on the server; the next local init of the same app finds and replaces 
   slipway local down --dir /tmp/plain`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dir == "" {
-				dir = os.Getenv(backend.EnvLocalDir)
-			}
-			if dir == "" {
-				dir = backend.DefaultLocalDir
-			}
-			res, err := localenv.Down(cmd.Context(), dir)
+			res, err := localenv.Down(cmd.Context(), dirFlag(cmd, dir))
 			for _, d := range res.Databases {
 				fmt.Fprintf(f.IO.Out, "dropped database %s\n", d)
 			}
@@ -252,6 +241,26 @@ databases on the server; the next local init of the same app finds and replaces 
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "the state directory (default: $SLIPWAY_LOCAL_DIR, else "+backend.DefaultLocalDir+")")
+	cmd.Flags().StringVar(&dir, "dir", "", "the state directory (default: --local-dir, $SLIPWAY_LOCAL_DIR, else "+backend.DefaultLocalDir+" found from here up)")
 	return cmd
+}
+
+// dirFlag is the embedded environment a `local` subcommand acts on: dir
+// (its --dir), else --local-dir, else as every command finds it
+// (backend.LocalDir: $SLIPWAY_LOCAL_DIR, else .slipway/local from the
+// working directory up).
+func dirFlag(cmd *cobra.Command, dir string) string {
+	if dir == "" {
+		if fl := cmd.Flag("local-dir"); fl != nil {
+			dir = fl.Value.String()
+		}
+	}
+	return backend.LocalDir(dir)
+}
+
+// samePath reports whether a and b name the same directory.
+func samePath(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }

@@ -43,7 +43,7 @@ the entry named /path, so the same manifest works here and on AWS.`,
 		Args: cobra.NoArgs,
 	}
 	add := func(action string, c *cobra.Command, opts *SecretOptions) {
-		c.Flags().StringVar(&opts.Dir, "dir", "", "the state directory (default: --local-dir, $SLIPWAY_LOCAL_DIR, else "+backend.DefaultLocalDir+")")
+		c.Flags().StringVar(&opts.Dir, "dir", "", "the state directory (default: --local-dir, $SLIPWAY_LOCAL_DIR, else "+backend.DefaultLocalDir+" found from here up)")
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			opts.Action = action
 			if action == "set" {
@@ -52,17 +52,7 @@ the entry named /path, so the same manifest works here and on AWS.`,
 					return factory.UsageError("local secret set: the name must not be empty or hold a line break")
 				}
 			}
-			if opts.Dir == "" {
-				if fl := cmd.Flag("local-dir"); fl != nil {
-					opts.Dir = fl.Value.String()
-				}
-			}
-			if opts.Dir == "" {
-				opts.Dir = os.Getenv(backend.EnvLocalDir)
-			}
-			if opts.Dir == "" {
-				opts.Dir = backend.DefaultLocalDir
-			}
+			opts.Dir = dirFlag(cmd, opts.Dir)
 			if runF != nil {
 				return runF(opts)
 			}

@@ -26,7 +26,10 @@ import (
 
 // BuildOptions are `release build`'s inputs.
 type BuildOptions struct {
-	IO      *factory.IOStreams
+	IO *factory.IOStreams
+	// TargetFlags renders the flags a printed command carries
+	// (factory.Factory.TargetFlags).
+	TargetFlags func() string
 	Dir     string
 	Version string
 	Output  string
@@ -36,6 +39,9 @@ type BuildOptions struct {
 type PublishOptions struct {
 	IO      *factory.IOStreams
 	Backend func(ctx context.Context) (backend.Backend, error)
+	// TargetFlags renders the flags a printed command carries
+	// (factory.Factory.TargetFlags).
+	TargetFlags func() string
 
 	File       string
 	Version    string
@@ -60,7 +66,7 @@ func NewCmdRelease(f *factory.Factory, buildF func(*BuildOptions) error, publish
 }
 
 func newCmdBuild(f *factory.Factory, runF func(*BuildOptions) error) *cobra.Command {
-	opts := &BuildOptions{IO: f.IO}
+	opts := &BuildOptions{IO: f.IO, TargetFlags: f.TargetFlags}
 	cmd := &cobra.Command{
 		Use:   "build --dir DIR --version VERSION [-o FILE]",
 		Short: "Build a release bundle (tar.gz) from a directory",
@@ -109,12 +115,12 @@ func build(opts *BuildOptions) error {
 		return fmt.Errorf("write %s.sha256: %w", opts.Output, err)
 	}
 	fmt.Fprintf(opts.IO.Out, "built %s: release %s of %s, %d bytes, sha256 %s (in %s.sha256)\n", opts.Output, opts.Version, m.App, buf.Len(), bundle.SHA256(buf.Bytes()), opts.Output)
-	fmt.Fprintf(opts.IO.Out, "publish it with: slipway release publish %s --version %s\n", opts.Output, opts.Version)
+	fmt.Fprintf(opts.IO.Out, "publish it with: %s\n", factory.Command(opts.TargetFlags, fmt.Sprintf("release publish %s --version %s", opts.Output, opts.Version)))
 	return nil
 }
 
 func newCmdPublish(f *factory.Factory, runF func(*PublishOptions) error) *cobra.Command {
-	opts := &PublishOptions{IO: f.IO, Backend: f.Backend}
+	opts := &PublishOptions{IO: f.IO, Backend: f.Backend, TargetFlags: f.TargetFlags}
 	cmd := &cobra.Command{
 		Use:   "publish FILE --version VERSION [--push-event --repository REPO --branch BRANCH]",
 		Short: "Publish a release bundle to the artifact store",
@@ -214,7 +220,7 @@ func publish(ctx context.Context, opts *PublishOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "%s %s of %s: %s (sha256 %s)\n", verb, opts.Version, app, meta.URI, meta.SHA256)
 	if !opts.PushEvent {
-		fmt.Fprintf(opts.IO.Out, "deploy it with: slipway deploy --env <env> --version %s\n", opts.Version)
+		fmt.Fprintf(opts.IO.Out, "deploy it with: %s\n", factory.Command(opts.TargetFlags, "deploy --env ENV --version "+opts.Version))
 		return nil
 	}
 	p := trigger.GitPush{Repository: opts.Repository, Branch: opts.Branch, Commit: opts.Version, Pusher: backend.Who(ctx, b, opts.As), App: app}

@@ -27,7 +27,7 @@ func Execute(cmd *cobra.Command, args ...string) int {
 // Backend, Now) out of a comparison.
 var IgnoreDeps = cmp.FilterPath(func(p cmp.Path) bool {
 	switch p.Last().String() {
-	case ".IO", ".Backend", ".Now":
+	case ".IO", ".Backend", ".Now", ".TargetFlags":
 		return true
 	}
 	return false

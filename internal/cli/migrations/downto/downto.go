@@ -43,7 +43,7 @@ VERSION.`,
 				return factory.UsageError("VERSION must be a migration number (0 reverts everything reversible), got %q", args[0])
 			}
 			opts.Version = v
-			if err := opts.DB.Validate(); err != nil {
+			if err := opts.DB.Check(cmd); err != nil {
 				return err
 			}
 			if runF != nil {

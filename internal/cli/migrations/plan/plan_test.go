@@ -35,20 +35,41 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestNewCmdPlanFlags(t *testing.T) {
+	// A project with an embedded environment, and a directory without one.
+	t.Setenv("SLIPWAY_LOCAL_DIR", "")
+	tmp := t.TempDir()
+	found := filepath.Join(tmp, "project", ".slipway", "local")
+	if err := os.MkdirAll(filepath.Join(tmp, "project", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(found, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(found, "slipway.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(tmp, "elsewhere"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
+		wd       string
 		args     []string
 		wantDir  string
 		wantDB   target.DB
 		wantCode int
 	}{
-		{"url", []string{"--database-url", "postgres://u@h/db"}, "migrations", target.DB{URL: "postgres://u@h/db", Env: "staging"}, 0},
-		{"local with dir", []string{"--local", "--env", "production", "db/migrations"}, "db/migrations", target.DB{Local: true, Env: "production"}, 0},
-		{"no database", []string{"db/migrations"}, "", target.DB{}, factory.ExitUsage},
-		{"both databases", []string{"--local", "--database-url", "sqlite:///x.db"}, "", target.DB{}, factory.ExitUsage},
+		{"url", "elsewhere", []string{"--database-url", "postgres://u@h/db"}, "migrations", target.DB{URL: "postgres://u@h/db", Env: "staging"}, 0},
+		{"local with dir", "elsewhere", []string{"--local", "--env", "production", "db/migrations"}, "db/migrations", target.DB{Local: true, Env: "production"}, 0},
+		{"no database", "elsewhere", []string{"db/migrations"}, "", target.DB{}, factory.ExitUsage},
+		{"both databases", "elsewhere", []string{"--local", "--database-url", "sqlite:///x.db"}, "", target.DB{}, factory.ExitUsage},
+		{"found from a subdirectory", "project/sub", nil, "migrations", target.DB{Local: true, LocalDir: found, Env: "staging"}, 0},
+		{"found, but --local=false", "project/sub", []string{"--local=false"}, "", target.DB{}, factory.ExitUsage},
+		{"found, but a URL named", "project/sub", []string{"--database-url", "postgres://u@h/db"}, "migrations", target.DB{URL: "postgres://u@h/db", Env: "staging"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(filepath.Join(tmp, tt.wd))
 			var got *Options
 			cmd := NewCmdPlan(&factory.Factory{IO: &factory.IOStreams{}}, func(_ context.Context, o *Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)

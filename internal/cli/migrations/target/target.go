@@ -19,16 +19,15 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/slipway-deploy/slipway/internal/cli/backend"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/lint"
+	"github.com/slipway-deploy/slipway/internal/localenv"
 	"github.com/slipway-deploy/slipway/internal/manifest"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/secret"
 )
-
-// LocalDirEnv names the embedded environment's state directory variable.
-const LocalDirEnv = "SLIPWAY_LOCAL_DIR"
 
 // DB says which database a command works on.
 type DB struct {
@@ -41,8 +40,8 @@ type DB struct {
 // Register adds --database-url, --local, --local-dir and --env.
 func (d *DB) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&d.URL, "database-url", "", "the database: postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db or sqlite:///path/to.db")
-	fs.BoolVar(&d.Local, "local", false, "use the embedded environment's database")
-	fs.StringVar(&d.LocalDir, "local-dir", "", "the embedded environment's state directory (default $"+LocalDirEnv+" or .slipway/local)")
+	fs.BoolVar(&d.Local, "local", false, "use the embedded environment's database (found without it: $"+backend.EnvLocalDir+", else "+backend.DefaultLocalDir+" from here up)")
+	fs.StringVar(&d.LocalDir, "local-dir", "", "the embedded environment's state directory (implies --local)")
 	fs.StringVar(&d.Env, "env", "staging", "the embedded environment's environment (with --local)")
 }
 
@@ -58,11 +57,30 @@ func RunE(db *DB, dir *string, run func(ctx context.Context) error) func(*cobra.
 		if len(args) == 1 {
 			*dir = args[0]
 		}
-		if err := db.Validate(); err != nil {
+		if err := db.Check(cmd); err != nil {
 			return err
 		}
 		return run(cmd.Context())
 	}
+}
+
+// Check finds the embedded environment as every command does when no
+// --database-url names the database (--local-dir, $SLIPWAY_LOCAL_DIR, a
+// .slipway/local from the working directory up; not with --local=false),
+// then validates.
+func (d *DB) Check(cmd *cobra.Command) error {
+	if d.URL == "" {
+		noLocal := cmd.Flags().Changed("local") && !d.Local
+		if t := backend.Resolve(backend.Options{Local: d.Local, NoLocal: noLocal, LocalDir: d.LocalDir, Getwd: os.Getwd}); t.Local {
+			d.Local = true
+			if t.Why != "--local" {
+				d.LocalDir = t.Dir
+			}
+		}
+	} else if d.LocalDir != "" {
+		d.Local = true
+	}
+	return d.Validate()
 }
 
 // Validate checks that exactly one database was named.
@@ -95,14 +113,11 @@ func (d *DB) Open(ctx context.Context) (*sql.DB, secret.Database, error) {
 func (d *DB) localSecret(ctx context.Context) (secret.Database, error) {
 	dir := d.LocalDir
 	if dir == "" {
-		dir = os.Getenv(LocalDirEnv)
+		dir = backend.LocalDir("")
 	}
-	if dir == "" {
-		dir = ".slipway/local"
-	}
-	cfg, err := config.Load(filepath.Join(dir, "slipway.json"))
+	cfg, err := config.Load(filepath.Join(dir, localenv.ConfigFile))
 	if err != nil {
-		return secret.Database{}, factory.WithHint(factory.ExitUsage, fmt.Errorf("no embedded environment in %s: %w", dir, err), "run `slipway demo --keep` or set "+LocalDirEnv)
+		return secret.Database{}, factory.WithHint(factory.ExitUsage, fmt.Errorf("no embedded environment in %s: %w", dir, err), "create one with `slipway local init` (or `make demo`), or name it with --local-dir DIR")
 	}
 	env, err := cfg.Env(d.Env)
 	if err != nil {

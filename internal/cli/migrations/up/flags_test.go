@@ -14,6 +14,9 @@ import (
 
 // TestFlags parses the up, status and down-to command lines.
 func TestFlags(t *testing.T) {
+	// No embedded environment to find: --local or --database-url decide.
+	t.Chdir(t.TempDir())
+	t.Setenv("SLIPWAY_LOCAL_DIR", "")
 	f := &factory.Factory{IO: &factory.IOStreams{}}
 	t.Run("up", func(t *testing.T) {
 		var got *up.Options
