@@ -30,9 +30,9 @@ type BuildOptions struct {
 	// TargetFlags renders the flags a printed command carries
 	// (factory.Factory.TargetFlags).
 	TargetFlags func() string
-	Dir     string
-	Version string
-	Output  string
+	Dir         string
+	Version     string
+	Output      string
 }
 
 // PublishOptions are `release publish`'s inputs.
