@@ -100,6 +100,8 @@ type Ledger interface {
 type Artifacts interface {
 	Stat(ctx context.Context, app, version string) (contract.Artifact, error)
 	Publish(ctx context.Context, app, version string, data []byte) (contract.Artifact, error)
+	// Fetch reads a published bundle's bytes (Stat gives a).
+	Fetch(ctx context.Context, a contract.Artifact) ([]byte, error)
 }
 
 // StartOptions shape Start.

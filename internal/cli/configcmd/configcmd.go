@@ -9,8 +9,10 @@ package configcmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -18,9 +20,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-deploy/slipway/internal/appconfig"
+	"github.com/slipway-deploy/slipway/internal/artifact"
+	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/cli/outcome"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/manifest"
 )
 
@@ -33,9 +38,14 @@ type Options struct {
 	Action string
 	// Envs is the environment checked, or the two compared.
 	Envs []string
-	// Manifest is the slipway.yaml read.
-	Manifest string
-	JSON     bool
+	// Manifest is the slipway.yaml read; Version, when set, the published
+	// release whose manifest is read instead. With neither given
+	// (ManifestSet false) and no slipway.yaml here, the release the first
+	// environment serves is read.
+	Manifest    string
+	ManifestSet bool
+	Version     string
+	JSON        bool
 }
 
 // NewCmdConfig returns `config check|diff`. runF, when not nil, replaces
@@ -50,6 +60,7 @@ func NewCmdConfig(f *factory.Factory, runF func(*Options) error) *cobra.Command 
 		opts := &Options{IO: f.IO, Backend: f.Backend, Action: action}
 		c.Flags().StringSliceVarP(&opts.Envs, "env", "e", nil, "the environment")
 		c.Flags().StringVar(&opts.Manifest, "manifest", manifest.FileName, "the manifest whose config: section is read")
+		c.Flags().StringVar(&opts.Version, "version", "", "read the manifest of this published release instead")
 		c.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 		c.Args = cobra.NoArgs
 		c.RunE = func(cmd *cobra.Command, args []string) error {
@@ -63,6 +74,10 @@ func NewCmdConfig(f *factory.Factory, runF func(*Options) error) *cobra.Command 
 			if want == 2 && opts.Envs[0] == opts.Envs[1] {
 				return factory.UsageError("config diff compares two different environments, got %s twice", opts.Envs[0])
 			}
+			opts.ManifestSet = c.Flags().Changed("manifest")
+			if opts.ManifestSet && opts.Version != "" {
+				return factory.UsageError("--manifest and --version both name the manifest to read: give one")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -71,7 +86,7 @@ func NewCmdConfig(f *factory.Factory, runF func(*Options) error) *cobra.Command 
 		cmd.AddCommand(c)
 	}
 	add("check", &cobra.Command{
-		Use:   "check --env ENV [--manifest FILE] [--json]",
+		Use:   "check --env ENV [--version VERSION | --manifest FILE] [--json]",
 		Short: "Check that every required variable resolves in an environment",
 		Long: `Resolve the manifest's config: section for ENV as a host would at activation: literals, SSM
 parameters (ssm:/path, decrypted) and Secrets Manager secrets (secret:NAME[#json-key]); on the embedded
@@ -79,19 +94,24 @@ environment (--local) the local secrets file. Print each variable with where it 
 reference, or "literal"; never a value), and the configuration's fingerprint (a keyed hash under the
 app's key, slipway/<app>/config-key). Preflight runs the same check before it takes the lock.
 
+The manifest read is --manifest FILE, or the published release --version VERSION; with neither, the
+slipway.yaml here, or where there is none, the release ENV serves.
+
 Exit status: 0 when every required variable resolves; 3 when one does not (each named, with where it
 should come from); 2 for bad flags or manifest; 4 for AWS credentials.`,
 		Example: `  slipway config check --env production
-  slipway config check --local --env staging --json`,
+  slipway config check --local --env staging --json
+  slipway config check --env production --version v42`,
 	})
 	add("diff", &cobra.Command{
-		Use:   "diff --env A --env B [--manifest FILE] [--json]",
+		Use:   "diff --env A --env B [--version VERSION | --manifest FILE] [--json]",
 		Short: "Compare two environments' configuration, variable by variable, never showing a value",
 		Long: `One row per variable: whether each environment sets it (set, default: the manifest's default,
 missing), and whether the values are the same. Values are compared by their keyed prints under the
 app's key (slipway/<app>/config-key), never shown, secrets or not. A reference that does not resolve
 is never the same as anything; the problems are listed after the table (on stderr with --json).
---json prints an array of {"name", "secret", "<A>": state, "<B>": state, "same"}.`,
+--json prints an array of {"name", "secret", "<A>": state, "<B>": state, "same"}.
+The manifest read is as for check (with neither flag and no slipway.yaml here, the release A serves).`,
 		Example: `  slipway config diff --env staging --env production
   slipway config diff --local --env staging --env production --json`,
 	})
@@ -99,26 +119,22 @@ is never the same as anything; the problems are listed after the table (on stder
 }
 
 func run(ctx context.Context, opts *Options) error {
-	raw, err := os.ReadFile(opts.Manifest)
-	if err != nil {
-		return factory.WithHint(factory.ExitUsage, fmt.Errorf("read the manifest: %w", err), "run it where the app's "+manifest.FileName+" is, or name it with --manifest FILE")
-	}
-	m, err := manifest.Parse(raw)
-	if err != nil {
-		return factory.WithHint(factory.ExitUsage, fmt.Errorf("%s: %w", opts.Manifest, err), "fix the manifest")
-	}
 	b, err := opts.Backend(ctx)
 	if err != nil {
 		return outcome.Error(err)
 	}
 	defer b.Close()
-	if app := b.Config().App; app != m.App {
-		return factory.UsageError("%s is the manifest of app %q, but this Slipway deploys %q", opts.Manifest, m.App, app)
-	}
 	for _, env := range opts.Envs {
 		if _, err := b.Config().Env(env); err != nil {
 			return factory.UsageError("%v", err)
 		}
+	}
+	m, source, err := readManifest(ctx, opts, b)
+	if err != nil {
+		return err
+	}
+	if app := b.Config().App; app != m.App {
+		return factory.UsageError("%s is the manifest of app %q, but this Slipway deploys %q", source, m.App, app)
 	}
 	store, err := b.ConfigStore()
 	if err != nil {
@@ -133,12 +149,65 @@ func run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	} else {
-		WriteCheck(opts.IO.Out, c, opts.Manifest, b.Describe())
+		WriteCheck(opts.IO.Out, c, source, b.Describe())
 	}
 	if !c.OK() {
 		return factory.WithHint(factory.ExitRefused, c.Err(), "set the missing values, then check again: Preflight refuses a deployment until every required variable resolves")
 	}
 	return nil
+}
+
+// readManifest reads the manifest opts name, and says where it came from:
+// the file, a published release, or (with neither flag and no file here)
+// the release the first environment serves.
+func readManifest(ctx context.Context, opts *Options, b backend.Backend) (*manifest.Manifest, string, error) {
+	version := opts.Version
+	if version == "" {
+		raw, err := os.ReadFile(opts.Manifest)
+		switch {
+		case err == nil:
+			m, err := manifest.Parse(raw)
+			if err != nil {
+				return nil, "", factory.WithHint(factory.ExitUsage, fmt.Errorf("%s: %w", opts.Manifest, err), "fix the manifest")
+			}
+			return m, opts.Manifest, nil
+		case opts.ManifestSet || !errors.Is(err, fs.ErrNotExist):
+			return nil, "", factory.WithHint(factory.ExitUsage, fmt.Errorf("read the manifest: %w", err), "name a readable file with --manifest FILE, or a published release with --version VERSION")
+		}
+		ds, err := b.Ledger().ListDeployments(ctx, b.Config().App, opts.Envs[0], 50)
+		if err != nil {
+			return nil, "", outcome.Error(err)
+		}
+		if version, _ = ledger.Serving(ds); version == "" {
+			return nil, "", factory.WithHint(factory.ExitUsage, fmt.Errorf("no %s here and nothing serves %s yet, so there is no manifest to read", manifest.FileName, opts.Envs[0]),
+				"name the release with --version VERSION, or run it where the app's "+manifest.FileName+" is")
+		}
+	}
+	arts, err := b.Artifacts()
+	if err != nil {
+		return nil, "", outcome.Error(err)
+	}
+	meta, err := arts.Stat(ctx, b.Config().App, version)
+	if err != nil {
+		var nf *artifact.NotFoundError
+		if errors.As(err, &nf) {
+			return nil, "", factory.WithHint(factory.ExitUsage, err, "publish it first (slipway release publish), or name another with --version")
+		}
+		return nil, "", outcome.Error(err)
+	}
+	data, err := arts.Fetch(ctx, meta)
+	if err != nil {
+		return nil, "", outcome.Error(err)
+	}
+	bn, err := bundle.Open(version, data, meta.SHA256)
+	if err != nil {
+		return nil, "", fmt.Errorf("release %s: %w", version, err)
+	}
+	source := "release " + version
+	if opts.Version == "" {
+		source += " (what " + opts.Envs[0] + " serves)"
+	}
+	return bn.Manifest, source, nil
 }
 
 func diff(ctx context.Context, opts *Options, m *manifest.Manifest, store appconfig.Store) error {

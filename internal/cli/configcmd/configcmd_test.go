@@ -1,16 +1,22 @@
 package configcmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-deploy/slipway/internal/appconfig"
+	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/cli/backend/backendtest"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/secret"
 )
 
@@ -124,5 +130,88 @@ func TestFlags(t *testing.T) {
 				t.Errorf("config %v: options %+v, want %+v", tt.args, *got, tt.want)
 			}
 		})
+	}
+}
+
+// publish builds a bundle of testdata/slipway.yaml as version and puts it
+// in f's release store.
+func publish(t *testing.T, f *backendtest.Fake, version string) {
+	t.Helper()
+	dir := t.TempDir()
+	raw, err := os.ReadFile("testdata/slipway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "slipway.yaml"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", "shop"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := bundle.Build(&buf, dir, version); err != nil {
+		t.Fatal(err)
+	}
+	f.Published[version] = buf.Bytes()
+}
+
+// TestCheckReadsAPublishedRelease: --version reads the manifest of a
+// published release; with neither flag and no slipway.yaml, the release
+// the environment serves; an unknown release or nothing to read is a usage
+// error that says what to do.
+func TestCheckReadsAPublishedRelease(t *testing.T) {
+	ctx := context.Background()
+	f := fake(t)
+	publish(t, f, "v7")
+	nowhere := filepath.Join(t.TempDir(), "slipway.yaml")
+	check := func(o Options) (string, error) {
+		io, out, errOut := backendtest.IO()
+		o.IO, o.Backend, o.Action, o.Envs = io, f.Open, "check", []string{"staging"}
+		err := run(ctx, &o)
+		got := out.String() + errOut.String()
+		if err != nil {
+			got += "error: " + err.Error() + "\n"
+			var e *factory.ExitError
+			if errors.As(err, &e) {
+				got += "hint: " + e.Hint + "\n"
+			}
+		}
+		if strings.Contains(got, sentinel) {
+			t.Errorf("config check shows a value:\n%s", got)
+		}
+		return got, err
+	}
+
+	got, err := check(Options{Version: "v7", Manifest: nowhere})
+	if err != nil || !strings.Contains(got, "shop/staging: 7 variables from release v7,") || !strings.Contains(got, "every required variable resolves") {
+		t.Errorf("check --version v7 = %v:\n%s", err, got)
+	}
+
+	got, err = check(Options{Version: "v8", Manifest: nowhere})
+	if factory.ExitCode(err) != factory.ExitUsage || !strings.Contains(got, "v8") {
+		t.Errorf("check --version v8 (unpublished) = %v (exit %d), want a usage error naming v8:\n%s", err, factory.ExitCode(err), got)
+	}
+
+	got, err = check(Options{Manifest: nowhere})
+	if factory.ExitCode(err) != factory.ExitUsage || !strings.Contains(got, "nothing serves staging yet") || !strings.Contains(got, "--version") {
+		t.Errorf("check with nothing to read = %v (exit %d), want a usage error pointing at --version:\n%s", err, factory.ExitCode(err), got)
+	}
+
+	d := ledger.Deployment{ID: "dep-v7", App: "shop", Environment: "staging", Version: "v7", Kind: contract.KindDeploy,
+		Status: contract.StatusSucceeded, StartedAt: time.Now(), SchemaBefore: -1, SchemaAfter: -1}
+	if err := f.Store.PutDeployment(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err = check(Options{Manifest: nowhere})
+	if err != nil || !strings.Contains(got, "from release v7 (what staging serves)") {
+		t.Errorf("check with v7 serving = %v:\n%s", err, got)
+	}
+
+	got, err = check(Options{Manifest: nowhere, ManifestSet: true})
+	if factory.ExitCode(err) != factory.ExitUsage || !strings.Contains(got, "--manifest FILE") {
+		t.Errorf("check --manifest MISSING = %v (exit %d), want a usage error:\n%s", err, factory.ExitCode(err), got)
 	}
 }

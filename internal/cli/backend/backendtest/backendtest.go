@@ -106,6 +106,17 @@ func (a fakeArtifacts) Publish(_ context.Context, app, version string, data []by
 	return contract.Artifact{URI: "mem://" + app + "/" + version, SHA256: bundle.SHA256(data), Size: int64(len(data))}, nil
 }
 
+func (a fakeArtifacts) Fetch(_ context.Context, m contract.Artifact) ([]byte, error) {
+	a.f.mu.Lock()
+	defer a.f.mu.Unlock()
+	for v, b := range a.f.Published {
+		if m.URI == "mem://"+a.f.Cfg.App+"/"+v {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("%s is not in the test store", m.URI)
+}
+
 // Start records the call and runs StartFunc.
 func (f *Fake) Start(ctx context.Context, machine, name string, input []byte, opts backend.StartOptions) (backend.Execution, error) {
 	f.mu.Lock()
