@@ -23,6 +23,12 @@ const (
 	// ReadDatabaseSecrets: secretsmanager:GetSecretValue on the
 	// environments' database secrets.
 	ReadDatabaseSecrets
+	// ResolveConfig: ssm:GetParameter on the app's parameters
+	// (parameter/<app>/*) and secretsmanager:GetSecretValue on its secrets
+	// (secret:<app>/*) and its configuration fingerprint key
+	// (slipway/<app>/config-key): Preflight resolves a release's
+	// configuration to check it and fingerprint it, as the instances do.
+	ResolveConfig
 	// TakeSnapshots: RDS snapshots of the environments' databases, named
 	// slipway-<app>-<env>-*: create (with tags), describe, and delete the
 	// older ones (migrations.keep_snapshots).
@@ -89,7 +95,7 @@ var Specs = map[string]FunctionSpec{
 		Description:    "Slipway preflight: validate the request, verify the release and its checksum, check the database and the targets, plan the waves",
 		TimeoutSeconds: 100, MemoryMB: 1024, VPC: true,
 		Ledger:       []string{"PutDeployment", "UpdateDeployment", "ListDeployments", "AddStep"},
-		Capabilities: []Capability{ReadArtifacts, DescribeInstances, ReadDatabaseSecrets, ReadTargetHealth},
+		Capabilities: []Capability{ReadArtifacts, DescribeInstances, ReadDatabaseSecrets, ReadTargetHealth, ResolveConfig},
 	},
 	"approval": {
 		Description:    "Slipway approval: record a production deployment's approval request with its task token and send it to the notification topic",

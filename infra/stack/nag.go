@@ -24,10 +24,11 @@ type Suppression struct {
 	Reason string
 }
 
-// Suppressions lists every cdk-nag finding the stack accepts. All but one
+// Suppressions lists every cdk-nag finding the stack accepts. All but two
 // are AwsSolutions-IAM5 (wildcard resources): each is a resource whose
 // name is known only at run time, or an action that AWS authorizes only on
-// "*". The other is the dead-letter queue's own dead-letter queue.
+// "*". The others are the dead-letter queue's own dead-letter queue and
+// the configuration key's rotation.
 func (s *Stack) Suppressions() []Suppression {
 	var out []Suppression
 	region, account := s.Config.Region, s.Config.Account
@@ -81,6 +82,14 @@ func (s *Stack) Suppressions() []Suppression {
 							"Lifecycle actions of " + env + "'s Auto Scaling group " + g + " only: a group's ARN carries an id Auto Scaling assigns, so the group is named by its name, any id."})
 					}
 				}
+			case ResolveConfig:
+				app := s.Config.App
+				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:ssm:%s:%s:parameter/%s/*", region, account, app),
+					"Preflight resolves the release's configuration references to check and fingerprint them; they are named in each release's manifest, not known to the stack, and kept to the app's own /<app>/ path."})
+				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:secretsmanager:%s:%s:secret:%s/*", region, account, app),
+					"Preflight resolves the release's secret references; they are named in each release's manifest, not known to the stack, and kept to the app's own <app>/ prefix."})
+				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:secretsmanager:%s:%s:secret:slipway/%s/config-key-*", region, account, app),
+					"The fingerprint key's secret: Secrets Manager adds a random suffix to a secret's ARN, so one secret is named with -*."})
 			case TakeSnapshots:
 				for _, env := range s.Config.EnvironmentNames() {
 					kind := "snapshot"
@@ -114,6 +123,8 @@ func (s *Stack) Suppressions() []Suppression {
 		"The host resolves the app's secret references at activation; they are named in each release's manifest, not known to the stack, and kept to the app's own <app>/ prefix."})
 	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", regional("secretsmanager", "secret:slipway/"+app+"/config-key-*"),
 		"The fingerprint key's secret: Secrets Manager adds a random suffix to a secret's ARN, so one secret is named with -*."})
+	out = append(out, Suppression{"ConfigKey", "AwsSolutions-SMG4", "",
+		"The configuration fingerprint key must not rotate: a new key changes every recorded fingerprint, and hosts refuse to activate a release whose configuration print no longer matches the one Preflight recorded."})
 	return out
 }
 

@@ -104,6 +104,13 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 					"StringEquals": map[string]interface{}{"kms:ViaService": fmt.Sprintf("secretsmanager.%s.amazonaws.com", s.Config.Region)},
 				})
 			}
+		case ResolveConfig:
+			app := s.Config.App
+			add("ResolveConfigParameters", []string{"ssm:GetParameter"}, []*string{arn("ssm", "parameter/"+app+"/*", slash)}, nil)
+			// A secret's ARN ends in a random suffix Secrets Manager adds:
+			// the key is named with -*.
+			add("ResolveConfigSecrets", []string{"secretsmanager:GetSecretValue"},
+				[]*string{arn("secretsmanager", "secret:"+app+"/*", colon), arn("secretsmanager", "secret:slipway/"+app+"/config-key-*", colon)}, nil)
 		case TakeSnapshots:
 			for _, env := range s.Config.EnvironmentNames() {
 				db := s.Config.Environments[env].Database

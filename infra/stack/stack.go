@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
@@ -137,6 +138,7 @@ func New(scope constructs.Construct, cfg *Config, repo *Repo) (*Stack, error) {
 	s.stateMachines()
 	s.rules()
 	s.instancePolicy()
+	s.configKey()
 	s.outputs()
 	s.suppressions()
 	return s, nil
@@ -419,6 +421,27 @@ func (s *Stack) stateMachines() {
 		}))
 		s.StateMachines[name] = sm
 	}
+}
+
+// configKey is the app's configuration fingerprint key,
+// slipway/<app>/config-key: a random string Secrets Manager generates at
+// the first deployment of the stack. Preflight and the hosts fingerprint
+// the resolved configuration with it (HMAC-SHA256), so that a print can be
+// recorded and compared without telling anything of the value. It is kept
+// when the stack is deleted and never rotated: a new key changes every
+// fingerprint, and a host would refuse (exit 10) to activate a release
+// with values whose print no longer matches the recorded one.
+func (s *Stack) configKey() {
+	awssecretsmanager.NewSecret(s.Stack, jsii.String("ConfigKey"), &awssecretsmanager.SecretProps{
+		SecretName:  jsii.String("slipway/" + s.Config.App + "/config-key"),
+		Description: jsii.String("Slipway " + s.Config.App + ": the key of the configuration fingerprints (HMAC-SHA256); never rotate it"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(64),
+			ExcludePunctuation: jsii.Bool(true),
+			IncludeSpace:       jsii.Bool(false),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
 }
 
 // instancePolicy is what the app's instances need from Slipway: read the

@@ -109,6 +109,11 @@ type host struct {
 	side              string // blue or green in a blue/green environment (tag slipway:side)
 	current, previous string
 	releases          []string
+	// config is the configuration fingerprint the app runs with; ran, the
+	// one each release last ran with (a rollback without a fingerprint
+	// returns to it, as the host script does).
+	config string
+	ran    map[string]string
 }
 
 // ssmFake is SSM Run Command (JSON 1.1) over a simulated fleet: every
@@ -129,6 +134,8 @@ type ssmFake struct {
 	// registering counts, by instance, the lookups its agent stays
 	// unregistered for (a freshly launched instance's).
 	registering map[string]int
+	// params are Parameter Store's parameters, by name (GetParameter).
+	params map[string]string
 }
 
 type ssmCommand struct {
@@ -152,6 +159,15 @@ func (f *ssmFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewDecoder(r.Body).Decode(&in)
 	str := func(k string) string { s, _ := in[k].(string); return s }
 	switch op {
+	case "GetParameter":
+		name := str("Name")
+		v, ok := f.params[name]
+		if !ok {
+			jsonError(w, ssmJSON, 400, "ParameterNotFound", "")
+			return
+		}
+		writeJSON(w, ssmJSON, 200, map[string]any{"Parameter": map[string]any{"Name": name, "Type": "SecureString", "Value": v, "Version": 1,
+			"ARN": "arn:aws:ssm:" + Region + ":" + Account + ":parameter" + name, "DataType": "text"}})
 	case "DescribeInstanceInformation":
 		var list []map[string]any
 		for _, h := range f.hosts {
@@ -183,7 +199,7 @@ func (f *ssmFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			c.ids = append(c.ids, id)
-			c.outputs[id] = h.run(param("action"), param("version"))
+			c.outputs[id] = h.run(param("action"), param("version"), param("configFingerprint"))
 			if a := param("action"); a == "activate" || a == "rollback" {
 				f.lastServed = h.current
 			}
@@ -277,7 +293,7 @@ func (f *ssmFake) matches(h *host, filters any) bool {
 
 // run is the host script's action on the host, and its output: a log,
 // long for an activation, then the JSON report.
-func (h *host) run(action, version string) string {
+func (h *host) run(action, version, config string) string {
 	var log strings.Builder
 	rep := map[string]any{"action": action}
 	switch action {
@@ -291,6 +307,7 @@ func (h *host) run(action, version string) string {
 		if !slices.Contains(h.releases, version) {
 			h.releases = append(h.releases, version)
 		}
+		h.setConfig(version, config)
 		rep["version"], rep["changed"] = version, true
 	case "rollback":
 		to := version
@@ -301,6 +318,7 @@ func (h *host) run(action, version string) string {
 			fmt.Fprintf(&log, "slipway-host: restarting demo on %s: waiting for the unit (%d of %d)\n", to, i+1, verboseLogLines)
 		}
 		h.previous, h.current = h.current, to
+		h.setConfig(to, config)
 		rep["version"], rep["changed"] = to, true
 	case "status":
 		// The host's app runs its current release and answers healthily.
@@ -310,9 +328,21 @@ func (h *host) run(action, version string) string {
 			rep["health"] = "no release is current"
 		}
 	}
-	rep["current"], rep["previous"] = h.current, h.previous
+	rep["current"], rep["previous"], rep["config"] = h.current, h.previous, h.config
 	b, _ := json.Marshal(rep)
 	return log.String() + string(b) + "\n"
+}
+
+// setConfig makes the app run release version with configuration fp, or
+// without one given, with the one version last ran with.
+func (h *host) setConfig(version, fp string) {
+	if h.ran == nil {
+		h.ran = map[string]string{}
+	}
+	if fp == "" {
+		fp = h.ran[version]
+	}
+	h.config, h.ran[version] = fp, fp
 }
 
 // cloudWatchFake is CloudWatch (Smithy RPC v2 CBOR): DescribeAlarms over

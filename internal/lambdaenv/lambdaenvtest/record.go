@@ -190,6 +190,12 @@ func grants(prefix, op string, a arns, params any) []Grant {
 			rs = append(rs, a.arn("ec2", "instance/*"))
 		}
 		return g("ssm:SendCommand", rs...)
+	case *ssm.GetParameterInput:
+		name := deref(in.Name)
+		if !strings.HasPrefix(name, "/") {
+			name = "/" + name
+		}
+		return g("ssm:GetParameter", a.arn("ssm", "parameter"+name))
 	case *ssm.DescribeInstanceInformationInput, *ssm.ListCommandsInput, *ssm.ListCommandInvocationsInput, *ssm.GetCommandInvocationInput:
 		return g("ssm:"+op, star)
 
@@ -270,7 +276,11 @@ func grants(prefix, op string, a arns, params any) []Grant {
 	case *secretsmanager.GetSecretValueInput:
 		id := deref(in.SecretId)
 		if !strings.HasPrefix(id, "arn:") {
-			id = a.arn("secretsmanager", "secret:"+id)
+			// A secret asked for by name is authorized on its ARN, which
+			// ends in six random characters after a dash: ?????? stands
+			// for them, so that only a pattern that allows any suffix
+			// (name-*) matches it.
+			id = a.arn("secretsmanager", "secret:"+id+"-??????")
 		}
 		return g("secretsmanager:GetSecretValue", id)
 	case *sqs.GetQueueAttributesInput:

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
@@ -107,7 +108,7 @@ func NewWorld(t testing.TB) *World {
 		secrets: &secretsFake{secrets: map[string]string{}},
 		asg:     &autoScalingFake{groups: map[string]bool{"demo-staging": true, "demo-production": true}},
 	}
-	w.ssm = &ssmFake{commands: map[string]*ssmCommand{}, tags: map[string]map[string]string{
+	w.ssm = &ssmFake{commands: map[string]*ssmCommand{}, params: map[string]string{}, tags: map[string]map[string]string{
 		"staging":    {"app": App, "env": "staging"},
 		"production": {"app": App, "env": "production"},
 	}}
@@ -207,7 +208,12 @@ func NewWorld(t testing.TB) *World {
 
 	for env, secretARN := range map[string]string{"staging": stagingSecret, "production": productionSecret} {
 		w.secrets.secrets[secretARN] = fmt.Sprintf(`{"engine":"sqlite","path":%q}`, filepath.Join(w.dir, env+".db"))
+		// The releases' configuration (configManifest): a parameter and a
+		// secret per environment, and the app's fingerprint key.
+		w.ssm.params["/"+App+"/"+env+"/greeting"] = "hello " + env
+		w.secrets.secrets[App+"/"+env+"/api"] = `{"token":"t-` + env + `"}`
 	}
+	w.secrets.secrets[appconfig.KeySecretName(App)] = "0123456789abcdef0123456789abcdef"
 	w.rds.created = time.Now().UTC().Truncate(time.Second)
 	old := w.rds.created.Add(-72 * time.Hour)
 	for i, id := range []string{"old-1", "old-2", "old-3"} {
@@ -333,6 +339,7 @@ func (w *World) publish(t testing.TB) {
 		if slices.Contains(BlueGreenVersions, v) {
 			manifest = strings.Replace(manifest, "rollout: {", "rollout: {strategy: blue-green, shift: [\"50%\", \"100%\"], shift_bake: 20s, keep_warm: 1m, ", 1)
 		}
+		manifest += configManifest
 		if err := os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(manifest), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -353,6 +360,17 @@ func (w *World) publish(t testing.TB) {
 		}
 	}
 }
+
+// configManifest is the releases' configuration: Preflight resolves it
+// (SSM GetParameter, Secrets Manager GetSecretValue, the fingerprint key)
+// and the hosts get its fingerprint.
+const configManifest = `config:
+  GREETING:
+    values: {staging: "ssm:/demo/staging/greeting", production: "ssm:/demo/production/greeting"}
+  API_TOKEN:
+    secret: true
+    values: {staging: "secret:demo/staging/api#token", production: "secret:demo/production/api#token"}
+`
 
 // Started lists the executions the functions started on the world's Step
 // Functions, by ARN.
