@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -74,6 +76,16 @@ type Entry struct {
 	Seconds            float64          `json:"seconds,omitempty"`
 	RolledBackBy       string           `json:"rolled_back_by,omitempty"`
 	TargetDeploymentID string           `json:"target_deployment_id,omitempty"`
+	// Config is the configuration the deployment activated (a rollback:
+	// restored), for a release that declares one: its fingerprint and the
+	// keys changed since what served before. Never a value.
+	Config *EntryConfig `json:"config,omitempty"`
+}
+
+// EntryConfig is a deployment's configuration in history.
+type EntryConfig struct {
+	Fingerprint string   `json:"fingerprint"`
+	Changed     []string `json:"changed"`
 }
 
 func run(ctx context.Context, opts *Options) error {
@@ -128,6 +140,12 @@ func Entries(ds []ledger.Deployment) []Entry {
 		if !d.FinishedAt.IsZero() {
 			e.Seconds = float64(d.FinishedAt.Sub(d.StartedAt).Milliseconds()) / 1000
 		}
+		if d.Config != nil && d.Config.Fingerprint != "" {
+			e.Config = &EntryConfig{Fingerprint: d.Config.Fingerprint, Changed: d.Config.Changed}
+			if e.Config.Changed == nil {
+				e.Config.Changed = []string{}
+			}
+		}
 		out = append(out, e)
 	}
 	return out
@@ -141,12 +159,19 @@ func JSON(w io.Writer, entries []Entry) error {
 }
 
 // Text writes entries as a table; withEnv adds the environment column.
+// When a deployment has a configuration, a CONFIG column shows its
+// fingerprint, shortened, and the keys it changed.
 func Text(w io.Writer, entries []Entry, withEnv bool) error {
+	withConfig := slices.ContainsFunc(entries, func(e Entry) bool { return e.Config != nil })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if withEnv {
 		fmt.Fprint(tw, "ENV\t")
 	}
-	fmt.Fprintln(tw, "DEPLOYMENT\tKIND\tVERSION\tSTATUS\tSTARTED (UTC)\tTOOK\tTRIGGER")
+	fmt.Fprint(tw, "DEPLOYMENT\tKIND\tVERSION\tSTATUS\tSTARTED (UTC)\tTOOK\tTRIGGER")
+	if withConfig {
+		fmt.Fprint(tw, "\tCONFIG")
+	}
+	fmt.Fprintln(tw)
 	for _, e := range entries {
 		if withEnv {
 			fmt.Fprintf(tw, "%s\t", e.Environment)
@@ -162,7 +187,11 @@ func Text(w io.Writer, entries []Entry, withEnv bool) error {
 		if !e.FinishedAt.IsZero() {
 			took = report.FormatSeconds(e.FinishedAt.Sub(e.StartedAt))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Kind, e.Version, status, e.StartedAt.Format("2006-01-02 15:04:05"), took, trigger(e.Trigger))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s", e.ID, e.Kind, e.Version, status, e.StartedAt.Format("2006-01-02 15:04:05"), took, trigger(e.Trigger))
+		if withConfig {
+			fmt.Fprintf(tw, "\t%s", configCell(e.Config))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -174,6 +203,29 @@ func Text(w io.Writer, entries []Entry, withEnv bool) error {
 		}
 	}
 	return nil
+}
+
+// configCell is a deployment's configuration in the table: the
+// fingerprint's first 8 hex digits and the keys it changed ("-" none).
+func configCell(c *EntryConfig) string {
+	if c == nil {
+		return "-"
+	}
+	fp := c.Fingerprint
+	if _, hex, ok := strings.Cut(fp, ":"); ok {
+		fp = hex
+	}
+	if len(fp) > 8 {
+		fp = fp[:8]
+	}
+	switch n := len(c.Changed); {
+	case n == 0:
+		return fp
+	case n <= 3:
+		return fp + " (" + strings.Join(c.Changed, ", ") + " changed)"
+	default:
+		return fmt.Sprintf("%s (%d keys changed)", fp, n)
+	}
 }
 
 func trigger(t contract.Trigger) string {
