@@ -91,7 +91,8 @@ type Result struct {
 	Failed int
 	// ByKind counts failures per kind.
 	ByKind map[string]int
-	// Before counts requests before the first success (not in Requests).
+	// Before counts requests before the first success, and failed ones
+	// sent before it (not in Requests).
 	Before int
 	// Started is when the first success came back (zero: none yet).
 	Started time.Time
@@ -320,11 +321,14 @@ func (r *Run) takenOver(place int, sent time.Time) (string, time.Time) {
 func (r *Run) count(at time.Time, took time.Duration, f *Failure, version string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// A failure counts only for a request sent after the first success:
+	// one sent while nothing served yet is part of the boot, even when its
+	// answer comes back after another worker's first success.
+	if f != nil && (r.res.Started.IsZero() || at.Add(-took).Before(r.res.Started)) {
+		r.res.Before++
+		return
+	}
 	if r.res.Started.IsZero() {
-		if f != nil {
-			r.res.Before++
-			return
-		}
 		r.res.Started = at
 		r.started.Store(true)
 	}

@@ -296,3 +296,22 @@ func TestForwardCatchesASwitchBack(t *testing.T) {
 		})
 	}
 }
+
+// TestAFailureSentBeforeTheFirstSuccessIsNotCounted: two workers, one
+// request each sent while nothing serves; the second's answer (a 502)
+// comes back after the first's success. It belongs to the boot, not to
+// the run; a failure sent after the first success counts.
+func TestAFailureSentBeforeTheFirstSuccessIsNotCounted(t *testing.T) {
+	r := &Run{res: Result{ByKind: map[string]int{}, Versions: map[string]VersionSeen{}}}
+	t0 := time.Date(2026, 12, 6, 18, 28, 5, 0, time.UTC)
+	ms := time.Millisecond
+	r.count(t0.Add(466*ms), 1*ms, nil, "v1")                                     // sent at 465, the first success
+	r.count(t0.Add(467*ms), 3*ms, &Failure{Kind: KindStatus, Detail: "502"}, "") // sent at 464: before it
+	if res := r.res; res.Failed != 0 || res.Before != 1 || res.Requests != 1 {
+		t.Errorf("after a failure sent before the first success: failed %d, before %d, requests %d; want 0, 1, 1", res.Failed, res.Before, res.Requests)
+	}
+	r.count(t0.Add(470*ms), 2*ms, &Failure{Kind: KindStatus, Detail: "502"}, "") // sent at 468: after it
+	if res := r.res; res.Failed != 1 || res.Requests != 2 {
+		t.Errorf("after a failure sent after the first success: failed %d, requests %d; want 1, 2", res.Failed, res.Requests)
+	}
+}
