@@ -98,8 +98,9 @@ bench-engine:
 	cd internal/asl/bench/peer && npm ci --no-audit --no-fund
 	$(GO) run ./internal/asl/bench/cmd/benchengine -peer internal/asl/bench/peer
 
-## clean: remove build output and local state
+## clean: stop the embedded environment's apps and load balancer, then remove build output and local state
 clean:
+	@if [ -f .slipway/local/slipway.json ]; then $(GO) run ./cmd/slipway local stop --dir .slipway/local || echo "local stop failed: stop what runs, or slipway local down, before removing .slipway"; fi
 	rm -rf dist cdk.out infra/cdk.out .slipway
 
 .PHONY: fuzz fuzz-short race

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -66,6 +68,21 @@ func (f *AlarmFile) Set(name, state, reason string) error {
 		return fmt.Errorf("set alarm %s: %w", name, err)
 	}
 	return os.Rename(tmp, f.Path)
+}
+
+// All returns every alarm the file holds, by name.
+func (f *AlarmFile) All() ([]Alarm, error) {
+	all, err := f.read()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Alarm, 0, len(all))
+	for _, n := range slices.Sorted(maps.Keys(all)) {
+		a := all[n]
+		a.Name = n
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 func (f *AlarmFile) read() (map[string]Alarm, error) {

@@ -111,6 +111,7 @@ Then: slipway release publish FILE --version V --local; slipway deploy --local .
 	initCmd.Flags().StringVar(&opts.Database, "database", "", "a PostgreSQL or MySQL/MariaDB server on which to create each environment's database (postgres://postgres@127.0.0.1:5432/postgres, mysql://root@127.0.0.1:3306); default: a SQLite file each")
 	cmd.AddCommand(initCmd)
 	cmd.AddCommand(newCmdDown(f))
+	cmd.AddCommand(newCmdStop(f), newCmdStart(f), newCmdAlarm(f))
 	cmd.AddCommand(newCmdBalancer(f, nil))
 	cmd.AddCommand(newCmdScaleOut(f))
 	cmd.AddCommand(newCmdSecret(f, nil))
