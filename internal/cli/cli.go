@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/cli/approve"
@@ -112,7 +113,13 @@ func newRoot(f *factory.Factory) (*cobra.Command, *factory.Factory) {
 	info := version.Current()
 	root.Version = info.Line()
 	root.SetVersionTemplate(info.Text())
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return factory.UsageError("%v", err) })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if near := nearestFlag(cmd, err); near != "" {
+			return factory.WithHint(factory.ExitUsage, err, "did you mean --"+near+"?")
+		}
+		return factory.UsageError("%v", err)
+	})
+	root.SuggestionsMinimumDistance = 2
 	bopts := backend.Options{Getwd: os.Getwd}
 	pf := root.PersistentFlags()
 	pf.BoolVar(&bopts.Local, "local", false, "act on the embedded environment ($SLIPWAY_LOCAL_DIR, else "+backend.DefaultLocalDir+" found from here up); a command finds one without it, and --local=false acts on AWS even there")
@@ -168,6 +175,47 @@ func newRoot(f *factory.Factory) (*cobra.Command, *factory.Factory) {
 	root.AddCommand(configcmd.NewCmdConfig(f, nil))
 	root.AddCommand(version.NewCmdVersion(f, nil))
 	return root, f
+}
+
+// nearestFlag returns the flag of cmd closest to the unknown one err
+// names, when it is within two edits; "" otherwise.
+func nearestFlag(cmd *cobra.Command, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	name, _, _ = strings.Cut(name, "=")
+	best, bestD := "", 3
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if fl.Hidden {
+			return
+		}
+		if d := distance(name, fl.Name); d < bestD {
+			best, bestD = fl.Name, d
+		}
+	})
+	return best
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // jsonOutput reports whether cmd prints JSON (--json, or --format json),

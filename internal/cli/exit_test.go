@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -39,11 +41,19 @@ func TestExitCodes(t *testing.T) {
 				f.StartFunc = f.Finish(contract.StatusRollbackFailed, "RollbackFailed", "x")
 			},
 			wantCode: factory.ExitFailed, wantInErr: "ROLLBACK_FAILED"},
-		{name: "deploy fails in preflight", args: []string{"deploy", "--env", "staging", "--version", "v9", "--wait"},
+		{name: "deploy fails in preflight", args: []string{"deploy", "--env", "staging", "--version", "v4", "--wait"},
 			setup: func(f *backendtest.Fake) {
-				f.StartFunc = f.Finish(contract.StatusFailed, "PreflightFailed", "release v9 is not published")
+				f.StartFunc = f.Finish(contract.StatusFailed, "PreflightFailed", "rollback target v1 is missing on staging-2")
 			},
 			wantCode: factory.ExitFailed},
+		{name: "deploy of a version never published is refused before it starts", args: []string{"deploy", "--env", "staging", "--version", "v9", "--wait"},
+			setup: func(f *backendtest.Fake) {
+				f.StartFunc = func(context.Context, string, string, []byte, backend.StartOptions) (backend.Execution, error) {
+					t.Errorf("deploy of an unpublished version started an execution")
+					return backend.Execution{}, errors.New("started")
+				}
+			},
+			wantCode: factory.ExitRefused, wantInErr: "release v9 of shop is not published"},
 		{name: "deploy refused by a manual lock", args: []string{"deploy", "--env", "staging", "--version", "v2", "--wait"},
 			setup: func(f *backendtest.Fake) {
 				f.StartFunc = f.Finish(contract.StatusFailed, "LockHeld", "frozen by grace")
@@ -106,6 +116,9 @@ func TestExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := backendtest.New(t)
+			for _, v := range []string{"v1", "v2", "v3", "v4"} {
+				fake.Published[v] = []byte(v)
+			}
 			if tt.setup != nil {
 				tt.setup(fake)
 			}
@@ -213,6 +226,39 @@ func TestMissingAWSSettingsSayWhereToFindThem(t *testing.T) {
 			var m *backend.MissingSettingError
 			if !errors.As(err, &m) || !strings.Contains(m.Error()+m.Hint(), tt.want) {
 				t.Errorf("Open() = %v, want a missing setting that names %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestErrorHints checks the suggestion that comes with a mistyped command
+// line and with an AWS that cannot be reached.
+func TestErrorHints(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		openErr  error
+		wantCode int
+		wantHint string
+	}{
+		{name: "a mistyped flag", args: []string{"deploy", "--evn", "staging", "--version", "v2"}, wantCode: factory.ExitUsage, wantHint: "hint: did you mean --env?"},
+		{name: "a mistyped persistent flag", args: []string{"history", "--local-dri", "x"}, wantCode: factory.ExitUsage, wantHint: "hint: did you mean --local-dir?"},
+		{name: "a mistyped command", args: []string{"deplyo"}, wantCode: factory.ExitUsage, wantHint: "Did you mean this?\n\tdeploy"},
+		{name: "AWS does not resolve", args: []string{"history"}, openErr: fmt.Errorf("operation error DynamoDB: Query: %w", &net.DNSError{Err: "no such host", Name: "dynamodb.eu-west-1.amazonaws.com"}),
+			wantCode: factory.ExitFailed, wantHint: "hint: AWS could not be reached: check the network, the region"},
+		{name: "no region", args: []string{"history"}, openErr: errors.New("operation error DynamoDB: Query, failed to resolve service endpoint, an AWS region is required, but was not found"),
+			wantCode: factory.ExitFailed, wantHint: "hint: AWS could not be reached"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := backendtest.New(t)
+			io, _, errOut := backendtest.IO()
+			f := &factory.Factory{IO: io, Backend: fake.Open}
+			if tt.openErr != nil {
+				f.Backend = func(context.Context) (backend.Backend, error) { return nil, tt.openErr }
+			}
+			if code := Run(context.Background(), f, tt.args); code != tt.wantCode || !strings.Contains(errOut.String(), tt.wantHint) {
+				t.Errorf("slipway %s = exit %d, stderr:\n%s\nwant exit %d and %q", strings.Join(tt.args, " "), code, errOut, tt.wantCode, tt.wantHint)
 			}
 		})
 	}

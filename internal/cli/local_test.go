@@ -196,8 +196,8 @@ func TestLocalEndToEnd(t *testing.T) {
 	// A manual lock stops a deployment (exit 3) until it is released.
 	must(t, 0, dir, "lock", "acquire", "--env", "staging", "-m", "investigating", "--as", "grace")
 	out = must(t, factory.ExitRefused, dir, "deploy", "--env", "staging", "--version", "v1")
-	if !strings.Contains(out, "LockHeld") || !strings.Contains(out, "frozen by grace") {
-		t.Errorf("deploy under a manual lock:\n%s", out)
+	if !strings.Contains(out, "LockHeld") || !strings.Contains(out, "frozen by grace") || strings.Contains(out, " rollback ") {
+		t.Errorf("deploy under a manual lock (refused: no rollback line):\n%s", out)
 	}
 	must(t, factory.ExitRefused, dir, "plan", "--env", "staging", "--version", "v1")
 	must(t, 0, dir, "lock", "release", "--env", "staging")

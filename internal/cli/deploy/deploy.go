@@ -151,6 +151,17 @@ func Start(ctx context.Context, out io.Writer, b backend.Backend, opts *Options)
 				fmt.Sprintf("deploy a release first: slipway deploy --env %s --version V", opts.Env))
 		}
 	}
+	if !opts.ConfigOnly {
+		// A version never published is refused here, before an execution
+		// (and its stages) starts: Preflight would refuse it the same way.
+		store, err := b.Artifacts()
+		if err != nil {
+			return execute.Result{}, outcome.Error(err)
+		}
+		if _, err := store.Stat(ctx, cfg.App, version); err != nil {
+			return execute.Result{}, outcome.Error(err)
+		}
+	}
 	req := contract.DeployRequest{App: cfg.App, Environment: opts.Env, Version: version, OverrideFreeze: opts.OverrideFreeze, ConfigOnly: opts.ConfigOnly,
 		Trigger: contract.Trigger{Source: src, Actor: backend.Who(ctx, b, opts.As), Reason: opts.Reason}}
 	in, _ := json.Marshal(req)

@@ -113,15 +113,24 @@ func Line(d ledger.Deployment) string {
 
 // Printer returns a progress sink that writes one line per ledger step,
 // as it is written, and one line per stage when it ends, with its duration.
+//
+// A rollback stage that wrote no step did nothing (the deployment was
+// refused or failed before it changed anything): it prints no line, so
+// that a refusal does not read like a rollback.
 func Printer(w io.Writer) func(backend.Event) {
 	var mu sync.Mutex
+	steps := map[string]int{}
 	return func(e backend.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch e.Kind {
 		case backend.EventStep:
+			steps[e.Stage]++
 			fmt.Fprintf(w, "%s  %-15s %s %s\n", stamp(e.At), e.Stage, report.Mark(e.Status), e.Message)
 		case backend.EventStage:
+			if e.Stage == "rollback" && steps[e.Stage] == 0 {
+				return
+			}
 			verb := "done in"
 			switch e.Status {
 			case report.StatusFailed:

@@ -10,6 +10,7 @@ package outcome
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/aws/smithy-go"
@@ -106,6 +107,28 @@ func IsAuth(err error) bool {
 	return false
 }
 
+// IsConnection reports whether err is a failure to reach AWS at all: a
+// name that does not resolve, a refused or timed-out connection, or no
+// region to find the endpoint with.
+func IsConnection(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	if errors.As(err, &dns) || errors.As(err, &op) {
+		return true
+	}
+	m := err.Error()
+	for _, s := range []string{"an AWS region is required", "Invalid region", "failed to resolve service endpoint", "dial tcp", "no such host", "connection refused", "i/o timeout"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ConnectionHint says what to check when AWS cannot be reached.
+const ConnectionHint = "AWS could not be reached: check the network, the region (--region or AWS_REGION) and AWS_ENDPOINT_URL if set; " +
+	"for the embedded environment, run where .slipway/local is or give --local-dir DIR"
+
 // Error returns err as an *factory.ExitError with the exit code and the
 // suggestion that go with it. Errors that already carry a code keep it.
 func Error(err error) error {
@@ -145,11 +168,13 @@ func Error(err error) error {
 	case errors.As(err, &unknown):
 		return &factory.ExitError{Code: factory.ExitUsage, Err: err}
 	case errors.As(err, &notPub):
-		return &factory.ExitError{Code: factory.ExitUsage, Err: err}
+		return factory.WithHint(factory.ExitRefused, err, fmt.Sprintf("`slipway release publish FILE --version %s` publishes it", notPub.Version))
 	case errors.Is(err, ledger.ErrNotFound):
 		return factory.WithHint(factory.ExitUsage, err, "`slipway history` lists the deployments and their ids")
 	case errors.Is(err, backend.ErrNotSupported):
 		return &factory.ExitError{Code: factory.ExitUsage, Err: err}
+	case IsConnection(err):
+		return factory.WithHint(factory.ExitFailed, err, ConnectionHint)
 	}
 	return &factory.ExitError{Code: factory.ExitFailed, Err: err}
 }
