@@ -3,6 +3,7 @@ package outcome
 import (
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 
 	"github.com/aws/smithy-go"
@@ -70,7 +71,9 @@ func TestError(t *testing.T) {
 		{"a decided approval", &ledger.DecidedError{}, factory.ExitRefused, true},
 		{"an execution that exists", fmt.Errorf("start x: %w", trigger.ErrAlreadyStarted), factory.ExitRefused, true},
 		{"an unknown environment", &config.UnknownEnvironmentError{App: "shop", Name: "qa"}, factory.ExitUsage, false},
-		{"an unpublished release", &artifact.NotFoundError{App: "shop", Version: "v9"}, factory.ExitUsage, false},
+		{"an unpublished release is refused", &artifact.NotFoundError{App: "shop", Version: "v9"}, factory.ExitRefused, true},
+		{"AWS unreachable", fmt.Errorf("query: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), factory.ExitFailed, true},
+		{"no region", errors.New("failed to resolve service endpoint, an AWS region is required, but was not found"), factory.ExitFailed, true},
 		{"an unknown deployment", fmt.Errorf("deployment x: %w", ledger.ErrNotFound), factory.ExitUsage, true},
 		{"a cobra flag error", errors.New("unknown flag: --nope"), factory.ExitUsage, false},
 		{"an exit error keeps its code", factory.WithHint(factory.ExitRefused, errors.New("x"), "y"), factory.ExitRefused, true},
