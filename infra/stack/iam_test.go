@@ -159,9 +159,12 @@ func TestPreflightFunctionPermissions(t *testing.T) {
 		{Sid: "ReadArtifacts", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"<Artifacts.Arn>/demo/*"}},
 		{Sid: "ListArtifacts", Effect: "Allow", Actions: []string{"s3:ListBucket"}, Resources: []string{"<Artifacts.Arn>"},
 			Conditions: map[string]any{"StringLike": map[string]any{"s3:prefix": "demo/*"}}},
-		{Sid: "ReadDatabaseSecrets", Effect: "Allow", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []string{
-			"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/production/db-GhIjKl",
-			"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/staging/db-AbCdEf"}},
+		// The database secrets are under demo/: ResolveConfigSecrets
+		// allows them, so there is no ReadDatabaseSecrets statement.
+		{Sid: "ResolveConfigParameters", Effect: "Allow", Actions: []string{"ssm:GetParameter"}, Resources: []string{"arn:aws:ssm:eu-west-1:111111111111:parameter/demo/*"}},
+		{Sid: "ResolveConfigSecrets", Effect: "Allow", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []string{
+			"arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/*",
+			"arn:aws:secretsmanager:eu-west-1:111111111111:secret:slipway/demo/config-key-*"}},
 		{Sid: "DecryptDatabaseSecrets", Effect: "Allow", Actions: []string{"kms:Decrypt"},
 			Resources:  []string{"arn:aws:kms:eu-west-1:111111111111:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"},
 			Conditions: map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}},

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -98,7 +99,15 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 					keys = append(keys, jsii.String(db.SecretKMSKeyARN))
 				}
 			}
-			add("ReadDatabaseSecrets", []string{"secretsmanager:GetSecretValue"}, secrets, nil)
+			// A function that resolves the configuration reads every
+			// secret under <app>/ already (ResolveConfigSecrets): a
+			// database secret there needs no statement of its own.
+			if slices.Contains(spec.Capabilities, ResolveConfig) {
+				secrets = slices.DeleteFunc(secrets, func(r *string) bool { return strings.Contains(*r, ":secret:"+s.Config.App+"/") })
+			}
+			if len(secrets) > 0 {
+				add("ReadDatabaseSecrets", []string{"secretsmanager:GetSecretValue"}, secrets, nil)
+			}
 			if len(keys) > 0 {
 				add("DecryptDatabaseSecrets", []string{"kms:Decrypt"}, keys, map[string]interface{}{
 					"StringEquals": map[string]interface{}{"kms:ViaService": fmt.Sprintf("secretsmanager.%s.amazonaws.com", s.Config.Region)},

@@ -32,17 +32,18 @@ func TestResourceCounts(t *testing.T) {
 		// alarms (staging, production), execution status, and the
 		// closer's (executions that timed out, were stopped or failed),
 		// and one launch rule per environment with Auto Scaling groups.
-		"AWS::Events::Rule":       8,
-		"AWS::DynamoDB::Table":    1,
-		"AWS::S3::Bucket":         2,
-		"AWS::S3::BucketPolicy":   2,
-		"AWS::SNS::Topic":         1,
-		"AWS::SNS::TopicPolicy":   1,
-		"AWS::SNS::Subscription":  1,
-		"AWS::KMS::Key":           1,
-		"AWS::SSM::Document":      1,
-		"AWS::Logs::LogGroup":     fns + 3, // the functions', the state machines', the command output
-		"AWS::IAM::ManagedPolicy": 1,
+		"AWS::Events::Rule":           8,
+		"AWS::DynamoDB::Table":        1,
+		"AWS::S3::Bucket":             2,
+		"AWS::S3::BucketPolicy":       2,
+		"AWS::SNS::Topic":             1,
+		"AWS::SNS::TopicPolicy":       1,
+		"AWS::SNS::Subscription":      1,
+		"AWS::KMS::Key":               1,
+		"AWS::SSM::Document":          1,
+		"AWS::SecretsManager::Secret": 1,       // the configuration fingerprint key
+		"AWS::Logs::LogGroup":         fns + 3, // the functions', the state machines', the command output
+		"AWS::IAM::ManagedPolicy":     1,
 		// One per function and one per state machine. EventBridge invokes
 		// the routers through resource policies, with no role.
 		"AWS::IAM::Role": fns + 2,
