@@ -6,6 +6,7 @@ package ledger
 //	event           EVENTS#<app>#<env>       <at>#<random>          ttl: 90 days
 //	queued push     QUEUE#<app>#<env>        pending
 //	approval        APPROVALS#<app>#<env>    <deployment id>
+//	delivery        DELIVERY#<app>#<source>#<id>  delivery         ttl: 7 days
 
 import (
 	"context"
@@ -29,6 +30,54 @@ const eventRetention = 90 * 24 * time.Hour
 func eventsKey(app, env string) string    { return "EVENTS#" + app + "#" + env }
 func queueKey(app, env string) string     { return "QUEUE#" + app + "#" + env }
 func approvalsKey(app, env string) string { return "APPROVALS#" + app + "#" + env }
+func deliveryKey(app, source, id string) string {
+	return "DELIVERY#" + app + "#" + source + "#" + id
+}
+
+// DeliveryRetention is how long a claimed webhook delivery is remembered
+// before its TTL deletes it: longer than a git host keeps a delivery it
+// can redeliver (GitHub: 3 days).
+const DeliveryRetention = 7 * 24 * time.Hour
+
+// ClaimDelivery records that the webhook delivery id from source (a git
+// host: "github") has been received, with one conditional PutItem. It
+// reports false, and no error, when the delivery was claimed before: a
+// redelivery, which the caller must not act on again.
+func (d *Dynamo) ClaimDelivery(ctx context.Context, app, source, id string, at time.Time) (bool, error) {
+	if id == "" {
+		return false, errors.New("claim a delivery: no delivery id")
+	}
+	it := key(deliveryKey(app, source, id), "delivery")
+	putStr(it, "app", app)
+	putStr(it, "source", source)
+	putStr(it, "delivery", id)
+	putStr(it, "at", ts(at))
+	it[DynamoTTLAttribute] = num(at.Add(DeliveryRetention).Unix())
+	_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                &d.Table,
+		Item:                     it,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": DynamoPartitionKey},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim %s delivery %s of %s: %w", source, id, app, d.explain(err))
+	}
+	return true, nil
+}
+
+// ReleaseDelivery forgets a claimed delivery, so that its redelivery is
+// acted on: for a caller that claimed it and then could not act on it.
+func (d *Dynamo) ReleaseDelivery(ctx context.Context, app, source, id string) error {
+	_, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &d.Table, Key: key(deliveryKey(app, source, id), "delivery")})
+	if err != nil {
+		return fmt.Errorf("release %s delivery %s of %s: %w", source, id, app, d.explain(err))
+	}
+	return nil
+}
 
 // AddEvent records an event.
 func (d *Dynamo) AddEvent(ctx context.Context, e Event) error {

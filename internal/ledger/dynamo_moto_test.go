@@ -95,3 +95,10 @@ func TestEmptyKeyValues(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliveriesOnMoto claims and releases webhook deliveries on DynamoDB
+// as moto implements it.
+func TestDeliveriesOnMoto(t *testing.T) {
+	client, name := motoTable(t)
+	checkDeliveries(t, &ledger.Dynamo{Client: client, Table: name})
+}
