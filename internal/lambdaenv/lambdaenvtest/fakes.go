@@ -525,6 +525,47 @@ func (f *snsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-%d</MessageId></PublishResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>`, len(f.messages))
 }
 
+// eventsFake is EventBridge (JSON 1.1): PutEvents on the default bus,
+// keeping the entries; another bus does not exist.
+type eventsFake struct {
+	mu      sync.Mutex
+	entries []map[string]any
+	fail    int // entries to refuse next, as a FailedEntryCount
+}
+
+func (f *eventsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	const ct = "application/x-amz-json-1.1"
+	if r.Header.Get("X-Amz-Target") != "AWSEvents.PutEvents" {
+		jsonError(w, ct, 400, "UnknownOperationException", r.Header.Get("X-Amz-Target"))
+		return
+	}
+	var in struct{ Entries []map[string]any }
+	json.NewDecoder(r.Body).Decode(&in)
+	var out []map[string]any
+	for _, e := range in.Entries {
+		if bus, _ := e["EventBusName"].(string); bus != "" && bus != "default" && !strings.HasSuffix(bus, ":event-bus/default") {
+			jsonError(w, ct, 400, "ResourceNotFoundException", "Event bus "+bus+" does not exist.")
+			return
+		}
+		if f.fail > 0 {
+			f.fail--
+			out = append(out, map[string]any{"ErrorCode": "InternalFailure", "ErrorMessage": "Internal Failure"})
+			continue
+		}
+		f.entries = append(f.entries, e)
+		out = append(out, map[string]any{"EventId": fmt.Sprintf("e-%d", len(f.entries))})
+	}
+	failed := 0
+	for _, o := range out {
+		if _, ok := o["ErrorCode"]; ok {
+			failed++
+		}
+	}
+	writeJSON(w, ct, 200, map[string]any{"FailedEntryCount": failed, "Entries": out})
+}
+
 // sfnFake is Step Functions (JSON 1.0): StartExecution, refusing a name
 // used before as the service does for 90 days.
 type sfnFake struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -283,6 +284,20 @@ func grants(prefix, op string, a arns, params any) []Grant {
 			id = a.arn("secretsmanager", "secret:"+id+"-??????")
 		}
 		return g("secretsmanager:GetSecretValue", id)
+	// EventBridge authorizes PutEvents on the bus each entry names.
+	case *eventbridge.PutEventsInput:
+		var out []Grant
+		for _, e := range in.Entries {
+			bus := deref(e.EventBusName)
+			if bus == "" {
+				bus = "default"
+			}
+			if !strings.HasPrefix(bus, "arn:") {
+				bus = a.arn("events", "event-bus/"+bus)
+			}
+			out = append(out, g("events:PutEvents", bus)...)
+		}
+		return out
 	case *sqs.GetQueueAttributesInput:
 		return g("sqs:GetQueueAttributes", queueARN(a, deref(in.QueueUrl)))
 	case *sqs.SendMessageInput:

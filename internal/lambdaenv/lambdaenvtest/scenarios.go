@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -98,7 +99,9 @@ func Operations(t *testing.T, name string, build func(*lambdaenv.Env) (any, erro
 // migrations snapshots the database and prunes old snapshots. A function
 // that no definition calls is a trigger: every sample event under
 // events/ but the manual inputs is then delivered to it, twice (EventBridge
-// delivers at least once).
+// delivers at least once); one behind a Function URL (its handler takes
+// events.LambdaFunctionURLRequest) gets the requests under events/github
+// instead, twice too (GitHub redelivers).
 func (w *World) Run(t *testing.T, name string, handler any) {
 	t.Helper()
 	ctx := context.Background()
@@ -234,9 +237,17 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 	files, _ := filepath.Glob(filepath.Join(root, "events", "*", "*.json"))
 	sort.Strings(files)
 	invoke := lambda.NewHandler(handler)
-	w.routed = map[string]string{}
+	// A function behind a Function URL takes the requests under
+	// events/github, and EventBridge sends it nothing; the others take
+	// every EventBridge event. Only what an EventBridge trigger made of
+	// its events is kept: the infra check matches them with the rules.
+	_, url := handler.(func(context.Context, events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error))
+	if !url {
+		w.routed = map[string]string{}
+	}
 	for _, f := range files {
-		if filepath.Base(filepath.Dir(f)) == "manual" {
+		dir := filepath.Base(filepath.Dir(f))
+		if dir == "manual" || (dir == "github") != url {
 			continue
 		}
 		payload, err := os.ReadFile(f)
@@ -247,6 +258,9 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 		for i := range 2 {
 			out, err := invoke.Invoke(ctx, payload)
 			if i > 0 {
+				continue
+			}
+			if url {
 				continue
 			}
 			// What the router made of the event: the infra check wants a

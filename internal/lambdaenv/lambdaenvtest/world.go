@@ -24,6 +24,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/bundle"
+	"github.com/slipway-deploy/slipway/internal/github"
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/ledger/ledgertest"
@@ -79,6 +80,7 @@ type World struct {
 	sns     *snsFake
 	sfn     *sfnFake
 	secrets *secretsFake
+	events  *eventsFake
 	elb     *elbv2test.Fake
 	asg     *autoScalingFake
 	app     *httptest.Server
@@ -105,7 +107,8 @@ func NewWorld(t testing.TB) *World {
 		sfn:     &sfnFake{started: map[string]string{}},
 		dir:     t.TempDir(),
 		broken:  map[string]bool{"v2": true, "bg2": true},
-		secrets: &secretsFake{secrets: map[string]string{}},
+		secrets: &secretsFake{secrets: map[string]string{github.SecretName(App): GitHubWebhookSecret}},
+		events:  &eventsFake{},
 		asg:     &autoScalingFake{groups: map[string]bool{"demo-staging": true, "demo-production": true}},
 	}
 	w.ssm = &ssmFake{commands: map[string]*ssmCommand{}, params: map[string]string{}, tags: map[string]map[string]string{
@@ -175,6 +178,7 @@ func NewWorld(t testing.TB) *World {
 		"sns":                  w.sns,
 		"states":               w.sfn,
 		"secretsmanager":       w.secrets,
+		"events":               w.events,
 		"elasticloadbalancing": w.elb,
 		"autoscaling":          w.asg,
 	}
@@ -301,6 +305,27 @@ func (w *World) Ledger(t testing.TB) *ledger.Dynamo { return w.ledger(t) }
 // ledger is the world's ledger through a client nobody records.
 func (w *World) ledger(t testing.TB) *ledger.Dynamo {
 	return &ledger.Dynamo{Client: dynamodb.NewFromConfig(w.Env(t, nil).AWS), Table: table}
+}
+
+// GitHubWebhookSecret is the world's GitHub webhook secret (in Secrets
+// Manager as github.SecretName(App)): the one events/github/*.json are
+// signed with.
+const GitHubWebhookSecret = "slipway-sample-webhook-secret"
+
+// PutEvents are the entries put on the world's EventBridge, in order,
+// as the request carried them (Source, DetailType, Detail, EventBusName).
+func (w *World) PutEvents() []map[string]any {
+	w.events.mu.Lock()
+	defer w.events.mu.Unlock()
+	return slices.Clone(w.events.entries)
+}
+
+// FailPutEvents makes EventBridge refuse the next n entries put on it
+// (FailedEntryCount, InternalFailure), as it may under load.
+func (w *World) FailPutEvents(n int) {
+	w.events.mu.Lock()
+	defer w.events.mu.Unlock()
+	w.events.fail = n
 }
 
 // Versions published in every world. v2 is broken: its health check fails.
