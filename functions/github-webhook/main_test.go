@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
@@ -40,7 +41,8 @@ func TestOperations(t *testing.T) {
 			if err := json.Unmarshal([]byte(e["Detail"].(string)), &d); err != nil {
 				t.Fatal(err)
 			}
-			want := trigger.GitPush{Repository: "demo", Branch: "main", Commit: lambdaenvtest.PushCommit, Pusher: "ada", App: lambdaenvtest.App}
+			want := trigger.GitPush{Repository: "demo", Branch: "main", Commit: lambdaenvtest.PushCommit, Pusher: "ada", App: lambdaenvtest.App,
+				CommittedAt: time.Date(2026, 11, 26, 1, 24, 41, 0, time.UTC)}
 			if diff := cmp.Diff(want, d); diff != "" || e["Source"] != "slipway.git" || e["DetailType"] != "Git Push" {
 				t.Errorf("event %v: detail (-want +got):\n%s", e, diff)
 			}

@@ -1,6 +1,9 @@
 package contract
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Final statuses of a deployment. Each means exactly one thing, and each is
 // decided from what Slipway observed at the end (every instance's current
@@ -117,6 +120,10 @@ type Trigger struct {
 	Reason string `json:"reason,omitempty"`
 	Commit string `json:"commit,omitempty"`
 	Alarm  string `json:"alarm,omitempty"`
+	// CommittedAt is when the pushed commit was made, as the git host
+	// reports it (a GitHub push's head_commit.timestamp): `slipway
+	// stats` measures lead time from it. Zero when unknown.
+	CommittedAt time.Time `json:"committed_at,omitzero"`
 }
 
 // State is the document that flows through an execution ($ in the ASL).

@@ -89,6 +89,9 @@ type pushPayload struct {
 	Pusher struct {
 		Name string `json:"name"`
 	} `json:"pusher"`
+	HeadCommit *struct {
+		Timestamp time.Time `json:"timestamp"`
+	} `json:"head_commit"`
 }
 
 const zeroCommit = "0000000000000000000000000000000000000000"
@@ -185,6 +188,9 @@ func (r *Receiver) Handle(ctx context.Context, req events.LambdaFunctionURLReque
 			Message: fmt.Sprintf("delivery %s was received before: its push is not forwarded again", delivery)}), nil
 	}
 	push := trigger.GitPush{Repository: repo, Branch: branch, Commit: p.After, Pusher: p.Pusher.Name, App: r.Config.App}
+	if p.HeadCommit != nil {
+		push.CommittedAt = p.HeadCommit.Timestamp.UTC()
+	}
 	if err := r.Bus.PutPush(ctx, push); err != nil {
 		// Forget the delivery, so that GitHub's redelivery is forwarded.
 		if rerr := r.Deliveries.ReleaseDelivery(ctx, r.Config.App, Source, delivery); rerr != nil {

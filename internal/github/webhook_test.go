@@ -183,7 +183,8 @@ func decodeAnswer(t *testing.T, resp events.LambdaFunctionURLResponse) Answer {
 	return a
 }
 
-var mainPush = trigger.GitPush{Repository: "demo", Branch: "main", Commit: sampleCommit, Pusher: "ada", App: "demo"}
+var mainPush = trigger.GitPush{Repository: "demo", Branch: "main", Commit: sampleCommit, Pusher: "ada", App: "demo",
+	CommittedAt: time.Date(2026, 11, 26, 1, 24, 41, 0, time.UTC)}
 
 // TestSampleDeliveries delivers every sample under events/github, twice
 // (GitHub redelivers), to a receiver on Secrets Manager, DynamoDB and

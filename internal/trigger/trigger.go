@@ -113,6 +113,9 @@ type GitPush struct {
 	Commit     string `json:"commit"`
 	Pusher     string `json:"pusher,omitempty"`
 	App        string `json:"app,omitempty"`
+	// CommittedAt is when the commit was made, if the sender knows:
+	// the deployment's trigger keeps it, for lead time.
+	CommittedAt time.Time `json:"committed_at,omitzero"`
 }
 
 // CodeCommitChange is the detail of a CodeCommit "Repository State Change"
@@ -132,6 +135,7 @@ type CodeCommitChange struct {
 // push is a push, whichever event carried it.
 type push struct {
 	repository, branch, commit, pusher, app string
+	committedAt                             time.Time
 }
 
 // PushRouter starts deployments for git pushes.
@@ -191,7 +195,7 @@ func parsePush(ev events.EventBridgeEvent) (push, error) {
 		if strings.HasPrefix(d.Branch, "refs/tags/") {
 			return push{}, nil
 		}
-		return push{repository: d.Repository, branch: strings.TrimPrefix(d.Branch, "refs/heads/"), commit: d.Commit, pusher: d.Pusher, app: d.App}, nil
+		return push{repository: d.Repository, branch: strings.TrimPrefix(d.Branch, "refs/heads/"), commit: d.Commit, pusher: d.Pusher, app: d.App, committedAt: d.CommittedAt}, nil
 	}
 	return push{}, badEvent("event %s from %q (%q) is not a push Slipway understands: send CodeCommit \"Repository State Change\" or slipway.git \"Git Push\" events", ev.ID, ev.Source, ev.DetailType)
 }
@@ -219,7 +223,7 @@ func (r *PushRouter) Handle(ctx context.Context, ev events.EventBridgeEvent) (Re
 		return Result{Action: "ignored", Message: fmt.Sprintf("push to branch %s of %s ignored: no environment is mapped to it (triggers.branches)", p.branch, p.repository)}, nil
 	}
 	version := p.commit
-	trig := contract.Trigger{Source: "push", Actor: p.pusher, Commit: p.commit, Reason: "push to " + p.branch + " of " + p.repository}
+	trig := contract.Trigger{Source: "push", Actor: p.pusher, Commit: p.commit, Reason: "push to " + p.branch + " of " + p.repository, CommittedAt: p.committedAt}
 	record := func(kind, msg, execution string) {
 		detail, _ := json.Marshal(map[string]string{"repository": p.repository, "branch": p.branch, "commit": p.commit, "event": ev.ID, "execution": execution})
 		if err := r.Ledger.AddEvent(ctx, ledger.Event{App: app, Environment: env, At: r.now(), Source: "push", Kind: kind, Message: msg, DeploymentID: execution, Detail: detail}); err != nil {

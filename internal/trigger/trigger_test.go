@@ -406,3 +406,32 @@ func TestExecutionName(t *testing.T) {
 		t.Errorf("executionName(push staging v1.2) = %s, want it to read push-staging-v1_2-<hash>", got)
 	}
 }
+
+// TestPushRouterKeepsTheCommitTime: a slipway.git push that says when its
+// commit was made (the GitHub webhook's do) starts a deployment whose
+// trigger keeps that time, for `slipway stats`' lead time.
+func TestPushRouterKeepsTheCommitTime(t *testing.T) {
+	ctx := context.Background()
+	arts := &artifact.Dir{Root: t.TempDir()}
+	if _, err := arts.Publish(ctx, "demo", commit, []byte("bundle")); err != nil {
+		t.Fatal(err)
+	}
+	ev := readEvent(t, "git/push-main.json")
+	committed := time.Date(2026, 11, 26, 1, 24, 41, 0, time.UTC)
+	ev.Detail, _ = json.Marshal(GitPush{Repository: "demo", Branch: "main", Commit: commit, Pusher: "ada", App: "demo", CommittedAt: committed})
+	st := &recorder{}
+	r := &PushRouter{Config: cfg, Ledger: openLedger(t), Artifacts: arts, Starter: st, Log: quiet}
+	if _, err := r.Handle(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.starts) != 1 {
+		t.Fatalf("started %d, want 1", len(st.starts))
+	}
+	var in contract.DeployRequest
+	if err := json.Unmarshal(st.starts[0].Input, &in); err != nil {
+		t.Fatal(err)
+	}
+	if !in.Trigger.CommittedAt.Equal(committed) {
+		t.Errorf("deploy input trigger = %+v, want committed_at %s", in.Trigger, committed)
+	}
+}
