@@ -37,6 +37,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/cli/rollback"
 	"github.com/slipway-deploy/slipway/internal/cli/show"
 	"github.com/slipway-deploy/slipway/internal/cli/states"
+	"github.com/slipway-deploy/slipway/internal/cli/stats"
 	"github.com/slipway-deploy/slipway/internal/cli/status"
 	"github.com/slipway-deploy/slipway/internal/cli/unlock"
 	"github.com/slipway-deploy/slipway/internal/cli/version"
@@ -161,6 +162,7 @@ func newRoot(f *factory.Factory) (*cobra.Command, *factory.Factory) {
 	root.AddCommand(reject.NewCmdReject(f, nil))
 	root.AddCommand(status.NewCmdStatus(f, nil))
 	root.AddCommand(history.NewCmdHistory(f, nil))
+	root.AddCommand(stats.NewCmdStats(f, nil))
 	root.AddCommand(show.NewCmdShow(f, nil))
 	root.AddCommand(plan.NewCmdPlan(f, nil))
 	root.AddCommand(rollback.NewCmdRollback(f, nil))
