@@ -61,6 +61,12 @@ const (
 	// listener (or rule) only, DescribeListeners (or DescribeRules), and
 	// RegisterTargets on the sides' target groups.
 	SwitchTraffic
+	// ReadWebhookSecret: secretsmanager:GetSecretValue on the GitHub
+	// webhook secret the stack creates (WebhookSecretName).
+	ReadWebhookSecret
+	// PutPushEvents: events:PutEvents on the default event bus, where the
+	// push rule takes slipway.git events to the push router.
+	PutPushEvents
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
@@ -85,6 +91,10 @@ type FunctionSpec struct {
 	// Trigger marks a function that EventBridge invokes rather than a state
 	// machine: it needs no placeholder in a definition.
 	Trigger bool
+	// URL marks a function that its Function URL invokes (with no IAM
+	// auth: the function authenticates each request itself), rather
+	// than a state machine or EventBridge.
+	URL bool
 }
 
 // Specs has one entry per directory under functions/. The ledger methods
@@ -176,6 +186,13 @@ var Specs = map[string]FunctionSpec{
 		Ledger:       []string{"ListDeployments", "InstanceResults", "PutInstanceResults", "AddEvent"},
 		Capabilities: []Capability{ReadArtifacts, DescribeInstances, RunCommands, CompleteLifecycleActions},
 	},
+	// Behind a Function URL: GitHub posts its webhook deliveries there.
+	"github-webhook": {
+		Description:    "Slipway GitHub webhook: verify a delivery's signature and put a mapped branch's push on EventBridge for the push router, once per delivery",
+		TimeoutSeconds: 10, MemoryMB: 256, URL: true,
+		Ledger:       []string{"ClaimDelivery", "ReleaseDelivery"},
+		Capabilities: []Capability{ReadWebhookSecret, PutPushEvents},
+	},
 	"record": {
 		Description:    "Slipway record: write the deployment's final status and report to the ledger",
 		TimeoutSeconds: 50, MemoryMB: 256,
@@ -205,10 +222,13 @@ var ledgerActions = map[string][]string{
 	"SetPending":   {"dynamodb:PutItem"},
 	"ClearPending": {"dynamodb:DeleteItem"},
 	"AddEvent":     {"dynamodb:PutItem"},
-	"Events":       {"dynamodb:Query"},
-	"PutApproval":  {"dynamodb:PutItem"},
-	"GetApproval":  {"dynamodb:GetItem"},
-	"Approvals":    {"dynamodb:Query"},
+	// ClaimDelivery is a conditional PutItem; ReleaseDelivery a DeleteItem.
+	"ClaimDelivery":   {"dynamodb:PutItem"},
+	"ReleaseDelivery": {"dynamodb:DeleteItem"},
+	"Events":          {"dynamodb:Query"},
+	"PutApproval":     {"dynamodb:PutItem"},
+	"GetApproval":     {"dynamodb:GetItem"},
+	"Approvals":       {"dynamodb:Query"},
 	// DecideApproval is a conditional UpdateItem, read back on a conflict.
 	"DecideApproval": {"dynamodb:UpdateItem", "dynamodb:GetItem"},
 }
@@ -252,7 +272,7 @@ func checkSpecs(r *Repo) error {
 				called = called || g == f
 			}
 		}
-		if !called && !spec.Trigger {
+		if !called && !spec.Trigger && !spec.URL {
 			problems = append(problems, fmt.Sprintf("functions/%s: no state machine definition calls it (no ${%s} in statemachine/*.asl.json) and its spec is not a Trigger: remove the function or call it", f, PlaceholderFor(f)))
 		}
 		if spec.TimeoutSeconds < 1 || spec.TimeoutSeconds > 900 {

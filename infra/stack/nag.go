@@ -107,6 +107,10 @@ func (s *Stack) Suppressions() []Suppression {
 		out = append(out, Suppression{pascal(name) + "StateMachine/Role", "AwsSolutions-IAM5", "Resource::*",
 			"Added by the CDK for logging ALL and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets support no resource-level permissions."})
 	}
+	if s.WebhookSecret != nil {
+		out = append(out, Suppression{"GitHubWebhookSecret", "AwsSolutions-SMG4", "",
+			"GitHub keeps its own copy of the webhook secret: a rotation Lambda would need a GitHub admin token to update the webhook at the same moment, or deliveries fail; rotate by hand (docs/aws.md, From GitHub)."})
+	}
 	out = append(out, Suppression{"DeadLetters", "AwsSolutions-SQS3", "",
 		"This queue is the dead-letter queue of the rules' targets and of the trigger functions' failed events (cdk-nag sees only queues that name it in a redrive policy); its messages are read by people, not consumed, so it needs no dead-letter queue of its own."})
 	out = append(out, Suppression{"InstancePolicy", "AwsSolutions-IAM5", "Resource::" + commandLogGroupsARN(s.Config),

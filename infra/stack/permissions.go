@@ -211,6 +211,13 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 					noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeTargetHealth")
 				}
 			}
+		case ReadWebhookSecret:
+			// By name: Secrets Manager ends the secret's ARN with "-" and
+			// six random characters.
+			add("ReadWebhookSecret", []string{"secretsmanager:GetSecretValue"},
+				[]*string{arn("secretsmanager", "secret:"+WebhookSecretName(s.Config)+"-??????", colon)}, nil)
+		case PutPushEvents:
+			add("PutPushEvents", []string{"events:PutEvents"}, []*string{arn("events", "event-bus/default", slash)}, nil)
 		case CompleteLifecycleActions:
 			// A group's ARN carries an id Auto Scaling gives it: the
 			// statement names the group by its name, any id.

@@ -70,7 +70,11 @@ type Stack struct {
 	// Resolvers are the hosts' configuration resolver, an asset per
 	// instance architecture (ResolverArches).
 	Resolvers map[string]awss3assets.Asset
-	subnets   []awsec2.ISubnet
+	// WebhookSecret and WebhookURL let GitHub reach the github-webhook
+	// function (webhook).
+	WebhookSecret awssecretsmanager.Secret
+	WebhookURL    awslambda.FunctionUrl
+	subnets       []awsec2.ISubnet
 }
 
 // Name is the stack's name, and the prefix of named resources.
@@ -135,6 +139,7 @@ func New(scope constructs.Construct, cfg *Config, repo *Repo) (*Stack, error) {
 	if err := s.functions(string(slipwayConfig)); err != nil {
 		return nil, err
 	}
+	s.webhook()
 	s.stateMachines()
 	s.rules()
 	s.instancePolicy()
@@ -520,6 +525,31 @@ func commandLogGroupsARN(cfg *Config) string {
 	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:*", cfg.Region, cfg.Account)
 }
 
+// WebhookSecretName is the Secrets Manager secret holding the GitHub
+// webhook secret (internal/github.SecretName: the function reads it by
+// this name).
+func WebhookSecretName(cfg *Config) string { return "slipway/" + cfg.App + "/github-webhook" }
+
+// webhook is what GitHub needs to reach the github-webhook function: the
+// secret it signs deliveries with (generated; paste it into the webhook's
+// settings) and the function's URL. The URL takes no IAM auth: GitHub
+// cannot sign a request with SigV4, and the function verifies each
+// delivery's HMAC signature before it reads anything else of it.
+func (s *Stack) webhook() {
+	fn, ok := s.Functions["github-webhook"]
+	if !ok {
+		return
+	}
+	s.WebhookSecret = awssecretsmanager.NewSecret(s.Stack, jsii.String("GitHubWebhookSecret"), &awssecretsmanager.SecretProps{
+		SecretName:  jsii.String(WebhookSecretName(s.Config)),
+		Description: jsii.String("Slipway " + s.Config.App + ": the secret GitHub signs webhook deliveries with (X-Hub-Signature-256)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(40), ExcludePunctuation: jsii.Bool(true),
+		},
+	})
+	s.WebhookURL = fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
+}
+
 func (s *Stack) outputs() {
 	out := func(id string, v *string, desc string) {
 		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -530,6 +560,10 @@ func (s *Stack) outputs() {
 	out("ArtifactBucketName", s.Artifacts.BucketName(), "Release bundles: <app>/<version>.tar.gz")
 	out("HostDocumentName", s.Document.Ref(), "The SSM Command document that runs the host script")
 	out("NotificationTopicArn", s.Topic.TopicArn(), "Execution status changes; subscribe to it")
+	if s.WebhookURL != nil {
+		out("GitHubWebhookUrl", s.WebhookURL.Url(), "GitHub webhook payload URL (content type application/json, push events)")
+		out("GitHubWebhookSecretName", jsii.String(WebhookSecretName(s.Config)), "The webhook's secret, in Secrets Manager: paste its value into the GitHub webhook")
+	}
 }
 
 // pascal turns "rollback" or "health-check" into "Rollback", "HealthCheck".

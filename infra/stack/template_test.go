@@ -49,8 +49,13 @@ func TestResourceCounts(t *testing.T) {
 		"AWS::IAM::Role": fns + 2,
 		// EventBridge may invoke the push router from the two push rules,
 		// the alarm router from the two alarm rules, the closer from its,
-		// the lifecycle function from the two launch rules.
-		"AWS::Lambda::Permission": 7,
+		// the lifecycle function from the two launch rules; anyone may
+		// invoke the GitHub webhook through its URL (two: the CDK grants
+		// lambda:InvokeFunctionUrl and lambda:InvokeFunction via the URL).
+		"AWS::Lambda::Permission": 9,
+		// The GitHub webhook's URL and its signing secret.
+		"AWS::Lambda::Url":            1,
+		"AWS::SecretsManager::Secret": 1,
 		// One launch hook per configured Auto Scaling group.
 		"AWS::AutoScaling::LifecycleHook": 2,
 		// Dead letters: the queue, its policy (EventBridge sends from the
@@ -232,5 +237,58 @@ func TestOutputs(t *testing.T) {
 	s := synth(t)
 	for _, o := range []string{"DeployStateMachineArn", "RollbackStateMachineArn", "LedgerTableName", "ArtifactBucketName", "HostDocumentName", "NotificationTopicArn", "InstancePolicyArn", "DeadLetterQueueUrl"} {
 		must(t, "output "+o, func() { s.assertion.HasOutput(jsii.String(o), map[string]any{}) })
+	}
+}
+
+// TestGitHubWebhook: the webhook function has a URL with no IAM auth (the
+// function verifies each delivery's HMAC signature: GitHub cannot sign
+// with SigV4), the secret GitHub signs with is generated under the name
+// the function reads, and both are stack outputs.
+func TestGitHubWebhook(t *testing.T) {
+	s := synth(t)
+	urls := s.ofType("AWS::Lambda::Url")
+	if len(urls) != 1 {
+		t.Fatalf("%d function URLs, want 1", len(urls))
+	}
+	for _, u := range urls {
+		p := u.props()
+		if p["AuthType"] != "NONE" || fmt.Sprint(s.resolve(p["TargetFunctionArn"])) != "<GithubWebhookFunction.Arn>" {
+			t.Errorf("function URL %v, want AuthType NONE on the github-webhook function", p)
+		}
+	}
+	secrets := s.ofType("AWS::SecretsManager::Secret")
+	for _, sec := range secrets {
+		p := sec.props()
+		gen, _ := p["GenerateSecretString"].(map[string]any)
+		if p["Name"] != "slipway/demo/github-webhook" || gen["PasswordLength"] != float64(40) || gen["ExcludePunctuation"] != true {
+			t.Errorf("webhook secret %v, want slipway/demo/github-webhook, generated, 40 characters without punctuation", p)
+		}
+	}
+	outputs, _ := s.template["Outputs"].(map[string]any)
+	for _, name := range []string{"GitHubWebhookUrl", "GitHubWebhookSecretName"} {
+		if _, ok := outputs[name]; !ok {
+			t.Errorf("no output %s", name)
+		}
+	}
+	// The URL's invocations come from anyone, only through the URL.
+	n := 0
+	for _, p := range s.ofType("AWS::Lambda::Permission") {
+		props := p.props()
+		if fmt.Sprint(s.resolve(props["FunctionName"])) != "<GithubWebhookFunction.Arn>" {
+			continue
+		}
+		n++
+		if props["Principal"] != "*" {
+			t.Errorf("webhook permission %v, want principal *", props)
+		}
+		if props["Action"] == "lambda:InvokeFunctionUrl" && props["FunctionUrlAuthType"] != "NONE" {
+			t.Errorf("webhook permission %v, want FunctionUrlAuthType NONE", props)
+		}
+		if props["Action"] == "lambda:InvokeFunction" && props["InvokedViaFunctionUrl"] != true {
+			t.Errorf("webhook permission %v, want InvokedViaFunctionUrl", props)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d permissions on the webhook function, want 2", n)
 	}
 }
