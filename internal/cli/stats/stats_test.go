@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"flag"
+	"strings"
 	"testing"
 	"time"
 
@@ -274,5 +275,28 @@ func TestFlags(t *testing.T) {
 				t.Errorf("%v: options mismatch (-want +got):\n%s", tt.args, diff)
 			}
 		})
+	}
+}
+
+// TestLeadTimeWithoutCommitTimes: deployments that succeeded from pushes
+// that did not say when their commit was made (CodeCommit, the CLI) give
+// no lead time, and the text says why.
+func TestLeadTimeWithoutCommitTimes(t *testing.T) {
+	var ds []ledger.Deployment
+	for _, sd := range history() {
+		if sd.d.ID == "prod-v2" {
+			ds = append(ds, sd.d)
+		}
+	}
+	got := Compute(ds, nil, now.Add(-30*24*h), now)
+	if want := (Spread{N: 0, Of: 1}); got.LeadTime != want {
+		t.Errorf("Compute().LeadTime = %+v, want %+v", got.LeadTime, want)
+	}
+	var b strings.Builder
+	if err := Text(&b, got); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Lead time (commit to SUCCEEDED)  n/a (no commit times recorded)") {
+		t.Errorf("Text() =\n%s\nwant lead time n/a (no commit times recorded)", b.String())
 	}
 }
