@@ -53,9 +53,10 @@ func TestResourceCounts(t *testing.T) {
 		// invoke the GitHub webhook through its URL (two: the CDK grants
 		// lambda:InvokeFunctionUrl and lambda:InvokeFunction via the URL).
 		"AWS::Lambda::Permission": 9,
-		// The GitHub webhook's URL and its signing secret.
+		// The GitHub webhook's URL; its signing secret and the
+		// configuration fingerprint key.
 		"AWS::Lambda::Url":            1,
-		"AWS::SecretsManager::Secret": 1,
+		"AWS::SecretsManager::Secret": 2,
 		// One launch hook per configured Auto Scaling group.
 		"AWS::AutoScaling::LifecycleHook": 2,
 		// Dead letters: the queue, its policy (EventBridge sends from the
@@ -256,13 +257,20 @@ func TestGitHubWebhook(t *testing.T) {
 			t.Errorf("function URL %v, want AuthType NONE on the github-webhook function", p)
 		}
 	}
-	secrets := s.ofType("AWS::SecretsManager::Secret")
-	for _, sec := range secrets {
+	found := false
+	for _, sec := range s.ofType("AWS::SecretsManager::Secret") {
 		p := sec.props()
-		gen, _ := p["GenerateSecretString"].(map[string]any)
-		if p["Name"] != "slipway/demo/github-webhook" || gen["PasswordLength"] != float64(40) || gen["ExcludePunctuation"] != true {
-			t.Errorf("webhook secret %v, want slipway/demo/github-webhook, generated, 40 characters without punctuation", p)
+		if p["Name"] != "slipway/demo/github-webhook" {
+			continue
 		}
+		found = true
+		gen, _ := p["GenerateSecretString"].(map[string]any)
+		if gen["PasswordLength"] != float64(40) || gen["ExcludePunctuation"] != true {
+			t.Errorf("webhook secret %v, want it generated, 40 characters without punctuation", p)
+		}
+	}
+	if !found {
+		t.Error("no secret slipway/demo/github-webhook")
 	}
 	outputs, _ := s.template["Outputs"].(map[string]any)
 	for _, name := range []string{"GitHubWebhookUrl", "GitHubWebhookSecretName"} {
