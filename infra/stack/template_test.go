@@ -41,7 +41,7 @@ func TestResourceCounts(t *testing.T) {
 		"AWS::SNS::Subscription":      1,
 		"AWS::KMS::Key":               1,
 		"AWS::SSM::Document":          1,
-		"AWS::SecretsManager::Secret": 1,       // the configuration fingerprint key
+		"AWS::SecretsManager::Secret": 2,       // the configuration fingerprint key, the GitHub webhook's
 		"AWS::Logs::LogGroup":         fns + 3, // the functions', the state machines', the command output
 		"AWS::IAM::ManagedPolicy":     1,
 		// One per function and one per state machine. EventBridge invokes
@@ -53,10 +53,8 @@ func TestResourceCounts(t *testing.T) {
 		// invoke the GitHub webhook through its URL (two: the CDK grants
 		// lambda:InvokeFunctionUrl and lambda:InvokeFunction via the URL).
 		"AWS::Lambda::Permission": 9,
-		// The GitHub webhook's URL; its signing secret and the
-		// configuration fingerprint key.
-		"AWS::Lambda::Url":            1,
-		"AWS::SecretsManager::Secret": 2,
+		// The GitHub webhook's URL.
+		"AWS::Lambda::Url": 1,
 		// One launch hook per configured Auto Scaling group.
 		"AWS::AutoScaling::LifecycleHook": 2,
 		// Dead letters: the queue, its policy (EventBridge sends from the
