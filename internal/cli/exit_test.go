@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
 	"github.com/slipway-deploy/slipway/internal/cli/backend/backendtest"
+	"github.com/slipway-deploy/slipway/internal/cli/execute"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
@@ -259,6 +261,39 @@ func TestErrorHints(t *testing.T) {
 			}
 			if code := Run(context.Background(), f, tt.args); code != tt.wantCode || !strings.Contains(errOut.String(), tt.wantHint) {
 				t.Errorf("slipway %s = exit %d, stderr:\n%s\nwant exit %d and %q", strings.Join(tt.args, " "), code, errOut, tt.wantCode, tt.wantHint)
+			}
+		})
+	}
+}
+
+// TestDeployJSON prints a deployment's outcome as JSON on stdout, its
+// progress on stderr, with the exit status of the outcome.
+func TestDeployJSON(t *testing.T) {
+	tests := []struct {
+		name               string
+		status, errName    string
+		wantCode           int
+		wantStatus, wantID string
+	}{
+		{"succeeded", contract.StatusSucceeded, "", factory.ExitOK, contract.StatusSucceeded, "staging-v2-"},
+		{"rolled back", contract.StatusRolledBack, "HealthCheckFailed", factory.ExitFailed, contract.StatusRolledBack, "staging-v2-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := backendtest.New(t)
+			fake.Published["v2"] = []byte("v2")
+			fake.StartFunc = fake.Finish(tt.status, tt.errName, "why")
+			io, out, errOut := backendtest.IO()
+			code := Run(context.Background(), &factory.Factory{IO: io, Backend: fake.Open}, []string{"deploy", "--env", "staging", "--version", "v2", "--wait", "--json"})
+			var got execute.JSON
+			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+				t.Fatalf("deploy --json stdout is not JSON: %v\n%s", err, out)
+			}
+			if code != tt.wantCode || got.Status != tt.wantStatus || !strings.HasPrefix(got.ID, tt.wantID) || got.Environment != "staging" || got.Version != "v2" {
+				t.Errorf("deploy --json = exit %d, %+v; want exit %d, status %s, id %s…, staging, v2", code, got, tt.wantCode, tt.wantStatus, tt.wantID)
+			}
+			if !strings.Contains(errOut.String(), "deploy v2 to staging on") {
+				t.Errorf("deploy --json: the progress is not on stderr:\n%s", errOut)
 			}
 		})
 	}

@@ -180,6 +180,16 @@ func TestLocalEndToEnd(t *testing.T) {
 	if out = must(t, 0, dir, "logs", v3, "--action", "activate"); !strings.Contains(out, "exit 6") || !strings.Contains(out, "health check failed") {
 		t.Errorf("logs of v3's activation:\n%s", out)
 	}
+	var results []ledger.InstanceResult
+	out = must(t, 0, dir, "logs", v3, "--action", "activate", "--json")
+	if err := json.Unmarshal([]byte(out), &results); err != nil || len(results) == 0 {
+		t.Fatalf("logs --json = %v, %d results:\n%s", err, len(results), out)
+	}
+	for _, r := range results {
+		if r.DeploymentID != v3 || r.Action != "activate" || r.InstanceID == "" {
+			t.Errorf("logs --json --action activate result = %+v, want v3's activations", r)
+		}
+	}
 
 	// What each environment serves.
 	out = must(t, 0, dir, "status", "--json")

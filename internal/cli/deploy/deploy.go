@@ -43,6 +43,9 @@ type Options struct {
 	Source string
 	// Poll is how often AWS is asked while following; default 2s.
 	Poll time.Duration
+	// JSON prints the outcome as JSON (execute.JSON) on stdout and the
+	// progress on stderr.
+	JSON bool
 }
 
 // NewCmdDeploy returns the deploy command. runF, when not nil, replaces
@@ -92,6 +95,7 @@ a rejection, the migration policy); 4 for AWS credentials.`,
 	cmd.Flags().BoolVar(&opts.OverrideFreeze, "override-freeze", false, "deploy inside a freeze window (needs --reason; recorded)")
 	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why: recorded with the deployment")
 	cmd.Flags().StringVar(&opts.As, "as", "", "who deploys, for the record (default: the AWS caller or $USER)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the outcome as JSON on stdout (the progress goes to stderr); the exit status is the same")
 	return cmd
 }
 
@@ -125,7 +129,17 @@ func Run(ctx context.Context, opts *Options) (execute.Result, error) {
 		return execute.Result{}, outcome.Error(err)
 	}
 	defer b.Close()
-	return Start(ctx, opts.IO.Out, b, opts)
+	if !opts.JSON {
+		return Start(ctx, opts.IO.Out, b, opts)
+	}
+	res, err := Start(ctx, opts.IO.ErrOut, b, opts)
+	if res.Execution.Name == "" && res.Deployment.ID == "" {
+		return res, err // it did not start
+	}
+	if jerr := execute.WriteJSON(opts.IO.Out, res); jerr != nil {
+		return res, jerr
+	}
+	return res, err
 }
 
 // Start deploys on an open backend: what deploy, promote and the demo run.

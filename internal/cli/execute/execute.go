@@ -6,6 +6,7 @@ package execute
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,6 +101,38 @@ func describeEnd(d ledger.Deployment) string {
 		return d.Status + " (" + d.Error + ")"
 	}
 	return d.Status
+}
+
+// JSON is a started deployment's outcome as `deploy --json` prints it:
+// the ledger's record once it ended, the execution alone while it runs.
+type JSON struct {
+	// ID is the deployment's id, which is also its execution's name.
+	ID           string    `json:"id"`
+	Environment  string    `json:"environment,omitempty"`
+	Kind         string    `json:"kind,omitempty"`
+	Version      string    `json:"version,omitempty"`
+	Status       string    `json:"status"`
+	Error        string    `json:"error,omitempty"`
+	Summary      string    `json:"summary,omitempty"`
+	ExecutionARN string    `json:"execution_arn,omitempty"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
+	FinishedAt   time.Time `json:"finished_at,omitzero"`
+	Seconds      float64   `json:"seconds,omitempty"`
+}
+
+// WriteJSON writes res as JSON.
+func WriteJSON(w io.Writer, res Result) error {
+	out := JSON{ID: res.Execution.Name, Status: res.Execution.Status, ExecutionARN: res.Execution.ARN, StartedAt: res.Execution.StartDate}
+	if d := res.Deployment; d.ID != "" {
+		out = JSON{ID: d.ID, Environment: d.Environment, Kind: d.Kind, Version: d.Version, Status: d.Status, Error: d.Error, Summary: d.Summary,
+			ExecutionARN: res.Execution.ARN, StartedAt: d.StartedAt.UTC(), FinishedAt: d.FinishedAt.UTC()}
+		if !d.FinishedAt.IsZero() {
+			out.Seconds = d.FinishedAt.Sub(d.StartedAt).Seconds()
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // Line is a finished deployment's one-line outcome.

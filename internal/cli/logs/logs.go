@@ -4,6 +4,7 @@ package logs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/cli/outcome"
 	"github.com/slipway-deploy/slipway/internal/fleet"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/report"
 )
 
@@ -24,6 +26,7 @@ type Options struct {
 	DeploymentID string
 	Instance     string
 	Action       string
+	JSON         bool
 }
 
 // NewCmdLogs returns the logs command. runF, when not nil, replaces the
@@ -31,7 +34,7 @@ type Options struct {
 func NewCmdLogs(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Backend: f.Backend}
 	cmd := &cobra.Command{
-		Use:   "logs DEPLOYMENT [--instance ID] [--action ACTION]",
+		Use:   "logs DEPLOYMENT [--instance ID] [--action ACTION] [--json]",
 		Short: "Print the output of a deployment's host commands, per instance",
 		Long: `Print what the host script printed on each instance for each command of the deployment (activate,
 rollback, status), as the ledger keeps it. The ledger keeps the last 24,000 characters of each; the
@@ -54,6 +57,7 @@ note at the end says where the whole output is (on AWS, the command output log g
 	}
 	cmd.Flags().StringVar(&opts.Instance, "instance", "", "only this instance")
 	cmd.Flags().StringVar(&opts.Action, "action", "", "only this command: activate, rollback or status")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON: the host commands' results, each with its output")
 	return cmd
 }
 
@@ -73,6 +77,18 @@ func run(ctx context.Context, opts *Options) error {
 		return outcome.Error(err)
 	}
 	w := opts.IO.Out
+	if opts.JSON {
+		shown := []ledger.InstanceResult{}
+		for _, r := range results {
+			if opts.Instance != "" && r.InstanceID != opts.Instance || opts.Action != "" && r.Action != opts.Action {
+				continue
+			}
+			shown = append(shown, r)
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(shown)
+	}
 	shown := 0
 	for _, r := range results {
 		if opts.Instance != "" && r.InstanceID != opts.Instance || opts.Action != "" && r.Action != opts.Action {

@@ -25,7 +25,7 @@ type Options struct {
 func NewCmdLint(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "lint [--format text|json] [--engine postgres|mysql|sqlite] DIR",
+		Use:   "lint [--json | --format text|json] [--engine postgres|mysql|sqlite] DIR",
 		Short: "Check migration files for statements that lock, break the running release or lose data",
 		Long: `Lint parses every migration in DIR with the engine's own parser and reports
 findings by rule (squawk's names, with Atlas codes). Suppress one with
@@ -36,6 +36,12 @@ usage or an unreadable directory.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = args[0]
+			if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+				if cmd.Flags().Changed("format") && opts.Format != "json" {
+					return factory.UsageError("--json and --format %s disagree: give one", opts.Format)
+				}
+				opts.Format = "json"
+			}
 			if opts.Format != "text" && opts.Format != "json" {
 				return factory.UsageError("--format must be text or json, got %q", opts.Format)
 			}
@@ -51,6 +57,7 @@ usage or an unreadable directory.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	cmd.Flags().Bool("json", false, "print JSON (the same as --format json)")
 	cmd.Flags().StringVar(&opts.Engine, "engine", "", "SQL dialect: postgres, mysql or sqlite (default: migrations.engine in ../slipway.yaml, else postgres)")
 	cmd.Flags().BoolVar(&opts.NoSessionTimeouts, "no-session-timeouts", false, "require every file to set lock_timeout and statement_timeout itself (for files not run by Slipway)")
 	return cmd

@@ -5,6 +5,7 @@ package plan
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -24,13 +25,14 @@ type Options struct {
 	Dir    string
 	DB     target.DB
 	Engine string
+	JSON   bool
 }
 
 // NewCmdPlan returns the plan command. runF replaces the run in tests.
 func NewCmdPlan(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "plan [DIR] (--database-url URL | --local)",
+		Use:   "plan [DIR] (--database-url URL | --local) [--json]",
 		Short: "List the pending migrations with their class, reversibility and lint findings",
 		Long: `Plan compares DIR (default: migrations) with the database and lists what
 ` + "`up`" + ` would apply. Exit status: 0, or 3 when the manifest's policy blocks a
@@ -45,6 +47,7 @@ be migrated with these files (dirty or drifted).`,
 		}),
 	}
 	opts.DB.Register(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON (the exit status is the same)")
 	cmd.Flags().StringVar(&opts.Engine, "engine", "", "SQL dialect to lint as (default: migrations.engine in ../slipway.yaml, else the database's)")
 	return cmd
 }
@@ -67,7 +70,26 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	engine := rel.Engine(opts.Engine, dbs.Family())
 	results := lint.Lint(rel.Migrations, lint.Options{Engine: engine})
-	blocked := Write(opts.IO.Out, Input{Engine: dbs.Family(), LintEngine: engine, Status: st, Results: results, Policy: rel.Policy()})
+	in := Input{Engine: dbs.Family(), LintEngine: engine, Status: st, Results: results, Policy: rel.Policy()}
+	if opts.JSON {
+		out := JSONOf(in)
+		if serr != nil {
+			out.Refused = secret.Scrub(serr.Error(), dbs.Password)
+		}
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+		switch {
+		case serr != nil:
+			return &factory.SilentError{Code: factory.ExitFailed}
+		case out.Blocked > 0:
+			return &factory.SilentError{Code: factory.ExitRefused}
+		}
+		return nil
+	}
+	blocked := Write(opts.IO.Out, in)
 	switch {
 	case serr != nil:
 		fmt.Fprintf(opts.IO.Out, "\nThis database cannot be migrated with these files: %s\n", secret.Scrub(serr.Error(), dbs.Password))
@@ -85,6 +107,67 @@ type Input struct {
 	Status     migrate.Status
 	Results    []lint.Result
 	Policy     lint.Policy
+}
+
+// JSON is what plan --json prints.
+type JSON struct {
+	Engine     string `json:"engine"`
+	LintEngine string `json:"lint_engine"`
+	Current    int64  `json:"current"`
+	Applied    int    `json:"applied"`
+	// Pending are the migrations up would apply, in order.
+	Pending []PendingJSON          `json:"pending"`
+	Ahead   []target.MigrationJSON `json:"ahead,omitempty"`
+	// Blocked counts the pending migrations the policy blocks (exit 3).
+	Blocked int `json:"blocked"`
+	// Refused says why these files cannot migrate this database (exit 1).
+	Refused string `json:"refused,omitempty"`
+}
+
+// PendingJSON is a pending migration with its lint verdict.
+type PendingJSON struct {
+	Version      int64          `json:"version"`
+	Name         string         `json:"name"`
+	Class        string         `json:"class"`
+	Reversible   bool           `json:"reversible"`
+	Irreversible string         `json:"irreversible,omitempty"`
+	Mode         string         `json:"mode"`
+	BlockedBy    []string       `json:"blocked_by,omitempty"`
+	Allowed      bool           `json:"allowed,omitempty"`
+	ResumesAt    int            `json:"resumes_at_statement,omitempty"`
+	Effects      []string       `json:"effects,omitempty"`
+	Findings     []lint.Finding `json:"findings,omitempty"`
+	Notes        []string       `json:"notes,omitempty"`
+}
+
+// JSONOf is the plan of in as JSON prints it.
+func JSONOf(in Input) JSON {
+	st := in.Status
+	out := JSON{Engine: in.Engine, LintEngine: in.LintEngine, Current: st.Current, Applied: len(st.Applied), Pending: []PendingJSON{}, Ahead: target.NamesOf(st.Ahead)}
+	byVersion := map[int64]lint.Result{}
+	for _, r := range in.Results {
+		byVersion[r.Version] = r
+	}
+	for _, m := range st.Pending {
+		r := byVersion[m.Version]
+		p := PendingJSON{Version: m.Version, Name: m.Name, Class: string(r.Class), Reversible: r.Reversible, Irreversible: r.Irreversible, Mode: r.Mode,
+			BlockedBy: in.Policy.Blocks(r), Effects: r.Effects, Notes: r.Notes}
+		if len(p.BlockedBy) > 0 {
+			out.Blocked++
+		} else {
+			p.Allowed = in.Policy.Allowed(r)
+		}
+		if st.Dirty != nil && st.Dirty.Version == m.Version {
+			p.ResumesAt = st.ResumeAt
+		}
+		for _, f := range r.Findings {
+			if !f.Ignored {
+				p.Findings = append(p.Findings, f)
+			}
+		}
+		out.Pending = append(out.Pending, p)
+	}
+	return out
 }
 
 // Write writes the plan and returns how many pending migrations the

@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/migrations/status"
 	"github.com/slipway-deploy/slipway/internal/cli/migrations/target"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 )
@@ -114,4 +116,25 @@ func TestRunGolden(t *testing.T) {
 		t.Errorf("Run() exit code = %d (%v), want %d: the rename is blocked", code, err, factory.ExitRefused)
 	}
 	golden(t, "plan.golden", out.Bytes())
+
+	// --json: the same plan, the same exit status.
+	out.Reset()
+	err = Run(ctx, &Options{IO: &factory.IOStreams{Out: &out}, Dir: "testdata/release/migrations", DB: target.DB{URL: url}, JSON: true})
+	if code := factory.ExitCode(err); code != factory.ExitRefused {
+		t.Errorf("Run(--json) exit code = %d (%v), want %d", code, err, factory.ExitRefused)
+	}
+	golden(t, "plan.json.golden", out.Bytes())
+
+	// status --json of the same database and files.
+	out.Reset()
+	if err := status.Run(ctx, &status.Options{IO: &factory.IOStreams{Out: &out}, Dir: "testdata/release/migrations", DB: target.DB{URL: url}, JSON: true}); err != nil {
+		t.Fatalf("status --json: %v", err)
+	}
+	var st status.JSON
+	if err := json.Unmarshal(out.Bytes(), &st); err != nil {
+		t.Fatalf("status --json printed no JSON: %v\n%s", err, out.String())
+	}
+	if st.Current != 1 || len(st.Applied) != 1 || st.Applied[0].Version != 1 || len(st.Pending) != 3 || st.Database == "" {
+		t.Errorf("status --json = %+v, want schema 1, one applied, three pending", st)
+	}
 }

@@ -5,6 +5,7 @@ package status
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,16 +23,30 @@ import (
 
 // Options are the status command's inputs.
 type Options struct {
-	IO  *factory.IOStreams
-	Dir string
-	DB  target.DB
+	IO   *factory.IOStreams
+	Dir  string
+	DB   target.DB
+	JSON bool
+}
+
+// JSON is what status --json prints.
+type JSON struct {
+	// Database names the database (never its password).
+	Database string               `json:"database"`
+	Current  int64                `json:"current"`
+	Applied  []target.AppliedJSON `json:"applied"`
+	// Pending and Ahead compare the database with DIR; absent without DIR.
+	Pending []target.MigrationJSON `json:"pending,omitempty"`
+	Ahead   []target.MigrationJSON `json:"ahead,omitempty"`
+	// Refused says why these files cannot migrate this database (exit 1).
+	Refused string `json:"refused,omitempty"`
 }
 
 // NewCmdStatus returns the status command. runF replaces the run in tests.
 func NewCmdStatus(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "status [DIR] (--database-url URL | --local)",
+		Use:   "status [DIR] (--database-url URL | --local) [--json]",
 		Short: "Show the database's migration state and how it compares with DIR",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: target.RunE(&opts.DB, &opts.Dir, func(ctx context.Context) error {
@@ -42,6 +57,7 @@ func NewCmdStatus(f *factory.Factory, runF func(context.Context, *Options) error
 		}),
 	}
 	opts.DB.Register(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd
 }
 
@@ -66,6 +82,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return errors.New(secret.Scrub(err.Error(), dbs.Password))
 	}
+	if opts.JSON {
+		return writeJSON(ctx, opts, r, dbs, applied, ms, haveDir)
+	}
 	Write(opts.IO.Out, dbs.String(), applied)
 	if !haveDir {
 		return nil
@@ -79,6 +98,37 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	if serr != nil {
 		fmt.Fprintf(opts.IO.Out, "refused: %s\n", secret.Scrub(serr.Error(), dbs.Password))
+		return &factory.SilentError{Code: factory.ExitFailed}
+	}
+	return nil
+}
+
+// writeJSON prints the state as JSON; exit 1 when the files cannot
+// migrate the database, as the text says.
+func writeJSON(ctx context.Context, opts *Options, r *migrate.Runner, dbs secret.Database, applied []migrate.Applied, ms []migrate.Migration, haveDir bool) error {
+	out := JSON{Database: dbs.String(), Applied: target.AppliedOf(applied)}
+	for _, a := range applied {
+		out.Current = max(out.Current, a.Version)
+	}
+	var serr error
+	if haveDir {
+		var st migrate.Status
+		st, serr = r.Status(ctx, ms)
+		out.Pending = []target.MigrationJSON{}
+		for _, m := range st.Pending {
+			out.Pending = append(out.Pending, target.MigrationJSON{Version: m.Version, Name: m.Name})
+		}
+		out.Ahead = target.NamesOf(st.Ahead)
+		if serr != nil {
+			out.Refused = secret.Scrub(serr.Error(), dbs.Password)
+		}
+	}
+	enc := json.NewEncoder(opts.IO.Out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	if serr != nil {
 		return &factory.SilentError{Code: factory.ExitFailed}
 	}
 	return nil
