@@ -20,6 +20,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/asl"
 	"github.com/slipway-deploy/slipway/internal/cli/approve"
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
+	"github.com/slipway-deploy/slipway/internal/cli/complete"
 	"github.com/slipway-deploy/slipway/internal/cli/configcmd"
 	"github.com/slipway-deploy/slipway/internal/cli/demo"
 	"github.com/slipway-deploy/slipway/internal/cli/deploy"
@@ -176,6 +177,7 @@ func newRoot(f *factory.Factory) (*cobra.Command, *factory.Factory) {
 	root.AddCommand(migrations.NewCmdMigrations(f))
 	root.AddCommand(configcmd.NewCmdConfig(f, nil))
 	root.AddCommand(version.NewCmdVersion(f, nil))
+	complete.Register(root, f)
 	return root, f
 }
 
@@ -220,11 +222,15 @@ func distance(a, b string) int {
 	return prev[len(b)]
 }
 
-// jsonOutput reports whether cmd prints JSON (--json, or --format json),
-// which the target line must not precede.
+// jsonOutput reports whether cmd's output must be its data alone, which
+// the target line must not precede: JSON (--json, --format json) or shell
+// completion candidates.
 func jsonOutput(cmd *cobra.Command) bool {
 	if cmd == nil {
 		return false
+	}
+	if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+		return true // completion prints candidates, nothing else
 	}
 	if fl := cmd.Flags().Lookup("json"); fl != nil && fl.Value.String() == "true" {
 		return true

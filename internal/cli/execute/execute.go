@@ -147,23 +147,39 @@ func Line(d ledger.Deployment) string {
 // Printer returns a progress sink that writes one line per ledger step,
 // as it is written, and one line per stage when it ends, with its duration.
 //
-// A rollback stage that wrote no step did nothing (the deployment was
-// refused or failed before it changed anything): it prints no line, so
-// that a refusal does not read like a rollback.
+// A rollback that had nothing to undo (the deployment was refused or
+// failed before it changed anything: its steps all skipped, the stage
+// skipped) prints no line, so that a refusal does not read like a
+// rollback. Its skipped steps are held until the stage says so.
 func Printer(w io.Writer) func(backend.Event) {
 	var mu sync.Mutex
-	steps := map[string]int{}
+	var held []backend.Event
+	stepLine := func(e backend.Event) {
+		fmt.Fprintf(w, "%s  %-15s %s %s\n", stamp(e.At), e.Stage, report.Mark(e.Status), e.Message)
+	}
+	flush := func() {
+		for _, h := range held {
+			stepLine(h)
+		}
+		held = nil
+	}
 	return func(e backend.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch e.Kind {
 		case backend.EventStep:
-			steps[e.Stage]++
-			fmt.Fprintf(w, "%s  %-15s %s %s\n", stamp(e.At), e.Stage, report.Mark(e.Status), e.Message)
-		case backend.EventStage:
-			if e.Stage == "rollback" && steps[e.Stage] == 0 {
+			if rollbackStage(e.Stage) && e.Status == report.StatusSkipped {
+				held = append(held, e)
 				return
 			}
+			flush()
+			stepLine(e)
+		case backend.EventStage:
+			if e.Stage == "rollback" && e.Status == report.StatusSkipped {
+				held = nil // nothing was undone: nothing to say
+				return
+			}
+			flush()
 			verb := "done in"
 			switch e.Status {
 			case report.StatusFailed:
@@ -174,6 +190,15 @@ func Printer(w io.Writer) func(backend.Event) {
 			fmt.Fprintf(w, "%s  %-15s %s %s\n", stamp(e.At), e.Stage, strings.Repeat("─", 2), verb+" "+report.FormatSeconds(e.Duration))
 		}
 	}
+}
+
+// rollbackStage reports whether steps of stage belong to the rollback.
+func rollbackStage(stage string) bool {
+	switch stage {
+	case "rollback", "revert-schema", "verify-rollback":
+		return true
+	}
+	return false
 }
 
 func stamp(t time.Time) string { return t.Local().Format("15:04:05.000") }
