@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
 	"github.com/slipway-deploy/slipway/internal/cli/backend/backendtest"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
@@ -49,6 +50,11 @@ func newMotoStack(t *testing.T) *motoStack {
 	st := &motoStack{ledger: &ledger.Dynamo{Client: srv.CreateLedgerTable(t, table), Table: table}, sfn: sfn.NewFromConfig(srv.Config())}
 	if _, err := s3.NewFromConfig(srv.Config()).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatalf("create bucket in moto: %v", err)
+	}
+	// v2 is published: deploy refuses a version that is not, before it
+	// starts an execution.
+	if _, err := (&artifact.S3{Client: s3.NewFromConfig(srv.Config()), Bucket: bucket}).Publish(ctx, "shop", "v2", []byte("v2 bundle")); err != nil {
+		t.Fatalf("publish v2 in moto: %v", err)
 	}
 	for _, m := range []struct {
 		name string
