@@ -48,6 +48,11 @@ type Config struct {
 	// instances; the stack attaches the policy they need (read the artifact
 	// bucket). Otherwise attach the stack's InstancePolicyArn output yourself.
 	InstanceRoleName string `json:"instance_role_name,omitempty"`
+	// GitHubActions, when set, creates a role that GitHub Actions
+	// workflows of one repository and branch assume through GitHub's OIDC
+	// provider, allowed only to publish the app's releases and to put
+	// slipway.git events (examples/github-actions/deploy.yml).
+	GitHubActions *GitHubActionsConfig `json:"github_actions,omitempty"`
 }
 
 // VPCConfig names the existing network the VPC functions join.
@@ -66,6 +71,18 @@ type GitConfig struct {
 	Branch string `json:"branch"`
 	// Environment is the environment pushes deploy to (default staging).
 	Environment string `json:"environment,omitempty"`
+}
+
+// GitHubActionsConfig names who may assume the GitHub Actions role.
+type GitHubActionsConfig struct {
+	// Repository is owner/name on GitHub.
+	Repository string `json:"repository"`
+	// Branch is the branch whose workflow runs may assume the role.
+	Branch string `json:"branch"`
+	// CreateOIDCProvider creates the account's GitHub OIDC provider
+	// (token.actions.githubusercontent.com); without it the stack uses
+	// the one the account has (an account has at most one per URL).
+	CreateOIDCProvider bool `json:"create_oidc_provider,omitempty"`
 }
 
 // EnvironmentConfig is one deploy target.
@@ -242,6 +259,7 @@ var (
 	alarmPattern   = regexp.MustCompile(`^[^\s*?][^*?]{0,254}$`)
 	// A CodeCommit name, or a path such as github.com/acme/shop.
 	repoPattern           = regexp.MustCompile(`^[\w.-]{1,100}(/[\w.-]{1,100}){0,4}$`)
+	githubRepoPattern     = regexp.MustCompile(`^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$`)
 	branchPattern         = regexp.MustCompile(`^[^\s*?\[~^:\\]{1,255}$`)
 	tagKeyPattern         = regexp.MustCompile(`^[\w.:/=+@-]{1,128}$`)
 	tagValuePattern       = regexp.MustCompile(`^[\w.:/=+@ -]{0,256}$`)
@@ -312,6 +330,15 @@ func (c *Config) validate() []string {
 		add("git.branch", "required: the branch whose pushes deploy, e.g. \"main\"")
 	case !branchPattern.MatchString(c.Git.Branch):
 		add("git.branch", "%q is not a branch name", c.Git.Branch)
+	}
+
+	if gh := c.GitHubActions; gh != nil {
+		if !githubRepoPattern.MatchString(gh.Repository) {
+			add("github_actions.repository", "%q is not a GitHub repository: want owner/name", gh.Repository)
+		}
+		if !branchPattern.MatchString(gh.Branch) || strings.ContainsAny(gh.Branch, "*") {
+			add("github_actions.branch", "%q is not a branch name", gh.Branch)
+		}
 	}
 
 	if len(c.Environments) == 0 {

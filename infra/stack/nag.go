@@ -107,6 +107,10 @@ func (s *Stack) Suppressions() []Suppression {
 		out = append(out, Suppression{pascal(name) + "StateMachine/Role", "AwsSolutions-IAM5", "Resource::*",
 			"Added by the CDK for logging ALL and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets support no resource-level permissions."})
 	}
+	if s.GitHubActionsRole != nil {
+		out = append(out, Suppression{"GitHubActionsRole", "AwsSolutions-IAM5", artifacts,
+			"GitHub Actions publishes this app's release bundles only (<app>/<version>.tar.gz); the versions are the commits, not known in advance."})
+	}
 	if s.WebhookSecret != nil {
 		out = append(out, Suppression{"GitHubWebhookSecret", "AwsSolutions-SMG4", "",
 			"GitHub keeps its own copy of the webhook secret: a rotation Lambda would need a GitHub admin token to update the webhook at the same moment, or deliveries fail; rotate by hand (docs/aws.md, From GitHub)."})

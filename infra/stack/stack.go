@@ -74,7 +74,9 @@ type Stack struct {
 	// function (webhook).
 	WebhookSecret awssecretsmanager.Secret
 	WebhookURL    awslambda.FunctionUrl
-	subnets       []awsec2.ISubnet
+	// GitHubActionsRole is the role of github_actions, when configured.
+	GitHubActionsRole awsiam.Role
+	subnets           []awsec2.ISubnet
 }
 
 // Name is the stack's name, and the prefix of named resources.
@@ -140,6 +142,7 @@ func New(scope constructs.Construct, cfg *Config, repo *Repo) (*Stack, error) {
 		return nil, err
 	}
 	s.webhook()
+	s.githubActions()
 	s.stateMachines()
 	s.rules()
 	s.instancePolicy()
@@ -550,6 +553,58 @@ func (s *Stack) webhook() {
 	s.WebhookURL = fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
 }
 
+// GitHubOIDCHost is GitHub Actions' OIDC token issuer.
+const GitHubOIDCHost = "token.actions.githubusercontent.com"
+
+// githubActions is the role a GitHub Actions workflow of the configured
+// repository and branch assumes with its OIDC token: it may publish the
+// app's releases (read and write <app>/* in the artifact bucket, list
+// that prefix) and put slipway.git events on the default bus, nothing
+// else.
+func (s *Stack) githubActions() {
+	gh := s.Config.GitHubActions
+	if gh == nil {
+		return
+	}
+	provider := fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", s.Config.Account, GitHubOIDCHost)
+	if gh.CreateOIDCProvider {
+		p := awsiam.NewCfnOIDCProvider(s.Stack, jsii.String("GitHubOIDCProvider"), &awsiam.CfnOIDCProviderProps{
+			Url:          jsii.String("https://" + GitHubOIDCHost),
+			ClientIdList: jsii.Strings("sts.amazonaws.com"),
+		})
+		provider = *p.AttrArn()
+	}
+	s.GitHubActionsRole = awsiam.NewRole(s.Stack, jsii.String("GitHubActionsRole"), &awsiam.RoleProps{
+		Description: jsii.String(fmt.Sprintf("Slipway %s: GitHub Actions of %s on %s publish releases and send push events", s.Config.App, gh.Repository, gh.Branch)),
+		AssumedBy: awsiam.NewWebIdentityPrincipal(jsii.String(provider), &map[string]interface{}{
+			"StringEquals": map[string]interface{}{
+				GitHubOIDCHost + ":aud": "sts.amazonaws.com",
+				GitHubOIDCHost + ":sub": fmt.Sprintf("repo:%s:ref:refs/heads/%s", gh.Repository, gh.Branch),
+			},
+		}),
+		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
+	})
+	role := s.GitHubActionsRole
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("PublishReleases"),
+		Actions:   jsii.Strings("s3:GetObject", "s3:PutObject"),
+		Resources: &[]*string{s.Artifacts.ArnForObjects(jsii.String(s.Config.App + "/*"))},
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("ListReleases"),
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  &[]*string{s.Artifacts.BucketArn()},
+		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": s.Config.App + "/*"}},
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String("PutPushEvents"),
+		Actions: jsii.Strings("events:PutEvents"),
+		Resources: &[]*string{s.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("events"), Resource: jsii.String("event-bus/default"),
+			ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})},
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"events:source": "slipway.git"}},
+	}))
+}
+
 func (s *Stack) outputs() {
 	out := func(id string, v *string, desc string) {
 		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -560,6 +615,9 @@ func (s *Stack) outputs() {
 	out("ArtifactBucketName", s.Artifacts.BucketName(), "Release bundles: <app>/<version>.tar.gz")
 	out("HostDocumentName", s.Document.Ref(), "The SSM Command document that runs the host script")
 	out("NotificationTopicArn", s.Topic.TopicArn(), "Execution status changes; subscribe to it")
+	if s.GitHubActionsRole != nil {
+		out("GitHubActionsRoleArn", s.GitHubActionsRole.RoleArn(), "The role GitHub Actions assumes (aws-actions/configure-aws-credentials role-to-assume)")
+	}
 	if s.WebhookURL != nil {
 		out("GitHubWebhookUrl", s.WebhookURL.Url(), "GitHub webhook payload URL (content type application/json, push events)")
 		out("GitHubWebhookSecretName", jsii.String(WebhookSecretName(s.Config)), "The webhook's secret, in Secrets Manager: paste its value into the GitHub webhook")
