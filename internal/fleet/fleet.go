@@ -39,6 +39,11 @@ const (
 	ExitHealth        = 6
 	ExitMissingTarget = 7
 	ExitLocked        = 8
+	// ExitConfig: the release's configuration could not be resolved;
+	// ExitConfigChanged: its values changed since Preflight fingerprinted
+	// them.
+	ExitConfig        = 9
+	ExitConfigChanged = 10
 )
 
 // MaxOutput is how many characters of an invocation's output are kept, as
@@ -132,12 +137,15 @@ type CommandResult struct {
 
 // Final reports whether status is final: the invocation or command it
 // describes will not change any more.
+// Only the statuses SSM documents as terminal are: Delayed (the agent
+// will retry) and Cancelling are not, nor is a status this package does
+// not know.
 func Final(status string) bool {
 	switch status {
-	case StatusPending, StatusInProgress, "":
-		return false
+	case StatusSuccess, StatusFailed, StatusTimedOut, StatusCancelled, StatusDeliveryTimedOut, StatusUndeliverable, StatusTerminated:
+		return true
 	}
-	return true
+	return false
 }
 
 // Aggregate computes a command's status from its invocations: InProgress

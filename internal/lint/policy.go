@@ -6,10 +6,6 @@ import (
 	"strings"
 )
 
-// DefaultBlock is the classes that block a deploy unless the manifest
-// names the migration.
-var DefaultBlock = []Class{Contract, Destructive}
-
 // Policy decides which migrations may ship: the manifest's
 // migrations.policy.block and migrations.allow.
 type Policy struct {

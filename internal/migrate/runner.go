@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -160,10 +159,6 @@ func (e *StatementError) Error() string {
 }
 
 func (e *StatementError) Unwrap() error { return e.Err }
-
-// ErrNothingToRevert is returned by DownTo when no applied migration
-// matches.
-var ErrNothingToRevert = errors.New("nothing to revert")
 
 // Runner applies migrations to one database. Up and DownTo run on one
 // dedicated connection under the runner lock (pg_try_advisory_lock on

@@ -12,21 +12,6 @@ import (
 	"github.com/slipway-deploy/slipway/internal/ledger"
 )
 
-// Host script exit codes (scripts/slipway-host.sh).
-const (
-	exitChecksum      = 3
-	exitUnpack        = 4
-	exitRestart       = 5
-	exitHealth        = 6
-	exitMissingTarget = 7
-)
-
-// Command statuses that are final, as SSM names them.
-var finalStatuses = map[string]bool{
-	"Success": true, "Failed": true, "TimedOut": true, "Cancelled": true,
-	"DeliveryTimedOut": true, "Undeliverable": true, "Terminated": true,
-}
-
 // Deploy activates a release on one wave of instances through the fleet
 // (SSM Run Command on AWS) and polls the result. A wave succeeds only when
 // every instance reports Success: there is no error budget.
@@ -108,7 +93,7 @@ func (h *Deploy) poll(ctx context.Context, in contract.DeployInput) (contract.De
 	msg := fmt.Sprintf("wave %d: %s failed on %d of %d instances: %s", in.Wave+1, in.Version, len(failures), out.Total, describe(failures))
 	h.Step(ctx, in.DeploymentID, "rollout", StepFailed, msg, nil)
 	for _, f := range failures {
-		if f.ExitCode == exitHealth {
+		if f.ExitCode == fleet.ExitHealth {
 			return out, &contract.HealthCheckFailed{Message: msg}
 		}
 	}
@@ -125,7 +110,7 @@ func tally(ctx context.Context, d *Deps, deploymentID string, wave int, action, 
 	for _, inv := range res.Invocations {
 		byID[inv.InstanceID] = inv
 	}
-	final := finalStatuses[res.Status]
+	final := fleet.Final(res.Status)
 	var failures []fleet.Invocation
 	var results []ledger.InstanceResult
 	for _, id := range ids {
@@ -141,7 +126,7 @@ func tally(ctx context.Context, d *Deps, deploymentID string, wave int, action, 
 		switch {
 		case inv.Status == "Success":
 			out.Succeeded++
-		case finalStatuses[inv.Status]:
+		case fleet.Final(inv.Status):
 			out.Failed++
 			failures = append(failures, inv)
 		default:
@@ -170,15 +155,15 @@ func describe(fs []fleet.Invocation) string {
 	for _, f := range fs {
 		why := f.Status
 		switch f.ExitCode {
-		case exitChecksum:
+		case fleet.ExitChecksum:
 			why = "artifact checksum mismatch"
-		case exitUnpack:
+		case fleet.ExitUnpack:
 			why = "could not unpack the release"
-		case exitRestart:
+		case fleet.ExitRestart:
 			why = "restart failed"
-		case exitHealth:
+		case fleet.ExitHealth:
 			why = "failed its local health check"
-		case exitMissingTarget:
+		case fleet.ExitMissingTarget:
 			why = "release not on the host"
 		}
 		if line := strings.TrimPrefix(lastLine(f.Output), "health check failed: "); line != "" {

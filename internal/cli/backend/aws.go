@@ -383,9 +383,6 @@ func (a *AWS) Hints(env string) report.Hints {
 	return h
 }
 
-// OutputNote says where the full per-instance output is.
-func (a *AWS) OutputNote() string { return a.Hints("").CommandOutput }
-
 // Timings reads the execution's history.
 func (a *AWS) Timings(ctx context.Context, d ledger.Deployment) ([]report.StageTiming, error) {
 	if d.ExecutionID == "" {

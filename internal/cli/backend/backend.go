@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/lambdaenv"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/localenv"
@@ -178,18 +179,19 @@ type Options struct {
 	Getenv func(string) string
 }
 
-// Environment variables.
+// Environment variables. The ones the functions read too are the
+// functions' own names (internal/lambdaenv), so that the CLI pointed at a
+// stack reads the settings the stack gives its functions.
 const (
 	EnvLocalDir        = "SLIPWAY_LOCAL_DIR"
 	EnvConfig          = config.EnvVar
-	EnvTable           = "SLIPWAY_TABLE"
-	EnvArtifactBucket  = "SLIPWAY_ARTIFACT_BUCKET"
-	EnvDeployMachine   = "SLIPWAY_DEPLOY_STATE_MACHINE"
-	EnvRollbackMachine = "SLIPWAY_ROLLBACK_STATE_MACHINE"
-	EnvOutputBucket    = "SLIPWAY_OUTPUT_BUCKET"
-	EnvOutputLogGroup  = "SLIPWAY_OUTPUT_LOG_GROUP"
-	EnvHealthPort      = "SLIPWAY_HEALTH_PORT"
-	EnvSSMDocument     = "SLIPWAY_SSM_DOCUMENT"
+	EnvTable           = lambdaenv.Table
+	EnvArtifactBucket  = lambdaenv.ArtifactBucket
+	EnvDeployMachine   = lambdaenv.DeployStateMachine
+	EnvRollbackMachine = lambdaenv.RollbackStateMachine
+	EnvOutputBucket    = lambdaenv.OutputBucket
+	EnvOutputLogGroup  = lambdaenv.OutputLogGroup
+	EnvHealthPort      = lambdaenv.HealthPort
 	EnvDeadLetterQueue = "SLIPWAY_DEAD_LETTER_QUEUE"
 )
 
