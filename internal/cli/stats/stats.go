@@ -342,7 +342,11 @@ func Text(w io.Writer, s Stats) error {
 		fmt.Fprintf(tw, "Change failure rate\tn/a (no deployment changed anything)\n")
 	}
 	if s.TimeToRestore.N > 0 {
-		fmt.Fprintf(tw, "Time to restore\tmedian %s, max %s (%d restores)\n", dur(s.TimeToRestore.MedianSeconds), dur(s.TimeToRestore.MaxSeconds), s.TimeToRestore.N)
+		restores := "restores"
+		if s.TimeToRestore.N == 1 {
+			restores = "restore"
+		}
+		fmt.Fprintf(tw, "Time to restore\tmedian %s, max %s (%d %s)\n", dur(s.TimeToRestore.MedianSeconds), dur(s.TimeToRestore.MaxSeconds), s.TimeToRestore.N, restores)
 	} else {
 		fmt.Fprintf(tw, "Time to restore\tn/a (nothing was rolled back)\n")
 	}
