@@ -180,7 +180,7 @@ func (h *Health) alarms(ctx context.Context, in contract.HealthInput) (contract.
 	}
 	if elapsed >= in.DurationSeconds {
 		out.Done = true
-		h.Step(ctx, in.DeploymentID, "bake", StepOK, fmt.Sprintf("baked %ds watching %d alarms: none fired", elapsed, len(in.Alarms)), nil)
+		h.Step(ctx, in.DeploymentID, "bake", StepOK, fmt.Sprintf("baked %ds watching %s: none fired", elapsed, Count(len(in.Alarms), "alarm")), nil)
 	}
 	return out, nil
 }

@@ -75,7 +75,7 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 	if err != nil {
 		return contract.PreflightOutput{}, Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
 	}
-	msg := fmt.Sprintf("%s %s to %s: %s in %s, %s", verb(kind), out.Version, out.Environment,
+	msg := fmt.Sprintf("%s: %s in %s, %s", what(kind, out.Version, out.Environment),
 		Count(len(out.Instances), "instance"), Count(out.WaveCount, "wave"), Count(len(out.Migrations.Pending), "pending migration"))
 	if out.PreviousVersion != "" {
 		msg += ", replacing " + out.PreviousVersion
@@ -162,11 +162,13 @@ func orUnknown(s string) string {
 	return s
 }
 
-func verb(kind string) string {
+// what names the execution: "deploy v2 to staging", "roll staging back
+// to v1".
+func what(kind, version, env string) string {
 	if kind == contract.KindRollback {
-		return "roll back to"
+		return fmt.Sprintf("roll %s back to %s", env, version)
 	}
-	return "deploy"
+	return fmt.Sprintf("deploy %s to %s", version, env)
 }
 
 func Refuse(format string, a ...any) error {

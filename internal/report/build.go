@@ -489,7 +489,11 @@ func checklist(p contract.PreflightOutput, alarms []Alarm) Checklist {
 	if len(alarms) > 0 {
 		add("after each wave: %s not in ALARM%s", alarmNames(names(alarms)), states)
 		if p.Bake.Seconds > 0 {
-			add("bake: %s stay out of ALARM for %s", alarmNames(names(alarms)), roundSeconds(p.Bake.Seconds))
+			stay := "stay"
+			if len(alarms) == 1 {
+				stay = "stays"
+			}
+			add("bake: %s %s out of ALARM for %s", alarmNames(names(alarms)), stay, roundSeconds(p.Bake.Seconds))
 		}
 		if p.WatchSeconds > 0 {
 			add("watch: for %s after success, an alarm rolls the deployment back", roundSeconds(p.WatchSeconds))

@@ -113,7 +113,7 @@ func rolledBack() DeploymentInput {
 		{Stage: "migrate", Status: "ok", Message: "schema 41 → 43: applied [42 43]", At: at(318)},
 		{Stage: "rollout", Status: "info", Message: "wave 1: activating v8 on i-0a1", At: at(319)},
 		{Stage: "rollout", Status: "ok", Message: "wave 1: v8 active on 1/1 instances", At: at(335)},
-		{Stage: "health", Status: "ok", Message: "wave 1: 1 instances serve v8, 3 healthy answers in a row", At: at(351)},
+		{Stage: "health", Status: "ok", Message: "wave 1: 1 instance serves v8, 3 healthy answers in a row", At: at(351)},
 		{Stage: "rollout", Status: "info", Message: "wave 2: activating v8 on i-0b2, i-0c3, i-0d4", At: at(352)},
 		{Stage: "rollout", Status: "ok", Message: "wave 2: v8 active on 3/3 instances", At: at(371)},
 		{Stage: "health", Status: "failed", Message: "wave 2: v8 not healthy on 1 instance after 12 probes: i-0c3 answered 503", At: at(431)},

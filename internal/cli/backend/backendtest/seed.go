@@ -66,10 +66,10 @@ func Seed(t testing.TB, f *Fake) {
 			s(0.5, "snapshot", "ok", "snapshot slipway-shop-"+env+" is available"),
 			s(0.6, "migrate", "ok", "schema applied"),
 			s(1.5, "rollout", "ok", "wave 1: "+v+" active on 1/1 instances"),
-			s(2.0, "health", "ok", "wave 1: 1 instances serve "+v+", 2 healthy answers in a row"),
+			s(2.0, "health", "ok", "wave 1: 1 instance serves "+v+", 2 healthy answers in a row"),
 			s(3.0, "rollout", "ok", "wave 2: "+v+" active on 1/1 instances"),
-			s(3.5, "health", "ok", "wave 2: 1 instances serve "+v+", 2 healthy answers in a row"),
-			s(3.6, "bake", "ok", "baked 120s watching 1 alarms: none fired"),
+			s(3.5, "health", "ok", "wave 2: 1 instance serves "+v+", 2 healthy answers in a row"),
+			s(3.6, "bake", "ok", "baked 120s watching 1 alarm: none fired"),
 			s(3.7, "record", "ok", "SUCCEEDED: "+env+" serves "+v+" on 2 instances."),
 		}
 		var results []ledger.InstanceResult
@@ -105,7 +105,7 @@ func Seed(t testing.TB, f *Fake) {
 	rbPre.Migrations = contract.MigrationPlan{Pending: []int64{}}
 	rbPre.Trigger = rb.Trigger
 	rbSteps := []ledger.Step{
-		{DeploymentID: StagingBack, Stage: "preflight", Status: "ok", Message: "roll back to v1 to staging: 2 instances in 1 waves, 0 pending migrations, replacing v2", At: rbStart.Add(300 * time.Millisecond)},
+		{DeploymentID: StagingBack, Stage: "preflight", Status: "ok", Message: "roll staging back to v1: 2 instances in 1 wave, no pending migrations, replacing v2", At: rbStart.Add(300 * time.Millisecond)},
 		{DeploymentID: StagingBack, Stage: "lock", Status: "ok", Message: "lease on shop/staging taken", At: rbStart.Add(400 * time.Millisecond)},
 		{DeploymentID: StagingBack, Stage: "rollback", Status: "info", Message: "rollback; switching staging-1, staging-2 back to v1", At: rbStart.Add(500 * time.Millisecond)},
 		{DeploymentID: StagingBack, Stage: "rollback", Status: "ok", Message: "2 instances switched back to v1", At: rbStart.Add(1200 * time.Millisecond)},
