@@ -21,12 +21,16 @@ demo:
 # .ci/skips says why that skip is correct in CI.
 SKIPCHECK = $(GO) -C $(CURDIR) run ./internal/skipcheck/cmd/skipcheck -allow .ci/skips
 
+# The fault matrix and the scenarios run real fleets for minutes each; on a
+# busy 2-core machine they need more than go test's default 10 minutes.
+TEST_TIMEOUT ?= 20m
+
 ## test: every Go test (needs PostgreSQL and MariaDB on 127.0.0.1 for the database tests); under CI=true a skipped test fails it (.ci/skips lists the exceptions)
 test:
 ifeq ($(CI),true)
-	$(GO) test -json ./... | $(SKIPCHECK)
+	$(GO) test -timeout $(TEST_TIMEOUT) -json ./... | $(SKIPCHECK)
 else
-	$(GO) test ./...
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 endif
 
 ## ci: what .ci/run runs: formatting, vet, shellcheck, the tests, the Lambda build and the CDK stack's tests

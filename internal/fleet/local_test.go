@@ -652,7 +652,7 @@ func TestLocalWithoutCurl(t *testing.T) {
 // it started lives in its own session, and Stop still stops it.
 func TestLocalTimeout(t *testing.T) {
 	l := newFleet(t, 1)
-	l.ExecutionTimeout = 1500 * time.Millisecond
+	l.ExecutionTimeout = 4 * time.Second
 	if err := l.FailHealth("test", "test-1", true); err != nil {
 		t.Fatal(err)
 	}
@@ -661,11 +661,19 @@ func TestLocalTimeout(t *testing.T) {
 	if inv.Status != fleet.StatusTimedOut || inv.ExitCode != -1 {
 		t.Errorf("activate = %s exit %d, want TimedOut exit -1; output:\n%s", inv.Status, inv.ExitCode, inv.Output)
 	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("timed-out activate took %s, want about 1.5s", d)
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("timed-out activate took %s, want about 4s", d)
 	}
-	if pids, err := l.PIDs(); err != nil || len(pids) != 1 {
-		t.Errorf("PIDs() = %v, %v, want the app the killed script started; output:\n%s", pids, err, inv.Output)
+	// The app the killed script started stays. On a machine loaded enough
+	// that the script was killed before it started the app, there is none.
+	pids, err := l.PIDs()
+	switch started := strings.Contains(inv.Output, "started '"); {
+	case err != nil:
+		t.Errorf("PIDs() = %v", err)
+	case started && len(pids) != 1:
+		t.Errorf("PIDs() = %v, want the app the killed script started; output:\n%s", pids, inv.Output)
+	case !started && len(pids) != 0:
+		t.Errorf("PIDs() = %v, want none: the script was killed before it started the app; output:\n%s", pids, inv.Output)
 	}
 }
 

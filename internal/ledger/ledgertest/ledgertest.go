@@ -64,7 +64,7 @@ type Option func(*options)
 type options struct{ serial bool }
 
 // SerialConditionalWrites makes the contention tests (concurrent leases,
-// concurrent updates) send their conditional writes one after another
+// concurrent updates, concurrent step writers) send their conditional writes one after another
 // instead of at once. It is for moto_server, which answers requests on
 // threads with no lock around a conditional write's check, so two
 // concurrent conditional puts can both succeed there; real DynamoDB, the
@@ -82,7 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts ...Option) {
 	t.Run("deployments", func(t *testing.T) { testDeployments(t, open) })
 	t.Run("update", func(t *testing.T) { testUpdate(t, open, o.serial) })
 	t.Run("list", func(t *testing.T) { testList(t, open) })
-	t.Run("steps", func(t *testing.T) { testSteps(t, open) })
+	t.Run("steps", func(t *testing.T) { testSteps(t, open, o.serial) })
 	t.Run("instance results", func(t *testing.T) { testInstanceResults(t, open) })
 	t.Run("leases", func(t *testing.T) { testLeases(t, open) })
 	t.Run("concurrent leases", func(t *testing.T) { testConcurrentLeases(t, open, o.serial) })
@@ -433,7 +433,7 @@ func testList(t *testing.T, open func(t *testing.T) Store) {
 	})
 }
 
-func testSteps(t *testing.T, open func(t *testing.T) Store) {
+func testSteps(t *testing.T, open func(t *testing.T) Store, serial bool) {
 	ctx := context.Background()
 	t.Run("numbered in order", func(t *testing.T) {
 		s := open(t)
@@ -495,10 +495,15 @@ func testSteps(t *testing.T, open func(t *testing.T) Store) {
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
 		for i := range n {
-			wg.Go(func() {
+			add := func() {
 				errs <- s.AddStep(ctx, ledger.Step{DeploymentID: "dep-1", Stage: "rollout", Status: "info",
 					Message: fmt.Sprintf("writer %d", i), At: t0})
-			})
+			}
+			if serial {
+				add()
+				continue
+			}
+			wg.Go(add)
 		}
 		wg.Wait()
 		close(errs)
