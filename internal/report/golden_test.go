@@ -215,3 +215,10 @@ func TestStoredCapsInstances(t *testing.T) {
 		t.Errorf("Stored() kept %d instances and notes %v, want %d and a note", len(got.Instances), got.Notes, MaxStoredInstances)
 	}
 }
+
+// TestMarkdownGolden renders the plan and the rolled-back deployment as a
+// pull request comment would show them.
+func TestMarkdownGolden(t *testing.T) {
+	golden(t, "plan.md.golden", []byte(NewPlan(planInput()).Markdown()))
+	golden(t, "rolled-back.md.golden", []byte(NewDeployment(rolledBack()).Markdown()))
+}

@@ -16,8 +16,12 @@ func TestFlags(t *testing.T) {
 		want     Options
 		wantCode int
 	}{
-		{name: "env and version", args: []string{"--env", "production", "--version", "v2"}, want: Options{Env: "production", Version: "v2"}},
-		{name: "json", args: []string{"-e", "staging", "--version=v3", "--json"}, want: Options{Env: "staging", Version: "v3", JSON: true}},
+		{name: "env and version", args: []string{"--env", "production", "--version", "v2"}, want: Options{Env: "production", Version: "v2", Format: "text"}},
+		{name: "json", args: []string{"-e", "staging", "--version=v3", "--json"}, want: Options{Env: "staging", Version: "v3", JSON: true, Format: "json"}},
+		{name: "format json", args: []string{"-e", "staging", "--version=v3", "--format", "json"}, want: Options{Env: "staging", Version: "v3", JSON: true, Format: "json"}},
+		{name: "markdown", args: []string{"-e", "staging", "--version=v3", "--format", "markdown"}, want: Options{Env: "staging", Version: "v3", Format: "markdown"}},
+		{name: "unknown format", args: []string{"-e", "staging", "--version=v3", "--format", "html"}, wantCode: factory.ExitUsage},
+		{name: "json and markdown", args: []string{"-e", "staging", "--version=v3", "--json", "--format", "markdown"}, wantCode: factory.ExitUsage},
 		{name: "no version", args: []string{"--env", "staging"}, wantCode: factory.ExitUsage},
 		{name: "bad version", args: []string{"--env", "staging", "--version", "a b"}, wantCode: factory.ExitUsage},
 		{name: "positional argument", args: []string{"--env", "staging", "--version", "v2", "x"}, wantCode: factory.ExitUsage},

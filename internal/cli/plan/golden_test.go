@@ -41,9 +41,12 @@ func TestPlanGolden(t *testing.T) {
 		name     string
 		env      string
 		json     bool
+		markdown bool
 		frozen   bool
 		wantCode int
 	}{
+		{name: "production.md.golden", env: "production", markdown: true},
+		{name: "staging-locked.md.golden", env: "staging", markdown: true, frozen: true, wantCode: factory.ExitRefused},
 		{name: "production.txt.golden", env: "production"},
 		{name: "production.json.golden", env: "production", json: true},
 		{name: "staging-locked.txt.golden", env: "staging", frozen: true, wantCode: factory.ExitRefused},
@@ -60,6 +63,9 @@ func TestPlanGolden(t *testing.T) {
 			}
 			io, out, _ := backendtest.IO()
 			opts := &Options{IO: io, Backend: f.Open, Env: tt.env, Version: "v2", JSON: tt.json, Now: func() time.Time { return backendtest.T0 }}
+			if tt.markdown {
+				opts.Format = "markdown"
+			}
 			err := run(context.Background(), opts)
 			if code := outcome.Code(err); code != tt.wantCode {
 				t.Errorf("plan: exit %d (%v), want %d", code, err, tt.wantCode)

@@ -8,6 +8,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,8 @@ type Options struct {
 	Env     string
 	Version string
 	JSON    bool
+	// Format is text, json or markdown (a pull request comment).
+	Format string
 }
 
 // NewCmdPlan returns the plan command. runF, when not nil, replaces the
@@ -37,7 +40,7 @@ type Options struct {
 func NewCmdPlan(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Backend: f.Backend}
 	cmd := &cobra.Command{
-		Use:   "plan --env ENV --version VERSION [--json]",
+		Use:   "plan --env ENV --version VERSION [--json | --format text|json|markdown]",
 		Short: "Show what a deployment would do, changing nothing",
 		Long: `Run Preflight's checks read-only and print the plan in six sections:
 
@@ -50,12 +53,15 @@ func NewCmdPlan(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 
 It writes nothing and sends no command, so it needs only read permissions (the ledger, the artifact
 bucket, SSM's instance list, CloudWatch alarms, the database secret). A database it cannot reach is
-reported as unknown, not as an error. --json prints the same data.
+reported as unknown, not as an error. --json prints the same data; --format markdown a pull request
+comment: the summary, breaking changes called out, the migrations with their class and findings, the
+configuration keys that change, what to keep in mind, and the rollback procedure.
 
 Exit status: 0 when the deployment would go ahead; 1 when Preflight would refuse it; 3 when a manual
 lock, a freeze window or the migration policy would; 2 for bad flags; 4 for AWS credentials.`,
 		Example: `  slipway plan --env production --version v2
-  slipway plan --local --env staging --version v3 --json`,
+  slipway plan --local --env staging --version v3 --json
+  slipway plan --env production --version v2 --format markdown > plan.md && gh pr comment --body-file plan.md`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Env == "" || opts.Version == "" {
@@ -64,6 +70,15 @@ lock, a freeze window or the migration policy would; 2 for bad flags; 4 for AWS 
 			if err := artifact.ValidVersion(opts.Version); err != nil {
 				return factory.UsageError("%v", err)
 			}
+			switch {
+			case opts.JSON && cmd.Flags().Changed("format") && opts.Format != "json":
+				return factory.UsageError("--json and --format %s disagree: give one", opts.Format)
+			case opts.JSON:
+				opts.Format = "json"
+			case opts.Format != "text" && opts.Format != "json" && opts.Format != "markdown":
+				return factory.UsageError("--format is text, json or markdown, not %q", opts.Format)
+			}
+			opts.JSON = opts.Format == "json"
 			if runF != nil {
 				return runF(opts)
 			}
@@ -72,7 +87,8 @@ lock, a freeze window or the migration policy would; 2 for bad flags; 4 for AWS 
 	}
 	cmd.Flags().StringVarP(&opts.Env, "env", "e", "", "the environment (required)")
 	cmd.Flags().StringVar(&opts.Version, "version", "", "the release (required)")
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the plan as JSON")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the plan as JSON (--format json)")
+	cmd.Flags().StringVar(&opts.Format, "format", "text", "text, json, or markdown for a pull request comment")
 	return cmd
 }
 
@@ -92,6 +108,10 @@ func run(ctx context.Context, opts *Options) error {
 			return err
 		}
 		if _, err := opts.IO.Out.Write(out); err != nil {
+			return err
+		}
+	} else if opts.Format == "markdown" {
+		if _, err := io.WriteString(opts.IO.Out, r.Markdown()); err != nil {
 			return err
 		}
 	} else if err := r.Text(opts.IO.Out); err != nil {
