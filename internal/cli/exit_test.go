@@ -298,3 +298,19 @@ func TestDeployJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestPrintedCommandsCarryTargetFlags checks that the commands a deploy
+// prints name the target as the command line did.
+func TestPrintedCommandsCarryTargetFlags(t *testing.T) {
+	fake := backendtest.New(t)
+	fake.Published["v2"] = []byte("v2")
+	fake.StartFunc = func(_ context.Context, _, name string, _ []byte, _ backend.StartOptions) (backend.Execution, error) {
+		return backend.Execution{Name: name, ARN: "arn:x", Status: "RUNNING"}, nil
+	}
+	io, out, errOut := backendtest.IO()
+	code := Run(context.Background(), &factory.Factory{IO: io, Backend: fake.Open}, []string{"deploy", "--env", "staging", "--version", "v2", "--region", "eu-west-1", "--profile", "ops"})
+	want := "follow it with `slipway status --region eu-west-1 --profile ops`; when it ends, `slipway show staging-v2-"
+	if code != 0 || !strings.Contains(out.String(), want) {
+		t.Errorf("deploy without --wait = exit %d, stdout:\n%s%s\nwant %q", code, out, errOut, want)
+	}
+}

@@ -43,6 +43,9 @@ type Options struct {
 	Source string
 	// Poll is how often AWS is asked while following; default 2s.
 	Poll time.Duration
+	// TargetFlags renders the flags printed commands carry
+	// (factory.Factory.TargetFlags).
+	TargetFlags func() string
 	// JSON prints the outcome as JSON (execute.JSON) on stdout and the
 	// progress on stderr.
 	JSON bool
@@ -51,7 +54,7 @@ type Options struct {
 // NewCmdDeploy returns the deploy command. runF, when not nil, replaces
 // the run, so tests can check how flags are read.
 func NewCmdDeploy(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Backend: f.Backend, Source: "cli"}
+	opts := &Options{IO: f.IO, Backend: f.Backend, Source: "cli", TargetFlags: f.TargetFlags}
 	cmd := &cobra.Command{
 		Use:   "deploy --env ENV (--version VERSION | --config-only) [--wait]",
 		Short: "Deploy a published release to an environment",
@@ -182,7 +185,7 @@ func Start(ctx context.Context, out io.Writer, b backend.Backend, opts *Options)
 	wait := opts.Wait || !opts.WaitSet && b.Local()
 	return execute.Run(ctx, out, b, execute.Request{
 		Machine: backend.MachineDeploy, Name: backend.ExecutionName(opts.Env, version), Input: in,
-		What: deployWhat(version, opts), Wait: wait, Poll: opts.Poll,
+		What: deployWhat(version, opts), Wait: wait, Poll: opts.Poll, TargetFlags: opts.TargetFlags,
 	})
 }
 

@@ -34,6 +34,9 @@ type Request struct {
 	Wait bool
 	// Poll is how often AWS is asked while following; default 2s.
 	Poll time.Duration
+	// TargetFlags renders the flags the printed commands carry
+	// (factory.Factory.TargetFlags); nil for none.
+	TargetFlags func() string
 }
 
 // Result is what happened.
@@ -69,7 +72,7 @@ func Run(ctx context.Context, out io.Writer, b backend.Backend, req Request) (Re
 	}
 	if !req.Wait {
 		fmt.Fprintf(out, "started %s: deployment %s\nexecution %s\n", req.What, req.Name, ex.ARN)
-		fmt.Fprintf(out, "follow it with `slipway status`; when it ends, `slipway show %s` has the report\n", req.Name)
+		fmt.Fprintf(out, "follow it with `%s`; when it ends, `%s` has the report\n", factory.Command(req.TargetFlags, "status"), factory.Command(req.TargetFlags, "show "+req.Name))
 		return res, nil
 	}
 	d, err := b.Ledger().GetDeployment(context.WithoutCancel(ctx), req.Name)

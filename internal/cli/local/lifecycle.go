@@ -11,14 +11,13 @@ import (
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
 
-// openEnv opens the embedded environment a `local` subcommand acts on and
-// says which, on stderr's first line.
-func openEnv(cmd *cobra.Command, f *factory.Factory, dir string) (*localenv.Env, error) {
+// openEnv opens the embedded environment a `local` subcommand acts on
+// (dirFlag, which says which).
+func openEnv(cmd *cobra.Command, _ *factory.Factory, dir string) (*localenv.Env, error) {
 	e, err := localenv.Open(dirFlag(cmd, dir))
 	if err != nil {
 		return nil, factory.WithHint(factory.ExitUsage, err, "create it with `slipway local init`, or name it with --dir DIR")
 	}
-	fmt.Fprintf(f.IO.ErrOut, "target: local (%s)\n", e.Root)
 	return e, nil
 }
 

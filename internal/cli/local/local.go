@@ -249,14 +249,16 @@ databases on the server; the next local init of the same app finds and replaces 
 // dirFlag is the embedded environment a `local` subcommand acts on: dir
 // (its --dir), else --local-dir, else as every command finds it
 // (backend.LocalDir: $SLIPWAY_LOCAL_DIR, else .slipway/local from the
-// working directory up).
+// working directory up). It says which on stderr's first line.
 func dirFlag(cmd *cobra.Command, dir string) string {
 	if dir == "" {
 		if fl := cmd.Flag("local-dir"); fl != nil {
 			dir = fl.Value.String()
 		}
 	}
-	return backend.LocalDir(dir)
+	dir = backend.LocalDir(dir)
+	fmt.Fprintf(cmd.ErrOrStderr(), "target: %s\n", backend.Target{Local: true, Dir: dir})
+	return dir
 }
 
 // samePath reports whether a and b name the same directory.
