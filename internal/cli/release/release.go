@@ -61,7 +61,7 @@ func NewCmdRelease(f *factory.Factory, buildF func(*BuildOptions) error, publish
 		Short: "Build and publish release bundles",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newCmdBuild(f, buildF), newCmdPublish(f, publishF))
+	cmd.AddCommand(newCmdBuild(f, buildF), newCmdPublish(f, publishF), newCmdNotes(f, nil))
 	return cmd
 }
 
