@@ -199,7 +199,7 @@ func (r *Receiver) Handle(ctx context.Context, req events.LambdaFunctionURLReque
 		log.Error("webhook delivery not forwarded", "err", err)
 		return answer(http.StatusBadGateway, Answer{Action: "error", Message: "the push event could not be put on EventBridge; redeliver it", Delivery: delivery}), nil
 	}
-	msg := fmt.Sprintf("push of %s to %s of %s forwarded: the push router deploys it to %s once its release is published", shortCommit(p.After), branch, repo, env)
+	msg := fmt.Sprintf("push of %s to %s of %s forwarded: the push router deploys it to %s once its release is published", trigger.ShortCommit(p.After), branch, repo, env)
 	log.Info("webhook push forwarded", "repository", repo, "branch", branch, "commit", p.After, "environment", env)
 	return answer(http.StatusAccepted, Answer{Action: "forwarded", Message: msg, Delivery: delivery, Push: &push}), nil
 }
@@ -269,11 +269,4 @@ func (r *Receiver) log() *slog.Logger {
 		return r.Log
 	}
 	return slog.Default()
-}
-
-func shortCommit(c string) string {
-	if len(c) > 12 {
-		return c[:12]
-	}
-	return c
 }

@@ -238,7 +238,7 @@ func (r *PushRouter) Handle(ctx context.Context, ev events.EventBridgeEvent) (Re
 		if !errors.As(err, &nf) {
 			return Result{}, fmt.Errorf("find the release of commit %s: %w", version, err)
 		}
-		msg := fmt.Sprintf("push of %s to %s not deployed: no release is published for this commit; CI must build it and run `slipway release publish` before pushing, or publish it and run `slipway deploy --env %s --version %s`", shortCommit(version), p.branch, env, version)
+		msg := fmt.Sprintf("push of %s to %s not deployed: no release is published for this commit; CI must build it and run `slipway release publish` before pushing, or publish it and run `slipway deploy --env %s --version %s`", ShortCommit(version), p.branch, env, version)
 		record("push-no-artifact", msg, "")
 		return Result{Action: "no-artifact", Environment: env, Version: version, Message: msg}, nil
 	}
@@ -250,14 +250,14 @@ func (r *PushRouter) Handle(ctx context.Context, ev events.EventBridgeEvent) (Re
 	if at.IsZero() {
 		at = r.now()
 	}
-	name := executionName([]string{"push", env, shortCommit(version)}, version, ev.ID)
+	name := executionName([]string{"push", env, ShortCommit(version)}, version, ev.ID)
 	queued, ok, err := r.Ledger.GetPending(ctx, app, env)
 	if err != nil {
 		return Result{}, fmt.Errorf("read the queued push of %s: %w", env, err)
 	}
 	if ok && queued.At.After(at) {
-		msg := fmt.Sprintf("push of %s to %s at %s not deployed: a later push (%s at %s) is queued, and the latest push wins", shortCommit(version), env,
-			at.UTC().Format(time.RFC3339), shortCommit(queued.Version), queued.At.UTC().Format(time.RFC3339))
+		msg := fmt.Sprintf("push of %s to %s at %s not deployed: a later push (%s at %s) is queued, and the latest push wins", ShortCommit(version), env,
+			at.UTC().Format(time.RFC3339), ShortCommit(queued.Version), queued.At.UTC().Format(time.RFC3339))
 		record("push-superseded", msg, "")
 		return Result{Action: "superseded", Environment: env, Version: version, Message: msg}, nil
 	}
@@ -274,12 +274,12 @@ func (r *PushRouter) Handle(ctx context.Context, ev events.EventBridgeEvent) (Re
 		if _, err := r.Ledger.ClearPending(ctx, app, env, version); err != nil {
 			return Result{}, fmt.Errorf("unqueue the redelivered push of %s: %w", version, err)
 		}
-		msg := fmt.Sprintf("push of %s to %s: its deployment %s was already started (the event was delivered again)", shortCommit(version), env, name)
+		msg := fmt.Sprintf("push of %s to %s: its deployment %s was already started (the event was delivered again)", ShortCommit(version), env, name)
 		return Result{Action: "already-started", Environment: env, Version: version, Execution: name, DeploymentID: name, Message: msg}, nil
 	case err != nil:
 		return Result{}, fmt.Errorf("start the deployment of %s to %s: %w", version, env, err)
 	}
-	msg := fmt.Sprintf("push of %s to %s by %s: deployment %s started; if another deployment holds %s, the latest push waits for it", shortCommit(version), p.branch, orSomeone(p.pusher), name, env)
+	msg := fmt.Sprintf("push of %s to %s by %s: deployment %s started; if another deployment holds %s, the latest push waits for it", ShortCommit(version), p.branch, orSomeone(p.pusher), name, env)
 	record("push-started", msg, name)
 	return Result{Action: "started", Environment: env, Version: version, Execution: id, DeploymentID: name, Message: msg}, nil
 }
@@ -291,7 +291,8 @@ func (r *PushRouter) log() *slog.Logger {
 	return slog.Default()
 }
 
-func shortCommit(c string) string {
+// ShortCommit is a commit id as people read it: its first 12 characters.
+func ShortCommit(c string) string {
 	if len(c) > 12 {
 		return c[:12]
 	}
