@@ -202,7 +202,7 @@ var Specs = map[string]FunctionSpec{
 }
 
 // ledgerActions are the DynamoDB actions behind each method of
-// internal/ledger.Dynamo (dynamo.go and dynamo_control.go).
+// internal/ledger.Dynamo (dynamo.go, dynamo_lease.go and dynamo_control.go).
 // TransactWriteItems has no IAM action of its own: DynamoDB authorizes each
 // item operation in the transaction (ConditionCheckItem, PutItem).
 var ledgerActions = map[string][]string{
