@@ -312,7 +312,8 @@ const TrafficPace = 2 * time.Second
 // key (appconfig.KeySecretName: 32 random bytes, hex), as the stack does
 // in Secrets Manager, and, for the demo app, the secrets its manifest's
 // config: section references: a random API token per environment
-// (slipway/demo/<env>/api-token).
+// (demo/<env>/api-token: under the app's own prefix, which the stack lets
+// the instances and Preflight read).
 func seedConfig(secrets *secret.File, app string, envs []string) error {
 	if err := secrets.Put(appconfig.KeySecretName(app), randomHex(32)); err != nil {
 		return err
@@ -329,7 +330,7 @@ func seedConfig(secrets *secret.File, app string, envs []string) error {
 }
 
 // DemoTokenSecret is the secret the demo app's API_TOKEN comes from in env.
-func DemoTokenSecret(env string) string { return "slipway/demo/" + env + "/api-token" }
+func DemoTokenSecret(env string) string { return "demo/" + env + "/api-token" }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -68,12 +68,12 @@ the entry named /path, so the same manifest works here and on AWS.`,
 --from-file FILE), never from the command line, where it would stay in the shell's history and the
 process list; one trailing newline is dropped. Nothing prints the value.
 An SSM parameter's stand-in is set under its path: slipway local secret set /demo/staging/log-level`,
-		Example: `  printf %s "$TOKEN" | slipway local secret set slipway/demo/staging/api-token
+		Example: `  printf %s "$TOKEN" | slipway local secret set demo/staging/api-token
   slipway local secret set demo/production/api --from-file api.json`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return factory.WithHint(factory.ExitUsage, fmt.Errorf("local secret set takes one argument, the secret's name (the value comes from stdin or --from-file), got %d", len(args)),
-					"for example: printf %s \"$TOKEN\" | slipway local secret set slipway/demo/staging/api-token")
+					"for example: printf %s \"$TOKEN\" | slipway local secret set demo/staging/api-token")
 			}
 			return nil
 		},

@@ -79,8 +79,8 @@ func TestSecretSetAndList(t *testing.T) {
 	}
 
 	code, out = run("", "secret", "list", "--dir", dir)
-	want := []string{"/demo/production/api", "demo/staging/api", "slipway/demo/config-key", "slipway/demo/production/api-token",
-		"slipway/demo/production/database", "slipway/demo/staging/api-token", "slipway/demo/staging/database"}
+	want := []string{"/demo/production/api", "demo/production/api-token", "demo/staging/api", "demo/staging/api-token", "slipway/demo/config-key",
+		"slipway/demo/production/database", "slipway/demo/staging/database"}
 	if d := cmp.Diff(want, strings.Fields(out)); code != 0 || d != "" {
 		t.Errorf("secret list = %d (-want +got):\n%s", code, d)
 	}
