@@ -16,6 +16,16 @@ type Policy struct {
 	Allow []string
 }
 
+// NewPolicy is the policy of a manifest's migrations.allow and the classes
+// it blocks (manifest.Migrations.BlockedClasses).
+func NewPolicy(allow, blockedClasses []string) Policy {
+	p := Policy{Allow: allow}
+	for _, c := range blockedClasses {
+		p.Block = append(p.Block, Class(c))
+	}
+	return p
+}
+
 // Allowed reports whether the manifest names r.
 func (p Policy) Allowed(r Result) bool {
 	for _, a := range p.Allow {

@@ -78,10 +78,7 @@ func Plan(ctx context.Context, h *pipeline.Deps, env string, b *bundle.Bundle) (
 			}
 		}
 	}
-	policy := lint.Policy{Allow: mm.Allow}
-	for _, c := range mm.BlockedClasses() {
-		policy.Block = append(policy.Block, lint.Class(c))
-	}
+	policy := lint.NewPolicy(mm.Allow, mm.BlockedClasses())
 	pending := map[int64]bool{}
 	for _, v := range plan.Pending {
 		pending[v] = true

@@ -157,10 +157,7 @@ func Notes(app, fromVersion, toVersion string, from, to *bundle.Bundle) (*report
 	mm := to.Manifest.Migrations
 	engine := mm.Engine
 	n.Migrations = report.Migrations{Known: true, Engine: engine, Pending: []report.Migration{}}
-	policy := lint.Policy{Allow: mm.Allow}
-	for _, c := range mm.BlockedClasses() {
-		policy.Block = append(policy.Block, lint.Class(c))
-	}
+	policy := lint.NewPolicy(mm.Allow, mm.BlockedClasses())
 	for _, res := range lint.Lint(toMs, lint.Options{Engine: engine}) {
 		if had[res.Version] {
 			continue

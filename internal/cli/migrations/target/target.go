@@ -208,11 +208,7 @@ func (r *Release) Policy() lint.Policy {
 	if r.Manifest != nil {
 		mm = r.Manifest.Migrations
 	}
-	p := lint.Policy{Allow: mm.Allow}
-	for _, c := range mm.BlockedClasses() {
-		p.Block = append(p.Block, lint.Class(c))
-	}
-	return p
+	return lint.NewPolicy(mm.Allow, mm.BlockedClasses())
 }
 
 // Engine is the dialect to lint as: flag, else the manifest's, else the
