@@ -20,11 +20,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-deploy/slipway/internal/appconfig"
-	"github.com/slipway-deploy/slipway/internal/artifact"
-	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/cli/outcome"
+	"github.com/slipway-deploy/slipway/internal/cli/release"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/manifest"
 )
@@ -183,25 +182,9 @@ func readManifest(ctx context.Context, opts *Options, b backend.Backend) (*manif
 				"name the release with --version VERSION, or run it where the app's "+manifest.FileName+" is")
 		}
 	}
-	arts, err := b.Artifacts()
+	bn, _, err := release.Open(ctx, b, version, "publish it first (slipway release publish), or name another with --version")
 	if err != nil {
-		return nil, "", outcome.Error(err)
-	}
-	meta, err := arts.Stat(ctx, b.Config().App, version)
-	if err != nil {
-		var nf *artifact.NotFoundError
-		if errors.As(err, &nf) {
-			return nil, "", factory.WithHint(factory.ExitUsage, err, "publish it first (slipway release publish), or name another with --version")
-		}
-		return nil, "", outcome.Error(err)
-	}
-	data, err := arts.Fetch(ctx, meta)
-	if err != nil {
-		return nil, "", outcome.Error(err)
-	}
-	bn, err := bundle.Open(version, data, meta.SHA256)
-	if err != nil {
-		return nil, "", fmt.Errorf("release %s: %w", version, err)
+		return nil, "", err
 	}
 	source := "release " + version
 	if opts.Version == "" {

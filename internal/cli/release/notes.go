@@ -14,6 +14,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/cli/outcome"
+	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/lint"
 	"github.com/slipway-deploy/slipway/internal/migrate"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
@@ -72,29 +73,10 @@ func runNotes(ctx context.Context, opts *NotesOptions) error {
 		return outcome.Error(err)
 	}
 	defer b.Close()
-	arts, err := b.Artifacts()
-	if err != nil {
-		return outcome.Error(err)
-	}
 	app := b.Config().App
 	open := func(v string) (*bundle.Bundle, int64, error) {
-		meta, err := arts.Stat(ctx, app, v)
-		if err != nil {
-			var nf *artifact.NotFoundError
-			if errors.As(err, &nf) {
-				return nil, 0, factory.WithHint(factory.ExitUsage, err, "publish it first (slipway release publish)")
-			}
-			return nil, 0, outcome.Error(err)
-		}
-		data, err := arts.Fetch(ctx, meta)
-		if err != nil {
-			return nil, 0, outcome.Error(err)
-		}
-		bn, err := bundle.Open(v, data, meta.SHA256)
-		if err != nil {
-			return nil, 0, fmt.Errorf("release %s: %w", v, err)
-		}
-		return bn, meta.Size, nil
+		bn, meta, err := Open(ctx, b, v, "publish it first (slipway release publish)")
+		return bn, meta.Size, err
 	}
 	from, _, err := open(opts.From)
 	if err != nil {
@@ -119,6 +101,33 @@ func runNotes(ctx context.Context, opts *NotesOptions) error {
 	}
 	_, err = io.WriteString(opts.IO.Out, n.Markdown())
 	return err
+}
+
+// Open reads published release version of b's app: its bundle and its
+// metadata. A version that is not published is a usage error with
+// notFoundHint; a bundle that does not open names the release.
+func Open(ctx context.Context, b backend.Backend, version, notFoundHint string) (*bundle.Bundle, contract.Artifact, error) {
+	arts, err := b.Artifacts()
+	if err != nil {
+		return nil, contract.Artifact{}, outcome.Error(err)
+	}
+	meta, err := arts.Stat(ctx, b.Config().App, version)
+	if err != nil {
+		var nf *artifact.NotFoundError
+		if errors.As(err, &nf) {
+			return nil, meta, factory.WithHint(factory.ExitUsage, err, notFoundHint)
+		}
+		return nil, meta, outcome.Error(err)
+	}
+	data, err := arts.Fetch(ctx, meta)
+	if err != nil {
+		return nil, meta, outcome.Error(err)
+	}
+	bn, err := bundle.Open(version, data, meta.SHA256)
+	if err != nil {
+		return nil, meta, fmt.Errorf("release %s: %w", version, err)
+	}
+	return bn, meta, nil
 }
 
 // Notes compares two bundles: the migrations to has and from has not,
