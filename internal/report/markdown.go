@@ -122,77 +122,77 @@ func (r *Report) Markdown() string {
 
 // mdMigrations writes the pending migrations' table and their findings.
 func mdMigrations(w func(string, ...any), m Migrations) {
-	if len(m.Pending) > 0 {
-		w("#### Migrations\n\n")
-		if m.EngineWarning != "" {
-			w("> [!WARNING]\n> %s\n\n", mdQuote(m.EngineWarning))
-		}
-		w("| Migration | Class | Reversible | Runs in | Findings |\n|---|---|---|---|---|\n")
-		for _, mg := range m.Pending {
-			rev := "yes"
-			if !mg.Reversible {
-				rev = "**no**"
-			}
-			class := mg.Class
-			if class == "contract" || class == "destructive" {
-				class = "**" + class + "**"
-			}
-			if mg.Allowed {
-				class += " (allowed by the manifest)"
-			}
-			w("| `%s` | %s | %s | %s | %s |\n", mg.Key(), class, rev, mg.Mode, findingCount(mg.Findings))
-		}
-		var all []Finding
-		for _, mg := range m.Pending {
-			all = append(all, mg.Findings...)
-		}
-		if len(all) > 0 {
-			w("\n")
-			for _, f := range all {
-				sev := f.Severity
-				if f.Ignored {
-					sev = "ignored"
-				}
-				w("- **%s** `%s:%d` %s: %s", sev, f.File, f.Line, f.Rule, mdInline(f.Message))
-				if f.Reason != "" {
-					w(" — %s", mdInline(f.Reason))
-				}
-				w("\n")
-			}
-		}
-		w("\n")
+	if len(m.Pending) == 0 {
+		return
 	}
-
+	w("#### Migrations\n\n")
+	if m.EngineWarning != "" {
+		w("> [!WARNING]\n> %s\n\n", mdQuote(m.EngineWarning))
+	}
+	w("| Migration | Class | Reversible | Runs in | Findings |\n|---|---|---|---|---|\n")
+	for _, mg := range m.Pending {
+		rev := "yes"
+		if !mg.Reversible {
+			rev = "**no**"
+		}
+		class := mg.Class
+		if class == "contract" || class == "destructive" {
+			class = "**" + class + "**"
+		}
+		if mg.Allowed {
+			class += " (allowed by the manifest)"
+		}
+		w("| `%s` | %s | %s | %s | %s |\n", mg.Key(), class, rev, mg.Mode, findingCount(mg.Findings))
+	}
+	var all []Finding
+	for _, mg := range m.Pending {
+		all = append(all, mg.Findings...)
+	}
+	if len(all) > 0 {
+		w("\n")
+		for _, f := range all {
+			sev := f.Severity
+			if f.Ignored {
+				sev = "ignored"
+			}
+			w("- **%s** `%s:%d` %s: %s", sev, f.File, f.Line, f.Rule, mdInline(f.Message))
+			if f.Reason != "" {
+				w(" — %s", mdInline(f.Reason))
+			}
+			w("\n")
+		}
+	}
+	w("\n")
 }
 
 // mdConfig writes the configuration keys and declarations that change.
-func mdConfig(w func(string, ...any), c0 *ConfigChange) {
-	if c := c0; c != nil && (len(c.Added)+len(c.Removed)+len(c.Changed)+len(c.Declarations) > 0 || c.Note != "") {
-		w("#### Configuration\n\n")
-		if len(c.Added)+len(c.Removed)+len(c.Changed) > 0 {
-			w("Values are compared by keyed prints and never shown.\n\n")
+func mdConfig(w func(string, ...any), c *ConfigChange) {
+	if c == nil || (len(c.Added)+len(c.Removed)+len(c.Changed)+len(c.Declarations) == 0 && c.Note == "") {
+		return
+	}
+	w("#### Configuration\n\n")
+	if len(c.Added)+len(c.Removed)+len(c.Changed) > 0 {
+		w("Values are compared by keyed prints and never shown.\n\n")
+	}
+	for _, l := range []struct {
+		what string
+		keys []string
+	}{{"added", c.Added}, {"removed", c.Removed}, {"changed", c.Changed}} {
+		if len(l.keys) > 0 {
+			w("- %s: %s\n", l.what, codeList(l.keys))
 		}
-		for _, l := range []struct {
-			what string
-			keys []string
-		}{{"added", c.Added}, {"removed", c.Removed}, {"changed", c.Changed}} {
-			if len(l.keys) > 0 {
-				w("- %s: %s\n", l.what, codeList(l.keys))
-			}
-		}
-		for _, d := range c.Declarations {
-			w("- manifest: `%s` %s", d.Name, d.Change)
-			if len(d.Environments) > 0 {
-				w(" (%s)", strings.Join(d.Environments, ", "))
-			}
-			w("\n")
-		}
-		if c.Note != "" {
-			w("- note: %s\n", mdInline(c.Note))
+	}
+	for _, d := range c.Declarations {
+		w("- manifest: `%s` %s", d.Name, d.Change)
+		if len(d.Environments) > 0 {
+			w(" (%s)", strings.Join(d.Environments, ", "))
 		}
 		w("\n")
 	}
-
+	if c.Note != "" {
+		w("- note: %s\n", mdInline(c.Note))
+	}
+	w("\n")
 }
 
 // breaking lists what a reviewer must not miss: contract and destructive
