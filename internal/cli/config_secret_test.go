@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
-	"github.com/slipway-deploy/slipway/internal/localenv"
 	"github.com/slipway-deploy/slipway/internal/scenario"
 )
 
@@ -42,12 +41,7 @@ func TestConfigValuesNeverShown(t *testing.T) {
 		t.Skip("builds releases and runs real processes")
 	}
 	const secretValue, plainValue, plainValue2 = "s3ntinel-TOKEN-91e2", "s3ntinel-GREETING-77a0", "s3ntinel-GREETING-2-c4d1"
-	dir := filepath.Join(t.TempDir(), "state")
-	t.Cleanup(func() {
-		if env, err := localenv.Open(dir); err == nil {
-			env.Stop(context.Background())
-		}
-	})
+	dir := stateDir(t)
 	var outputs []string
 	run := func(want int, args ...string) string {
 		t.Helper()

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,12 +17,7 @@ func TestLocalStopStartAlarm(t *testing.T) {
 		t.Skip("builds releases and runs real processes")
 	}
 	files := releaseFiles(t)
-	dir := filepath.Join(t.TempDir(), "state")
-	t.Cleanup(func() {
-		if env, err := localenv.Open(dir); err == nil {
-			env.Stop(context.Background())
-		}
-	})
+	dir := stateDir(t)
 	must(t, 0, dir, "local", "init", "--dir", dir, "--app", "demo", "--env", "staging", "--instances", "3")
 	for _, v := range []string{"v1", "v2"} {
 		must(t, 0, dir, "release", "publish", files[v], "--version", v)

@@ -57,6 +57,19 @@ func releaseFiles(t *testing.T) map[string]string {
 	return bundles
 }
 
+// stateDir returns a state directory for an embedded environment whose
+// app processes and load balancer are stopped when the test ends.
+func stateDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() {
+		if env, err := localenv.Open(dir); err == nil {
+			env.Stop(context.Background())
+		}
+	})
+	return dir
+}
+
 // slipway runs a command line against the embedded environment in dir and
 // returns the exit code and what it printed.
 func slipway(t *testing.T, dir string, args ...string) (int, string, string) {
@@ -82,12 +95,7 @@ func TestLocalEndToEnd(t *testing.T) {
 		t.Skip("builds three releases and runs real processes")
 	}
 	files := releaseFiles(t)
-	dir := filepath.Join(t.TempDir(), "state")
-	t.Cleanup(func() {
-		if env, err := localenv.Open(dir); err == nil {
-			env.Stop(context.Background())
-		}
-	})
+	dir := stateDir(t)
 	must(t, 0, dir, "local", "init", "--dir", dir, "--app", "demo", "--env", "staging,production", "--instances", "2", "--balancer=false")
 	for _, v := range []string{"v1", "v2", "v3"} {
 		must(t, 0, dir, "release", "publish", files[v], "--version", v)
@@ -287,12 +295,7 @@ func TestPlanWithoutTheDatabase(t *testing.T) {
 		t.Skip("builds releases")
 	}
 	files := releaseFiles(t)
-	dir := filepath.Join(t.TempDir(), "state")
-	t.Cleanup(func() {
-		if env, err := localenv.Open(dir); err == nil {
-			env.Stop(context.Background())
-		}
-	})
+	dir := stateDir(t)
 	must(t, 0, dir, "local", "init", "--dir", dir, "--app", "demo", "--env", "staging", "--instances", "2")
 	must(t, 0, dir, "release", "publish", files["v1"], "--version", "v1")
 	env, err := localenv.Open(dir)
@@ -328,12 +331,7 @@ func TestLocalScaleOut(t *testing.T) {
 		t.Skip("builds releases and runs real processes")
 	}
 	files := releaseFiles(t)
-	dir := filepath.Join(t.TempDir(), "state")
-	t.Cleanup(func() {
-		if env, err := localenv.Open(dir); err == nil {
-			env.Stop(context.Background())
-		}
-	})
+	dir := stateDir(t)
 	must(t, 0, dir, "local", "init", "--dir", dir, "--app", "demo", "--env", "staging", "--instances", "1")
 	must(t, factory.ExitUsage, dir, "local", "scale-out")
 	must(t, 0, dir, "release", "publish", files["v1"], "--version", "v1")
