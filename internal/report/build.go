@@ -221,6 +221,9 @@ func NewDeployment(in DeploymentInput) *Report {
 		if res.Wave < 0 {
 			ir.Wave = 0
 		}
+		if !res.StartedAt.IsZero() {
+			ir.StartedAt = res.StartedAt.UTC()
+		}
 		if !res.StartedAt.IsZero() && !res.FinishedAt.IsZero() {
 			ir.Seconds = seconds(res.FinishedAt.Sub(res.StartedAt))
 		}

@@ -286,13 +286,15 @@ type StageTiming struct {
 
 // InstanceResult is one instance's result of one command.
 type InstanceResult struct {
-	Wave     int     `json:"wave"`
-	Instance string  `json:"instance"`
-	Action   string  `json:"action"`
-	Version  string  `json:"version"`
-	Status   string  `json:"status"`
-	ExitCode int     `json:"exit_code"`
-	Seconds  float64 `json:"seconds"`
+	Wave     int    `json:"wave"`
+	Instance string `json:"instance"`
+	Action   string `json:"action"`
+	Version  string `json:"version"`
+	Status   string `json:"status"`
+	ExitCode int    `json:"exit_code"`
+	// StartedAt is when the command began on the instance, where known.
+	StartedAt time.Time `json:"started_at,omitzero"`
+	Seconds   float64   `json:"seconds"`
 	// Detail is the last line of the output that says what happened.
 	Detail string `json:"detail,omitempty"`
 }

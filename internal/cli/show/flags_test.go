@@ -18,6 +18,8 @@ func TestFlags(t *testing.T) {
 	}{
 		{name: "id", args: []string{"staging-v2-x"}, want: Options{DeploymentID: "staging-v2-x"}},
 		{name: "json", args: []string{"staging-v2-x", "--json"}, want: Options{DeploymentID: "staging-v2-x", JSON: true}},
+		{name: "html", args: []string{"staging-v2-x", "--html", "r.html"}, want: Options{DeploymentID: "staging-v2-x", HTML: "r.html"}},
+		{name: "json and html", args: []string{"staging-v2-x", "--json", "--html", "r.html"}, wantCode: factory.ExitUsage},
 		{name: "no id", args: []string{}, wantCode: factory.ExitUsage},
 		{name: "two ids", args: []string{"a", "b"}, wantCode: factory.ExitUsage},
 	}
