@@ -152,13 +152,10 @@ func (d *Deps) recordedTags(ctx context.Context, dep ledger.Deployment) map[stri
 		return nil
 	}
 	for _, st := range steps {
-		if st.Stage != "preflight" || len(st.Detail) == 0 {
+		if st.Stage != contract.StagePreflight {
 			continue
 		}
-		var detail struct {
-			Tags map[string]string `json:"tags"`
-		}
-		if json.Unmarshal(st.Detail, &detail) == nil && len(detail.Tags) > 0 {
+		if detail, ok := contract.ParsePreflightDetail(st.Detail); ok && len(detail.Tags) > 0 {
 			return detail.Tags
 		}
 	}

@@ -248,16 +248,11 @@ func preflightOf(in DeploymentInput) (contract.PreflightOutput, Migrations, []st
 	p := contract.PreflightOutput{App: in.Deployment.App, Environment: in.Deployment.Environment, Version: in.Deployment.Version,
 		PreviousVersion: in.Deployment.PreviousVersion}
 	for _, st := range in.Steps {
-		if st.Stage != contract.StagePreflight || st.Status != StatusOK || len(st.Detail) == 0 {
+		if st.Stage != contract.StagePreflight || st.Status != StatusOK {
 			continue
 		}
-		var detail struct {
-			Waves      [][]string              `json:"waves"`
-			Migrations *contract.MigrationPlan `json:"migrations"`
-			Artifact   contract.Artifact       `json:"artifact"`
-			Config     *contract.ConfigPrint   `json:"config"`
-		}
-		if json.Unmarshal(st.Detail, &detail) != nil || detail.Waves == nil {
+		detail, ok := contract.ParsePreflightDetail(st.Detail)
+		if !ok {
 			continue
 		}
 		p.Waves, p.WaveCount, p.Artifact, p.Config = detail.Waves, len(detail.Waves), detail.Artifact, detail.Config
