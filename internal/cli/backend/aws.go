@@ -271,6 +271,12 @@ func (a *AWS) follow(ctx context.Context, s *execution.SFN, ex Execution, opts S
 			last = max(last, ev.Id)
 		}
 		tr.steps(steps)
+		if opts.Waves && (tr.wantsResults() || st.Status != "RUNNING") {
+			// Progress only: a read that fails is tried at the next poll.
+			if rs, err := a.ledger.InstanceResults(ctx, ex.Name); err == nil {
+				tr.results(rs)
+			}
+		}
 		if st.Status != "RUNNING" {
 			tr.end(st.StopDate)
 			ex.Status, ex.Error, ex.Cause, ex.StartDate, ex.StopDate = st.Status, st.Error, st.Cause, st.StartDate, st.StopDate

@@ -223,9 +223,12 @@ func TestAWSStartFollowsTheExecution(t *testing.T) {
 	ex, err := fx.b.Start(ctx, MachineDeploy, execName, []byte(`{"app":"shop","environment":"staging","version":"v2"}`), StartOptions{
 		Wait: true, Poll: time.Millisecond,
 		Progress: func(e Event) {
-			if e.Kind == EventStage {
+			switch e.Kind {
+			case EventStage:
 				got = append(got, fmt.Sprintf("stage %s %s %s", e.Stage, e.Status, e.Duration))
-			} else {
+			case EventStageStarted:
+				got = append(got, "start "+e.Stage)
+			default:
 				got = append(got, fmt.Sprintf("step %s %s", e.Stage, e.Message))
 			}
 		},
@@ -237,10 +240,10 @@ func TestAWSStartFollowsTheExecution(t *testing.T) {
 		t.Errorf("Start() = %+v, want SUCCEEDED at 11s", ex)
 	}
 	want := []string{
-		"step preflight deploy v2 to staging", "stage preflight ok 2s",
-		"step lock lease taken", "stage lock ok 1s",
-		"step rollout wave 1: v2 active", "step health wave 1 healthy", "stage rollout ok 7s",
-		"step record SUCCEEDED", "stage record ok 1s",
+		"start preflight", "step preflight deploy v2 to staging", "stage preflight ok 2s",
+		"start lock", "step lock lease taken", "stage lock ok 1s",
+		"start rollout", "step rollout wave 1: v2 active", "step health wave 1 healthy", "stage rollout ok 7s",
+		"start record", "step record SUCCEEDED", "stage record ok 1s",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("progress mismatch (-want +got):\n%s", diff)

@@ -111,6 +111,9 @@ type StartOptions struct {
 	Wait bool
 	// Progress receives what happens while Start follows the execution.
 	Progress func(Event)
+	// Waves asks Progress for EventWave too: the instance results are
+	// read while a rollout or a rollback runs.
+	Waves bool
 	// Poll is how often AWS is asked; default 2s.
 	Poll time.Duration
 }

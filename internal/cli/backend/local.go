@@ -75,11 +75,20 @@ func (l *Local) Start(ctx context.Context, machine, name string, input []byte, o
 		return Execution{}, fmt.Errorf("start %s: %w", name, trigger.ErrAlreadyStarted)
 	}
 	tr := newTracker(opts.Progress)
+	var resultsRead time.Time
 	onEvent := func(ev asl.HistoryEvent) {
 		// Steps first: those written so far belong to the stage that is
 		// ending, if this event ends it.
 		if steps, err := l.env.Ledger.Steps(context.WithoutCancel(ctx), name); err == nil {
 			tr.steps(steps)
+		}
+		// Host commands' progress, at most ten times a second: a wave
+		// polls its command in a loop.
+		if opts.Waves && tr.wantsResults() && time.Since(resultsRead) >= 100*time.Millisecond {
+			resultsRead = time.Now()
+			if rs, err := l.env.Ledger.InstanceResults(context.WithoutCancel(ctx), name); err == nil {
+				tr.results(rs)
+			}
 		}
 		state := ""
 		if ev.StateEnteredEventDetails != nil {
@@ -93,6 +102,11 @@ func (l *Local) Start(ctx context.Context, machine, name string, input []byte, o
 	}
 	if steps, err := l.env.Ledger.Steps(context.WithoutCancel(ctx), name); err == nil {
 		tr.steps(steps)
+	}
+	if opts.Waves {
+		if rs, err := l.env.Ledger.InstanceResults(context.WithoutCancel(ctx), name); err == nil {
+			tr.results(rs)
+		}
 	}
 	tr.end(time.Now())
 	return Execution{Name: exec.Name, ARN: exec.ExecutionARN, Status: exec.Status, Error: exec.Error, Cause: exec.Cause,

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/report"
 )
@@ -15,6 +17,11 @@ const (
 	EventStep = "step"
 	// EventStage is a stage that ended, with its duration.
 	EventStage = "stage"
+	// EventStageStarted is a stage that began.
+	EventStageStarted = "stage-started"
+	// EventWave is how far a wave's host command got: sent only when
+	// StartOptions.Waves asks for it.
+	EventWave = "wave"
 )
 
 // Event is one thing that happened while an execution ran.
@@ -30,6 +37,22 @@ type Event struct {
 	Message string
 	// Duration is a stage's.
 	Duration time.Duration
+	// Wave is an EventWave's progress.
+	Wave *WaveProgress
+}
+
+// WaveProgress is one host command's progress: a wave's activation, or
+// the rollback's switch back.
+type WaveProgress struct {
+	// Action is the host script's: activate, or rollback.
+	Action string
+	// Wave counts from 1; 0 for a rollback's command.
+	Wave int
+	// Waves is how many waves Preflight planned; 0 when not known.
+	Waves int
+	// Instances the command was sent to, how many of them ended, and how
+	// many of those failed.
+	Instances, Done, Failed int
 }
 
 // stateStages maps the Task states of statemachine/*.asl.json to the
@@ -75,6 +98,10 @@ type tracker struct {
 	status  string
 	seen    int
 	timings []report.StageTiming
+	// waves is the number Preflight planned; commands, each command's
+	// progress last sent.
+	waves    int
+	commands map[string]WaveProgress
 }
 
 func newTracker(emit func(Event)) *tracker {
@@ -96,6 +123,7 @@ func (t *tracker) state(typ, name string, at time.Time) {
 		}
 		t.closeStage(at)
 		t.stage, t.start, t.status = stage, at, ""
+		t.emit(Event{Kind: EventStageStarted, At: at, Stage: stage})
 	case strings.HasPrefix(typ, "Execution") && typ != "ExecutionStarted":
 		t.closeStage(at)
 	case t.failures && (strings.HasSuffix(typ, "Failed") || strings.HasSuffix(typ, "TimedOut")):
@@ -129,6 +157,11 @@ func (t *tracker) steps(steps []ledger.Step) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, st := range steps[min(t.seen, len(steps)):] {
+		if st.Stage == contract.StagePreflight && st.Status == contract.StepOK {
+			if d, ok := contract.ParsePreflightDetail(st.Detail); ok {
+				t.waves = len(d.Waves)
+			}
+		}
 		if t.stage != "" && stageOfStep(st.Stage) == t.stage {
 			status := st.Status
 			if st.Stage == "record" {
@@ -141,6 +174,54 @@ func (t *tracker) steps(steps []ledger.Step) {
 		t.emit(Event{Kind: EventStep, At: st.At, Stage: st.Stage, Status: st.Status, Message: st.Message})
 	}
 	t.seen = max(t.seen, len(steps))
+}
+
+// wantsResults reports whether host commands may be under way: the
+// instance results are worth reading.
+func (t *tracker) wantsResults() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stage == contract.StageRollout || t.stage == contract.StageRollback
+}
+
+// results sees the ledger's instance results so far and emits the
+// progress of each command that moved.
+func (t *tracker) results(rs []ledger.InstanceResult) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var order []string
+	now := map[string]WaveProgress{}
+	for _, r := range rs {
+		if r.Action != "activate" && r.Action != "rollback" {
+			continue // the host check's answers
+		}
+		p, ok := now[r.CommandID]
+		if !ok {
+			order = append(order, r.CommandID)
+			p = WaveProgress{Action: r.Action, Wave: max(r.Wave+1, 0), Waves: t.waves}
+		}
+		p.Instances++
+		if fleet.Final(r.Status) {
+			p.Done++
+			if r.Status != fleet.StatusSuccess {
+				p.Failed++
+			}
+		}
+		now[r.CommandID] = p
+	}
+	if t.commands == nil {
+		t.commands = map[string]WaveProgress{}
+	}
+	for _, id := range order {
+		if p := now[id]; t.commands[id] != p {
+			t.commands[id] = p
+			stage := contract.StageRollout
+			if p.Action == "rollback" {
+				stage = contract.StageRollback
+			}
+			t.emit(Event{Kind: EventWave, At: time.Now(), Stage: stage, Wave: &p})
+		}
+	}
 }
 
 // stageOfStep maps a ledger step's stage to the tracker's stages.
