@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/cli/backend"
@@ -53,15 +51,29 @@ type Result struct {
 // and, when the deployment did not succeed, an error with the exit code and
 // a suggestion. Without Wait on AWS it prints how to follow the execution
 // and returns at once.
+//
+// On a terminal (unless NO_COLOR is set) the progress is live: the same
+// step lines, coloured, above a block redrawn in place with each stage's
+// elapsed time and the running wave's progress bar. Anywhere else it is
+// the Printer's plain lines.
 func Run(ctx context.Context, out io.Writer, b backend.Backend, req Request) (Result, error) {
-	p := Printer(out)
 	if !req.Wait && b.Local() {
 		req.Wait = true
 	}
-	if req.Wait {
-		fmt.Fprintf(out, "%s  %s on %s: deployment %s\n", stamp(time.Now()), req.What, b.Describe(), req.Name)
+	if !req.Wait {
+		return run(ctx, out, &plain{w: out}, b, req)
 	}
-	ex, err := b.Start(ctx, req.Machine, req.Name, req.Input, backend.StartOptions{Wait: req.Wait, Progress: p, Poll: req.Poll})
+	p := newSink(out)
+	defer p.close()
+	return run(ctx, out, p, b, req)
+}
+
+func run(ctx context.Context, out io.Writer, p sink, b backend.Backend, req Request) (Result, error) {
+	if req.Wait {
+		p.line(fmt.Sprintf("%s  %s on %s: deployment %s", stamp(time.Now()), req.What, b.Describe(), req.Name))
+	}
+	ex, err := b.Start(ctx, req.Machine, req.Name, req.Input, backend.StartOptions{Wait: req.Wait, Progress: p.event, Waves: p.waves(), Poll: req.Poll})
+	p.close()
 	res := Result{Execution: ex}
 	if err != nil && ex.ARN != "" && !b.Local() && errors.Is(err, context.Canceled) {
 		return res, factory.WithHint(factory.ExitFailed, fmt.Errorf("stopped following deployment %s; its execution goes on", req.Name),
@@ -91,7 +103,7 @@ func Run(ctx context.Context, out io.Writer, b backend.Backend, req Request) (Re
 		return res, factory.WithHint(factory.ExitFailed, fmt.Errorf("execution %s ended %s, but the ledger still says %s", req.Name, ex.Status, d.Status),
 			"`slipway show "+req.Name+"` has what was recorded")
 	}
-	fmt.Fprintln(out, Line(d))
+	p.line(Line(d))
 	code, hint := outcome.Deployment(d)
 	if code == factory.ExitOK {
 		return res, nil
@@ -147,54 +159,6 @@ func Line(d ledger.Deployment) string {
 	return fmt.Sprintf("%s  %s %s %s%s: %s", stamp(time.Now()), d.ID, d.Version, d.Status, took, d.Summary)
 }
 
-// Printer returns a progress sink that writes one line per ledger step,
-// as it is written, and one line per stage when it ends, with its duration.
-//
-// A rollback that had nothing to undo (the deployment was refused or
-// failed before it changed anything: its steps all skipped, the stage
-// skipped) prints no line, so that a refusal does not read like a
-// rollback. Its skipped steps are held until the stage says so.
-func Printer(w io.Writer) func(backend.Event) {
-	var mu sync.Mutex
-	var held []backend.Event
-	stepLine := func(e backend.Event) {
-		fmt.Fprintf(w, "%s  %-15s %s %s\n", stamp(e.At), e.Stage, report.Mark(e.Status), e.Message)
-	}
-	flush := func() {
-		for _, h := range held {
-			stepLine(h)
-		}
-		held = nil
-	}
-	return func(e backend.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e.Kind {
-		case backend.EventStep:
-			if rollbackStage(e.Stage) && e.Status == report.StatusSkipped {
-				held = append(held, e)
-				return
-			}
-			flush()
-			stepLine(e)
-		case backend.EventStage:
-			if e.Stage == "rollback" && e.Status == report.StatusSkipped {
-				held = nil // nothing was undone: nothing to say
-				return
-			}
-			flush()
-			verb := "done in"
-			switch e.Status {
-			case report.StatusFailed:
-				verb = "failed after"
-			case report.StatusSkipped:
-				verb = "skipped in"
-			}
-			fmt.Fprintf(w, "%s  %-15s %s %s\n", stamp(e.At), e.Stage, strings.Repeat("─", 2), verb+" "+report.FormatSeconds(e.Duration))
-		}
-	}
-}
-
 // rollbackStage reports whether steps of stage belong to the rollback.
 func rollbackStage(stage string) bool {
 	switch stage {
@@ -203,5 +167,3 @@ func rollbackStage(stage string) bool {
 	}
 	return false
 }
-
-func stamp(t time.Time) string { return t.Local().Format("15:04:05.000") }
