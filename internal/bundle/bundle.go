@@ -44,12 +44,8 @@ func Build(w io.Writer, dir, version string) (*manifest.Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read release manifest: %w", err)
 	}
-	m, err := manifest.Parse(raw)
+	m, err := manifest.ParseFile(file, raw)
 	if err != nil {
-		var merr *manifest.Error
-		if errors.As(err, &merr) {
-			merr.File = file
-		}
 		return nil, err
 	}
 	var paths []string

@@ -76,11 +76,12 @@ func (e *ChangedError) Error() string {
 // a *ChangedError when it is not, and an error naming every problem (never
 // a value) when the configuration does not resolve.
 func Resolve(ctx context.Context, releaseDir, env, want string, s appconfig.Store) ([]byte, string, error) {
-	b, err := os.ReadFile(filepath.Join(releaseDir, "slipway.yaml"))
+	file := filepath.Join(releaseDir, manifest.FileName)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, "", fmt.Errorf("read the release's manifest: %w", err)
 	}
-	m, err := manifest.Parse(b)
+	m, err := manifest.ParseFile(file, b)
 	if err != nil {
 		return nil, "", fmt.Errorf("read the release's manifest: %w", err)
 	}

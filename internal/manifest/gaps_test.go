@@ -128,6 +128,11 @@ func TestParseErrorPositions(t *testing.T) {
 		{"validation error of an absent key", "service: {start: x}\n", []string{`slipway.yaml: app: ""`}},
 		{"two problems", "app: Demo\nservice: {start: /x}\n", []string{"slipway.yaml: 2 problems", "slipway.yaml:1:6: app", "slipway.yaml:2:18: service.start"}},
 		{"freeze window", base + "freeze:\n  windows:\n    - {from: \"25:00\", to: \"10:00\", time_zone: Europe/Paris}\n", []string{"slipway.yaml:6:14:", "freeze.windows[0].from", "25:00"}},
+		{"a capacity that is a list", base + "rollout:\n  min_healthy: [1]\n", []string{"slipway.yaml:5:16: rollout.min_healthy: want a count of targets", "not a list"}},
+		{"a capacity that is not a number", base + "rollout:\n  min_healthy: most\n", []string{"slipway.yaml:5:16: rollout.min_healthy: \"most\" is not a count"}},
+		{"a mapping inside a flow list inside a flow mapping", base + "migrations: {allow: [{version: x}]}\n", []string{"slipway.yaml:4:22: migrations.allow[0]: want a string, not a mapping"}},
+		{"a list for the whole manifest", "- app: demo\n", []string{"slipway.yaml:1:1: the manifest is a mapping of keys", "not a list"}},
+		{"a number for the whole manifest", "42\n", []string{"slipway.yaml:1:1: the manifest is a mapping of keys", `not "42"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,6 +144,31 @@ func TestParseErrorPositions(t *testing.T) {
 			var perr *Error
 			if err != nil && !errors.As(err, &perr) {
 				t.Errorf("Parse(%q) error is %T, want a *manifest.Error", tt.yaml, err)
+			}
+		})
+	}
+}
+
+// TestParseFile names the file as the caller gave it, once, in every
+// message.
+func TestParseFile(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"one problem", base + "health:\n  pth: /x\n", "release/slipway.yaml:5:3: health.pth: unknown key; check its spelling and indentation"},
+		{"two problems", "app: Demo\nservice: {start: /x}\n", "release/slipway.yaml: 2 problems:\n  release/slipway.yaml:1:6: app:"},
+		{"empty", "", "release/slipway.yaml is empty"},
+		{"two documents", base + "---\napp: x\n", "release/slipway.yaml holds 2 YAML documents"},
+		{"syntax", base + "health:\n  path: /healthz\n   interval: 1s\n", "release/slipway.yaml:6: health"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseFile("release/slipway.yaml", []byte(tt.yaml))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("ParseFile(release/slipway.yaml, %q) = %v, want %q", tt.yaml, err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "slipway.yaml: release/") {
+				t.Errorf("ParseFile names the file twice: %v", err)
 			}
 		})
 	}

@@ -148,9 +148,10 @@ type Capacity struct {
 // UnmarshalYAML reads 2 or "66%".
 func (c *Capacity) UnmarshalYAML(n *yaml.Node) error {
 	s := strings.TrimSpace(n.Value)
-	bad := &nodeError{line: n.Line, col: n.Column, msg: fmt.Sprintf("rollout.min_healthy: %q is not a count of targets (0 or more) or a percentage such as \"66%%\"", s)}
+	const want = `a count of targets (0 or more) or a percentage such as "66%"`
+	bad := &nodeError{line: n.Line, col: n.Column, msg: fmt.Sprintf("%q is not %s", s, want)}
 	if n.Kind != yaml.ScalarNode {
-		return bad
+		return &nodeError{line: n.Line, col: n.Column, msg: fmt.Sprintf("want %s, not %s", want, describeKind(n.Kind))}
 	}
 	if strings.HasSuffix(s, "%") {
 		p, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
@@ -324,17 +325,32 @@ const MaxBake = 4 * time.Hour
 // other error is a *Error, which names the file, the line and column and
 // the key of each problem.
 func Parse(data []byte) (*Manifest, error) {
+	return ParseFile(FileName, data)
+}
+
+// ParseFile is Parse for the manifest at path: every message names the
+// file as the user gave it (release/slipway.yaml:5:3: health.pth: …).
+func ParseFile(path string, data []byte) (*Manifest, error) {
+	m, err := parse(path, data)
+	var e *Error
+	if errors.As(err, &e) {
+		e.File = path
+	}
+	return m, err
+}
+
+func parse(file string, data []byte) (*Manifest, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, &Error{Problems: []Problem{syntaxProblem(data, err)}}
 	}
 	if root.Kind == 0 {
-		return nil, fmt.Errorf("%s is empty: it needs at least app and service.start or service.unit", FileName)
+		return nil, fmt.Errorf("%s is empty: it needs at least app and service.start or service.unit", file)
 	}
 	if n, err := countDocuments(data); err != nil {
 		return nil, &Error{Problems: []Problem{syntaxProblem(data, err)}}
 	} else if n > 1 {
-		return nil, fmt.Errorf("%s holds %d YAML documents; keep one", FileName, n)
+		return nil, fmt.Errorf("%s holds %d YAML documents; keep one", file, n)
 	}
 	pos := indexPositions(&root)
 
@@ -343,7 +359,7 @@ func Parse(data []byte) (*Manifest, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&m); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s is empty: it needs at least app and service.start or service.unit", FileName)
+			return nil, fmt.Errorf("%s is empty: it needs at least app and service.start or service.unit", file)
 		}
 		return nil, &Error{Problems: pos.decodeProblems(err)}
 	}

@@ -41,6 +41,9 @@ func (p Problem) in(file string) string {
 	return b.String()
 }
 
+// FixHint is what to do about an Error, for a command's hint line.
+const FixHint = "fix the manifest at the line and column each problem names (the README's manifest section lists the keys)"
+
 // Error is what Parse returns for a manifest it refuses: every problem it
 // found, in the order of the file.
 type Error struct {
@@ -84,14 +87,19 @@ func (e *nodeError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e
 // positions indexes a parsed YAML tree: where each key path is written and
 // which path a node at a position belongs to.
 type positions struct {
-	at    map[string][2]int    // path -> line, column where a problem with it is reported
-	keys  map[[2]int]string    // position of a mapping key -> path
-	nodes map[[2]int]string    // position of a value node -> path
-	line  map[int][]*yaml.Node // value and key nodes by line, for errors that only give a line
+	// rootLine and rootColumn are where the document's top node starts.
+	rootLine, rootColumn int
+	at                   map[string][2]int    // path -> line, column where a problem with it is reported
+	keys                 map[[2]int]string    // position of a mapping key -> path
+	nodes                map[[2]int]string    // position of a value node -> path
+	line                 map[int][]*yaml.Node // value and key nodes by line, for errors that only give a line
 }
 
 func indexPositions(root *yaml.Node) *positions {
 	p := &positions{at: map[string][2]int{}, keys: map[[2]int]string{}, nodes: map[[2]int]string{}, line: map[int][]*yaml.Node{}}
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		p.rootLine, p.rootColumn = root.Content[0].Line, root.Content[0].Column
+	}
 	p.walk(root, "")
 	return p
 }
@@ -241,6 +249,10 @@ func (p *positions) typeProblem(s string) Problem {
 	if f := unmarshRE.FindStringSubmatch(msg); f != nil {
 		got := describeTag(f[1], f[2])
 		want := describeType(f[3])
+		if f[3] == "manifest.Manifest" && line == p.rootLine {
+			// The document itself is not a mapping.
+			return Problem{Line: line, Column: p.rootColumn, Message: fmt.Sprintf("the manifest is a mapping of keys (app: …, service: …), not %s", got)}
+		}
 		pr := Problem{Line: line, Message: fmt.Sprintf("want %s, not %s", want, got)}
 		value := strings.TrimSuffix(f[2], "...")
 		if n := p.onLine(line, value, false, f[1]); n != nil {
@@ -262,20 +274,47 @@ func (p *positions) onLine(line int, prefix string, key bool, tag string) *yaml.
 	case "map":
 		kind = yaml.MappingNode
 	}
-	var first *yaml.Node
+	var first, found *yaml.Node
 	for _, n := range p.line[line] {
 		_, isKey := p.keys[[2]int{n.Line, n.Column}]
 		if isKey != key {
 			continue
 		}
-		if key && n.Value == prefix || !key && n.Kind == kind && strings.HasPrefix(n.Value, prefix) {
+		if key && n.Value == prefix {
 			return n
+		}
+		if !key && n.Kind == kind && strings.HasPrefix(n.Value, prefix) {
+			if kind == yaml.ScalarNode {
+				return n
+			}
+			// A list or mapping has no value to tell it by: on a line of
+			// flow style ({allow: [{version: x}]}) the decoder complains
+			// about the innermost one it could not read.
+			if found == nil || depth(p.nodes[[2]int{n.Line, n.Column}]) > depth(p.nodes[[2]int{found.Line, found.Column}]) {
+				found = n
+			}
 		}
 		if first == nil && !key {
 			first = n
 		}
 	}
+	if found != nil {
+		return found
+	}
 	return first
+}
+
+// depth counts the keys and items of a path.
+func depth(path string) int { return strings.Count(path, ".") + strings.Count(path, "[") }
+
+func describeKind(k yaml.Kind) string {
+	switch k {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	return "this"
 }
 
 func describeTag(tag, value string) string {

@@ -165,9 +165,9 @@ func readManifest(ctx context.Context, opts *Options, b backend.Backend) (*manif
 		raw, err := os.ReadFile(opts.Manifest)
 		switch {
 		case err == nil:
-			m, err := manifest.Parse(raw)
+			m, err := manifest.ParseFile(opts.Manifest, raw)
 			if err != nil {
-				return nil, "", factory.WithHint(factory.ExitUsage, fmt.Errorf("%s: %w", opts.Manifest, err), "fix the manifest")
+				return nil, "", factory.WithHint(factory.ExitUsage, err, manifest.FixHint)
 			}
 			return m, opts.Manifest, nil
 		case opts.ManifestSet || !errors.Is(err, fs.ErrNotExist):

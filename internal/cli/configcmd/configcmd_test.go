@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/cli/backend/backendtest"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/cli/outcome"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/secret"
@@ -213,5 +214,23 @@ func TestCheckReadsAPublishedRelease(t *testing.T) {
 	got, err = check(Options{Manifest: nowhere, ManifestSet: true})
 	if factory.ExitCode(err) != factory.ExitUsage || !strings.Contains(got, "--manifest FILE") {
 		t.Errorf("check --manifest MISSING = %v (exit %d), want a usage error:\n%s", err, factory.ExitCode(err), got)
+	}
+}
+
+// TestCheckManifestThatDoesNotParse names the file once, with the line,
+// column and key of each problem, and exits 2.
+func TestCheckManifestThatDoesNotParse(t *testing.T) {
+	f := fake(t)
+	file := filepath.Join(t.TempDir(), "slipway.yaml")
+	if err := os.WriteFile(file, []byte("app: shop\nservice: {start: bin/shop}\nhealth:\n  pth: /x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	io, _, _ := backendtest.IO()
+	err := run(context.Background(), &Options{IO: io, Backend: f.Open, Action: "check", Envs: []string{"production"}, Manifest: file})
+	if code := outcome.Code(err); code != factory.ExitUsage {
+		t.Errorf("check = exit %d (%v), want %d", code, err, factory.ExitUsage)
+	}
+	if want := file + ":4:3: health.pth: unknown key"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("check = %v, want %q", err, want)
 	}
 }

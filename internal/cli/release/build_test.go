@@ -1,6 +1,8 @@
 package release
 
 import (
+	"cmp"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,17 +23,21 @@ func TestBuild(t *testing.T) {
 	tests := []struct {
 		name     string
 		mode     os.FileMode // of bin/app; 0: absent
+		manifest string      // default: a valid one
 		wantCode int
 		want     []string // in the output
 	}{
 		{name: "executable", mode: 0o755, want: []string{"built ", ".sha256"}},
 		{name: "not executable", mode: 0o644, wantCode: factory.ExitUsage, want: []string{"bin/app is not executable", "chmod +x"}},
 		{name: "missing", wantCode: factory.ExitUsage, want: []string{"bin/app is not in the release directory"}},
+		{name: "a manifest that does not parse", mode: 0o755, manifest: "app: demo\nservice: {start: bin/app}\nhelth: {path: /x}\n", wantCode: factory.ExitUsage,
+			want: []string{"/slipway.yaml:3:1: helth: unknown key", "hint: fix the manifest at the line and column"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte("app: demo\nservice: {start: bin/app}\n"), 0o644); err != nil {
+			manifest := cmp.Or(tt.manifest, "app: demo\nservice: {start: bin/app}\n")
+			if err := os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(manifest), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			if tt.mode != 0 {
@@ -50,6 +56,9 @@ func TestBuild(t *testing.T) {
 			code, text := outcome.Code(err), stdout.String()
 			if err != nil {
 				text += err.Error()
+			}
+			if e := (*factory.ExitError)(nil); errors.As(err, &e) && e.Hint != "" {
+				text += "\nhint: " + e.Hint
 			}
 			if code != tt.wantCode {
 				t.Fatalf("release build = exit %d (%s), want %d", code, text, tt.wantCode)

@@ -102,6 +102,9 @@ executable: the host runs it from the release directory.`,
 func build(opts *BuildOptions) error {
 	var buf bytes.Buffer
 	m, err := bundle.Build(&buf, opts.Dir, opts.Version)
+	if merr := (*manifest.Error)(nil); errors.As(err, &merr) {
+		return factory.WithHint(factory.ExitUsage, err, manifest.FixHint)
+	}
 	if err != nil {
 		return factory.WithHint(factory.ExitUsage, err, "the directory needs "+manifest.FileName+" at its root")
 	}

@@ -191,11 +191,12 @@ func LoadDir(dir string) (*Release, error) {
 		return nil, factory.UsageError("%v", err)
 	}
 	rel := &Release{Dir: dir, Migrations: ms}
-	raw, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Clean(dir)), manifest.FileName))
+	file := filepath.Join(filepath.Dir(filepath.Clean(dir)), manifest.FileName)
+	raw, err := os.ReadFile(file)
 	if err == nil {
-		m, err := manifest.Parse(raw)
+		m, err := manifest.ParseFile(file, raw)
 		if err != nil {
-			return nil, factory.UsageError("%v", err)
+			return nil, factory.WithHint(factory.ExitUsage, err, manifest.FixHint)
 		}
 		rel.Manifest = m
 	}
