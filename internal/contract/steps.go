@@ -1,6 +1,9 @@
 package contract
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Step statuses: how a stage's step ended, as the ledger records it. The
 // pipeline writes them (pipeline.Step*) and the report reads them
@@ -52,4 +55,84 @@ func ParsePreflightDetail(raw []byte) (PreflightDetail, bool) {
 		return PreflightDetail{}, false
 	}
 	return d, true
+}
+
+// Kinds of step detail: a step that a reader acts on (the report above
+// all) says what it is in its detail's "kind", so that nobody recognises
+// it by the wording of its message.
+const (
+	// DetailHostCheck is Preflight's answer from the hosts: HostCheck.
+	DetailHostCheck = "host-check"
+	// DetailFreezeOverride is a deployment let through a freeze window:
+	// FreezeOverride.
+	DetailFreezeOverride = "freeze-override"
+	// DetailAlarms is a health gate or a bake that failed on alarms in
+	// ALARM: AlarmsFiring.
+	DetailAlarms = "alarms"
+)
+
+// HostCheck is the detail of Preflight's host check step: whether every
+// host still keeps Release, the release a rollback would return to.
+type HostCheck struct {
+	Kind    string `json:"kind"`
+	Release string `json:"release"`
+	// Missing are the hosts that no longer keep it; Unreachable, those
+	// that did not say.
+	Missing     []string `json:"missing,omitempty"`
+	Unreachable []string `json:"unreachable,omitempty"`
+}
+
+// FreezeOverride is the detail of the step that records a freeze window
+// overridden, with what the window was.
+type FreezeOverride struct {
+	Kind   string    `json:"kind,omitempty"`
+	What   string    `json:"what"`
+	Reason string    `json:"reason"`
+	Until  time.Time `json:"until"`
+}
+
+// AlarmsFiring is the detail of a step that failed on alarms in ALARM.
+type AlarmsFiring struct {
+	Kind   string        `json:"kind"`
+	Alarms []FiringAlarm `json:"alarms"`
+}
+
+// FiringAlarm is one alarm in ALARM.
+type FiringAlarm struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// DetailKind returns the kind a step's detail names, "" for none.
+func DetailKind(raw []byte) string {
+	var k struct {
+		Kind string `json:"kind"`
+	}
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &k) != nil {
+		return ""
+	}
+	return k.Kind
+}
+
+// ParseHostCheck reads a host check step's detail.
+func ParseHostCheck(raw []byte) (HostCheck, bool) {
+	var h HostCheck
+	if DetailKind(raw) != DetailHostCheck || json.Unmarshal(raw, &h) != nil {
+		return HostCheck{}, false
+	}
+	return h, true
+}
+
+// ParseFreezeOverride reads a freeze override step's detail. Preflight
+// wrote it without a kind before there was one: a detail with what the
+// window was and when it ends is one too.
+func ParseFreezeOverride(raw []byte) (FreezeOverride, bool) {
+	var f FreezeOverride
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &f) != nil {
+		return FreezeOverride{}, false
+	}
+	if f.Kind == DetailFreezeOverride || f.Kind == "" && f.What != "" && !f.Until.IsZero() {
+		return f, true
+	}
+	return FreezeOverride{}, false
 }

@@ -154,8 +154,10 @@ func (h *Health) checkAlarms(ctx context.Context, deploymentID, stage string, na
 		return nil
 	}
 	var parts, names2 []string
+	detail := contract.AlarmsFiring{Kind: contract.DetailAlarms}
 	for _, a := range firing {
 		names2 = append(names2, a.Name)
+		detail.Alarms = append(detail.Alarms, contract.FiringAlarm{Name: a.Name, Reason: a.Reason})
 		p := a.Name
 		if a.Reason != "" {
 			p += " (" + a.Reason + ")"
@@ -163,7 +165,7 @@ func (h *Health) checkAlarms(ctx context.Context, deploymentID, stage string, na
 		parts = append(parts, p)
 	}
 	msg := "alarm in ALARM: " + strings.Join(parts, "; ")
-	h.Step(ctx, deploymentID, stage, StepFailed, msg, firing)
+	h.Step(ctx, deploymentID, stage, StepFailed, msg, detail)
 	return &contract.AlarmFired{Message: msg, Alarms: names2}
 }
 

@@ -85,19 +85,19 @@ func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contr
 	switch {
 	case len(unreachable) > 0:
 		msg := fmt.Sprintf("hosts did not say which releases they keep: %s; bring them back or take them out of the target tags, then deploy again", List(unreachable))
-		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, nil)
+		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, contract.HostCheck{Kind: contract.DetailHostCheck, Release: in.Version, Missing: missing, Unreachable: unreachable})
 		return out, Refuse("%s", msg)
 	case len(missing) > 0:
 		msg := fmt.Sprintf("release %s, which a rollback would return to, is no longer on %s (pruned, or new hosts): redeploy %s first to bring them up to date, or raise keep_releases, then deploy again",
 			in.Version, List(missing), in.Version)
-		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, nil)
+		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, contract.HostCheck{Kind: contract.DetailHostCheck, Release: in.Version, Missing: missing})
 		return out, Refuse("%s", msg)
 	}
 	msg := fmt.Sprintf("every host keeps %s, the rollback target", in.Version)
 	if len(elsewhere) > 0 {
 		msg += "; note: " + List(elsewhere)
 	}
-	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, nil)
+	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, contract.HostCheck{Kind: contract.DetailHostCheck, Release: in.Version})
 	return out, nil
 }
 

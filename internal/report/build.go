@@ -3,7 +3,6 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -176,21 +175,15 @@ func NewDeployment(in DeploymentInput) *Report {
 		ri.ChangeNote = "not compared: the releases were not readable where this report was written"
 	}
 	for _, st := range in.Steps {
-		switch {
-		case st.Stage == contract.StagePreflight && strings.HasPrefix(st.Message, "freeze overridden"):
-			var f manifest.ActiveFreeze
-			if json.Unmarshal(st.Detail, &f) == nil {
-				ri.Overridden = &f
-			} else {
-				ri.Overridden = &manifest.ActiveFreeze{What: "a freeze window", Reason: st.Message}
-			}
-		case st.Stage == contract.StagePreflight && st.Status == StatusOK && strings.HasPrefix(st.Message, "every host keeps"):
+		if st.Stage != contract.StagePreflight {
+			continue
+		}
+		if f, ok := contract.ParseFreezeOverride(st.Detail); ok {
+			ri.Overridden = &manifest.ActiveFreeze{What: f.What, Reason: f.Reason, Until: f.Until}
+		}
+		if h, ok := contract.ParseHostCheck(st.Detail); ok && len(h.Unreachable) == 0 {
 			ri.TargetChecked = true
-		case st.Stage == contract.StagePreflight && st.Status == StatusFailed && strings.Contains(st.Message, "is no longer on"):
-			ri.TargetChecked = true
-			if m := missingRE.FindStringSubmatch(st.Message); m != nil {
-				ri.MissingOn = strings.Split(m[1], ", ")
-			}
+			ri.MissingOn = h.Missing
 		}
 	}
 	r.Risk = Assess(ri)
@@ -234,8 +227,6 @@ func NewDeployment(in DeploymentInput) *Report {
 	}
 	return r
 }
-
-var missingRE = regexp.MustCompile(`is no longer on (.+?) \(`)
 
 // preflightOf returns Preflight's output and the migrations, from the
 // state or, without one, from the preflight step the ledger keeps.

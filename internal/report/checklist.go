@@ -69,7 +69,7 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 		case st.Stage == contract.StageHealth && st.Status == "ok":
 			okN++
 		case st.Stage == contract.StageHealth && st.Status == "failed":
-			if strings.Contains(st.Message, "in ALARM") || strings.Contains(st.Message, "alarm") {
+			if contract.DetailKind(st.Detail) == contract.DetailAlarms {
 				alarmFail = st.Message
 			} else {
 				failN++

@@ -105,7 +105,8 @@ func rolledBack() DeploymentInput {
 	}
 	steps := []ledger.Step{
 		{Stage: "preflight", Status: "ok", Message: "deploy v8 to production: 4 instances in 2 waves, 2 pending migrations, replacing v7", At: at(0.4)},
-		{Stage: "preflight", Status: "ok", Message: "every host keeps v7, the rollback target", At: at(3.1)},
+		{Stage: "preflight", Status: "ok", Message: "every host keeps v7, the rollback target", At: at(3.1),
+			Detail: json.RawMessage(`{"kind":"host-check","release":"v7"}`)},
 		{Stage: "approval", Status: "info", Message: "waiting for approval: deploy v8 to production", At: at(3.3)},
 		{Stage: "approval", Status: "ok", Message: "approved by grace: plan checked", At: at(95)},
 		{Stage: "lock", Status: "ok", Message: "lease on shop/production taken until 2026-11-26T12:11:35Z", At: at(95.4)},
