@@ -146,12 +146,12 @@ func TestBlueGreenFlow(t *testing.T) {
 		// bake.duration, the deployment's bake.
 		{name: "deploy to the idle side, then shift in three steps", wantTasks: join(head, step, step, step, tail), wantStatus: "SUCCEEDED",
 			wantActions: "plan await await shift shift shift", wantObserve: "green", wantBakes: "1:20 2:20 3:45"},
-		{name: "an alarm during a shift step switches back in one call", alarmAt: 2, wantTasks: join(head, step, step, []string{"BlueGreenSwitchBack"}, tail),
+		{name: "an alarm during a shift step switches back in one call", alarmAt: 2, wantTasks: join(head, step, step, []string{"BlueGreenSwitchBack", "BlueGreenRevertSchema"}, tail),
 			wantStatus: "FAILED", wantError: "AlarmFired", wantActions: "plan await await shift shift switch-back", wantObserve: "blue", wantBakes: "1:20 2:20"},
 		// The idle side got no traffic: no restart there either, the
 		// listener is confirmed on the serving side, which is observed.
 		{name: "a failing release on the idle side never gets weight", fail: map[string]error{"CheckWave": &contract.DeployFailed{Message: "d: exit 6"}},
-			wantTasks:  join(head[:12], []string{"BlueGreenSwitchBack"}, tail),
+			wantTasks:  join(head[:12], []string{"BlueGreenSwitchBack", "BlueGreenRevertSchema"}, tail),
 			wantStatus: "FAILED", wantError: "DeployFailed", wantActions: "plan switch-back", wantObserve: "blue"},
 	}
 	for _, tt := range tests {
