@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/notify"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/traffic/elbv2"
 )
 
 func main() {
@@ -35,7 +37,7 @@ func handler(env *lambdaenv.Env) (*pipeline.Closer, error) {
 	if err := env.Require(lambdaenv.Table, lambdaenv.SSMDocument, lambdaenv.TopicARN, lambdaenv.DeployStateMachine, lambdaenv.RollbackStateMachine); err != nil {
 		return nil, err
 	}
-	return &pipeline.Closer{
+	c := &pipeline.Closer{
 		Deps: &pipeline.Deps{
 			Config: env.Config, Log: env.Log,
 			Ledger: &ledger.Dynamo{Client: dynamodb.NewFromConfig(env.AWS), Table: env.Get(lambdaenv.Table)},
@@ -46,5 +48,11 @@ func handler(env *lambdaenv.Env) (*pipeline.Closer, error) {
 			SettleWait: settleWait,
 		},
 		Machines: []string{env.Get(lambdaenv.DeployStateMachine), env.Get(lambdaenv.RollbackStateMachine)},
-	}, nil
+	}
+	if env.HasTargetGroups() {
+		// What the deployment took out of its target groups goes back in
+		// where it is healthy on a release that served (reattach).
+		c.Traffic = &elbv2.ELBv2{Client: elb.NewFromConfig(env.AWS)}
+	}
+	return c, nil
 }

@@ -48,6 +48,13 @@ func TestOperations(t *testing.T) {
 			if locks, _ := led.Locks(ctx, lambdaenvtest.App, env.env); len(locks) != 0 {
 				t.Errorf("locks of %s = %+v, want the lease released", env.env, locks)
 			}
+			// The instance its wave took out of the target group, healthy
+			// on a release in service, is back in it.
+			if env.env == "staging" {
+				if got := w.TargetState("staging", "i-00000000000000003"); got != "healthy" {
+					t.Errorf("i-00000000000000003 in staging's target group: %q, want healthy (put back); closed as %s", got, d.Cause)
+				}
+			}
 		}
 	}}
 	lambdaenvtest.Operations(t, "closer", func(env *lambdaenv.Env) (any, error) {

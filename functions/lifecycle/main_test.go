@@ -51,15 +51,15 @@ func TestOperations(t *testing.T) {
 			t.Errorf("completed %q, want the launch continued once", got)
 		}
 	}}, lambdaenvtest.Scenario{Name: "launch in production", Run: func(ctx context.Context, t *testing.T, w *lambdaenvtest.World, invoke func([]byte) ([]byte, error)) {
-		// The production group's launch gets production's release (bg3,
-		// which the blue/green deployment left serving; bg2 was switched
-		// back), once its agent registers.
+		// The production group's launch gets production's release (v1:
+		// the rollback after bg3 switched back to blue, kept warm on v1;
+		// bg2 was switched back too), once its agent registers.
 		w.Launching("i-00000000000000004", 2)
 		payload := strings.NewReplacer("demo-staging", "demo-production", "i-00000000000000001", "i-00000000000000004").Replace(string(launch(t)))
 		before := len(w.Completed())
 		out, err := invoke([]byte(payload))
-		if err != nil || !strings.Contains(string(out), `"action":"CONTINUE"`) || !strings.Contains(string(out), `"version":"bg3"`) {
-			t.Fatalf("lifecycle = %s, %v; want CONTINUE on bg3", out, err)
+		if err != nil || !strings.Contains(string(out), `"action":"CONTINUE"`) || !strings.Contains(string(out), `"version":"v1"`) {
+			t.Fatalf("lifecycle = %s, %v; want CONTINUE on v1", out, err)
 		}
 		if got := w.Completed()[before:]; !slices.Equal(got, []string{"i-00000000000000004 CONTINUE"}) {
 			t.Errorf("completed %q, want the launch continued once", got)

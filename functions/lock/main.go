@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -20,6 +21,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/notify"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/traffic/elbv2"
 )
 
 func main() {
@@ -39,7 +41,7 @@ func handler(env *lambdaenv.Env) (*pipeline.Lock, error) {
 		return nil, err
 	}
 	executions := &execution.SFN{Client: sfn.NewFromConfig(env.AWS)}
-	return &pipeline.Lock{Deps: &pipeline.Deps{
+	l := &pipeline.Lock{Deps: &pipeline.Deps{
 		Config: env.Config, Log: env.Log,
 		Ledger: &ledger.Dynamo{Client: dynamodb.NewFromConfig(env.AWS), Table: env.Get(lambdaenv.Table)},
 		Fleet: &fleet.SSM{Client: ssm.NewFromConfig(env.AWS), DocumentName: env.Get(lambdaenv.SSMDocument),
@@ -48,5 +50,11 @@ func handler(env *lambdaenv.Env) (*pipeline.Lock, error) {
 		Notifier:   &notify.SNS{Client: sns.NewFromConfig(env.AWS), TopicARN: env.Get(lambdaenv.TopicARN)},
 		Alive:      executions.Alive,
 		SettleWait: settleWait,
-	}}, nil
+	}}
+	if env.HasTargetGroups() {
+		// A takeover puts back into its target groups what the orphan took
+		// out, where it is healthy on a release that served (reattach).
+		l.Traffic = &elbv2.ELBv2{Client: elb.NewFromConfig(env.AWS)}
+	}
+	return l, nil
 }

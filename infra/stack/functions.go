@@ -67,6 +67,15 @@ const (
 	// PutPushEvents: events:PutEvents on the default event bus, where the
 	// push rule takes slipway.git events to the push router.
 	PutPushEvents
+	// ReadListenerWeights: for environments with blue_green,
+	// elasticloadbalancing:DescribeListeners (or DescribeRules): which
+	// side the listener sends the traffic to (a rollback's switch back to
+	// the side kept warm).
+	ReadListenerWeights
+	// ReattachTargets: elasticloadbalancing:RegisterTargets on the
+	// environments' target groups, to put back into service what an
+	// unfinished deployment took out (never DeregisterTargets).
+	ReattachTargets
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
@@ -104,8 +113,9 @@ var Specs = map[string]FunctionSpec{
 	"preflight": {
 		Description:    "Slipway preflight: validate the request, verify the release and its checksum, check the database and the targets, plan the waves",
 		TimeoutSeconds: 100, MemoryMB: 1024, VPC: true,
-		Ledger:       []string{"PutDeployment", "UpdateDeployment", "ListDeployments", "AddStep"},
-		Capabilities: []Capability{ReadArtifacts, DescribeInstances, ReadDatabaseSecrets, ReadTargetHealth, ResolveConfig},
+		// Steps: a rollback reads the side a blue/green deployment kept warm.
+		Ledger:       []string{"PutDeployment", "UpdateDeployment", "ListDeployments", "AddStep", "Steps"},
+		Capabilities: []Capability{ReadArtifacts, DescribeInstances, ReadDatabaseSecrets, ReadTargetHealth, ResolveConfig, ReadListenerWeights},
 	},
 	"approval": {
 		Description:    "Slipway approval: record a production deployment's approval request with its task token and send it to the notification topic",
@@ -115,12 +125,14 @@ var Specs = map[string]FunctionSpec{
 	},
 	"lock": {
 		Description: "Slipway lock: take and release the environment's lease; take over one whose execution is gone, closing its record from observation",
-		// A takeover waits for the orphan's running commands and for an
-		// observation (100s each at most, functions/lock).
+		// A takeover waits for the orphan's running commands, for an
+		// observation and for what it puts back into its target groups
+		// (100s each at most, functions/lock); the waits end
+		// pipeline.CloseReserve before the timeout, whatever their sum.
 		TimeoutSeconds: 270, MemoryMB: 256,
 		Ledger: []string{"AcquireLease", "GetPending", "ClearPending", "GetDeployment", "ReleaseLease", "AddStep", "Steps", "AddEvent",
 			"InstanceResults", "PutInstanceResults", "UpdateDeployment", "PutDeployment"},
-		Capabilities: []Capability{DescribeExecutions, DescribeInstances, RunCommands, Notify},
+		Capabilities: []Capability{DescribeExecutions, DescribeInstances, RunCommands, Notify, ReadTargetHealth, ReattachTargets},
 	},
 	"snapshot": {
 		Description:    "Slipway snapshot: snapshot the RDS database before migrations and report the snapshot's status",
@@ -170,12 +182,14 @@ var Specs = map[string]FunctionSpec{
 	},
 	"closer": {
 		Description: "Slipway closer: close the record of an execution that timed out, was stopped or failed outside a Catch, from what it observes of the fleet",
-		// It waits for the execution's running commands and for an
-		// observation (4 minutes each at most, functions/closer).
+		// It waits for the execution's running commands, for an
+		// observation and for what it puts back into its target groups (4
+		// minutes each at most, functions/closer); the waits end
+		// pipeline.CloseReserve before the timeout, whatever their sum.
 		TimeoutSeconds: 600, MemoryMB: 256, Trigger: true,
 		Ledger: []string{"GetDeployment", "Steps", "AddStep", "AddEvent", "InstanceResults", "PutInstanceResults", "UpdateDeployment", "PutDeployment",
 			"ReleaseLease", "ClearPending"},
-		Capabilities: []Capability{DescribeInstances, RunCommands, Notify},
+		Capabilities: []Capability{DescribeInstances, RunCommands, Notify, ReadTargetHealth, ReattachTargets},
 	},
 	"lifecycle": {
 		Description: "Slipway lifecycle: put an instance an Auto Scaling group launches into service only once it runs the environment's release and is healthy",

@@ -149,7 +149,7 @@ func TestPreflightFunctionPermissions(t *testing.T) {
 	s := synth(t)
 	want := []statement{
 		logsStatement("preflight"),
-		{Sid: "Ledger", Effect: "Allow", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: []string{"<Ledger.Arn>"}},
+		{Sid: "Ledger", Effect: "Allow", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Resources: []string{"<Ledger.Arn>"}},
 		{Sid: "LedgerIndexes", Effect: "Allow", Actions: []string{"dynamodb:Query"}, Resources: []string{"<Ledger.Arn>/index/by_env"}},
 		{Sid: "VpcCreateInterfaces", Effect: "Allow", Actions: []string{"ec2:CreateNetworkInterface"}, Resources: []string{
 			arnEC2 + "network-interface/*", arnEC2 + "security-group/sg-0a1b2c3d4e5f60733",
@@ -168,7 +168,9 @@ func TestPreflightFunctionPermissions(t *testing.T) {
 		{Sid: "DecryptDatabaseSecrets", Effect: "Allow", Actions: []string{"kms:Decrypt"},
 			Resources:  []string{"arn:aws:kms:eu-west-1:111111111111:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"},
 			Conditions: map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}},
-		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"elasticloadbalancing:DescribeTargetHealth", "ssm:DescribeInstanceInformation"}, Resources: []string{"*"}},
+		// DescribeListeners: a rollback reads where a blue/green
+		// listener sends the traffic (the side kept warm).
+		{Sid: "NoResourceLevel", Effect: "Allow", Actions: []string{"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth", "ssm:DescribeInstanceInformation"}, Resources: []string{"*"}},
 		xrayStatement,
 	}
 	if diff := cmp.Diff(sortStatements(want), sortStatements(s.roleStatements(t, "PreflightRole"))); diff != "" {

@@ -211,6 +211,31 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 					noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeTargetHealth")
 				}
 			}
+		case ReattachTargets:
+			var groups []*string
+			for _, env := range s.Config.EnvironmentNames() {
+				for _, g := range s.Config.Environments[env].TargetGroups {
+					groups = append(groups, jsii.String(g))
+				}
+			}
+			if len(groups) > 0 {
+				add("ReattachTargets", []string{"elasticloadbalancing:RegisterTargets"}, groups, nil)
+			}
+		case ReadListenerWeights:
+			for _, env := range s.Config.EnvironmentNames() {
+				bg := s.Config.Environments[env].BlueGreen
+				if bg == nil {
+					continue
+				}
+				// No resource-level permissions (see SwitchTraffic).
+				what := "elasticloadbalancing:DescribeListeners"
+				if bg.IsRule() {
+					what = "elasticloadbalancing:DescribeRules"
+				}
+				if !slices.Contains(noResourceLevel, what) {
+					noResourceLevel = append(noResourceLevel, what)
+				}
+			}
 		case ReadWebhookSecret:
 			// By name: Secrets Manager ends the secret's ARN with "-" and
 			// six random characters.

@@ -262,6 +262,12 @@ type PreflightOutput struct {
 	TargetGroups []string `json:"target_groups,omitempty"`
 	// BlueGreen is set when the manifest's rollout.strategy is blue-green.
 	BlueGreen *BlueGreenSpec `json:"blue_green,omitempty"`
+	// WarmSide is set, for a rollback of a blue/green deployment whose old
+	// side is still warm (within the manifest's rollout.keep_warm, still
+	// registered and healthy on the release to return to): the rollback is
+	// one switch of the listener back to it, with no host touched
+	// (pipeline.BlueGreen's switch_back on this state).
+	WarmSide *BlueGreenState `json:"warm_side,omitempty"`
 	// Config is the configuration this deployment activates: references
 	// and fingerprints, never values. Nil when the manifest declares none.
 	Config *ConfigPrint `json:"config,omitempty"`

@@ -130,7 +130,7 @@ func (d *Deps) observeFleet(ctx context.Context, deploymentID, env string, tags 
 
 // await polls a command until it is final or SettleWait has passed.
 func (d *Deps) await(ctx context.Context, commandID string) (fleet.CommandResult, error) {
-	deadline := time.Now().Add(d.settleWait())
+	deadline := d.waitUntil(ctx)
 	for {
 		res, err := d.Fleet.Status(ctx, commandID)
 		if err != nil || fleet.Final(res.Status) || time.Now().After(deadline) {
@@ -153,6 +153,25 @@ func (d *Deps) settleWait() time.Duration {
 		return d.SettleWait
 	}
 	return DefaultSettleWait
+}
+
+// CloseReserve is the time closing a record keeps, before ctx's deadline
+// (a Lambda's timeout), to record what it observed, notify and release
+// the lease, however long its waits were allowed.
+const CloseReserve = 20 * time.Second
+
+// waitUntil is when a wait bounded by SettleWait ends: SettleWait from
+// now, or sooner when ctx's deadline leaves less than CloseReserve after
+// it. Closing a record waits several times in a row (each running
+// command, the observation, the instances put back into service); with
+// this, however many waits there are, the record is written before the
+// function times out.
+func (d *Deps) waitUntil(ctx context.Context) time.Time {
+	until := time.Now().Add(d.settleWait())
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-CloseReserve).Before(until) {
+		until = dl.Add(-CloseReserve)
+	}
+	return until
 }
 
 // summarize turns the status command's answers into an observation, and

@@ -351,6 +351,21 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 		// host has to keep the previous release.
 		out.RequireOnHosts = ""
 	}
+	if kind == contract.KindRollback && envCfg.BlueGreen != nil {
+		// A blue/green deployment left the side that served before warm:
+		// the rollback is one switch of the listener back to it.
+		ws, why := h.warmSide(ctx, servingFrom, out.Version, req.Environment, envCfg.BlueGreen)
+		switch {
+		case ws != nil:
+			out.WarmSide, out.RequireOnHosts, out.Tags = ws, "", ws.ServingTags
+			if underLease {
+				h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("%s (%s) is warm on %s and healthy in %s: the rollback switches listener %s back to it, with no restart",
+					ws.Serving, formatTags(ws.ServingTags), out.Version, ws.ServingGroup, ws.Listener), nil)
+			}
+		case why != "" && underLease:
+			h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("no switch back to the side %s left warm: %s; the rollback switches the instances back in place", servingFrom.ID, why), nil)
+		}
+	}
 	out.Waves = manifest.Plan(waves, out.Instances)
 	out.WaveCount = len(out.Waves)
 	// Behind target groups a rollback execution too takes each wave out

@@ -179,7 +179,7 @@ func (d *Deps) reattach(ctx context.Context, dep ledger.Deployment, observed []l
 // instance of groups healthy in its group, and returns those it does not
 // ("id in group: state").
 func (d *Deps) awaitHealthy(ctx context.Context, groups map[string][]string) []string {
-	deadline := time.Now().Add(d.settleWait())
+	deadline := d.waitUntil(ctx)
 	for {
 		var waiting []string
 		for _, g := range sortedGroups(groups) {

@@ -91,6 +91,9 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 			return out, &contract.TransientError{Message: err.Error()}
 		}
 	}
+	if out.Status == contract.StatusSucceeded {
+		h.keepWarm(ctx, st, now)
+	}
 	status := StepOK
 	if out.Status != contract.StatusSucceeded && !(st.Kind == contract.KindRollback && out.Status == contract.StatusRolledBack) {
 		status = StepFailed
@@ -119,6 +122,9 @@ func kindOr(k string) string {
 // or a migration ran, or the schema is observed away from where it was.
 func (h *Record) changed(ctx context.Context, st contract.State) (bool, error) {
 	if st.Rollback != nil && max(st.Rollback.InstanceCount, st.Rollback.TotalCount) > 0 {
+		return true, nil
+	}
+	if switchedBack(st) {
 		return true, nil
 	}
 	if st.Migration != nil && len(st.Migration.Applied) > 0 {
@@ -229,6 +235,9 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 	}
 
 	if st.Kind == contract.KindRollback {
+		if p := st.Preflight; p != nil && p.WarmSide != nil && st.Error == nil {
+			return judgeWarmSwitch(st, env, version, previous, observed, uniformOn(version, newConfig))
+		}
 		switch {
 		case st.Error != nil && !changed:
 			return contract.StatusFailed, fmt.Sprintf("rollback refused before any change: %s", lambdaMessage(st.Error.Cause))
@@ -300,6 +309,31 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 	}
 	return contract.StatusRollbackFailed, fmt.Sprintf("%s failed (%s)%s. The fleet is not back on %s: %s %s Look now: `slipway status --env %s`.",
 		version, cause, why, back, observed, schemaNote(st), env)
+}
+
+// judgeWarmSwitch judges a rollback that switched the listener back to the
+// side a blue/green deployment left warm: rolled back only when the
+// listener was read back on that side and the side is observed on version.
+func judgeWarmSwitch(st contract.State, env, version, previous, observed string, onVersion bool) (string, string) {
+	ws := st.Preflight.WarmSide
+	if !switchedBack(st) {
+		why := ""
+		if st.RollbackError != nil {
+			why = fmt.Sprintf(": %s: %s", st.RollbackError.Error, lambdaMessage(st.RollbackError.Cause))
+		}
+		return contract.StatusRollbackFailed, fmt.Sprintf("the rollback of %s to %s did not switch listener %s back to %s (%s)%s; it still sends the traffic to %s (%s). %s Look now: `slipway status --env %s`, then run `slipway rollback --env %s` again.",
+			env, version, ws.Listener, ws.Serving, ws.ServingGroup, why, ws.Idle, previous, observed, env, env)
+	}
+	line := SwitchBackLine(*st.BlueGreen.BlueGreen)
+	if !onVersion {
+		return contract.StatusRollbackFailed, fmt.Sprintf("the rollback of %s to %s %s, but %s is not observed on %s. %s Look now: `slipway status --env %s`.",
+			env, version, line, ws.Serving, version, observed, env)
+	}
+	status := contract.StatusRolledBack
+	if !schemaBack(st) {
+		status = contract.StatusRolledBackSchemaKept
+	}
+	return status, fmt.Sprintf("%s serves %s again (was %s): %s. %s %s", env, version, previous, line, observed, schemaNote(st))
 }
 
 func orUnnamed(v string) string {

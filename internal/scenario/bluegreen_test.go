@@ -209,8 +209,8 @@ func TestScenarioBlueGreen(t *testing.T) {
 // checks on the idle side never gets weight. Under load through the
 // endpoint, v4 goes to green and fails there; the listener is confirmed
 // on blue (no weight had moved), blue is never restarted: 0 failed
-// requests, ROLLED_BACK_SCHEMA_KEPT (v4 migrated), and the summary says
-// the green side got no traffic.
+// requests, ROLLED_BACK (v4's migrations reverted after the switch back),
+// and the summary says the green side got no traffic.
 func TestScenarioBlueGreenFailedIdleSide(t *testing.T) {
 	env := blueGreenEnv(t)
 	mustDeploy(t, env, "v1")
@@ -226,11 +226,11 @@ func TestScenarioBlueGreenFailedIdleSide(t *testing.T) {
 	if res.Failed != 0 || res.Requests == 0 || res.Versions["v4"].Count != 0 {
 		t.Errorf("load through the endpoint: %d requests, %d failed, versions %v; want some, none failed, none from v4: %s", res.Requests, res.Failed, res.Versions, res.Detail())
 	}
-	// v4 migrated the schema (1 → 3); as after an alarm during a shift,
-	// the switch back keeps it: blue has been serving v1 on it since the
-	// migration, and a revert under it would be the risky step.
-	if status != contract.StatusRolledBackSchemaKept {
-		t.Fatalf("deploy v4 = %s (%s: %s), want ROLLED_BACK_SCHEMA_KEPT", status, exec.Error, exec.Cause)
+	// v4 migrated the schema (1 → 3); once all traffic is confirmed on
+	// blue, its reversible migrations are reverted, as after an in-place
+	// rollback: ROLLED_BACK, the schema where it was.
+	if status != contract.StatusRolledBack {
+		t.Fatalf("deploy v4 = %s (%s: %s), want ROLLED_BACK", status, exec.Error, exec.Cause)
 	}
 	if got := servingSide(t, env); got != config.Blue {
 		t.Errorf("after v4 the listener serves %s, want blue", got)
@@ -250,5 +250,65 @@ func TestScenarioBlueGreenFailedIdleSide(t *testing.T) {
 	t.Logf("v4: %s", d.Summary)
 	if !strings.Contains(d.Summary, "no weight had moved") || !strings.Contains(d.Summary, "green side got no traffic") {
 		t.Errorf("v4's summary = %q, want it to say no weight had moved and green got no traffic", d.Summary)
+	}
+}
+
+// TestScenarioBlueGreenWarmRollback: after a blue/green deployment
+// succeeds, the side that served before stays warm (rollout.keep_warm). A
+// rollback then (an alarm after the bake, or `slipway rollback`) is one
+// switch of the listener back to it: under load through the endpoint, v2
+// goes to green and succeeds, then the rollback puts all traffic back on
+// blue, which was never restarted and still serves v1: zero failed
+// requests, ROLLED_BACK, "switched back in N ms". v2's migration is
+// reversible, so the schema goes back too: green keeps v2 (not restarted)
+// and answers that its schema is gone, with no traffic.
+func TestScenarioBlueGreenWarmRollback(t *testing.T) {
+	env := blueGreenEnv(t)
+	mustDeploy(t, env, "v1")
+	url, err := env.Endpoint("staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before map[string]string
+	var rb *asl.Execution
+	res := underLoad(t, []string{url + "/"}, func() {
+		mustDeploy(t, env, "v2")
+		if got := servingSide(t, env); got != config.Green {
+			t.Errorf("after v2 the listener serves %s, want green", got)
+		}
+		before = pids(t, env)
+		rb, err = env.Rollback(context.Background(), contract.RollbackRequest{App: "demo", Environment: "staging",
+			Trigger: contract.Trigger{Source: "alarm", Alarm: "demo-5xx"}}, localenv.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("load through %s: %s", url, res.Detail())
+	if res.Failed != 0 || res.Requests == 0 {
+		t.Errorf("load through the endpoint: %d requests, %d failed; want some, none failed: %s", res.Requests, res.Failed, res.Detail())
+	}
+	d, err := env.Ledger.GetDeployment(context.Background(), rb.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rollback: %s %s", d.Status, d.Summary)
+	if d.Status != contract.StatusRolledBack || d.Version != "v1" {
+		t.Fatalf("rollback = %s to %s (%s), want ROLLED_BACK to v1", d.Status, d.Version, d.Summary)
+	}
+	if switchedBack.FindStringSubmatch(d.Summary) == nil || !strings.Contains(d.Summary, "blue") {
+		t.Errorf("rollback summary = %q, want it to say switched back in N ms to blue", d.Summary)
+	}
+	if got := servingSide(t, env); got != config.Blue {
+		t.Errorf("after the rollback the listener serves %s, want blue", got)
+	}
+	sideServes(t, env, config.Blue, "v1")
+	after := pids(t, env)
+	for id, pid := range before {
+		if after[id] != pid {
+			t.Errorf("instance %s restarted across the rollback: pid %s, then %s", id, pid, after[id])
+		}
+	}
+	if last := res.Versions["v2"].Last; !last.IsZero() && res.Versions["v1"].Last.Before(last) {
+		t.Errorf("v2 answered last (%v), after v1 (%v): the switch back did not hold", last, res.Versions["v1"].Last)
 	}
 }

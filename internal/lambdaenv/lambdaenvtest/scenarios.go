@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,10 +150,24 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 			t.Fatal(err)
 		}
 	}
-	// After bg3, and again once bg2 is switched back, green serves all.
-	greenServes := func() {
-		if got := w.elb.Weights[productionListener]; got[productionGreen] != "100" || got[productionBlue] != "0" {
-			t.Fatalf("production's listener forwards %v, want all to green (%s)", got, productionGreen)
+	// Which side the production listener sends everything to.
+	sideServes := func(side, group string) func() {
+		return func() {
+			if got := w.elb.Weights[productionListener]; got[group] != "100" {
+				t.Fatalf("production's listener forwards %v, want all to %s (%s)", got, side, group)
+			}
+		}
+	}
+	greenServes, blueServes := sideServes("green", productionGreen), sideServes("blue", productionBlue)
+	listenerCalls := func(want int) {
+		n := 0
+		for _, r := range w.elb.Requests {
+			if r.Get("Action") == "ModifyListener" {
+				n++
+			}
+		}
+		if n != want {
+			t.Fatalf("%d ModifyListener calls so far, want %d", n, want)
 		}
 	}
 	abandon := func(env, machine string) func() {
@@ -176,23 +191,32 @@ func (w *World) Run(t *testing.T, name string, handler any) {
 		{"deploy", "staging-v3-again", contract.DeployRequest{App: App, Environment: "staging", Version: "v3"}, contract.StatusSucceeded, abandon("staging", "deploy"), nil},
 		{"deploy", "production-v1", contract.DeployRequest{App: App, Environment: "production", Version: "v1"}, contract.StatusSucceeded, nil, nil},
 		{"deploy", "production-v2", contract.DeployRequest{App: App, Environment: "production", Version: "v2"}, contract.StatusRolledBack, abandon("production", "rollback"), nil},
-		// Blue/green on production: bg3 goes to the idle green side and
-		// the listener shifts to it; bg2 fails its health check on the
-		// idle blue side and the listener is switched back.
+		// Blue/green on production. bg3 goes to the idle green side and
+		// the listener shifts to it, blue kept warm on v1; but blue's
+		// replaced instance (i-5) is in no group, so the rollback after it
+		// cannot switch back and goes in place. bg2 goes to the idle blue
+		// side (registering i-5), its alarm fires in its first step's
+		// bake and the listener is switched back to green. bg3 again goes
+		// to blue and shifts, green kept warm on v1, healthy: the rollback
+		// after it is one switch of the listener back to green.
 		{"deploy", "production-bg3", contract.DeployRequest{App: App, Environment: "production", Version: "bg3"}, contract.StatusSucceeded, nil, greenServes},
+		{"rollback", "production-rollback-in-place", contract.RollbackRequest{App: App, Environment: "production"}, contract.StatusRolledBack, nil, func() {
+			greenServes()
+			listenerCalls(2)
+			if !w.stepSays(t, "production-rollback-in-place", "i-00000000000000005 is not registered") {
+				t.Fatal("the rollback after bg3 does not say why it could not switch back to blue")
+			}
+		}},
 		{"deploy", "production-bg2", contract.DeployRequest{App: App, Environment: "production", Version: "bg2"}, contract.StatusRolledBack, nil, func() {
 			greenServes()
-			// bg3's two steps, then bg2's first step (its alarm fires in
-			// the step's bake) and the switch back.
-			n := 0
-			for _, r := range w.elb.Requests {
-				if r.Get("Action") == "ModifyListener" {
-					n++
-				}
-			}
-			if n != 4 {
-				t.Fatalf("%d ModifyListener calls, want 4: bg3's two steps, bg2's first and its switch back", n)
-			}
+			// bg3's two steps, then bg2's first step and its switch back.
+			listenerCalls(4)
+		}},
+		{"deploy", "production-bg3-again", contract.DeployRequest{App: App, Environment: "production", Version: "bg3"}, contract.StatusSucceeded, nil, blueServes},
+		{"rollback", "production-warm-rollback", contract.RollbackRequest{App: App, Environment: "production"}, contract.StatusRolledBack, nil, func() {
+			greenServes()
+			// bg3's two steps again, and the rollback's one switch.
+			listenerCalls(7)
 		}},
 	}
 	for _, r := range runs {
@@ -299,12 +323,25 @@ func (w *World) Abandon(t testing.TB, env, machine string) string {
 		Kind: kind, Status: contract.StatusRunning, ExecutionID: exec, StartedAt: time.Now(), SchemaBefore: -1, SchemaAfter: -1}); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	var ids, others []string
 	for _, h := range w.ssm.hosts {
-		if h.env == env {
+		switch {
+		case h.env != env:
+		case len(ids) == 0:
 			ids = append(ids, h.id)
-			break
+		default:
+			others = append(others, h.id)
 		}
+	}
+	// Its wave had taken another instance out of the environment's target
+	// group (the detach step says so, written before the deregistration):
+	// closing the record puts it back (pipeline's reattach).
+	group := map[string]string{"staging": stagingGroup, "production": productionGroup}[env]
+	if len(others) > 0 && group != "" {
+		detached := others[len(others)-1]
+		w.deps(t).Step(ctx, id, "rollout", pipeline.StepInfo, "wave 1: draining "+detached+" from "+group,
+			pipeline.DetachRecord{Wave: 0, Detached: map[string][]string{group: {detached}}})
+		delete(w.elb.Groups[group], detached)
 	}
 	d := w.deps(t)
 	meta, err := d.Artifacts.Stat(ctx, App, "v2")
@@ -323,6 +360,27 @@ func (w *World) Abandon(t testing.TB, env, machine string) string {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// stepSays reports whether a step of deployment id says what.
+func (w *World) stepSays(t testing.TB, id, what string) bool {
+	steps, err := w.ledger(t).Steps(context.Background(), id)
+	if err != nil {
+		return false
+	}
+	for _, s := range steps {
+		if strings.Contains(s.Message, what) {
+			return true
+		}
+	}
+	return false
+}
+
+// TargetState is the state of instance id in env's target group on the
+// ELBv2 fake ("" when it is not registered there).
+func (w *World) TargetState(env, id string) string {
+	group := map[string]string{"staging": stagingGroup, "production": productionGroup}[env]
+	return w.elb.State(group, id)
 }
 
 // approve plays `slipway approve` for a deployment waiting for its

@@ -226,3 +226,10 @@ func (f *Fake) Actions() []string {
 	}
 	return out
 }
+
+// State is target id's state in group ("" when it is not registered).
+func (f *Fake) State(group, id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.Groups[group][id]
+}
