@@ -2,18 +2,11 @@ package elbv2
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/xml"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-cmp/cmp"
@@ -24,37 +17,6 @@ import (
 
 func TestMain(m *testing.M) { moto.Main(m) }
 
-// ec2Query asks moto's EC2 for one thing the test needs (the default
-// VPC's subnets), signed as EC2 so moto routes it there; the EC2 SDK
-// module is not worth linking for two describe calls.
-func ec2Query(t *testing.T, cfg aws.Config, action string) []byte {
-	t.Helper()
-	body := url.Values{"Action": {action}, "Version": {"2016-11-15"}}.Encode()
-	req, err := http.NewRequest(http.MethodPost, aws.ToString(cfg.BaseEndpoint), strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	creds, err := cfg.Credentials.Retrieve(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "ec2", cfg.Region, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("EC2 %s on moto: %s: %s", action, resp.Status, b)
-	}
-	return b
-}
-
 // TestELBv2OnMoto runs the adapter against moto's ELBv2: a load balancer
 // in the default VPC, blue and green target groups, a listener and a rule
 // forwarding by weight.
@@ -63,18 +25,10 @@ func TestELBv2OnMoto(t *testing.T) {
 	ctx := context.Background()
 	client := elb.NewFromConfig(cfg)
 
-	var subnets struct {
-		Items []struct {
-			ID  string `xml:"subnetId"`
-			VPC string `xml:"vpcId"`
-		} `xml:"subnetSet>item"`
-	}
-	if err := xml.Unmarshal(ec2Query(t, cfg, "DescribeSubnets"), &subnets); err != nil || len(subnets.Items) < 2 {
-		t.Fatalf("moto's default subnets: %v (%d)", err, len(subnets.Items))
-	}
-	vpc := subnets.Items[0].VPC
+	subnets := moto.DefaultSubnets(t, cfg)
+	vpc := subnets[0].VPC
 	lb, err := client.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("shop-moto"),
-		Subnets: []string{subnets.Items[0].ID, subnets.Items[1].ID}})
+		Subnets: []string{subnets[0].ID, subnets[1].ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
