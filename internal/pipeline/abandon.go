@@ -73,7 +73,7 @@ func (d *Deps) CloseUnfinished(ctx context.Context, dep ledger.Deployment, why c
 	if err != nil {
 		return out, err
 	}
-	if _, err := (&Lock{Deps: d}).release(ctx, contract.LockInput{Action: "release", Owner: dep.ExecutionID, DeploymentID: dep.ID}); err != nil {
+	if _, err := (&Lock{Deps: d}).release(ctx, contract.LockInput{Action: contract.LockRelease, Owner: dep.ExecutionID, DeploymentID: dep.ID}); err != nil {
 		return out, err
 	}
 	if err := d.Ledger.AddEvent(ctx, ledger.Event{App: out.App, Environment: out.Environment, At: d.Time(), Source: "closer", Kind: "closed",

@@ -8,4 +8,82 @@
 // Handlers reach the world only through the small interfaces declared in
 // ports.go; the AWS adapters and the embedded adapters both satisfy them.
 // Every decision a handler makes is written to the ledger as a step.
+//
+// Tasks below says, for every Task state of statemachine/*.asl.json, which
+// function runs it with which action and which stage people know it by:
+// from a state's name to its code in one hop (the function's Handle
+// switches on the action).
 package pipeline
+
+import "github.com/slipway-deploy/slipway/internal/contract"
+
+// Task is what a Task state runs.
+type Task struct {
+	// Function is the function it invokes: functions/<Function>, a key of
+	// Handlers (migrate's handler is internal/schema's).
+	Function string
+	// Action is its input's "action"; "" for a function with one job.
+	Action string
+	// Stage is the stage it counts towards in progress, timings and
+	// reports (contract.Stage*).
+	Stage string
+}
+
+// Tasks maps every Task state of the deploy and rollback machines to what
+// it runs. A test checks it against the definitions.
+var Tasks = map[string]Task{
+	"Preflight":       {"preflight", contract.PreflightCheck, contract.StagePreflight},
+	"SendHostCheck":   {"deploy", contract.DeployHosts, contract.StagePreflight},
+	"CheckHosts":      {"deploy", contract.DeployHostsPoll, contract.StagePreflight},
+	"RequestApproval": {"approval", "", contract.StageApproval},
+	"AcquireLock":     {"lock", contract.LockAcquire, contract.StageLock},
+	"Resolve":         {"preflight", contract.PreflightResolve, contract.StageLock}, // under the lease
+	"Snapshot":        {"snapshot", contract.SnapshotCreate, contract.StageSnapshot},
+	"CheckSnapshot":   {"snapshot", contract.SnapshotStatus, contract.StageSnapshot},
+	"Migrate":         {"migrate", contract.MigrateUp, contract.StageMigrate},
+
+	"DetachWave":     {"deploy", contract.DeployDetach, contract.StageRollout},
+	"CheckDrained":   {"deploy", contract.DeployDrained, contract.StageRollout},
+	"DeployWave":     {"deploy", contract.DeploySend, contract.StageRollout},
+	"CheckWave":      {"deploy", contract.DeployPoll, contract.StageRollout},
+	"ProbeWave":      {"health", contract.HealthProbe, contract.StageRollout},
+	"AttachWave":     {"deploy", contract.DeployAttach, contract.StageRollout},
+	"CheckInService": {"deploy", contract.DeployInService, contract.StageRollout},
+	"CheckDrift":     {"deploy", contract.DeployDrift, contract.StageRollout},
+
+	"BlueGreenPlan":         {"deploy", contract.DeployBlueGreenPlan, contract.StageRollout},
+	"BlueGreenDeploy":       {"deploy", contract.DeploySend, contract.StageRollout},
+	"BlueGreenCheckDeploy":  {"deploy", contract.DeployPoll, contract.StageRollout},
+	"BlueGreenAwait":        {"deploy", contract.DeployBlueGreenAwait, contract.StageRollout},
+	"ShiftStep":             {"deploy", contract.DeployBlueGreenShift, contract.StageRollout},
+	"ShiftCheckAlarms":      {"health", contract.HealthAlarms, contract.StageRollout},
+	"BlueGreenSwitchBack":   {"deploy", contract.DeployBlueGreenSwitchBack, contract.StageRollback},
+	"BlueGreenRevertSchema": {"migrate", contract.MigrateRevert, contract.StageRollback},
+	"BlueGreenObserve":      {"deploy", contract.DeployObserve, contract.StageObserve},
+	// A rollback execution's switch back to the side a blue/green
+	// deployment left warm.
+	"SwitchToWarmSide": {"deploy", contract.DeployBlueGreenSwitchBack, contract.StageRollback},
+
+	"CheckAlarms": {"health", contract.HealthAlarms, contract.StageBake},
+
+	"Rollback":                   {"rollback", contract.RollbackStart, contract.StageRollback},
+	"CheckRollback":              {"rollback", contract.RollbackPoll, contract.StageRollback},
+	"VerifyRollback":             {"health", contract.HealthProbe, contract.StageRollback},
+	"RollbackWaveDetach":         {"deploy", contract.DeployDetach, contract.StageRollback},
+	"RollbackWaveCheckDrained":   {"deploy", contract.DeployDrained, contract.StageRollback},
+	"RollbackWave":               {"rollback", contract.RollbackStart, contract.StageRollback},
+	"RollbackWaveCheck":          {"rollback", contract.RollbackPoll, contract.StageRollback},
+	"RollbackWaveProbe":          {"health", contract.HealthProbe, contract.StageRollback},
+	"RollbackWaveAttach":         {"deploy", contract.DeployAttach, contract.StageRollback},
+	"RollbackWaveCheckInService": {"deploy", contract.DeployInService, contract.StageRollback},
+	"ReattachWave":               {"deploy", contract.DeployAttach, contract.StageRollback},
+	"CheckReattached":            {"deploy", contract.DeployInService, contract.StageRollback},
+	"RevertSchema":               {"migrate", contract.MigrateRevert, contract.StageRollback},
+
+	"ObserveFleet":     {"deploy", contract.DeployObserve, contract.StageObserve},
+	"CheckObservation": {"deploy", contract.DeployObservePoll, contract.StageObserve},
+	"ObserveSchema":    {"migrate", contract.MigrateObserve, contract.StageObserve},
+
+	"Record":      {"record", "", contract.StageRecord},
+	"ReleaseLock": {"lock", contract.LockRelease, contract.StageUnlock},
+}

@@ -23,9 +23,9 @@ type Lock struct{ *Deps }
 // Handle runs AcquireLock ("acquire") and ReleaseLock ("release").
 func (h *Lock) Handle(ctx context.Context, in contract.LockInput) (contract.LockOutput, error) {
 	switch in.Action {
-	case "acquire":
+	case contract.LockAcquire:
 		return h.acquire(ctx, in)
-	case "release":
+	case contract.LockRelease:
 		return h.release(ctx, in)
 	}
 	return contract.LockOutput{}, fmt.Errorf("lock: unknown action %q (acquire or release)", in.Action)

@@ -23,9 +23,9 @@ type Rollback struct{ *Deps }
 // Handle runs Rollback ("start") and CheckRollback ("poll").
 func (h *Rollback) Handle(ctx context.Context, in contract.RollbackInput) (contract.RollbackOutput, error) {
 	switch in.Action {
-	case "start":
+	case contract.RollbackStart:
 		return h.start(ctx, in.State, in.InstanceIDs)
-	case "poll":
+	case contract.RollbackPoll:
 		return h.poll(ctx, in.State, in.CommandID, in.InstanceIDs)
 	}
 	return contract.RollbackOutput{}, fmt.Errorf("rollback: unknown action %q (start or poll)", in.Action)

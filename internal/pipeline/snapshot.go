@@ -16,7 +16,7 @@ type Snapshot struct{ *Deps }
 
 // Handle runs Snapshot ("create") and CheckSnapshot ("status").
 func (h *Snapshot) Handle(ctx context.Context, in contract.SnapshotInput) (contract.SnapshotOutput, error) {
-	if in.Action == "create" && len(in.Pending) == 0 {
+	if in.Action == contract.SnapshotCreate && len(in.Pending) == 0 {
 		h.Step(ctx, in.DeploymentID, "snapshot", StepSkipped, "no pending migrations: no snapshot needed", nil)
 		return contract.SnapshotOutput{Status: contract.SnapshotSkipped, Reason: "no pending migrations"}, nil
 	}
@@ -34,9 +34,9 @@ func (h *Snapshot) Handle(ctx context.Context, in contract.SnapshotInput) (contr
 	}
 	var status string
 	switch in.Action {
-	case "create":
+	case contract.SnapshotCreate:
 		status, err = s.Create(ctx, id)
-	case "status":
+	case contract.SnapshotStatus:
 		status, err = s.Status(ctx, id)
 	default:
 		return contract.SnapshotOutput{}, fmt.Errorf("snapshot: unknown action %q (create or status)", in.Action)
@@ -45,7 +45,7 @@ func (h *Snapshot) Handle(ctx context.Context, in contract.SnapshotInput) (contr
 		h.Step(ctx, in.DeploymentID, "snapshot", StepFailed, err.Error(), nil)
 		return contract.SnapshotOutput{}, Classify(err, func(m string) error { return &contract.SnapshotFailed{Message: m} })
 	}
-	if in.Action == "create" {
+	if in.Action == contract.SnapshotCreate {
 		if _, err := h.Ledger.UpdateDeployment(ctx, in.DeploymentID, func(d *ledger.Deployment) error {
 			d.SnapshotID = id
 			return nil

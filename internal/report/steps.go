@@ -10,8 +10,10 @@ import (
 	"github.com/slipway-deploy/slipway/internal/ledger"
 )
 
-// stageOf maps a ledger step's stage to the report's stage.
-func stageOf(ledgerStage string) string {
+// StageOfStep maps a ledger step's stage to the stage it belongs to in
+// reports and progress: a wave's health check is part of the rollout, the
+// rollback's verification and schema revert part of the rollback.
+func StageOfStep(ledgerStage string) string {
 	switch ledgerStage {
 	case contract.StageHealth, contract.StageDrift:
 		return contract.StageRollout
@@ -93,7 +95,7 @@ func reportSteps(kind string, p contract.PreflightOutput, migs Migrations, d led
 	planned := plannedSteps(kind, p, migs)
 	byStage := map[string][]ledger.Step{}
 	for _, st := range steps {
-		byStage[stageOf(st.Stage)] = append(byStage[stageOf(st.Stage)], st)
+		byStage[StageOfStep(st.Stage)] = append(byStage[StageOfStep(st.Stage)], st)
 	}
 	seen := map[string]bool{}
 	out := make([]Step, 0, len(planned)+1)
@@ -116,7 +118,7 @@ func reportSteps(kind string, p contract.PreflightOutput, migs Migrations, d led
 		seen["rollback"] = true
 	}
 	for _, st := range steps { // stages no plan names
-		if s := stageOf(st.Stage); !seen[s] {
+		if s := StageOfStep(st.Stage); !seen[s] {
 			seen[s] = true
 			out = append(out, withLedger(Step{Stage: s, Description: s}, byStage[s], d))
 		}
@@ -178,7 +180,7 @@ func timingsFromSteps(d ledger.Deployment, steps []ledger.Step) []StageTiming {
 	var out []StageTiming
 	prevEnd := d.StartedAt
 	for _, st := range steps {
-		stage := stageOf(st.Stage)
+		stage := StageOfStep(st.Stage)
 		if n := len(out); n > 0 && out[n-1].Stage == stage {
 			last := &out[n-1]
 			last.Seconds = seconds(st.At.Sub(last.StartedAt))

@@ -8,6 +8,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/pipeline"
 	"github.com/slipway-deploy/slipway/internal/report"
 )
 
@@ -55,31 +56,11 @@ type WaveProgress struct {
 	Instances, Done, Failed int
 }
 
-// stateStages maps the Task states of statemachine/*.asl.json to the
-// stages people know. The other states (Choice, Pass, Wait) count towards
-// the stage they sit in.
-var stateStages = map[string]string{
-	"Preflight": "preflight", "SendHostCheck": "preflight", "CheckHosts": "preflight",
-	"RequestApproval": "approval",
-	"AcquireLock":     "lock", "Resolve": "lock",
-	"Snapshot": "snapshot", "CheckSnapshot": "snapshot",
-	"Migrate":    "migrate",
-	"DeployWave": "rollout", "CheckWave": "rollout", "ProbeWave": "rollout", "CheckDrift": "rollout",
-	"DetachWave": "rollout", "CheckDrained": "rollout", "AttachWave": "rollout", "CheckInService": "rollout",
-	"ReattachWave": "rollback", "CheckReattached": "rollback",
-	"RollbackWaveDetach": "rollback", "RollbackWaveCheckDrained": "rollback", "RollbackWave": "rollback",
-	"RollbackWaveCheck": "rollback", "RollbackWaveProbe": "rollback", "RollbackWaveAttach": "rollback", "RollbackWaveCheckInService": "rollback",
-	"CheckAlarms": "bake",
-	"Rollback":    "rollback", "CheckRollback": "rollback", "VerifyRollback": "rollback", "RevertSchema": "rollback",
-	"ObserveFleet": "observe", "CheckObservation": "observe", "ObserveSchema": "observe",
-	"Record":      "record",
-	"ReleaseLock": "unlock",
-}
-
-// StageOf returns the stage of a Task state.
+// StageOf returns the stage of a Task state (pipeline.Tasks); a state
+// the table does not know counts as a stage of its own name.
 func StageOf(state string) string {
-	if s, ok := stateStages[state]; ok {
-		return s
+	if t, ok := pipeline.Tasks[state]; ok {
+		return t.Stage
 	}
 	return strings.ToLower(state)
 }
@@ -162,7 +143,7 @@ func (t *tracker) steps(steps []ledger.Step) {
 				t.waves = len(d.Waves)
 			}
 		}
-		if t.stage != "" && stageOfStep(st.Stage) == t.stage {
+		if t.stage != "" && report.StageOfStep(st.Stage) == t.stage {
 			status := st.Status
 			if st.Stage == "record" {
 				// Record's step is failed when the deployment failed; the
@@ -222,17 +203,6 @@ func (t *tracker) results(rs []ledger.InstanceResult) {
 			t.emit(Event{Kind: EventWave, At: time.Now(), Stage: stage, Wave: &p})
 		}
 	}
-}
-
-// stageOfStep maps a ledger step's stage to the tracker's stages.
-func stageOfStep(s string) string {
-	switch s {
-	case "health", "drift":
-		return "rollout"
-	case "verify-rollback", "revert-schema":
-		return "rollback"
-	}
-	return s
 }
 
 func worse(a, b string) string {
