@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/traffic/elbv2"
 )
 
 func main() {
@@ -36,7 +38,7 @@ func handler(env *lambdaenv.Env) (*pipeline.Lifecycle, error) {
 	if err := env.Require(lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.SSMDocument); err != nil {
 		return nil, err
 	}
-	return &pipeline.Lifecycle{Port: env.HealthPort(), Poll: time.Second, Heartbeat: time.Minute, Wait: 10 * time.Minute,
+	lc := &pipeline.Lifecycle{Port: env.HealthPort(), Poll: time.Second, Heartbeat: time.Minute, Wait: 10 * time.Minute,
 		Actions: &asg.AutoScaling{Client: autoscaling.NewFromConfig(env.AWS)},
 		Deps: &pipeline.Deps{
 			Config: env.Config, Log: env.Log,
@@ -46,5 +48,11 @@ func handler(env *lambdaenv.Env) (*pipeline.Lifecycle, error) {
 				OutputBucket: env.Get(lambdaenv.OutputBucket), OutputPrefix: lambdaenv.OutputPrefix, LogGroup: env.Get(lambdaenv.OutputLogGroup),
 				TimeoutSeconds: env.CommandTimeout(), HealthPort: env.HealthPort()},
 			Prober: health.NewProber(3 * time.Second),
-		}}, nil
+		}}
+	if env.HasTargetGroups() {
+		// An instance launched in a blue/green side's group gets that
+		// side's release: the listener says which side serves.
+		lc.Traffic = &elbv2.ELBv2{Client: elb.NewFromConfig(env.AWS)}
+	}
+	return lc, nil
 }

@@ -133,6 +133,28 @@ type SideConfig struct {
 	AutoScalingGroups []string          `json:"auto_scaling_groups,omitempty"`
 }
 
+// LaunchGroups are the Auto Scaling groups whose launches get the
+// environment's release (a launch hook on each): its own and its
+// blue/green sides', each once.
+func (e EnvironmentConfig) LaunchGroups() []string {
+	out := append([]string(nil), e.AutoScalingGroups...)
+	if bg := e.BlueGreen; bg != nil {
+		for _, g := range append(append([]string(nil), bg.Blue.AutoScalingGroups...), bg.Green.AutoScalingGroups...) {
+			if !contains(out, g) {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// SideGroups reports whether a blue/green side of the environment is
+// given by Auto Scaling groups: the lifecycle function then reads the
+// listener to tell which release a launched instance gets.
+func (e EnvironmentConfig) SideGroups() bool {
+	return e.BlueGreen != nil && len(e.BlueGreen.Blue.AutoScalingGroups)+len(e.BlueGreen.Green.AutoScalingGroups) > 0
+}
+
 // IsRule reports whether the configured listener is a listener rule.
 func (b *BlueGreenConfig) IsRule() bool {
 	m := listenerARNPattern.FindStringSubmatch(b.Listener)
@@ -349,9 +371,16 @@ func (c *Config) validate() []string {
 	groupOf := map[string]string{}
 	for _, name := range c.EnvironmentNames() {
 		p = append(p, c.Environments[name].validate("environments."+name, name, c)...)
-		for i, g := range c.Environments[name].AutoScalingGroups {
+		e := c.Environments[name]
+		for i, g := range e.AutoScalingGroups {
 			if other, ok := groupOf[g]; ok && other != name {
 				add(fmt.Sprintf("environments.%s.auto_scaling_groups[%d]", name, i), "%q is in environment %s too: a group's instances belong to one environment", g, other)
+			}
+			groupOf[g] = name
+		}
+		for _, g := range e.LaunchGroups()[len(e.AutoScalingGroups):] {
+			if other, ok := groupOf[g]; ok && other != name {
+				add(fmt.Sprintf("environments.%s.blue_green", name), "Auto Scaling group %q is in environment %s too: a group's instances belong to one environment", g, other)
 			}
 			groupOf[g] = name
 		}

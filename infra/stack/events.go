@@ -123,7 +123,8 @@ func (s *Stack) rules() {
 	// an answer within the heartbeat timeout, or when the function fails,
 	// the hook abandons the instance and the group replaces it.
 	for _, env := range cfg.EnvironmentNames() {
-		groups := cfg.Environments[env].AutoScalingGroups
+		// The environment's groups and its blue/green sides' groups.
+		groups := cfg.Environments[env].LaunchGroups()
 		if len(groups) == 0 {
 			continue
 		}

@@ -76,6 +76,10 @@ const (
 	// environments' target groups, to put back into service what an
 	// unfinished deployment took out (never DeregisterTargets).
 	ReattachTargets
+	// ReadSideListenerWeights: ReadListenerWeights for the environments
+	// whose blue/green sides are given by Auto Scaling groups only (an
+	// instance launched in a side's group gets that side's release).
+	ReadSideListenerWeights
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
@@ -197,8 +201,9 @@ var Specs = map[string]FunctionSpec{
 		// activation and the health check (functions/lifecycle),
 		// heartbeating the action meanwhile. VPC: it probes the instance.
 		TimeoutSeconds: 720, MemoryMB: 256, VPC: true, Trigger: true,
-		Ledger:       []string{"ListDeployments", "InstanceResults", "PutInstanceResults", "AddEvent"},
-		Capabilities: []Capability{ReadArtifacts, DescribeInstances, RunCommands, CompleteLifecycleActions},
+		// Steps: the release a blue/green side was kept warm on.
+		Ledger:       []string{"ListDeployments", "InstanceResults", "PutInstanceResults", "AddEvent", "Steps"},
+		Capabilities: []Capability{ReadArtifacts, DescribeInstances, RunCommands, CompleteLifecycleActions, ReadSideListenerWeights},
 	},
 	// Behind a Function URL: GitHub posts its webhook deliveries there.
 	"github-webhook": {

@@ -3,6 +3,7 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -63,6 +64,7 @@ func TestBlueGreenPermissions(t *testing.T) {
 	staging := blueGreen(testRule)
 	staging["blue"].(map[string]any)["target_group"] = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging-blue/00000000000000aa"
 	staging["green"].(map[string]any)["target_group"] = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/demo-staging-green/00000000000000bb"
+	staging["green"].(map[string]any)["auto_scaling_groups"] = []any{"demo-staging-green"}
 	env(m, "staging")["blue_green"] = staging
 	b, _ := json.Marshal(m)
 	cfg, err := ParseConfig("blue-green.json", b)
@@ -103,6 +105,30 @@ func TestBlueGreenPermissions(t *testing.T) {
 				}
 			}
 		}
+	}
+	// The green sides are Auto Scaling groups: each gets the launch hook,
+	// the launch rules take their actions, the lifecycle function may
+	// complete them and read the listeners (which side serves).
+	hooks := map[string]bool{}
+	for _, r := range s.resources() {
+		if r.typ() == "AWS::AutoScaling::LifecycleHook" {
+			hooks[fmt.Sprint(r.props()["AutoScalingGroupName"])] = true
+		}
+	}
+	for _, g := range []string{"demo-staging", "demo-production", "demo-production-green", "demo-staging-green"} {
+		if !hooks[g] {
+			t.Errorf("no launch lifecycle hook on %s (hooks on %v)", g, hooks)
+		}
+	}
+	lc := map[string]statement{}
+	for _, st := range s.roleStatements(t, "LifecycleRole") {
+		lc[st.Sid] = st
+	}
+	if got := lc["CompleteLifecycleActions"].Resources; len(got) != 4 {
+		t.Errorf("lifecycle may complete the actions of %v, want the 4 groups", got)
+	}
+	if got := lc["NoResourceLevel"].Actions; !slices.Contains(got, "elasticloadbalancing:DescribeListeners") || !slices.Contains(got, "elasticloadbalancing:DescribeRules") {
+		t.Errorf("lifecycle's no-resource-level actions = %v, want DescribeListeners and DescribeRules", got)
 	}
 	for _, f := range s.findings {
 		t.Errorf("cdk-nag: %s", f)

@@ -76,7 +76,7 @@ func (s *Stack) Suppressions() []Suppression {
 					"ssm:SendCommand reaches only instances carrying all of an environment's tags (StringEquals on ssm:resourceTag); the instances change with the fleet, so they cannot be listed."})
 			case CompleteLifecycleActions:
 				for _, env := range s.Config.EnvironmentNames() {
-					for _, g := range s.Config.Environments[env].AutoScalingGroups {
+					for _, g := range s.Config.Environments[env].LaunchGroups() {
 						out = append(out, Suppression{role, "AwsSolutions-IAM5",
 							fmt.Sprintf("Resource::arn:<AWS::Partition>:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/%s", region, account, g),
 							"Lifecycle actions of " + env + "'s Auto Scaling group " + g + " only: a group's ARN carries an id Auto Scaling assigns, so the group is named by its name, any id."})

@@ -221,10 +221,10 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 			if len(groups) > 0 {
 				add("ReattachTargets", []string{"elasticloadbalancing:RegisterTargets"}, groups, nil)
 			}
-		case ReadListenerWeights:
+		case ReadListenerWeights, ReadSideListenerWeights:
 			for _, env := range s.Config.EnvironmentNames() {
 				bg := s.Config.Environments[env].BlueGreen
-				if bg == nil {
+				if bg == nil || (c == ReadSideListenerWeights && !s.Config.Environments[env].SideGroups()) {
 					continue
 				}
 				// No resource-level permissions (see SwitchTraffic).
@@ -248,7 +248,7 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 			// statement names the group by its name, any id.
 			var groups []*string
 			for _, env := range s.Config.EnvironmentNames() {
-				for _, g := range s.Config.Environments[env].AutoScalingGroups {
+				for _, g := range s.Config.Environments[env].LaunchGroups() {
 					groups = append(groups, arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/"+g, colon))
 				}
 			}

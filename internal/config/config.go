@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -186,15 +187,45 @@ func (c *Config) EnvironmentOfAlarm(alarm string) (string, bool) {
 }
 
 // EnvironmentOfGroup returns the environment an Auto Scaling group belongs to.
+// A blue/green side's groups count: their instances are the
+// environment's too.
 func (c *Config) EnvironmentOfGroup(group string) (string, bool) {
 	for _, name := range c.Names() {
-		for _, g := range c.Environments[name].AutoScalingGroups {
-			if g == group {
-				return name, true
-			}
+		e := c.Environments[name]
+		if slices.Contains(e.AutoScalingGroups, group) || e.SideOfGroup(group) != "" {
+			return name, true
 		}
 	}
 	return "", false
+}
+
+// SideOfGroup returns the blue/green side ("blue" or "green") whose
+// auto_scaling_groups name group, or "" when none does.
+func (e Environment) SideOfGroup(group string) string {
+	if e.BlueGreen == nil {
+		return ""
+	}
+	for _, side := range []string{Blue, Green} {
+		if slices.Contains(e.BlueGreen.Side(side).AutoScalingGroups, group) {
+			return side
+		}
+	}
+	return ""
+}
+
+// LaunchGroups are the Auto Scaling groups whose launches get the
+// environment's release: its own and its blue/green sides', in that order,
+// each once.
+func (e Environment) LaunchGroups() []string {
+	out := slices.Clone(e.AutoScalingGroups)
+	if e.BlueGreen != nil {
+		for _, g := range append(slices.Clone(e.BlueGreen.Blue.AutoScalingGroups), e.BlueGreen.Green.AutoScalingGroups...) {
+			if !slices.Contains(out, g) {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
 }
 
 // Names lists the environments, sorted.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -88,5 +89,31 @@ func TestBlueGreen(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "environment prod") {
 			t.Errorf("%s: error = %v, want it to mention %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// TestSideGroups: a blue/green side's Auto Scaling groups belong to its
+// environment, say their side, and get launch hooks with the
+// environment's own groups.
+func TestSideGroups(t *testing.T) {
+	c := &Config{App: "demo", Environments: map[string]Environment{
+		"production": {AutoScalingGroups: []string{"asg-prod"}, BlueGreen: &BlueGreen{Listener: "l",
+			Blue: Side{TargetGroup: "tg-b", AutoScalingGroups: []string{"asg-blue"}}, Green: Side{TargetGroup: "tg-g", Tags: map[string]string{"side": "green"}, AutoScalingGroups: []string{"asg-green", "asg-prod"}}}},
+		"staging": {AutoScalingGroups: []string{"asg-staging"}},
+	}}
+	for group, want := range map[string]string{"asg-blue": "production", "asg-green": "production", "asg-prod": "production", "asg-staging": "staging"} {
+		if env, ok := c.EnvironmentOfGroup(group); !ok || env != want {
+			t.Errorf("EnvironmentOfGroup(%s) = %s, %v; want %s", group, env, ok, want)
+		}
+	}
+	if _, ok := c.EnvironmentOfGroup("other"); ok {
+		t.Error("EnvironmentOfGroup(other) found an environment")
+	}
+	p := c.Environments["production"]
+	if p.SideOfGroup("asg-blue") != Blue || p.SideOfGroup("asg-green") != Green || p.SideOfGroup("asg-x") != "" || c.Environments["staging"].SideOfGroup("asg-staging") != "" {
+		t.Error("SideOfGroup does not name the sides' groups")
+	}
+	if got := p.LaunchGroups(); !slices.Equal(got, []string{"asg-prod", "asg-blue", "asg-green"}) {
+		t.Errorf("LaunchGroups = %v, want the environment's, then blue's and green's, each once", got)
 	}
 }

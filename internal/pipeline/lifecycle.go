@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/slipway-deploy/slipway/internal/autoscale"
+	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
@@ -145,6 +146,19 @@ func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action
 		// what serves, and the deployment's rollout moves it with the rest.
 		version, deploymentID, cp = ds[0].Version, ds[0].ID, ds[0].Config
 	}
+	// A blue/green side's group: the release of that side (which may not
+	// be what serves).
+	sideNote := ""
+	if e, err := h.Config.Env(env); err == nil {
+		if side := e.SideOfGroup(act.Group); side != "" {
+			var err error
+			version, deploymentID, cp, sideNote, err = h.sideRelease(ctx, e.BlueGreen, side, ds, deploymentID != "")
+			if err != nil {
+				res.Version = ""
+				return finish(autoscale.Abandon, "scale-out-abandoned", fmt.Sprintf("%s launched in %s's %s side, but which release that side runs cannot be told: %v; abandoned, so Auto Scaling replaces it", act.InstanceID, env, side, err), "")
+			}
+		}
+	}
 	configFP, configEnv := "", ""
 	if cp != nil && cp.Fingerprint != "" {
 		configFP, configEnv = cp.Fingerprint, env
@@ -246,7 +260,41 @@ func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action
 			return abandon("stopped while probing")
 		}
 	}
-	return finish(autoscale.Continue, "scale-out", fmt.Sprintf("%s launched in %s runs %s and is healthy: put into service", act.InstanceID, env, version), deploymentID)
+	msg := fmt.Sprintf("%s launched in %s runs %s and is healthy: put into service", act.InstanceID, env, version)
+	if sideNote != "" {
+		msg += " (" + sideNote + ")"
+	}
+	return finish(autoscale.Continue, "scale-out", msg, deploymentID)
+}
+
+// sideRelease is the release an instance launched in a group of a
+// blue/green side gets: what serves, on the side the listener sends the
+// traffic to; on the idle side, the release a running deployment deploys
+// to it (rollout: its waves have begun), else the release the side was
+// kept warm on, else what serves (it gets no traffic, and the next
+// deployment goes to it). note says which, for the record.
+func (h *Lifecycle) sideRelease(ctx context.Context, bg *config.BlueGreen, side string, ds []ledger.Deployment, rollout bool) (version, deploymentID string, cp *contract.ConfigPrint, note string, err error) {
+	if h.Traffic == nil {
+		return "", "", nil, "", errors.New("no load balancer client is configured to read the listener")
+	}
+	serving, _, err := Serving(ctx, h.Traffic, bg)
+	if err != nil {
+		return "", "", nil, "", err
+	}
+	servingVersion, from := ledger.Serving(ds)
+	_, sp := ServingConfig(ds)
+	switch {
+	case side == serving:
+		return servingVersion, "", sp, fmt.Sprintf("the %s side serves", side), nil
+	case rollout:
+		return ds[0].Version, ds[0].ID, ds[0].Config, fmt.Sprintf("deployment %s is deploying to the idle %s side", ds[0].ID, side), nil
+	}
+	if from != nil {
+		if w, err := h.lastWarmSide(ctx, from.ID); err == nil && w != nil && w.BlueGreen.Serving == side {
+			return w.Version, "", restoredConfig(ds, w.Version, sp), fmt.Sprintf("the %s side is kept warm on %s", side, w.Version), nil
+		}
+	}
+	return servingVersion, "", sp, fmt.Sprintf("the %s side is idle: it gets what serves, and the next deployment goes to it", side), nil
 }
 
 // rolloutBegun reports whether deployment id has activated its release on

@@ -13,7 +13,11 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/autoscale"
 	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
+	"github.com/slipway-deploy/slipway/internal/pipeline/pipelinetest"
+	"github.com/slipway-deploy/slipway/internal/traffic/traffictest"
 )
 
 // recordedActions keeps the lifecycle actions a handler completes.
@@ -82,5 +86,42 @@ func TestLifecycleSampleEvents(t *testing.T) {
 	evs, err := led.Events(ctx, "demo", "staging", 10)
 	if err != nil || len(evs) != 1 || evs[0].Kind != "scale-out-empty-environment" || !strings.Contains(evs[0].Message, "i-00000000000000001") {
 		t.Fatalf("ledger events = %+v, %v; want the empty environment's scale-out recorded", evs, err)
+	}
+}
+
+// TestSideRelease: an instance launched by a blue/green side's group gets
+// that side's release: what serves on the side with the traffic; on the
+// idle side, what a running deployment deploys to it, else the release it
+// was kept warm on, else what serves.
+func TestSideRelease(t *testing.T) {
+	ctx := context.Background()
+	bg := &config.BlueGreen{Listener: "lst", Blue: config.Side{TargetGroup: "tg-blue", AutoScalingGroups: []string{"asg-blue"}},
+		Green: config.Side{TargetGroup: "tg-green", AutoScalingGroups: []string{"asg-green"}}}
+	led := pipelinetest.Ledger(t)
+	tr := traffictest.New().AddGroup("tg-blue", traffictest.Group{}).AddGroup("tg-green", traffictest.Group{})
+	tr.SetWeightsOf("lst", map[string]int{"tg-blue": 0, "tg-green": 100})
+	h := &Lifecycle{Deps: &Deps{Ledger: led, Traffic: tr}}
+	v1 := ledger.Deployment{ID: "d-1", App: "demo", Environment: "production", Kind: contract.KindDeploy, Version: "v1", Status: contract.StatusSucceeded}
+	v2 := ledger.Deployment{ID: "d-2", App: "demo", Environment: "production", Kind: contract.KindDeploy, Version: "v2", PreviousVersion: "v1", Status: contract.StatusSucceeded}
+	ds := []ledger.Deployment{v2, v1}
+
+	check := func(name, side string, ds []ledger.Deployment, rollout bool, wantVersion, wantDeployment, wantNote string) {
+		t.Helper()
+		v, id, _, note, err := h.sideRelease(ctx, bg, side, ds, rollout)
+		if err != nil || v != wantVersion || id != wantDeployment || !strings.Contains(note, wantNote) {
+			t.Errorf("%s: sideRelease(%s) = %q, %q, %q, %v; want %s, %q, saying %q", name, side, v, id, note, err, wantVersion, wantDeployment, wantNote)
+		}
+	}
+	check("serving side", config.Green, ds, false, "v2", "", "green side serves")
+	check("idle side, nothing kept warm", config.Blue, ds, false, "v2", "", "blue side is idle")
+	h.Step(ctx, "d-2", "rollout", StepInfo, "kept warm", WarmSide{Version: "v1", Until: time.Now().Add(time.Hour),
+		BlueGreen: contract.BlueGreenState{Listener: "lst", Serving: config.Blue, Idle: config.Green, ServingGroup: "tg-blue", IdleGroup: "tg-green"}})
+	check("idle side kept warm", config.Blue, ds, false, "v1", "", "kept warm on v1")
+	d3 := ledger.Deployment{ID: "d-3", App: "demo", Environment: "production", Kind: contract.KindDeploy, Version: "v3", PreviousVersion: "v2", Status: contract.StatusRunning}
+	check("idle side during a rollout", config.Blue, append([]ledger.Deployment{d3}, ds...), true, "v3", "d-3", "deploying to the idle blue side")
+	check("serving side during a rollout", config.Green, append([]ledger.Deployment{d3}, ds...), true, "v2", "", "green side serves")
+	h.Traffic = nil
+	if _, _, _, _, err := h.sideRelease(ctx, bg, config.Blue, ds, false); err == nil {
+		t.Error("sideRelease without a load balancer client: no error")
 	}
 }
