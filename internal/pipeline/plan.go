@@ -105,7 +105,7 @@ func Plan(ctx context.Context, d *Deps, req contract.DeployRequest, opts PlanOpt
 	}
 	in.Preflight = out
 	for _, s := range probe.steps {
-		if !strings.HasPrefix(s, "freeze overridden") && (out.Migrations.EngineWarning == "" || s != EngineWarningPrefix+out.Migrations.EngineWarning) {
+		if out.Migrations.EngineWarning == "" || s != EngineWarningPrefix+out.Migrations.EngineWarning {
 			in.Notes = append(in.Notes, s)
 		}
 	}
@@ -299,6 +299,9 @@ func (l roLedger) ListDeployments(ctx context.Context, app, env string, limit in
 }
 
 func (l roLedger) AddStep(_ context.Context, st ledger.Step) error {
+	if _, ok := contract.ParseFreezeOverride(st.Detail); ok {
+		return nil // the plan's risk says it; a note would repeat it
+	}
 	l.p.steps = append(l.p.steps, st.Message)
 	return nil
 }

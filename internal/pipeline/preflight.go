@@ -81,7 +81,7 @@ func (h *Preflight) Handle(ctx context.Context, in contract.PreflightInput) (con
 		msg += ", replacing " + out.PreviousVersion
 	}
 	msg += configNote(out.Config)
-	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, map[string]any{"waves": out.Waves, "migrations": out.Migrations, "artifact": out.Artifact, "tags": out.Tags, "config": out.Config})
+	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, contract.PreflightDetail{Waves: out.Waves, Migrations: &out.Migrations, Artifact: out.Artifact, Tags: out.Tags, Config: out.Config})
 	return out, nil
 }
 
@@ -274,7 +274,8 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 			return out, &contract.Frozen{Message: fmt.Sprintf("%s is frozen: %s, %s, until %s; deploy after it ends, or override with --override-freeze --reason \"why this cannot wait\"",
 				req.Environment, f.Reason, f.What, f.Until.Format(time.RFC3339))}
 		}
-		h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("freeze overridden by %s: %q (inside %s: %s)", orUnknown(req.Trigger.Actor), req.Trigger.Reason, f.What, f.Reason), f)
+		h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("freeze overridden by %s: %q (inside %s: %s)", orUnknown(req.Trigger.Actor), req.Trigger.Reason, f.What, f.Reason),
+			contract.FreezeOverride{Kind: contract.DetailFreezeOverride, What: f.What, Reason: f.Reason, Until: f.Until})
 	}
 	required, ignored := m.ApprovalRequired(req.Environment, envCfg.Production)
 	out.ApprovalRequired = required && kind == contract.KindDeploy
