@@ -14,7 +14,9 @@ SYNTH_CONFIG ?= $(if $(wildcard slipway.aws.json),slipway.aws.json,infra/stack/t
 
 ## demo: deploy v1, v2 and a failing v3 of the demo app on the embedded environment (v3 rolls back by itself)
 demo:
-	$(GO) run ./cmd/slipway demo
+	@echo "make demo: building the slipway CLI (go build ./cmd/slipway; the first time it compiles every dependency, which takes a minute or more)"
+	@$(GO) build -o .slipway/bin/slipway ./cmd/slipway
+	.slipway/bin/slipway demo
 
 # SKIPCHECK reads `go test -json`, prints what `go test` would and fails on
 # a failed test and, under CI=true, on a test that skipped itself unless

@@ -160,7 +160,12 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 		return nil, err
 	}
 	work := filepath.Join(root, "build")
-	for _, s := range Scenario {
+	for i, s := range Scenario {
+		what := ""
+		if i == 0 {
+			what = " (the first time, go build compiles the app's dependencies too)"
+		}
+		logf("building release %s: go build of %s%s", s.Version, opts.AppDir, what)
 		data, err := BuildRelease(ctx, opts.AppDir, s.Version, work, BuildOptions{})
 		if err != nil {
 			return nil, err
@@ -178,6 +183,9 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 	}
 	var outcomes []Outcome
 	var failed []string
+	// deploying is the time the deployments took: the summary's, without
+	// the environment's set-up and the builds before them.
+	var deploying time.Duration
 	before := "" // the release the fleet serves between deployments
 	for _, s := range Scenario {
 		fmt.Fprintf(opts.Out, "\n")
@@ -198,7 +206,9 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 				return outcomes, err
 			}
 		}
+		began := time.Now()
 		res, err := opts.Deploy(ctx, env, opts.Out, s.Version)
+		deploying += time.Since(began)
 		var traffic *loadgen.Result
 		if load != nil {
 			r := load.Stop()
@@ -225,7 +235,7 @@ func Run(ctx context.Context, opts Options) ([]Outcome, error) {
 		}
 	}
 
-	fmt.Fprintf(opts.Out, "\nDeployments (in %s):\n", time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(opts.Out, "\nDeployments (%s deploying; %s with the set-up and the builds):\n", deploying.Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
 	for _, o := range outcomes {
 		line := fmt.Sprintf("  %-4s %-16s %s", o.Version, o.Status, o.DeploymentID)
 		if o.Traffic != nil {
