@@ -154,7 +154,13 @@ func newRoot(f *factory.Factory) (*cobra.Command, *factory.Factory) {
 	}
 	if f.Resolver == nil {
 		f.Resolver = func(ctx context.Context) (asl.Resolver, map[string]string, func() error, error) {
-			return localResolver(backend.LocalDir(bopts.LocalDir))
+			dir := backend.LocalDir(bopts.LocalDir)
+			r, subs, closeFn, err := localResolver(dir)
+			if err == nil {
+				// Standard output stays the execution's JSON.
+				fmt.Fprintf(f.IO.ErrOut, "target: %s\n", backend.Target{Local: true, Dir: dir})
+			}
+			return r, subs, closeFn, err
 		}
 	}
 	root.AddCommand(deploy.NewCmdDeploy(f, nil))

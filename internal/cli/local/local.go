@@ -167,6 +167,7 @@ func runScaleOut(cmd *cobra.Command, f *factory.Factory, env string) error {
 }
 
 func runInit(_ context.Context, opts *InitOptions) error {
+	fmt.Fprintf(opts.IO.ErrOut, "target: %s, created\n", backend.Target{Local: true, Dir: opts.Dir})
 	env, err := localenv.Init(opts.Dir, localenv.Options{App: opts.App, Environments: opts.Environments, Instances: opts.Instances, Balancer: opts.Balancer, BlueGreen: opts.BlueGreen,
 		Database: opts.Database})
 	if err != nil {

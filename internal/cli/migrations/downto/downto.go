@@ -63,6 +63,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
+	fmt.Fprintln(opts.IO.ErrOut, opts.DB.Target(dbs))
 	r := &migrate.Runner{DB: db, Engine: dbs.Family(), Progress: func(ev migrate.Event) {
 		if ev.Action == "reverted" {
 			fmt.Fprintf(opts.IO.ErrOut, "reverted %d_%s\n", ev.Version, ev.Name)
@@ -78,8 +79,8 @@ func Run(ctx context.Context, opts *Options) error {
 	case len(kept) == 0:
 		fmt.Fprintf(opts.IO.Out, "reverted %v: the schema is at version %d or below\n", reverted, opts.Version)
 	default:
-		fmt.Fprintf(opts.IO.Out, "reverted %v; kept %v: migration %d is not reversible, so the schema was NOT brought down to %d. To go further back, restore the snapshot taken before it was applied (`slipway migrations status` shows which deployment applied it).\n",
-			reverted, kept, kept[0], opts.Version)
+		fmt.Fprintf(opts.IO.Out, "reverted %v; kept %v: migration %d is not reversible, so the schema was NOT brought down to %d. To go further back, restore the snapshot taken before it was applied (`%s` shows which deployment applied it).\n",
+			reverted, kept, kept[0], opts.Version, opts.DB.Command("status", ""))
 		return &factory.SilentError{Code: factory.ExitFailed}
 	}
 	return nil

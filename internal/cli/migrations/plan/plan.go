@@ -63,6 +63,9 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
+	if !opts.JSON {
+		fmt.Fprintln(opts.IO.ErrOut, opts.DB.Target(dbs))
+	}
 	r := &migrate.Runner{DB: db, Engine: dbs.Family()}
 	st, serr := r.Status(ctx, rel.Migrations)
 	if serr != nil && st.Applied == nil {

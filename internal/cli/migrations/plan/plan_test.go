@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/cli/migrations/status"
@@ -84,7 +85,7 @@ func TestNewCmdPlanFlags(t *testing.T) {
 			if tt.wantCode != 0 {
 				return
 			}
-			if got.Dir != tt.wantDir || !cmp.Equal(got.DB, tt.wantDB) {
+			if got.Dir != tt.wantDir || !cmp.Equal(got.DB, tt.wantDB, cmpopts.IgnoreUnexported(target.DB{})) {
 				t.Errorf("Options = dir %q db %+v, want %q %+v", got.Dir, got.DB, tt.wantDir, tt.wantDB)
 			}
 		})
@@ -110,10 +111,13 @@ func TestRunGolden(t *testing.T) {
 	}
 	db.Close()
 
-	var out bytes.Buffer
-	err = Run(ctx, &Options{IO: &factory.IOStreams{Out: &out}, Dir: "testdata/release/migrations", DB: target.DB{URL: url}})
+	var out, errOut bytes.Buffer
+	err = Run(ctx, &Options{IO: &factory.IOStreams{Out: &out, ErrOut: &errOut}, Dir: "testdata/release/migrations", DB: target.DB{URL: url}})
 	if code := factory.ExitCode(err); code != factory.ExitRefused {
 		t.Errorf("Run() exit code = %d (%v), want %d: the rename is blocked", code, err, factory.ExitRefused)
+	}
+	if want := "target: database sqlite " + path + " (--database-url)\n"; errOut.String() != want {
+		t.Errorf("Run() wrote %q on stderr, want the target line %q", errOut.String(), want)
 	}
 	golden(t, "plan.golden", out.Bytes())
 

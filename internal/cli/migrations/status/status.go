@@ -77,6 +77,9 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
+	if !opts.JSON {
+		fmt.Fprintln(opts.IO.ErrOut, opts.DB.Target(dbs))
+	}
 	r := &migrate.Runner{DB: db, Engine: dbs.Family()}
 	applied, err := r.Applied(ctx)
 	if err != nil {

@@ -35,6 +35,43 @@ type DB struct {
 	Local    bool
 	LocalDir string
 	Env      string
+	// dirFlag is --local-dir as given, before Check fills LocalDir in.
+	dirFlag string
+}
+
+// Target is the command's target line: the embedded environment and the
+// environment whose database it is, or the database --database-url names
+// (never its password).
+func (d *DB) Target(dbs secret.Database) string {
+	if !d.Local {
+		return fmt.Sprintf("target: database %s (--database-url)", dbs)
+	}
+	dir := d.LocalDir
+	if dir == "" {
+		dir = backend.LocalDir("")
+	}
+	return fmt.Sprintf("target: %s, %s's database (%s)", backend.Target{Local: true, Dir: dir}, d.Env, dbs)
+}
+
+// Command renders `slipway migrations ARGS` with the flags that make it
+// act on the same database and directory as this command: --local-dir
+// when it was given, --env when not staging, DIR when not the default.
+// With --database-url the URL (and its password) is not repeated.
+func (d *DB) Command(args, dir string) string {
+	parts := []string{"slipway migrations", args}
+	if dir != "" && dir != DefaultDir {
+		parts = append(parts, dir)
+	}
+	switch {
+	case d.URL != "":
+		parts = append(parts, "--database-url URL")
+	case d.dirFlag != "":
+		parts = append(parts, "--local-dir", d.dirFlag)
+	}
+	if d.Local && d.Env != "" && d.Env != "staging" {
+		parts = append(parts, "--env", d.Env)
+	}
+	return strings.Join(parts, " ")
 }
 
 // Register adds --database-url, --local, --local-dir and --env.
@@ -69,6 +106,7 @@ func RunE(db *DB, dir *string, run func(ctx context.Context) error) func(*cobra.
 // .slipway/local from the working directory up; not with --local=false),
 // then validates.
 func (d *DB) Check(cmd *cobra.Command) error {
+	d.dirFlag = d.LocalDir
 	if d.URL == "" {
 		noLocal := cmd.Flags().Changed("local") && !d.Local
 		if t := backend.Resolve(backend.Options{Local: d.Local, NoLocal: noLocal, LocalDir: d.LocalDir, Getwd: os.Getwd}); t.Local {

@@ -68,6 +68,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
+	fmt.Fprintln(opts.IO.ErrOut, opts.DB.Target(dbs))
 	r := &migrate.Runner{DB: db, Engine: dbs.Family(), DeploymentID: "cli", Retry: opts.Retry,
 		LockWait: opts.LockWait, LockTimeout: opts.LockTimeout, StatementTimeout: opts.StatementTimeout,
 		Progress: func(ev migrate.Event) {
@@ -106,7 +107,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		if len(blocked) > 0 {
 			return factory.WithHint(factory.ExitRefused, fmt.Errorf("the migration policy blocks %d pending migration(s); nothing was applied:%s", len(blocked), policy.Explain(blocked)),
-				"`slipway migrations plan` shows the verdicts; --ignore-policy applies them anyway")
+				fmt.Sprintf("`%s` shows the verdicts; `%s --ignore-policy` applies them anyway", opts.DB.Command("plan", opts.Dir), opts.DB.Command("up", opts.Dir)))
 		}
 	}
 	applied, err := r.Up(ctx, rel.Migrations)
