@@ -29,7 +29,7 @@ func (h *Approval) Handle(ctx context.Context, in contract.ApprovalInput) (struc
 	if err := h.Ledger.PutApproval(ctx, a); err != nil {
 		return struct{}{}, &contract.TransientError{Message: err.Error()}
 	}
-	h.Step(ctx, in.DeploymentID, "approval", StepInfo, "waiting for approval: "+summary, nil)
+	h.Step(ctx, in.DeploymentID, contract.StageApproval, StepInfo, "waiting for approval: "+summary, nil)
 	if h.Notifier != nil {
 		body := strings.Join([]string{
 			summary + ".",

@@ -73,7 +73,7 @@ func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.De
 	if err := h.Ledger.PutInstanceResults(ctx, pending); err != nil {
 		return contract.DeployOutput{}, &contract.TransientError{Message: err.Error()}
 	}
-	h.Step(ctx, in.DeploymentID, "rollout", StepInfo, fmt.Sprintf("wave %d: activating %s on %s", in.Wave+1, in.Version, List(in.InstanceIDs)), map[string]any{"command_id": id})
+	h.Step(ctx, in.DeploymentID, contract.StageRollout, StepInfo, fmt.Sprintf("wave %d: activating %s on %s", in.Wave+1, in.Version, List(in.InstanceIDs)), map[string]any{"command_id": id})
 	return contract.DeployOutput{CommandID: id, Wave: in.Wave, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Pending: len(in.InstanceIDs)}, nil
 }
 
@@ -87,11 +87,11 @@ func (h *Deploy) poll(ctx context.Context, in contract.DeployInput) (contract.De
 		return out, err
 	}
 	if len(failures) == 0 {
-		h.Step(ctx, in.DeploymentID, "rollout", StepOK, fmt.Sprintf("wave %d: %s active on %d/%d instances", in.Wave+1, in.Version, out.Succeeded, out.Total), nil)
+		h.Step(ctx, in.DeploymentID, contract.StageRollout, StepOK, fmt.Sprintf("wave %d: %s active on %d/%d instances", in.Wave+1, in.Version, out.Succeeded, out.Total), nil)
 		return out, nil
 	}
 	msg := fmt.Sprintf("wave %d: %s failed on %d of %d instances: %s", in.Wave+1, in.Version, len(failures), out.Total, describe(failures))
-	h.Step(ctx, in.DeploymentID, "rollout", StepFailed, msg, nil)
+	h.Step(ctx, in.DeploymentID, contract.StageRollout, StepFailed, msg, nil)
 	for _, f := range failures {
 		if f.ExitCode == fleet.ExitHealth {
 			return out, &contract.HealthCheckFailed{Message: msg}

@@ -39,9 +39,9 @@ func (h *Health) Handle(ctx context.Context, in contract.HealthInput) (contract.
 }
 
 func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {
-	stage := "health"
+	stage := contract.StageHealth
 	if in.Wave < 0 {
-		stage = "verify-rollback"
+		stage = contract.StageVerifyRollback
 	}
 	out := contract.HealthOutput{Wave: in.Wave, Status: contract.ProbePending}
 	if in.Previous != nil && in.Previous.Wave == in.Wave {
@@ -182,7 +182,7 @@ func (h *Health) alarms(ctx context.Context, in contract.HealthInput) (contract.
 	}
 	if elapsed >= in.DurationSeconds {
 		out.Done = true
-		h.Step(ctx, in.DeploymentID, "bake", StepOK, fmt.Sprintf("baked %ds watching %s: none fired", elapsed, Count(len(in.Alarms), "alarm")), nil)
+		h.Step(ctx, in.DeploymentID, contract.StageBake, StepOK, fmt.Sprintf("baked %ds watching %s: none fired", elapsed, Count(len(in.Alarms), "alarm")), nil)
 	}
 	return out, nil
 }

@@ -85,19 +85,19 @@ func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contr
 	switch {
 	case len(unreachable) > 0:
 		msg := fmt.Sprintf("hosts did not say which releases they keep: %s; bring them back or take them out of the target tags, then deploy again", List(unreachable))
-		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, contract.HostCheck{Kind: contract.DetailHostCheck, Release: in.Version, Missing: missing, Unreachable: unreachable})
+		h.Step(ctx, in.DeploymentID, contract.StagePreflight, StepFailed, msg, contract.HostCheck{Kind: contract.DetailHostCheck, Release: in.Version, Missing: missing, Unreachable: unreachable})
 		return out, Refuse("%s", msg)
 	case len(missing) > 0:
 		msg := fmt.Sprintf("release %s, which a rollback would return to, is no longer on %s (pruned, or new hosts): redeploy %s first to bring them up to date, or raise keep_releases, then deploy again",
 			in.Version, List(missing), in.Version)
-		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, contract.HostCheck{Kind: contract.DetailHostCheck, Release: in.Version, Missing: missing})
+		h.Step(ctx, in.DeploymentID, contract.StagePreflight, StepFailed, msg, contract.HostCheck{Kind: contract.DetailHostCheck, Release: in.Version, Missing: missing})
 		return out, Refuse("%s", msg)
 	}
 	msg := fmt.Sprintf("every host keeps %s, the rollback target", in.Version)
 	if len(elsewhere) > 0 {
 		msg += "; note: " + List(elsewhere)
 	}
-	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, contract.HostCheck{Kind: contract.DetailHostCheck, Release: in.Version})
+	h.Step(ctx, in.DeploymentID, contract.StagePreflight, StepOK, msg, contract.HostCheck{Kind: contract.DetailHostCheck, Release: in.Version})
 	return out, nil
 }
 
@@ -148,23 +148,23 @@ func (h *Deploy) drift(ctx context.Context, in contract.DeployInput) (contract.D
 	plan.Joined, plan.Left = append([]string{}, joined...), append([]string{}, left...)
 	out := contract.DeployOutput{Status: contract.CommandSuccess, Plan: &plan}
 	if len(left) > 0 {
-		h.Step(ctx, in.DeploymentID, "drift", StepInfo, fmt.Sprintf("instances left during the deployment: %s", List(left)), nil)
+		h.Step(ctx, in.DeploymentID, contract.StageDrift, StepInfo, fmt.Sprintf("instances left during the deployment: %s", List(left)), nil)
 	}
 	switch {
 	case len(offline) > 0:
 		msg := fmt.Sprintf("instances joined during the deployment but their agent is not Online, so they would stay on the old version: %s", List(offline))
-		h.Step(ctx, in.DeploymentID, "drift", StepFailed, msg, nil)
+		h.Step(ctx, in.DeploymentID, contract.StageDrift, StepFailed, msg, nil)
 		return out, &contract.DeployFailed{Message: msg}
 	case len(joined) > 0 && plan.DriftRounds > maxDriftRounds:
 		msg := fmt.Sprintf("instances keep joining during the deployment (%d checks): %s; pause scaling and deploy again", maxDriftRounds, List(joined))
-		h.Step(ctx, in.DeploymentID, "drift", StepFailed, msg, nil)
+		h.Step(ctx, in.DeploymentID, contract.StageDrift, StepFailed, msg, nil)
 		return out, &contract.DeployFailed{Message: msg}
 	case len(joined) > 0:
 		plan.Waves = append(plan.Waves, joined)
 		plan.WaveCount = len(plan.Waves)
-		h.Step(ctx, in.DeploymentID, "drift", StepInfo, fmt.Sprintf("instances joined during the deployment: %s; they get %s in wave %d", List(joined), in.Version, plan.WaveCount), nil)
+		h.Step(ctx, in.DeploymentID, contract.StageDrift, StepInfo, fmt.Sprintf("instances joined during the deployment: %s; they get %s in wave %d", List(joined), in.Version, plan.WaveCount), nil)
 	default:
-		h.Step(ctx, in.DeploymentID, "drift", StepOK, fmt.Sprintf("targets resolved again: the same %d instances", len(planned)-len(left)), nil)
+		h.Step(ctx, in.DeploymentID, contract.StageDrift, StepOK, fmt.Sprintf("targets resolved again: the same %d instances", len(planned)-len(left)), nil)
 	}
 	return out, nil
 }

@@ -111,7 +111,7 @@ func (h *Deploy) detach(ctx context.Context, in contract.DeployInput) (contract.
 	// The step is written before any target leaves its group: should this
 	// process die from here on, whoever closes its record reads in it what
 	// to put back, and only that (never a standby).
-	h.Step(ctx, in.DeploymentID, "rollout", StepInfo, msg, DetachRecord{Wave: in.Wave, Detached: st.Groups})
+	h.Step(ctx, in.DeploymentID, contract.StageRollout, StepInfo, msg, DetachRecord{Wave: in.Wave, Detached: st.Groups})
 	for _, g := range env.TargetGroups {
 		if len(out[g]) == 0 {
 			continue
@@ -163,7 +163,7 @@ func (h *Deploy) attach(ctx context.Context, in contract.DeployInput) (contract.
 	}
 	out := &contract.TrafficState{Groups: st.Groups, Deadline: h.Time().Add(wait).UTC().Format(time.RFC3339), Done: len(st.Groups) == 0}
 	if !out.Done {
-		h.Step(ctx, in.DeploymentID, "rollout", StepInfo, fmt.Sprintf("wave %d: registering %s", in.Wave+1, strings.Join(parts, "; ")), nil)
+		h.Step(ctx, in.DeploymentID, contract.StageRollout, StepInfo, fmt.Sprintf("wave %d: registering %s", in.Wave+1, strings.Join(parts, "; ")), nil)
 	}
 	return contract.DeployOutput{Wave: in.Wave, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Traffic: out}, nil
 }
@@ -222,7 +222,7 @@ func (h *Deploy) waitTraffic(ctx context.Context, in contract.DeployInput, what 
 		if len(waiting) == 0 {
 			out.Status = contract.CommandSuccess
 			if what == "in-service" && len(st.Groups) > 0 {
-				h.Step(ctx, in.DeploymentID, "rollout", StepOK, fmt.Sprintf("wave %d: the load balancer reports %s healthy", in.Wave+1, List(allIDs(st.Groups))), nil)
+				h.Step(ctx, in.DeploymentID, contract.StageRollout, StepOK, fmt.Sprintf("wave %d: the load balancer reports %s healthy", in.Wave+1, List(allIDs(st.Groups))), nil)
 			}
 			return out, nil
 		}
@@ -235,7 +235,7 @@ func (h *Deploy) waitTraffic(ctx context.Context, in contract.DeployInput, what 
 				msg = fmt.Sprintf("wave %d: the load balancer did not report it healthy in time: %s; the release passed its own health check on the instance, so check the target group's health check (path, port, matcher) against it",
 					in.Wave+1, strings.Join(why, "; "))
 			}
-			h.Step(ctx, in.DeploymentID, "rollout", StepFailed, msg, nil)
+			h.Step(ctx, in.DeploymentID, contract.StageRollout, StepFailed, msg, nil)
 			if what == "drained" {
 				return out, &contract.DeployFailed{Message: msg}
 			}

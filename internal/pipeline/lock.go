@@ -65,12 +65,12 @@ func (h *Lock) acquire(ctx context.Context, in contract.LockInput) (contract.Loc
 			if in.Previous != nil && in.Previous.Waiting != nil {
 				msg += fmt.Sprintf(", after waiting %s for %s", round(h.Time().Sub(since)), in.Previous.Waiting.Holder)
 			}
-			h.Step(ctx, in.DeploymentID, "lock", StepOK, msg, nil)
+			h.Step(ctx, in.DeploymentID, contract.StageLock, StepOK, msg, nil)
 			return contract.LockOutput{Held: true, Owner: l.Owner, ExpiresAt: l.ExpiresAt.Format(time.RFC3339)}, nil
 		case !errors.As(err, &held):
 			return contract.LockOutput{}, &contract.TransientError{Message: err.Error()}
 		case held.Lock.Kind == ledger.LockManual:
-			h.Step(ctx, in.DeploymentID, "lock", StepFailed, err.Error(), held.Lock)
+			h.Step(ctx, in.DeploymentID, contract.StageLock, StepFailed, err.Error(), held.Lock)
 			return contract.LockOutput{}, &contract.LockHeld{Message: err.Error(), Holder: held.Lock.Owner}
 		}
 		took, err := h.takeOver(ctx, in, held.Lock)
@@ -86,7 +86,7 @@ func (h *Lock) acquire(ctx context.Context, in contract.LockInput) (contract.Loc
 		if waited >= limit {
 			msg := fmt.Sprintf("%s/%s was being deployed by %s for all the %s this deployment may wait (rollout.lease_wait); nothing was changed: deploy again once it ends (`slipway status --env %s`), or, if it is stuck, `slipway unlock --env %s --force`",
 				in.App, in.Environment, holderText(w), round(limit), in.Environment, in.Environment)
-			h.Step(ctx, in.DeploymentID, "lock", StepFailed, msg, held.Lock)
+			h.Step(ctx, in.DeploymentID, contract.StageLock, StepFailed, msg, held.Lock)
 			return contract.LockOutput{}, &contract.DeploymentInProgress{Message: msg, Holder: held.Lock.DeploymentID}
 		}
 		if h.Time().Before(pace) {
@@ -99,7 +99,7 @@ func (h *Lock) acquire(ctx context.Context, in contract.LockInput) (contract.Loc
 		}
 		if notedAt.IsZero() || h.Time().Sub(notedAt) >= noteEvery {
 			notedAt = h.Time()
-			h.Step(ctx, in.DeploymentID, "lock", StepInfo, fmt.Sprintf("waiting for %s for %s (gives up after %s)", holderText(w), round(waited), round(limit)), held.Lock)
+			h.Step(ctx, in.DeploymentID, contract.StageLock, StepInfo, fmt.Sprintf("waiting for %s for %s (gives up after %s)", holderText(w), round(waited), round(limit)), held.Lock)
 		}
 		w.NotedAt = notedAt.UTC().Format(time.RFC3339Nano)
 		return contract.LockOutput{Held: false, Waiting: &w}, nil
@@ -179,7 +179,7 @@ func (h *Lock) takeOver(ctx context.Context, in contract.LockInput, l ledger.Loc
 		return false, err
 	}
 	msg := fmt.Sprintf("lease of deployment %s taken over by %s: %s", l.DeploymentID, in.DeploymentID, why)
-	h.Step(ctx, in.DeploymentID, "lock", StepInfo, msg, l)
+	h.Step(ctx, in.DeploymentID, contract.StageLock, StepInfo, msg, l)
 	if err := h.Ledger.AddEvent(ctx, ledger.Event{App: in.App, Environment: in.Environment, At: h.Time(), Source: "lock", Kind: "lease-taken-over",
 		Message: msg, DeploymentID: l.DeploymentID}); err != nil {
 		h.Logger().Error("event not recorded", "err", err)
@@ -201,7 +201,7 @@ func (h *Lock) checkLatest(ctx context.Context, in contract.LockInput) error {
 		return nil
 	}
 	msg := fmt.Sprintf("superseded: a newer push (%s) for %s arrived before this deployment of %s took the lock; the latest push is deployed, this one changed nothing", p.Version, in.Environment, in.Version)
-	h.Step(ctx, in.DeploymentID, "lock", StepSkipped, msg, p)
+	h.Step(ctx, in.DeploymentID, contract.StageLock, StepSkipped, msg, p)
 	return &contract.Superseded{Message: msg, By: p.Version}
 }
 
@@ -226,7 +226,7 @@ func (h *Lock) release(ctx context.Context, in contract.LockInput) (contract.Loc
 		return contract.LockOutput{}, &contract.TransientError{Message: err.Error()}
 	}
 	if released {
-		h.Step(ctx, in.DeploymentID, "unlock", StepOK, "lease released", nil)
+		h.Step(ctx, in.DeploymentID, contract.StageUnlock, StepOK, "lease released", nil)
 	}
 	return contract.LockOutput{Held: false, Owner: in.Owner}, nil
 }

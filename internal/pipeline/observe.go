@@ -76,7 +76,7 @@ func (d *Deps) noteObservation(ctx context.Context, deploymentID string, obs *co
 	if obs.Uniform == "" {
 		status = StepInfo
 	}
-	d.Step(ctx, deploymentID, "observe", status, strings.TrimSuffix(strings.TrimPrefix(FleetNote(obs), "Observed: "), "."), obs)
+	d.Step(ctx, deploymentID, contract.StageObserve, status, strings.TrimSuffix(strings.TrimPrefix(FleetNote(obs), "Observed: "), "."), obs)
 }
 
 // targets resolves an environment's target instances: those that can take

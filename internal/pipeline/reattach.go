@@ -52,7 +52,7 @@ func (d *Deps) reattach(ctx context.Context, dep ledger.Deployment, observed []l
 	}
 	detached := map[string][]string{}
 	for _, st := range steps {
-		if st.Stage != "rollout" || len(st.Detail) == 0 {
+		if st.Stage != contract.StageRollout || len(st.Detail) == 0 {
 			continue
 		}
 		var rec DetachRecord
@@ -167,7 +167,7 @@ func (d *Deps) reattach(ctx context.Context, dep ledger.Deployment, observed []l
 	if len(rec.LeftOut) > 0 || len(problems) > 0 || (len(rec.Groups) > 0 && !rec.Healthy) {
 		status = StepFailed
 	}
-	d.Step(ctx, dep.ID, "rollout", status, note, rec)
+	d.Step(ctx, dep.ID, contract.StageRollout, status, note, rec)
 	if err := d.Ledger.AddEvent(ctx, ledger.Event{App: dep.App, Environment: dep.Environment, At: d.Time(), Source: "closer", Kind: "reattached",
 		Message: fmt.Sprintf("deployment %s: %s", dep.ID, note), DeploymentID: dep.ID}); err != nil {
 		d.Logger().Error("event not recorded", "deployment", dep.ID, "err", err)

@@ -98,7 +98,7 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 	if out.Status != contract.StatusSucceeded && !(st.Kind == contract.KindRollback && out.Status == contract.StatusRolledBack) {
 		status = StepFailed
 	}
-	h.Step(ctx, st.DeploymentID, "record", status, out.Status+": "+out.Summary, nil)
+	h.Step(ctx, st.DeploymentID, contract.StageRecord, status, out.Status+": "+out.Summary, nil)
 	if h.Notifier != nil {
 		m := notify.Message{Subject: fmt.Sprintf("%s: %s %s to %s", out.Status, out.App, out.Version, out.Environment),
 			Body:       notification(rep, st.DeploymentID),

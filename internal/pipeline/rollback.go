@@ -117,7 +117,7 @@ func (h *Rollback) start(ctx context.Context, st contract.State, only []string) 
 		why = fmt.Sprintf("rollback after %s: %s", st.Error.Error, lambdaMessage(st.Error.Cause))
 	}
 	if only == nil && byWave(st) && len(ids) > 0 && to != "" {
-		h.Step(ctx, st.DeploymentID, "rollback", StepInfo, why+"; behind the load balancer, wave by wave in reverse, each out of its target groups while it is switched back", nil)
+		h.Step(ctx, st.DeploymentID, contract.StageRollback, StepInfo, why+"; behind the load balancer, wave by wave in reverse, each out of its target groups while it is switched back", nil)
 		out.Status = contract.RollbackByWave
 		return out, nil
 	}
@@ -127,14 +127,14 @@ func (h *Rollback) start(ctx context.Context, st contract.State, only []string) 
 			if only != nil {
 				none = fmt.Sprintf("no instance of %s was changed, none to switch back", List(only))
 			}
-			h.Step(ctx, st.DeploymentID, "rollback", StepSkipped, why+"; "+none, nil)
+			h.Step(ctx, st.DeploymentID, contract.StageRollback, StepSkipped, why+"; "+none, nil)
 		}
 		return out, nil
 	}
 	if to == "" {
 		msg := fmt.Sprintf("%s; this was the first deployment of %s, so there is no previous release to return to: %s keep %s. Deploy a fixed release, or stop the app on them",
 			why, st.Preflight.Environment, List(ids), from)
-		h.Step(ctx, st.DeploymentID, "rollback", StepFailed, msg, nil)
+		h.Step(ctx, st.DeploymentID, contract.StageRollback, StepFailed, msg, nil)
 		return out, &contract.RollbackFailed{Message: msg}
 	}
 	id, err := h.Fleet.Send(ctx, st.Preflight.Environment, fleet.Command{DeploymentID: st.DeploymentID, Action: "rollback", Version: to, InstanceIDs: ids,
@@ -142,7 +142,7 @@ func (h *Rollback) start(ctx context.Context, st contract.State, only []string) 
 	if err != nil {
 		return out, Classify(err, func(m string) error { return &contract.RollbackFailed{Message: "send rollback: " + m} })
 	}
-	h.Step(ctx, st.DeploymentID, "rollback", StepInfo, fmt.Sprintf("%s; switching %s back to %s", why, List(ids), to), map[string]any{"command_id": id})
+	h.Step(ctx, st.DeploymentID, contract.StageRollback, StepInfo, fmt.Sprintf("%s; switching %s back to %s", why, List(ids), to), map[string]any{"command_id": id})
 	out.Status, out.CommandID, out.InstanceIDs, out.InstanceCount = contract.RollbackInProgress, id, ids, len(ids)
 	return out, nil
 }
@@ -165,7 +165,7 @@ func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string
 	}
 	if len(failures) > 0 {
 		msg := fmt.Sprintf("rollback to %s failed on %d of %d instances: %s; they may still serve %s — look at them now", to, len(failures), len(ids), describe(failures), from)
-		h.Step(ctx, st.DeploymentID, "rollback", StepFailed, msg, nil)
+		h.Step(ctx, st.DeploymentID, contract.StageRollback, StepFailed, msg, nil)
 		return out, &contract.RollbackFailed{Message: msg}
 	}
 	var restarted []string
@@ -185,7 +185,7 @@ func (h *Rollback) poll(ctx context.Context, st contract.State, commandID string
 			msg += fmt.Sprintf(" (restarted, not healthy: %s)", List(restarted))
 		}
 	}
-	h.Step(ctx, st.DeploymentID, "rollback", StepOK, msg, nil)
+	h.Step(ctx, st.DeploymentID, contract.StageRollback, StepOK, msg, nil)
 	out.Status = contract.RollbackDone
 	out.TotalCount += out.InstanceCount
 	out.TotalSwitched += out.Switched

@@ -17,7 +17,7 @@ type Snapshot struct{ *Deps }
 // Handle runs Snapshot ("create") and CheckSnapshot ("status").
 func (h *Snapshot) Handle(ctx context.Context, in contract.SnapshotInput) (contract.SnapshotOutput, error) {
 	if in.Action == contract.SnapshotCreate && len(in.Pending) == 0 {
-		h.Step(ctx, in.DeploymentID, "snapshot", StepSkipped, "no pending migrations: no snapshot needed", nil)
+		h.Step(ctx, in.DeploymentID, contract.StageSnapshot, StepSkipped, "no pending migrations: no snapshot needed", nil)
 		return contract.SnapshotOutput{Status: contract.SnapshotSkipped, Reason: "no pending migrations"}, nil
 	}
 	envCfg, err := h.Config.Env(in.Environment)
@@ -42,7 +42,7 @@ func (h *Snapshot) Handle(ctx context.Context, in contract.SnapshotInput) (contr
 		return contract.SnapshotOutput{}, fmt.Errorf("snapshot: unknown action %q (create or status)", in.Action)
 	}
 	if err != nil {
-		h.Step(ctx, in.DeploymentID, "snapshot", StepFailed, err.Error(), nil)
+		h.Step(ctx, in.DeploymentID, contract.StageSnapshot, StepFailed, err.Error(), nil)
 		return contract.SnapshotOutput{}, Classify(err, func(m string) error { return &contract.SnapshotFailed{Message: m} })
 	}
 	if in.Action == contract.SnapshotCreate {
@@ -54,7 +54,7 @@ func (h *Snapshot) Handle(ctx context.Context, in contract.SnapshotInput) (contr
 		}
 	}
 	if status == snapshot.Available {
-		h.Step(ctx, in.DeploymentID, "snapshot", StepOK, "snapshot "+id+" is available", map[string]string{"snapshot_id": id})
+		h.Step(ctx, in.DeploymentID, contract.StageSnapshot, StepOK, "snapshot "+id+" is available", map[string]string{"snapshot_id": id})
 		h.prune(ctx, s, in, id)
 		return contract.SnapshotOutput{SnapshotID: id, Status: contract.SnapshotAvailable}, nil
 	}
@@ -79,9 +79,9 @@ func (h *Snapshot) prune(ctx context.Context, s Snapshotter, in contract.Snapsho
 	deleted, err := p.Prune(ctx, prefix, current, keep)
 	switch {
 	case err != nil:
-		h.Step(ctx, in.DeploymentID, "snapshot", StepInfo, fmt.Sprintf("old snapshots not pruned (keeping %d): %v", keep, err), nil)
+		h.Step(ctx, in.DeploymentID, contract.StageSnapshot, StepInfo, fmt.Sprintf("old snapshots not pruned (keeping %d): %v", keep, err), nil)
 	case len(deleted) > 0:
-		h.Step(ctx, in.DeploymentID, "snapshot", StepInfo, fmt.Sprintf("deleted %d old snapshot(s), keeping the newest %d: %s", len(deleted), keep, strings.Join(deleted, ", ")),
+		h.Step(ctx, in.DeploymentID, contract.StageSnapshot, StepInfo, fmt.Sprintf("deleted %d old snapshot(s), keeping the newest %d: %s", len(deleted), keep, strings.Join(deleted, ", ")),
 			map[string]any{"deleted": deleted})
 	}
 }

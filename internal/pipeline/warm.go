@@ -39,7 +39,7 @@ func (h *Record) keepWarm(ctx context.Context, st contract.State, now time.Time)
 		return
 	}
 	w := WarmSide{BlueGreen: *st.BlueGreen.BlueGreen, Version: p.PreviousVersion, Until: now.Add(time.Duration(p.BlueGreen.KeepWarmSeconds) * time.Second)}
-	h.Step(ctx, st.DeploymentID, "rollout", StepInfo, fmt.Sprintf("%s (%s) stays warm on %s until %s (rollout.keep_warm): a rollback before then switches the listener back to it, with no restart",
+	h.Step(ctx, st.DeploymentID, contract.StageRollout, StepInfo, fmt.Sprintf("%s (%s) stays warm on %s until %s (rollout.keep_warm): a rollback before then switches the listener back to it, with no restart",
 		w.BlueGreen.Serving, w.BlueGreen.ServingGroup, w.Version, w.Until.UTC().Format(time.RFC3339)), w)
 }
 
@@ -50,7 +50,7 @@ func (d *Deps) lastWarmSide(ctx context.Context, id string) (*WarmSide, error) {
 		return nil, err
 	}
 	for _, s := range slices.Backward(steps) {
-		if s.Stage != "rollout" || len(s.Detail) == 0 {
+		if s.Stage != contract.StageRollout || len(s.Detail) == 0 {
 			continue
 		}
 		var w WarmSide

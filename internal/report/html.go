@@ -178,7 +178,7 @@ func NewTimeline(r *Report) Timeline {
 	for _, s := range r.Timings {
 		spans = append(spans, span{label: s.Stage, class: statusClass(s.Status), start: s.StartedAt, seconds: s.Seconds,
 			title: fmt.Sprintf("%s: %s, %s", s.Stage, formatSeconds(s.Seconds), s.Status)})
-		if (s.Stage == "rollout" || s.Stage == "rollback") && !placed[s.Stage] {
+		if (s.Stage == contract.StageRollout || s.Stage == contract.StageRollback) && !placed[s.Stage] {
 			placed[s.Stage] = true
 			spans = append(spans, waves[s.Stage]...)
 		}

@@ -145,7 +145,7 @@ func (t *tracker) steps(steps []ledger.Step) {
 		}
 		if t.stage != "" && report.StageOfStep(st.Stage) == t.stage {
 			status := st.Status
-			if st.Stage == "record" {
+			if st.Stage == contract.StageRecord {
 				// Record's step is failed when the deployment failed; the
 				// stage itself did its job.
 				status = report.StatusOK
