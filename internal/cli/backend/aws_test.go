@@ -361,3 +361,45 @@ func TestAWSLedgerAccessDenied(t *testing.T) {
 		t.Errorf("ListDeployments() = %v, want AccessDeniedException", err)
 	}
 }
+
+// TestAWSStartFollowsTheWaves follows an execution with StartOptions.Waves:
+// the instance results are read from DynamoDB on each poll while the
+// rollout runs, and once more at the end.
+func TestAWSStartFollowsTheWaves(t *testing.T) {
+	fx := newAWS(t, AWSSettings{DeployMachine: deployARN})
+	ctx := context.Background()
+	results := func(status string) []ledger.InstanceResult {
+		var out []ledger.InstanceResult
+		for _, id := range []string{"i-1", "i-2"} {
+			out = append(out, ledger.InstanceResult{DeploymentID: execName, CommandID: "cmd-1", Wave: 0, InstanceID: id, Action: "activate", Version: "v2", Status: status})
+		}
+		return out
+	}
+	if err := fx.b.ledger.PutInstanceResults(ctx, results("InProgress")); err != nil {
+		t.Fatal(err)
+	}
+	fx.sfn.onDescribe = func(n int) {
+		if n == 2 {
+			if err := fx.b.ledger.PutInstanceResults(ctx, results("Success")); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	var got []WaveProgress
+	_, err := fx.b.Start(ctx, MachineDeploy, execName, []byte(`{}`), StartOptions{Wait: true, Waves: true, Poll: time.Millisecond,
+		Progress: func(e Event) {
+			if e.Kind == EventWave {
+				got = append(got, *e.Wave)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []WaveProgress{
+		{Action: "activate", Wave: 1, Instances: 2},
+		{Action: "activate", Wave: 1, Instances: 2, Done: 2},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("wave events (-want +got):\n%s", diff)
+	}
+}
