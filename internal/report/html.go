@@ -231,8 +231,9 @@ func NewTimeline(r *Report) Timeline {
 	return t
 }
 
-// waveSpans groups host commands by wave: "rollout" holds one span per
-// wave of the rollout, "rollback" one for the rollback's commands.
+// waveSpans groups the host commands that switch releases by wave:
+// "rollout" holds one span per wave of the rollout (activate), "rollback"
+// one for the rollback's commands.
 func waveSpans(results []InstanceResult) map[string][]span {
 	type group struct {
 		start, end time.Time
@@ -240,8 +241,8 @@ func waveSpans(results []InstanceResult) map[string][]span {
 	}
 	groups := map[int]*group{}
 	for _, i := range results {
-		if i.StartedAt.IsZero() {
-			continue
+		if i.StartedAt.IsZero() || i.Action != "activate" && i.Action != "rollback" {
+			continue // the observation's answers are not a command that moved anything
 		}
 		g := groups[i.Wave]
 		if g == nil {
@@ -270,7 +271,7 @@ func waveSpans(results []InstanceResult) map[string][]span {
 		s := span{wave: true, class: "ok", start: g.start, seconds: g.end.Sub(g.start).Seconds()}
 		stage := "rollout"
 		if k == 0 {
-			stage, s.label = "rollback", "commands"
+			stage, s.label = "rollback", "switch back"
 		} else {
 			s.label = fmt.Sprintf("wave %d", k)
 		}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -55,7 +56,10 @@ func TestHTMLSelfContained(t *testing.T) {
 }
 
 func TestTimeline(t *testing.T) {
-	tl := NewTimeline(NewDeployment(rolledBack()))
+	r := NewDeployment(rolledBack())
+	// What Observe asked the instances at the end is not a command.
+	r.Instances = append(r.Instances, InstanceResult{Instance: "i-0a1", Action: "observe", Status: "Healthy", StartedAt: t0.Add(464 * time.Second), Seconds: 1})
+	tl := NewTimeline(r)
 	type row struct{ Label, Class, Text string }
 	var got []row
 	for _, r := range tl.Rows {
@@ -71,7 +75,7 @@ func TestTimeline(t *testing.T) {
 		{"wave 1 (1 instance)", "ok", "15.0s"},
 		{"wave 2 (3 instances)", "ok", "15.0s"},
 		{"rollback", "ok", "33.0s"},
-		{"commands (4 instances)", "ok", "14.0s"},
+		{"switch back (4 instances)", "ok", "14.0s"},
 		{"record", "failed", "1.0s"},
 		{"unlock", "ok", "0.2s"},
 	}
