@@ -32,9 +32,12 @@ type sink interface {
 // newSink returns a live view when w is a terminal, colour is not turned
 // off (NO_COLOR, TERM=dumb) and the terminal's width is known; the plain
 // Printer otherwise.
-func newSink(w io.Writer) sink {
+func newSink(w io.Writer) sink { return sinkFor(w, os.Getenv, term.IsTerminal) }
+
+// sinkFor is newSink with the environment and the terminal test given.
+func sinkFor(w io.Writer, getenv func(string) string, isTerminal func(fd int) bool) sink {
 	f, ok := w.(*os.File)
-	if !ok || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" || !term.IsTerminal(int(f.Fd())) {
+	if !ok || getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" || !isTerminal(int(f.Fd())) {
 		return &plain{w: w}
 	}
 	width := func() int {

@@ -3,6 +3,7 @@ package execute
 import (
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -259,6 +260,39 @@ func TestLiveRefusal(t *testing.T) {
 	}
 	if !strings.Contains(text, "✗ lock") {
 		t.Errorf("the lock's failure is not shown:\n%s", text)
+	}
+}
+
+// TestSinkFor: a terminal gets the live view unless NO_COLOR is set or
+// TERM is dumb; anything else, the plain lines.
+func TestSinkFor(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "tty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	terminal := func(int) bool { return true }
+	tests := []struct {
+		name     string
+		w        io.Writer
+		env      map[string]string
+		terminal func(int) bool
+		live     bool
+	}{
+		{"a terminal", f, nil, terminal, true},
+		{"a terminal with NO_COLOR", f, map[string]string{"NO_COLOR": "1"}, terminal, false},
+		{"a dumb terminal", f, map[string]string{"TERM": "dumb"}, terminal, false},
+		{"a file", f, nil, func(int) bool { return false }, false},
+		{"a buffer", &bytes.Buffer{}, nil, terminal, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sinkFor(tt.w, func(k string) string { return tt.env[k] }, tt.terminal)
+			defer s.close()
+			if _, live := s.(*live); live != tt.live {
+				t.Errorf("sinkFor(%s) is live = %t, want %t", tt.name, live, tt.live)
+			}
+		})
 	}
 }
 
