@@ -97,8 +97,13 @@ func TestLocalEndToEnd(t *testing.T) {
 	files := releaseFiles(t)
 	dir := stateDir(t)
 	must(t, 0, dir, "local", "init", "--dir", dir, "--app", "demo", "--env", "staging,production", "--instances", "2", "--balancer=false")
-	for _, v := range []string{"v1", "v2", "v3"} {
+	// v2 is published with its test result; production takes only tested
+	// builds (require: tested, its default).
+	for _, v := range []string{"v1", "v3"} {
 		must(t, 0, dir, "release", "publish", files[v], "--version", v)
+	}
+	if out := must(t, 0, dir, "release", "publish", files["v2"], "--version", "v2", "--tests-passed"); !strings.Contains(out, "tests passed (--tests-passed)") {
+		t.Errorf("publish v2 --tests-passed:\n%s", out)
 	}
 	must(t, factory.ExitUsage, dir, "release", "publish", files["v1"], "--version", "v9") // built for v1
 
@@ -126,6 +131,12 @@ func TestLocalEndToEnd(t *testing.T) {
 	out = must(t, factory.ExitRefused, dir, "promote", "--from", "staging", "--to", "production", "--version", "v2")
 	if !strings.Contains(out, "refusing to promote v2: it was never deployed to staging") || !strings.Contains(out, "hint: deploy it to staging first") {
 		t.Errorf("promote of a release staging never ran:\n%s", out)
+	}
+	// v1 ran on staging, but has no test record: production refuses it
+	// before anything changes.
+	out = must(t, factory.ExitRefused, dir, "promote", "--from", "staging", "--to", "production", "--version", "v1")
+	if !strings.Contains(out, "may not deploy to production") || !strings.Contains(out, "--tests-passed") {
+		t.Errorf("promote of an untested release:\n%s", out)
 	}
 	must(t, 0, dir, "deploy", "--env", "staging", "--version", "v2")
 

@@ -48,7 +48,7 @@ func TestEventsRoundTrip(t *testing.T) {
 // TestErrorNames checks that each routed error type's Go name is listed in
 // ErrorNames, which the definition test matches against ErrorEquals.
 func TestErrorNames(t *testing.T) {
-	errs := []error{&TransientError{}, &PreflightFailed{}, &LockHeld{}, &DeploymentInProgress{}, &Superseded{}, &Frozen{}, &Rejected{}, &MigrationBlocked{}, &SnapshotFailed{}, &MigrationFailed{},
+	errs := []error{&TransientError{}, &PreflightFailed{}, &LockHeld{}, &DeploymentInProgress{}, &Superseded{}, &Frozen{}, &Untested{}, &Rejected{}, &MigrationBlocked{}, &SnapshotFailed{}, &MigrationFailed{},
 		&DeployFailed{}, &HealthCheckFailed{}, &AlarmFired{}, &RollbackFailed{}, &FleetMismatch{}}
 	if len(errs) != len(ErrorNames) {
 		t.Fatalf("ErrorNames has %d names, want %d", len(ErrorNames), len(errs))

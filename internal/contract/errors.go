@@ -58,6 +58,15 @@ type Frozen struct {
 
 func (e *Frozen) Error() string { return e.Message }
 
+// Untested means the manifest requires a tested build (require: tested,
+// the default for production) and the release's provenance record does
+// not show one.
+type Untested struct {
+	Message string `json:"message"`
+}
+
+func (e *Untested) Error() string { return e.Message }
+
 // Rejected means a person rejected the deployment at its approval step.
 type Rejected struct {
 	Message string `json:"message"`
@@ -141,6 +150,7 @@ var ErrorNames = []string{
 	"DeploymentInProgress",
 	"Superseded",
 	"Frozen",
+	"Untested",
 	"Rejected",
 	"MigrationBlocked",
 	"SnapshotFailed",

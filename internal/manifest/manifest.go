@@ -36,6 +36,10 @@ type Manifest struct {
 	Migrations   Migrations             `yaml:"migrations"`
 	KeepReleases int                    `yaml:"keep_releases"`
 	Environments map[string]Environment `yaml:"environments"`
+	// Require is what a release must show before Preflight lets it
+	// deploy: "tested" (its provenance records passing tests) or "none".
+	// Unset: tested for production environments, none elsewhere.
+	Require string `yaml:"require"`
 	// Config declares every environment variable the app reads, with its
 	// value per environment (see Variable).
 	Config map[string]Variable `yaml:"config"`
@@ -244,6 +248,8 @@ type Environment struct {
 	// Approval turns the approval step on or off. Production always needs
 	// one: the manifest can turn it off only for other environments.
 	Approval *bool `yaml:"approval"`
+	// Require overrides the top-level require for this environment.
+	Require string `yaml:"require"`
 }
 
 // Duration is a time.Duration written as "30s", "5m".
@@ -468,6 +474,9 @@ func (m *Manifest) validate() []problem {
 	}
 	if !nameRE.MatchString(m.App) {
 		add("app", "%q must be 1-40 lowercase letters, digits or dashes, starting with a letter", m.App)
+	}
+	for _, p := range m.validateRequire() {
+		add(p.path, "%s", p.msg)
 	}
 	if m.Service.Start == "" && m.Service.Unit == "" {
 		add("service", "set start (the command Slipway runs) or unit (the systemd unit it restarts)")

@@ -90,7 +90,10 @@ func (h *Preflight) refused(ctx context.Context, deploymentID string, err error)
 	var pf *contract.PreflightFailed
 	var fr *contract.Frozen
 	var mb *contract.MigrationBlocked
+	var un *contract.Untested
 	switch {
+	case errors.As(err, &un):
+		h.Step(ctx, deploymentID, "preflight", StepFailed, un.Message, nil)
 	case errors.As(err, &pf):
 		h.Step(ctx, deploymentID, "preflight", StepFailed, pf.Message, nil)
 	case errors.As(err, &fr):
@@ -412,6 +415,12 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	}
 	if req.ConfigOnly {
 		if err := configOnly(out); err != nil {
+			return out, err
+		}
+	}
+	// The tested-build gate last too: a plan shows everything else.
+	if kind == contract.KindDeploy && !req.ConfigOnly {
+		if err := h.testedGate(ctx, deploymentID, m, req.Environment, envCfg.Production, out, underLease); err != nil {
 			return out, err
 		}
 	}

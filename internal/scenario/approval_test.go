@@ -11,6 +11,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/localenv"
+	"github.com/slipway-deploy/slipway/internal/provenance"
 )
 
 // productionEnv is an embedded environment with staging and production
@@ -26,7 +27,13 @@ func productionEnv(t *testing.T) *localenv.Env {
 	}
 	t.Cleanup(func() { env.Stop(context.Background()) })
 	for _, v := range []string{"v1", "v2"} {
-		if _, err := env.Artifacts.Publish(context.Background(), "demo", v, release(t, v)); err != nil {
+		meta, err := env.Artifacts.Publish(context.Background(), "demo", v, release(t, v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Production takes only tested builds.
+		if err := env.Artifacts.PutProvenance(context.Background(), "demo", v, provenance.Record{Version: v, SHA256: meta.SHA256,
+			Tests: &provenance.Tests{Passed: true, Source: "the scenario's build"}}); err != nil {
 			t.Fatal(err)
 		}
 	}

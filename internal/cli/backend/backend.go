@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/appconfig"
+	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
@@ -103,6 +104,9 @@ type Artifacts interface {
 	Publish(ctx context.Context, app, version string, data []byte) (contract.Artifact, error)
 	// Fetch reads a published bundle's bytes (Stat gives a).
 	Fetch(ctx context.Context, a contract.Artifact) ([]byte, error)
+	// PutProvenance and Provenance keep a release's provenance record
+	// beside its bundle.
+	artifact.ProvenanceStore
 }
 
 // StartOptions shape Start.

@@ -28,7 +28,7 @@ import (
 // Refusals are the errors that end a deployment because something refused
 // it (a person's lock, a freeze, a newer push, a rejection), not because
 // it failed.
-var Refusals = []string{"LockHeld", "DeploymentInProgress", "Superseded", "Frozen", "Rejected", "MigrationBlocked"}
+var Refusals = []string{"LockHeld", "DeploymentInProgress", "Superseded", "Frozen", "Rejected", "MigrationBlocked", "Untested"}
 
 // Refused reports whether a failed deployment's error (and cause) is a
 // refusal.
@@ -79,6 +79,8 @@ func refusalHint(d ledger.Deployment) string {
 		return "deploy after the freeze, or add --override-freeze --reason \"why this cannot wait\""
 	case "Rejected":
 		return fmt.Sprintf("`slipway show %s` has who rejected it and why", d.ID)
+	case "Untested":
+		return fmt.Sprintf("publish %s from the build that tested it with its result (`slipway release publish FILE --version %s --tests-passed`, or --test-report FILE), or say require: none in the manifest", d.Version, d.Version)
 	}
 	return fmt.Sprintf("fix the migration, or allow it by name in the manifest's migrations.allow; `slipway plan --env %s --version %s` shows the findings", env, d.Version)
 }

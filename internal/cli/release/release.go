@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
 	"github.com/slipway-deploy/slipway/internal/cli/outcome"
 	"github.com/slipway-deploy/slipway/internal/manifest"
+	"github.com/slipway-deploy/slipway/internal/provenance"
 	"github.com/slipway-deploy/slipway/internal/trigger"
 )
 
@@ -51,6 +53,15 @@ type PublishOptions struct {
 	As         string
 	// Replace publishes over a version already published with other bytes.
 	Replace bool
+
+	// Provenance: the test result (TestsPassed, or TestReports read and
+	// summarised) and where the bundle was built from. Commit, Branch and
+	// BuildURL default to GitHub Actions' variables when they are set.
+	TestsPassed bool
+	TestReports []string
+	Commit      string
+	BuildURL    string
+	Getenv      func(string) string
 }
 
 // NewCmdRelease returns the release command and its subcommands. The run
@@ -131,10 +142,16 @@ func newCmdPublish(f *factory.Factory, runF func(*PublishOptions) error) *cobra.
 copy it into the embedded environment's artifact folder. Every stage verifies the checksum before it
 trusts the bundle. The bundle must be built for this app (its slipway.yaml says which).
 
+Provenance is recorded beside the bundle: the commit, the branch, the build URL (from GitHub
+Actions' variables when they are set, or --commit, --branch, --build-url), when it was published,
+and the test result it is given: --tests-passed, or --test-report FILE (JUnit XML or the output
+of go test -json; repeat for several), read and summarised. A manifest that says require: tested
+(the default for production) makes Preflight refuse a release whose record says no passing test.
+
 On AWS, --push-event then puts the slipway.git "Git Push" event on the default event bus, as CI does
 after a push: the push router deploys the commit to the environment its branch maps to.`,
-		Example: `  slipway release publish v2.tar.gz --version v2 --local
-  slipway release publish build.tar.gz --version "$GIT_SHA" --push-event --repository github.com/acme/shop --branch main`,
+		Example: `  slipway release publish v2.tar.gz --version v2 --local --tests-passed
+  slipway release publish build.tar.gz --version "$GIT_SHA" --test-report report.xml --push-event --repository github.com/acme/shop --branch main`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return factory.WithHint(factory.ExitUsage, fmt.Errorf("want one bundle file, got %d arguments", len(args)), "build one with `slipway release build`")
@@ -149,6 +166,9 @@ after a push: the push router deploys the commit to the environment its branch m
 			if err := artifact.ValidVersion(opts.Version); err != nil {
 				return factory.UsageError("%v", err)
 			}
+			if opts.TestsPassed && len(opts.TestReports) > 0 {
+				return factory.UsageError("--tests-passed and --test-report say the same thing: give the report (it is read and summarised), or --tests-passed alone")
+			}
 			if opts.PushEvent && (opts.Repository == "" || opts.Branch == "") {
 				return factory.UsageError("--push-event needs --repository and --branch (the push router maps them to an environment)")
 			}
@@ -161,7 +181,11 @@ after a push: the push router deploys the commit to the environment its branch m
 	cmd.Flags().StringVar(&opts.Version, "version", "", "the release's version (required)")
 	cmd.Flags().BoolVar(&opts.PushEvent, "push-event", false, "then put a slipway.git \"Git Push\" event on the default bus (AWS)")
 	cmd.Flags().StringVar(&opts.Repository, "repository", "", "with --push-event: the repository, as triggers.repositories names it")
-	cmd.Flags().StringVar(&opts.Branch, "branch", "", "with --push-event: the branch pushed to")
+	cmd.Flags().StringVar(&opts.Branch, "branch", "", "the branch it was built from (default $GITHUB_REF_NAME); with --push-event, the branch pushed to")
+	cmd.Flags().BoolVar(&opts.TestsPassed, "tests-passed", false, "record that the build's tests passed")
+	cmd.Flags().StringArrayVar(&opts.TestReports, "test-report", nil, "a test report to read and record (JUnit XML or go test -json output; repeatable)")
+	cmd.Flags().StringVar(&opts.Commit, "commit", "", "the commit it was built from (default $GITHUB_SHA; with --push-event, the version)")
+	cmd.Flags().StringVar(&opts.BuildURL, "build-url", "", "the build's URL (default the GitHub Actions run's)")
 	cmd.Flags().StringVar(&opts.As, "as", "", "with --push-event: who pushed (default: the AWS caller or $USER)")
 	cmd.Flags().BoolVar(&opts.Replace, "replace", false, "publish over a version already published with other bytes (hosts that have it install it again)")
 	return cmd
@@ -171,6 +195,12 @@ func publish(ctx context.Context, opts *PublishOptions) error {
 	data, err := os.ReadFile(opts.File)
 	if err != nil {
 		return factory.WithHint(factory.ExitUsage, fmt.Errorf("read bundle: %w", err), "build one with `slipway release build`")
+	}
+	// The test reports are read before anything is uploaded: a report
+	// that cannot be read publishes nothing.
+	tests, err := opts.tests()
+	if err != nil {
+		return err
 	}
 	// Check it opens and names this app before uploading it.
 	b0, err := bundle.Open(filepath.Base(opts.File), data, bundle.SHA256(data))
@@ -222,6 +252,14 @@ func publish(ctx context.Context, opts *PublishOptions) error {
 		verb = fmt.Sprintf("replaced (was sha256 %s)", existing.SHA256)
 	}
 	fmt.Fprintf(opts.IO.Out, "%s %s of %s: %s (sha256 %s)\n", verb, opts.Version, app, meta.URI, meta.SHA256)
+	rec := opts.provenance(ctx, b, meta.SHA256, tests)
+	if err := store.PutProvenance(ctx, app, opts.Version, rec); err != nil {
+		return outcome.Error(err)
+	}
+	fmt.Fprintf(opts.IO.Out, "recorded its provenance: %s\n", rec.Line())
+	if rec.Tests == nil || !rec.Tests.Passed {
+		fmt.Fprintf(opts.IO.Out, "note: environments whose manifest requires tested builds (require: tested, the default for production) will refuse it\n")
+	}
 	if !opts.PushEvent {
 		fmt.Fprintf(opts.IO.Out, "deploy it with: %s\n", factory.Command(opts.TargetFlags, "deploy --env ENV --version "+opts.Version))
 		return nil
@@ -249,3 +287,42 @@ func releaseVersion(b *bundle.Bundle) string {
 }
 
 func fsRead(b *bundle.Bundle, name string) ([]byte, error) { return fs.ReadFile(b.FS(), name) }
+
+// tests is the test result the publish is given: --tests-passed, or the
+// reports read and summarised; nil when neither.
+func (opts *PublishOptions) tests() (*provenance.Tests, error) {
+	switch {
+	case opts.TestsPassed:
+		return &provenance.Tests{Passed: true, Source: "--tests-passed"}, nil
+	case len(opts.TestReports) > 0:
+		t, err := provenance.ReadReports(opts.TestReports)
+		if err != nil {
+			return nil, factory.WithHint(factory.ExitUsage, err, "--test-report takes JUnit XML or the output of go test -json")
+		}
+		return t, nil
+	}
+	return nil, nil
+}
+
+// provenance builds the record of this publish.
+func (opts *PublishOptions) provenance(ctx context.Context, b backend.Backend, sum string, tests *provenance.Tests) provenance.Record {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	rec := provenance.Record{Version: opts.Version, SHA256: sum, BuiltAt: time.Now().UTC(), Tests: tests,
+		Commit: opts.Commit, Branch: opts.Branch, BuildURL: opts.BuildURL, PublishedBy: backend.Who(ctx, b, opts.As)}
+	if rec.Commit == "" {
+		rec.Commit = getenv("GITHUB_SHA")
+	}
+	if rec.Commit == "" && opts.PushEvent {
+		rec.Commit = opts.Version
+	}
+	if rec.Branch == "" {
+		rec.Branch = getenv("GITHUB_REF_NAME")
+	}
+	if rec.BuildURL == "" && getenv("GITHUB_RUN_ID") != "" {
+		rec.BuildURL = strings.TrimSuffix(getenv("GITHUB_SERVER_URL"), "/") + "/" + getenv("GITHUB_REPOSITORY") + "/actions/runs/" + getenv("GITHUB_RUN_ID")
+	}
+	return rec
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/ledger/sqlite"
+	"github.com/slipway-deploy/slipway/internal/provenance"
 	"github.com/slipway-deploy/slipway/internal/report"
 	"github.com/slipway-deploy/slipway/internal/trigger"
 )
@@ -43,6 +44,8 @@ type Fake struct {
 	Resumed   []ledger.Approval
 	Pushed    []trigger.GitPush
 	Published map[string][]byte
+	// Provenance are the records published with them, by version.
+	Provenance map[string]provenance.Record
 }
 
 // Started is one Start call.
@@ -65,7 +68,7 @@ func New(t testing.TB) *Fake {
 	t.Cleanup(func() { s.Close() })
 	return &Fake{
 		Cfg:   &config.Config{App: "shop", Environments: map[string]config.Environment{"staging": {}, "production": {Production: true}}},
-		Store: s, Who: "ada", Published: map[string][]byte{},
+		Store: s, Who: "ada", Published: map[string][]byte{}, Provenance: map[string]provenance.Record{},
 	}
 }
 
@@ -115,6 +118,22 @@ func (a fakeArtifacts) Fetch(_ context.Context, m contract.Artifact) ([]byte, er
 		}
 	}
 	return nil, fmt.Errorf("%s is not in the test store", m.URI)
+}
+
+func (a fakeArtifacts) PutProvenance(_ context.Context, _, version string, r provenance.Record) error {
+	a.f.mu.Lock()
+	defer a.f.mu.Unlock()
+	a.f.Provenance[version] = r
+	return nil
+}
+
+func (a fakeArtifacts) Provenance(_ context.Context, _, version string) (*provenance.Record, error) {
+	a.f.mu.Lock()
+	defer a.f.mu.Unlock()
+	if r, ok := a.f.Provenance[version]; ok {
+		return &r, nil
+	}
+	return nil, nil
 }
 
 // Start records the call and runs StartFunc.
