@@ -2,6 +2,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -35,6 +37,9 @@ func handler(env *lambdaenv.Env) (*pipeline.Record, error) {
 		Notifier:  &notify.SNS{Client: sns.NewFromConfig(env.AWS), TopicARN: env.Get(lambdaenv.TopicARN)},
 		Artifacts: &artifact.S3{Client: s3.NewFromConfig(env.AWS), Bucket: env.Get(lambdaenv.ArtifactBucket)},
 		Snapshots: restoreProcedures,
+		// Embedded-metric-format lines: CloudWatch Logs turns the
+		// function's stdout into the Slipway metrics the dashboard shows.
+		Metrics: os.Stdout,
 	}}, nil
 }
 

@@ -144,6 +144,7 @@ func New(scope constructs.Construct, cfg *Config, repo *Repo) (*Stack, error) {
 	s.webhook()
 	s.githubActions()
 	s.stateMachines()
+	s.dashboard()
 	s.rules()
 	s.instancePolicy()
 	s.configKey()

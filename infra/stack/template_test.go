@@ -63,8 +63,11 @@ func TestResourceCounts(t *testing.T) {
 		// the lifecycle function).
 		"AWS::SQS::Queue":                1,
 		"AWS::SQS::QueuePolicy":          1,
-		"AWS::CloudWatch::Alarm":         1,
+		"AWS::CloudWatch::Alarm":         2,
 		"AWS::Lambda::EventInvokeConfig": 4,
+		// The delivery dashboard and the failed-rollback alarm (a second
+		// alarm).
+		"AWS::CloudWatch::Dashboard": 1,
 	}
 	for typ, n := range counts {
 		must(t, typ, func() { s.assertion.ResourceCountIs(jsii.String(typ), jsii.Number(float64(n))) })
@@ -215,6 +218,7 @@ func TestNotifications(t *testing.T) {
 	}
 	want := []string{
 		"[sns:Publish] [<Notifications>] map[ArnEquals:map[aws:SourceArn:<DeadLettersAlarm.Arn>]]",
+		"[sns:Publish] [<Notifications>] map[ArnEquals:map[aws:SourceArn:<RollbackFailedAlarm.Arn>]]",
 		"[sns:Publish] [<Notifications>] map[ArnEquals:map[aws:SourceArn:<ExecutionStatus.Arn>]]",
 	}
 	if fmt.Sprint(publishers) != fmt.Sprint(want) {

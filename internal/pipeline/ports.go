@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"io"
 	"database/sql"
 	"log/slog"
 	"time"
@@ -134,6 +135,10 @@ type Deps struct {
 	// SettleWait bounds how long closing an unfinished deployment waits for
 	// its host commands that are still running, and for the observation.
 	SettleWait time.Duration
+	// Metrics, when set, receives one CloudWatch embedded-metric-format
+	// line per deployment Record closes (Record's emitMetrics): on AWS the
+	// record function's stdout, which CloudWatch Logs turns into metrics.
+	Metrics io.Writer
 
 	bundles bundleCache
 }

@@ -53,7 +53,8 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 	now := h.Time()
 	inputs := h.reportInputs(ctx, st)
 	var rep *report.Report
-	_, err = h.Ledger.UpdateDeployment(ctx, st.DeploymentID, func(d *ledger.Deployment) error {
+	var final ledger.Deployment
+	final, err = h.Ledger.UpdateDeployment(ctx, st.DeploymentID, func(d *ledger.Deployment) error {
 		d.Status, d.FinishedAt, d.Error, d.Cause, d.Summary = out.Status, now, out.Error, out.Cause, out.Summary
 		d.Observed = st.Observation
 		if out.Status == contract.StatusSucceeded && st.Preflight != nil {
@@ -74,9 +75,14 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 		rep = inputs.build(st, d, out, now)
 		d.Report = rep.Stored()
 		err = h.Ledger.PutDeployment(ctx, d)
+		final = d
 	}
 	if err != nil {
 		return out, &contract.TransientError{Message: err.Error()}
+	}
+	if h.Metrics != nil {
+		steps, _ := h.Ledger.Steps(ctx, st.DeploymentID)
+		h.emitMetrics(final, rep, steps, now)
 	}
 	// A rollback execution that put the environment back completes the
 	// deployment it undid: that record keeps its own status (what happened
