@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"io"
 	"database/sql"
+	"io"
 	"log/slog"
 	"time"
 
