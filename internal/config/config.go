@@ -55,6 +55,11 @@ type Environment struct {
 	// environment). When set, each wave is taken out of service, drained,
 	// deployed and put back (see internal/traffic).
 	TargetGroups []string `json:"target_groups,omitempty"`
+	// Endpoint is the URL that serves the environment through its load
+	// balancer (https://the-alb-dns-name on AWS; the embedded balancer's
+	// http://127.0.0.1:PORT, set by local init). The manifest's smoke
+	// checks run through it after the last wave.
+	Endpoint string `json:"endpoint,omitempty"`
 	// AutoScalingGroups are the Auto Scaling groups whose instances belong
 	// to the environment. A launch lifecycle hook on each puts a new
 	// instance into service only once it runs the environment's release

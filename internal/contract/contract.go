@@ -271,6 +271,10 @@ type PreflightOutput struct {
 	// Config is the configuration this deployment activates: references
 	// and fingerprints, never values. Nil when the manifest declares none.
 	Config *ConfigPrint `json:"config,omitempty"`
+	// SmokeEndpoint is the environment's load balancer URL when the
+	// release has smoke checks: they run through it after the last wave
+	// (the SmokeBalancer state). Empty otherwise.
+	SmokeEndpoint string `json:"smoke_endpoint,omitempty"`
 }
 
 // ConfigPrint is a deployment's configuration as it may travel and be
@@ -310,6 +314,29 @@ type HealthSpec struct {
 	Successes       int    `json:"successes"`
 	IntervalSeconds int    `json:"interval_seconds"`
 	MaxAttempts     int    `json:"max_attempts"`
+	// Smoke are the manifest's smoke checks, run once the instances are
+	// healthy (and through the load balancer after the last wave).
+	Smoke []SmokeCheck `json:"smoke,omitempty"`
+	// Redact references the configuration's secret values (ssm:/x,
+	// secret:y#k, never a value): the health function resolves them and
+	// cuts them out of what a smoke check records.
+	Redact []string `json:"redact,omitempty"`
+}
+
+// SmokeCheck is one smoke check as it runs (manifest.SmokeCheck with its
+// defaults filled in).
+type SmokeCheck struct {
+	Name         string            `json:"name"`
+	Method       string            `json:"method"`
+	Path         string            `json:"path"`
+	Headers      map[string]string `json:"headers,omitempty"`
+	Body         string            `json:"body,omitempty"`
+	ExpectStatus int               `json:"expect_status"`
+	BodyContains string            `json:"body_contains,omitempty"`
+	// JSON maps a dotted path into the answer's JSON body to the value
+	// expected there.
+	JSON         map[string]json.RawMessage `json:"json,omitempty"`
+	MaxLatencyMS int                        `json:"max_latency_ms"`
 }
 
 // BakeSpec is the window after the last wave in which alarms roll back.
@@ -617,6 +644,9 @@ type SchemaObservation struct {
 const (
 	HealthProbe  = "probe"
 	HealthAlarms = "alarms"
+	// HealthSmoke runs the smoke checks through the load balancer's
+	// Endpoint (after the last wave).
+	HealthSmoke = "smoke"
 
 	ProbeHealthy = "HEALTHY"
 	ProbePending = "PENDING"
@@ -643,6 +673,9 @@ type HealthInput struct {
 	ExpectedVersion string        `json:"expected_version,omitempty"`
 	Health          HealthSpec    `json:"health"`
 	Previous        *HealthOutput `json:"previous,omitempty"`
+
+	// smoke
+	Endpoint string `json:"endpoint,omitempty"`
 
 	// alarms
 	StartedAt       string `json:"started_at,omitempty"`

@@ -114,6 +114,14 @@ type HealthCheckFailed struct {
 
 func (e *HealthCheckFailed) Error() string { return e.Message }
 
+// SmokeCheckFailed means a smoke check of the manifest failed on an
+// instance of a wave, or through the load balancer after the last wave.
+type SmokeCheckFailed struct {
+	Message string `json:"message"`
+}
+
+func (e *SmokeCheckFailed) Error() string { return e.Message }
+
 // AlarmFired means a watched CloudWatch alarm was in ALARM during a wave or
 // the bake window.
 type AlarmFired struct {
@@ -157,6 +165,7 @@ var ErrorNames = []string{
 	"MigrationFailed",
 	"DeployFailed",
 	"HealthCheckFailed",
+	"SmokeCheckFailed",
 	"AlarmFired",
 	"RollbackFailed",
 	"FleetMismatch",

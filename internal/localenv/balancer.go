@@ -31,8 +31,8 @@ func hasBalancer(root string) bool {
 // startBalancer starts the balancer of root and puts each environment
 // behind it: a target group named after the environment with every
 // instance registered, and a listener of the same name forwarding to it.
-// It sets each environment's TargetGroups in cfg.
-func startBalancer(ctx context.Context, root string, envs []string, instances func(env string) ([]traffic.Target, error), setGroups func(env string, groups []string)) error {
+// It sets each environment's TargetGroups and Endpoint in cfg.
+func startBalancer(ctx context.Context, root string, envs []string, instances func(env string) ([]traffic.Target, error), setGroups func(env string, groups []string, endpoint string)) error {
 	c, err := balancer.Start(ctx, balancerDir(root))
 	if err != nil {
 		return err
@@ -51,7 +51,11 @@ func startBalancer(ctx context.Context, root string, envs []string, instances fu
 		if _, err := c.CreateListener(ctx, env, 0, map[string]int{env: 100}); err != nil {
 			return err
 		}
-		setGroups(env, []string{env})
+		endpoint, err := c.Endpoint(ctx, env)
+		if err != nil {
+			return err
+		}
+		setGroups(env, []string{env}, endpoint)
 	}
 	return nil
 }

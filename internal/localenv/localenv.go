@@ -189,9 +189,9 @@ func Init(root string, opts Options) (_ *Env, err error) {
 			}
 			return targetsOf(addrs)
 		}
-		setGroups := func(env string, groups []string) {
+		setGroups := func(env string, groups []string, endpoint string) {
 			c := cfg.Environments[env]
-			c.TargetGroups = groups
+			c.TargetGroups, c.Endpoint = groups, endpoint
 			cfg.Environments[env] = c
 		}
 		if opts.BlueGreen {

@@ -43,6 +43,9 @@ type Manifest struct {
 	// Config declares every environment variable the app reads, with its
 	// value per environment (see Variable).
 	Config map[string]Variable `yaml:"config"`
+	// Smoke are the HTTP checks of the app's critical paths run after the
+	// health check (see SmokeCheck).
+	Smoke []SmokeCheck `yaml:"smoke"`
 }
 
 // Service says how a release runs on a host.
@@ -465,6 +468,7 @@ func (m *Manifest) setDefaults() {
 	if m.KeepReleases == 0 {
 		m.KeepReleases = 5
 	}
+	m.setSmokeDefaults()
 }
 
 func (m *Manifest) validate() []problem {
@@ -544,6 +548,7 @@ func (m *Manifest) validate() []problem {
 	}
 	errs = append(errs, m.Freeze.validate()...)
 	errs = append(errs, m.validateConfig()...)
+	errs = append(errs, m.validateSmoke()...)
 	return errs
 }
 

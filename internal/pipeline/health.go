@@ -34,8 +34,10 @@ func (h *Health) Handle(ctx context.Context, in contract.HealthInput) (contract.
 		return h.probe(ctx, in)
 	case contract.HealthAlarms:
 		return h.alarms(ctx, in)
+	case contract.HealthSmoke:
+		return h.smokeBalancer(ctx, in)
 	}
-	return contract.HealthOutput{}, fmt.Errorf("health: unknown action %q (probe or alarms)", in.Action)
+	return contract.HealthOutput{}, fmt.Errorf("health: unknown action %q (probe, alarms or smoke)", in.Action)
 }
 
 func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {
@@ -103,12 +105,26 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 	if err := h.checkAlarms(ctx, in.DeploymentID, stage, in.Alarms); err != nil {
 		return out, err
 	}
-	out.Status = contract.ProbeHealthy
 	what := fmt.Sprintf("wave %d", in.Wave+1)
 	if in.Wave < 0 {
 		what = "rolled back instances"
 	}
 	h.Step(ctx, in.DeploymentID, stage, StepOK, fmt.Sprintf("%s: %s %s %s, %d healthy answers in a row", what, Count(len(instances), "instance"), serveVerb(len(instances)), in.ExpectedVersion, out.Consecutive), results)
+	// The smoke checks run once the wave is healthy, on the wave's own
+	// instances (the earlier waves' passed theirs), once: a failure is
+	// the release's answer, not a process still starting.
+	if in.Wave >= 0 && len(in.Health.Smoke) > 0 {
+		addrs := map[string]string{}
+		for _, inst := range instances {
+			addrs[inst.ID] = inst.Address
+		}
+		results, failed := h.smokeAll(ctx, in.Health, h.instanceTargets(addrs, in.InstanceIDs))
+		if len(failed) > 0 {
+			return out, h.smokeFailure(ctx, in.DeploymentID, stage, what, results, failed)
+		}
+		h.Step(ctx, in.DeploymentID, stage, StepOK, fmt.Sprintf("%s: %s passed on %s", what, Count(len(in.Health.Smoke), "smoke check"), Count(len(in.InstanceIDs), "instance")), results)
+	}
+	out.Status = contract.ProbeHealthy
 	return out, nil
 }
 

@@ -3,14 +3,17 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/bundle"
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -394,12 +397,19 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	}
 	out.PollSeconds = seconds(m.Rollout.PollInterval.Duration)
 	out.Health = healthSpec(m)
+	if kind == contract.KindDeploy && len(out.Health.Smoke) > 0 {
+		out.Health.Redact = secretRefs(m, req.Environment)
+		out.SmokeEndpoint = envCfg.Endpoint
+	} else {
+		out.Health.Smoke = nil
+	}
 	out.Bake = contract.BakeSpec{Seconds: seconds(bake.Duration.Duration), IntervalSeconds: min(seconds(bake.Duration.Duration), seconds(bake.Interval.Duration))}
 	out.Alarms = alarms
 	out.LockTTLSeconds = contract.LeaseSeconds
 	out.LeaseWaitSeconds = seconds(cmp.Or(m.Rollout.LeaseWait.Duration, DefaultLeaseWait))
 	out.LockPollSeconds = LockPollSeconds
 	out.RollbackHealth = out.Health
+	out.RollbackHealth.Smoke, out.RollbackHealth.Redact = nil, nil
 	// The configuration last, so that a plan shows everything else even
 	// when a variable is missing.
 	if kind == contract.KindDeploy {
@@ -427,7 +437,10 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	if underLease {
 		out.Resolved = true
 		if kind == contract.KindDeploy && out.PreviousVersion != "" && out.PreviousVersion != out.Version {
-			out.RollbackHealth = h.healthOf(ctx, deploymentID, req.App, out.PreviousVersion, out.Health)
+			out.RollbackHealth = h.healthOf(ctx, deploymentID, req.App, out.PreviousVersion, out.RollbackHealth)
+			// A rollback is verified by its health check; the smoke checks
+			// gate a deployment's waves.
+			out.RollbackHealth.Smoke = nil
 		}
 	}
 	return out, nil
@@ -490,7 +503,43 @@ func healthSpec(m *manifest.Manifest) contract.HealthSpec {
 		Path: m.Health.Path, ExpectStatus: m.Health.ExpectStatus, Successes: m.Health.Successes,
 		IntervalSeconds: seconds(m.Health.Interval.Duration),
 		MaxAttempts:     int(math.Ceil(m.Health.Timeout.Seconds() / m.Health.Interval.Seconds())),
+		Smoke:           smokeChecks(m),
 	}
+}
+
+// smokeChecks turns the manifest's smoke checks into the form they run in.
+func smokeChecks(m *manifest.Manifest) []contract.SmokeCheck {
+	var out []contract.SmokeCheck
+	for _, c := range m.Smoke {
+		sc := contract.SmokeCheck{Name: c.Name, Method: c.Method, Path: c.Path, Headers: c.Headers, Body: c.Body,
+			ExpectStatus: c.ExpectStatus, BodyContains: c.BodyContains, MaxLatencyMS: int(c.MaxLatency.Milliseconds())}
+		for p, v := range c.JSON {
+			b, err := json.Marshal(v)
+			if err != nil {
+				// Parse read it from YAML; a value that does not turn
+				// into JSON (a map with non-string keys) never matches.
+				b = []byte(strconv.Quote(fmt.Sprint(v)))
+			}
+			if sc.JSON == nil {
+				sc.JSON = map[string]json.RawMessage{}
+			}
+			sc.JSON[p] = b
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+// secretRefs lists the references of env's secret configuration values,
+// for the health function to redact what smoke checks record.
+func secretRefs(m *manifest.Manifest, env string) []string {
+	var refs []string
+	for _, e := range appconfig.Entries(m, env) {
+		if e.Secret && e.State != manifest.SourceMissing && e.Ref.Kind != manifest.RefLiteral {
+			refs = append(refs, e.Ref.String())
+		}
+	}
+	return refs
 }
 
 func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
