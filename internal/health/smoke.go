@@ -41,13 +41,14 @@ const AnswerShown = 300
 type Redactor func(string) string
 
 // Smoke runs check against baseURL (http://host:port) and judges the
-// answer. Secret values are cut out of the request and the answer it
-// records by redact (nil: none known).
+// answer. What it records of the answer's body (the answer, and the values
+// found at the JSON paths) goes through redact first (nil: no secret
+// known); the request and the expectation come from the manifest.
 func (p *Prober) Smoke(ctx context.Context, target, baseURL string, c contract.SmokeCheck, redact Redactor) SmokeResult {
 	if redact == nil {
 		redact = func(s string) string { return s }
 	}
-	r := SmokeResult{Check: c.Name, Target: target, Request: redact(c.Method + " " + baseURL + c.Path), Expect: Expectation(c)}
+	r := SmokeResult{Check: c.Name, Target: target, Request: c.Method + " " + baseURL + c.Path, Expect: Expectation(c)}
 	limit := time.Duration(c.MaxLatencyMS) * time.Millisecond
 	// The request may take a little longer than the ceiling, so that a
 	// slow answer is reported as slow (with its latency), not as none.
@@ -59,7 +60,7 @@ func (p *Prober) Smoke(ctx context.Context, target, baseURL string, c contract.S
 	}
 	req, err := http.NewRequestWithContext(rctx, c.Method, baseURL+c.Path, body)
 	if err != nil {
-		r.Problem = redact(err.Error())
+		r.Problem = err.Error()
 		return r
 	}
 	req.Header.Set("User-Agent", "slipway-smoke")
@@ -70,7 +71,7 @@ func (p *Prober) Smoke(ctx context.Context, target, baseURL string, c contract.S
 	resp, err := p.Client.Do(req)
 	if err != nil {
 		r.LatencyMS = time.Since(start).Milliseconds()
-		r.Problem = redact(fmt.Sprintf("no answer: %v", err))
+		r.Problem = fmt.Sprintf("no answer: %v", err)
 		return r
 	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -85,14 +86,16 @@ func (p *Prober) Smoke(ctx context.Context, target, baseURL string, c contract.S
 		problems = append(problems, fmt.Sprintf("status %d, want %d", r.Status, c.ExpectStatus))
 	}
 	if c.BodyContains != "" && !bytes.Contains(data, []byte(c.BodyContains)) {
-		problems = append(problems, fmt.Sprintf("the body does not contain %q", redact(c.BodyContains)))
+		problems = append(problems, fmt.Sprintf("the body does not contain %q", c.BodyContains))
 	}
-	problems = append(problems, JSONMismatches(data, c.JSON)...)
+	if m := JSONMismatches(data, c.JSON); len(m) > 0 {
+		problems = append(problems, Cut([]byte(redact(strings.Join(m, "; "))), AnswerShown))
+	}
 	if limit > 0 && latency > limit {
 		problems = append(problems, fmt.Sprintf("answered in %s, over the ceiling of %s", latency.Round(time.Millisecond), limit))
 	}
 	r.OK = len(problems) == 0
-	r.Problem = Cut([]byte(redact(strings.Join(problems, "; "))), 2*AnswerShown)
+	r.Problem = strings.Join(problems, "; ")
 	return r
 }
 
@@ -173,6 +176,12 @@ func Cut(b []byte, n int) string {
 		return string(b)
 	}
 	return strings.ToValidUTF8(string(b[:n]), "") + "…"
+}
+
+// Withheld is a Redactor for when the secret values are not known: it
+// records nothing of an answer.
+func Withheld(string) string {
+	return "[withheld: the configuration's secret values could not be read to redact it]"
 }
 
 // NewRedactor replaces each secret value (longer than 3 bytes, so that a

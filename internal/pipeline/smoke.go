@@ -67,33 +67,35 @@ func (h *Health) smokeAll(ctx context.Context, spec contract.HealthSpec, targets
 }
 
 // redactor resolves the configuration's secret values so that smoke
-// results never record them. A value that cannot be read cannot leak
-// through the answer of this process, but the app may hold it: the
-// failure to read is logged, and what could be read is redacted.
+// results never record them. When one cannot be read (or no configuration
+// store is configured), nothing of the answers is recorded.
 func (h *Health) redactor(ctx context.Context, refs []string) health.Redactor {
-	if len(refs) == 0 || h.ConfigStore == nil {
+	if len(refs) == 0 {
 		return nil
+	}
+	if h.ConfigStore == nil {
+		return health.Withheld
 	}
 	vals := map[string]string{}
 	for _, ref := range refs {
 		r, err := manifest.ParseRef(ref)
 		if err != nil {
-			continue
+			return health.Withheld
 		}
 		var v string
 		switch r.Kind {
 		case manifest.RefSSM:
 			sv, err := h.ConfigStore.Parameter(ctx, r.Name)
 			if err != nil {
-				h.Logger().Warn("smoke: a secret to redact could not be read", "ref", ref, "err", err)
-				continue
+				h.Logger().Warn("smoke: a secret to redact could not be read: the answers are not recorded", "ref", ref, "err", err)
+				return health.Withheld
 			}
 			v = sv.Reveal()
 		case manifest.RefSecret:
 			sv, err := h.ConfigStore.Secret(ctx, r.Name)
 			if err != nil {
-				h.Logger().Warn("smoke: a secret to redact could not be read", "ref", ref, "err", err)
-				continue
+				h.Logger().Warn("smoke: a secret to redact could not be read: the answers are not recorded", "ref", ref, "err", err)
+				return health.Withheld
 			}
 			v = sv.Reveal()
 			// The whole secret and, for a JSON object, each of its string

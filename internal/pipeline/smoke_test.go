@@ -44,12 +44,15 @@ func TestSmokeChecks(t *testing.T) {
 		name      string
 		action    string
 		endpoint  string
+		noStore   bool // no configuration store: the secrets are unknown
 		wantErr   string
 		wantInMsg []string
 	}{
 		{name: "every instance passes", action: contract.HealthProbe, wantInMsg: []string{"wave 1: 1 smoke check passed on 2 instances"}},
 		{name: "one instance fails", action: contract.HealthProbe, wantErr: "SmokeCheckFailed",
 			wantInMsg: []string{`wave 1: 1 smoke check of 2 failed: "orders" on b: GET ` + leaky.URL + `/api/orders answered HTTP 500`, `[redacted secret:demo/staging/token]`, `expected status 200, status = "ok", within 2s (status 500, want 200; status = "error", want "ok")`}},
+		{name: "secrets unknown: the answer is withheld", action: contract.HealthProbe, noStore: true, wantErr: "SmokeCheckFailed",
+			wantInMsg: []string{`answered HTTP 500 in `, `"[withheld: the configuration's secret values could not be read to redact it]"; expected status 200`}},
 		{name: "through the load balancer", action: contract.HealthSmoke, endpoint: good.URL + "/", wantInMsg: []string{"through the load balancer " + good.URL + "/: 1 smoke check passed"}},
 		{name: "through a failing load balancer", action: contract.HealthSmoke, endpoint: leaky.URL, wantErr: "SmokeCheckFailed",
 			wantInMsg: []string{`through the load balancer ` + leaky.URL + `: 1 smoke check of 1 failed: "orders" on load balancer`}},
@@ -64,7 +67,9 @@ func TestSmokeChecks(t *testing.T) {
 			d, led := deps(t, f)
 			d.Prober = &pipelinetest.Prober{}
 			d.Alarms = &pipelinetest.Alarms{}
-			d.ConfigStore = &appconfig.File{Secrets: file}
+			if !tt.noStore {
+				d.ConfigStore = &appconfig.File{Secrets: file}
+			}
 			h := &pipeline.Health{Deps: d}
 			in := contract.HealthInput{Action: tt.action, DeploymentID: "dep-1", App: "demo", Environment: "staging",
 				InstanceIDs: []string{"a", "b"}, Waves: [][]string{{"a", "b"}}, ExpectedVersion: "v2", Health: spec, Endpoint: tt.endpoint}
