@@ -117,10 +117,11 @@ func TestHostScriptWithoutApp(t *testing.T) {
 		},
 		{
 			name: "status of an empty root", args: []string{"status"},
-			hostEnv:    "# comment\n\nexport PORT='8080'\nnot a setting\n",
+			hostEnv:    "# comment\n\nexport PORT='8080'\nnot a setting\nSLIPWAY_SIMULATE_DISK_FREE_KB=1024\nSLIPWAY_SIMULATE_INODES_FREE=99\nSLIPWAY_SIMULATE_MEM_AVAILABLE_KB=2048\n",
 			wantStderr: "ignoring line without '='",
 			wantReport: map[string]any{"action": "status", "current": "", "previous": "", "releases": []any{}, "root": "ROOT",
-				"sha256": "", "config": "", "serving": "", "healthy": false, "health": "no release is current", "busy": false},
+				"sha256": "", "config": "", "serving": "", "healthy": false, "health": "no release is current", "busy": false,
+				"disk_free_kb": 1024.0, "inodes_free": 99.0, "mem_available_kb": 2048.0},
 		},
 		{
 			name: "prune an empty root", args: []string{"prune"},

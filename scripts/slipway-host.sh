@@ -37,7 +37,8 @@
 #       Without it, VERSION runs with the configuration it last ran with.
 #   slipway-host.sh status
 #       Print {"action":"status","current":..,"previous":..,"releases":[..],"root":..,
-#       "sha256":..,"config":..,"serving":..,"healthy":..,"health":..,"busy":..}.
+#       "sha256":..,"config":..,"serving":..,"healthy":..,"health":..,"busy":..,
+#       "disk_free_kb":..,"inodes_free":..,"mem_available_kb":..}.
 #       "releases" lists the complete releases by install time, oldest first;
 #       "sha256" is the current release's artifact checksum; "config" the
 #       fingerprint of the configuration it runs with ("" for none); "serving" is the
@@ -46,7 +47,9 @@
 #       the expected status with the current version, "health" what was wrong.
 #       Status waits for a running activate or rollback to finish (up to
 #       SLIPWAY_STATUS_WAIT seconds, 90) so that it reports a settled host;
-#       if it cannot, it reports "busy":true.
+#       if it cannot, it reports "busy":true. "disk_free_kb" and
+#       "inodes_free" are what the file system of $SLIPWAY_ROOT has free,
+#       "mem_available_kb" the host's MemAvailable; null when unknown.
 #   slipway-host.sh prune [KEEP]
 #       Keep the KEEP (default $SLIPWAY_KEEP, 5; at least 2) most recently
 #       installed releases; never remove `current` or `previous`. A
@@ -83,6 +86,11 @@
 #                         its requests in flight after SIGTERM (10)
 #   SLIPWAY_HOST_ENV      path of the host settings file ($SLIPWAY_ROOT/host.env)
 #   SLIPWAY_DEPLOYMENT_ID recorded in history (optional)
+#   SLIPWAY_SIMULATE_DISK_FREE_KB, SLIPWAY_SIMULATE_INODES_FREE,
+#   SLIPWAY_SIMULATE_MEM_AVAILABLE_KB  what status reports as the release
+#                         volume's free disk (KiB) and inodes and the host's
+#                         available memory (KiB) instead of measuring them:
+#                         for tests (a host short of disk), never in production
 #   SLIPWAY_CONFIG_RESOLVER  the program that resolves a release's
 #                         configuration on the host (cmd/slipway-env; the SSM
 #                         document and the embedded fleet set it):
@@ -933,10 +941,25 @@ cmd_status() {
 	if [ "$busy" = true ]; then
 		problem="another slipway-host.sh run kept $ROOT/.lock for ${SLIPWAY_STATUS_WAIT:-90}s${problem:+; }$problem"
 	fi
-	printf '{"action":"status","current":%s,"previous":%s,"releases":%s,"root":%s,"sha256":%s,"config":%s,"serving":%s,"healthy":%s,"health":%s,"busy":%s}\n' \
+	printf '{"action":"status","current":%s,"previous":%s,"releases":%s,"root":%s,"sha256":%s,"config":%s,"serving":%s,"healthy":%s,"health":%s,"busy":%s,"disk_free_kb":%s,"inodes_free":%s,"mem_available_kb":%s}\n' \
 		"$(json_str "$cur")" "$(json_str "$(read_previous)")" \
 		"$(json_list "$(releases)")" "$(json_str "$ROOT")" "$(json_str "$sum")" "$(json_str "$conf")" \
-		"$(json_str "$serving")" "$healthy" "$(json_str "$problem")" "$busy"
+		"$(json_str "$serving")" "$healthy" "$(json_str "$problem")" "$busy" \
+		"$(free_figure "${SLIPWAY_SIMULATE_DISK_FREE_KB:-}" "$(df -Pk "$ROOT" 2>/dev/null | awk 'NR == 2 { print $4 }')")" \
+		"$(free_figure "${SLIPWAY_SIMULATE_INODES_FREE:-}" "$(df -Pi "$ROOT" 2>/dev/null | awk 'NR == 2 && $2 > 0 { print $4 }')")" \
+		"$(free_figure "${SLIPWAY_SIMULATE_MEM_AVAILABLE_KB:-}" "$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo 2>/dev/null)")"
+}
+
+# free_figure prints $1 (a host setting that simulates the figure, for
+# tests) or else $2 (what the host measured), when it is a number, and
+# null otherwise (the host cannot tell: a file system without an inode
+# limit, no /proc/meminfo).
+free_figure() {
+	figure=${1:-$2}
+	case $figure in
+	'' | *[!0-9]*) printf null ;;
+	*) printf '%s' "$figure" ;;
+	esac
 }
 
 # prune_releases removes the oldest complete releases until at most KEEP

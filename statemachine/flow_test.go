@@ -45,6 +45,23 @@ type stubs struct {
 	// (action, wave number from 1), "rollback b,c", "probe b,c", ...
 	rollbackLog []string
 	byWave      bool
+	// validation makes Preflight ask for the hosts' resources check and
+	// the smoke checks through the load balancer.
+	validation bool
+}
+
+func (s *stubs) hostFloor() *contract.HostFloor {
+	if !s.validation {
+		return nil
+	}
+	return &contract.HostFloor{DiskKB: 1024}
+}
+
+func (s *stubs) smokeEndpoint() string {
+	if !s.validation {
+		return ""
+	}
+	return "http://lb"
 }
 
 func (s *stubs) err(state string) error {
@@ -78,7 +95,8 @@ func (s *stubs) handlers() asl.Handlers {
 			Instances: []string{"a", "b", "c"}, Tags: map[string]string{"app": "demo"}, RequireOnHosts: "v1", Waves: [][]string{{"a"}, {"b", "c"}}, WaveCount: 2, PollSeconds: 5,
 			Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 5},
 			Bake:   contract.BakeSpec{Seconds: 60, IntervalSeconds: 30}, Alarms: []string{"x"},
-			Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}}, LockTTLSeconds: 60, ApprovalRequired: s.approval, Traffic: s.traffic}, nil
+			Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}}, LockTTLSeconds: 60, ApprovalRequired: s.approval, Traffic: s.traffic,
+			HostFloor: s.hostFloor(), SmokeEndpoint: s.smokeEndpoint()}, nil
 	})
 	reg("approval", func(ctx context.Context, in contract.ApprovalInput) (struct{}, error) {
 		if in.Token == "" || in.InstanceCount != 3 || in.Version != "v2" {
@@ -119,6 +137,13 @@ func (s *stubs) handlers() asl.Handlers {
 			return contract.DeployOutput{CommandID: "status", Status: "InProgress", Total: len(in.InstanceIDs)}, s.err("SendHostCheck")
 		case "hosts-poll":
 			return contract.DeployOutput{CommandID: "status", Status: "Success", Total: len(in.InstanceIDs)}, s.err("CheckHosts")
+		case "resources":
+			return contract.DeployOutput{CommandID: "res", Status: "InProgress", Total: len(in.InstanceIDs)}, s.err("SendResourceCheck")
+		case "resources-poll":
+			if in.HostFloor == nil || in.HostFloor.DiskKB != 1024 || in.CommandID != "res" {
+				return contract.DeployOutput{}, fmt.Errorf("CheckResources without the floor or the command: %+v", in)
+			}
+			return contract.DeployOutput{CommandID: "res", Status: "Success", Total: len(in.InstanceIDs)}, s.err("CheckResources")
 		case "observe":
 			return contract.DeployOutput{CommandID: "obs", Status: "InProgress", Total: 3, Unreachable: []string{}}, s.err("ObserveFleet")
 		case "observe-poll":
@@ -172,6 +197,12 @@ func (s *stubs) handlers() asl.Handlers {
 		return contract.DeployOutput{CommandID: in.CommandID, Wave: in.Wave, Status: st, Total: len(in.InstanceIDs)}, s.err("CheckWave")
 	})
 	reg("health", func(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {
+		if in.Action == "smoke" {
+			if in.Endpoint != "http://lb" {
+				return contract.HealthOutput{}, fmt.Errorf("SmokeBalancer without the endpoint: %+v", in)
+			}
+			return contract.HealthOutput{Status: "HEALTHY"}, s.err("SmokeBalancer")
+		}
 		if in.Action == "alarms" {
 			start, _ := time.Parse(time.RFC3339Nano, in.StartedAt)
 			now, _ := time.Parse(time.RFC3339Nano, in.Now)
@@ -253,6 +284,21 @@ func TestDeployFlow(t *testing.T) {
 	// Before the lock nothing is observed: nothing can have changed.
 	beforeLockTail := []string{"Rollback", "CheckRollback", "VerifyRollback", "RevertSchema", "Record", "ReleaseLock"}
 	rollbackTail := append(append([]string{"Rollback", "CheckRollback", "VerifyRollback", "RevertSchema"}, observe...), "Record", "ReleaseLock")
+	// validated is tasks with the resources check after Preflight and the
+	// smoke checks through the load balancer after CheckDrift.
+	validated := func(tasks []string) []string {
+		var out []string
+		for _, t := range tasks {
+			out = append(out, t)
+			switch t {
+			case "Preflight":
+				out = append(out, "SendResourceCheck", "CheckResources")
+			case "CheckDrift":
+				out = append(out, "SmokeBalancer")
+			}
+		}
+		return out
+	}
 	tests := []struct {
 		name       string
 		fail       map[string]error
@@ -262,6 +308,7 @@ func TestDeployFlow(t *testing.T) {
 		observed   string
 		approve    func(cb *asl.Callbacks, token string)
 		traffic    bool
+		validation bool
 		wantTasks  []string
 		wantStatus string
 		wantError  string
@@ -297,6 +344,12 @@ func TestDeployFlow(t *testing.T) {
 			wantTasks: at(20, rollbackTail...), wantStatus: "FAILED", wantError: "DeployFailed"},
 		{name: "alarm in bake rolls back", fail: map[string]error{"CheckAlarms": &contract.AlarmFired{Message: "5xx"}},
 			wantTasks: at(21, rollbackTail...), wantStatus: "FAILED", wantError: "AlarmFired"},
+		{name: "hosts' resources before the lock, smoke checks through the load balancer after the last wave", validation: true,
+			wantTasks: validated(happy), wantStatus: "SUCCEEDED"},
+		{name: "a host short of disk is refused before the lock", validation: true, fail: map[string]error{"CheckResources": &contract.PreflightFailed{Message: "a has 10MiB free"}},
+			wantTasks: append([]string{"Preflight", "SendResourceCheck", "CheckResources"}, beforeLockTail...), wantStatus: "FAILED", wantError: "PreflightFailed"},
+		{name: "a smoke check failing through the load balancer rolls back", validation: true, fail: map[string]error{"SmokeBalancer": &contract.SmokeCheckFailed{Message: "500"}},
+			wantTasks: append(validated(happy)[:23], rollbackTail...), wantStatus: "FAILED", wantError: "SmokeCheckFailed"},
 		{name: "a fleet observed off the release after the bake rolls back", observed: "v1",
 			wantTasks: at(25, rollbackTail...), wantStatus: "FAILED", wantError: "FleetMismatch"},
 		{name: "a fleet that cannot be observed is no success", failOnce: map[string]error{"CheckObservation": &contract.DeployFailed{Message: "SSM is down"}},
@@ -332,6 +385,7 @@ func TestDeployFlow(t *testing.T) {
 		observed   string
 		approve    func(cb *asl.Callbacks, token string)
 		traffic    bool
+		validation bool
 		wantTasks  []string
 		wantStatus string
 		wantError  string
@@ -364,7 +418,7 @@ func TestDeployFlow(t *testing.T) {
 	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &stubs{fail: tt.fail, failFrom: tt.failFrom, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil, waits: tt.waits, observed: tt.observed, traffic: tt.traffic}
+			s := &stubs{fail: tt.fail, failFrom: tt.failFrom, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil, waits: tt.waits, observed: tt.observed, traffic: tt.traffic, validation: tt.validation}
 			if s.failOnce == nil {
 				s.failOnce = map[string]error{}
 			}

@@ -167,6 +167,8 @@ func (e *ChecksumError) Error() string {
 type Bundle struct {
 	Manifest *manifest.Manifest
 	SHA256   string
+	// Unpacked is the size of its files, unpacked.
+	Unpacked int64
 	files    fstest.MapFS
 }
 
@@ -216,7 +218,7 @@ func Open(name string, data []byte, wantSHA256 string) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", name, err)
 	}
-	return &Bundle{Manifest: m, SHA256: got, files: files}, nil
+	return &Bundle{Manifest: m, SHA256: got, Unpacked: total, files: files}, nil
 }
 
 // FS returns the bundle's files.

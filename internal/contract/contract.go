@@ -142,13 +142,15 @@ type State struct {
 	Snapshot  *SnapshotOutput  `json:"snapshot,omitempty"`
 	Migration *MigrateOutput   `json:"migration,omitempty"`
 	HostCheck *DeployOutput    `json:"host_check,omitempty"`
-	Approval  *ApprovalOutput  `json:"approval,omitempty"`
-	Plan      *RolloutPlan     `json:"plan,omitempty"`
-	Rollout   *RolloutCursor   `json:"rollout,omitempty"`
-	Command   *DeployOutput    `json:"command,omitempty"`
-	Probe     *HealthOutput    `json:"probe,omitempty"`
-	Bake      *BakeCursor      `json:"bake,omitempty"`
-	BakeCheck *HealthOutput    `json:"bake_check,omitempty"`
+	// ResourceCheck is the hosts' free resources check, before the lock.
+	ResourceCheck *DeployOutput   `json:"resource_check,omitempty"`
+	Approval      *ApprovalOutput `json:"approval,omitempty"`
+	Plan          *RolloutPlan    `json:"plan,omitempty"`
+	Rollout       *RolloutCursor  `json:"rollout,omitempty"`
+	Command       *DeployOutput   `json:"command,omitempty"`
+	Probe         *HealthOutput   `json:"probe,omitempty"`
+	Bake          *BakeCursor     `json:"bake,omitempty"`
+	BakeCheck     *HealthOutput   `json:"bake_check,omitempty"`
 	// Traffic is the current wave's place behind the load balancer
 	// (traffic in place): DetachWave, CheckDrained, AttachWave and
 	// CheckInService keep it.
@@ -271,10 +273,27 @@ type PreflightOutput struct {
 	// Config is the configuration this deployment activates: references
 	// and fingerprints, never values. Nil when the manifest declares none.
 	Config *ConfigPrint `json:"config,omitempty"`
+	// HostFloor is what every host must have free before the lock is
+	// taken (CheckResources); nil skips the check.
+	HostFloor *HostFloor `json:"host_floor,omitempty"`
 	// SmokeEndpoint is the environment's load balancer URL when the
 	// release has smoke checks: they run through it after the last wave
 	// (the SmokeBalancer state). Empty otherwise.
 	SmokeEndpoint string `json:"smoke_endpoint,omitempty"`
+}
+
+// HostFloor is the free disk, memory and inodes every host must have
+// before a deployment takes the lock.
+type HostFloor struct {
+	// DiskKB is the free disk, in KiB, the release volume needs: the
+	// bundle, the bundle unpacked and the manifest's host.disk_margin.
+	DiskKB int64 `json:"disk_kb"`
+	// Need says what DiskKB is made of, for the refusal.
+	Need string `json:"need"`
+	// MemoryKB is host.min_memory in KiB (0: not checked).
+	MemoryKB int64 `json:"memory_kb,omitempty"`
+	// Inodes is host.min_inodes (0: not checked).
+	Inodes int64 `json:"inodes,omitempty"`
 }
 
 // ConfigPrint is a deployment's configuration as it may travel and be
@@ -514,6 +533,11 @@ const (
 	DeployHosts     = "hosts"      // SendHostCheck: ask every host what it has
 	DeployHostsPoll = "hosts-poll" // CheckHosts
 	DeployDrift     = "drift"      // CheckDrift: resolve the targets again
+	// DeployResources and DeployResourcesPoll (SendResourceCheck,
+	// CheckResources) ask every host, before the lock, what disk, memory
+	// and inodes it has free, against the preflight's HostFloor.
+	DeployResources     = "resources"
+	DeployResourcesPoll = "resources-poll"
 	// DeployObserve and DeployObservePoll (ObserveFleet, CheckObservation)
 	// ask every target what its current release is, what it answers and
 	// whether it is healthy.
@@ -568,6 +592,8 @@ type DeployInput struct {
 	// BlueGreen is, for the bluegreen-* actions, the blue/green input
 	// (pipeline.BlueGreen).
 	BlueGreen *BlueGreenInput `json:"blue_green,omitempty"`
+	// HostFloor is, for CheckResources, what every host must have free.
+	HostFloor *HostFloor `json:"host_floor,omitempty"`
 }
 
 // Command statuses, as SSM reports them for a whole command.

@@ -194,6 +194,12 @@ type Report struct {
 	// Busy is, for status, set when another run of the script kept the
 	// host's lock: the report may describe a host in the middle of a change.
 	Busy bool `json:"busy"`
+	// DiskFreeKB and InodesFree are, for status, what the release volume
+	// (the app root's file system) has free; MemAvailableKB the host's
+	// available memory. Nil when the host cannot tell.
+	DiskFreeKB     *int64 `json:"disk_free_kb,omitempty"`
+	InodesFree     *int64 `json:"inodes_free,omitempty"`
+	MemAvailableKB *int64 `json:"mem_available_kb,omitempty"`
 	// Releases lists the complete releases, oldest install first (status).
 	Releases []string `json:"releases,omitempty"`
 	// Root is the host's app root (status).

@@ -361,10 +361,15 @@ func TestLocalDeploy(t *testing.T) {
 		r := run(t, l, fleet.Command{Action: fleet.ActionStatus})
 		for i, inv := range r.Invocations {
 			got := report(t, inv)
+			// The free resources are the machine's: measured, not known here.
 			want := fleet.Report{Action: "status", Current: "v2", Previous: "v1", Releases: []string{"v1", "v2"},
-				Root: l.InstanceDir("test", instances(t, l)[i].ID), SHA256: got.SHA256, Serving: "v2", Healthy: true}
+				Root: l.InstanceDir("test", instances(t, l)[i].ID), SHA256: got.SHA256, Serving: "v2", Healthy: true,
+				DiskFreeKB: got.DiskFreeKB, InodesFree: got.InodesFree, MemAvailableKB: got.MemAvailableKB}
 			if len(got.SHA256) != 64 {
 				t.Errorf("status report on %s: sha256 %q, want the current release's checksum", inv.InstanceID, got.SHA256)
+			}
+			if got.DiskFreeKB == nil || *got.DiskFreeKB <= 0 {
+				t.Errorf("status report on %s: disk_free_kb %v, want what the release volume has free", inv.InstanceID, got.DiskFreeKB)
 			}
 			if diff := cmp.Diff(want, report(t, inv)); diff != "" {
 				t.Errorf("status report on %s (-want +got):\n%s", inv.InstanceID, diff)
@@ -458,6 +463,8 @@ func TestLocalPrune(t *testing.T) {
 			r := run(t, l, tt.cmd)
 			got := report(t, r.Invocations[0])
 			got.SHA256 = "" // the checksum of whatever bundle the test built
+			// and the machine's free resources
+			got.DiskFreeKB, got.InodesFree, got.MemAvailableKB = nil, nil, nil
 			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s report (-want +got):\n%s", tt.cmd.Action, diff)
 			}

@@ -46,6 +46,8 @@ type Manifest struct {
 	// Smoke are the HTTP checks of the app's critical paths run after the
 	// health check (see SmokeCheck).
 	Smoke []SmokeCheck `yaml:"smoke"`
+	// Host is what every host must have free before the lock is taken.
+	Host Host `yaml:"host"`
 }
 
 // Service says how a release runs on a host.
@@ -469,6 +471,10 @@ func (m *Manifest) setDefaults() {
 		m.KeepReleases = 5
 	}
 	m.setSmokeDefaults()
+	if m.Host.DiskMargin == nil {
+		d := DefaultDiskMargin
+		m.Host.DiskMargin = &d
+	}
 }
 
 func (m *Manifest) validate() []problem {
@@ -549,6 +555,7 @@ func (m *Manifest) validate() []problem {
 	errs = append(errs, m.Freeze.validate()...)
 	errs = append(errs, m.validateConfig()...)
 	errs = append(errs, m.validateSmoke()...)
+	errs = append(errs, m.Host.validate()...)
 	return errs
 }
 

@@ -28,6 +28,10 @@ func (h *Deploy) Handle(ctx context.Context, in contract.DeployInput) (contract.
 		return h.sendHostCheck(ctx, in)
 	case contract.DeployHostsPoll:
 		return h.checkHosts(ctx, in)
+	case contract.DeployResources:
+		return h.sendResourceCheck(ctx, in)
+	case contract.DeployResourcesPoll:
+		return h.checkResources(ctx, in)
 	case contract.DeployDrift:
 		return h.drift(ctx, in)
 	case contract.DeployObserve:
@@ -45,7 +49,7 @@ func (h *Deploy) Handle(ctx context.Context, in contract.DeployInput) (contract.
 	case contract.DeployBlueGreenPlan, contract.DeployBlueGreenAwait, contract.DeployBlueGreenShift, contract.DeployBlueGreenSwitchBack:
 		return h.blueGreen(ctx, in)
 	}
-	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll, drift, observe, observe-poll, detach, drained, attach or in-service)", in.Action)
+	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll, resources, resources-poll, drift, observe, observe-poll, detach, drained, attach or in-service)", in.Action)
 }
 
 func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {

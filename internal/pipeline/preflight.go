@@ -397,6 +397,9 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	}
 	out.PollSeconds = seconds(m.Rollout.PollInterval.Duration)
 	out.Health = healthSpec(m)
+	if kind == contract.KindDeploy {
+		out.HostFloor = hostFloor(m, b.Unpacked, out.Artifact.Size)
+	}
 	if kind == contract.KindDeploy && len(out.Health.Smoke) > 0 {
 		out.Health.Redact = secretRefs(m, req.Environment)
 		out.SmokeEndpoint = envCfg.Endpoint
@@ -504,6 +507,22 @@ func healthSpec(m *manifest.Manifest) contract.HealthSpec {
 		IntervalSeconds: seconds(m.Health.Interval.Duration),
 		MaxAttempts:     int(math.Ceil(m.Health.Timeout.Seconds() / m.Health.Interval.Seconds())),
 		Smoke:           smokeChecks(m),
+	}
+}
+
+// hostFloor is what every host must have free to take a release whose
+// bundle is size bytes and unpacked bytes unpacked: room for both (the
+// host script keeps the bundle until the unpacked copy is complete) and
+// the manifest's margin; and the manifest's memory and inode floors.
+func hostFloor(m *manifest.Manifest, unpacked, size int64) *contract.HostFloor {
+	margin := int64(*m.Host.DiskMargin)
+	kb := func(b int64) int64 { return (b + 1023) / 1024 }
+	return &contract.HostFloor{
+		DiskKB: kb(unpacked) + kb(size) + kb(margin),
+		Need: fmt.Sprintf("%s unpacked + %s bundle + %s margin (host.disk_margin)",
+			manifest.Size(unpacked), manifest.Size(size), manifest.Size(margin)),
+		MemoryKB: kb(int64(m.Host.MinMemory)),
+		Inodes:   m.Host.MinInodes,
 	}
 }
 
