@@ -118,6 +118,18 @@
 #   SLIPWAY_HEALTH_EXPECT_STATUS  HTTP status expected (200)
 #   SLIPWAY_KEEP                  releases a successful activate keeps (the
 #                                 manifest's keep_releases; host.env wins)
+#   SLIPWAY_HOOK_BEFORE_ACTIVATE, SLIPWAY_HOOK_AFTER_ACTIVATE,
+#   SLIPWAY_HOOK_VALIDATE         the manifest's hooks: a command run with
+#                                 sh -c in the release directory, with the
+#                                 release's environment; *_TIMEOUT seconds
+#                                 (60) each. before_activate runs before
+#                                 `current` switches to the release (a
+#                                 failure leaves the host as it was);
+#                                 after_activate, then validate, once it is
+#                                 healthy. Activate runs the hooks of the
+#                                 release it installs, rollback those of the
+#                                 release it returns to. Their output goes
+#                                 to stderr, each line prefixed "hook NAME: ".
 #
 # Environment files are read as KEY=VALUE lines, never executed: blank lines
 # and lines starting with # are skipped, an optional `export ` prefix and one
@@ -166,11 +178,14 @@
 #      does not resolve, its file missing)
 #   10 configuration changed since the deployment checked it (the values
 #      the stores give now have another fingerprint): deploy again
+#   11 a lifecycle hook of the release failed (non-zero exit, or timed out)
 
 set -u
 
 PROG=slipway-host.sh
-RELEASE_KEYS='SLIPWAY_VERSION SLIPWAY_START SLIPWAY_RESTART SLIPWAY_HEALTH_PATH SLIPWAY_HEALTH_TIMEOUT SLIPWAY_HEALTH_EXPECT_STATUS SLIPWAY_KEEP'
+RELEASE_KEYS='SLIPWAY_VERSION SLIPWAY_START SLIPWAY_RESTART SLIPWAY_HEALTH_PATH SLIPWAY_HEALTH_TIMEOUT SLIPWAY_HEALTH_EXPECT_STATUS SLIPWAY_KEEP
+SLIPWAY_HOOK_BEFORE_ACTIVATE SLIPWAY_HOOK_BEFORE_ACTIVATE_TIMEOUT SLIPWAY_HOOK_AFTER_ACTIVATE SLIPWAY_HOOK_AFTER_ACTIVATE_TIMEOUT
+SLIPWAY_HOOK_VALIDATE SLIPWAY_HOOK_VALIDATE_TIMEOUT'
 
 ACTION=
 TARGET=
@@ -765,6 +780,55 @@ need_port() {
 }
 
 # restart_and_check restarts the release in current and waits for health.
+# run_hook runs release $TARGET's hook $1 (before_activate, after_activate
+# or validate), if its release.env names one, in the release directory with
+# the release's environment, for at most its timeout. Its output goes to
+# stderr, each line prefixed; a non-zero exit or a timeout dies with 11.
+run_hook() {
+	load_release "$TARGET"
+	hook_key=SLIPWAY_HOOK_$(printf '%s' "$1" | tr 'a-z' 'A-Z')
+	eval "hook_cmd=\${$hook_key:-}"
+	eval "hook_secs=\${${hook_key}_TIMEOUT:-60}"
+	[ -n "$hook_cmd" ] || return 0
+	case $hook_secs in
+	'' | *[!0-9]*) die 2 "${hook_key}_TIMEOUT must be a number of seconds, not '$hook_secs'" ;;
+	esac
+	log "hook $1 of $TARGET: running '$hook_cmd' (timeout ${hook_secs}s)"
+	hook_dir="$ROOT/.hook.$$"
+	hook_out=$hook_dir/output
+	hook_mark=$hook_dir/timedout
+	rm -rf -- "$hook_dir"
+	mkdir -- "$hook_dir" || die 1 "cannot create $hook_dir"
+	CLEANUP=$hook_dir
+	(cd "$ROOT/releases/$TARGET" && SLIPWAY_HOOK=$1 SLIPWAY_RELEASE_DIR="$ROOT/releases/$TARGET" exec sh -c "$hook_cmd") </dev/null >"$hook_out" 2>&1 &
+	hook_pid=$!
+	# The watchdog holds none of the script's descriptors, so that a
+	# caller reading our output is not kept waiting for it.
+	(
+		sleep "$hook_secs"
+		: >"$hook_mark"
+		kill -TERM "$hook_pid" 2>/dev/null
+		sleep 5
+		kill -KILL "$hook_pid" 2>/dev/null
+	) </dev/null >/dev/null 2>&1 &
+	hook_dog=$!
+	hook_rc=0
+	wait "$hook_pid" || hook_rc=$?
+	kill "$hook_dog" 2>/dev/null
+	sed "s/^/hook $1: /" "$hook_out" >&2
+	hook_timedout=false
+	[ -e "$hook_mark" ] && hook_timedout=true
+	rm -rf -- "$hook_dir"
+	CLEANUP=
+	if [ "$hook_timedout" = true ]; then
+		die 11 "hook $1 of $TARGET timed out after ${hook_secs}s"
+	fi
+	if [ "$hook_rc" -ne 0 ]; then
+		die 11 "hook $1 of $TARGET failed (exit $hook_rc)"
+	fi
+	log "hook $1 of $TARGET: ok"
+}
+
 restart_and_check() {
 	load_release "$TARGET"
 	restart || die 5 "restart of release $TARGET failed"
@@ -856,9 +920,12 @@ cmd_activate() {
 		ensure_config "$TARGET"
 		use_config "$TARGET"
 	fi
+	run_hook before_activate
 	switch "$TARGET"
 	RESTARTED=true
 	restart_and_check
+	run_hook after_activate
+	run_hook validate
 	# Keep the host's disk in check: the manifest's keep_releases (host.env
 	# may override SLIPWAY_KEEP); current and previous always stay.
 	if valid_keep "${SLIPWAY_KEEP:-5}"; then
@@ -891,9 +958,12 @@ cmd_rollback() {
 		result
 		return 0
 	fi
+	run_hook before_activate
 	switch "$TARGET"
 	RESTARTED=true
 	restart_and_check
+	run_hook after_activate
+	run_hook validate
 	result
 }
 

@@ -44,6 +44,8 @@ const (
 	// them.
 	ExitConfig        = 9
 	ExitConfigChanged = 10
+	// ExitHook: a lifecycle hook of the release failed or timed out.
+	ExitHook = 11
 )
 
 // MaxOutput is how many characters of an invocation's output are kept, as

@@ -48,6 +48,8 @@ type Manifest struct {
 	Smoke []SmokeCheck `yaml:"smoke"`
 	// Host is what every host must have free before the lock is taken.
 	Host Host `yaml:"host"`
+	// Hooks run on each host around the release's activation.
+	Hooks Hooks `yaml:"hooks"`
 }
 
 // Service says how a release runs on a host.
@@ -471,6 +473,7 @@ func (m *Manifest) setDefaults() {
 		m.KeepReleases = 5
 	}
 	m.setSmokeDefaults()
+	m.Hooks.setDefaults()
 	if m.Host.DiskMargin == nil {
 		d := DefaultDiskMargin
 		m.Host.DiskMargin = &d
@@ -556,6 +559,7 @@ func (m *Manifest) validate() []problem {
 	errs = append(errs, m.validateConfig()...)
 	errs = append(errs, m.validateSmoke()...)
 	errs = append(errs, m.Host.validate()...)
+	errs = append(errs, m.Hooks.validate()...)
 	return errs
 }
 
@@ -703,6 +707,7 @@ func (m *Manifest) ReleaseEnv(version string) []byte {
 	kv("SLIPWAY_HEALTH_EXPECT_STATUS", strconv.Itoa(m.Health.ExpectStatus))
 	kv("SLIPWAY_HEALTH_TIMEOUT", strconv.Itoa(int(math.Ceil(m.Health.Timeout.Seconds()))))
 	kv("SLIPWAY_KEEP", strconv.Itoa(m.KeepReleases))
+	m.Hooks.hookEnv(kv)
 	return b.Bytes()
 }
 

@@ -169,6 +169,8 @@ func describe(fs []fleet.Invocation) string {
 			why = "failed its local health check"
 		case fleet.ExitMissingTarget:
 			why = "release not on the host"
+		case fleet.ExitHook:
+			why = "a lifecycle hook failed"
 		}
 		if line := strings.TrimPrefix(lastLine(f.Output), "health check failed: "); line != "" {
 			why += " (" + line + ")"
