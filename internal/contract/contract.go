@@ -273,6 +273,9 @@ type PreflightOutput struct {
 	// Config is the configuration this deployment activates: references
 	// and fingerprints, never values. Nil when the manifest declares none.
 	Config *ConfigPrint `json:"config,omitempty"`
+	// Hooks are the release's lifecycle hooks, as the host script runs
+	// them on each instance (for the plan's checklist).
+	Hooks []HookSpec `json:"hooks,omitempty"`
 	// HostFloor is what every host must have free before the lock is
 	// taken (CheckResources); nil skips the check.
 	HostFloor *HostFloor `json:"host_floor,omitempty"`
@@ -280,6 +283,13 @@ type PreflightOutput struct {
 	// release has smoke checks: they run through it after the last wave
 	// (the SmokeBalancer state). Empty otherwise.
 	SmokeEndpoint string `json:"smoke_endpoint,omitempty"`
+}
+
+// HookSpec is one lifecycle hook of a release.
+type HookSpec struct {
+	Name           string `json:"name"`
+	Run            string `json:"run"`
+	TimeoutSeconds int    `json:"timeout_seconds"`
 }
 
 // HostFloor is the free disk, memory and inodes every host must have

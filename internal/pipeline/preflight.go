@@ -399,6 +399,9 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	out.Health = healthSpec(m)
 	if kind == contract.KindDeploy {
 		out.HostFloor = hostFloor(m, b.Unpacked, out.Artifact.Size)
+		m.Hooks.Each(func(name string, k manifest.Hook) {
+			out.Hooks = append(out.Hooks, contract.HookSpec{Name: name, Run: k.Run, TimeoutSeconds: seconds(k.Timeout.Duration)})
+		})
 	}
 	if kind == contract.KindDeploy && len(out.Health.Smoke) > 0 {
 		out.Health.Redact = secretRefs(m, req.Environment)

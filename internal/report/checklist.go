@@ -2,12 +2,15 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/manifest"
 )
 
 func checklist(p contract.PreflightOutput, alarms []Alarm) Checklist {
@@ -46,8 +49,58 @@ func checklist(p contract.PreflightOutput, alarms []Alarm) Checklist {
 	} else {
 		add("alarms: none are watched; only the health check gates the waves (add alarms to the manifest)")
 	}
+	validationChecks(p, add)
 	return c
 }
+
+// validationChecks adds the checks beyond the health check and the alarms,
+// exactly as they will run: the hosts' resources before the lock, the
+// hooks on each instance, the smoke checks.
+func validationChecks(p contract.PreflightOutput, add func(format string, a ...any)) {
+	if f := p.HostFloor; f != nil {
+		what := fmt.Sprintf("%s every host has at least %s free on its release volume (%s)", checkHosts, kib(f.DiskKB), f.Need)
+		if f.Inodes > 0 {
+			what += fmt.Sprintf(", %d inodes free (host.min_inodes)", f.Inodes)
+		}
+		if f.MemoryKB > 0 {
+			what += fmt.Sprintf(", %s of memory available (host.min_memory)", kib(f.MemoryKB))
+		}
+		add("%s", what)
+	}
+	for _, h := range p.Hooks {
+		when := map[string]string{
+			"before_activate": "once unpacked, before the switch (a failure switches nothing)",
+			"after_activate":  "once switched and healthy",
+			"validate":        "after after_activate",
+		}[h.Name]
+		add("%s%s on each instance, %s: `%s` in the release directory exits 0 within %s; a rollback runs %s's own hooks instead",
+			checkHook, h.Name, when, h.Run, roundSeconds(h.TimeoutSeconds), orPlaceholder(p.PreviousVersion, "the previous release"))
+	}
+	where := "on each wave's instances once healthy"
+	if p.SmokeEndpoint != "" {
+		where += ", and through the load balancer " + p.SmokeEndpoint + " after the last wave"
+	}
+	for _, sc := range p.Health.Smoke {
+		req := sc.Method + " " + sc.Path
+		if len(sc.Headers) > 0 {
+			req += " with " + strings.Join(slices.Sorted(maps.Keys(sc.Headers)), ", ")
+		}
+		if sc.Body != "" {
+			req += fmt.Sprintf(" and a %d-byte body", len(sc.Body))
+		}
+		add("%s%q: %s expects %s, %s; a failure rolls back", checkSmoke, sc.Name, req, health.Expectation(sc), where)
+	}
+}
+
+// Prefixes of the validation checks, by which their results are found.
+const (
+	checkHosts = "before the lock:"
+	checkHook  = "hook "
+	checkSmoke = "smoke "
+)
+
+// kib writes a figure in KiB as a size.
+func kib(v int64) string { return manifest.Size(v * 1024).String() }
 
 // checkResults fills in the checklist's results from the ledger.
 func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Check {
@@ -63,9 +116,12 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 	}
 	// The probe line: every wave's health step.
 	var okN, failN int
-	var failMsg, alarmFail, bakeMsg string
+	var failMsg, alarmFail, bakeMsg, hostsMsg, hostsFail string
+	var smoke []ledger.Step
 	for _, st := range steps {
 		switch {
+		case st.Stage == contract.StageHealth && strings.Contains(st.Message, "smoke check"):
+			smoke = append(smoke, st)
 		case st.Stage == contract.StageHealth && st.Status == "ok":
 			okN++
 		case st.Stage == contract.StageHealth && st.Status == "failed":
@@ -82,6 +138,11 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 			bakeMsg = st.Message
 		case st.Stage == contract.StageBake && st.Status == "failed":
 			alarmFail = st.Message
+		case st.Stage == contract.StagePreflight && strings.HasPrefix(st.Message, "every host has the room"):
+			hostsMsg = st.Message
+		case st.Stage == contract.StagePreflight && st.Status == "failed" && (strings.Contains(st.Message, "free on its release volume") ||
+			strings.Contains(st.Message, "below host.min_") || strings.Contains(st.Message, "what they have free")):
+			hostsFail = st.Message
 		}
 	}
 	switch {
@@ -98,6 +159,19 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 			out[i].Status = StatusOK
 		case strings.HasPrefix(out[i].What, "bake") && bakeMsg != "":
 			out[i].Status, out[i].Detail = StatusOK, bakeMsg
+		case strings.HasPrefix(out[i].What, checkHosts) && hostsFail != "":
+			out[i].Status, out[i].Detail = StatusFailed, hostsFail
+		case strings.HasPrefix(out[i].What, checkHosts) && hostsMsg != "":
+			out[i].Status = StatusOK
+		case strings.HasPrefix(out[i].What, checkHook):
+			name := strings.Fields(strings.TrimPrefix(out[i].What, checkHook))[0]
+			if strings.Contains(failMsg, "hook "+name+" of") {
+				out[i].Status, out[i].Detail = StatusFailed, failMsg
+			} else if okN > 0 {
+				out[i].Status = StatusOK
+			}
+		case strings.HasPrefix(out[i].What, checkSmoke):
+			out[i].Status, out[i].Detail = smokeResult(out[i].What, smoke, out[i].Status)
 		case strings.HasPrefix(out[i].What, "watch") && d.Status == contract.StatusSucceeded:
 			out[i].Status = StatusPlanned
 			if !d.WatchUntil.IsZero() {
@@ -106,6 +180,29 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 		}
 	}
 	return out
+}
+
+// smokeResult is a smoke check's result from the smoke steps: failed when
+// a failed step names it, ok when a step passed them all and none failed.
+func smokeResult(what string, steps []ledger.Step, status string) (string, string) {
+	rest := strings.TrimPrefix(what, checkSmoke)
+	name := rest
+	if i := strings.Index(rest, ": "); i > 0 {
+		name = rest[:i]
+	}
+	ok := false
+	for _, st := range steps {
+		switch {
+		case st.Status == contract.StepFailed && strings.Contains(st.Message, name+" on "):
+			return StatusFailed, st.Message
+		case st.Status == contract.StepOK:
+			ok = true
+		}
+	}
+	if ok {
+		return StatusOK, ""
+	}
+	return status, ""
 }
 
 // rollbackChecks is a rollback execution's checklist: every instance

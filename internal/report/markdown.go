@@ -93,6 +93,11 @@ func (r *Report) Markdown() string {
 		}
 		w("- alarms watched after each wave and for the %s bake: %s\n", formatSeconds(float64(r.Checklist.BakeSeconds)), codeList(names))
 	}
+	for _, c := range r.Checklist.Checks {
+		if strings.HasPrefix(c.What, checkHosts) || strings.HasPrefix(c.What, checkHook) || strings.HasPrefix(c.What, checkSmoke) {
+			w("- %s\n", mdInline(c.What))
+		}
+	}
 	for _, n := range r.Notes {
 		w("- note: %s\n", mdInline(n))
 	}

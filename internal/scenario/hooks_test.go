@@ -125,6 +125,9 @@ func TestScenarioHooks(t *testing.T) {
 		t.Fatalf("deploy h3 = %s %s (%s), want ROLLED_BACK after DeployFailed naming the hook", status, exec.Error, exec.Cause)
 	}
 	allServe(t, env, "h1")
+	if r := reportOf(t, env, exec.Name); !strings.Contains(r, "hook validate on each instance, after after_activate: `echo h3 validate") || !strings.Contains(r, "a rollback runs h1's own hooks instead — failed: wave 1: h3 failed on 1 of 1 instances") {
+		t.Errorf("deploy h3's report does not show the failed hook in its checklist:\n%s", r)
+	}
 	want := append(append(append([]string{}, h1...), "h2 before_activate", "h3 before_activate", "h3 after_activate", "h3 validate"), h1...)
 	if got := hooksLog(t, env, "staging-1"); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("staging-1 hooks after h3 and its rollback = %q, want %q (the rollback runs h1's hooks)", got, want)

@@ -47,6 +47,9 @@ func TestScenarioHostShortOfDiskRefusedBeforeLock(t *testing.T) {
 			t.Errorf("step %s ran after the refusal: %s", s.Stage, s.Message)
 		}
 	}
+	if r := reportOf(t, env, exec.Name); !strings.Contains(r, "before the lock: every host has at least ") || !strings.Contains(r, "(host.disk_margin)) — failed: staging-2 has 2MiB free") {
+		t.Errorf("deploy v2's report does not show the hosts' check failed in its checklist:\n%s", r)
+	}
 	allServe(t, env, "v1")
 	if after := pids(t, env); !equalMaps(before, after) {
 		t.Errorf("pids changed: %v → %v", before, after)

@@ -117,7 +117,13 @@ func TestScenarioSmokeCheckFailsOnlyOnTheNewRelease(t *testing.T) {
 			t.Errorf("deploy s2's cause does not contain %q:\n%s", w, exec.Cause)
 		}
 	}
-	if r := reportOf(t, env, exec.Name); !strings.Contains(r, `expected status 200, body contains "hello from demo"`) {
-		t.Errorf("deploy s2's report does not show the failed smoke check:\n%s", r)
+	r := reportOf(t, env, exec.Name)
+	for _, w := range []string{
+		`expected status 200, body contains "hello from demo"`,
+		`smoke "home page greets": GET / expects status 200, body contains "hello from demo", within 2s, on each wave's instances once healthy, and through the load balancer ` + endpoint + ` after the last wave; a failure rolls back — failed: wave 1: 2 smoke checks of 2 failed`,
+	} {
+		if !strings.Contains(r, w) {
+			t.Errorf("deploy s2's report does not show %q:\n%s", w, r)
+		}
 	}
 }

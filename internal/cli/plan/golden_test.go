@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"testing"
 	"time"
@@ -25,8 +26,13 @@ func planFor(ctx context.Context, req contract.DeployRequest) (*report.Report, e
 		Waves: [][]string{{"i-1"}, {"i-2", "i-3"}}, WaveCount: 2, LockTTLSeconds: 7320, WatchSeconds: 600,
 		Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 4},
 		Bake:   contract.BakeSpec{Seconds: 120, IntervalSeconds: 20}, Alarms: []string{"shop-5xx"}, ApprovalRequired: req.Environment == "production",
-		Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}, Engine: "postgres"},
+		Migrations:    contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}, Engine: "postgres"},
+		HostFloor:     &contract.HostFloor{DiskKB: 112 << 10, Need: "9MiB unpacked + 3MiB bundle + 100MiB margin (host.disk_margin)", MemoryKB: 256 << 10},
+		Hooks:         []contract.HookSpec{{Name: "before_activate", Run: "bin/warm-cache", TimeoutSeconds: 120}, {Name: "validate", Run: "bin/selftest --quick", TimeoutSeconds: 60}},
+		SmokeEndpoint: "https://shop.example.com",
 	}
+	p.Health.Smoke = []contract.SmokeCheck{{Name: "list orders", Method: "GET", Path: "/api/orders?limit=1", Headers: map[string]string{"Accept": "application/json"},
+		ExpectStatus: 200, BodyContains: "orders", JSON: map[string]json.RawMessage{"count": json.RawMessage("1")}, MaxLatencyMS: 500}}
 	return report.NewPlan(report.PlanInput{App: req.App, Environment: req.Environment, Version: req.Version, Trigger: req.Trigger, Preflight: p,
 		Targets:    []report.Target{{ID: "i-1", Online: true, Serves: "v1"}, {ID: "i-2", Online: true, Serves: "v1"}, {ID: "i-3", Online: true, Serves: "v1"}},
 		Migrations: report.Migrations{Known: true, Engine: "postgres", Current: 1, Target: 2, Pending: []report.Migration{{Version: 2, Name: "add_email", Class: "expand", Reversible: true, Mode: "transaction"}}},
