@@ -32,15 +32,18 @@ type Task struct {
 // Tasks maps every Task state of the deploy and rollback machines to what
 // it runs. A test checks it against the definitions.
 var Tasks = map[string]Task{
-	"Preflight":       {"preflight", contract.PreflightCheck, contract.StagePreflight},
-	"SendHostCheck":   {"deploy", contract.DeployHosts, contract.StagePreflight},
-	"CheckHosts":      {"deploy", contract.DeployHostsPoll, contract.StagePreflight},
-	"RequestApproval": {"approval", "", contract.StageApproval},
-	"AcquireLock":     {"lock", contract.LockAcquire, contract.StageLock},
-	"Resolve":         {"preflight", contract.PreflightResolve, contract.StageLock}, // under the lease
-	"Snapshot":        {"snapshot", contract.SnapshotCreate, contract.StageSnapshot},
-	"CheckSnapshot":   {"snapshot", contract.SnapshotStatus, contract.StageSnapshot},
-	"Migrate":         {"migrate", contract.MigrateUp, contract.StageMigrate},
+	"Preflight": {"preflight", contract.PreflightCheck, contract.StagePreflight},
+	// Before the approval and the lock: the hosts' free resources.
+	"SendResourceCheck": {"deploy", contract.DeployResources, contract.StagePreflight},
+	"CheckResources":    {"deploy", contract.DeployResourcesPoll, contract.StagePreflight},
+	"SendHostCheck":     {"deploy", contract.DeployHosts, contract.StagePreflight},
+	"CheckHosts":        {"deploy", contract.DeployHostsPoll, contract.StagePreflight},
+	"RequestApproval":   {"approval", "", contract.StageApproval},
+	"AcquireLock":       {"lock", contract.LockAcquire, contract.StageLock},
+	"Resolve":           {"preflight", contract.PreflightResolve, contract.StageLock}, // under the lease
+	"Snapshot":          {"snapshot", contract.SnapshotCreate, contract.StageSnapshot},
+	"CheckSnapshot":     {"snapshot", contract.SnapshotStatus, contract.StageSnapshot},
+	"Migrate":           {"migrate", contract.MigrateUp, contract.StageMigrate},
 
 	"DetachWave":     {"deploy", contract.DeployDetach, contract.StageRollout},
 	"CheckDrained":   {"deploy", contract.DeployDrained, contract.StageRollout},
@@ -50,6 +53,8 @@ var Tasks = map[string]Task{
 	"AttachWave":     {"deploy", contract.DeployAttach, contract.StageRollout},
 	"CheckInService": {"deploy", contract.DeployInService, contract.StageRollout},
 	"CheckDrift":     {"deploy", contract.DeployDrift, contract.StageRollout},
+	// The smoke checks through the load balancer, after the last wave.
+	"SmokeBalancer": {"health", contract.HealthSmoke, contract.StageRollout},
 
 	"BlueGreenPlan":         {"deploy", contract.DeployBlueGreenPlan, contract.StageRollout},
 	"BlueGreenDeploy":       {"deploy", contract.DeploySend, contract.StageRollout},
