@@ -69,7 +69,42 @@ const (
 	// DetailAlarms is a health gate or a bake that failed on alarms in
 	// ALARM: AlarmsFiring.
 	DetailAlarms = "alarms"
+	// DetailHostResources is the hosts' free resources check before the
+	// lock: HostResources.
+	DetailHostResources = "host-resources"
+	// DetailSmoke is the smoke checks of a wave or through the load
+	// balancer: SmokeDetail.
+	DetailSmoke = "smoke"
 )
+
+// HostResources is the detail of the hosts' resources check.
+type HostResources struct {
+	Kind  string    `json:"kind"`
+	Floor HostFloor `json:"floor"`
+	// Short are the hosts with less free than the floor, Unreachable
+	// those that did not say, Unknown the figures hosts could not tell.
+	Short       []string `json:"short,omitempty"`
+	Unreachable []string `json:"unreachable,omitempty"`
+	Unknown     []string `json:"unknown,omitempty"`
+}
+
+// SmokeDetail is the detail of a smoke checks step: where they ran, the
+// checks that failed (by name) and every result.
+type SmokeDetail struct {
+	Kind    string          `json:"kind"`
+	Where   string          `json:"where"`
+	Failed  []string        `json:"failed,omitempty"`
+	Results json.RawMessage `json:"results"`
+}
+
+// ParseSmokeDetail reads a smoke checks step's detail.
+func ParseSmokeDetail(raw []byte) (SmokeDetail, bool) {
+	var d SmokeDetail
+	if DetailKind(raw) != DetailSmoke || json.Unmarshal(raw, &d) != nil {
+		return SmokeDetail{}, false
+	}
+	return d, true
+}
 
 // HostCheck is the detail of Preflight's host check step: whether every
 // host still keeps Release, the release a rollback would return to.

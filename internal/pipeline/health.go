@@ -122,7 +122,7 @@ func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.H
 		if len(failed) > 0 {
 			return out, h.smokeFailure(ctx, in.DeploymentID, stage, what, results, failed)
 		}
-		h.Step(ctx, in.DeploymentID, stage, StepOK, fmt.Sprintf("%s: %s passed on %s", what, Count(len(in.Health.Smoke), "smoke check"), Count(len(in.InstanceIDs), "instance")), results)
+		h.Step(ctx, in.DeploymentID, stage, StepOK, fmt.Sprintf("%s: %s passed on %s", what, Count(len(in.Health.Smoke), "smoke check"), Count(len(in.InstanceIDs), "instance")), smokeDetail(what, results))
 	}
 	out.Status = contract.ProbeHealthy
 	return out, nil

@@ -42,7 +42,7 @@ func (h *Deploy) checkResources(ctx context.Context, in contract.DeployInput) (c
 		byID[inv.InstanceID] = inv
 	}
 	f := *in.HostFloor
-	var short, unknown, silent []string
+	var short, shortIDs, unknown, silent []string
 	for _, id := range in.InstanceIDs {
 		inv, ok := byID[id]
 		if !ok || !inv.Final() {
@@ -85,28 +85,30 @@ func (h *Deploy) checkResources(ctx context.Context, in contract.DeployInput) (c
 		}
 		if len(why) > 0 {
 			short = append(short, id+" has "+strings.Join(why, "; "))
+			shortIDs = append(shortIDs, id)
 		}
 	}
 	if out.Pending > 0 {
 		return out, nil
 	}
 	out.Status = contract.CommandSuccess
+	detail := contract.HostResources{Kind: contract.DetailHostResources, Floor: f, Short: shortIDs, Unreachable: silent, Unknown: unknown}
 	switch {
 	case len(silent) > 0:
 		msg := fmt.Sprintf("hosts did not say what they have free: %s; bring them back or take them out of the target tags, then deploy again", List(silent))
-		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, nil)
+		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, detail)
 		return out, Refuse("%s", msg)
 	case len(short) > 0:
 		msg := fmt.Sprintf("%s; free space on the host (`slipway-host.sh prune` removes old releases; lower keep_releases), or lower the floor in %s (host:), then deploy again",
 			strings.Join(short, "; "), manifest.FileName)
-		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, nil)
+		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, detail)
 		return out, Refuse("%s", msg)
 	}
 	msg := fmt.Sprintf("every host has the room %s needs: at least %s free on its release volume (%s)", in.Version, kib(f.DiskKB), f.Need)
 	if len(unknown) > 0 {
 		msg += "; not known, so not checked: " + List(unknown)
 	}
-	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, nil)
+	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, detail)
 	return out, nil
 }
 

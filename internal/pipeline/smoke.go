@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,8 +124,20 @@ func (h *Health) smokeFailure(ctx context.Context, deploymentID, stage, where st
 		parts = append(parts, SmokeLine(r))
 	}
 	msg := fmt.Sprintf("%s: %s of %d failed: %s", where, Count(len(failed), "smoke check"), len(results), strings.Join(parts, "; "))
-	h.Step(ctx, deploymentID, stage, StepFailed, msg, results)
+	h.Step(ctx, deploymentID, stage, StepFailed, msg, smokeDetail(where, results))
 	return &contract.SmokeCheckFailed{Message: msg}
+}
+
+// smokeDetail is a smoke step's typed detail.
+func smokeDetail(where string, results []health.SmokeResult) contract.SmokeDetail {
+	d := contract.SmokeDetail{Kind: contract.DetailSmoke, Where: where}
+	for _, r := range results {
+		if !r.OK && !slices.Contains(d.Failed, r.Check) {
+			d.Failed = append(d.Failed, r.Check)
+		}
+	}
+	d.Results, _ = json.Marshal(results)
+	return d
 }
 
 // SmokeLine writes one smoke result: the check, the request, the answer
@@ -172,7 +185,8 @@ func (h *Health) smokeBalancer(ctx context.Context, in contract.HealthInput) (co
 	if len(failed) > 0 {
 		return out, h.smokeFailure(ctx, in.DeploymentID, "health", "through the load balancer "+in.Endpoint, results, failed)
 	}
-	h.Step(ctx, in.DeploymentID, "health", StepOK, fmt.Sprintf("through the load balancer %s: %s passed", in.Endpoint, Count(len(results), "smoke check")), results)
+	where := "through the load balancer " + in.Endpoint
+	h.Step(ctx, in.DeploymentID, "health", StepOK, fmt.Sprintf("%s: %s passed", where, Count(len(results), "smoke check")), smokeDetail(where, results))
 	return out, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,7 +121,7 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 	var smoke []ledger.Step
 	for _, st := range steps {
 		switch {
-		case st.Stage == contract.StageHealth && strings.Contains(st.Message, "smoke check"):
+		case contract.DetailKind(st.Detail) == contract.DetailSmoke:
 			smoke = append(smoke, st)
 		case st.Stage == contract.StageHealth && st.Status == "ok":
 			okN++
@@ -138,10 +139,9 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 			bakeMsg = st.Message
 		case st.Stage == contract.StageBake && st.Status == "failed":
 			alarmFail = st.Message
-		case st.Stage == contract.StagePreflight && strings.HasPrefix(st.Message, "every host has the room"):
+		case contract.DetailKind(st.Detail) == contract.DetailHostResources && st.Status == contract.StepOK:
 			hostsMsg = st.Message
-		case st.Stage == contract.StagePreflight && st.Status == "failed" && (strings.Contains(st.Message, "free on its release volume") ||
-			strings.Contains(st.Message, "below host.min_") || strings.Contains(st.Message, "what they have free")):
+		case contract.DetailKind(st.Detail) == contract.DetailHostResources && st.Status == contract.StepFailed:
 			hostsFail = st.Message
 		}
 	}
@@ -192,8 +192,9 @@ func smokeResult(what string, steps []ledger.Step, status string) (string, strin
 	}
 	ok := false
 	for _, st := range steps {
+		d, _ := contract.ParseSmokeDetail(st.Detail)
 		switch {
-		case st.Status == contract.StepFailed && strings.Contains(st.Message, name+" on "):
+		case st.Status == contract.StepFailed && slices.ContainsFunc(d.Failed, func(f string) bool { return strconv.Quote(f) == name }):
 			return StatusFailed, st.Message
 		case st.Status == contract.StepOK:
 			ok = true
