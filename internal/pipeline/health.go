@@ -25,6 +25,9 @@ type Health struct {
 	// Port is the health check port used where an instance's address has
 	// none (EC2 instances, by private IP).
 	Port int
+	// Smoker runs the manifest's smoke checks (a health.Prober on a
+	// client without a timeout of its own when nil: each check has one).
+	Smoker Smoker
 }
 
 // Handle runs ProbeWave and VerifyRollback ("probe") and CheckAlarms ("alarms").

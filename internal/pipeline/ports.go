@@ -95,11 +95,8 @@ type Deps struct {
 	// Snapshots returns the snapshotter for an environment's database.
 	Snapshots func(env string, cfg config.Environment) (Snapshotter, error)
 	Prober    Prober
-	// Smoker runs the manifest's smoke checks (a health.Prober on a
-	// client without a timeout of its own when nil: each check has one).
-	Smoker   Smoker
-	Alarms   Alarms
-	Notifier Notifier
+	Alarms    Alarms
+	Notifier  Notifier
 	// Traffic is the load balancer of the environments that name target
 	// groups (ELBv2 on AWS, the embedded balancer locally); nil where none
 	// does.
