@@ -83,6 +83,12 @@ type GitHubActionsConfig struct {
 	// (token.actions.githubusercontent.com); without it the stack uses
 	// the one the account has (an account has at most one per URL).
 	CreateOIDCProvider bool `json:"create_oidc_provider,omitempty"`
+	// PullRequests also creates a role the repository's pull_request
+	// workflow runs assume, allowed only to read the app's releases and to
+	// publish builds under versions that start with "pr-" (no push event:
+	// a pull request never deploys), for the release notes it posts on the
+	// pull request (examples/github-actions/pr-notes.yml).
+	PullRequests bool `json:"pull_requests,omitempty"`
 }
 
 // EnvironmentConfig is one deploy target.

@@ -108,3 +108,45 @@ func TestGitHubActionsConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestGitHubPullRequestRole: with pull_requests, a second role trusts the
+// repository's pull_request runs only, may read the app's releases and
+// publish pr- builds, and may not put events (a pull request never
+// deploys).
+func TestGitHubPullRequestRole(t *testing.T) {
+	m := fixture(t)
+	m["github_actions"] = map[string]any{"repository": "acme/demo", "branch": "main", "pull_requests": true}
+	b, _ := json.Marshal(m)
+	cfg, err := ParseConfig("github-actions.json", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := synthConfig(cfg)
+	if err != nil {
+		t.Fatalf("synth: %v", err)
+	}
+	for _, f := range s.findings {
+		t.Errorf("cdk-nag: %s", f)
+	}
+	want := []statement{
+		{Sid: "ReadReleases", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"<Artifacts.Arn>/demo/*"}},
+		{Sid: "PublishPullRequestBuilds", Effect: "Allow", Actions: []string{"s3:PutObject"}, Resources: []string{"<Artifacts.Arn>/demo/pr-*"}},
+		{Sid: "ListReleases", Effect: "Allow", Actions: []string{"s3:ListBucket"}, Resources: []string{"<Artifacts.Arn>"},
+			Conditions: map[string]any{"StringLike": map[string]any{"s3:prefix": "demo/*"}}},
+	}
+	if diff := cmp.Diff(sortStatements(want), sortStatements(s.roleStatements(t, "GitHubPullRequestRole"))); diff != "" {
+		t.Errorf("pull request role statements (-want +got):\n%s", diff)
+	}
+	_, role := s.byPath(t, "GitHubPullRequestRole")
+	trust := s.statements(role.props()["AssumeRolePolicyDocument"])
+	wantTrust := []statement{{Effect: "Allow", Actions: []string{"sts:AssumeRoleWithWebIdentity"}, Conditions: map[string]any{"StringEquals": map[string]any{
+		"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+		"token.actions.githubusercontent.com:sub": "repo:acme/demo:pull_request",
+	}}}}
+	if diff := cmp.Diff(wantTrust, trust); diff != "" {
+		t.Errorf("trust policy (-want +got):\n%s", diff)
+	}
+	if outputs, _ := s.template["Outputs"].(map[string]any); outputs["GitHubPullRequestRoleArn"] == nil {
+		t.Error("no output GitHubPullRequestRoleArn")
+	}
+}

@@ -111,6 +111,12 @@ func (s *Stack) Suppressions() []Suppression {
 		out = append(out, Suppression{"GitHubActionsRole", "AwsSolutions-IAM5", artifacts,
 			"GitHub Actions publishes this app's release bundles only (<app>/<version>.tar.gz); the versions are the commits, not known in advance."})
 	}
+	if s.GitHubPullRequestRole != nil {
+		out = append(out, Suppression{"GitHubPullRequestRole", "AwsSolutions-IAM5", artifacts,
+			"Pull request workflows read this app's release bundles only (the base commit's, to compare); the versions are the commits, not known in advance."})
+		out = append(out, Suppression{"GitHubPullRequestRole", "AwsSolutions-IAM5", "/^Resource::<Artifacts[0-9A-F]{8}\\.Arn>\\/" + regexp.QuoteMeta(s.Config.App) + "\\/" + regexp.QuoteMeta(PullRequestPrefix) + "\\*$/",
+			"Pull request workflows publish their builds under pr- versions of this app only; the pull request numbers and commits are not known in advance."})
+	}
 	if s.WebhookSecret != nil {
 		out = append(out, Suppression{"GitHubWebhookSecret", "AwsSolutions-SMG4", "",
 			"GitHub keeps its own copy of the webhook secret: a rotation Lambda would need a GitHub admin token to update the webhook at the same moment, or deliveries fail; rotate by hand (docs/aws.md, From GitHub)."})

@@ -76,7 +76,10 @@ type Stack struct {
 	WebhookURL    awslambda.FunctionUrl
 	// GitHubActionsRole is the role of github_actions, when configured.
 	GitHubActionsRole awsiam.Role
-	subnets           []awsec2.ISubnet
+	// GitHubPullRequestRole is the pull_request workflows' role, when
+	// github_actions.pull_requests is set.
+	GitHubPullRequestRole awsiam.Role
+	subnets               []awsec2.ISubnet
 }
 
 // Name is the stack's name, and the prefix of named resources.
@@ -604,6 +607,48 @@ func (s *Stack) githubActions() {
 			ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})},
 		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"events:source": "slipway.git"}},
 	}))
+	if gh.PullRequests {
+		s.pullRequestRole(provider)
+	}
+}
+
+// PullRequestPrefix is what the versions a pull request's workflow may
+// publish start with.
+const PullRequestPrefix = "pr-"
+
+// pullRequestRole is the role of the repository's pull_request workflow
+// runs: they read the app's releases (the base commit's, to compare) and
+// publish the pull request's build as a pr- version, and nothing else. A
+// pull request cannot put a push event, so it never deploys.
+func (s *Stack) pullRequestRole(provider string) {
+	gh := s.Config.GitHubActions
+	s.GitHubPullRequestRole = awsiam.NewRole(s.Stack, jsii.String("GitHubPullRequestRole"), &awsiam.RoleProps{
+		Description: jsii.String(fmt.Sprintf("Slipway %s: pull_request workflows of %s publish pr- builds and read releases, for the release notes they post", s.Config.App, gh.Repository)),
+		AssumedBy: awsiam.NewWebIdentityPrincipal(jsii.String(provider), &map[string]interface{}{
+			"StringEquals": map[string]interface{}{
+				GitHubOIDCHost + ":aud": "sts.amazonaws.com",
+				GitHubOIDCHost + ":sub": fmt.Sprintf("repo:%s:pull_request", gh.Repository),
+			},
+		}),
+		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
+	})
+	role := s.GitHubPullRequestRole
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadReleases"),
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: &[]*string{s.Artifacts.ArnForObjects(jsii.String(s.Config.App + "/*"))},
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("PublishPullRequestBuilds"),
+		Actions:   jsii.Strings("s3:PutObject"),
+		Resources: &[]*string{s.Artifacts.ArnForObjects(jsii.String(s.Config.App + "/" + PullRequestPrefix + "*"))},
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("ListReleases"),
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  &[]*string{s.Artifacts.BucketArn()},
+		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": s.Config.App + "/*"}},
+	}))
 }
 
 func (s *Stack) outputs() {
@@ -618,6 +663,9 @@ func (s *Stack) outputs() {
 	out("NotificationTopicArn", s.Topic.TopicArn(), "Execution status changes; subscribe to it")
 	if s.GitHubActionsRole != nil {
 		out("GitHubActionsRoleArn", s.GitHubActionsRole.RoleArn(), "The role GitHub Actions assumes (aws-actions/configure-aws-credentials role-to-assume)")
+	}
+	if s.GitHubPullRequestRole != nil {
+		out("GitHubPullRequestRoleArn", s.GitHubPullRequestRole.RoleArn(), "The role pull_request workflows assume to publish pr- builds and post release notes")
 	}
 	if s.WebhookURL != nil {
 		out("GitHubWebhookUrl", s.WebhookURL.Url(), "GitHub webhook payload URL (content type application/json, push events)")
