@@ -786,12 +786,24 @@ need_port() {
 # stderr, each line prefixed; a non-zero exit or a timeout dies with 11.
 run_hook() {
 	load_release "$TARGET"
-	hook_key=SLIPWAY_HOOK_$(printf '%s' "$1" | tr 'a-z' 'A-Z')
-	eval "hook_cmd=\${$hook_key:-}"
-	eval "hook_secs=\${${hook_key}_TIMEOUT:-60}"
+	case $1 in
+	before_activate)
+		hook_cmd=${SLIPWAY_HOOK_BEFORE_ACTIVATE:-}
+		hook_secs=${SLIPWAY_HOOK_BEFORE_ACTIVATE_TIMEOUT:-60}
+		;;
+	after_activate)
+		hook_cmd=${SLIPWAY_HOOK_AFTER_ACTIVATE:-}
+		hook_secs=${SLIPWAY_HOOK_AFTER_ACTIVATE_TIMEOUT:-60}
+		;;
+	validate)
+		hook_cmd=${SLIPWAY_HOOK_VALIDATE:-}
+		hook_secs=${SLIPWAY_HOOK_VALIDATE_TIMEOUT:-60}
+		;;
+	*) die 1 "unknown hook '$1'" ;;
+	esac
 	[ -n "$hook_cmd" ] || return 0
 	case $hook_secs in
-	'' | *[!0-9]*) die 2 "${hook_key}_TIMEOUT must be a number of seconds, not '$hook_secs'" ;;
+	'' | *[!0-9]*) die 2 "the timeout of hook $1 in release $TARGET's release.env must be a number of seconds, not '$hook_secs'" ;;
 	esac
 	log "hook $1 of $TARGET: running '$hook_cmd' (timeout ${hook_secs}s)"
 	hook_dir="$ROOT/.hook.$$"
