@@ -6,8 +6,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -43,7 +41,7 @@ func (s *Stack) dashboard() {
 		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Left: &left, Width: jsii.Number(12), Height: jsii.Number(6)})
 	}
 
-	alarm := awscloudwatch.NewAlarm(s.Stack, jsii.String("RollbackFailedAlarm"), &awscloudwatch.AlarmProps{
+	alarm := s.alarmToTopic("RollbackFailedAlarm", "RollbackFailedAlarmPublishes", &awscloudwatch.AlarmProps{
 		AlarmName:        jsii.String(RollbackFailedAlarmName(s.Config)),
 		AlarmDescription: jsii.String(fmt.Sprintf("Slipway %s: a deployment or rollback ended ROLLBACK_FAILED: the fleet is not back on one release; `slipway status` and `slipway show ID` say what stays where", app)),
 		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
@@ -56,14 +54,6 @@ func (s *Stack) dashboard() {
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Topic))
-	s.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("RollbackFailedAlarmPublishes"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  &[]*string{s.Topic.TopicArn()},
-		Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{"aws:SourceArn": alarm.AlarmArn()}},
-	}))
 
 	var executions []awscloudwatch.IMetric
 	for _, name := range []string{"deploy", "rollback"} {

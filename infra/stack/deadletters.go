@@ -40,7 +40,7 @@ func (s *Stack) deadLetters() {
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(deadLetterRetentionDays)),
 	})
-	alarm := awscloudwatch.NewAlarm(s.Stack, jsii.String("DeadLettersAlarm"), &awscloudwatch.AlarmProps{
+	s.alarmToTopic("DeadLettersAlarm", "DeadLetterAlarmPublishes", &awscloudwatch.AlarmProps{
 		AlarmName:        jsii.String(DeadLetterQueueName(s.Config)),
 		AlarmDescription: jsii.String(fmt.Sprintf("Slipway %s: an event did not reach Slipway or a trigger failed on it; it waits in %s (slipway status)", s.Config.App, DeadLetterQueueName(s.Config))),
 		Metric: s.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
@@ -52,15 +52,6 @@ func (s *Stack) deadLetters() {
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Topic))
-	// The topic's policy names its publishers: this alarm is one.
-	s.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("DeadLetterAlarmPublishes"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  &[]*string{s.Topic.TopicArn()},
-		Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{"aws:SourceArn": alarm.AlarmArn()}},
-	}))
 	awscdk.NewCfnOutput(s.Stack, jsii.String("DeadLetterQueueUrl"), &awscdk.CfnOutputProps{
 		Value:       s.DeadLetters.QueueUrl(),
 		Description: jsii.String("Events that did not reach Slipway or that a trigger failed on; set SLIPWAY_DEAD_LETTER_QUEUE to it for slipway status"),
@@ -82,4 +73,20 @@ func (d *failureQueue) Bind(_ constructs.Construct, fn awslambda.IFunction, _ *a
 		Resources: &[]*string{d.queue.QueueArn()},
 	}))
 	return &awslambda.DestinationConfig{Destination: d.queue.QueueArn()}
+}
+
+// alarmToTopic creates an alarm that notifies the topic, and the topic
+// policy statement (sid) that lets this alarm, and no other, publish.
+func (s *Stack) alarmToTopic(id, sid string, props *awscloudwatch.AlarmProps) awscloudwatch.Alarm {
+	alarm := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), props)
+	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.Topic))
+	// The topic's policy names its publishers: this alarm is one.
+	s.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String(sid),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{s.Topic.TopicArn()},
+		Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{"aws:SourceArn": alarm.AlarmArn()}},
+	}))
+	return alarm
 }

@@ -192,10 +192,7 @@ func (h *BlueGreen) awaitOnce(ctx context.Context, st contract.BlueGreenState) (
 	if err != nil {
 		return st, fmt.Errorf("read target health of %s: %w", st.IdleGroup, err)
 	}
-	state := map[string]traffic.TargetHealth{}
-	for _, t := range ts {
-		state[t.ID] = t
-	}
+	state := traffic.ByID(ts)
 	var missing []string
 	var waiting []string
 	for _, id := range st.IdleInstances {

@@ -106,10 +106,7 @@ func (d *Deps) warmSide(ctx context.Context, from *ledger.Deployment, version, e
 	if err != nil {
 		return nil, fmt.Sprintf("the target health of %s could not be read: %v", s.ServingGroup, err)
 	}
-	state := map[string]traffic.TargetHealth{}
-	for _, t := range ts {
-		state[t.ID] = t
-	}
+	state := traffic.ByID(ts)
 	var bad []string
 	for _, i := range insts {
 		t, ok := state[i.ID]

@@ -62,3 +62,12 @@ type Port interface {
 	// (ModifyListener or ModifyRule on AWS).
 	SetWeights(ctx context.Context, listener string, weights map[string]int) error
 }
+
+// ByID indexes a group's targets by their id.
+func ByID(ts []TargetHealth) map[string]TargetHealth {
+	out := make(map[string]TargetHealth, len(ts))
+	for _, t := range ts {
+		out[t.ID] = t
+	}
+	return out
+}
