@@ -17,20 +17,9 @@ import (
 func TestGitHubActionsRole(t *testing.T) {
 	for _, create := range []bool{true, false} {
 		t.Run(fmt.Sprintf("create_oidc_provider=%v", create), func(t *testing.T) {
-			m := fixture(t)
-			m["github_actions"] = map[string]any{"repository": "acme/demo", "branch": "main", "create_oidc_provider": create}
-			b, _ := json.Marshal(m)
-			cfg, err := ParseConfig("github-actions.json", b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := synthConfig(cfg)
-			if err != nil {
-				t.Fatalf("synth: %v", err)
-			}
-			for _, f := range s.findings {
-				t.Errorf("cdk-nag: %s", f)
-			}
+			s := synthEdited(t, func(m map[string]any) {
+				m["github_actions"] = map[string]any{"repository": "acme/demo", "branch": "main", "create_oidc_provider": create}
+			})
 			want := []statement{
 				{Sid: "PublishReleases", Effect: "Allow", Actions: []string{"s3:GetObject", "s3:PutObject"}, Resources: []string{"<Artifacts.Arn>/demo/*"}},
 				{Sid: "ListReleases", Effect: "Allow", Actions: []string{"s3:ListBucket"}, Resources: []string{"<Artifacts.Arn>"},
@@ -114,20 +103,9 @@ func TestGitHubActionsConfig(t *testing.T) {
 // publish pr- builds, and may not put events (a pull request never
 // deploys).
 func TestGitHubPullRequestRole(t *testing.T) {
-	m := fixture(t)
-	m["github_actions"] = map[string]any{"repository": "acme/demo", "branch": "main", "pull_requests": true}
-	b, _ := json.Marshal(m)
-	cfg, err := ParseConfig("github-actions.json", b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := synthConfig(cfg)
-	if err != nil {
-		t.Fatalf("synth: %v", err)
-	}
-	for _, f := range s.findings {
-		t.Errorf("cdk-nag: %s", f)
-	}
+	s := synthEdited(t, func(m map[string]any) {
+		m["github_actions"] = map[string]any{"repository": "acme/demo", "branch": "main", "pull_requests": true}
+	})
 	want := []statement{
 		{Sid: "ReadReleases", Effect: "Allow", Actions: []string{"s3:GetObject"}, Resources: []string{"<Artifacts.Arn>/demo/*"}},
 		{Sid: "PublishPullRequestBuilds", Effect: "Allow", Actions: []string{"s3:PutObject"}, Resources: []string{"<Artifacts.Arn>/demo/pr-*"}},

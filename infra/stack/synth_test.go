@@ -78,6 +78,27 @@ func doSynth() (*synthResult, error) {
 	return synthConfig(cfg)
 }
 
+// synthEdited synthesizes the fixture as edit changes it, and fails t on
+// a configuration error, a synthesis error or a cdk-nag finding.
+func synthEdited(t *testing.T, edit func(m map[string]any)) *synthResult {
+	t.Helper()
+	m := fixture(t)
+	edit(m)
+	b, _ := json.Marshal(m)
+	cfg, err := ParseConfig(t.Name()+".json", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := synthConfig(cfg)
+	if err != nil {
+		t.Fatalf("synth: %v", err)
+	}
+	for _, f := range s.findings {
+		t.Errorf("cdk-nag: %s", f)
+	}
+	return s
+}
+
 // synthConfig synthesizes the stack of cfg, with the AwsSolutions checks.
 func synthConfig(cfg *Config) (_ *synthResult, err error) {
 	defer func() {
