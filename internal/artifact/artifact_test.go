@@ -241,3 +241,28 @@ func TestS3StatTellsKeyFromBucket(t *testing.T) {
 		t.Errorf("GET Range headers mismatch (-want +got):\n%s", diff)
 	}
 }
+
+func TestValidVersion(t *testing.T) {
+	tests := []struct {
+		v    string
+		want bool
+	}{
+		{"v1", true},
+		{"v2.0.1_rc-7", true},
+		{"3f9a1c2d3f9a1c2d3f9a1c2d3f9a1c2d3f9a1c2d", true},
+		{"a" + strings.Repeat("b", 127), true},
+		{"a" + strings.Repeat("b", 128), false},
+		{"", false},
+		{".v1", false},
+		{"-v1", false},
+		{"v1+build", false},
+		{"v1/../x", false},
+		{"v 1", false},
+		{"é", false},
+	}
+	for _, tt := range tests {
+		if err := ValidVersion(tt.v); (err == nil) != tt.want {
+			t.Errorf("ValidVersion(%q) = %v, want valid %t", tt.v, err, tt.want)
+		}
+	}
+}

@@ -288,7 +288,7 @@ func (s *SSM) validate(cmd Command) error {
 	default:
 		return fmt.Errorf("unknown action %q: %w", cmd.Action, ErrInvalidCommand)
 	}
-	if cmd.ConfigFingerprint != "" && (!fingerprintRE.MatchString(cmd.ConfigFingerprint) || cmd.ConfigEnv == "") {
+	if cmd.ConfigFingerprint != "" && (!fingerprintRE().MatchString(cmd.ConfigFingerprint) || cmd.ConfigEnv == "") {
 		return fmt.Errorf("configuration fingerprint %q is not ALGORITHM:HEX, or names no environment: %w", cmd.ConfigFingerprint, ErrInvalidCommand)
 	}
 	if len(cmd.InstanceIDs) == 0 {
@@ -304,8 +304,10 @@ func (s *SSM) validate(cmd Command) error {
 	return nil
 }
 
-// fingerprintRE is what the document's configFingerprint parameter allows.
-var fingerprintRE = regexp.MustCompile(`^[a-z0-9-]{1,32}:[0-9a-f]{16,128}$`)
+// fingerprintRE is what the document's configFingerprint parameter allows,
+// compiled on first use: its bounded repeats are costly to compile at
+// package init, which every CLI command pays.
+var fingerprintRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9-]{1,32}:[0-9a-f]{16,128}$`) })
 
 // parameters returns the document parameters for cmd, leaving out empty ones.
 func (s *SSM) parameters(cmd Command) map[string][]string {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Variable is one setting the app reads from its environment, declared
@@ -115,16 +116,32 @@ func (r Ref) String() string {
 	return r.Name
 }
 
+// The names a reference or a variable may have. Each is a character class
+// and a length: the lengths are checked apart, because a bounded repeat
+// such as {1,1000} compiles into that many copies of the class (most of
+// the CLI's package init time when they were package-level regexps).
 var (
-	varNameRE   = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,127}$`)
-	ssmNameRE   = regexp.MustCompile(`^[A-Za-z0-9_.\-/]{1,1000}$`)
-	secretRE    = regexp.MustCompile(`^[A-Za-z0-9/_+=.@\-]{1,512}$`)
-	jsonKeyRE   = regexp.MustCompile(`^[^\s#]{1,256}$`)
+	varNameRE   = boundedRE{regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`), 128}
+	ssmNameRE   = boundedRE{regexp.MustCompile(`^[A-Za-z0-9_.\-/]+$`), 1000}
+	secretRE    = boundedRE{regexp.MustCompile(`^[A-Za-z0-9/_+=.@\-]+$`), 512}
+	jsonKeyRE   = boundedRE{regexp.MustCompile(`^[^\s#]+$`), 256}
 	reservedVar = map[string]string{
 		"PORT":          "the host gives the app its port",
 		"DATABASE_PATH": "the embedded fleet gives the app its database",
 	}
 )
+
+// boundedRE matches what re matches when it is at most max characters long.
+type boundedRE struct {
+	re  *regexp.Regexp
+	max int
+}
+
+// MatchString reports whether s matches the pattern and is at most b.max
+// characters (runes, as the regexp counts them) long.
+func (b boundedRE) MatchString(s string) bool {
+	return utf8.RuneCountInString(s) <= b.max && b.re.MatchString(s)
+}
 
 // ParseRef reads a value as written in the manifest: ssm:NAME,
 // secret:NAME[#KEY], or anything else as a literal.

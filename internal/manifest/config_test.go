@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -87,6 +88,41 @@ func TestConfigRefused(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "abc") {
 				t.Errorf("error %q shows a secret value", err)
+			}
+		})
+	}
+}
+
+// TestBoundedNames: the name patterns, a class and a length checked
+// apart, accept exactly what the bounded regexps they replace accept, at
+// and around each bound (multi-byte and invalid UTF-8 counted per rune,
+// as the regexp counts them).
+func TestBoundedNames(t *testing.T) {
+	tests := []struct {
+		name    string
+		got     boundedRE
+		bounded string
+		unit    string // one rune
+	}{
+		{"variable", varNameRE, `^[A-Z_][A-Z0-9_]{0,127}$`, "A"},
+		{"ssm", ssmNameRE, `^[A-Za-z0-9_.\-/]{1,1000}$`, "a"},
+		{"secret", secretRE, `^[A-Za-z0-9/_+=.@\-]{1,512}$`, "a"},
+		{"json key", jsonKeyRE, `^[^\s#]{1,256}$`, "é"},
+		{"json key, invalid UTF-8", jsonKeyRE, `^[^\s#]{1,256}$`, "\xff"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := regexp.MustCompile(tt.bounded)
+			var ins []string
+			for _, n := range []int{0, 1, 2, 127, 128, 129, 255, 256, 257, 511, 512, 513, 999, 1000, 1001, 1024} {
+				s := strings.Repeat(tt.unit, n)
+				ins = append(ins, s, s+" ", s+"#", "_"+s, "1"+s, "a"+s, "-"+s)
+			}
+			ins = append(ins, "PORT", "LOG_LEVEL", "9LIVES", "log_level", "/demo/prod/db", "demo/db-password", "pass word", "key\n")
+			for _, in := range ins {
+				if got, w := tt.got.MatchString(in), want.MatchString(in); got != w {
+					t.Errorf("MatchString(%d runes %.20q…) = %t, want %t (as %s)", len([]rune(in)), in, got, w, tt.bounded)
+				}
 			}
 		})
 	}
