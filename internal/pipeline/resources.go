@@ -96,19 +96,19 @@ func (h *Deploy) checkResources(ctx context.Context, in contract.DeployInput) (c
 	switch {
 	case len(silent) > 0:
 		msg := fmt.Sprintf("hosts did not say what they have free: %s; bring them back or take them out of the target tags, then deploy again", List(silent))
-		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, detail)
+		h.Step(ctx, in.DeploymentID, contract.StagePreflight, StepFailed, msg, detail)
 		return out, Refuse("%s", msg)
 	case len(short) > 0:
 		msg := fmt.Sprintf("%s; free space on the host (`slipway-host.sh prune` removes old releases; lower keep_releases), or lower the floor in %s (host:), then deploy again",
 			strings.Join(short, "; "), manifest.FileName)
-		h.Step(ctx, in.DeploymentID, "preflight", StepFailed, msg, detail)
+		h.Step(ctx, in.DeploymentID, contract.StagePreflight, StepFailed, msg, detail)
 		return out, Refuse("%s", msg)
 	}
 	msg := fmt.Sprintf("every host has the room %s needs: at least %s free on its release volume (%s)", in.Version, kib(f.DiskKB), f.Need)
 	if len(unknown) > 0 {
 		msg += "; not known, so not checked: " + List(unknown)
 	}
-	h.Step(ctx, in.DeploymentID, "preflight", StepOK, msg, detail)
+	h.Step(ctx, in.DeploymentID, contract.StagePreflight, StepOK, msg, detail)
 	return out, nil
 }
 

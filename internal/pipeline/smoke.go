@@ -183,10 +183,10 @@ func (h *Health) smokeBalancer(ctx context.Context, in contract.HealthInput) (co
 	}
 	results, failed := h.smokeAll(ctx, in.Health, []SmokeTarget{{Name: "load balancer", BaseURL: strings.TrimSuffix(in.Endpoint, "/")}})
 	if len(failed) > 0 {
-		return out, h.smokeFailure(ctx, in.DeploymentID, "health", "through the load balancer "+in.Endpoint, results, failed)
+		return out, h.smokeFailure(ctx, in.DeploymentID, contract.StageHealth, "through the load balancer "+in.Endpoint, results, failed)
 	}
 	where := "through the load balancer " + in.Endpoint
-	h.Step(ctx, in.DeploymentID, "health", StepOK, fmt.Sprintf("%s: %s passed", where, Count(len(results), "smoke check")), smokeDetail(where, results))
+	h.Step(ctx, in.DeploymentID, contract.StageHealth, StepOK, fmt.Sprintf("%s: %s passed", where, Count(len(results), "smoke check")), smokeDetail(where, results))
 	return out, nil
 }
 
