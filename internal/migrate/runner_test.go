@@ -439,11 +439,16 @@ func TestSecondRunnerWaitsThenNamesTheHolder(t *testing.T) {
 			}
 		}
 		r := &migrate.Runner{DB: db, DeploymentID: "second", LockWait: 400 * time.Millisecond}
+		start := time.Now()
 		_, err := r.Up(ctx, load(t, map[string]string{"0001_slow.up.sql": sleepSQL(engine, 3) + ";"}))
+		took := time.Since(start)
 		hold()
 		var le *migrate.LockError
 		if !errors.As(err, &le) {
 			t.Fatalf("Up() error = %v, want a *LockError", err)
+		}
+		if le.Waited < r.LockWait || took < r.LockWait {
+			t.Errorf("Up() gave up after %s (LockError.Waited %s), want it to wait LockWait %s first", took, le.Waited, r.LockWait)
 		}
 		want := map[string]string{migrate.Postgres: "first-deploy", migrate.MySQL: "MySQL connection", migrate.SQLite: "write lock"}[engine]
 		if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "nothing was applied") {
