@@ -41,25 +41,45 @@ func productionEnv(t *testing.T) *localenv.Env {
 }
 
 // decide waits for the deployment's approval request and records a decision,
-// as `slipway approve` or `slipway reject` does from another process.
+// as `slipway approve` or `slipway reject` does from another process. It
+// fails the test if no request comes within 60s, or the ledger cannot be
+// read or refuses the decision; the test waits for it to end.
 func decide(t *testing.T, env *localenv.Env, decision, by, reason string) <-chan ledger.Approval {
 	t.Helper()
 	done := make(chan ledger.Approval, 1)
+	stop, ended := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(stop); <-ended })
 	go func() {
+		defer close(ended)
 		defer close(done)
 		deadline := time.Now().Add(60 * time.Second)
-		for time.Now().Before(deadline) {
-			as, _ := env.Ledger.Approvals(context.Background(), "demo", "production")
+		for {
+			as, err := env.Ledger.Approvals(context.Background(), "demo", "production")
+			if err != nil {
+				t.Errorf("read production's approvals: %v", err)
+				return
+			}
 			for _, a := range as {
 				if a.Decision == ledger.ApprovalPending {
 					got, err := env.Ledger.DecideApproval(context.Background(), "demo", "production", a.DeploymentID, decision, by, reason, time.Now())
-					if err == nil {
-						done <- got
+					if err != nil {
+						t.Errorf("record %s for %s: %v", decision, a.DeploymentID, err)
+						return
 					}
+					done <- got
 					return
 				}
 			}
-			time.Sleep(20 * time.Millisecond)
+			if time.Now().After(deadline) {
+				t.Errorf("no approval request for production within 60s: nothing to record %s", decision)
+				return
+			}
+			select {
+			case <-stop:
+				t.Errorf("the test ended before production asked for approval: nothing to record %s", decision)
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 	}()
 	return done
