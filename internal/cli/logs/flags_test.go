@@ -18,6 +18,8 @@ func TestFlags(t *testing.T) {
 	}{
 		{name: "id", args: []string{"staging-v3-x"}, want: Options{DeploymentID: "staging-v3-x"}},
 		{name: "filters", args: []string{"staging-v3-x", "--instance", "staging-1", "--action", "activate"}, want: Options{DeploymentID: "staging-v3-x", Instance: "staging-1", Action: "activate"}},
+		{name: "a hook", args: []string{"staging-v3-x", "--hook", "validate"}, want: Options{DeploymentID: "staging-v3-x", Hook: "validate"}},
+		{name: "not a hook", args: []string{"staging-v3-x", "--hook", "before_traffic"}, wantCode: factory.ExitUsage},
 		{name: "no id", args: []string{}, wantCode: factory.ExitUsage},
 	}
 	for _, tt := range tests {
@@ -35,5 +37,30 @@ func TestFlags(t *testing.T) {
 				t.Errorf("%v: options mismatch (-want +got):\n%s", tt.args, diff)
 			}
 		})
+	}
+}
+
+func TestHookLines(t *testing.T) {
+	out := `21:30:01 slipway-host.sh: artifact /tmp/a sha256 ab verified
+21:30:01 slipway-host.sh: hook before_activate of v3: running 'bin/warm' (timeout 60s)
+hook before_activate: warming 12 keys
+21:30:02 slipway-host.sh: hook before_activate of v3: ok
+21:30:03 slipway-host.sh: hook validate of v3: running 'bin/check' (timeout 10s)
+hook validate: cache cold
+21:30:03 slipway-host.sh: error: hook validate of v3 failed (exit 3)
+{"action":"activate","error":"hook validate of v3 failed (exit 3)","exit_code":11}`
+	tests := []struct{ name, want string }{
+		{"validate", `21:30:03 slipway-host.sh: hook validate of v3: running 'bin/check' (timeout 10s)
+hook validate: cache cold
+21:30:03 slipway-host.sh: error: hook validate of v3 failed (exit 3)`},
+		{"before_activate", `21:30:01 slipway-host.sh: hook before_activate of v3: running 'bin/warm' (timeout 60s)
+hook before_activate: warming 12 keys
+21:30:02 slipway-host.sh: hook before_activate of v3: ok`},
+		{"after_activate", ""},
+	}
+	for _, tt := range tests {
+		if got := HookLines(out, tt.name); got != tt.want {
+			t.Errorf("HookLines(%s) = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

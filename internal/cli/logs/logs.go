@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/cli/outcome"
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/manifest"
 	"github.com/slipway-deploy/slipway/internal/report"
 )
 
@@ -26,7 +28,11 @@ type Options struct {
 	DeploymentID string
 	Instance     string
 	Action       string
-	JSON         bool
+	// Hook keeps, of each output, only what one lifecycle hook printed
+	// (its lines, prefixed "hook NAME: ", and the host script's lines
+	// about it).
+	Hook string
+	JSON bool
 }
 
 // NewCmdLogs returns the logs command. runF, when not nil, replaces the
@@ -34,16 +40,20 @@ type Options struct {
 func NewCmdLogs(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Backend: f.Backend}
 	cmd := &cobra.Command{
-		Use:   "logs DEPLOYMENT [--instance ID] [--action ACTION] [--json]",
+		Use:   "logs DEPLOYMENT [--instance ID] [--action ACTION] [--hook NAME] [--json]",
 		Short: "Print the output of a deployment's host commands, per instance",
 		Long: `Print what the host script printed on each instance for each command of the deployment (activate,
 rollback, status), as the ledger keeps it. The ledger keeps the last 24,000 characters of each; the
 note at the end says where the whole output is (on AWS, the command output log group).`,
 		Example: `  slipway logs staging-v3-20261126T012507Z-0b7e
-  slipway logs --local staging-v3-20261126T012507Z-0b7e --instance staging-1 --action activate`,
+  slipway logs --local staging-v3-20261126T012507Z-0b7e --instance staging-1 --action activate
+  slipway logs staging-v3-20261126T012507Z-0b7e --hook validate`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return factory.WithHint(factory.ExitUsage, fmt.Errorf("want one deployment id, got %d arguments", len(args)), "`slipway history` lists the deployments and their ids")
+			}
+			if opts.Hook != "" && !slices.Contains(manifest.HookNames, opts.Hook) {
+				return factory.WithHint(factory.ExitUsage, fmt.Errorf("--hook %q is not a hook", opts.Hook), "the hooks are "+strings.Join(manifest.HookNames, ", "))
 			}
 			return nil
 		},
@@ -57,6 +67,7 @@ note at the end says where the whole output is (on AWS, the command output log g
 	}
 	cmd.Flags().StringVar(&opts.Instance, "instance", "", "only this instance")
 	cmd.Flags().StringVar(&opts.Action, "action", "", "only this command: activate, rollback or status")
+	cmd.Flags().StringVar(&opts.Hook, "hook", "", "only what this lifecycle hook printed: "+strings.Join(manifest.HookNames, ", "))
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON: the host commands' results, each with its output")
 	return cmd
 }
@@ -75,6 +86,14 @@ func run(ctx context.Context, opts *Options) error {
 	results, err := l.InstanceResults(ctx, d.ID)
 	if err != nil {
 		return outcome.Error(err)
+	}
+	if opts.Hook != "" {
+		for i := range results {
+			results[i].Output = HookLines(results[i].Output, opts.Hook)
+			if results[i].Output == "" {
+				results[i].Output = fmt.Sprintf("(hook %s did not run)", opts.Hook)
+			}
+		}
 	}
 	w := opts.IO.Out
 	if opts.JSON {
@@ -126,4 +145,18 @@ func run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(w, "%s\n", note)
 	}
 	return nil
+}
+
+// HookLines keeps, of a host command's output, what hook name printed (its
+// lines, which the host script prefixes "hook NAME: ") and the host
+// script's own lines about it ("hook NAME of VERSION: ...").
+func HookLines(output, name string) string {
+	var keep []string
+	for _, l := range strings.Split(output, "\n") {
+		if strings.HasPrefix(l, "hook "+name+": ") || strings.Contains(l, "slipway-host.sh: hook "+name+" of ") ||
+			strings.Contains(l, "slipway-host.sh: error: hook "+name+" of ") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
