@@ -262,6 +262,12 @@ type PreflightOutput struct {
 	Traffic bool `json:"traffic"`
 	// TargetGroups are the groups a wave leaves and goes back to.
 	TargetGroups []string `json:"target_groups,omitempty"`
+	// PutBack are, per target group, the instances that closing an
+	// earlier unfinished deployment left out of it (not healthy on a
+	// release that served then): this deployment's waves register them
+	// with the rest once they are healthy on its release. Always present
+	// (null when none): DetachWave reads it.
+	PutBack map[string][]string `json:"put_back"`
 	// BlueGreen is set when the manifest's rollout.strategy is blue-green.
 	BlueGreen *BlueGreenSpec `json:"blue_green,omitempty"`
 	// WarmSide is set, for a rollback of a blue/green deployment whose old
@@ -593,6 +599,10 @@ type DeployInput struct {
 	// Tags and Plan are for the drift check (and Tags for an observation).
 	Tags map[string]string `json:"tags,omitempty"`
 	Plan *RolloutPlan      `json:"plan,omitempty"`
+	// PutBack is, for detach, Preflight's PutBack: instances of the wave
+	// listed there are recorded as the group's, so that attach registers
+	// them, though they are not in the group now.
+	PutBack map[string][]string `json:"put_back,omitempty"`
 	// Unreachable are, for CheckObservation, the targets ObserveFleet could
 	// not send the status command to.
 	Unreachable []string `json:"unreachable,omitempty"`

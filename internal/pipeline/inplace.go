@@ -89,6 +89,14 @@ func (h *Deploy) detach(ctx context.Context, in contract.DeployInput) (contract.
 				}
 			}
 		}
+		// What closing an earlier unfinished deployment left out of the
+		// group: recorded as the group's, so that attach puts it back once
+		// it is healthy on this release.
+		for _, id := range in.PutBack[g] {
+			if wave[id] && !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
 		if len(ids) == 0 {
 			continue
 		}
@@ -257,8 +265,28 @@ func (h *Deploy) waitTraffic(ctx context.Context, in contract.DeployInput, what 
 // min_healthy of a group's registered targets in service while a wave is
 // out of it. It reads the live target states: a target already unhealthy
 // counts against the floor.
-func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]string, minHealthy manifest.Capacity) error {
+func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]string, minHealthy manifest.Capacity, putBack ...map[string][]string) error {
 	for _, g := range groups {
+		// Instances an earlier deployment's close left out of g come back
+		// into it with their wave (PreflightOutput.PutBack): they serve
+		// while the later waves are out.
+		back := map[string]bool{}
+		for _, pb := range putBack {
+			for _, id := range pb[g] {
+				back[id] = true
+			}
+		}
+		returned := func(before int) int {
+			n := 0
+			for _, w := range waves[:before] {
+				for _, id := range w {
+					if back[id] {
+						n++
+					}
+				}
+			}
+			return n
+		}
 		ts, err := d.Traffic.Targets(ctx, g)
 		if err != nil {
 			return Classify(err, func(m string) error { return Refuse("read target group %s for the capacity floor: %s", g, m) })
@@ -274,14 +302,19 @@ func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]stri
 				healthy[t.ID] = true
 			}
 		}
+		for id := range back {
+			if !healthy[id] {
+				total++
+			}
+		}
 		if total == 0 {
 			continue
 		}
 		need := minHealthy.Min(total)
 		// The largest floor this plan keeps: what serves while the wave
 		// that takes the most out is out.
-		keeps := len(healthy)
-		for _, w := range waves {
+		keeps := len(healthy) + len(back)
+		for i, w := range waves {
 			out := 0
 			for _, id := range w {
 				if healthy[id] {
@@ -289,7 +322,7 @@ func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]stri
 				}
 			}
 			if out > 0 {
-				keeps = min(keeps, len(healthy)-out)
+				keeps = min(keeps, len(healthy)-out+returned(i))
 			}
 		}
 		for i, w := range waves {
@@ -299,7 +332,7 @@ func capacityFloor(ctx context.Context, d *Deps, groups []string, waves [][]stri
 					out++
 				}
 			}
-			serving := len(healthy) - out
+			serving := len(healthy) - out + returned(i)
 			// A wave that takes no healthy target out lowers nothing: the
 			// first deployment behind a new load balancer, where nothing
 			// serves yet, goes ahead.

@@ -373,6 +373,36 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 			h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("no switch back to the side %s left warm: %s; the rollback switches the instances back in place", servingFrom.ID, why), nil)
 		}
 	}
+	if len(envCfg.TargetGroups) > 0 && (kind == contract.KindDeploy || kind == contract.KindRollback) && h.Traffic != nil && out.WarmSide == nil {
+		// What closing an unfinished deployment left out of the target
+		// groups goes back with this one's waves, first: it serves
+		// nothing now, so its wave takes nothing out of service.
+		pb, err := h.leftOut(ctx, ds, envCfg.TargetGroups)
+		if err != nil {
+			return out, Classify(err, func(m string) error {
+				return Refuse("read what earlier deployments left out of the target groups: %s", m)
+			})
+		}
+		var back []string
+		for g, ids := range pb {
+			pb[g] = slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(out.Instances, id) })
+			for _, id := range pb[g] {
+				if !slices.Contains(back, id) {
+					back = append(back, id)
+				}
+			}
+		}
+		if len(back) > 0 {
+			sort.Strings(back)
+			out.PutBack = pb
+			rest := slices.DeleteFunc(slices.Clone(out.Instances), func(id string) bool { return slices.Contains(back, id) })
+			out.Instances = append(back, rest...)
+			if underLease {
+				h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("%s left out of the target groups when an unfinished deployment was closed: this %s puts %s back in its first wave, once healthy on %s",
+					List(back), kind, cond(len(back) == 1, "it", "them"), out.Version), nil)
+			}
+		}
+	}
 	out.Waves = manifest.Plan(waves, out.Instances)
 	out.WaveCount = len(out.Waves)
 	// Behind target groups a rollback execution too takes each wave out
@@ -391,7 +421,7 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 			// its owner may be dead with one out: closing it under the
 			// lease puts that back. The floor is checked then, by Resolve.
 			h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("deployment %s is running and may have instances out of the target groups: the capacity floor (rollout.min_healthy) is checked under the lease", other.ID), nil)
-		} else if err := capacityFloor(ctx, h.Deps, envCfg.TargetGroups, out.Waves, *m.Rollout.MinHealthy); err != nil {
+		} else if err := capacityFloor(ctx, h.Deps, envCfg.TargetGroups, out.Waves, *m.Rollout.MinHealthy, out.PutBack); err != nil {
 			return out, err
 		}
 	}

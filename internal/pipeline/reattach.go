@@ -26,6 +26,9 @@ type Reattached struct {
 	// Healthy says whether the balancer reported every instance put back
 	// healthy before the record was closed.
 	Healthy bool `json:"healthy"`
+	// LeftOutGroups maps a target group to the instances left out of it:
+	// the next deployment's waves put them back (Preflight's PutBack).
+	LeftOutGroups map[string][]string `json:"left_out_groups,omitempty"`
 }
 
 // reattachPace is how often reattach reads the target health while it
@@ -81,7 +84,7 @@ func (d *Deps) reattach(ctx context.Context, dep ledger.Deployment, observed []l
 	if dep.Kind == contract.KindRollback && dep.Version != "" {
 		served[dep.Version] = true
 	}
-	rec := Reattached{Groups: map[string][]string{}, LeftOut: map[string]string{}}
+	rec := Reattached{Groups: map[string][]string{}, LeftOut: map[string]string{}, LeftOutGroups: map[string][]string{}}
 	var problems []string
 	for _, g := range sortedGroups(detached) {
 		ts, err := d.Traffic.Targets(ctx, g)
@@ -117,7 +120,9 @@ func (d *Deps) reattach(ctx context.Context, dep ledger.Deployment, observed []l
 				rec.LeftOut[id] = fmt.Sprintf("on %s, which nothing in service in %s serves", r.Version, g)
 			default:
 				put = append(put, id)
+				continue
 			}
+			rec.LeftOutGroups[g] = append(rec.LeftOutGroups[g], id)
 		}
 		if len(put) == 0 {
 			continue
@@ -127,6 +132,7 @@ func (d *Deps) reattach(ctx context.Context, dep ledger.Deployment, observed []l
 			for _, id := range put {
 				rec.LeftOut[id] = "register in " + g + " failed"
 			}
+			rec.LeftOutGroups[g] = append(rec.LeftOutGroups[g], put...)
 			continue
 		}
 		rec.Groups[g] = put
@@ -155,7 +161,7 @@ func (d *Deps) reattach(ctx context.Context, dep ledger.Deployment, observed []l
 		for _, id := range slices.Sorted(maps.Keys(rec.LeftOut)) {
 			out = append(out, id+" ("+rec.LeftOut[id]+")")
 		}
-		parts = append(parts, fmt.Sprintf("left out of its target groups: %s; bring the environment back to one release (`slipway rollback --env %s` or a deployment), which puts them back",
+		parts = append(parts, fmt.Sprintf("left out of its target groups: %s; the next deployment or rollback puts them back once they are healthy on its release (`slipway rollback --env %s`, or a deployment)",
 			strings.Join(out, ", "), dep.Environment))
 	}
 	parts = append(parts, problems...)
@@ -214,4 +220,51 @@ func cond(ok bool, a, b string) string {
 		return a
 	}
 	return b
+}
+
+// leftOut returns, per target group, the instances that closing the
+// unfinished deployments since the environment last served one release
+// (ds, newest first) left out of it, and that are still out of it. The
+// next deployment's waves put them back (PreflightOutput.PutBack).
+func (d *Deps) leftOut(ctx context.Context, ds []ledger.Deployment, groups []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, dep := range ds {
+		if dep.Status == contract.StatusSucceeded || (dep.Kind == contract.KindRollback && contract.RolledBack(dep.Status)) {
+			break // it put every instance of its waves back
+		}
+		if !dep.Final() {
+			continue
+		}
+		steps, err := d.Ledger.Steps(ctx, dep.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range steps {
+			var rec Reattached
+			if st.Stage != "rollout" || len(st.Detail) == 0 || json.Unmarshal(st.Detail, &rec) != nil {
+				continue
+			}
+			for g, ids := range rec.LeftOutGroups {
+				for _, id := range ids {
+					if slices.Contains(groups, g) && !slices.Contains(out[g], id) {
+						out[g] = append(out[g], id)
+					}
+				}
+			}
+		}
+	}
+	for g, ids := range out {
+		ts, err := d.Traffic.Targets(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		in := traffic.ByID(ts)
+		out[g] = slices.DeleteFunc(ids, func(id string) bool { t, ok := in[id]; return ok && t.State != traffic.StateDraining })
+		if len(out[g]) == 0 {
+			delete(out, g)
+		} else {
+			sort.Strings(out[g])
+		}
+	}
+	return out, nil
 }

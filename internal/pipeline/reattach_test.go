@@ -12,6 +12,10 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	ledgersqlite "github.com/slipway-deploy/slipway/internal/ledger/sqlite"
+	"github.com/slipway-deploy/slipway/internal/manifest"
+	"github.com/slipway-deploy/slipway/internal/traffic"
+	"github.com/slipway-deploy/slipway/internal/traffic/traffictest"
 )
 
 // TestReattachPutsBackWhatADeadDeploymentTookOut: a deployment replacing
@@ -66,7 +70,8 @@ func TestReattachPutsBackWhatADeadDeploymentTookOut(t *testing.T) {
 	if err := json.Unmarshal(last.Detail, &rec); err != nil {
 		t.Fatalf("last step %q keeps no Reattached detail: %v", last.Message, err)
 	}
-	want := Reattached{Groups: map[string][]string{"web": {"i-2"}}, LeftOut: map[string]string{"i-3": "unhealthy: on v1, not healthy: 503"}, Healthy: true}
+	want := Reattached{Groups: map[string][]string{"web": {"i-2"}}, LeftOut: map[string]string{"i-3": "unhealthy: on v1, not healthy: 503"}, Healthy: true,
+		LeftOutGroups: map[string][]string{"web": {"i-3"}}}
 	if diff := cmp.Diff(want, rec); diff != "" {
 		t.Errorf("reattached detail mismatch (-want +got):\n%s", diff)
 	}
@@ -152,5 +157,49 @@ func TestDetachRecordsBeforeDeregistering(t *testing.T) {
 	var rec DetachRecord
 	if err := json.Unmarshal(steps[0].Detail, &rec); err != nil || strings.Join(rec.Detached["web"], ",") != "i-1" || strings.Join(rec.Detached["api"], ",") != "i-1" {
 		t.Errorf("detach step detail = %s (%v); want i-1 in web and api", steps[0].Detail, err)
+	}
+}
+
+// TestPutBackWhatAClosedDeploymentLeftOut: what closing an unfinished
+// deployment left out of a target group (not healthy on a release that
+// served then) is found by the next deployment (leftOut), counted as
+// coming back with its wave by the capacity floor, and recorded by its
+// wave's detach, so that attach registers it once healthy.
+func TestPutBackWhatAClosedDeploymentLeftOut(t *testing.T) {
+	ctx := context.Background()
+	h, b, now := inplaceWorld(t)
+	led := h.Ledger.(*ledgersqlite.Store)
+	b.AddGroup("web", traffictest.Group{}, "i-1", "i-2") // i-3 out
+	for _, d := range []ledger.Deployment{
+		{ID: "d1", App: "demo", Environment: "staging", Kind: contract.KindDeploy, Version: "v1", Status: contract.StatusSucceeded, StartedAt: *now, FinishedAt: *now, SchemaBefore: -1, SchemaAfter: -1},
+		{ID: "d2", App: "demo", Environment: "staging", Kind: contract.KindDeploy, Version: "v2", PreviousVersion: "v1", Status: contract.StatusAbandoned, StartedAt: now.Add(time.Minute), FinishedAt: now.Add(2 * time.Minute), SchemaBefore: -1, SchemaAfter: -1},
+	} {
+		if err := led.PutDeployment(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Step(ctx, "d2", "rollout", StepFailed, "closed", Reattached{Groups: map[string][]string{"web": {"i-2"}}, LeftOut: map[string]string{"i-3": "unhealthy"},
+		LeftOutGroups: map[string][]string{"web": {"i-3"}, "other": {"i-3"}}})
+	ds, _ := led.ListDeployments(ctx, "demo", "staging", 10)
+	pb, err := h.leftOut(ctx, ds, []string{"web", "api"})
+	if err != nil || !cmp.Equal(pb, map[string][]string{"web": {"i-3"}}) {
+		t.Fatalf("leftOut = %v, %v; want i-3 for web (other is not the environment's)", pb, err)
+	}
+	// Two of three in service: with i-3 first, back after wave 1, the
+	// floor (66% of 3) holds while i-1, then i-2, is out.
+	if err := capacityFloor(ctx, h.Deps, []string{"web"}, [][]string{{"i-3"}, {"i-1"}, {"i-2"}}, manifest.DefaultMinHealthy, pb); err != nil {
+		t.Errorf("capacityFloor with i-3 put back first = %v, want it admitted", err)
+	}
+	if err := capacityFloor(ctx, h.Deps, []string{"web"}, [][]string{{"i-1"}, {"i-2"}, {"i-3"}}, manifest.DefaultMinHealthy, pb); err == nil {
+		t.Error("capacityFloor with i-3 put back last admitted a wave that leaves 1 of 3 serving")
+	}
+	out := run(t, h, contract.DeployInput{Action: contract.DeployDetach, DeploymentID: "d3", Environment: "staging", InstanceIDs: []string{"i-3"}, PutBack: pb})
+	if out.Traffic == nil || !cmp.Equal(out.Traffic.Groups["web"], []string{"i-3"}) {
+		t.Fatalf("detach of i-3 = %+v; want it recorded for web, so that attach registers it", out.Traffic)
+	}
+	// Once a deployment put it back, nothing is left out.
+	b.SetState("web", "i-3", traffic.StateHealthy)
+	if pb, err := h.leftOut(ctx, ds, []string{"web"}); err != nil || len(pb) != 0 {
+		t.Errorf("leftOut once i-3 is back = %v, %v; want none", pb, err)
 	}
 }
