@@ -118,6 +118,9 @@ func (h *Preflight) resolve(ctx context.Context, in contract.PreflightInput, kin
 		return contract.PreflightOutput{}, &contract.PreflightFailed{Message: err.Error()}
 	}
 	out, err := h.checkWith(ctx, in.DeploymentID, kind, req, true)
+	if err == nil && kind == contract.KindDeploy && req.Trigger.Source == "push" {
+		err = h.newerPush(ctx, in, req)
+	}
 	if err != nil {
 		h.refused(ctx, in.DeploymentID, err)
 		return contract.PreflightOutput{}, err
@@ -149,6 +152,33 @@ func (h *Preflight) resolve(ctx context.Context, in contract.PreflightInput, kin
 	msg += fmt.Sprintf("; schema at %d", out.Migrations.Current)
 	h.Step(ctx, in.DeploymentID, "lock", StepInfo, msg, nil)
 	return out, nil
+}
+
+// newerPush makes a push-triggered deployment step aside, under the lease,
+// when a push started after it already took the lease and deployed (or
+// tried to): the latest push wins even when its execution reached the
+// lease first and, ending, took its push out of the queue, which the
+// lock's own check (the queued push) can no longer see.
+func (h *Preflight) newerPush(ctx context.Context, in contract.PreflightInput, req request) error {
+	started, err := time.Parse(time.RFC3339Nano, in.StartedAt)
+	if err != nil {
+		return nil
+	}
+	ds, err := h.Ledger.ListDeployments(ctx, req.App, req.Environment, 50)
+	if err != nil {
+		return Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
+	}
+	for _, d := range ds {
+		if d.ID == in.DeploymentID || d.Kind != contract.KindDeploy || d.Trigger.Source != "push" || !d.StartedAt.After(started) ||
+			!d.Final() || d.Status == contract.StatusFailed {
+			continue
+		}
+		msg := fmt.Sprintf("superseded: a newer push (%s, deployment %s, %s) took the lease of %s before this deployment of %s; the latest push wins, this one changed nothing",
+			d.Version, d.ID, d.Status, req.Environment, req.Version)
+		h.Step(ctx, in.DeploymentID, contract.StageLock, StepSkipped, msg, nil)
+		return &contract.Superseded{Message: msg, By: d.Version}
+	}
+	return nil
 }
 
 func changedNote(kind string, out contract.PreflightOutput) string {

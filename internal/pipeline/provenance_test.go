@@ -5,9 +5,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/manifest"
 	"github.com/slipway-deploy/slipway/internal/pipeline/pipelinetest"
 	"github.com/slipway-deploy/slipway/internal/provenance"
@@ -75,6 +77,43 @@ func TestTestedGate(t *testing.T) {
 			pctx := context.WithValue(ctx, planningKey{}, notes)
 			if err := h.testedGate(pctx, "plan", m, tt.env, tt.production, out, false); err != nil || notes.Gate == nil || !strings.Contains(notes.Gate.Error(), tt.refused) {
 				t.Errorf("plan: testedGate = %v, gate %v; want no error and the refusal as the gate", err, notes.Gate)
+			}
+		})
+	}
+}
+
+// TestNewerPushSupersedes: under the lease, a push-triggered deployment
+// steps aside when a push started after it has already deployed (or
+// tried to): the latest push wins even when its execution took the lease
+// first and emptied the queue on its way out.
+func TestNewerPushSupersedes(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name       string
+		newer      ledger.Deployment
+		superseded bool
+	}{
+		{"a newer push succeeded", ledger.Deployment{Status: contract.StatusSucceeded, StartedAt: t0.Add(time.Second)}, true},
+		{"a newer push rolled back", ledger.Deployment{Status: contract.StatusRolledBack, StartedAt: t0.Add(time.Second)}, true},
+		{"a newer push was refused before the lease", ledger.Deployment{Status: contract.StatusFailed, StartedAt: t0.Add(time.Second)}, false},
+		{"a newer push still waits", ledger.Deployment{Status: contract.StatusRunning, StartedAt: t0.Add(time.Second)}, false},
+		{"an older push", ledger.Deployment{Status: contract.StatusSucceeded, StartedAt: t0.Add(-time.Second)}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			led := pipelinetest.Ledger(t)
+			d := tt.newer
+			d.ID, d.App, d.Environment, d.Kind, d.Version, d.Trigger = "d-2", "demo", "staging", contract.KindDeploy, "c2", contract.Trigger{Source: "push"}
+			d.SchemaBefore, d.SchemaAfter = -1, -1
+			if err := led.PutDeployment(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			h := &Preflight{Deps: &Deps{Ledger: led}}
+			err := h.newerPush(ctx, contract.PreflightInput{DeploymentID: "d-1", StartedAt: t0.Format(time.RFC3339Nano)},
+				request{App: "demo", Environment: "staging", Version: "c1", Trigger: contract.Trigger{Source: "push"}})
+			var sup *contract.Superseded
+			if got := errors.As(err, &sup); got != tt.superseded || (got && sup.By != "c2") {
+				t.Errorf("newerPush = %v; want superseded %v (by c2)", err, tt.superseded)
 			}
 		})
 	}
