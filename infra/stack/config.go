@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -119,6 +120,11 @@ type EnvironmentConfig struct {
 	// deploy function may modify only this listener (or listener rule) and
 	// register and deregister targets of the sides' target groups only.
 	BlueGreen *BlueGreenConfig `json:"blue_green,omitempty"`
+	// Endpoint is the URL that serves the environment through its load
+	// balancer (https://the-alb-dns-name): the manifest's smoke checks run
+	// through it after the last wave, from the health function (in the
+	// VPC, so the URL must be reachable from its subnets).
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 // BlueGreenConfig is an environment's blue/green setup (internal/config
@@ -423,6 +429,11 @@ func (e EnvironmentConfig) validate(key, name string, c *Config) []string {
 	if !envPattern.MatchString(name) || len(name) > 24 {
 		add("", "the environment name %q must be lowercase letters, digits and dashes, starting with a letter, at most 24 characters", name)
 	}
+	if e.Endpoint != "" {
+		if u, err := url.Parse(e.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+			add(".endpoint", "%q is not a URL the smoke checks can call: want https://HOST (the load balancer's DNS name or your domain), without credentials", e.Endpoint)
+		}
+	}
 	if len(e.Tags) == 0 {
 		add(".tags", "required: the tags that select this environment's instances, e.g. {\"app\": %q, \"env\": %q}; SSM commands may only reach instances that carry them", c.App, name)
 	}
@@ -587,6 +598,7 @@ func (c *Config) SlipwayConfig() ([]byte, error) {
 		ASGs           []string          `json:"auto_scaling_groups,omitempty"`
 		BlueGreen      *BlueGreenConfig  `json:"blue_green,omitempty"`
 		Tags           map[string]string `json:"tags,omitempty"`
+		Endpoint       string            `json:"endpoint,omitempty"`
 	}
 	type triggers struct {
 		Repositories []string          `json:"repositories,omitempty"`
@@ -599,7 +611,7 @@ func (c *Config) SlipwayConfig() ([]byte, error) {
 	}{App: c.App, Environments: map[string]env{},
 		Triggers: triggers{Repositories: []string{c.Git.Repository}, Branches: map[string]string{c.Git.Branch: c.Git.Environment}}}
 	for name, e := range c.Environments {
-		v := env{Production: e.Production, DatabaseSecret: e.Database.SecretARN, Alarms: e.Alarms, TargetGroups: e.TargetGroups, ASGs: e.AutoScalingGroups, BlueGreen: e.BlueGreen, Tags: e.Tags}
+		v := env{Production: e.Production, DatabaseSecret: e.Database.SecretARN, Alarms: e.Alarms, TargetGroups: e.TargetGroups, ASGs: e.AutoScalingGroups, BlueGreen: e.BlueGreen, Tags: e.Tags, Endpoint: e.Endpoint}
 		if e.Database.Cluster() {
 			v.DBCluster = e.Database.Identifier
 		} else {

@@ -53,6 +53,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"no branch", func(m map[string]any) { delete(m["git"].(map[string]any), "branch") }, "git.branch: required"},
 		{"push environment unknown", func(m map[string]any) { m["git"].(map[string]any)["environment"] = "qa" }, "git.environment: \"qa\" is not one of"},
 		{"no environments", func(m map[string]any) { delete(m, "environments") }, "environments: required"},
+		{"endpoint not a URL", func(m map[string]any) { env(m, "staging")["endpoint"] = "alb-123.eu-west-1.elb.amazonaws.com" }, "environments.staging.endpoint: \"alb-123.eu-west-1.elb.amazonaws.com\" is not a URL"},
+		{"endpoint with credentials", func(m map[string]any) { env(m, "staging")["endpoint"] = "https://u:p@shop.example.com" }, "environments.staging.endpoint"},
 		{"no tags", func(m map[string]any) { delete(env(m, "staging"), "tags") }, "environments.staging.tags: required"},
 		{"target group by name", func(m map[string]any) { env(m, "staging")["target_groups"] = []any{"demo-staging"} },
 			"environments.staging.target_groups[0]: \"demo-staging\" is not an ELBv2 target group ARN"},
@@ -234,5 +236,22 @@ func TestSecretResource(t *testing.T) {
 		if got := secretResource(in); got != want {
 			t.Errorf("secretResource(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestConfigEndpointReachesTheFunctions: an environment's endpoint (the
+// load balancer's URL) goes to the functions in SLIPWAY_CONFIG, where the
+// health function runs the smoke checks through it.
+func TestConfigEndpointReachesTheFunctions(t *testing.T) {
+	m := fixture(t)
+	env(m, "staging")["endpoint"] = "https://staging.shop.example.com"
+	b, _ := json.Marshal(m)
+	cfg, err := ParseConfig("endpoint.json", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.SlipwayConfig()
+	if err != nil || !strings.Contains(string(out), `"endpoint":"https://staging.shop.example.com"`) {
+		t.Errorf("SLIPWAY_CONFIG = %s, %v; want staging's endpoint", out, err)
 	}
 }
