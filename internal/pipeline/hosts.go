@@ -42,27 +42,9 @@ func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contr
 		return contract.DeployOutput{}, Classify(err, func(m string) error { return Refuse("read the hosts' releases: %s", m) })
 	}
 	out := contract.DeployOutput{CommandID: in.CommandID, Status: contract.CommandInProgress, Total: len(in.InstanceIDs)}
-	byID := map[string]fleet.Invocation{}
-	for _, inv := range res.Invocations {
-		byID[inv.InstanceID] = inv
-	}
-	var missing, unreachable, elsewhere []string
+	var missing, elsewhere []string
 	var results []ledger.InstanceResult
-	for _, id := range in.InstanceIDs {
-		inv, ok := byID[id]
-		if !ok || !inv.Final() {
-			if !fleet.Final(res.Status) {
-				out.Pending++
-				continue
-			}
-			unreachable = append(unreachable, id+" (no answer)")
-			continue
-		}
-		rep, err := inv.Report()
-		if inv.Status != fleet.StatusSuccess || err != nil {
-			unreachable = append(unreachable, fmt.Sprintf("%s (%s)", id, inv.Status))
-			continue
-		}
+	unreachable := statusReports(res, in.InstanceIDs, &out, func(id string, inv fleet.Invocation, rep fleet.Report) {
 		results = append(results, ledger.InstanceResult{DeploymentID: in.DeploymentID, CommandID: in.CommandID, Wave: -1, InstanceID: id,
 			Action: fleet.ActionStatus, Version: rep.Current, Status: inv.Status, ExitCode: inv.ExitCode, Output: lastJSONLine(inv.Output),
 			StartedAt: inv.StartedAt, FinishedAt: inv.FinishedAt})
@@ -72,8 +54,7 @@ func (h *Deploy) checkHosts(ctx context.Context, in contract.DeployInput) (contr
 		if rep.Current != in.Version {
 			elsewhere = append(elsewhere, fmt.Sprintf("%s serves %q", id, rep.Current))
 		}
-		out.Succeeded++
-	}
+	})
 	if out.Pending > 0 {
 		return out, nil
 	}
@@ -167,4 +148,35 @@ func (h *Deploy) drift(ctx context.Context, in contract.DeployInput) (contract.D
 		h.Step(ctx, in.DeploymentID, contract.StageDrift, StepOK, fmt.Sprintf("targets resolved again: the same %d instances", len(planned)-len(left)), nil)
 	}
 	return out, nil
+}
+
+// statusReports walks the answers of a status command sent to ids: an
+// instance whose answer is not in yet counts in out.Pending while the
+// command runs; one that gave no answer, or a failed or unreadable one, is
+// returned ("id (why)"); each other one is handed to each with its report,
+// and counts in out.Succeeded.
+func statusReports(res fleet.CommandResult, ids []string, out *contract.DeployOutput, each func(id string, inv fleet.Invocation, rep fleet.Report)) (silent []string) {
+	byID := map[string]fleet.Invocation{}
+	for _, inv := range res.Invocations {
+		byID[inv.InstanceID] = inv
+	}
+	for _, id := range ids {
+		inv, ok := byID[id]
+		if !ok || !inv.Final() {
+			if !fleet.Final(res.Status) {
+				out.Pending++
+				continue
+			}
+			silent = append(silent, id+" (no answer)")
+			continue
+		}
+		rep, err := inv.Report()
+		if inv.Status != fleet.StatusSuccess || err != nil {
+			silent = append(silent, fmt.Sprintf("%s (%s)", id, inv.Status))
+			continue
+		}
+		out.Succeeded++
+		each(id, inv, rep)
+	}
+	return silent
 }

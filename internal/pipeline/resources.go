@@ -37,28 +37,9 @@ func (h *Deploy) checkResources(ctx context.Context, in contract.DeployInput) (c
 		return contract.DeployOutput{}, Classify(err, func(m string) error { return Refuse("read what the hosts have free: %s", m) })
 	}
 	out := contract.DeployOutput{CommandID: in.CommandID, Status: contract.CommandInProgress, Total: len(in.InstanceIDs)}
-	byID := map[string]fleet.Invocation{}
-	for _, inv := range res.Invocations {
-		byID[inv.InstanceID] = inv
-	}
 	f := *in.HostFloor
-	var short, shortIDs, unknown, silent []string
-	for _, id := range in.InstanceIDs {
-		inv, ok := byID[id]
-		if !ok || !inv.Final() {
-			if !fleet.Final(res.Status) {
-				out.Pending++
-				continue
-			}
-			silent = append(silent, id+" (no answer)")
-			continue
-		}
-		rep, err := inv.Report()
-		if inv.Status != fleet.StatusSuccess || err != nil {
-			silent = append(silent, fmt.Sprintf("%s (%s)", id, inv.Status))
-			continue
-		}
-		out.Succeeded++
+	var short, shortIDs, unknown []string
+	silent := statusReports(res, in.InstanceIDs, &out, func(id string, _ fleet.Invocation, rep fleet.Report) {
 		var why []string
 		switch {
 		case rep.DiskFreeKB == nil:
@@ -87,7 +68,7 @@ func (h *Deploy) checkResources(ctx context.Context, in contract.DeployInput) (c
 			short = append(short, id+" has "+strings.Join(why, "; "))
 			shortIDs = append(shortIDs, id)
 		}
-	}
+	})
 	if out.Pending > 0 {
 		return out, nil
 	}

@@ -2,11 +2,9 @@ package scenario
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/slipway-deploy/slipway/internal/asl"
@@ -27,11 +25,7 @@ alarms: [demo-5xx]
 keep_releases: 3
 `
 
-var (
-	bgOnce     sync.Once
-	bgReleases map[string][]byte
-	bgErr      error
-)
+var blueGreenReleases releaseSet
 
 // blueGreenRelease returns the demo app's release version built with the
 // blue/green manifest, building v1..v4 once per test binary. Its v3 is
@@ -40,34 +34,8 @@ var (
 // demo's v3, which fails its health check.
 func blueGreenRelease(t testing.TB, version string) []byte {
 	t.Helper()
-	bgOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "slipway-bg-releases-")
-		if err != nil {
-			bgErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		bgReleases = map[string][]byte{}
-		for _, v := range []string{"v1", "v2", "v3", "v4"} {
-			opts := BuildOptions{Manifest: []byte(blueGreenManifest)}
-			switch v {
-			case "v3":
-				opts.From = "v2"
-			case "v4":
-				opts.From = "v3"
-			}
-			b, err := BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, dir, opts)
-			if err != nil {
-				bgErr = err
-				return
-			}
-			bgReleases[v] = b
-		}
-	})
-	if bgErr != nil {
-		t.Fatalf("build releases: %v", bgErr)
-	}
-	return bgReleases[version]
+	m := []byte(blueGreenManifest)
+	return blueGreenReleases.get(t, version, map[string]BuildOptions{"v1": {Manifest: m}, "v2": {Manifest: m}, "v3": {Manifest: m, From: "v2"}, "v4": {Manifest: m, From: "v3"}})
 }
 
 // blueGreenEnv is an embedded blue/green environment of four instances

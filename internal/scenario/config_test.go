@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/slipway-deploy/slipway/internal/autoscale"
@@ -33,36 +32,12 @@ const configManifest = threeWaves + `config:
 // environment file and nothing else.
 const configSentinel = "s3ntinel-API-TOKEN-5d0c"
 
-var (
-	configBuildOnce sync.Once
-	configReleases  map[string][]byte
-	configBuildErr  error
-)
+var configReleases releaseSet
 
 func configRelease(t *testing.T, version string) []byte {
 	t.Helper()
-	configBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "slipway-config-releases-")
-		if err != nil {
-			configBuildErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		configReleases = map[string][]byte{}
-		for _, v := range []string{"c1", "c2"} {
-			b, err := BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, dir,
-				BuildOptions{Manifest: []byte(configManifest), From: "v1"})
-			if err != nil {
-				configBuildErr = err
-				return
-			}
-			configReleases[v] = b
-		}
-	})
-	if configBuildErr != nil {
-		t.Fatalf("build releases: %v", configBuildErr)
-	}
-	return configReleases[version]
+	opts := BuildOptions{Manifest: []byte(configManifest), From: "v1"}
+	return configReleases.get(t, version, map[string]BuildOptions{"c1": opts, "c2": opts})
 }
 
 // greetings asks every instance what GREETING it runs with.

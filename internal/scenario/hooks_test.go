@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -28,38 +27,17 @@ func hooksManifest(version, failing string) string {
 	return m
 }
 
-var (
-	hooksBuildOnce sync.Once
-	hooksReleases  map[string][]byte
-	hooksBuildErr  error
-)
+var hooksReleases releaseSet
 
 // hooksRelease builds h1 (its hooks pass), h2 (before_activate fails) and
 // h3 (validate fails).
 func hooksRelease(t *testing.T, version string) []byte {
 	t.Helper()
-	hooksBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "slipway-hooks-releases-")
-		if err != nil {
-			hooksBuildErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		hooksReleases = map[string][]byte{}
-		for v, failing := range map[string]string{"h1": "", "h2": "before_activate", "h3": "validate"} {
-			b, err := BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, dir,
-				BuildOptions{Manifest: []byte(hooksManifest(v, failing)), From: "v1"})
-			if err != nil {
-				hooksBuildErr = err
-				return
-			}
-			hooksReleases[v] = b
-		}
-	})
-	if hooksBuildErr != nil {
-		t.Fatalf("build releases: %v", hooksBuildErr)
+	builds := map[string]BuildOptions{}
+	for v, failing := range map[string]string{"h1": "", "h2": "before_activate", "h3": "validate"} {
+		builds[v] = BuildOptions{Manifest: []byte(hooksManifest(v, failing)), From: "v1"}
 	}
-	return hooksReleases[version]
+	return hooksReleases.get(t, version, builds)
 }
 
 func hooksLog(t *testing.T, env *localenv.Env, id string) []string {

@@ -29,37 +29,53 @@ alarms: [demo-5xx]
 keep_releases: 3
 `
 
-var (
-	buildOnce sync.Once
-	releases  map[string][]byte
-	buildErr  error
-)
+// releaseSet is a set of the demo app's releases, each built with its
+// options, once per test binary.
+type releaseSet struct {
+	once  sync.Once
+	built map[string][]byte
+	err   error
+}
+
+// get returns version's bundle, building the whole set (builds) the first
+// time in a temporary directory.
+func (s *releaseSet) get(t testing.TB, version string, builds map[string]BuildOptions) []byte {
+	t.Helper()
+	s.once.Do(func() {
+		dir, err := os.MkdirTemp("", "slipway-releases-")
+		if err != nil {
+			s.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		s.built = map[string][]byte{}
+		for v, opts := range builds {
+			b, err := BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, dir, opts)
+			if err != nil {
+				s.err = err
+				return
+			}
+			s.built[v] = b
+		}
+	})
+	if s.err != nil {
+		t.Fatalf("build releases: %v", s.err)
+	}
+	b, ok := s.built[version]
+	if !ok {
+		t.Fatalf("release %s is not one of the set", version)
+	}
+	return b
+}
+
+var threeWaveReleases releaseSet
 
 // release returns the demo app's release version built with the
 // three-wave manifest, building all of them once per test binary.
 func release(t testing.TB, version string) []byte {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "slipway-releases-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		releases = map[string][]byte{}
-		for _, v := range []string{"v1", "v2", "v3"} {
-			b, err := BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, dir, BuildOptions{Manifest: []byte(threeWaves)})
-			if err != nil {
-				buildErr = err
-				return
-			}
-			releases[v] = b
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build releases: %v", buildErr)
-	}
-	return releases[version]
+	opts := BuildOptions{Manifest: []byte(threeWaves)}
+	return threeWaveReleases.get(t, version, map[string]BuildOptions{"v1": opts, "v2": opts, "v3": opts})
 }
 
 // fleetEnv is an embedded environment of n instances with v1..v3 published.

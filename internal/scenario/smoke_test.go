@@ -2,10 +2,7 @@ package scenario
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -30,37 +27,15 @@ smoke:
     json: {status: ok, config.greeting: hello}
 `
 
-var (
-	smokeBuildOnce sync.Once
-	smokeReleases  map[string][]byte
-	smokeBuildErr  error
-)
+var smokeReleases releaseSet
 
 func smokeRelease(t *testing.T, version string) []byte {
 	t.Helper()
-	smokeBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "slipway-smoke-releases-")
-		if err != nil {
-			smokeBuildErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		smokeReleases = map[string][]byte{}
-		for v, greeting := range map[string]string{"s1": "hello", "s2": "helo"} {
-			m := strings.Replace(smokeManifest, "%s", greeting, 1)
-			b, err := BuildRelease(context.Background(), filepath.Join("..", "..", "examples", "demo-app"), v, dir,
-				BuildOptions{Manifest: []byte(m), From: "v1"})
-			if err != nil {
-				smokeBuildErr = err
-				return
-			}
-			smokeReleases[v] = b
-		}
-	})
-	if smokeBuildErr != nil {
-		t.Fatalf("build releases: %v", smokeBuildErr)
+	builds := map[string]BuildOptions{}
+	for v, greeting := range map[string]string{"s1": "hello", "s2": "helo"} {
+		builds[v] = BuildOptions{Manifest: []byte(strings.Replace(smokeManifest, "%s", greeting, 1)), From: "v1"}
 	}
-	return smokeReleases[version]
+	return smokeReleases.get(t, version, builds)
 }
 
 // TestScenarioSmokeCheckFailsOnlyOnTheNewRelease deploys behind the
