@@ -124,6 +124,10 @@ type Trigger struct {
 	// reports it (a GitHub push's head_commit.timestamp): `slipway
 	// stats` measures lead time from it. Zero when unknown.
 	CommittedAt time.Time `json:"committed_at,omitzero"`
+	// PushedAt is when the push happened (the push event's time), for a
+	// push-triggered deployment: it orders pushes, so that the latest one
+	// wins whichever execution reaches the lease first. Zero otherwise.
+	PushedAt time.Time `json:"pushed_at,omitzero"`
 }
 
 // State is the document that flows through an execution ($ in the ASL).

@@ -168,8 +168,16 @@ func (h *Preflight) newerPush(ctx context.Context, in contract.PreflightInput, r
 	if err != nil {
 		return Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
 	}
+	// Pushes are ordered by their time when both carry it (the router
+	// sets it), else by when their executions started.
+	newer := func(d ledger.Deployment) bool {
+		if !d.Trigger.PushedAt.IsZero() && !req.Trigger.PushedAt.IsZero() {
+			return d.Trigger.PushedAt.After(req.Trigger.PushedAt)
+		}
+		return d.StartedAt.After(started)
+	}
 	for _, d := range ds {
-		if d.ID == in.DeploymentID || d.Kind != contract.KindDeploy || d.Trigger.Source != "push" || !d.StartedAt.After(started) ||
+		if d.ID == in.DeploymentID || d.Kind != contract.KindDeploy || d.Trigger.Source != "push" || !newer(d) ||
 			!d.Final() || d.Status == contract.StatusFailed {
 			continue
 		}

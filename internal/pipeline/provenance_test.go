@@ -99,18 +99,25 @@ func TestNewerPushSupersedes(t *testing.T) {
 		{"a newer push was refused before the lease", ledger.Deployment{Status: contract.StatusFailed, StartedAt: t0.Add(time.Second)}, false},
 		{"a newer push still waits", ledger.Deployment{Status: contract.StatusRunning, StartedAt: t0.Add(time.Second)}, false},
 		{"an older push", ledger.Deployment{Status: contract.StatusSucceeded, StartedAt: t0.Add(-time.Second)}, false},
+		// The push times decide when both have one, whichever execution
+		// started first.
+		{"pushed later, started earlier", ledger.Deployment{Status: contract.StatusSucceeded, StartedAt: t0.Add(-time.Second),
+			Trigger: contract.Trigger{PushedAt: t0.Add(time.Minute)}}, true},
+		{"pushed earlier, started later", ledger.Deployment{Status: contract.StatusSucceeded, StartedAt: t0.Add(time.Second),
+			Trigger: contract.Trigger{PushedAt: t0.Add(-time.Minute)}}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			led := pipelinetest.Ledger(t)
 			d := tt.newer
-			d.ID, d.App, d.Environment, d.Kind, d.Version, d.Trigger = "d-2", "demo", "staging", contract.KindDeploy, "c2", contract.Trigger{Source: "push"}
+			d.ID, d.App, d.Environment, d.Kind, d.Version = "d-2", "demo", "staging", contract.KindDeploy, "c2"
+			d.Trigger.Source = "push"
 			d.SchemaBefore, d.SchemaAfter = -1, -1
 			if err := led.PutDeployment(ctx, d); err != nil {
 				t.Fatal(err)
 			}
 			h := &Preflight{Deps: &Deps{Ledger: led}}
 			err := h.newerPush(ctx, contract.PreflightInput{DeploymentID: "d-1", StartedAt: t0.Format(time.RFC3339Nano)},
-				request{App: "demo", Environment: "staging", Version: "c1", Trigger: contract.Trigger{Source: "push"}})
+				request{App: "demo", Environment: "staging", Version: "c1", Trigger: contract.Trigger{Source: "push", PushedAt: t0}})
 			var sup *contract.Superseded
 			if got := errors.As(err, &sup); got != tt.superseded || (got && sup.By != "c2") {
 				t.Errorf("newerPush = %v; want superseded %v (by c2)", err, tt.superseded)

@@ -116,6 +116,11 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 	return out, nil
 }
 
+// refusedBeforeChange are the errors that end an execution before its
+// Migrate stage and its rollout: what it observes then, it did not do.
+var refusedBeforeChange = map[string]bool{"PreflightFailed": true, "LockHeld": true, "DeploymentInProgress": true, "Superseded": true,
+	"Frozen": true, "Rejected": true, "MigrationBlocked": true, "Untested": true}
+
 func kindOr(k string) string {
 	if k == "" {
 		return contract.KindDeploy
@@ -139,7 +144,11 @@ func (h *Record) changed(ctx context.Context, st contract.State) (bool, error) {
 	if st.SchemaRevert != nil && len(st.SchemaRevert.Reverted)+len(st.SchemaRevert.Kept) > 0 {
 		return true, nil
 	}
-	if !schemaBack(st) {
+	// A refusal before the rollout (at the lock, or under it by Resolve)
+	// ran no migration: a schema observed elsewhere than this execution's
+	// Preflight saw it is another deployment's doing (it held the lease
+	// meanwhile), not this one's.
+	if !schemaBack(st) && !(st.Error != nil && refusedBeforeChange[st.Error.Error] && st.Migration == nil) {
 		return true, nil
 	}
 	if st.Preflight == nil {

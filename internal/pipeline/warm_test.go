@@ -166,3 +166,29 @@ func TestJudgeWarmSwitch(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalUnderTheLeaseChangedNothing: a deployment refused under the
+// lease (a newer push deployed while it waited) observes a schema another
+// deployment migrated; it changed nothing itself, so Record says FAILED,
+// not ROLLBACK_FAILED. A failure after the migrations is judged on the
+// observation as before.
+func TestRefusalUnderTheLeaseChangedNothing(t *testing.T) {
+	ctx := context.Background()
+	h := &Record{Deps: &Deps{Ledger: pipelinetest.Ledger(t)}}
+	pre := &contract.PreflightOutput{App: "demo", Environment: "staging", Version: "c1", PreviousVersion: "v1", Migrations: contract.MigrationPlan{Current: 1}}
+	obs := &contract.Observation{Fleet: &contract.FleetObservation{Total: 3, Versions: map[string]int{"c2": 3}, Uniform: "c2", Healthy: 3},
+		Schema: &contract.SchemaObservation{Known: true, Version: 2, Dirty: []int64{}}}
+	st := contract.State{Kind: contract.KindDeploy, DeploymentID: "d-1", Preflight: pre, Observation: obs,
+		Error: &contract.StateError{Error: "Superseded", Cause: "superseded: a newer push (c2) took the lease"}}
+	changed, err := h.changed(ctx, st)
+	if err != nil || changed {
+		t.Fatalf("changed = %v, %v; want false: the schema moved under another deployment", changed, err)
+	}
+	if status, summary := h.judge(st, changed, "c1"); status != contract.StatusFailed || !strings.Contains(summary, "nothing was changed") {
+		t.Errorf("judge = %s %q; want FAILED, nothing changed", status, summary)
+	}
+	st.Error = &contract.StateError{Error: "HealthCheckFailed", Cause: "wave 1"}
+	if changed, _ := h.changed(ctx, st); !changed {
+		t.Error("a health check failure with the schema moved: changed = false, want true")
+	}
+}

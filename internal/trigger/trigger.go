@@ -250,6 +250,7 @@ func (r *PushRouter) Handle(ctx context.Context, ev events.EventBridgeEvent) (Re
 	if at.IsZero() {
 		at = r.now()
 	}
+	trig.PushedAt = at
 	name := executionName([]string{"push", env, ShortCommit(version)}, version, ev.ID)
 	queued, ok, err := r.Ledger.GetPending(ctx, app, env)
 	if err != nil {
