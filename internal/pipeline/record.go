@@ -80,10 +80,7 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 	if err != nil {
 		return out, &contract.TransientError{Message: err.Error()}
 	}
-	if h.Metrics != nil {
-		steps, _ := h.Ledger.Steps(ctx, st.DeploymentID)
-		h.emitMetrics(final, rep, steps, now)
-	}
+	h.emitMetrics(final, rep, inputs.steps, now)
 	// A rollback execution that put the environment back completes the
 	// deployment it undid: that record keeps its own status (what happened
 	// to it), and names the rollback.
