@@ -1,5 +1,7 @@
 package contract
 
+import "slices"
+
 // The error types below cross into Step Functions. Each is returned as a
 // pointer (for example &HealthCheckFailed{...}); the type name is the Error
 // that Retry and Catch match.
@@ -148,6 +150,15 @@ type FleetMismatch struct {
 }
 
 func (e *FleetMismatch) Error() string { return e.Message }
+
+// Refusals are the errors that end a deployment because something refused
+// it (a person's lock, a freeze, a newer push, a rejection, the migration
+// policy, an untested build), not because it failed. Each ends it before
+// its migrations and its rollout.
+var Refusals = []string{"LockHeld", "DeploymentInProgress", "Superseded", "Frozen", "Rejected", "MigrationBlocked", "Untested"}
+
+// Refusal reports whether the error named errName is one of Refusals.
+func Refusal(errName string) bool { return slices.Contains(Refusals, errName) }
 
 // ErrorNames lists the names of every error type above, for tests that check
 // the ASL's ErrorEquals against them.

@@ -113,10 +113,12 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 	return out, nil
 }
 
-// refusedBeforeChange are the errors that end an execution before its
-// Migrate stage and its rollout: what it observes then, it did not do.
-var refusedBeforeChange = map[string]bool{"PreflightFailed": true, "LockHeld": true, "DeploymentInProgress": true, "Superseded": true,
-	"Frozen": true, "Rejected": true, "MigrationBlocked": true, "Untested": true}
+// refusedBeforeChange reports whether the error named errName ends an
+// execution before its Migrate stage and its rollout (Preflight's, or a
+// refusal): what it observes then, it did not do.
+func refusedBeforeChange(errName string) bool {
+	return errName == "PreflightFailed" || contract.Refusal(errName)
+}
 
 func kindOr(k string) string {
 	if k == "" {
@@ -145,7 +147,7 @@ func (h *Record) changed(ctx context.Context, st contract.State) (bool, error) {
 	// ran no migration: a schema observed elsewhere than this execution's
 	// Preflight saw it is another deployment's doing (it held the lease
 	// meanwhile), not this one's.
-	if !schemaBack(st) && !(st.Error != nil && refusedBeforeChange[st.Error.Error] && st.Migration == nil) {
+	if !schemaBack(st) && !(st.Error != nil && refusedBeforeChange(st.Error.Error) && st.Migration == nil) {
 		return true, nil
 	}
 	if st.Preflight == nil {

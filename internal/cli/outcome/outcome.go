@@ -25,21 +25,9 @@ import (
 	"github.com/slipway-deploy/slipway/internal/trigger"
 )
 
-// Refusals are the errors that end a deployment because something refused
-// it (a person's lock, a freeze, a newer push, a rejection), not because
-// it failed.
-var Refusals = []string{"LockHeld", "DeploymentInProgress", "Superseded", "Frozen", "Rejected", "MigrationBlocked", "Untested"}
-
 // Refused reports whether a failed deployment's error (and cause) is a
-// refusal.
-func Refused(errName, cause string) bool {
-	for _, r := range Refusals {
-		if errName == r {
-			return true
-		}
-	}
-	return false
-}
+// refusal (contract.Refusals).
+func Refused(errName, cause string) bool { return contract.Refusal(errName) }
 
 // Deployment returns the exit code of a finished deployment and what to do
 // next. A rollback execution that ends ROLLED_BACK succeeded.
