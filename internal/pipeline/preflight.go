@@ -118,9 +118,6 @@ func (h *Preflight) resolve(ctx context.Context, in contract.PreflightInput, kin
 		return contract.PreflightOutput{}, &contract.PreflightFailed{Message: err.Error()}
 	}
 	out, err := h.checkWith(ctx, in.DeploymentID, kind, req, true)
-	if err == nil && kind == contract.KindDeploy && req.Trigger.Source == "push" {
-		err = h.newerPush(ctx, in, req)
-	}
 	if err != nil {
 		h.refused(ctx, in.DeploymentID, err)
 		return contract.PreflightOutput{}, err
@@ -155,35 +152,27 @@ func (h *Preflight) resolve(ctx context.Context, in contract.PreflightInput, kin
 }
 
 // newerPush makes a push-triggered deployment step aside, under the lease,
-// when a push started after it already took the lease and deployed (or
-// tried to): the latest push wins even when its execution reached the
-// lease first and, ending, took its push out of the queue, which the
-// lock's own check (the queued push) can no longer see.
-func (h *Preflight) newerPush(ctx context.Context, in contract.PreflightInput, req request) error {
-	started, err := time.Parse(time.RFC3339Nano, in.StartedAt)
-	if err != nil {
-		return nil
-	}
-	ds, err := h.Ledger.ListDeployments(ctx, req.App, req.Environment, 50)
-	if err != nil {
-		return Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
-	}
+// when a push made after it already took the lease and deployed (or tried
+// to): the latest push wins even when its execution reached the lease
+// first and, ending, took its push out of the queue, which the lock's own
+// check (the queued push) can no longer see. ds are the environment's
+// other deployments; started is when this one started.
+func (h *Preflight) newerPush(ctx context.Context, deploymentID string, req request, started time.Time, ds []ledger.Deployment) error {
 	// Pushes are ordered by their time when both carry it (the router
 	// sets it), else by when their executions started.
 	newer := func(d ledger.Deployment) bool {
 		if !d.Trigger.PushedAt.IsZero() && !req.Trigger.PushedAt.IsZero() {
 			return d.Trigger.PushedAt.After(req.Trigger.PushedAt)
 		}
-		return d.StartedAt.After(started)
+		return !started.IsZero() && d.StartedAt.After(started)
 	}
 	for _, d := range ds {
-		if d.ID == in.DeploymentID || d.Kind != contract.KindDeploy || d.Trigger.Source != "push" || !newer(d) ||
-			!d.Final() || d.Status == contract.StatusFailed {
+		if d.Kind != contract.KindDeploy || d.Trigger.Source != "push" || !newer(d) || !d.Final() || d.Status == contract.StatusFailed {
 			continue
 		}
 		msg := fmt.Sprintf("superseded: a newer push (%s, deployment %s, %s) took the lease of %s before this deployment of %s; the latest push wins, this one changed nothing",
 			d.Version, d.ID, d.Status, req.Environment, req.Version)
-		h.Step(ctx, in.DeploymentID, contract.StageLock, StepSkipped, msg, nil)
+		h.Step(ctx, deploymentID, contract.StageLock, StepSkipped, msg, nil)
 		return &contract.Superseded{Message: msg, By: d.Version}
 	}
 	return nil
@@ -237,6 +226,12 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	ds, err := h.Ledger.ListDeployments(ctx, req.App, req.Environment, 200)
 	if err != nil {
 		return out, Classify(err, func(m string) error { return &contract.PreflightFailed{Message: m} })
+	}
+	var started time.Time // this deployment's, as Preflight recorded it
+	for _, d := range ds {
+		if d.ID == deploymentID {
+			started = d.StartedAt
+		}
 	}
 	ds = slices.DeleteFunc(ds, func(d ledger.Deployment) bool { return d.ID == deploymentID })
 	serving, servingFrom := ledger.Serving(ds)
@@ -505,6 +500,11 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	// The tested-build gate last too: a plan shows everything else.
 	if kind == contract.KindDeploy && !req.ConfigOnly {
 		if err := h.testedGate(ctx, deploymentID, m, req.Environment, envCfg.Production, out, underLease); err != nil {
+			return out, err
+		}
+	}
+	if underLease && kind == contract.KindDeploy && req.Trigger.Source == "push" {
+		if err := h.newerPush(ctx, deploymentID, req, started, ds); err != nil {
 			return out, err
 		}
 	}

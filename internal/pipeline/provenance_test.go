@@ -116,8 +116,11 @@ func TestNewerPushSupersedes(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := &Preflight{Deps: &Deps{Ledger: led}}
-			err := h.newerPush(ctx, contract.PreflightInput{DeploymentID: "d-1", StartedAt: t0.Format(time.RFC3339Nano)},
-				request{App: "demo", Environment: "staging", Version: "c1", Trigger: contract.Trigger{Source: "push", PushedAt: t0}})
+			ds, err := led.ListDeployments(ctx, "demo", "staging", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = h.newerPush(ctx, "d-1", request{App: "demo", Environment: "staging", Version: "c1", Trigger: contract.Trigger{Source: "push", PushedAt: t0}}, t0, ds)
 			var sup *contract.Superseded
 			if got := errors.As(err, &sup); got != tt.superseded || (got && sup.By != "c2") {
 				t.Errorf("newerPush = %v; want superseded %v (by c2)", err, tt.superseded)
