@@ -37,17 +37,21 @@ func decodeProvenance(raw []byte, where string) (*provenance.Record, error) {
 	return &r, nil
 }
 
+func (d *Dir) provenancePath(app, version string) string {
+	return filepath.Join(d.Root, filepath.FromSlash(ProvenanceKey(app, version)))
+}
+
 // PutProvenance writes the record beside the bundle.
 func (d *Dir) PutProvenance(_ context.Context, app, version string, r provenance.Record) error {
 	if err := ValidVersion(version); err != nil {
 		return err
 	}
 	raw, _ := json.MarshalIndent(r, "", "  ")
-	p := d.path(app, version)
+	p := d.provenancePath(app, version)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("record the provenance of %s %s: %w", app, version, err)
 	}
-	if err := writeAtomic(p+".provenance.json", append(raw, '\n')); err != nil {
+	if err := writeAtomic(p, append(raw, '\n')); err != nil {
 		return fmt.Errorf("record the provenance of %s %s: %w", app, version, err)
 	}
 	return nil
@@ -58,7 +62,7 @@ func (d *Dir) Provenance(_ context.Context, app, version string) (*provenance.Re
 	if err := ValidVersion(version); err != nil {
 		return nil, err
 	}
-	p := d.path(app, version) + ".provenance.json"
+	p := d.provenancePath(app, version)
 	raw, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

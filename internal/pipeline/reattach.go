@@ -241,7 +241,7 @@ func (d *Deps) leftOut(ctx context.Context, ds []ledger.Deployment, groups []str
 		}
 		for _, st := range steps {
 			var rec Reattached
-			if st.Stage != "rollout" || len(st.Detail) == 0 || json.Unmarshal(st.Detail, &rec) != nil {
+			if st.Stage != contract.StageRollout || len(st.Detail) == 0 || json.Unmarshal(st.Detail, &rec) != nil {
 				continue
 			}
 			for g, ids := range rec.LeftOutGroups {
