@@ -218,21 +218,6 @@ func (e Environment) SideOfGroup(group string) string {
 	return ""
 }
 
-// LaunchGroups are the Auto Scaling groups whose launches get the
-// environment's release: its own and its blue/green sides', in that order,
-// each once.
-func (e Environment) LaunchGroups() []string {
-	out := slices.Clone(e.AutoScalingGroups)
-	if e.BlueGreen != nil {
-		for _, g := range append(slices.Clone(e.BlueGreen.Blue.AutoScalingGroups), e.BlueGreen.Green.AutoScalingGroups...) {
-			if !slices.Contains(out, g) {
-				out = append(out, g)
-			}
-		}
-	}
-	return out
-}
-
 // Names lists the environments, sorted.
 func (c *Config) Names() []string {
 	names := make([]string, 0, len(c.Environments))
