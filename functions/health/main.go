@@ -7,8 +7,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
@@ -22,7 +24,9 @@ func main() {
 }
 
 // handler builds the handler over the clients it calls: DynamoDB, SSM (the
-// instances' addresses) and CloudWatch, and probes instances over HTTP.
+// instances' addresses), CloudWatch, and SSM Parameter Store and Secrets
+// Manager (the release's secret configuration values, redacted from what
+// the smoke checks record), and probes instances over HTTP.
 func handler(env *lambdaenv.Env) (*pipeline.Health, error) {
 	if err := env.Require(lambdaenv.Table, lambdaenv.SSMDocument); err != nil {
 		return nil, err
@@ -33,7 +37,8 @@ func handler(env *lambdaenv.Env) (*pipeline.Health, error) {
 		Fleet: &fleet.SSM{Client: ssm.NewFromConfig(env.AWS), DocumentName: env.Get(lambdaenv.SSMDocument),
 			OutputBucket: env.Get(lambdaenv.OutputBucket), OutputPrefix: lambdaenv.OutputPrefix, LogGroup: env.Get(lambdaenv.OutputLogGroup),
 			TimeoutSeconds: env.CommandTimeout(), HealthPort: env.HealthPort()},
-		Prober: health.NewProber(3 * time.Second),
-		Alarms: &health.CloudWatch{Client: cloudwatch.NewFromConfig(env.AWS)},
+		Prober:      health.NewProber(3 * time.Second),
+		Alarms:      &health.CloudWatch{Client: cloudwatch.NewFromConfig(env.AWS)},
+		ConfigStore: &appconfig.AWS{SSM: ssm.NewFromConfig(env.AWS), Secrets: secretsmanager.NewFromConfig(env.AWS)},
 	}}, nil
 }

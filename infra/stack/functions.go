@@ -80,6 +80,12 @@ const (
 	// whose blue/green sides are given by Auto Scaling groups only (an
 	// instance launched in a side's group gets that side's release).
 	ReadSideListenerWeights
+	// ReadSecretConfig: ssm:GetParameter on the app's parameters
+	// (parameter/<app>/*) and secretsmanager:GetSecretValue on its secrets
+	// (secret:<app>/*), not the fingerprint key: the health function reads
+	// the values of a release's secret configuration to redact them from
+	// what the smoke checks record.
+	ReadSecretConfig
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
@@ -162,7 +168,7 @@ var Specs = map[string]FunctionSpec{
 		Description:    "Slipway health: probe a wave's instances for the expected version and check the CloudWatch alarms",
 		TimeoutSeconds: 50, MemoryMB: 256, VPC: true,
 		Ledger:       []string{"AddStep"},
-		Capabilities: []Capability{DescribeInstances, ReadAlarms},
+		Capabilities: []Capability{DescribeInstances, ReadAlarms, ReadSecretConfig},
 	},
 	"rollback": {
 		Description:    "Slipway rollback: switch the instances a deployment moved back to the previous release through SSM",

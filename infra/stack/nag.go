@@ -82,6 +82,12 @@ func (s *Stack) Suppressions() []Suppression {
 							"Lifecycle actions of " + env + "'s Auto Scaling group " + g + " only: a group's ARN carries an id Auto Scaling assigns, so the group is named by its name, any id."})
 					}
 				}
+			case ReadSecretConfig:
+				app := s.Config.App
+				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:ssm:%s:%s:parameter/%s/*", region, account, app),
+					"The health function reads the release's secret configuration values to redact them from what the smoke checks record; they are named in each release's manifest, not known to the stack, and kept to the app's own /<app>/ path."})
+				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:secretsmanager:%s:%s:secret:%s/*", region, account, app),
+					"The health function reads the release's secret values to redact them from what the smoke checks record; they are named in each release's manifest, not known to the stack, and kept to the app's own <app>/ prefix."})
 			case ResolveConfig:
 				app := s.Config.App
 				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:ssm:%s:%s:parameter/%s/*", region, account, app),

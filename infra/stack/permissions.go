@@ -113,6 +113,10 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 					"StringEquals": map[string]interface{}{"kms:ViaService": fmt.Sprintf("secretsmanager.%s.amazonaws.com", s.Config.Region)},
 				})
 			}
+		case ReadSecretConfig:
+			app := s.Config.App
+			add("ReadSecretConfigParameters", []string{"ssm:GetParameter"}, []*string{arn("ssm", "parameter/"+app+"/*", slash)}, nil)
+			add("ReadSecretConfigSecrets", []string{"secretsmanager:GetSecretValue"}, []*string{arn("secretsmanager", "secret:"+app+"/*", colon)}, nil)
 		case ResolveConfig:
 			app := s.Config.App
 			add("ResolveConfigParameters", []string{"ssm:GetParameter"}, []*string{arn("ssm", "parameter/"+app+"/*", slash)}, nil)

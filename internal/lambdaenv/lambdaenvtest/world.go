@@ -199,6 +199,12 @@ func NewWorld(t testing.TB) *World {
 	// so the answer is the environment's (all its hosts move together in
 	// these scenarios).
 	w.app = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/whoami" {
+			// An answer that carries staging's secret configuration
+			// values, for the smoke checks' redaction.
+			fmt.Fprint(rw, `{"user":"deploy-bot","token":"t-staging","greeting":"hello staging"}`)
+			return
+		}
 		v := w.current()
 		w.mu.Lock()
 		broken := w.broken[v]
@@ -252,6 +258,11 @@ func signingName(r *http.Request) string {
 	}
 	return ""
 }
+
+// AppURL is the base URL of the app every instance serves (the endpoint
+// smoke checks go through). Its /whoami answers with staging's secret
+// configuration values in the body.
+func (w *World) AppURL() string { return w.app.URL }
 
 // Getenv is the environment the stack gives the functions, pointed at the
 // world.
