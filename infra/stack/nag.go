@@ -82,20 +82,20 @@ func (s *Stack) Suppressions() []Suppression {
 							"Lifecycle actions of " + env + "'s Auto Scaling group " + g + " only: a group's ARN carries an id Auto Scaling assigns, so the group is named by its name, any id."})
 					}
 				}
-			case ReadSecretConfig:
+			case ReadSecretConfig, ResolveConfig:
 				app := s.Config.App
+				why := "Preflight resolves the release's configuration references to check and fingerprint them"
+				if c == ReadSecretConfig {
+					why = "The health function reads the release's secret configuration values to redact them from what the smoke checks record"
+				}
 				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:ssm:%s:%s:parameter/%s/*", region, account, app),
-					"The health function reads the release's secret configuration values to redact them from what the smoke checks record; they are named in each release's manifest, not known to the stack, and kept to the app's own /<app>/ path."})
+					why + "; they are named in each release's manifest, not known to the stack, and kept to the app's own /<app>/ path."})
 				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:secretsmanager:%s:%s:secret:%s/*", region, account, app),
-					"The health function reads the release's secret values to redact them from what the smoke checks record; they are named in each release's manifest, not known to the stack, and kept to the app's own <app>/ prefix."})
-			case ResolveConfig:
-				app := s.Config.App
-				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:ssm:%s:%s:parameter/%s/*", region, account, app),
-					"Preflight resolves the release's configuration references to check and fingerprint them; they are named in each release's manifest, not known to the stack, and kept to the app's own /<app>/ path."})
-				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:secretsmanager:%s:%s:secret:%s/*", region, account, app),
-					"Preflight resolves the release's secret references; they are named in each release's manifest, not known to the stack, and kept to the app's own <app>/ prefix."})
-				out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:secretsmanager:%s:%s:secret:slipway/%s/config-key-*", region, account, app),
-					"The fingerprint key's secret: Secrets Manager adds a random suffix to a secret's ARN, so one secret is named with -*."})
+					why + "; the secrets are named in each release's manifest, not known to the stack, and kept to the app's own <app>/ prefix."})
+				if c == ResolveConfig {
+					out = append(out, Suppression{role, "AwsSolutions-IAM5", fmt.Sprintf("Resource::arn:<AWS::Partition>:secretsmanager:%s:%s:secret:slipway/%s/config-key-*", region, account, app),
+						"The fingerprint key's secret: Secrets Manager adds a random suffix to a secret's ARN, so one secret is named with -*."})
+				}
 			case TakeSnapshots:
 				for _, env := range s.Config.EnvironmentNames() {
 					kind := "snapshot"
