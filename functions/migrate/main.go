@@ -44,5 +44,5 @@ func handler(env *lambdaenv.Env) (*schema.Migrate, error) {
 // restoreProcedures gives the snapshotter of an environment without an RDS
 // client: migrate only reads its restore procedure.
 func restoreProcedures(_ string, c config.Environment) (pipeline.Snapshotter, error) {
-	return &snapshot.RDS{DBInstance: c.DBInstance, DBCluster: c.DBCluster}, nil
+	return snapshot.RDSDatabase{DBInstance: c.DBInstance, DBCluster: c.DBCluster}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
 	"github.com/slipway-deploy/slipway/internal/snapshot"
+	"github.com/slipway-deploy/slipway/internal/snapshot/awsrds"
 )
 
 func main() {
@@ -37,7 +38,7 @@ func handler(env *lambdaenv.Env) (*pipeline.Snapshot, error) {
 			if c.DBInstance == "" && c.DBCluster == "" {
 				return nil, fmt.Errorf("environment %s has neither db_instance nor db_cluster in the Slipway configuration: Slipway will not migrate without a snapshot", name)
 			}
-			return &snapshot.RDS{Client: client, DBInstance: c.DBInstance, DBCluster: c.DBCluster,
+			return &awsrds.RDS{Client: client, RDSDatabase: snapshot.RDSDatabase{DBInstance: c.DBInstance, DBCluster: c.DBCluster},
 				Tags: map[string]string{"slipway:app": env.Config.App, "slipway:env": name}}, nil
 		},
 	}}, nil

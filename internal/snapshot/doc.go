@@ -2,8 +2,8 @@
 // migration, keeps the last few and says, in words a person can follow,
 // how to restore one.
 //
-// RDS snapshots an instance with CreateDBSnapshot or an Aurora cluster
-// with CreateDBClusterSnapshot, named slipway-<app>-<env>-<deployment> and
+// awsrds.RDS (internal/snapshot/awsrds) snapshots an instance with
+// CreateDBSnapshot or an Aurora cluster with CreateDBClusterSnapshot, named slipway-<app>-<env>-<deployment> and
 // tagged slipway:managed; the state machine polls Status between Wait
 // states rather than a Lambda waiting. Prune deletes Slipway's own older
 // snapshots (prefix and tag both match) beyond the newest N. In the
@@ -12,7 +12,8 @@
 //
 // Every RestoreProcedure names the snapshot, the commands and the caveats:
 // a restore creates a new instance (RDS), and writes made after the
-// snapshot are lost.
+// snapshot are lost. RDSDatabase gives RDS's without linking the RDS
+// client, for what only explains a restore.
 package snapshot
 
 // Statuses a snapshot reports.

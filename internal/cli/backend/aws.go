@@ -331,7 +331,7 @@ func (a *AWS) Plan(ctx context.Context, req contract.DeployRequest) (*report.Rep
 			if c.DBInstance == "" && c.DBCluster == "" {
 				return nil, fmt.Errorf("environment %s has neither db_instance nor db_cluster", env)
 			}
-			return &snapshot.RDS{DBInstance: c.DBInstance, DBCluster: c.DBCluster}, nil
+			return snapshot.RDSDatabase{DBInstance: c.DBInstance, DBCluster: c.DBCluster}, nil
 		},
 		Alarms:        &health.CloudWatch{Client: a.clients.CloudWatch},
 		MigrationPlan: schema.Plan,

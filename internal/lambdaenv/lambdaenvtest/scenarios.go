@@ -45,6 +45,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/schema"
 	"github.com/slipway-deploy/slipway/internal/secret"
 	"github.com/slipway-deploy/slipway/internal/snapshot"
+	"github.com/slipway-deploy/slipway/internal/snapshot/awsrds"
 	"github.com/slipway-deploy/slipway/internal/traffic/elbv2"
 	"github.com/slipway-deploy/slipway/statemachine"
 )
@@ -420,7 +421,7 @@ func (w *World) deps(t testing.TB) *pipeline.Deps {
 		ConfigStore: &appconfig.AWS{SSM: ssm.NewFromConfig(c), Secrets: secretsmanager.NewFromConfig(c)},
 		OpenDB:      migrate.OpenDB,
 		Snapshots: func(name string, e config.Environment) (pipeline.Snapshotter, error) {
-			return &snapshot.RDS{Client: rdsClient, DBInstance: e.DBInstance, DBCluster: e.DBCluster,
+			return &awsrds.RDS{Client: rdsClient, RDSDatabase: snapshot.RDSDatabase{DBInstance: e.DBInstance, DBCluster: e.DBCluster},
 				Tags: map[string]string{"slipway:app": App, "slipway:env": name}}, nil
 		},
 		Prober:        health.NewProber(2 * time.Second),

@@ -1,4 +1,4 @@
-package snapshot
+package awsrds
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-deploy/slipway/internal/snapshot"
 )
 
 // fakeRDS speaks RDS's query protocol: form-encoded requests, XML answers
@@ -110,16 +112,16 @@ func TestRDSCreateOnTheWire(t *testing.T) {
 	}{
 		{name: "instance", answer: func(n int, f url.Values) (int, string) {
 			return ok("CreateDBSnapshot", dbSnapshot(f.Get("DBSnapshotIdentifier"), "creating", time.Now()))
-		}, want: Creating, wantActions: []string{"CreateDBSnapshot"}},
+		}, want: snapshot.Creating, wantActions: []string{"CreateDBSnapshot"}},
 		{name: "aurora cluster", cluster: true, answer: func(n int, f url.Values) (int, string) {
 			return ok("CreateDBClusterSnapshot", `<DBClusterSnapshot><DBClusterSnapshotIdentifier>`+f.Get("DBClusterSnapshotIdentifier")+`</DBClusterSnapshotIdentifier><Status>creating</Status></DBClusterSnapshot>`)
-		}, want: Creating, wantActions: []string{"CreateDBClusterSnapshot"}},
+		}, want: snapshot.Creating, wantActions: []string{"CreateDBClusterSnapshot"}},
 		{name: "throttled, then created", answer: func(n int, f url.Values) (int, string) {
 			if n == 1 {
 				return rdsError("Throttling", "Rate exceeded")
 			}
 			return ok("CreateDBSnapshot", dbSnapshot(f.Get("DBSnapshotIdentifier"), "creating", time.Now()))
-		}, want: Creating, wantActions: []string{"CreateDBSnapshot", "CreateDBSnapshot"}},
+		}, want: snapshot.Creating, wantActions: []string{"CreateDBSnapshot", "CreateDBSnapshot"}},
 		{name: "throttled throughout", answer: func(n int, f url.Values) (int, string) { return rdsError("Throttling", "Rate exceeded") },
 			wantErr: "Throttling", transient: true, wantActions: []string{"CreateDBSnapshot", "CreateDBSnapshot", "CreateDBSnapshot"}},
 		{name: "a retried create finds its snapshot", answer: func(n int, f url.Values) (int, string) {
@@ -127,7 +129,7 @@ func TestRDSCreateOnTheWire(t *testing.T) {
 				return rdsError("DBSnapshotAlreadyExists", "Cannot create the snapshot because a snapshot with the identifier already exists.")
 			}
 			return ok("DescribeDBSnapshots", "<DBSnapshots>"+dbSnapshot(f.Get("DBSnapshotIdentifier"), "available", time.Now())+"</DBSnapshots>")
-		}, want: Available, wantActions: []string{"CreateDBSnapshot", "DescribeDBSnapshots"}},
+		}, want: snapshot.Available, wantActions: []string{"CreateDBSnapshot", "DescribeDBSnapshots"}},
 		{name: "quota", answer: func(n int, f url.Values) (int, string) {
 			return rdsError("SnapshotQuotaExceeded", "Cannot create more than 100 manual snapshots")
 		}, wantErr: "manual snapshot quota is used up", wantActions: []string{"CreateDBSnapshot"}},
@@ -192,9 +194,9 @@ func TestRDSStatusOnTheWire(t *testing.T) {
 		want         string
 		wantErr      string
 	}{
-		{name: "creating", status: "creating", want: Creating},
-		{name: "backing up", status: "backing-up", want: Creating},
-		{name: "available", status: "available", want: Available},
+		{name: "creating", status: "creating", want: snapshot.Creating},
+		{name: "backing up", status: "backing-up", want: snapshot.Creating},
+		{name: "available", status: "available", want: snapshot.Available},
 		{name: "failed", status: "failed", wantErr: `is "failed": it will not become available`},
 		{name: "not found", missing: true, wantErr: "no such snapshot"},
 	}
@@ -297,14 +299,14 @@ func TestRDSPruneCluster(t *testing.T) {
 
 func TestRestoreProcedureSaysWhatIsLost(t *testing.T) {
 	for _, s := range []interface{ RestoreProcedure(string) string }{
-		&RDS{DBInstance: "app-db"}, &RDS{DBCluster: "app-cluster"},
+		&RDS{RDSDatabase: snapshot.RDSDatabase{DBInstance: "app-db"}}, &RDS{RDSDatabase: snapshot.RDSDatabase{DBCluster: "app-cluster"}},
 	} {
 		p := s.RestoreProcedure("slipway-demo-staging-d1")
 		if !strings.Contains(p, "slipway-demo-staging-d1") || !strings.Contains(p, "after the snapshot was taken is lost") {
 			t.Errorf("RestoreProcedure() = %q, want the snapshot and the caveat", p)
 		}
 	}
-	if p := (&RDS{DBInstance: "app-db"}).RestoreProcedure("s"); !strings.Contains(p, "restore-db-instance-from-db-snapshot") || !strings.Contains(p, "NEW instance") {
+	if p := (&RDS{RDSDatabase: snapshot.RDSDatabase{DBInstance: "app-db"}}).RestoreProcedure("s"); !strings.Contains(p, "restore-db-instance-from-db-snapshot") || !strings.Contains(p, "NEW instance") {
 		t.Errorf("RDS RestoreProcedure() = %q, want the command and that it creates a new instance", p)
 	}
 }

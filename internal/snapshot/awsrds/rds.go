@@ -1,4 +1,10 @@
-package snapshot
+// Package awsrds is the snapshot adapter of RDS: it snapshots an RDS
+// instance with CreateDBSnapshot or an Aurora cluster with
+// CreateDBClusterSnapshot, polls their status and prunes Slipway's own
+// older ones. It is the only package that links the RDS client, so that
+// what only says how to restore (migrate, record, the CLI) does not
+// (snapshot.RDSDatabase).
+package awsrds
 
 import (
 	"context"
@@ -12,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/slipway-deploy/slipway/internal/snapshot"
 )
 
 // RDSAPI is the part of *rds.Client that RDS uses.
@@ -28,10 +36,9 @@ var _ RDSAPI = (*rds.Client)(nil)
 
 // RDS snapshots an RDS instance (DBInstance) or an Aurora cluster (DBCluster).
 type RDS struct {
-	Client     RDSAPI
-	DBInstance string
-	DBCluster  string
-	Tags       map[string]string
+	Client RDSAPI
+	snapshot.RDSDatabase
+	Tags map[string]string
 }
 
 func (r *RDS) tags() []rdstypes.Tag {
@@ -60,7 +67,7 @@ func (r *RDS) Create(ctx context.Context, id string) (string, error) {
 		}
 		return "", r.explain("create snapshot "+id, err)
 	}
-	return Creating, nil
+	return snapshot.Creating, nil
 }
 
 // Status reports the snapshot's status: creating, available, or an error
@@ -88,9 +95,9 @@ func (r *RDS) Status(ctx context.Context, id string) (string, error) {
 	}
 	switch status {
 	case "available":
-		return Available, nil
+		return snapshot.Available, nil
 	case "creating", "pending", "backing-up":
-		return Creating, nil
+		return snapshot.Creating, nil
 	default:
 		return "", fmt.Errorf("snapshot %s is %q: it will not become available; look at it in the RDS console", id, status)
 	}
@@ -103,41 +110,14 @@ func (r *RDS) explain(what string, err error) error {
 		case "SnapshotQuotaExceeded":
 			return fmt.Errorf("%s: the account's manual snapshot quota is used up, so Slipway will not migrate without its snapshot: delete old manual snapshots or lower migrations.keep_snapshots: %w", what, err)
 		case "InvalidDBInstanceState", "InvalidDBClusterState", "InvalidDBClusterStateFault":
-			return fmt.Errorf("%s: database %s is not in a state that allows a snapshot (it may be modifying, stopped or already snapshotting); deploy again when it is available: %w", what, r.target(), err)
+			return fmt.Errorf("%s: database %s is not in a state that allows a snapshot (it may be modifying, stopped or already snapshotting); deploy again when it is available: %w", what, r.Name(), err)
 		case "DBInstanceNotFound", "DBClusterNotFound":
-			return fmt.Errorf("%s: database %s not found: fix db_instance or db_cluster in the Slipway configuration: %w", what, r.target(), err)
+			return fmt.Errorf("%s: database %s not found: fix db_instance or db_cluster in the Slipway configuration: %w", what, r.Name(), err)
 		case "DBSnapshotNotFound", "DBClusterSnapshotNotFound":
 			return fmt.Errorf("%s: no such snapshot: %w", what, err)
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)
-}
-
-func (r *RDS) target() string {
-	if r.DBCluster != "" {
-		return r.DBCluster
-	}
-	return r.DBInstance
-}
-
-// RestoreProcedure says how to restore the snapshot.
-func (r *RDS) RestoreProcedure(id string) string {
-	if r.DBCluster != "" {
-		return strings.Join([]string{
-			fmt.Sprintf("Restore Aurora cluster %s from snapshot %s:", r.DBCluster, id),
-			fmt.Sprintf("  aws rds restore-db-cluster-from-snapshot --db-cluster-identifier %s-restored --snapshot-identifier %s --engine <engine>", r.DBCluster, id),
-			fmt.Sprintf("  aws rds create-db-instance --db-cluster-identifier %s-restored --db-instance-identifier %s-restored-1 --db-instance-class <class> --engine <engine>", r.DBCluster, r.DBCluster),
-			"  then point the app's database secret at the new cluster endpoint and restart the app.",
-			"Caveats: a restore creates a NEW cluster (new endpoint); every write made after the snapshot was taken is lost.",
-		}, "\n")
-	}
-	return strings.Join([]string{
-		fmt.Sprintf("Restore RDS instance %s from snapshot %s:", r.DBInstance, id),
-		fmt.Sprintf("  aws rds restore-db-instance-from-db-snapshot --db-instance-identifier %s-restored --db-snapshot-identifier %s", r.DBInstance, id),
-		fmt.Sprintf("  aws rds wait db-instance-available --db-instance-identifier %s-restored", r.DBInstance),
-		"  then point the app's database secret at the new instance's endpoint and restart the app.",
-		"Caveats: a restore creates a NEW instance (new endpoint); every write made after the snapshot was taken is lost.",
-	}, "\n")
 }
 
 // snapshotInfo is what Prune needs of a snapshot.

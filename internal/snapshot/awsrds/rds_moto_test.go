@@ -1,4 +1,4 @@
-package snapshot
+package awsrds
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/slipway-deploy/slipway/internal/moto"
+	"github.com/slipway-deploy/slipway/internal/snapshot"
 )
 
 func TestMain(m *testing.M) { moto.Main(m) }
@@ -38,7 +39,7 @@ func TestRDSOnMoto(t *testing.T) {
 				_, err := client.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String(db), DBSnapshotIdentifier: aws.String(id)})
 				return err
 			},
-			adapter: func(db string) *RDS { return &RDS{Client: client, DBInstance: db} },
+			adapter: func(db string) *RDS { return &RDS{Client: client, RDSDatabase: snapshot.RDSDatabase{DBInstance: db}} },
 		},
 		{
 			name: "aurora cluster",
@@ -51,7 +52,7 @@ func TestRDSOnMoto(t *testing.T) {
 				_, err := client.CreateDBClusterSnapshot(ctx, &rds.CreateDBClusterSnapshotInput{DBClusterIdentifier: aws.String(db), DBClusterSnapshotIdentifier: aws.String(id)})
 				return err
 			},
-			adapter: func(db string) *RDS { return &RDS{Client: client, DBCluster: db} },
+			adapter: func(db string) *RDS { return &RDS{Client: client, RDSDatabase: snapshot.RDSDatabase{DBCluster: db}} },
 		},
 	}
 	for i, tt := range tests {
@@ -70,15 +71,15 @@ func TestRDSOnMoto(t *testing.T) {
 			for d := 1; d <= 4; d++ {
 				id := fmt.Sprintf("%sd%d", prefix, d)
 				ids = append(ids, id)
-				if st, err := r.Create(ctx, id); err != nil || st != Creating {
-					t.Fatalf("Create(%s) = %q, %v; want %q", id, st, err, Creating)
+				if st, err := r.Create(ctx, id); err != nil || st != snapshot.Creating {
+					t.Fatalf("Create(%s) = %q, %v; want %q", id, st, err, snapshot.Creating)
 				}
 				// moto's snapshots are available at once; AWS's are creating.
-				if st, err := r.Status(ctx, id); err != nil || st != Available {
-					t.Fatalf("Status(%s) = %q, %v; want %q", id, st, err, Available)
+				if st, err := r.Status(ctx, id); err != nil || st != snapshot.Available {
+					t.Fatalf("Status(%s) = %q, %v; want %q", id, st, err, snapshot.Available)
 				}
 			}
-			if st, err := r.Create(ctx, ids[0]); err != nil || st != Available {
+			if st, err := r.Create(ctx, ids[0]); err != nil || st != snapshot.Available {
 				t.Errorf("Create(%s) again = %q, %v; want its status, no error", ids[0], st, err)
 			}
 			if _, err := r.Status(ctx, prefix+"missing"); err == nil {
