@@ -48,6 +48,8 @@ type stubs struct {
 	// validation makes Preflight ask for the hosts' resources check and
 	// the smoke checks through the load balancer.
 	validation bool
+	// canary makes Preflight ask for a canary analysis of two samples.
+	canary bool
 }
 
 func (s *stubs) hostFloor() *contract.HostFloor {
@@ -96,7 +98,7 @@ func (s *stubs) handlers() asl.Handlers {
 			Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 5},
 			Bake:   contract.BakeSpec{Seconds: 60, IntervalSeconds: 30}, Alarms: []string{"x"},
 			Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}}, LockTTLSeconds: 60, ApprovalRequired: s.approval, Traffic: s.traffic,
-			HostFloor: s.hostFloor(), SmokeEndpoint: s.smokeEndpoint()}, nil
+			HostFloor: s.hostFloor(), SmokeEndpoint: s.smokeEndpoint(), Canary: s.canarySpec()}, nil
 	})
 	reg("approval", func(ctx context.Context, in contract.ApprovalInput) (struct{}, error) {
 		if in.Token == "" || in.InstanceCount != 3 || in.Version != "v2" {
@@ -197,6 +199,9 @@ func (s *stubs) handlers() asl.Handlers {
 		return contract.DeployOutput{CommandID: in.CommandID, Wave: in.Wave, Status: st, Total: len(in.InstanceIDs)}, s.err("CheckWave")
 	})
 	reg("health", func(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {
+		if in.Action == "canary" {
+			return s.canaryStep(in)
+		}
 		if in.Action == "smoke" {
 			if in.Endpoint != "http://lb" {
 				return contract.HealthOutput{}, fmt.Errorf("SmokeBalancer without the endpoint: %+v", in)

@@ -293,6 +293,13 @@ type PreflightOutput struct {
 	// release has smoke checks: they run through it after the last wave
 	// (the SmokeBalancer state). Empty otherwise.
 	SmokeEndpoint string `json:"smoke_endpoint,omitempty"`
+	// Canary is the canary analysis of the first wave (the manifest's
+	// rollout.canary), run once that wave is in service, against the
+	// instances not yet deployed; nil when there is none.
+	// CanarySkipped says why a manifest's analysis does not run here (a
+	// plan of one wave, a first deployment).
+	Canary        *CanarySpec `json:"canary,omitempty"`
+	CanarySkipped string      `json:"canary_skipped,omitempty"`
 }
 
 // HookSpec is one lifecycle hook of a release.
@@ -727,6 +734,11 @@ type HealthInput struct {
 	// smoke
 	Endpoint string `json:"endpoint,omitempty"`
 
+	// canary: the analysis, of Waves[Wave] (the canary) against the
+	// waves after it (the instances not yet deployed); Previous carries
+	// its cursor from one sample to the next.
+	Canary *CanarySpec `json:"canary,omitempty"`
+
 	// alarms
 	StartedAt       string `json:"started_at,omitempty"`
 	Now             string `json:"now,omitempty"`
@@ -742,6 +754,9 @@ type HealthOutput struct {
 
 	Done           bool `json:"done"`
 	ElapsedSeconds int  `json:"elapsed_seconds"`
+
+	// Canary is a canary analysis's cursor (HealthCanary).
+	Canary *CanaryCursor `json:"canary,omitempty"`
 }
 
 // BakeCursor is when the bake window started (the execution's clock).

@@ -49,7 +49,7 @@ func TestEventsRoundTrip(t *testing.T) {
 // ErrorNames, which the definition test matches against ErrorEquals.
 func TestErrorNames(t *testing.T) {
 	errs := []error{&TransientError{}, &PreflightFailed{}, &LockHeld{}, &DeploymentInProgress{}, &Superseded{}, &Frozen{}, &Untested{}, &Rejected{}, &MigrationBlocked{}, &SnapshotFailed{}, &MigrationFailed{},
-		&DeployFailed{}, &HealthCheckFailed{}, &SmokeCheckFailed{}, &AlarmFired{}, &RollbackFailed{}, &FleetMismatch{}}
+		&DeployFailed{}, &HealthCheckFailed{}, &SmokeCheckFailed{}, &CanaryFailed{}, &AlarmFired{}, &RollbackFailed{}, &FleetMismatch{}}
 	if len(errs) != len(ErrorNames) {
 		t.Fatalf("ErrorNames has %d names, want %d", len(ErrorNames), len(errs))
 	}

@@ -177,6 +177,7 @@ var ErrorNames = []string{
 	"DeployFailed",
 	"HealthCheckFailed",
 	"SmokeCheckFailed",
+	"CanaryFailed",
 	"AlarmFired",
 	"RollbackFailed",
 	"FleetMismatch",

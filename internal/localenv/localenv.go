@@ -295,6 +295,7 @@ func Open(root string) (*Env, error) {
 	if hasBalancer(abs) {
 		e.Deps.Traffic = lazyPort{dir: balancerDir(abs)}
 	}
+	e.Deps.CanaryMetrics = balancerCanary{dir: balancerDir(abs), cfg: cfg}
 	return e, nil
 }
 

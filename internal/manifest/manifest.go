@@ -103,6 +103,9 @@ type Rollout struct {
 	// KeepWarm is how long the old side stays warm, ready for a switch
 	// back, after a blue/green deployment succeeds (default 1h).
 	KeepWarm Duration `yaml:"keep_warm"`
+	// Canary, when set, analyses the first wave against the instances not
+	// yet deployed before the rollout goes on (see Canary).
+	Canary *Canary `yaml:"canary"`
 }
 
 // Rollout strategies.
@@ -473,6 +476,9 @@ func (m *Manifest) setDefaults() {
 		m.KeepReleases = 5
 	}
 	m.setSmokeDefaults()
+	if m.Rollout.Canary != nil {
+		m.Rollout.Canary.setDefaults()
+	}
 	m.Hooks.setDefaults()
 	if m.Host.DiskMargin == nil {
 		d := DefaultDiskMargin
@@ -558,6 +564,7 @@ func (m *Manifest) validate() []problem {
 	errs = append(errs, m.Freeze.validate()...)
 	errs = append(errs, m.validateConfig()...)
 	errs = append(errs, m.validateSmoke()...)
+	errs = append(errs, m.validateCanary()...)
 	errs = append(errs, m.Host.validate()...)
 	errs = append(errs, m.Hooks.validate()...)
 	return errs

@@ -55,6 +55,9 @@ var Tasks = map[string]Task{
 	"CheckDrift":     {"deploy", contract.DeployDrift, contract.StageRollout},
 	// The smoke checks through the load balancer, after the last wave.
 	"SmokeBalancer": {"health", contract.HealthSmoke, contract.StageRollout},
+	// The canary analysis of the first wave, against the waves after it.
+	"StartCanary": {"health", contract.HealthCanary, contract.StageRollout},
+	"CheckCanary": {"health", contract.HealthCanary, contract.StageRollout},
 
 	"BlueGreenPlan":         {"deploy", contract.DeployBlueGreenPlan, contract.StageRollout},
 	"BlueGreenDeploy":       {"deploy", contract.DeploySend, contract.StageRollout},

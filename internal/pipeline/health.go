@@ -39,8 +39,10 @@ func (h *Health) Handle(ctx context.Context, in contract.HealthInput) (contract.
 		return h.alarms(ctx, in)
 	case contract.HealthSmoke:
 		return h.smokeBalancer(ctx, in)
+	case contract.HealthCanary:
+		return h.canary(ctx, in)
 	}
-	return contract.HealthOutput{}, fmt.Errorf("health: unknown action %q (probe, alarms or smoke)", in.Action)
+	return contract.HealthOutput{}, fmt.Errorf("health: unknown action %q (probe, alarms, smoke or canary)", in.Action)
 }
 
 func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {

@@ -97,6 +97,10 @@ type Deps struct {
 	Prober    Prober
 	Alarms    Alarms
 	Notifier  Notifier
+	// CanaryMetrics reads what instances served, for the canary analysis
+	// (the embedded balancer's counters, CloudWatch on AWS); nil where
+	// nothing reads them: Preflight then refuses a release with one.
+	CanaryMetrics CanaryMetrics
 	// Traffic is the load balancer of the environments that name target
 	// groups (ELBv2 on AWS, the embedded balancer locally); nil where none
 	// does.

@@ -472,6 +472,11 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	} else {
 		out.Health.Smoke = nil
 	}
+	if kind == contract.KindDeploy {
+		if err := h.canarySpec(ctx, m, req.Environment, &out); err != nil {
+			return out, err
+		}
+	}
 	out.Bake = contract.BakeSpec{Seconds: seconds(bake.Duration.Duration), IntervalSeconds: min(seconds(bake.Duration.Duration), seconds(bake.Interval.Duration))}
 	out.Alarms = alarms
 	out.LockTTLSeconds = contract.LeaseSeconds

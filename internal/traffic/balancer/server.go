@@ -20,16 +20,26 @@ import (
 )
 
 // Counter counts the requests a listener or a target served and how many
-// of them failed (a 5xx answer, or no answer at all).
+// of them failed (a 5xx answer, or no answer at all), and how long they
+// took: Timed of them, LatencyMS milliseconds in all, from the request's
+// arrival to the end of its answer (the canary analysis compares means).
 type Counter struct {
-	Requests uint64 `json:"requests"`
-	Failed   uint64 `json:"failed"`
+	Requests  uint64  `json:"requests"`
+	Failed    uint64  `json:"failed"`
+	Timed     uint64  `json:"timed"`
+	LatencyMS float64 `json:"latency_ms"`
 }
 
-type counter struct{ requests, failed atomic.Uint64 }
+type counter struct{ requests, failed, timed, latencyUS atomic.Uint64 }
 
 func (c *counter) snapshot() Counter {
-	return Counter{Requests: c.requests.Load(), Failed: c.failed.Load()}
+	return Counter{Requests: c.requests.Load(), Failed: c.failed.Load(), Timed: c.timed.Load(), LatencyMS: float64(c.latencyUS.Load()) / 1000}
+}
+
+// time counts one request that took d.
+func (c *counter) time(d time.Duration) {
+	c.timed.Add(1)
+	c.latencyUS.Add(uint64(max(d.Microseconds(), 0)))
 }
 
 // Counters are every listener's and every target's counters, targets keyed
@@ -553,16 +563,21 @@ func (s *server) choose(l *listener) (pick, bool) {
 }
 
 func (s *server) serveListener(l *listener, w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	l.c.requests.Add(1)
 	p, ok := s.choose(l)
 	if !ok {
 		l.c.failed.Add(1)
 		http.Error(w, "503 Service Unavailable: no target to route to", http.StatusServiceUnavailable)
+		l.c.time(time.Since(start))
 		return
 	}
 	p.t.counter.requests.Add(1)
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
+		took := time.Since(start)
+		p.t.counter.time(took)
+		l.c.time(took)
 		s.mu.Lock()
 		p.t.inflight--
 		s.mu.Unlock()
