@@ -12,8 +12,10 @@
 // {"schema": N, "health_query": "SQL"} and, optionally, "health_path" (where
 // the health endpoint answers, /healthz by default), "health_delay" (a
 // duration each health answer waits first: a slow or hanging dependency)
-// and "start_delay" (how long the app takes to start listening). The
-// version is set at build time:
+// "start_delay" (how long the app takes to start listening) and
+// "error_rate" (the share of GET / answered 500 at random: a release that
+// fails some of its requests while its health check passes, for canary
+// analysis). The version is set at build time:
 //
 //	go build -ldflags "-X main.version=v2" ./examples/demo-app
 //
@@ -43,6 +45,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -68,6 +71,8 @@ type config struct {
 	HealthPath  string `json:"health_path"`
 	HealthDelay string `json:"health_delay"`
 	StartDelay  string `json:"start_delay"`
+	// ErrorRate is the share of GET / answered 500.
+	ErrorRate float64 `json:"error_rate"`
 }
 
 func main() {
@@ -153,6 +158,10 @@ func run() error {
 		json.NewEncoder(w).Encode(body)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if cfg.ErrorRate > 0 && rand.Float64() < cfg.ErrorRate {
+			http.Error(w, "fault: error_rate "+strconv.FormatFloat(cfg.ErrorRate, 'f', -1, 64), http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprintf(w, "%s from demo %s\n", greeting, version)
 	})
 	// The configuration the release runs with: GREETING (from the

@@ -225,6 +225,7 @@ func NewDeployment(in DeploymentInput) *Report {
 	if kind == KindRollback || d.Status == contract.StatusRolledBack || d.Status == contract.StatusRollbackFailed {
 		r.RolledBack = rollbackDetails(in, restore)
 	}
+	r.Canary = canaryAnalysis(in.Steps)
 	return r
 }
 

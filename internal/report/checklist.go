@@ -91,6 +91,7 @@ func validationChecks(p contract.PreflightOutput, add func(format string, a ...a
 		}
 		add("%s%q: %s expects %s, %s; a failure rolls back", checkSmoke, sc.Name, req, health.Expectation(sc), where)
 	}
+	canaryCheck(p, add)
 }
 
 // Prefixes of the validation checks, by which their results are found.
@@ -118,11 +119,13 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 	// The probe line: every wave's health step.
 	var okN, failN int
 	var failMsg, alarmFail, bakeMsg, hostsMsg, hostsFail string
-	var smoke []ledger.Step
+	var smoke, canarySteps []ledger.Step
 	for _, st := range steps {
 		switch {
 		case contract.DetailKind(st.Detail) == contract.DetailSmoke:
 			smoke = append(smoke, st)
+		case contract.DetailKind(st.Detail) == contract.DetailCanary:
+			canarySteps = append(canarySteps, st)
 		case st.Stage == contract.StageHealth && st.Status == "ok":
 			okN++
 		case st.Stage == contract.StageHealth && st.Status == "failed":
@@ -172,6 +175,8 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 			}
 		case strings.HasPrefix(out[i].What, checkSmoke):
 			out[i].Status, out[i].Detail = smokeResult(out[i].What, smoke, out[i].Status)
+		case strings.HasPrefix(out[i].What, checkCanary+" of"):
+			out[i].Status, out[i].Detail = canaryResult(canarySteps, out[i].Status)
 		case strings.HasPrefix(out[i].What, "watch") && d.Status == contract.StatusSucceeded:
 			out[i].Status = StatusPlanned
 			if !d.WatchUntil.IsZero() {

@@ -49,7 +49,8 @@ func (r *Report) HTML(w io.Writer) error {
 		Trigger      string
 		OutcomeClass string
 		Timeline     Timeline
-	}{Report: r, Title: r.title(), Trigger: r.triggerText(), OutcomeClass: r.outcomeClass(), Timeline: NewTimeline(r)}
+		CanaryChart  *CanaryChart
+	}{Report: r, Title: r.title(), Trigger: r.triggerText(), OutcomeClass: r.outcomeClass(), Timeline: NewTimeline(r), CanaryChart: NewCanaryChart(r)}
 	if err := htmlTemplate().Execute(w, data); err != nil {
 		return fmt.Errorf("write HTML report: %w", err)
 	}

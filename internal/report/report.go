@@ -54,6 +54,8 @@ type Report struct {
 	Timings    []StageTiming    `json:"timings,omitempty"`
 	Instances  []InstanceResult `json:"instances,omitempty"`
 	RolledBack *RollbackDetails `json:"rolled_back,omitempty"`
+	// Canary is the canary analysis as it ran, when there was one.
+	Canary *CanaryAnalysis `json:"canary,omitempty"`
 	// Notes are what the report could not establish, and why.
 	Notes []string `json:"notes,omitempty"`
 }

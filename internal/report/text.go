@@ -288,6 +288,7 @@ func (r *Report) section6(t *textWriter) {
 }
 
 func (r *Report) extras(t *textWriter) {
+	r.canaryText(t)
 	if len(r.Timings) > 0 {
 		t.printf("\nTimings\n")
 		for _, s := range r.Timings {

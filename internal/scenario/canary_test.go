@@ -1,0 +1,112 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+)
+
+// canaryManifest is the three-wave manifest with a canary analysis of the
+// first wave over a 3-second bake, sampled every second: short, as a test
+// needs, with real traffic. 99.9% confidence: a canary no worse than its
+// baseline fails it at most once in a thousand deployments.
+var canaryManifest = strings.Replace(threeWaves, `rollout: {waves: [1, "50%", "100%"], poll_interval: 1s}`,
+	`rollout: {waves: [1, "50%", "100%"], poll_interval: 1s, canary: {bake: 3s, interval: 1s, confidence: 99.9%, min_requests: 50}}`, 1)
+
+var canaryReleases releaseSet
+
+// canaryRelease builds c1 (2% of GET / fail), c2 (25% fail) and c3 (2%
+// fail, like c1: within noise).
+func canaryRelease(t *testing.T, version string) []byte {
+	t.Helper()
+	builds := map[string]BuildOptions{}
+	for v, rate := range map[string]string{"c1": "0.02", "c2": "0.25", "c3": "0.02"} {
+		cfg := fmt.Sprintf(`{"schema": 1, "health_query": "SELECT count(*) FROM users", "error_rate": %s}`, rate)
+		builds[v] = BuildOptions{Manifest: []byte(canaryManifest), From: "v1", Config: []byte(cfg)}
+	}
+	return canaryReleases.get(t, version, builds)
+}
+
+// TestScenarioCanaryAnalysis deploys behind the embedded load balancer,
+// under load through its endpoint, a release that fails 2% of its
+// requests (a first deployment: nothing to compare with, so the analysis
+// is skipped), then one that fails 25%: its canary wave, compared with
+// the two instances still on the first, is significantly worse, and the
+// deployment is rolled back with the canary alone moved; then one that
+// fails 2% like the first: within noise, it continues to every wave. The
+// ledger's status matches what the fleet serves each time, and the report
+// shows the verdict and both series.
+func TestScenarioCanaryAnalysis(t *testing.T) {
+	env := balancedEnv(t, 3)
+	for _, v := range []string{"c1", "c2", "c3"} {
+		if _, err := env.Artifacts.Publish(context.Background(), "demo", v, canaryRelease(t, v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec, status := deploy(t, env, "c1", localenv.RunOptions{})
+	if status != contract.StatusSucceeded {
+		t.Fatalf("deploy c1 = %s (%s: %s), want SUCCEEDED", status, exec.Error, exec.Cause)
+	}
+	if r := reportOf(t, env, exec.Name); !strings.Contains(r, "canary analysis: skipped: first deployment: nothing serves yet to compare the canary with") {
+		t.Errorf("deploy c1's report does not say the analysis was skipped:\n%s", r)
+	}
+
+	// c2: its canary fails a quarter of its requests.
+	underLoad(t, endpointURLs(t, env), func() { exec, status = deploy(t, env, "c2", localenv.RunOptions{}) })
+	if status != contract.StatusRolledBack || exec.Error != "CanaryFailed" {
+		t.Fatalf("deploy c2 = %s %s (%s), want ROLLED_BACK after CanaryFailed", status, exec.Error, exec.Cause)
+	}
+	allServe(t, env, "c1")
+	for _, w := range []string{"canary analysis failed at sample ", "wave 1 (staging-1) served significantly worse than the 2 instances not yet deployed (staging-2, staging-3) at 99.9% confidence: error rate "} {
+		if !strings.Contains(exec.Cause, w) {
+			t.Errorf("deploy c2's cause does not say %q:\n%s", w, exec.Cause)
+		}
+	}
+	// Only the canary moved: the second wave was never sent.
+	for _, ev := range exec.History {
+		if d := ev.StateEnteredEventDetails; d != nil && d.Name == "DeployWave" && strings.Contains(d.Input, `"rollout":{"wave":1}`) {
+			t.Errorf("deploy c2 sent its second wave after a failed canary")
+		}
+	}
+	r := reportOf(t, env, exec.Name)
+	for _, w := range []string{"canary analysis of wave 1 (staging-1) against staging-2, staging-3", "— failed: canary analysis failed at sample",
+		"Canary analysis: wave 1 (staging-1) against staging-2, staging-3 — failed", "   error rate    canary    ", "                 baseline  ", "   verdict       error rate "} {
+		if !strings.Contains(r, w) {
+			t.Errorf("deploy c2's report does not show %q:\n%s", w, r)
+		}
+	}
+
+	// c3: as many errors as c1, within noise.
+	underLoad(t, endpointURLs(t, env), func() { exec, status = deploy(t, env, "c3", localenv.RunOptions{}) })
+	if status != contract.StatusSucceeded {
+		t.Fatalf("deploy c3 = %s %s (%s), want SUCCEEDED: a canary within noise continues", status, exec.Error, exec.Cause)
+	}
+	allServe(t, env, "c3")
+	steps, _ := env.Ledger.Steps(context.Background(), exec.Name)
+	samples, passed := 0, ""
+	for _, s := range steps {
+		if d, ok := contract.ParseCanaryDetail(s.Detail); ok {
+			samples++
+			if d.Interval.Canary.Requests == 0 || d.Interval.Baseline.Requests == 0 {
+				t.Errorf("sample %d of deploy c3 saw no traffic on a side: %+v", d.Sample, d.Interval)
+			}
+			if d.Done {
+				passed = s.Message
+			}
+		}
+	}
+	if samples != 3 || !strings.Contains(passed, "canary analysis passed after 3s: wave 1 (staging-1) not significantly worse than the 2 instances not yet deployed") {
+		t.Errorf("deploy c3: %d canary samples, last %q; want 3, the last passing", samples, passed)
+	}
+	r = reportOf(t, env, exec.Name)
+	for _, w := range []string{"— ok: canary analysis passed after 3s", "Canary analysis: wave 1 (staging-1) against staging-2, staging-3 — ok", "   mean latency  canary    "} {
+		if !strings.Contains(r, w) {
+			t.Errorf("deploy c3's report does not show %q:\n%s", w, r)
+		}
+	}
+	t.Logf("deploy c3's canary analysis:\n%s", r[strings.Index(r, "Canary analysis:"):strings.Index(r, "Timings")])
+}
