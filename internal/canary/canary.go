@@ -440,5 +440,5 @@ func Millis(ms float64) string {
 	case ms >= 10:
 		return fmt.Sprintf("%.0fms", ms)
 	}
-	return fmt.Sprintf("%.2fms", ms)
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", ms), "0"), ".") + "ms"
 }

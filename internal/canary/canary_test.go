@@ -235,7 +235,7 @@ func TestPropertyIdenticalRarelyFail(t *testing.T) {
 func TestSummary(t *testing.T) {
 	cfg := Config{Confidence: 0.99, Looks: 3, MinRequests: 50, Latency: true, LatencyIncrease: 0.2, LatencyMarginMS: 5}
 	v := Analyze(cfg, []Sample{sample(130, 26, 260, 3, 2, 2), sample(130, 27, 260, 2, 2, 2)})
-	want := "error rate 20.4% (53 of 260) vs 1% (5 of 520): z 9.75, p 9.5e-23 < α 0.0017, significantly worse; mean latency 2.00ms vs 2.00ms: t −∞, p 1.000 ≥ α 0.0017, not significantly worse"
+	want := "error rate 20.4% (53 of 260) vs 1% (5 of 520): z 9.75, p 9.5e-23 < α 0.0017, significantly worse; mean latency 2ms vs 2ms: t −∞, p 1.000 ≥ α 0.0017, not significantly worse"
 	if got := v.Summary(); got != want {
 		t.Errorf("Summary =\n%s\nwant\n%s", got, want)
 	}

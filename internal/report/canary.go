@@ -109,18 +109,18 @@ func canaryResult(steps []ledger.Step, status string) (string, string) {
 // sparks are the levels of a text chart, lowest first.
 var sparks = []rune("▁▂▃▄▅▆▇█")
 
-// sparkline draws values on a scale from 0 to top, one character each; a
+// sparkline draws values on a scale from lo to hi, one character each; a
 // missing value (NaN) is a space.
-func sparkline(values []float64, top float64) string {
+func sparkline(values []float64, lo, hi float64) string {
 	var b strings.Builder
 	for _, v := range values {
 		switch {
 		case math.IsNaN(v):
 			b.WriteRune(' ')
-		case top <= 0:
+		case hi <= lo:
 			b.WriteRune(sparks[0])
 		default:
-			i := int(math.Round(v / top * float64(len(sparks)-1)))
+			i := int(math.Round((v - lo) / (hi - lo) * float64(len(sparks)-1)))
 			b.WriteRune(sparks[min(max(i, 0), len(sparks)-1)])
 		}
 	}
@@ -147,6 +147,22 @@ func (a *CanaryAnalysis) series(side func(CanaryPoint) canary.Totals) (rates, la
 func canarySide(p CanaryPoint) canary.Totals   { return p.Canary }
 func baselineSide(p CanaryPoint) canary.Totals { return p.Baseline }
 
+// bottom is the lowest value of the series, 0 when they have none.
+func bottom(series ...[]float64) float64 {
+	b := math.Inf(1)
+	for _, s := range series {
+		for _, v := range s {
+			if !math.IsNaN(v) && v < b {
+				b = v
+			}
+		}
+	}
+	if math.IsInf(b, 1) {
+		return 0
+	}
+	return b
+}
+
 func top(series ...[]float64) float64 {
 	t := 0.0
 	for _, s := range series {
@@ -170,17 +186,17 @@ func (r *Report) canaryText(t *textWriter) {
 	t.printf("\nCanary analysis: wave 1 (%s) against %s — %s\n", strings.Join(a.Canary, ", "), strings.Join(a.Baseline, ", "), a.Status)
 	cr, cl := a.series(canarySide)
 	br, bl := a.series(baselineSide)
-	rt, lt := top(cr, br), top(cl, bl)
+	rt, lt, lb := top(cr, br), top(cl, bl), bottom(cl, bl)
 	pad := func(s string) string { return s + strings.Repeat(" ", max(0, len(a.Samples)-len([]rune(s)))) }
 	v := a.Verdict
 	cm, _ := v.Canary.MeanLatencyMS()
 	bm, _ := v.Baseline.MeanLatencyMS()
-	t.printf("   %d samples every %s; each character is one interval, on a scale from 0 to the highest of both sides\n", len(a.Samples), roundSeconds(a.Spec.IntervalSeconds))
-	t.printf("   error rate    canary    %s  %6s of %d requests (top %s)\n", pad(sparkline(cr, rt)), canary.Percent(v.Canary.ErrorRate()), v.Canary.Requests, canary.Percent(rt))
-	t.printf("                 baseline  %s  %6s of %d requests\n", pad(sparkline(br, rt)), canary.Percent(v.Baseline.ErrorRate()), v.Baseline.Requests)
+	t.printf("   %d of %d samples, every %s: one character per interval, both sides on one scale; after them, the totals\n", len(a.Samples), a.Spec.Samples, roundSeconds(a.Spec.IntervalSeconds))
+	t.printf("   error rate    canary    %s  %6s of %d requests (scale 0–%s)\n", pad(sparkline(cr, 0, rt)), canary.Percent(v.Canary.ErrorRate()), v.Canary.Requests, canary.Percent(rt))
+	t.printf("                 baseline  %s  %6s of %d requests\n", pad(sparkline(br, 0, rt)), canary.Percent(v.Baseline.ErrorRate()), v.Baseline.Requests)
 	if v.Canary.LatencyCount > 0 || v.Baseline.LatencyCount > 0 {
-		t.printf("   mean latency  canary    %s  %6s (top %s)\n", pad(sparkline(cl, lt)), canary.Millis(cm), canary.Millis(lt))
-		t.printf("                 baseline  %s  %6s\n", pad(sparkline(bl, lt)), canary.Millis(bm))
+		t.printf("   mean latency  canary    %s  %6s (scale %s–%s)\n", pad(sparkline(cl, lb, lt)), canary.Millis(cm), canary.Millis(lb), canary.Millis(lt))
+		t.printf("                 baseline  %s  %6s\n", pad(sparkline(bl, lb, lt)), canary.Millis(bm))
 	}
 	t.printf("   verdict       %s\n", v.Summary())
 }
