@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -412,5 +413,67 @@ func TestHostScriptConfiguration(t *testing.T) {
 	}
 	if link, err := os.Readlink(filepath.Join(root, "releases", "v1", "app.env")); err != nil || link != "config/hmac-sha256:aaaa.env" {
 		t.Errorf("app.env -> %q (%v), want config/hmac-sha256:aaaa.env", link, err)
+	}
+}
+
+// TestHostScriptTrafficHook: the hook action runs before_traffic or
+// after_traffic of the current release, in its directory with its
+// environment, prefixed in the output; a failing one exits 11, a release
+// without it succeeds at once, a release that is not current is refused
+// (7), and the other hooks are not the hook action's.
+func TestHostScriptTrafficHook(t *testing.T) {
+	var serving atomic.Value
+	serving.Store("v1")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, `{"version":%q}`, serving.Load()) }))
+	defer srv.Close()
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, dir := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "host.env"), []byte("SLIPWAY_SERVICE_MODE=systemd\nPORT="+port+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	releaseEnv := "SLIPWAY_VERSION=v1\nSLIPWAY_RESTART=true\nSLIPWAY_HEALTH_TIMEOUT=2\nGREETING=hi\n" +
+		`SLIPWAY_HOOK_BEFORE_TRAFFIC='echo warm $GREETING in $PWD for $SLIPWAY_HOOK'` + "\nSLIPWAY_HOOK_BEFORE_TRAFFIC_TIMEOUT=5\n" +
+		`SLIPWAY_HOOK_AFTER_TRAFFIC='echo purge failed >&2; exit 4'` + "\n"
+	artifact, sum := bundle(t, dir, "v1", releaseEnv)
+	env := []string{"SLIPWAY_ROOT=" + root}
+	if r := runHost(t, env, "activate", "v1", artifact, sum); r.exit != 0 {
+		t.Fatalf("activate exit %d:\n%s", r.exit, r.stderr)
+	}
+	if r := runHost(t, env, "activate", "v1", artifact, sum); strings.Contains(r.stderr, "hook before_traffic") {
+		t.Errorf("activate ran before_traffic, which only the hook action runs:\n%s", r.stderr)
+	}
+	rel, _ := filepath.EvalSymlinks(filepath.Join(root, "releases", "v1"))
+
+	r := runHost(t, env, "hook", "before_traffic", "v1")
+	if r.exit != 0 || !strings.Contains(r.stderr, "hook before_traffic: warm hi in "+rel+" for before_traffic\n") {
+		t.Errorf("hook before_traffic exit %d, want 0 and its output prefixed:\n%s", r.exit, r.stderr)
+	}
+	want := map[string]any{"action": "hook", "version": "v1", "previous": "", "current": "v1", "changed": false, "restarted": false, "config": ""}
+	if diff := cmp.Diff(want, lastJSON(t, r.stdout)); diff != "" {
+		t.Errorf("hook before_traffic report (-want +got):\n%s", diff)
+	}
+
+	r = runHost(t, env, "hook", "after_traffic", "v1")
+	if got := lastJSON(t, r.stdout); r.exit != 11 || got["error"] != "hook after_traffic of v1 failed (exit 4)" || !strings.Contains(r.stderr, "hook after_traffic: purge failed\n") {
+		t.Errorf("hook after_traffic exit %d, report %v, want 11 naming the hook:\n%s", r.exit, got, r.stderr)
+	}
+	if r := runHost(t, env, "hook", "before_traffic", "v2"); r.exit != 7 || !strings.Contains(r.stderr, "release v2 is not current on this host (current: v1)") {
+		t.Errorf("hook of a release that is not current: exit %d, want 7:\n%s", r.exit, r.stderr)
+	}
+	if r := runHost(t, env, "hook", "validate", "v1"); r.exit != 2 {
+		t.Errorf("hook validate: exit %d, want 2 (activate runs it):\n%s", r.exit, r.stderr)
+	}
+
+	// A release without the hook: nothing to run, success.
+	artifact, sum = bundle(t, dir, "v0", "SLIPWAY_VERSION=v0\nSLIPWAY_RESTART=true\nSLIPWAY_HEALTH_TIMEOUT=2\n")
+	serving.Store("v0")
+	if r := runHost(t, env, "activate", "v0", artifact, sum); r.exit != 0 {
+		t.Fatalf("activate v0 exit %d:\n%s", r.exit, r.stderr)
+	}
+	if r := runHost(t, env, "hook", "after_traffic", "v0"); r.exit != 0 || strings.Contains(r.stderr, "running") {
+		t.Errorf("hook after_traffic of a release without one: exit %d, want 0 and nothing run:\n%s", r.exit, r.stderr)
 	}
 }

@@ -50,6 +50,14 @@
 #       if it cannot, it reports "busy":true. "disk_free_kb" and
 #       "inodes_free" are what the file system of $SLIPWAY_ROOT has free,
 #       "mem_available_kb" the host's MemAvailable; null when unknown.
+#   slipway-host.sh hook NAME VERSION
+#       Run hook NAME (before_traffic or after_traffic) of release VERSION,
+#       which must be current, as activate runs the others: in the release
+#       directory, with its environment and timeout, its output prefixed
+#       "hook NAME: ". The orchestrator sends it where traffic is switched
+#       (a blue/green side before its first shift and after its last; an
+#       in-place wave before it is registered again and once in service).
+#       A release without that hook succeeds at once. Changes nothing.
 #   slipway-host.sh prune [KEEP]
 #       Keep the KEEP (default $SLIPWAY_KEEP, 5; at least 2) most recently
 #       installed releases; never remove `current` or `previous`. A
@@ -119,7 +127,8 @@
 #   SLIPWAY_KEEP                  releases a successful activate keeps (the
 #                                 manifest's keep_releases; host.env wins)
 #   SLIPWAY_HOOK_BEFORE_ACTIVATE, SLIPWAY_HOOK_AFTER_ACTIVATE,
-#   SLIPWAY_HOOK_VALIDATE         the manifest's hooks: a command run with
+#   SLIPWAY_HOOK_VALIDATE, SLIPWAY_HOOK_BEFORE_TRAFFIC,
+#   SLIPWAY_HOOK_AFTER_TRAFFIC    the manifest's hooks: a command run with
 #                                 sh -c in the release directory, with the
 #                                 release's environment; *_TIMEOUT seconds
 #                                 (60) each. before_activate runs before
@@ -128,8 +137,10 @@
 #                                 after_activate, then validate, once it is
 #                                 healthy. Activate runs the hooks of the
 #                                 release it installs, rollback those of the
-#                                 release it returns to. Their output goes
-#                                 to stderr, each line prefixed "hook NAME: ".
+#                                 release it returns to. before_traffic and
+#                                 after_traffic run only by the hook action.
+#                                 Their output goes to stderr, each line
+#                                 prefixed "hook NAME: ".
 #
 # Environment files are read as KEY=VALUE lines, never executed: blank lines
 # and lines starting with # are skipped, an optional `export ` prefix and one
@@ -172,7 +183,8 @@
 #   4  unpack failed (bad archive, no release.env)
 #   5  restart failed
 #   6  health check failed
-#   7  rollback target not on this host (never installed, or pruned)
+#   7  rollback target not on this host (never installed, or pruned); for
+#      hook, the release is not the current one
 #   8  another run holds the lock (timed out waiting)
 #   9  configuration could not be resolved (no resolver, a reference that
 #      does not resolve, its file missing)
@@ -185,7 +197,8 @@ set -u
 PROG=slipway-host.sh
 RELEASE_KEYS='SLIPWAY_VERSION SLIPWAY_START SLIPWAY_RESTART SLIPWAY_HEALTH_PATH SLIPWAY_HEALTH_TIMEOUT SLIPWAY_HEALTH_EXPECT_STATUS SLIPWAY_KEEP
 SLIPWAY_HOOK_BEFORE_ACTIVATE SLIPWAY_HOOK_BEFORE_ACTIVATE_TIMEOUT SLIPWAY_HOOK_AFTER_ACTIVATE SLIPWAY_HOOK_AFTER_ACTIVATE_TIMEOUT
-SLIPWAY_HOOK_VALIDATE SLIPWAY_HOOK_VALIDATE_TIMEOUT'
+SLIPWAY_HOOK_VALIDATE SLIPWAY_HOOK_VALIDATE_TIMEOUT SLIPWAY_HOOK_BEFORE_TRAFFIC SLIPWAY_HOOK_BEFORE_TRAFFIC_TIMEOUT
+SLIPWAY_HOOK_AFTER_TRAFFIC SLIPWAY_HOOK_AFTER_TRAFFIC_TIMEOUT'
 
 ACTION=
 TARGET=
@@ -206,6 +219,7 @@ usage() {
 usage: slipway-host.sh activate VERSION ARTIFACT SHA256
        slipway-host.sh rollback [VERSION]
        slipway-host.sh status
+       slipway-host.sh hook NAME VERSION
        slipway-host.sh prune [KEEP]
 SLIPWAY_ROOT must name the app root (releases/, current, host.env).
 EOF
@@ -780,8 +794,8 @@ need_port() {
 }
 
 # restart_and_check restarts the release in current and waits for health.
-# run_hook runs release $TARGET's hook $1 (before_activate, after_activate
-# or validate), if its release.env names one, in the release directory with
+# run_hook runs release $TARGET's hook $1 (before_activate, after_activate,
+# validate, before_traffic or after_traffic), if its release.env names one, in the release directory with
 # the release's environment, for at most its timeout. Its output goes to
 # stderr, each line prefixed; a non-zero exit or a timeout dies with 11.
 run_hook() {
@@ -798,6 +812,14 @@ run_hook() {
 	validate)
 		hook_cmd=${SLIPWAY_HOOK_VALIDATE:-}
 		hook_secs=${SLIPWAY_HOOK_VALIDATE_TIMEOUT:-60}
+		;;
+	before_traffic)
+		hook_cmd=${SLIPWAY_HOOK_BEFORE_TRAFFIC:-}
+		hook_secs=${SLIPWAY_HOOK_BEFORE_TRAFFIC_TIMEOUT:-60}
+		;;
+	after_traffic)
+		hook_cmd=${SLIPWAY_HOOK_AFTER_TRAFFIC:-}
+		hook_secs=${SLIPWAY_HOOK_AFTER_TRAFFIC_TIMEOUT:-60}
 		;;
 	*) die 1 "unknown hook '$1'" ;;
 	esac
@@ -979,6 +1001,23 @@ cmd_rollback() {
 	result
 }
 
+cmd_hook() {
+	[ $# -eq 2 ] || usage_error "hook takes NAME VERSION"
+	case $1 in
+	before_traffic | after_traffic) ;;
+	*) usage_error "hook NAME must be before_traffic or after_traffic, not '$1' (activate and rollback run the others)" ;;
+	esac
+	TARGET=$2
+	valid_version "$TARGET" || usage_error "invalid version '$TARGET'"
+	lock
+	BEFORE=$(read_current)
+	[ "$BEFORE" = "$TARGET" ] ||
+		die 7 "release $TARGET is not current on this host (current: ${BEFORE:-none}): its hook $1 runs only where it serves"
+	is_complete "$TARGET" || die 7 "release $TARGET is not complete on this host"
+	run_hook "$1"
+	result
+}
+
 cmd_status() {
 	[ $# -eq 0 ] || usage_error "status takes no arguments"
 	busy=false
@@ -1101,7 +1140,7 @@ main() {
 	ACTION=$1
 	shift
 	case $ACTION in
-	activate | rollback | status | prune) ;;
+	activate | rollback | status | hook | prune) ;;
 	-h | --help | help)
 		usage
 		exit 0
@@ -1138,6 +1177,7 @@ main() {
 	activate) cmd_activate "$@" ;;
 	rollback) cmd_rollback "$@" ;;
 	status) cmd_status "$@" ;;
+	hook) cmd_hook "$@" ;;
 	prune) cmd_prune "$@" ;;
 	esac
 }

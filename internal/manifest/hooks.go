@@ -22,6 +22,17 @@ type Hooks struct {
 	AfterActivate *Hook `yaml:"after_activate"`
 	// Validate runs after AfterActivate: the release's own check of itself.
 	Validate *Hook `yaml:"validate"`
+	// BeforeTraffic runs where traffic is switched, on instances that are
+	// healthy on the release but get no traffic yet: a blue/green idle
+	// side before the listener's first shift, an in-place wave behind a
+	// load balancer before it is registered again. A failure moves no
+	// traffic to them. Without a load balancer it does not run (as
+	// CodeDeploy's BeforeAllowTraffic).
+	BeforeTraffic *Hook `yaml:"before_traffic"`
+	// AfterTraffic runs on the same instances once they take traffic: a
+	// blue/green side after the last shift step, an in-place wave once the
+	// balancer reports it in service. A failure rolls back.
+	AfterTraffic *Hook `yaml:"after_traffic"`
 }
 
 // Hook is one hook: a command relative to the release directory and how
@@ -38,11 +49,21 @@ const (
 )
 
 // HookNames are the hooks, in the order they run.
-var HookNames = []string{"before_activate", "after_activate", "validate"}
+var HookNames = []string{"before_activate", "after_activate", "validate", "before_traffic", "after_traffic"}
+
+// Where traffic is switched, the hooks that run around it.
+const (
+	HookBeforeTraffic = "before_traffic"
+	HookAfterTraffic  = "after_traffic"
+)
+
+func (h Hooks) all() []*Hook {
+	return []*Hook{h.BeforeActivate, h.AfterActivate, h.Validate, h.BeforeTraffic, h.AfterTraffic}
+}
 
 // Each calls fn with each hook that is set, in the order they run.
 func (h Hooks) Each(fn func(name string, hook Hook)) {
-	for i, p := range []*Hook{h.BeforeActivate, h.AfterActivate, h.Validate} {
+	for i, p := range h.all() {
 		if p != nil {
 			fn(HookNames[i], *p)
 		}
@@ -50,7 +71,7 @@ func (h Hooks) Each(fn func(name string, hook Hook)) {
 }
 
 func (h *Hooks) setDefaults() {
-	for _, p := range []*Hook{h.BeforeActivate, h.AfterActivate, h.Validate} {
+	for _, p := range h.all() {
 		if p != nil && p.Timeout.Duration == 0 {
 			p.Timeout.Duration = DefaultHookTimeout
 		}
