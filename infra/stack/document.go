@@ -35,6 +35,9 @@ const (
 	// resolver (an activate with a configuration): the document downloads
 	// it from the stack's assets first.
 	ParamResolver = "resolver"
+	// ParamHook is, for hook, the traffic hook of the current release to
+	// run: before_traffic or after_traffic.
+	ParamHook = "hook"
 	// ParamExecutionTimeout bounds the host script's run, in seconds.
 	ParamExecutionTimeout = "executionTimeout"
 )
@@ -138,6 +141,9 @@ func (s *Stack) document() {
 		"status)",
 		`	exec "$script" status`,
 		"	;;",
+		"hook)",
+		`	exec "$script" hook '{{ `+ParamHook+` }}' "$version"`,
+		"	;;",
 		"prune)",
 		"	keep='{{ "+ParamKeep+" }}'",
 		`	if [ -n "$keep" ]; then exec "$script" prune "$keep"; fi`,
@@ -153,16 +159,17 @@ func (s *Stack) document() {
 	}
 	content := map[string]interface{}{
 		"schemaVersion": "2.2",
-		"description":   fmt.Sprintf("Slipway: activate, roll back, report or prune the releases of %s on this instance (scripts/slipway-host.sh).", app),
+		"description":   fmt.Sprintf("Slipway: activate, roll back, report, run a traffic hook of or prune the releases of %s on this instance (scripts/slipway-host.sh).", app),
 		"parameters": map[string]interface{}{
 			ParamAction: map[string]interface{}{
 				"type": "String", "description": "What the host script does.",
-				"allowedValues": []string{"activate", "rollback", "status", "prune"},
+				"allowedValues": []string{"activate", "rollback", "status", "hook", "prune"},
 			},
 			ParamVersion:      optional("activate: the version to activate; rollback: the version to return to (empty: the previous release).", `^$|^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$`),
 			ParamArtifactKey:  optional("activate: the release bundle's key in the artifact bucket, <app>/<version>.tar.gz.", `^$|^`+app+`/[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\.tar\.gz$`),
 			ParamSHA256:       optional("activate: the bundle's SHA-256, hex.", `^$|^[A-Fa-f0-9]{64}$`),
 			ParamDeploymentID: optional("The deployment, recorded in the host's history.", `^[A-Za-z0-9._:+-]{0,256}$`),
+			ParamHook:         optional("hook: the traffic hook of the current release (version) to run.", `^$|^(before_traffic|after_traffic)$`),
 			ParamKeep:         optional("prune: how many releases to keep (empty: the host's SLIPWAY_KEEP).", `^$|^[0-9]{1,3}$`),
 			ParamConfigFingerprint: optional("activate, rollback: the fingerprint of the configuration the release runs with (empty: none, or the one it last ran with).",
 				`^$|^[a-z0-9-]{1,32}:[0-9a-f]{16,128}$`),

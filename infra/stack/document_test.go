@@ -34,7 +34,7 @@ func TestHostDocument(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if diff := cmp.Diff([]string{"action", "artifactKey", "configEnv", "configFingerprint", "deploymentId", "executionTimeout", "keep", "resolver", "sha256", "version"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"action", "artifactKey", "configEnv", "configFingerprint", "deploymentId", "executionTimeout", "hook", "keep", "resolver", "sha256", "version"}, names); diff != "" {
 		t.Errorf("parameters (-want +got):\n%s", diff)
 	}
 
@@ -102,6 +102,7 @@ func TestHostDocument(t *testing.T) {
 		`"$script" activate "$version" "$artifact" '{{ sha256 }}'`,
 		`exec "$script" rollback "$version"`,
 		`exec "$script" status`,
+		`exec "$script" hook '{{ hook }}' "$version"`,
 		`exec "$script" prune "$keep"`,
 	} {
 		if !strings.Contains(script, want) {
@@ -113,7 +114,7 @@ func TestHostDocument(t *testing.T) {
 	filled := regexp.MustCompile(`\{\{ (\w+) \}\}`).ReplaceAllStringFunc(script, func(m string) string {
 		return map[string]string{"{{ action }}": "activate", "{{ version }}": "v2", "{{ sha256 }}": strings.Repeat("a", 64),
 			"{{ deploymentId }}": "staging-v2-1", "{{ keep }}": "5", "{{ artifactKey }}": "demo/v2.tar.gz",
-			"{{ configFingerprint }}": "hmac-sha256:0123456789abcdef0123456789abcdef", "{{ configEnv }}": "staging", "{{ resolver }}": "download"}[m]
+			"{{ configFingerprint }}": "hmac-sha256:0123456789abcdef0123456789abcdef", "{{ configEnv }}": "staging", "{{ resolver }}": "download", "{{ hook }}": "before_traffic"}[m]
 	})
 	cmd := exec.Command("sh", "-n")
 	cmd.Stdin = strings.NewReader(filled)
@@ -126,11 +127,11 @@ func TestHostDocument(t *testing.T) {
 	hostile := []string{"v1'; rm -rf /; '", "$(reboot)", "a b", "../../etc/passwd", "`id`", "x\ny"}
 	valid := map[string]string{"version": "v2.0.1+build-7", "artifactKey": "demo/3f9a1c2d.tar.gz", "sha256": strings.Repeat("F", 64),
 		"deploymentId": "staging-v2-20261126T012504Z-91c2", "keep": "5", "executionTimeout": "600",
-		"configFingerprint": "hmac-sha256:0123456789abcdef0123456789abcdef", "configEnv": "staging", "resolver": "download"}
+		"configFingerprint": "hmac-sha256:0123456789abcdef0123456789abcdef", "configEnv": "staging", "resolver": "download", "hook": "after_traffic"}
 	for name, raw := range params {
 		def := raw.(map[string]any)
 		if name == "action" {
-			if fmt.Sprint(def["allowedValues"]) != "[activate rollback status prune]" {
+			if fmt.Sprint(def["allowedValues"]) != "[activate rollback status hook prune]" {
 				t.Errorf("action allowedValues = %v", def["allowedValues"])
 			}
 			continue
@@ -169,7 +170,7 @@ func TestHostDocumentTakesTheAdaptersParameters(t *testing.T) {
 	want := map[string]string{
 		"SSMParamAction": ParamAction, "SSMParamVersion": ParamVersion, "SSMParamArtifactKey": ParamArtifactKey,
 		"SSMParamSHA256": ParamSHA256, "SSMParamDeploymentID": ParamDeploymentID, "SSMParamKeep": ParamKeep,
-		"SSMParamExecutionTimeout":  ParamExecutionTimeout,
+		"SSMParamExecutionTimeout": ParamExecutionTimeout, "SSMParamHook": ParamHook,
 		"SSMParamConfigFingerprint": ParamConfigFingerprint, "SSMParamConfigEnv": ParamConfigEnv, "SSMParamResolver": ParamResolver,
 	}
 	if diff := cmp.Diff(want, consts); diff != "" {

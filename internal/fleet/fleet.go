@@ -13,7 +13,14 @@ const (
 	ActionRollback = "rollback"
 	ActionStatus   = "status"
 	ActionPrune    = "prune"
+	// ActionHook runs one traffic hook (Command.Hook) of the current
+	// release, Command.Version.
+	ActionHook = "hook"
 )
+
+// TrafficHook reports whether name is a hook the hook action runs:
+// before_traffic or after_traffic.
+func TrafficHook(name string) bool { return name == "before_traffic" || name == "after_traffic" }
 
 // Invocation and command statuses. They are SSM Run Command's names.
 const (
@@ -71,10 +78,12 @@ type Command struct {
 	// DeploymentID names the deployment the command belongs to; the host
 	// script records it in the host's history.
 	DeploymentID string `json:"deployment_id"`
-	// Action is ActionActivate, ActionRollback, ActionStatus or ActionPrune.
+	// Action is ActionActivate, ActionRollback, ActionStatus, ActionHook
+	// or ActionPrune.
 	Action string `json:"action"`
-	// Version is, for activate, the version to activate and, for rollback,
-	// the target ("" means the host's previous release).
+	// Version is, for activate, the version to activate, for rollback,
+	// the target ("" means the host's previous release), and for hook the
+	// release whose hook runs (it must be current).
 	Version string `json:"version"`
 	// ArtifactURI locates the release bundle for activate:
 	// file:///abs/path.tar.gz (embedded fleet) or s3://bucket/key (SSM).
@@ -90,6 +99,8 @@ type Command struct {
 	ConfigFingerprint string `json:"config_fingerprint,omitempty"`
 	// ConfigEnv is the environment whose values the host resolves.
 	ConfigEnv string `json:"config_env,omitempty"`
+	// Hook is, for hook, the hook to run: before_traffic or after_traffic.
+	Hook string `json:"hook,omitempty"`
 	// Keep is, for prune, how many releases to keep; 0 means the host's
 	// SLIPWAY_KEEP (5 unless its host.env says otherwise).
 	Keep int `json:"keep,omitempty"`

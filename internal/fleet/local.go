@@ -641,6 +641,11 @@ func scriptArgs(cmd Command) ([]string, error) {
 		return []string{ActionRollback, cmd.Version}, nil
 	case ActionStatus:
 		return []string{ActionStatus}, nil
+	case ActionHook:
+		if !TrafficHook(cmd.Hook) || cmd.Version == "" {
+			return nil, fmt.Errorf("hook needs before_traffic or after_traffic (not %q) and a version: %w", cmd.Hook, ErrInvalidCommand)
+		}
+		return []string{ActionHook, cmd.Hook, cmd.Version}, nil
 	case ActionPrune:
 		switch {
 		case cmd.Keep < 0:

@@ -46,6 +46,9 @@ const (
 	// configuration: the document downloads the host's configuration
 	// resolver first.
 	SSMParamResolver = "resolver"
+	// SSMParamHook is, for hook, the hook to run (before_traffic or
+	// after_traffic).
+	SSMParamHook = "hook"
 	// SSMParamExecutionTimeout is the run's timeout in seconds; the
 	// document passes it to its aws:runShellScript step's timeoutSeconds.
 	SSMParamExecutionTimeout = "executionTimeout"
@@ -281,6 +284,10 @@ func (s *SSM) validate(cmd Command) error {
 			return fmt.Errorf("artifact URI %q is not s3://bucket/key (instances fetch bundles from S3): %w", cmd.ArtifactURI, ErrInvalidCommand)
 		}
 	case ActionRollback, ActionStatus:
+	case ActionHook:
+		if !TrafficHook(cmd.Hook) || cmd.Version == "" {
+			return fmt.Errorf("hook needs before_traffic or after_traffic (not %q) and a version: %w", cmd.Hook, ErrInvalidCommand)
+		}
 	case ActionPrune:
 		if cmd.Keep < 0 {
 			return fmt.Errorf("prune keep %d is negative: %w", cmd.Keep, ErrInvalidCommand)
@@ -329,6 +336,9 @@ func (s *SSM) parameters(cmd Command) map[string][]string {
 				set(SSMParamResolver, "download")
 			}
 		}
+	}
+	if cmd.Action == ActionHook {
+		set(SSMParamHook, cmd.Hook)
 	}
 	if cmd.Action == ActionPrune && cmd.Keep > 0 {
 		set(SSMParamKeep, strconv.Itoa(cmd.Keep))

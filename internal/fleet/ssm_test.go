@@ -394,6 +394,33 @@ func TestSSMSend(t *testing.T) {
 			},
 		},
 		{
+			name:    "a traffic hook of the current release",
+			cmd:     fleet.Command{DeploymentID: "dep-44", Action: fleet.ActionHook, Hook: "before_traffic", Version: "v7", InstanceIDs: []string{"i-1", "i-2"}},
+			reply:   ok,
+			wantID:  commandID(1),
+			wantOps: []string{"SendCommand"},
+			check: func(t *testing.T, calls []ssmCall) {
+				want := map[string]any{
+					"DocumentName": "Slipway-Host", "InstanceIds": []any{"i-1", "i-2"}, "MaxErrors": "0", "MaxConcurrency": "100%",
+					"Comment":    "slipway dep-44 hook v7",
+					"Parameters": map[string]any{"action": []any{"hook"}, "hook": []any{"before_traffic"}, "version": []any{"v7"}, "deploymentId": []any{"dep-44"}},
+				}
+				if diff := cmp.Diff(want, calls[0].Body); diff != "" {
+					t.Errorf("SendCommand request mismatch (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name:  "a hook the hook action does not run",
+			cmd:   fleet.Command{Action: fleet.ActionHook, Hook: "validate", Version: "v7", InstanceIDs: []string{"i-1"}},
+			reply: ok,
+			wantErr: func(t *testing.T, err error) {
+				if !errors.Is(err, fleet.ErrInvalidCommand) {
+					t.Errorf("Send() error = %v, want ErrInvalidCommand", err)
+				}
+			},
+		},
+		{
 			name: "a fingerprint the document would refuse",
 			cmd: func() fleet.Command {
 				c := withIDs(activate, "i-1")
