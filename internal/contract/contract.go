@@ -155,6 +155,11 @@ type State struct {
 	Probe         *HealthOutput   `json:"probe,omitempty"`
 	Bake          *BakeCursor     `json:"bake,omitempty"`
 	BakeCheck     *HealthOutput   `json:"bake_check,omitempty"`
+	// HookCommand is the traffic hook's command (hook, hook-poll) where
+	// traffic is switched.
+	HookCommand *DeployOutput `json:"hook_command,omitempty"`
+	// Smoked is the idle side's smoke checks' answer (blue/green).
+	Smoked *HealthOutput `json:"smoked,omitempty"`
 	// Traffic is the current wave's place behind the load balancer
 	// (traffic in place): DetachWave, CheckDrained, AttachWave and
 	// CheckInService keep it.
@@ -300,6 +305,17 @@ type PreflightOutput struct {
 	// plan of one wave, a first deployment).
 	Canary        *CanarySpec `json:"canary,omitempty"`
 	CanarySkipped string      `json:"canary_skipped,omitempty"`
+	// BeforeTraffic and AfterTraffic are set when the release has that
+	// hook and the environment switches traffic (a load balancer's target
+	// groups, or blue/green): the Choice states before the hook states
+	// test for them.
+	BeforeTraffic bool `json:"before_traffic,omitempty"`
+	AfterTraffic  bool `json:"after_traffic,omitempty"`
+	// RollbackBeforeTraffic and RollbackAfterTraffic are the same for the
+	// release a rollback returns to (its own hooks, read under the lease):
+	// an in-place rollback wave behind a load balancer runs them.
+	RollbackBeforeTraffic bool `json:"rollback_before_traffic,omitempty"`
+	RollbackAfterTraffic  bool `json:"rollback_after_traffic,omitempty"`
 }
 
 // HookSpec is one lifecycle hook of a release.
@@ -578,6 +594,11 @@ const (
 	DeployDrained   = "drained"
 	DeployAttach    = "attach"
 	DeployInService = "in-service"
+	// DeployHook and DeployHookPoll run a traffic hook (DeployInput.Hook:
+	// before_traffic or after_traffic) of the release on instances where
+	// traffic is switched, and poll it: the host script's hook action.
+	DeployHook     = "hook"
+	DeployHookPoll = "hook-poll"
 )
 
 // TrafficState is $.traffic, a wave's place behind the load balancer:
@@ -625,6 +646,11 @@ type DeployInput struct {
 	BlueGreen *BlueGreenInput `json:"blue_green,omitempty"`
 	// HostFloor is, for CheckResources, what every host must have free.
 	HostFloor *HostFloor `json:"host_floor,omitempty"`
+	// Hook is, for hook and hook-poll, the traffic hook: before_traffic
+	// or after_traffic. Where says, for the ledger, where traffic is
+	// switched ("the green side", "wave 2").
+	Hook  string `json:"hook,omitempty"`
+	Where string `json:"where,omitempty"`
 }
 
 // Command statuses, as SSM reports them for a whole command.
@@ -704,6 +730,10 @@ const (
 	// HealthSmoke runs the smoke checks through the load balancer's
 	// Endpoint (after the last wave).
 	HealthSmoke = "smoke"
+	// HealthSmokeInstances runs the smoke checks on InstanceIDs directly:
+	// a blue/green idle side once the balancer says it is healthy, before
+	// any weight moves to it. Where names them for the ledger.
+	HealthSmokeInstances = "smoke-instances"
 
 	ProbeHealthy = "HEALTHY"
 	ProbePending = "PENDING"
@@ -733,6 +763,7 @@ type HealthInput struct {
 
 	// smoke
 	Endpoint string `json:"endpoint,omitempty"`
+	Where    string `json:"where,omitempty"`
 
 	// canary: the analysis, of Waves[Wave] (the canary) against the
 	// waves after it (the instances not yet deployed); Previous carries

@@ -46,10 +46,14 @@ func (h *Deploy) Handle(ctx context.Context, in contract.DeployInput) (contract.
 		return h.attach(ctx, in)
 	case contract.DeployInService:
 		return h.inService(ctx, in)
+	case contract.DeployHook:
+		return h.sendHook(ctx, in)
+	case contract.DeployHookPoll:
+		return h.pollHook(ctx, in)
 	case contract.DeployBlueGreenPlan, contract.DeployBlueGreenAwait, contract.DeployBlueGreenShift, contract.DeployBlueGreenSwitchBack:
 		return h.blueGreen(ctx, in)
 	}
-	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll, resources, resources-poll, drift, observe, observe-poll, detach, drained, attach or in-service)", in.Action)
+	return contract.DeployOutput{}, fmt.Errorf("deploy: unknown action %q (send, poll, hosts, hosts-poll, resources, resources-poll, drift, observe, observe-poll, detach, drained, attach, in-service, hook or hook-poll)", in.Action)
 }
 
 func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {

@@ -58,16 +58,30 @@ var Tasks = map[string]Task{
 	// The canary analysis of the first wave, against the waves after it.
 	"StartCanary": {"health", contract.HealthCanary, contract.StageRollout},
 	"CheckCanary": {"health", contract.HealthCanary, contract.StageRollout},
+	// Traffic hooks around a wave's AttachWave (behind a load balancer).
+	"BeforeTraffic":      {"deploy", contract.DeployHook, contract.StageRollout},
+	"CheckBeforeTraffic": {"deploy", contract.DeployHookPoll, contract.StageRollout},
+	"AfterTraffic":       {"deploy", contract.DeployHook, contract.StageRollout},
+	"CheckAfterTraffic":  {"deploy", contract.DeployHookPoll, contract.StageRollout},
 
-	"BlueGreenPlan":         {"deploy", contract.DeployBlueGreenPlan, contract.StageRollout},
-	"BlueGreenDeploy":       {"deploy", contract.DeploySend, contract.StageRollout},
-	"BlueGreenCheckDeploy":  {"deploy", contract.DeployPoll, contract.StageRollout},
-	"BlueGreenAwait":        {"deploy", contract.DeployBlueGreenAwait, contract.StageRollout},
-	"ShiftStep":             {"deploy", contract.DeployBlueGreenShift, contract.StageRollout},
-	"ShiftCheckAlarms":      {"health", contract.HealthAlarms, contract.StageRollout},
-	"BlueGreenSwitchBack":   {"deploy", contract.DeployBlueGreenSwitchBack, contract.StageRollback},
-	"BlueGreenRevertSchema": {"migrate", contract.MigrateRevert, contract.StageRollback},
-	"BlueGreenObserve":      {"deploy", contract.DeployObserve, contract.StageObserve},
+	"BlueGreenPlan":        {"deploy", contract.DeployBlueGreenPlan, contract.StageRollout},
+	"BlueGreenDeploy":      {"deploy", contract.DeploySend, contract.StageRollout},
+	"BlueGreenCheckDeploy": {"deploy", contract.DeployPoll, contract.StageRollout},
+	"BlueGreenAwait":       {"deploy", contract.DeployBlueGreenAwait, contract.StageRollout},
+	"ShiftStep":            {"deploy", contract.DeployBlueGreenShift, contract.StageRollout},
+	// Before any weight moves to the idle side: its smoke checks and
+	// before_traffic; after the last step: the smoke checks through the
+	// balancer and after_traffic.
+	"BlueGreenSmokeIdle":          {"health", contract.HealthSmokeInstances, contract.StageRollout},
+	"BlueGreenBeforeTraffic":      {"deploy", contract.DeployHook, contract.StageRollout},
+	"BlueGreenCheckBeforeTraffic": {"deploy", contract.DeployHookPoll, contract.StageRollout},
+	"BlueGreenSmokeBalancer":      {"health", contract.HealthSmoke, contract.StageRollout},
+	"BlueGreenAfterTraffic":       {"deploy", contract.DeployHook, contract.StageRollout},
+	"BlueGreenCheckAfterTraffic":  {"deploy", contract.DeployHookPoll, contract.StageRollout},
+	"ShiftCheckAlarms":            {"health", contract.HealthAlarms, contract.StageRollout},
+	"BlueGreenSwitchBack":         {"deploy", contract.DeployBlueGreenSwitchBack, contract.StageRollback},
+	"BlueGreenRevertSchema":       {"migrate", contract.MigrateRevert, contract.StageRollback},
+	"BlueGreenObserve":            {"deploy", contract.DeployObserve, contract.StageObserve},
 	// A rollback execution's switch back to the side a blue/green
 	// deployment left warm.
 	"SwitchToWarmSide": {"deploy", contract.DeployBlueGreenSwitchBack, contract.StageRollback},
@@ -85,8 +99,13 @@ var Tasks = map[string]Task{
 	"RollbackWaveAttach":         {"deploy", contract.DeployAttach, contract.StageRollback},
 	"RollbackWaveCheckInService": {"deploy", contract.DeployInService, contract.StageRollback},
 	"ReattachWave":               {"deploy", contract.DeployAttach, contract.StageRollback},
-	"CheckReattached":            {"deploy", contract.DeployInService, contract.StageRollback},
-	"RevertSchema":               {"migrate", contract.MigrateRevert, contract.StageRollback},
+	// The traffic hooks of the release a rollback wave returns to.
+	"RollbackWaveBeforeTraffic":      {"deploy", contract.DeployHook, contract.StageRollback},
+	"RollbackWaveCheckBeforeTraffic": {"deploy", contract.DeployHookPoll, contract.StageRollback},
+	"RollbackWaveAfterTraffic":       {"deploy", contract.DeployHook, contract.StageRollback},
+	"RollbackWaveCheckAfterTraffic":  {"deploy", contract.DeployHookPoll, contract.StageRollback},
+	"CheckReattached":                {"deploy", contract.DeployInService, contract.StageRollback},
+	"RevertSchema":                   {"migrate", contract.MigrateRevert, contract.StageRollback},
 
 	"ObserveFleet":     {"deploy", contract.DeployObserve, contract.StageObserve},
 	"CheckObservation": {"deploy", contract.DeployObservePoll, contract.StageObserve},

@@ -41,8 +41,10 @@ func (h *Health) Handle(ctx context.Context, in contract.HealthInput) (contract.
 		return h.smokeBalancer(ctx, in)
 	case contract.HealthCanary:
 		return h.canary(ctx, in)
+	case contract.HealthSmokeInstances:
+		return h.smokeInstances(ctx, in)
 	}
-	return contract.HealthOutput{}, fmt.Errorf("health: unknown action %q (probe, alarms, smoke or canary)", in.Action)
+	return contract.HealthOutput{}, fmt.Errorf("health: unknown action %q (probe, alarms, smoke, smoke-instances or canary)", in.Action)
 }
 
 func (h *Health) probe(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {

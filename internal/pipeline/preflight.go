@@ -465,6 +465,7 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 		m.Hooks.Each(func(name string, k manifest.Hook) {
 			out.Hooks = append(out.Hooks, contract.HookSpec{Name: name, Run: k.Run, TimeoutSeconds: seconds(k.Timeout.Duration)})
 		})
+		h.trafficHooks(ctx, deploymentID, m, &out, underLease)
 	}
 	if kind == contract.KindDeploy && len(out.Health.Smoke) > 0 {
 		out.Health.Redact = secretRefs(m, req.Environment)
@@ -516,7 +517,11 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 	if underLease {
 		out.Resolved = true
 		if kind == contract.KindDeploy && out.PreviousVersion != "" && out.PreviousVersion != out.Version {
-			out.RollbackHealth = h.healthOf(ctx, deploymentID, req.App, out.PreviousVersion, out.RollbackHealth)
+			var prev *manifest.Manifest
+			out.RollbackHealth, prev = h.healthOf(ctx, deploymentID, req.App, out.PreviousVersion, out.RollbackHealth)
+			if prev != nil && (out.Traffic || out.BlueGreen != nil) {
+				out.RollbackBeforeTraffic, out.RollbackAfterTraffic = prev.Hooks.BeforeTraffic != nil, prev.Hooks.AfterTraffic != nil
+			}
 			// A rollback is verified by its health check; the smoke checks
 			// gate a deployment's waves.
 			out.RollbackHealth.Smoke = nil
@@ -564,17 +569,49 @@ const LockPollSeconds = 15
 // healthOf returns how release version is probed: its own manifest's
 // health settings. A release that can no longer be read (its bundle was
 // deleted) is probed with fallback, and the ledger says so.
-func (h *Preflight) healthOf(ctx context.Context, deploymentID, app, version string, fallback contract.HealthSpec) contract.HealthSpec {
+//
+// It returns that release's manifest too (nil when it cannot be read): a
+// rollback behind a load balancer runs its traffic hooks.
+func (h *Preflight) healthOf(ctx context.Context, deploymentID, app, version string, fallback contract.HealthSpec) (contract.HealthSpec, *manifest.Manifest) {
 	meta, err := h.Artifacts.Stat(ctx, app, version)
 	var b *bundle.Bundle
 	if err == nil {
 		b, err = h.OpenBundle(ctx, meta)
 	}
 	if err != nil {
-		h.Step(ctx, deploymentID, "lock", StepInfo, fmt.Sprintf("the health settings of %s, which a rollback returns to, could not be read (%v): a rollback probes it with this release's", version, err), nil)
-		return fallback
+		h.Step(ctx, deploymentID, "lock", StepInfo, fmt.Sprintf("the health settings of %s, which a rollback returns to, could not be read (%v): a rollback probes it with this release's, and runs no traffic hooks of its", version, err), nil)
+		return fallback, nil
 	}
-	return healthSpec(b.Manifest)
+	return healthSpec(b.Manifest), b.Manifest
+}
+
+// trafficHooks sets BeforeTraffic and AfterTraffic when the release has
+// those hooks and the environment switches traffic: blue/green, or
+// target groups. Without a load balancer they do not run, as CodeDeploy's
+// BeforeAllowTraffic and AfterAllowTraffic, and the ledger says so (once,
+// under the lease).
+func (h *Preflight) trafficHooks(ctx context.Context, deploymentID string, m *manifest.Manifest, out *contract.PreflightOutput, underLease bool) {
+	before, after := m.Hooks.BeforeTraffic != nil, m.Hooks.AfterTraffic != nil
+	if !before && !after {
+		return
+	}
+	if out.Traffic || out.BlueGreen != nil {
+		out.BeforeTraffic, out.AfterTraffic = before, after
+		return
+	}
+	if underLease {
+		var names []string
+		for _, k := range []struct {
+			set  bool
+			name string
+		}{{before, manifest.HookBeforeTraffic}, {after, manifest.HookAfterTraffic}} {
+			if k.set {
+				names = append(names, k.name)
+			}
+		}
+		h.Step(ctx, deploymentID, contract.StageLock, StepInfo, fmt.Sprintf("hooks %s do not run: environment %s has no load balancer (no target_groups, no blue_green), so no traffic is switched; they run, as CodeDeploy's BeforeAllowTraffic and AfterAllowTraffic, only behind one",
+			strings.Join(names, " and "), out.Environment), nil)
+	}
 }
 
 func healthSpec(m *manifest.Manifest) contract.HealthSpec {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -187,6 +188,43 @@ func (h *Health) smokeBalancer(ctx context.Context, in contract.HealthInput) (co
 	}
 	where := "through the load balancer " + in.Endpoint
 	h.Step(ctx, in.DeploymentID, contract.StageHealth, StepOK, fmt.Sprintf("%s: %s passed", where, Count(len(results), "smoke check")), smokeDetail(where, results))
+	return out, nil
+}
+
+// smokeInstances runs the smoke checks on in.InstanceIDs directly: a
+// blue/green idle side that the balancer reports healthy, before any
+// weight moves to it. A failure is SmokeCheckFailed; nothing served the
+// instances, so the step says that no traffic reached them.
+func (h *Health) smokeInstances(ctx context.Context, in contract.HealthInput) (contract.HealthOutput, error) {
+	out := contract.HealthOutput{Wave: in.Wave, Status: contract.ProbeHealthy}
+	if len(in.Health.Smoke) == 0 {
+		return out, nil
+	}
+	where := cmp.Or(in.Where, "instances "+List(in.InstanceIDs))
+	instances, err := h.Fleet.Lookup(ctx, in.Environment, in.InstanceIDs)
+	if err != nil {
+		return out, Classify(err, func(m string) error { return &contract.SmokeCheckFailed{Message: where + ": " + m} })
+	}
+	addrs := map[string]string{}
+	for _, inst := range instances {
+		addrs[inst.ID] = inst.Address
+	}
+	var missing []string
+	for _, id := range in.InstanceIDs {
+		if _, ok := addrs[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		msg := fmt.Sprintf("%s: %s could not be found to run the smoke checks on", where, List(missing))
+		h.Step(ctx, in.DeploymentID, contract.StageHealth, StepFailed, msg, nil)
+		return out, &contract.SmokeCheckFailed{Message: msg}
+	}
+	results, failed := h.smokeAll(ctx, in.Health, h.instanceTargets(addrs, in.InstanceIDs))
+	if len(failed) > 0 {
+		return out, h.smokeFailure(ctx, in.DeploymentID, contract.StageHealth, where, results, failed)
+	}
+	h.Step(ctx, in.DeploymentID, contract.StageHealth, StepOK, fmt.Sprintf("%s: %s passed on %s", where, Count(len(in.Health.Smoke), "smoke check"), Count(len(in.InstanceIDs), "instance")), smokeDetail(where, results))
 	return out, nil
 }
 

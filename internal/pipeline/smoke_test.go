@@ -44,6 +44,7 @@ func TestSmokeChecks(t *testing.T) {
 		name      string
 		action    string
 		endpoint  string
+		where     string
 		noStore   bool // no configuration store: the secrets are unknown
 		wantErr   string
 		wantInMsg []string
@@ -54,6 +55,10 @@ func TestSmokeChecks(t *testing.T) {
 		{name: "secrets unknown: the answer is withheld", action: contract.HealthProbe, noStore: true, wantErr: "SmokeCheckFailed",
 			wantInMsg: []string{`answered HTTP 500 in `, `"[withheld: the configuration's secret values could not be read to redact it]"; expected status 200`}},
 		{name: "through the load balancer", action: contract.HealthSmoke, endpoint: good.URL + "/", wantInMsg: []string{"through the load balancer " + good.URL + "/: 1 smoke check passed"}},
+		{name: "on a blue/green idle side", action: contract.HealthSmokeInstances, where: "the green side, before any traffic",
+			wantInMsg: []string{"the green side, before any traffic: 1 smoke check passed on 2 instances"}},
+		{name: "on a blue/green idle side that fails", action: contract.HealthSmokeInstances, where: "the green side, before any traffic", wantErr: "SmokeCheckFailed",
+			wantInMsg: []string{`the green side, before any traffic: 1 smoke check of 2 failed: "orders" on b: GET ` + leaky.URL + `/api/orders answered HTTP 500`}},
 		{name: "through a failing load balancer", action: contract.HealthSmoke, endpoint: leaky.URL, wantErr: "SmokeCheckFailed",
 			wantInMsg: []string{`through the load balancer ` + leaky.URL + `: 1 smoke check of 1 failed: "orders" on load balancer`}},
 	}
@@ -72,7 +77,7 @@ func TestSmokeChecks(t *testing.T) {
 			}
 			h := &pipeline.Health{Deps: d}
 			in := contract.HealthInput{Action: tt.action, DeploymentID: "dep-1", App: "demo", Environment: "staging",
-				InstanceIDs: []string{"a", "b"}, Waves: [][]string{{"a", "b"}}, ExpectedVersion: "v2", Health: spec, Endpoint: tt.endpoint}
+				InstanceIDs: []string{"a", "b"}, Waves: [][]string{{"a", "b"}}, ExpectedVersion: "v2", Health: spec, Endpoint: tt.endpoint, Where: tt.where}
 			out, err := h.Handle(context.Background(), in)
 			if name := errorName(err); name != tt.wantErr {
 				t.Fatalf("Handle error = %v (%s), want %q", err, name, tt.wantErr)

@@ -69,16 +69,25 @@ func validationChecks(p contract.PreflightOutput, add func(format string, a ...a
 		add("%s", what)
 	}
 	for _, h := range p.Hooks {
-		when := map[string]string{
-			"before_activate": "once unpacked, before the switch (a failure switches nothing)",
-			"after_activate":  "once switched and healthy",
-			"validate":        "after after_activate",
+		when, ok := map[string]string{
+			"before_activate": "on each instance, once unpacked, before the switch (a failure switches nothing)",
+			"after_activate":  "on each instance, once switched and healthy",
+			"validate":        "on each instance, after after_activate",
 		}[h.Name]
-		add("%s%s on each instance, %s: `%s` in the release directory exits 0 within %s; a rollback runs %s's own hooks instead",
+		if !ok {
+			when = trafficHookWhen(p, h.Name)
+		}
+		add("%s%s %s: `%s` in the release directory exits 0 within %s; a rollback runs %s's own hooks instead",
 			checkHook, h.Name, when, h.Run, roundSeconds(h.TimeoutSeconds), orPlaceholder(p.PreviousVersion, "the previous release"))
 	}
 	where := "on each wave's instances once healthy"
-	if p.SmokeEndpoint != "" {
+	if p.BlueGreen != nil {
+		where = "on each instance of the idle side once the balancer reports it healthy, before any weight moves to it"
+	}
+	switch {
+	case p.SmokeEndpoint != "" && p.BlueGreen != nil:
+		where += ", and through the load balancer " + p.SmokeEndpoint + " after the last shift step"
+	case p.SmokeEndpoint != "":
 		where += ", and through the load balancer " + p.SmokeEndpoint + " after the last wave"
 	}
 	for _, sc := range p.Health.Smoke {
@@ -92,6 +101,23 @@ func validationChecks(p contract.PreflightOutput, add func(format string, a ...a
 		add("%s%q: %s expects %s, %s; a failure rolls back", checkSmoke, sc.Name, req, health.Expectation(sc), where)
 	}
 	canaryCheck(p, add)
+}
+
+// trafficHookWhen says where before_traffic or after_traffic runs: where
+// traffic is switched, or nowhere without a load balancer.
+func trafficHookWhen(p contract.PreflightOutput, name string) string {
+	before := name == manifest.HookBeforeTraffic
+	switch {
+	case p.BlueGreen != nil && before:
+		return "on each instance of the idle side, once the balancer reports it healthy and its smoke checks pass, before any weight moves to it (a failure switches back: no traffic moved)"
+	case p.BlueGreen != nil:
+		return "on each instance of the new side, once the last shift step gave it all the traffic (a failure switches back)"
+	case p.Traffic && before:
+		return "on each wave's instances, once healthy, before the load balancer registers them again (a failure rolls back, the wave never back in service)"
+	case p.Traffic:
+		return "on each wave's instances, once the load balancer has them in service (a failure rolls back)"
+	}
+	return "does not run: " + orPlaceholder(p.Environment, "the environment") + " has no load balancer, so no traffic is switched (as CodeDeploy's traffic hooks)"
 }
 
 // Prefixes of the validation checks, by which their results are found.
@@ -168,6 +194,10 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 			out[i].Status = StatusOK
 		case strings.HasPrefix(out[i].What, checkHook):
 			name := strings.Fields(strings.TrimPrefix(out[i].What, checkHook))[0]
+			if name == manifest.HookBeforeTraffic || name == manifest.HookAfterTraffic {
+				out[i].Status, out[i].Detail = trafficHookResult(name, steps, out[i].Status)
+				continue
+			}
 			if strings.Contains(failMsg, "hook "+name+" of") {
 				out[i].Status, out[i].Detail = StatusFailed, failMsg
 			} else if okN > 0 {
@@ -185,6 +215,28 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 		}
 	}
 	return out
+}
+
+// trafficHookResult is a traffic hook's result from the steps the hook
+// and hook-poll actions write: failed when one failed, ok when one
+// passed and none failed.
+func trafficHookResult(name string, steps []ledger.Step, status string) (string, string) {
+	ok := ""
+	for _, st := range steps {
+		if !strings.Contains(st.Message, ": hook "+name+" of ") {
+			continue
+		}
+		switch st.Status {
+		case contract.StepFailed:
+			return StatusFailed, st.Message
+		case contract.StepOK:
+			ok = st.Message
+		}
+	}
+	if ok != "" {
+		return StatusOK, ""
+	}
+	return status, ""
 }
 
 // smokeResult is a smoke check's result from the smoke steps: failed when

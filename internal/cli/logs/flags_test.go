@@ -19,7 +19,8 @@ func TestFlags(t *testing.T) {
 		{name: "id", args: []string{"staging-v3-x"}, want: Options{DeploymentID: "staging-v3-x"}},
 		{name: "filters", args: []string{"staging-v3-x", "--instance", "staging-1", "--action", "activate"}, want: Options{DeploymentID: "staging-v3-x", Instance: "staging-1", Action: "activate"}},
 		{name: "a hook", args: []string{"staging-v3-x", "--hook", "validate"}, want: Options{DeploymentID: "staging-v3-x", Hook: "validate"}},
-		{name: "not a hook", args: []string{"staging-v3-x", "--hook", "before_traffic"}, wantCode: factory.ExitUsage},
+		{name: "a traffic hook", args: []string{"staging-v3-x", "--hook", "before_traffic"}, want: Options{DeploymentID: "staging-v3-x", Hook: "before_traffic"}},
+		{name: "not a hook", args: []string{"staging-v3-x", "--hook", "during_traffic"}, wantCode: factory.ExitUsage},
 		{name: "no id", args: []string{}, wantCode: factory.ExitUsage},
 	}
 	for _, tt := range tests {

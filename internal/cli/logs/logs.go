@@ -66,7 +66,7 @@ note at the end says where the whole output is (on AWS, the command output log g
 		},
 	}
 	cmd.Flags().StringVar(&opts.Instance, "instance", "", "only this instance")
-	cmd.Flags().StringVar(&opts.Action, "action", "", "only this command: activate, rollback or status")
+	cmd.Flags().StringVar(&opts.Action, "action", "", "only this command: activate, rollback, status, before_traffic or after_traffic")
 	cmd.Flags().StringVar(&opts.Hook, "hook", "", "only what this lifecycle hook printed: "+strings.Join(manifest.HookNames, ", "))
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON: the host commands' results, each with its output")
 	return cmd
