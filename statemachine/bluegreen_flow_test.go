@@ -28,6 +28,9 @@ type blueGreenWorld struct {
 	observed map[string]string // the tags the final observation looked at
 	sentTo   [][]string        // instance ids of each host command
 	bakes    []string          // "step:seconds" of each shift step's alarm checks, once per step
+	// validated gives the release smoke checks (run through the balancer
+	// at http://lb) and before_traffic and after_traffic hooks.
+	validated bool
 }
 
 const (
@@ -49,6 +52,10 @@ func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
 		out.Instances = []string{"a", "b", "c", "d", "e", "f"}
 		out.BlueGreen = &contract.BlueGreenSpec{Shift: []int{10, 50, 100}, ShiftBakeSeconds: shiftBakeSeconds, KeepWarmSeconds: 3600}
 		out.Bake = contract.BakeSpec{Seconds: bakeSeconds, IntervalSeconds: bakeSeconds}
+		if w.validated {
+			out.Health.Smoke = []contract.SmokeCheck{{Name: "home", Method: "GET", Path: "/", ExpectStatus: 200}}
+			out.SmokeEndpoint, out.BeforeTraffic, out.AfterTraffic = "http://lb", true, true
+		}
 		return json.Marshal(out)
 	})
 	h[localenv.ARN("deploy")] = asl.HandlerFunc(func(ctx context.Context, p []byte) ([]byte, error) {
@@ -57,7 +64,7 @@ func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
 			return nil, err
 		}
 		w.actions = append(w.actions, in.Action)
-		if in.Action == "send" {
+		if in.Action == "send" || in.Action == "hook" {
 			w.sentTo = append(w.sentTo, in.InstanceIDs)
 		}
 		if in.Action == "observe" {
@@ -141,6 +148,8 @@ func TestBlueGreenFlow(t *testing.T) {
 		wantActions string // the bluegreen-* actions, in order
 		wantObserve string // the side the final observation looked at
 		wantBakes   string // "step:seconds" each shift step baked
+		validated   bool
+		wantHooks   []string // the traffic hooks and smoke checks on the idle side
 	}{
 		// Each step bakes rollout.shift_bake but the last, which bakes
 		// bake.duration, the deployment's bake.
@@ -154,10 +163,50 @@ func TestBlueGreenFlow(t *testing.T) {
 			wantTasks:  join(head[:12], []string{"BlueGreenSwitchBack", "BlueGreenRevertSchema"}, tail),
 			wantStatus: "FAILED", wantError: "DeployFailed", wantActions: "plan switch-back", wantObserve: "blue"},
 	}
+	// With smoke checks and traffic hooks: before any weight moves, the
+	// idle side's smoke checks and its before_traffic; after the last
+	// step, before its bake, the smoke checks through the balancer and
+	// after_traffic.
+	before := []string{"BlueGreenSmokeIdle", "BlueGreenBeforeTraffic", "BlueGreenCheckBeforeTraffic", "BlueGreenCheckBeforeTraffic"}
+	last := []string{"ShiftStep", "BlueGreenSmokeBalancer", "BlueGreenAfterTraffic", "BlueGreenCheckAfterTraffic", "BlueGreenCheckAfterTraffic", "ShiftCheckAlarms"}
+	back := []string{"BlueGreenSwitchBack", "BlueGreenRevertSchema"}
+	tests = append(tests, []struct {
+		name        string
+		fail        map[string]error
+		alarmAt     int
+		wantTasks   []string
+		wantStatus  string
+		wantError   string
+		wantActions string
+		wantObserve string
+		wantBakes   string
+		validated   bool
+		wantHooks   []string
+	}{
+		{name: "smoke checks and before_traffic on the idle side first, then through the balancer and after_traffic after the last step", validated: true,
+			wantTasks: join(head, before, step, step, last, tail), wantStatus: "SUCCEEDED", wantActions: "plan await await shift shift shift", wantObserve: "green", wantBakes: "1:20 2:20 3:45",
+			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f", "BlueGreenAfterTraffic v2 1 d,e,f"}},
+		{name: "a smoke check failing on the idle side switches back before any weight moved", validated: true,
+			fail:      map[string]error{"BlueGreenSmokeIdle": &contract.SmokeCheckFailed{Message: "the green side, before any traffic: home failed"}},
+			wantTasks: join(head, before[:1], back, tail), wantStatus: "FAILED", wantError: "SmokeCheckFailed", wantActions: "plan await await switch-back", wantObserve: "blue",
+			wantHooks: []string{"BlueGreenSmokeIdle d,e,f"}},
+		{name: "a failing before_traffic switches back before any weight moved", validated: true,
+			fail:      map[string]error{"BlueGreenCheckBeforeTraffic": &contract.DeployFailed{Message: "the green side: hook before_traffic of v2 failed"}},
+			wantTasks: join(head, before[:3], back, tail), wantStatus: "FAILED", wantError: "DeployFailed", wantActions: "plan await await switch-back", wantObserve: "blue",
+			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f"}},
+		{name: "smoke checks failing through the balancer after the last step switch back", validated: true,
+			fail:      map[string]error{"BlueGreenSmokeBalancer": &contract.SmokeCheckFailed{Message: "through the load balancer: home failed"}},
+			wantTasks: join(head, before, step, step, last[:2], back, tail), wantStatus: "FAILED", wantError: "SmokeCheckFailed", wantActions: "plan await await shift shift shift switch-back", wantObserve: "blue", wantBakes: "1:20 2:20",
+			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f"}},
+		{name: "a failing after_traffic switches back", validated: true,
+			fail:      map[string]error{"BlueGreenCheckAfterTraffic": &contract.DeployFailed{Message: "the green side: hook after_traffic of v2 failed"}},
+			wantTasks: join(head, before, step, step, last[:4], back, tail), wantStatus: "FAILED", wantError: "DeployFailed", wantActions: "plan await await shift shift shift switch-back", wantObserve: "blue", wantBakes: "1:20 2:20",
+			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f", "BlueGreenAfterTraffic v2 1 d,e,f"}},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &stubs{fail: tt.fail, failOnce: map[string]error{}, calls: map[string]int{}}
-			w := &blueGreenWorld{alarmAt: tt.alarmAt}
+			s := &stubs{fail: tt.fail, failOnce: map[string]error{}, calls: map[string]int{}, blueGreen: true}
+			w := &blueGreenWorld{alarmAt: tt.alarmAt, validated: tt.validated}
 			in, _ := json.Marshal(contract.DeployRequest{App: "demo", Environment: "staging", Version: "v2"})
 			exec, err := asl.Run(context.Background(), sm, in, asl.Options{Resolver: w.wrap(s.handlers()), Clock: asl.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
 			if err != nil {
@@ -187,6 +236,9 @@ func TestBlueGreenFlow(t *testing.T) {
 			}
 			if got := strings.Join(bg, " "); got != tt.wantActions {
 				t.Errorf("blue/green actions = %q, want %q", got, tt.wantActions)
+			}
+			if diff := cmp.Diff(tt.wantHooks, s.hooks); diff != "" {
+				t.Errorf("smoke checks and traffic hooks on the idle side (-want +got):\n%s", diff)
 			}
 			if got := strings.Join(w.bakes, " "); got != tt.wantBakes {
 				t.Errorf("shift steps baked %q (step:seconds), want %q", got, tt.wantBakes)

@@ -50,6 +50,14 @@ type stubs struct {
 	validation bool
 	// canary makes Preflight ask for a canary analysis of two samples.
 	canary bool
+	// trafficHooks makes Preflight say that the release and the one a
+	// rollback returns to have before_traffic and after_traffic hooks;
+	// hooks is what each hook command was: "STATE VERSION WAVE IDS".
+	trafficHooks bool
+	hooks        []string
+	// blueGreen names the smoke checks through the balancer
+	// BlueGreenSmokeBalancer.
+	blueGreen bool
 }
 
 func (s *stubs) hostFloor() *contract.HostFloor {
@@ -98,7 +106,8 @@ func (s *stubs) handlers() asl.Handlers {
 			Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 5},
 			Bake:   contract.BakeSpec{Seconds: 60, IntervalSeconds: 30}, Alarms: []string{"x"},
 			Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}}, LockTTLSeconds: 60, ApprovalRequired: s.approval, Traffic: s.traffic,
-			HostFloor: s.hostFloor(), SmokeEndpoint: s.smokeEndpoint(), Canary: s.canarySpec()}, nil
+			HostFloor: s.hostFloor(), SmokeEndpoint: s.smokeEndpoint(),
+			BeforeTraffic: s.trafficHooks, AfterTraffic: s.trafficHooks, RollbackBeforeTraffic: s.trafficHooks, RollbackAfterTraffic: s.trafficHooks, Canary: s.canarySpec()}, nil
 	})
 	reg("approval", func(ctx context.Context, in contract.ApprovalInput) (struct{}, error) {
 		if in.Token == "" || in.InstanceCount != 3 || in.Version != "v2" {
@@ -178,6 +187,33 @@ func (s *stubs) handlers() asl.Handlers {
 			polls[state+fmt.Sprint(in.Wave)]++
 			st.Done = (in.Action == "drained" || in.Action == "in-service") && polls[state+fmt.Sprint(in.Wave)] >= 2
 			return contract.DeployOutput{Wave: in.Wave, Status: "InProgress", Traffic: st}, s.err(state)
+		case "hook", "hook-poll":
+			prefix := ""
+			switch {
+			case in.Where == "rollback":
+				prefix = "RollbackWave"
+			case strings.HasPrefix(in.Where, "the "):
+				prefix = "BlueGreen"
+			}
+			name := map[string]string{"before_traffic": "BeforeTraffic", "after_traffic": "AfterTraffic"}[in.Hook]
+			if name == "" {
+				return contract.DeployOutput{}, fmt.Errorf("%s of hook %q", in.Action, in.Hook)
+			}
+			state := prefix + name
+			if in.Action == "hook" {
+				s.hooks = append(s.hooks, fmt.Sprintf("%s %s %d %s", state, in.Version, in.Wave+1, strings.Join(in.InstanceIDs, ",")))
+				if in.Where == "rollback" {
+					s.rollbackLog = append(s.rollbackLog, fmt.Sprintf("%s %d %s", in.Hook, in.Wave+1, in.Version))
+				}
+				return contract.DeployOutput{CommandID: fmt.Sprintf("hook-%s-%d", state, in.Wave), Wave: in.Wave, Status: "InProgress", Total: len(in.InstanceIDs), Unreachable: []string{}}, s.err(state)
+			}
+			state = prefix + "Check" + name
+			polls[in.CommandID]++
+			st := "InProgress"
+			if polls[in.CommandID] >= 2 {
+				st = "Success"
+			}
+			return contract.DeployOutput{CommandID: in.CommandID, Wave: in.Wave, Status: st, Total: len(in.InstanceIDs), Unreachable: []string{}}, s.err(state)
 		case "drift":
 			plan := *in.Plan
 			plan.DriftRounds++
@@ -203,10 +239,21 @@ func (s *stubs) handlers() asl.Handlers {
 			return s.canaryStep(in)
 		}
 		if in.Action == "smoke" {
-			if in.Endpoint != "http://lb" {
-				return contract.HealthOutput{}, fmt.Errorf("SmokeBalancer without the endpoint: %+v", in)
+			state := "SmokeBalancer"
+			if s.blueGreen {
+				state = "BlueGreenSmokeBalancer"
 			}
-			return contract.HealthOutput{Status: "HEALTHY"}, s.err("SmokeBalancer")
+			if in.Endpoint != "http://lb" {
+				return contract.HealthOutput{}, fmt.Errorf("%s without the endpoint: %+v", state, in)
+			}
+			return contract.HealthOutput{Status: "HEALTHY"}, s.err(state)
+		}
+		if in.Action == "smoke-instances" {
+			if in.Where != "the green side, before any traffic" || len(in.Health.Smoke) == 0 {
+				return contract.HealthOutput{}, fmt.Errorf("BlueGreenSmokeIdle without where or the checks: %+v", in)
+			}
+			s.hooks = append(s.hooks, "BlueGreenSmokeIdle "+strings.Join(in.InstanceIDs, ","))
+			return contract.HealthOutput{Status: "HEALTHY"}, s.err("BlueGreenSmokeIdle")
 		}
 		if in.Action == "alarms" {
 			start, _ := time.Parse(time.RFC3339Nano, in.StartedAt)
@@ -319,6 +366,8 @@ func TestDeployFlow(t *testing.T) {
 		wantError  string
 		wantLog    []string
 		failFrom   map[string]int
+		hooks      bool
+		wantHooks  []string
 	}{
 		{name: "happy path", wantTasks: happy, wantStatus: "SUCCEEDED"},
 		{name: "transient error is retried", failOnce: map[string]error{"Migrate": &contract.TransientError{Message: "throttled"}},
@@ -381,6 +430,19 @@ func TestDeployFlow(t *testing.T) {
 	// only put back.
 	reattach := []string{"Rollback", "CheckRollback", "VerifyRollback", "ReattachWave", "CheckReattached", "CheckReattached", "RevertSchema"}
 	inReattachTail := append(append(reattach, observe...), "Record", "ReleaseLock")
+	hookedWave := []string{"DetachWave", "CheckDrained", "CheckDrained", "DeployWave", "CheckWave", "CheckWave", "ProbeWave", "ProbeWave",
+		"BeforeTraffic", "CheckBeforeTraffic", "CheckBeforeTraffic", "AttachWave", "CheckInService", "CheckInService", "AfterTraffic", "CheckAfterTraffic", "CheckAfterTraffic"}
+	inHooked := func(waves int) []string {
+		out := append([]string{}, happy[:9]...)
+		for range waves {
+			out = append(out, hookedWave...)
+		}
+		return append(out, happy[19:]...)
+	}
+	rbHooked := []string{"RollbackWaveDetach", "RollbackWaveCheckDrained", "RollbackWaveCheckDrained", "RollbackWave", "RollbackWaveCheck", "RollbackWaveProbe",
+		"RollbackWaveBeforeTraffic", "RollbackWaveCheckBeforeTraffic", "RollbackWaveCheckBeforeTraffic", "RollbackWaveAttach", "RollbackWaveCheckInService", "RollbackWaveCheckInService",
+		"RollbackWaveAfterTraffic", "RollbackWaveCheckAfterTraffic", "RollbackWaveCheckAfterTraffic"}
+	inRollbackHooked := append(append(append(append([]string{"Rollback"}, rbHooked...), "RevertSchema"), observe...), "Record", "ReleaseLock")
 	tests = append(tests, []struct {
 		name       string
 		fail       map[string]error
@@ -396,6 +458,8 @@ func TestDeployFlow(t *testing.T) {
 		wantError  string
 		wantLog    []string
 		failFrom   map[string]int
+		hooks      bool
+		wantHooks  []string
 	}{
 		{name: "in place: detach, drain, deploy, probe, attach, in service per wave", traffic: true, wantTasks: inHappy, wantStatus: "SUCCEEDED"},
 		{name: "in place: a wave stuck draining rolls back and is put back", traffic: true,
@@ -420,10 +484,25 @@ func TestDeployFlow(t *testing.T) {
 		{name: "in place: a wave that fails its rollback probe stays out, and the rollback fails honestly after observing", traffic: true,
 			fail:      map[string]error{"CheckDrift": &contract.DeployFailed{Message: "drift"}, "VerifyRollback": &contract.HealthCheckFailed{Message: "old release 500"}},
 			wantTasks: inAt(32, append(append(append([]string{"Rollback"}, rbWave[:6]...), observe...), "Record", "ReleaseLock")...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
+		// Traffic hooks: a wave's before_traffic once it is healthy, out of
+		// the groups; its after_traffic once in service. A rollback wave
+		// runs the hooks of the release it returns to (v1).
+		{name: "in place: before_traffic before a wave is registered, after_traffic once in service", traffic: true, hooks: true,
+			wantTasks: inHooked(2), wantStatus: "SUCCEEDED",
+			wantHooks: []string{"BeforeTraffic v2 1 a", "AfterTraffic v2 1 a", "BeforeTraffic v2 2 b,c", "AfterTraffic v2 2 b,c"}},
+		{name: "in place: a failing before_traffic rolls back before the balancer sends the wave traffic, with v1's hooks", traffic: true, hooks: true,
+			fail:      map[string]error{"CheckBeforeTraffic": &contract.DeployFailed{Message: "wave 1: hook before_traffic of v2 failed on 1 of 1 instances"}},
+			wantTasks: append(append(append([]string{}, happy[:9]...), hookedWave[:10]...), inRollbackHooked...), wantStatus: "FAILED", wantError: "DeployFailed",
+			wantHooks: []string{"BeforeTraffic v2 1 a", "RollbackWaveBeforeTraffic v1 1 a", "RollbackWaveAfterTraffic v1 1 a"},
+			wantLog:   []string{"detach 1", "drained 1", "drained 1", "rollback a", "probe a", "before_traffic 1 v1", "attach 1", "in-service 1", "in-service 1", "after_traffic 1 v1"}},
+		{name: "in place: a failing after_traffic rolls back the wave in service", traffic: true, hooks: true,
+			fail:      map[string]error{"CheckAfterTraffic": &contract.DeployFailed{Message: "wave 1: hook after_traffic of v2 failed"}},
+			wantTasks: append(append(append([]string{}, happy[:9]...), hookedWave[:16]...), inRollbackHooked...), wantStatus: "FAILED", wantError: "DeployFailed",
+			wantHooks: []string{"BeforeTraffic v2 1 a", "AfterTraffic v2 1 a", "RollbackWaveBeforeTraffic v1 1 a", "RollbackWaveAfterTraffic v1 1 a"}},
 	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &stubs{fail: tt.fail, failFrom: tt.failFrom, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil, waits: tt.waits, observed: tt.observed, traffic: tt.traffic, validation: tt.validation}
+			s := &stubs{fail: tt.fail, failFrom: tt.failFrom, failOnce: tt.failOnce, calls: map[string]int{}, joiner: tt.joiner, approval: tt.approve != nil, waits: tt.waits, observed: tt.observed, traffic: tt.traffic, validation: tt.validation, trafficHooks: tt.hooks}
 			if s.failOnce == nil {
 				s.failOnce = map[string]error{}
 			}
@@ -462,6 +541,11 @@ func TestDeployFlow(t *testing.T) {
 			if tt.wantLog != nil {
 				if diff := cmp.Diff(tt.wantLog, s.rollbackLog); diff != "" {
 					t.Errorf("rollback by wave (-want +got):\n%s", diff)
+				}
+			}
+			if tt.wantHooks != nil {
+				if diff := cmp.Diff(tt.wantHooks, s.hooks); diff != "" {
+					t.Errorf("traffic hooks run (-want +got):\n%s", diff)
 				}
 			}
 			if exec.Status != tt.wantStatus || exec.Error != tt.wantError {
