@@ -204,8 +204,14 @@ func Init(root string, opts Options) (_ *Env, err error) {
 				if err != nil {
 					return nil, fmt.Errorf("init embedded environment: blue/green %s: %w", env, err)
 				}
+				// The listener's URL: the smoke checks run through it after
+				// the last shift step.
+				endpoint, err := c.Endpoint(ctx, env)
+				if err != nil {
+					return nil, fmt.Errorf("init embedded environment: blue/green %s: %w", env, err)
+				}
 				ec := cfg.Environments[env]
-				ec.BlueGreen = bg
+				ec.BlueGreen, ec.Endpoint = bg, endpoint
 				cfg.Environments[env] = ec
 			}
 		} else if err := startBalancer(ctx, abs, opts.Environments, instances, setGroups); err != nil {

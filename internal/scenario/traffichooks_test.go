@@ -1,0 +1,359 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slipway-deploy/slipway/internal/asl"
+	"github.com/slipway-deploy/slipway/internal/cli/logs"
+	"github.com/slipway-deploy/slipway/internal/config"
+	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/localenv"
+)
+
+// trafficHooks is a hooks: section with before_traffic and after_traffic:
+// each appends "VERSION HOOK" to hooks.log in the instance's root and says
+// where it ran; the one named failing then fails.
+func trafficHooks(version, failing string) string {
+	m := "hooks:\n"
+	for _, h := range []string{"before_traffic", "after_traffic"} {
+		run := fmt.Sprintf(`echo %s %s >> "$SLIPWAY_ROOT/hooks.log"; echo %s of %s ran with SLIPWAY_HOOK=$SLIPWAY_HOOK`, version, h, h, version)
+		if h == failing {
+			run += "; echo cache cold >&2; exit 3"
+		}
+		m += fmt.Sprintf("  %s: {run: '%s', timeout: 10s}\n", h, run)
+	}
+	return m
+}
+
+// blueGreenSmoke is the blue/green manifest with smoke checks on the
+// greeting, whose default each release sets (b2 ships a typo the health
+// check cannot see).
+const blueGreenSmoke = blueGreenManifest + `config:
+  GREETING:
+    default: %s
+smoke:
+  - name: home page greets
+    path: /
+    body_contains: "hello from demo"
+    max_latency: 2s
+`
+
+var trafficReleases releaseSet
+
+// trafficRelease builds, from the demo's v1 sources (one schema, no
+// migration): b1 (blue/green, smoke checks and traffic hooks pass), b2
+// (its smoke check fails), b3 (its before_traffic fails), b4 (its
+// after_traffic fails); t1 and t2 are in place in three waves, t2's
+// before_traffic failing.
+func trafficRelease(t *testing.T, version string) []byte {
+	t.Helper()
+	builds := map[string]BuildOptions{}
+	for v, c := range map[string]struct{ greeting, failing string }{"b1": {"hello", ""}, "b2": {"helo", ""}, "b3": {"hello", "before_traffic"}, "b4": {"hello", "after_traffic"}} {
+		builds[v] = BuildOptions{Manifest: []byte(strings.Replace(blueGreenSmoke, "%s", c.greeting, 1) + trafficHooks(v, c.failing)), From: "v1"}
+	}
+	for v, failing := range map[string]string{"t1": "", "t2": "before_traffic"} {
+		builds[v] = BuildOptions{Manifest: []byte(threeWaves + trafficHooks(v, failing)), From: "v1"}
+	}
+	return trafficReleases.get(t, version, builds)
+}
+
+// trafficEnv is an embedded environment with the releases published:
+// blue/green (four instances, two a side) or three instances behind the
+// embedded load balancer.
+func trafficEnv(t *testing.T, blueGreen bool) *localenv.Env {
+	t.Helper()
+	opts := localenv.Options{App: "demo", Instances: 3, Balancer: true}
+	if blueGreen {
+		opts = localenv.Options{App: "demo", Instances: 4, BlueGreen: true}
+	}
+	env := newFleetEnv(t, opts)
+	for _, v := range []string{"b1", "b2", "b3", "b4", "t1", "t2"} {
+		if _, err := env.Artifacts.Publish(context.Background(), "demo", v, trafficRelease(t, v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return env
+}
+
+// hooksRun is what hooks.log of each instance holds ("" when none ran).
+func hooksRun(t *testing.T, env *localenv.Env) map[string]string {
+	t.Helper()
+	insts, err := env.Fleet.Instances(context.Background(), "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, i := range insts {
+		b, err := os.ReadFile(filepath.Join(env.Fleet.InstanceDir("staging", i.ID), "hooks.log"))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		out[i.ID] = strings.Join(strings.Fields(strings.ReplaceAll(string(b), "\n", "|")), " ")
+	}
+	return out
+}
+
+// sideIDs are the instances of a blue/green side.
+func sideIDs(t *testing.T, env *localenv.Env, side string) []string {
+	t.Helper()
+	insts, err := env.Deps.Fleet.Instances(context.Background(), "staging", map[string]string{localenv.SideTag: side})
+	if err != nil || len(insts) != 2 {
+		t.Fatalf("%s side = %v, %v; want 2 instances", side, insts, err)
+	}
+	return []string{insts[0].ID, insts[1].ID}
+}
+
+// steps is the deployment's ledger steps, one line each.
+func stepLines(t *testing.T, env *localenv.Env, id string) string {
+	t.Helper()
+	steps, err := env.Ledger.Steps(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, s := range steps {
+		lines = append(lines, s.Status+" "+s.Message)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestScenarioBlueGreenSmokeCheckFailsOnlyOnTheNewRelease: under
+// blue/green the smoke checks run on the idle side's instances once the
+// balancer reports them healthy, before any weight moves, and through the
+// balancer after the last shift. b1 passes both; b2, whose greeting has a
+// typo its health check cannot see, fails on the green side before any
+// weight moved: switched back (the listener confirmed on blue), zero
+// failed requests under load, no answer from b2 through the endpoint, and
+// the record says no traffic moved.
+func TestScenarioBlueGreenSmokeCheckFailsOnlyOnTheNewRelease(t *testing.T) {
+	env := trafficEnv(t, true)
+	url, err := env.Endpoint("staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, status := deploy(t, env, "b1", localenv.RunOptions{})
+	if status != contract.StatusSucceeded {
+		t.Fatalf("deploy b1 = %s (%s: %s), want SUCCEEDED", status, exec.Error, exec.Cause)
+	}
+	steps := stepLines(t, env, exec.Name)
+	for _, w := range []string{"ok the blue side, before any traffic: 1 smoke check passed on 2 instances", "ok through the load balancer " + url + ": 1 smoke check passed"} {
+		if !strings.Contains(steps, w) {
+			t.Errorf("deploy b1's steps do not say %q:\n%s", w, steps)
+		}
+	}
+	if i, j := strings.Index(steps, "before any traffic: 1 smoke check passed"), strings.Index(steps, "shifted 50%"); j >= 0 && i > j {
+		t.Errorf("the idle side's smoke checks ran after the first shift:\n%s", steps)
+	}
+
+	var b2 *asl.Execution
+	res := underLoad(t, []string{url + "/"}, func() { b2, status = deploy(t, env, "b2", localenv.RunOptions{}) })
+	t.Logf("load through %s: %s", url, res.Detail())
+	if res.Failed != 0 || res.Requests == 0 || res.Versions["b2"].Count != 0 {
+		t.Errorf("load through the endpoint: %d requests, %d failed, versions %v; want some, none failed, none from b2: %s", res.Requests, res.Failed, res.Versions, res.Detail())
+	}
+	t.Logf("deploy b2: %s %s", status, b2.Error)
+	if status != contract.StatusRolledBack || b2.Error != "SmokeCheckFailed" {
+		t.Fatalf("deploy b2 = %s %s (%s), want ROLLED_BACK after SmokeCheckFailed", status, b2.Error, b2.Cause)
+	}
+	if !strings.Contains(b2.Cause, `the green side, before any traffic: 2 smoke checks of 2 failed: "home page greets" on `) || !strings.Contains(b2.Cause, `"helo from demo b2\n"; expected status 200, body contains "hello from demo"`) {
+		t.Errorf("deploy b2's cause does not show the request, answer and expectation on the green side:\n%s", b2.Cause)
+	}
+	if got := servingSide(t, env); got != config.Blue {
+		t.Errorf("after b2 the listener serves %s, want blue", got)
+	}
+	sideServes(t, env, config.Blue, "b1")
+	sideServes(t, env, config.Green, "b2") // got no traffic, keeps the failed release
+	d, err := env.Ledger.GetDeployment(context.Background(), b2.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("b2: %s", d.Summary)
+	if !strings.Contains(d.Summary, "no weight had moved") || !strings.Contains(d.Summary, "green side got no traffic") {
+		t.Errorf("b2's summary = %q, want it to say no weight had moved and green got no traffic", d.Summary)
+	}
+	if steps := stepLines(t, env, b2.Name); strings.Contains(steps, "shifted ") {
+		t.Errorf("b2 shifted weight although its smoke check failed before:\n%s", steps)
+	}
+	r := reportOf(t, env, b2.Name)
+	if w := `smoke "home page greets": GET / expects status 200, body contains "hello from demo", within 2s, on each instance of the idle side once the balancer reports it healthy, before any weight moves to it, and through the load balancer ` + url + ` after the last shift step; a failure rolls back — failed: the green side, before any traffic`; !strings.Contains(r, w) {
+		t.Errorf("b2's report does not show %q:\n%s", w, r)
+	}
+}
+
+// TestScenarioBlueGreenTrafficHooks: a release's before_traffic runs on
+// the idle side once it is healthy, before any weight moves, and its
+// after_traffic on the new side once it has all the traffic. b1's pass
+// (on blue only); b3's before_traffic fails on green: no weight moved,
+// blue serves b1 untouched; b4's after_traffic fails once green has all
+// the traffic: switched back to blue, ROLLED_BACK. The hooks' output is in
+// the command log, per hook.
+func TestScenarioBlueGreenTrafficHooks(t *testing.T) {
+	env := trafficEnv(t, true)
+	mustDeploy(t, env, "b1")
+	blue, green := sideIDs(t, env, config.Blue), sideIDs(t, env, config.Green)
+	ran := hooksRun(t, env)
+	for _, id := range blue {
+		if ran[id] != "b1 before_traffic|b1 after_traffic|" {
+			t.Errorf("blue %s ran hooks %q, want b1's before_traffic then after_traffic", id, ran[id])
+		}
+	}
+	for _, id := range green {
+		if ran[id] != "" {
+			t.Errorf("green %s, never deployed to, ran hooks %q", id, ran[id])
+		}
+	}
+	url, err := env.Endpoint("staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := pids(t, env)
+
+	var b3 *asl.Execution
+	var status string
+	res := underLoad(t, []string{url + "/"}, func() { b3, status = deploy(t, env, "b3", localenv.RunOptions{}) })
+	t.Logf("load through %s: %s", url, res.Detail())
+	if res.Failed != 0 || res.Requests == 0 || res.Versions["b3"].Count != 0 {
+		t.Errorf("load through the endpoint: %d requests, %d failed, versions %v; want some, none failed, none from b3: %s", res.Requests, res.Failed, res.Versions, res.Detail())
+	}
+	t.Logf("deploy b3: %s %s: %s", status, b3.Error, b3.Cause)
+	if status != contract.StatusRolledBack || b3.Error != "DeployFailed" || !strings.Contains(b3.Cause, "the green side, before any traffic: hook before_traffic of b3 failed on 2 of 2 instances") ||
+		!strings.Contains(b3.Cause, "(hook before_traffic of b3 failed (exit 3))") {
+		t.Fatalf("deploy b3 = %s %s (%s), want ROLLED_BACK after DeployFailed naming the hook on the green side", status, b3.Error, b3.Cause)
+	}
+	if got := servingSide(t, env); got != config.Blue {
+		t.Errorf("after b3 the listener serves %s, want blue", got)
+	}
+	sideServes(t, env, config.Blue, "b1")
+	after := pids(t, env)
+	for _, id := range blue {
+		if after[id] != before[id] {
+			t.Errorf("blue %s restarted: pid %s, then %s", id, before[id], after[id])
+		}
+	}
+	if steps := stepLines(t, env, b3.Name); strings.Contains(steps, "shifted ") {
+		t.Errorf("b3 shifted weight although its before_traffic failed:\n%s", steps)
+	}
+	d, err := env.Ledger.GetDeployment(context.Background(), b3.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.Summary, "no weight had moved") {
+		t.Errorf("b3's summary = %q, want it to say no weight had moved", d.Summary)
+	}
+	results, err := env.Ledger.InstanceResults(context.Background(), b3.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged int
+	for _, r := range results {
+		if r.Action == "before_traffic" {
+			out := logs.HookLines(r.Output, "before_traffic")
+			if strings.Contains(out, "hook before_traffic: before_traffic of b3 ran with SLIPWAY_HOOK=before_traffic") && strings.Contains(out, "hook before_traffic: cache cold") &&
+				strings.Contains(out, "error: hook before_traffic of b3 failed (exit 3)") {
+				logged++
+			}
+		}
+	}
+	if logged != 2 {
+		t.Errorf("the command log shows b3's before_traffic output on %d instances, want 2: %+v", logged, results)
+	}
+
+	b4, status := deploy(t, env, "b4", localenv.RunOptions{})
+	t.Logf("deploy b4: %s %s: %s", status, b4.Error, b4.Cause)
+	if status != contract.StatusRolledBack || b4.Error != "DeployFailed" || !strings.Contains(b4.Cause, "the green side, with all the traffic: hook after_traffic of b4 failed on 2 of 2 instances") {
+		t.Fatalf("deploy b4 = %s %s (%s), want ROLLED_BACK after DeployFailed naming after_traffic", status, b4.Error, b4.Cause)
+	}
+	if got := servingSide(t, env); got != config.Blue {
+		t.Errorf("after b4 the listener serves %s, want blue (switched back)", got)
+	}
+	sideServes(t, env, config.Blue, "b1")
+	// It ran once green had all the traffic: the switch back moved weight.
+	if d, _ := env.Ledger.GetDeployment(context.Background(), b4.Name); switchedBack.FindStringSubmatch(d.Summary) == nil || strings.Contains(d.Summary, "no weight had moved") {
+		t.Errorf("b4's summary = %q, want it to say switched back in N ms, weight having moved", d.Summary)
+	}
+	ran = hooksRun(t, env)
+	for _, id := range green {
+		if want := "b3 before_traffic|b4 before_traffic|b4 after_traffic|"; ran[id] != want {
+			t.Errorf("green %s ran hooks %q, want %q", id, ran[id], want)
+		}
+	}
+	for _, id := range blue {
+		if ran[id] != "b1 before_traffic|b1 after_traffic|" {
+			t.Errorf("blue %s ran hooks %q, want only b1's", id, ran[id])
+		}
+	}
+	r := reportOf(t, env, b4.Name)
+	for _, w := range []string{
+		"hook before_traffic on each instance of the idle side, once the balancer reports it healthy and its smoke checks pass, before any weight moves to it (a failure switches back: no traffic moved)",
+		"hook after_traffic on each instance of the new side, once the last shift step gave it all the traffic (a failure switches back)",
+		"failed: the green side, with all the traffic: hook after_traffic of b4 failed",
+	} {
+		if !strings.Contains(r, w) {
+			t.Errorf("b4's report does not show %q:\n%s", w, r)
+		}
+	}
+}
+
+// TestScenarioInPlaceBeforeTrafficFails: behind the embedded load
+// balancer, a wave's before_traffic runs once it is healthy and before it
+// is registered again, its after_traffic once in service. t2's
+// before_traffic fails on the canary: it is never put back on t2; the
+// rollback wave switches it back to t1 and runs t1's before_traffic and
+// after_traffic (not t2's) around its registration. Under load through the
+// balancer: no failed request, no answer from t2.
+func TestScenarioInPlaceBeforeTrafficFails(t *testing.T) {
+	env := trafficEnv(t, false)
+	mustDeploy(t, env, "t1")
+	t1 := "t1 before_traffic|t1 after_traffic|"
+	for id, got := range hooksRun(t, env) {
+		if got != t1 {
+			t.Errorf("%s ran hooks %q, want %q", id, got, t1)
+		}
+	}
+	url, err := env.Endpoint("staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exec *asl.Execution
+	var status string
+	res := underLoad(t, []string{url + "/"}, func() { exec, status = deploy(t, env, "t2", localenv.RunOptions{}) })
+	t.Logf("load through %s: %s", url, res.Detail())
+	if res.Failed != 0 || res.Requests == 0 || res.Versions["t2"].Count != 0 {
+		t.Errorf("load through the endpoint: %d requests, %d failed, versions %v; want some, none failed, none from t2: %s", res.Requests, res.Failed, res.Versions, res.Detail())
+	}
+	t.Logf("deploy t2: %s %s: %s", status, exec.Error, exec.Cause)
+	if status != contract.StatusRolledBack || exec.Error != "DeployFailed" || !strings.Contains(exec.Cause, "wave 1: hook before_traffic of t2 failed on 1 of 1 instances: staging-1: a lifecycle hook failed (hook before_traffic of t2 failed (exit 3))") {
+		t.Fatalf("deploy t2 = %s %s (%s), want ROLLED_BACK after DeployFailed naming the hook", status, exec.Error, exec.Cause)
+	}
+	allServe(t, env, "t1")
+	ran := hooksRun(t, env)
+	if want := t1 + "t2 before_traffic|" + t1; ran["staging-1"] != want {
+		t.Errorf("staging-1 ran hooks %q, want %q (t2's before_traffic, then the rollback with t1's)", ran["staging-1"], want)
+	}
+	for _, id := range []string{"staging-2", "staging-3"} {
+		if ran[id] != t1 {
+			t.Errorf("%s, never reached by t2, ran hooks %q, want %q", id, ran[id], t1)
+		}
+	}
+	c, _ := env.Config.Env("staging")
+	for _, g := range c.TargetGroups {
+		ts, err := env.Deps.Traffic.Targets(context.Background(), g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ts) != 3 {
+			t.Errorf("target group %s holds %v after the rollback, want the 3 instances", g, ts)
+		}
+	}
+	steps := stepLines(t, env, exec.Name)
+	for _, w := range []string{"rollback of wave 1: hook before_traffic of t1 passed on 1 instance", "rollback of wave 1: hook after_traffic of t1 passed on 1 instance"} {
+		if !strings.Contains(steps, w) {
+			t.Errorf("t2's steps do not say %q:\n%s", w, steps)
+		}
+	}
+}
