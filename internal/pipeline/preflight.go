@@ -609,8 +609,12 @@ func (h *Preflight) trafficHooks(ctx context.Context, deploymentID string, m *ma
 				names = append(names, k.name)
 			}
 		}
-		h.Step(ctx, deploymentID, contract.StageLock, StepInfo, fmt.Sprintf("hooks %s do not run: environment %s has no load balancer (no target_groups, no blue_green), so no traffic is switched; they run, as CodeDeploy's BeforeAllowTraffic and AfterAllowTraffic, only behind one",
-			strings.Join(names, " and "), out.Environment), nil)
+		what := "hook " + names[0] + " does not run"
+		if len(names) > 1 {
+			what = "hooks " + strings.Join(names, " and ") + " do not run"
+		}
+		h.Step(ctx, deploymentID, contract.StageLock, StepInfo, fmt.Sprintf("%s: environment %s has no load balancer (no target_groups, no blue_green), so no traffic is switched; as CodeDeploy's BeforeAllowTraffic and AfterAllowTraffic, they run only behind one",
+			what, out.Environment), nil)
 	}
 }
 

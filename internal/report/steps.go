@@ -74,7 +74,14 @@ func plannedSteps(kind string, p contract.PreflightOutput, migs Migrations) []St
 		for i := range waves {
 			waves[i] += fmt.Sprintf(" (drain from %s, then register)", strings.Join(p.TargetGroups, ", "))
 		}
-		add("rollout", "activate %s wave by wave: take each wave out of its target groups and wait until it is drained, activate, probe every instance, put it back in the groups it was in and wait until the load balancer reports it healthy, then check the alarms: %s", orPlaceholder(p.Version, "the release"), strings.Join(waves, "; "))
+		before, after := "", ""
+		if p.BeforeTraffic {
+			before = "run its before_traffic hook, "
+		}
+		if p.AfterTraffic {
+			after = ", run its after_traffic hook"
+		}
+		add("rollout", "activate %s wave by wave: take each wave out of its target groups and wait until it is drained, activate, probe every instance, %sput it back in the groups it was in and wait until the load balancer reports it healthy%s, then check the alarms: %s", orPlaceholder(p.Version, "the release"), before, after, strings.Join(waves, "; "))
 	} else {
 		add("rollout", "activate %s wave by wave, probe every instance and check the alarms after each: %s", orPlaceholder(p.Version, "the release"), strings.Join(waves, "; "))
 	}

@@ -26,10 +26,12 @@ func planFor(ctx context.Context, req contract.DeployRequest) (*report.Report, e
 		Waves: [][]string{{"i-1"}, {"i-2", "i-3"}}, WaveCount: 2, LockTTLSeconds: 7320, WatchSeconds: 600,
 		Health: contract.HealthSpec{Path: "/healthz", ExpectStatus: 200, Successes: 2, IntervalSeconds: 1, MaxAttempts: 4},
 		Bake:   contract.BakeSpec{Seconds: 120, IntervalSeconds: 20}, Alarms: []string{"shop-5xx"}, ApprovalRequired: req.Environment == "production",
-		Migrations:    contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}, Engine: "postgres"},
-		HostFloor:     &contract.HostFloor{DiskKB: 112 << 10, Need: "9MiB unpacked + 3MiB bundle + 100MiB margin (host.disk_margin)", MemoryKB: 256 << 10},
-		Hooks:         []contract.HookSpec{{Name: "before_activate", Run: "bin/warm-cache", TimeoutSeconds: 120}, {Name: "validate", Run: "bin/selftest --quick", TimeoutSeconds: 60}},
-		SmokeEndpoint: "https://shop.example.com",
+		Migrations: contract.MigrationPlan{Current: 1, Target: 2, Pending: []int64{2}, Engine: "postgres"},
+		HostFloor:  &contract.HostFloor{DiskKB: 112 << 10, Need: "9MiB unpacked + 3MiB bundle + 100MiB margin (host.disk_margin)", MemoryKB: 256 << 10},
+		Hooks: []contract.HookSpec{{Name: "before_activate", Run: "bin/warm-cache", TimeoutSeconds: 120}, {Name: "validate", Run: "bin/selftest --quick", TimeoutSeconds: 60},
+			{Name: "before_traffic", Run: "bin/warm-edge", TimeoutSeconds: 60}, {Name: "after_traffic", Run: "bin/purge-cdn", TimeoutSeconds: 300}},
+		SmokeEndpoint: "https://shop.example.com", Traffic: true, TargetGroups: []string{"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop/0123456789abcdef"},
+		BeforeTraffic: true, AfterTraffic: true,
 	}
 	p.Health.Smoke = []contract.SmokeCheck{{Name: "list orders", Method: "GET", Path: "/api/orders?limit=1", Headers: map[string]string{"Accept": "application/json"},
 		ExpectStatus: 200, BodyContains: "orders", JSON: map[string]json.RawMessage{"count": json.RawMessage("1")}, MaxLatencyMS: 500}}
