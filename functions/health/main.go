@@ -1,4 +1,4 @@
-// Command health is the Slipway health Lambda: it probes a wave's instances for the expected version and checks the CloudWatch alarms.
+// Command health is the Slipway health Lambda: it probes a wave's instances for the expected version, checks the CloudWatch alarms, runs the smoke checks and the canary analysis (CloudWatch metrics per instance).
 package main
 
 import (
@@ -40,5 +40,7 @@ func handler(env *lambdaenv.Env) (*pipeline.Health, error) {
 		Prober:      health.NewProber(3 * time.Second),
 		Alarms:      &health.CloudWatch{Client: cloudwatch.NewFromConfig(env.AWS)},
 		ConfigStore: &appconfig.AWS{SSM: ssm.NewFromConfig(env.AWS), Secrets: secretsmanager.NewFromConfig(env.AWS)},
+		// The canary analysis's metrics, per instance (GetMetricData).
+		CanaryMetrics: &health.CloudWatchCanary{Client: cloudwatch.NewFromConfig(env.AWS)},
 	}}, nil
 }

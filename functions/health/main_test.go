@@ -57,5 +57,43 @@ func TestOperations(t *testing.T) {
 			return nil, err
 		}
 		return h.Handle, nil
-	}, redacted)
+	}, redacted, canaryMetrics)
 }
+
+// canaryMetrics runs a canary analysis of one sample on the manifest's
+// CloudWatch metrics: StartCanary and CheckCanary read them per instance
+// (GetMetricData), and the ledger records the sample.
+var canaryMetrics = lambdaenvtest.Scenario{Name: "a canary analysis reads CloudWatch metrics per instance", Run: func(ctx context.Context, t *testing.T, w *lambdaenvtest.World, invoke func([]byte) ([]byte, error)) {
+	led := w.Ledger(t)
+	const id = "canary-metrics"
+	if err := led.PutDeployment(ctx, ledger.Deployment{ID: id, App: lambdaenvtest.App, Environment: "staging", Version: "v3", Kind: contract.KindDeploy,
+		Status: contract.StatusRunning, StartedAt: time.Now(), SchemaBefore: -1, SchemaAfter: -1}); err != nil {
+		t.Fatal(err)
+	}
+	spec := contract.CanarySpec{BakeSeconds: 1, IntervalSeconds: 1, Samples: 1, Confidence: 0.99, MinRequests: 50, Latency: true, LatencyIncrease: 0.2, LatencyMarginMS: 5,
+		Metrics: &contract.CanaryMetrics{Namespace: "Demo", Dimension: "InstanceId", Requests: "Requests", Errors: "Errors5xx", Latency: "LatencyMs"}, Source: "CloudWatch Demo"}
+	in := contract.HealthInput{Action: contract.HealthCanary, DeploymentID: id, App: lambdaenvtest.App, Environment: "staging",
+		Waves: [][]string{{"i-00000000000000001"}, {"i-00000000000000002", "i-00000000000000003"}}, Canary: &spec}
+	for range 2 {
+		payload, _ := json.Marshal(in)
+		b, err := invoke(payload)
+		if err != nil {
+			t.Fatalf("health canary: %v", err)
+		}
+		var out contract.HealthOutput
+		if err := json.Unmarshal(b, &out); err != nil || out.Canary == nil {
+			t.Fatalf("health canary answered %s (%v), want a cursor", b, err)
+		}
+		in.Previous = &out
+	}
+	if !in.Previous.Done {
+		t.Errorf("after its one sample the analysis is not done: %+v", in.Previous)
+	}
+	steps, err := led.Steps(ctx, id)
+	if err != nil || len(steps) != 2 {
+		t.Fatalf("steps = %v, %v; want the start and the sample", steps, err)
+	}
+	if d, ok := contract.ParseCanaryDetail(steps[1].Detail); !ok || !d.Done {
+		t.Errorf("the sample's step has no canary detail: %s", steps[1].Detail)
+	}
+}}

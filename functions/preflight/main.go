@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/appconfig"
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/fleet"
+	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/lambdaenv"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/migrate"
@@ -48,6 +49,9 @@ func handler(env *lambdaenv.Env) (*pipeline.Preflight, error) {
 		ConfigStore:   &appconfig.AWS{SSM: ssm.NewFromConfig(env.AWS), Secrets: secretsmanager.NewFromConfig(env.AWS)},
 		OpenDB:        migrate.OpenDB,
 		MigrationPlan: schema.Plan,
+		// A canary analysis's metrics are only named here (the plan shows
+		// them); the health function reads them.
+		CanaryMetrics: &health.CloudWatchCanary{},
 	}
 	if env.HasTargetGroups() {
 		// Only environments behind a load balancer need ELBv2.

@@ -86,6 +86,10 @@ const (
 	// the values of a release's secret configuration to redact them from
 	// what the smoke checks record.
 	ReadSecretConfig
+	// ReadMetrics: cloudwatch:GetMetricData, on "*" (CloudWatch metrics
+	// have no resource type): the health function reads the canary
+	// analysis's metrics per instance (rollout.canary.metrics).
+	ReadMetrics
 )
 
 // FunctionSpec is what the stack needs to know about one function that the
@@ -165,10 +169,10 @@ var Specs = map[string]FunctionSpec{
 		Capabilities: []Capability{DescribeInstances, RunCommands, ReadTargetHealth, ManageTargets, SwitchTraffic},
 	},
 	"health": {
-		Description:    "Slipway health: probe a wave's instances for the expected version and check the CloudWatch alarms",
+		Description:    "Slipway health: probe a wave's instances for the expected version, check the CloudWatch alarms, run the smoke checks and the canary analysis",
 		TimeoutSeconds: 50, MemoryMB: 256, VPC: true,
 		Ledger:       []string{"AddStep"},
-		Capabilities: []Capability{DescribeInstances, ReadAlarms, ReadSecretConfig},
+		Capabilities: []Capability{DescribeInstances, ReadAlarms, ReadSecretConfig, ReadMetrics},
 	},
 	"rollback": {
 		Description:    "Slipway rollback: switch the instances a deployment moved back to the previous release through SSM",

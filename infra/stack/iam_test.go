@@ -249,6 +249,7 @@ var noResourceLevelActions = map[string]bool{
 	"ec2:DescribeNetworkInterfaces": true, "ec2:DescribeSubnets": true,
 	"ssm:DescribeInstanceInformation": true, "ssm:ListCommands": true, "ssm:ListCommandInvocations": true, "ssm:GetCommandInvocation": true,
 	"cloudwatch:DescribeAlarms":                          true,
+	"cloudwatch:GetMetricData":                           true,
 	"elasticloadbalancing:DescribeTargetHealth":          true,
 	"elasticloadbalancing:DescribeTargetGroupAttributes": true,
 	"elasticloadbalancing:DescribeListeners":             true,

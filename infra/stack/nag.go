@@ -52,6 +52,8 @@ func (s *Stack) Suppressions() []Suppression {
 				star = append(star, "ssm:ListCommands, ssm:ListCommandInvocations and ssm:GetCommandInvocation")
 			case ReadAlarms:
 				star = append(star, "cloudwatch:DescribeAlarms (CloudWatch returns composite alarms only to a \"*\" grant, and the manifest's alarms are not known at synth)")
+			case ReadMetrics:
+				star = append(star, "cloudwatch:GetMetricData (CloudWatch metrics have no resource type)")
 			}
 		}
 		out = append(out, Suppression{role, "AwsSolutions-IAM5", "Resource::*",

@@ -169,6 +169,9 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 			// those), and the alarms a release's manifest names are not
 			// known here.
 			noResourceLevel = append(noResourceLevel, "cloudwatch:DescribeAlarms")
+		case ReadMetrics:
+			// CloudWatch metrics have no resource type.
+			noResourceLevel = append(noResourceLevel, "cloudwatch:GetMetricData")
 		case ReadTargetHealth:
 			noResourceLevel = append(noResourceLevel, "elasticloadbalancing:DescribeTargetHealth")
 		case ManageTargets:
@@ -265,7 +268,8 @@ func (s *Stack) permissions(function string, spec FunctionSpec) []awsiam.PolicyS
 		// ssm:DescribeInstanceInformation, ssm:ListCommands,
 		// ssm:ListCommandInvocations and ssm:GetCommandInvocation have no
 		// resource-level permissions: AWS requires "*".
-		// cloudwatch:DescribeAlarms: see ReadAlarms above.
+		// cloudwatch:DescribeAlarms: see ReadAlarms above;
+		// cloudwatch:GetMetricData: metrics have no resource type.
 		// elasticloadbalancing:DescribeTargetHealth and
 		// DescribeTargetGroupAttributes have no resource-level
 		// permissions either.

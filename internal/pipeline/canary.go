@@ -29,7 +29,7 @@ type CanaryMetrics interface {
 // canarySleepCap bounds how long one canary call waits for its sample to
 // be due: the Lambda's timeout is short, and on AWS the Wait state has
 // waited already.
-const canarySleepCap = 30 * time.Second
+const canarySleepCap = 20 * time.Second
 
 // canary runs StartCanary (no cursor yet: take the starting point) and
 // CheckCanary (one sample, then the tests on every sample so far).

@@ -31,10 +31,9 @@ func canaryFailed(t *testing.T) DeploymentInput {
 		}
 		kept = append(kept, s)
 	}
-	at := kept[len(kept)-1].At
 	for i, s := range kept {
 		if s.Stage == "health" {
-			at = s.At
+			at := s.At
 			rest := append([]ledger.Step{}, kept[i+1:]...)
 			kept = kept[:i+1]
 			intervals := []canary.Sample{

@@ -335,6 +335,7 @@ func (a *AWS) Plan(ctx context.Context, req contract.DeployRequest) (*report.Rep
 		},
 		Alarms:        &health.CloudWatch{Client: a.clients.CloudWatch},
 		MigrationPlan: schema.Plan,
+		CanaryMetrics: &health.CloudWatchCanary{},
 	}
 	if cs, err := a.ConfigStore(); err == nil {
 		d.ConfigStore = cs

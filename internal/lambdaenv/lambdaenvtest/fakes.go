@@ -348,12 +348,35 @@ func (h *host) setConfig(version, fp string) {
 // cloudWatchFake is CloudWatch (Smithy RPC v2 CBOR): DescribeAlarms over
 // alarms that are OK, but in ALARM while a broken blue/green release
 // serves (the side's target group health checks do not catch it: the
-// listener's alarms do, after the shift).
+// listener's alarms do, after the shift); GetMetricData answers, for each
+// query, one point of 100 for a Sum or SampleCount of any metric, and 5
+// for its errors (a metric named Errors...).
 type cloudWatchFake struct{ alarm func() bool }
 
 func (f cloudWatchFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 	w.Header().Set("Content-Type", "application/cbor")
+	if strings.HasSuffix(r.URL.Path, "/operation/GetMetricData") {
+		body, _ := io.ReadAll(r.Body)
+		req, _ := cbor.Decode(body)
+		m, _ := req.(cbor.Map)
+		qs, _ := m["MetricDataQueries"].(cbor.List)
+		var results cbor.List
+		for _, q := range qs {
+			qm, _ := q.(cbor.Map)
+			v := 100.0
+			if ms, ok := qm["MetricStat"].(cbor.Map); ok {
+				if mt, ok := ms["Metric"].(cbor.Map); ok {
+					if n, _ := mt["MetricName"].(cbor.String); strings.HasPrefix(string(n), "Errors") {
+						v = 5
+					}
+				}
+			}
+			results = append(results, cbor.Map{"Id": qm["Id"], "Values": cbor.List{cbor.Float64(v)}, "StatusCode": cbor.String("Complete")})
+		}
+		w.Write(cbor.Encode(cbor.Map{"MetricDataResults": results}))
+		return
+	}
 	if !strings.HasSuffix(r.URL.Path, "/operation/DescribeAlarms") {
 		w.WriteHeader(400)
 		w.Write(cbor.Encode(cbor.Map{"__type": cbor.String("UnknownOperationException")}))

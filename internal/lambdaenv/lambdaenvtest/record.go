@@ -210,6 +210,9 @@ func grants(prefix, op string, a arns, params any) []Grant {
 			rs = append(rs, a.arn("cloudwatch", "alarm:"+n))
 		}
 		return g("cloudwatch:DescribeAlarms", rs...)
+	// Metrics have no resource type: GetMetricData is granted on "*".
+	case *cloudwatch.GetMetricDataInput:
+		return g("cloudwatch:GetMetricData", star)
 
 	// RDS: a snapshot is authorized on the database and the snapshot; tags
 	// given at creation need rds:AddTagsToResource on the snapshot too.

@@ -426,6 +426,7 @@ func (w *World) deps(t testing.TB) *pipeline.Deps {
 		},
 		Prober:        health.NewProber(2 * time.Second),
 		Alarms:        &health.CloudWatch{Client: cloudwatch.NewFromConfig(c)},
+		CanaryMetrics: &health.CloudWatchCanary{Client: cloudwatch.NewFromConfig(c)},
 		Notifier:      &notify.SNS{Client: sns.NewFromConfig(c), TopicARN: topicARN},
 		MigrationPlan: schema.Plan,
 		Alive:         (&execution.SFN{Client: sfn.NewFromConfig(c)}).Alive,
