@@ -54,7 +54,7 @@ func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
 		out.Bake = contract.BakeSpec{Seconds: bakeSeconds, IntervalSeconds: bakeSeconds}
 		if w.validated {
 			out.Health.Smoke = []contract.SmokeCheck{{Name: "home", Method: "GET", Path: "/", ExpectStatus: 200}}
-			out.SmokeEndpoint, out.BeforeTraffic, out.AfterTraffic = "http://lb", true, true
+			out.SmokeEndpoint, out.BeforeTraffic, out.AfterTraffic, out.RollbackAfterTraffic = "http://lb", true, true, true
 		}
 		return json.Marshal(out)
 	})
@@ -64,7 +64,7 @@ func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
 			return nil, err
 		}
 		w.actions = append(w.actions, in.Action)
-		if in.Action == "send" || in.Action == "hook" {
+		if in.Action == "send" || in.Action == "hook" && in.Version == "v2" {
 			w.sentTo = append(w.sentTo, in.InstanceIDs)
 		}
 		if in.Action == "observe" {
@@ -82,7 +82,7 @@ func (w *blueGreenWorld) wrap(h asl.Handlers) asl.Handlers {
 			if fmt.Sprint(in.BlueGreen.Shift) != "[10 50 100]" || in.BlueGreen.ShiftBakeSeconds != shiftBakeSeconds || in.BlueGreen.BakeSeconds != bakeSeconds {
 				return nil, fmt.Errorf("plan with shift %v, shift bake %ds, bake %ds", in.BlueGreen.Shift, in.BlueGreen.ShiftBakeSeconds, in.BlueGreen.BakeSeconds)
 			}
-			st = contract.BlueGreenState{Serving: "blue", Idle: "green", IdleInstances: []string{"d", "e", "f"}, Steps: in.BlueGreen.Shift,
+			st = contract.BlueGreenState{Serving: "blue", Idle: "green", IdleInstances: []string{"d", "e", "f"}, ServingInstances: []string{"a", "b", "c"}, Steps: in.BlueGreen.Shift,
 				ServingTags: map[string]string{"side": "blue"}, IdleTags: map[string]string{"side": "green"}, ObserveTags: map[string]string{"side": "blue"},
 				ShiftBakeSeconds: in.BlueGreen.ShiftBakeSeconds, FinalBakeSeconds: in.BlueGreen.BakeSeconds}
 		case contract.DeployBlueGreenAwait:
@@ -170,6 +170,8 @@ func TestBlueGreenFlow(t *testing.T) {
 	before := []string{"BlueGreenSmokeIdle", "BlueGreenBeforeTraffic", "BlueGreenCheckBeforeTraffic", "BlueGreenCheckBeforeTraffic"}
 	last := []string{"ShiftStep", "BlueGreenSmokeBalancer", "BlueGreenAfterTraffic", "BlueGreenCheckAfterTraffic", "BlueGreenCheckAfterTraffic", "ShiftCheckAlarms"}
 	back := []string{"BlueGreenSwitchBack", "BlueGreenRevertSchema"}
+	// After weight moved, the side back in service runs v1's after_traffic.
+	backHooked := []string{"BlueGreenSwitchBack", "BlueGreenRollbackAfterTraffic", "BlueGreenCheckRollbackAfterTraffic", "BlueGreenCheckRollbackAfterTraffic", "BlueGreenRevertSchema"}
 	tests = append(tests, []struct {
 		name        string
 		fail        map[string]error
@@ -196,12 +198,19 @@ func TestBlueGreenFlow(t *testing.T) {
 			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f"}},
 		{name: "smoke checks failing through the balancer after the last step switch back", validated: true,
 			fail:      map[string]error{"BlueGreenSmokeBalancer": &contract.SmokeCheckFailed{Message: "through the load balancer: home failed"}},
-			wantTasks: join(head, before, step, step, last[:2], back, tail), wantStatus: "FAILED", wantError: "SmokeCheckFailed", wantActions: "plan await await shift shift shift switch-back", wantObserve: "blue", wantBakes: "1:20 2:20",
-			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f"}},
+			wantTasks: join(head, before, step, step, last[:2], backHooked, tail), wantStatus: "FAILED", wantError: "SmokeCheckFailed", wantActions: "plan await await shift shift shift switch-back", wantObserve: "blue", wantBakes: "1:20 2:20",
+			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f", "BlueGreenRollbackAfterTraffic v1 1 a,b,c"}},
 		{name: "a failing after_traffic switches back", validated: true,
 			fail:      map[string]error{"BlueGreenCheckAfterTraffic": &contract.DeployFailed{Message: "the green side: hook after_traffic of v2 failed"}},
-			wantTasks: join(head, before, step, step, last[:4], back, tail), wantStatus: "FAILED", wantError: "DeployFailed", wantActions: "plan await await shift shift shift switch-back", wantObserve: "blue", wantBakes: "1:20 2:20",
-			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f", "BlueGreenAfterTraffic v2 1 d,e,f"}},
+			wantTasks: join(head, before, step, step, last[:4], backHooked, tail), wantStatus: "FAILED", wantError: "DeployFailed", wantActions: "plan await await shift shift shift switch-back", wantObserve: "blue", wantBakes: "1:20 2:20",
+			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f", "BlueGreenAfterTraffic v2 1 d,e,f", "BlueGreenRollbackAfterTraffic v1 1 a,b,c"}},
+		{name: "an alarm during a shift step: the side back in service runs v1's after_traffic", validated: true, alarmAt: 1,
+			wantTasks: join(head, before, step, backHooked, tail), wantStatus: "FAILED", wantError: "AlarmFired", wantActions: "plan await await shift switch-back", wantObserve: "blue", wantBakes: "1:20",
+			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f", "BlueGreenRollbackAfterTraffic v1 1 a,b,c"}},
+		{name: "the side back in service failing its after_traffic is a failed rollback", validated: true, alarmAt: 1,
+			fail:      map[string]error{"BlueGreenCheckRollbackAfterTraffic": &contract.DeployFailed{Message: "rollback: the blue side, back in service: hook after_traffic of v1 failed"}},
+			wantTasks: join(head, before, step, backHooked[:3], backHooked[4:], tail), wantStatus: "FAILED", wantError: "DeployFailed", wantActions: "plan await await shift switch-back", wantObserve: "blue", wantBakes: "1:20",
+			wantHooks: []string{"BlueGreenSmokeIdle d,e,f", "BlueGreenBeforeTraffic v2 1 d,e,f", "BlueGreenRollbackAfterTraffic v1 1 a,b,c"}},
 	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

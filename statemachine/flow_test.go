@@ -189,13 +189,15 @@ func (s *stubs) handlers() asl.Handlers {
 			return contract.DeployOutput{Wave: in.Wave, Status: "InProgress", Traffic: st}, s.err(state)
 		case "hook", "hook-poll":
 			prefix := ""
+			name := map[string]string{"before_traffic": "BeforeTraffic", "after_traffic": "AfterTraffic"}[in.Hook]
 			switch {
 			case in.Where == "rollback":
 				prefix = "RollbackWave"
 			case strings.HasPrefix(in.Where, "the "):
 				prefix = "BlueGreen"
+			case strings.HasPrefix(in.Where, "rollback: the "):
+				prefix, name = "BlueGreen", "Rollback"+name
 			}
-			name := map[string]string{"before_traffic": "BeforeTraffic", "after_traffic": "AfterTraffic"}[in.Hook]
 			if name == "" {
 				return contract.DeployOutput{}, fmt.Errorf("%s of hook %q", in.Action, in.Hook)
 			}

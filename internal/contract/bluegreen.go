@@ -64,6 +64,10 @@ type BlueGreenState struct {
 	ObserveTags map[string]string `json:"observe_tags,omitempty"`
 	// IdleInstances are the idle side's instances: the ones deployed to.
 	IdleInstances []string `json:"idle_instances"`
+	// ServingInstances are the serving side's: a switch back after
+	// weight moved runs the after_traffic hook of the release they serve
+	// on them.
+	ServingInstances []string `json:"serving_instances,omitempty"`
 	// Steps are the idle side's cumulative weights; Step is how many are done.
 	Steps []int `json:"steps"`
 	Step  int   `json:"step"`

@@ -128,31 +128,43 @@ func (h *BlueGreen) plan(ctx context.Context, in contract.BlueGreenInput) (contr
 		return st, fmt.Errorf("listener %s splits traffic between blue (%d) and green (%d): a blue/green deployment starts with one side serving everything; finish or undo the earlier shift first",
 			bg.Listener, weights[bg.Blue.TargetGroup], weights[bg.Green.TargetGroup])
 	}
-	side := bg.Side(idle)
-	if len(side.Tags) > 0 {
-		insts, err := h.Fleet.Instances(ctx, in.Environment, side.Tags)
-		if err != nil {
-			return st, fmt.Errorf("find the %s side's instances: %w", idle, err)
-		}
-		for _, i := range insts {
-			st.IdleInstances = append(st.IdleInstances, i.ID)
-		}
-	} else {
-		// A side given by Auto Scaling groups: its instances are the ones
-		// registered in its target group.
-		ts, err := h.Traffic.Targets(ctx, st.IdleGroup)
-		if err != nil {
-			return st, fmt.Errorf("list the %s side's targets in %s: %w", idle, st.IdleGroup, err)
-		}
-		for _, t := range ts {
-			st.IdleInstances = append(st.IdleInstances, t.ID)
-		}
+	if st.IdleInstances, err = h.sideInstances(ctx, in.Environment, idle, bg.Side(idle)); err != nil {
+		return st, err
 	}
-	sort.Strings(st.IdleInstances)
+	// The serving side's instances: a switch back after weight moved
+	// runs the after_traffic hook of the release they serve on them.
+	if st.ServingInstances, err = h.sideInstances(ctx, in.Environment, serving, bg.Side(serving)); err != nil {
+		return st, err
+	}
 	if len(st.IdleInstances) == 0 {
 		return st, fmt.Errorf("the idle %s side of %s has no instances: start them (or scale its Auto Scaling groups out) before a blue/green deployment", idle, in.Environment)
 	}
 	return st, nil
+}
+
+// sideInstances lists a side's instances, sorted: by its tags, or, for a
+// side given by Auto Scaling groups, the targets registered in its group.
+func (h *BlueGreen) sideInstances(ctx context.Context, env, name string, s config.Side) ([]string, error) {
+	var ids []string
+	if len(s.Tags) > 0 {
+		insts, err := h.Fleet.Instances(ctx, env, s.Tags)
+		if err != nil {
+			return nil, fmt.Errorf("find the %s side's instances: %w", name, err)
+		}
+		for _, i := range insts {
+			ids = append(ids, i.ID)
+		}
+	} else {
+		ts, err := h.Traffic.Targets(ctx, s.TargetGroup)
+		if err != nil {
+			return nil, fmt.Errorf("list the %s side's targets in %s: %w", name, s.TargetGroup, err)
+		}
+		for _, t := range ts {
+			ids = append(ids, t.ID)
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
 }
 
 // await registers the idle side's instances that are missing from its

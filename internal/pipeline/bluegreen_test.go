@@ -170,7 +170,8 @@ func TestBlueGreenPlanPicksTheIdleSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Serving != config.Blue || st.Idle != config.Green || st.IdleGroup != "staging-green" || !reflect.DeepEqual(st.IdleInstances, []string{"i-4", "i-5", "i-6"}) {
+	if st.Serving != config.Blue || st.Idle != config.Green || st.IdleGroup != "staging-green" || !reflect.DeepEqual(st.IdleInstances, []string{"i-4", "i-5", "i-6"}) ||
+		!reflect.DeepEqual(st.ServingInstances, []string{"i-1", "i-2", "i-3"}) {
 		t.Errorf("plan with blue serving = %+v", st)
 	}
 	lb.weights["staging"] = map[string]int{"staging-blue": 0, "staging-green": 100}
@@ -178,7 +179,8 @@ func TestBlueGreenPlanPicksTheIdleSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Serving != config.Green || st.Idle != config.Blue || !reflect.DeepEqual(st.IdleInstances, []string{"i-1", "i-2", "i-3"}) || !reflect.DeepEqual(st.Steps, []int{100}) {
+	if st.Serving != config.Green || st.Idle != config.Blue || !reflect.DeepEqual(st.IdleInstances, []string{"i-1", "i-2", "i-3"}) || !reflect.DeepEqual(st.Steps, []int{100}) ||
+		!reflect.DeepEqual(st.ServingInstances, []string{"i-4", "i-5", "i-6"}) {
 		t.Errorf("plan with green serving = %+v", st)
 	}
 }

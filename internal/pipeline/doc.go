@@ -80,8 +80,12 @@ var Tasks = map[string]Task{
 	"BlueGreenCheckAfterTraffic":  {"deploy", contract.DeployHookPoll, contract.StageRollout},
 	"ShiftCheckAlarms":            {"health", contract.HealthAlarms, contract.StageRollout},
 	"BlueGreenSwitchBack":         {"deploy", contract.DeployBlueGreenSwitchBack, contract.StageRollback},
-	"BlueGreenRevertSchema":       {"migrate", contract.MigrateRevert, contract.StageRollback},
-	"BlueGreenObserve":            {"deploy", contract.DeployObserve, contract.StageObserve},
+	// After a switch back that moved weight: the after_traffic hook of
+	// the release the side back in service runs.
+	"BlueGreenRollbackAfterTraffic":      {"deploy", contract.DeployHook, contract.StageRollback},
+	"BlueGreenCheckRollbackAfterTraffic": {"deploy", contract.DeployHookPoll, contract.StageRollback},
+	"BlueGreenRevertSchema":              {"migrate", contract.MigrateRevert, contract.StageRollback},
+	"BlueGreenObserve":                   {"deploy", contract.DeployObserve, contract.StageObserve},
 	// A rollback execution's switch back to the side a blue/green
 	// deployment left warm.
 	"SwitchToWarmSide": {"deploy", contract.DeployBlueGreenSwitchBack, contract.StageRollback},

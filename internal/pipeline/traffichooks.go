@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
@@ -78,9 +79,10 @@ func hookWhere(in contract.DeployInput) string {
 }
 
 // stageOf is the stage a traffic hook counts towards: the rollback's
-// when it runs on a rollback wave.
+// when it runs on a rollback wave or after a blue/green switch back (Where
+// starts "rollback").
 func stageOf(in contract.DeployInput) string {
-	if in.Where == "rollback" {
+	if strings.HasPrefix(in.Where, "rollback") {
 		return contract.StageRollback
 	}
 	return contract.StageRollout

@@ -74,11 +74,12 @@ func validationChecks(p contract.PreflightOutput, add func(format string, a ...a
 			"after_activate":  "on each instance, once switched and healthy",
 			"validate":        "on each instance, after after_activate",
 		}[h.Name]
+		rollback := fmt.Sprintf("; a rollback runs %s's own hooks instead", orPlaceholder(p.PreviousVersion, "the previous release"))
 		if !ok {
-			when = trafficHookWhen(p, h.Name)
+			when, rollback = trafficHookWhen(p, h.Name)
 		}
-		add("%s%s %s: `%s` in the release directory exits 0 within %s; a rollback runs %s's own hooks instead",
-			checkHook, h.Name, when, h.Run, roundSeconds(h.TimeoutSeconds), orPlaceholder(p.PreviousVersion, "the previous release"))
+		add("%s%s %s: `%s` in the release directory exits 0 within %s%s",
+			checkHook, h.Name, when, h.Run, roundSeconds(h.TimeoutSeconds), rollback)
 	}
 	where := "on each wave's instances once healthy"
 	if p.BlueGreen != nil {
@@ -103,21 +104,27 @@ func validationChecks(p contract.PreflightOutput, add func(format string, a ...a
 	canaryCheck(p, add)
 }
 
-// trafficHookWhen says where before_traffic or after_traffic runs: where
-// traffic is switched, or nowhere without a load balancer.
-func trafficHookWhen(p contract.PreflightOutput, name string) string {
+// trafficHookWhen says where before_traffic or after_traffic runs (where
+// traffic is switched, or nowhere without a load balancer) and what a
+// rollback runs instead.
+func trafficHookWhen(p contract.PreflightOutput, name string) (when, rollback string) {
 	before := name == manifest.HookBeforeTraffic
+	prev := orPlaceholder(p.PreviousVersion, "the previous release")
 	switch {
 	case p.BlueGreen != nil && before:
-		return "on each instance of the idle side, once the balancer reports it healthy and its smoke checks pass, before any weight moves to it (a failure switches back: no traffic moved)"
+		return "on each instance of the idle side, once the balancer reports it healthy and its smoke checks pass, before any weight moves to it (a failure switches back: no traffic moved)",
+			"; a switch back runs no before_traffic: the side it returns to never stopped serving"
 	case p.BlueGreen != nil:
-		return "on each instance of the new side, once the last shift step gave it all the traffic (a failure switches back)"
+		return "on each instance of the new side, once the last shift step gave it all the traffic (a failure switches back)",
+			fmt.Sprintf("; a switch back after weight moved runs %s's own after_traffic on the side back in service", prev)
 	case p.Traffic && before:
-		return "on each wave's instances, once healthy, before the load balancer registers them again (a failure rolls back, the wave never back in service)"
+		return "on each wave's instances, once healthy, before the load balancer registers them again (a failure rolls back, the wave never back in service)",
+			fmt.Sprintf("; a rollback wave runs %s's own before_traffic instead", prev)
 	case p.Traffic:
-		return "on each wave's instances, once the load balancer has them in service (a failure rolls back)"
+		return "on each wave's instances, once the load balancer has them in service (a failure rolls back)",
+			fmt.Sprintf("; a rollback wave runs %s's own after_traffic instead", prev)
 	}
-	return "does not run: " + orPlaceholder(p.Environment, "the environment") + " has no load balancer, so no traffic is switched (as CodeDeploy's traffic hooks)"
+	return "does not run: " + orPlaceholder(p.Environment, "the environment") + " has no load balancer, so no traffic is switched (as CodeDeploy's traffic hooks)", ""
 }
 
 // Prefixes of the validation checks, by which their results are found.
@@ -195,7 +202,7 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 		case strings.HasPrefix(out[i].What, checkHook):
 			name := strings.Fields(strings.TrimPrefix(out[i].What, checkHook))[0]
 			if name == manifest.HookBeforeTraffic || name == manifest.HookAfterTraffic {
-				out[i].Status, out[i].Detail = trafficHookResult(name, steps, out[i].Status)
+				out[i].Status, out[i].Detail = trafficHookResult(name, d.Version, steps, out[i].Status)
 				continue
 			}
 			if strings.Contains(failMsg, "hook "+name+" of") {
@@ -217,13 +224,14 @@ func checkResults(checks []Check, steps []ledger.Step, d ledger.Deployment) []Ch
 	return out
 }
 
-// trafficHookResult is a traffic hook's result from the steps the hook
-// and hook-poll actions write: failed when one failed, ok when one
-// passed and none failed.
-func trafficHookResult(name string, steps []ledger.Step, status string) (string, string) {
+// trafficHookResult is the result of the release's traffic hook from the
+// steps the hook and hook-poll actions write: failed when one failed, ok
+// when one passed and none failed. A rollback's run of the previous
+// release's hook is not the release's.
+func trafficHookResult(name, version string, steps []ledger.Step, status string) (string, string) {
 	ok := ""
 	for _, st := range steps {
-		if !strings.Contains(st.Message, ": hook "+name+" of ") {
+		if !strings.Contains(st.Message, ": hook "+name+" of "+version+" ") {
 			continue
 		}
 		switch st.Status {

@@ -190,8 +190,9 @@ func TestScenarioBlueGreenSmokeCheckFailsOnlyOnTheNewRelease(t *testing.T) {
 // after_traffic on the new side once it has all the traffic. b1's pass
 // (on blue only); b3's before_traffic fails on green: no weight moved,
 // blue serves b1 untouched; b4's after_traffic fails once green has all
-// the traffic: switched back to blue, ROLLED_BACK. The hooks' output is in
-// the command log, per hook.
+// the traffic: switched back to blue, ROLLED_BACK, and blue, back in
+// service, runs b1's own after_traffic. The hooks' output is in the
+// command log, per hook.
 func TestScenarioBlueGreenTrafficHooks(t *testing.T) {
 	env := trafficEnv(t, true)
 	mustDeploy(t, env, "b1")
@@ -282,10 +283,15 @@ func TestScenarioBlueGreenTrafficHooks(t *testing.T) {
 			t.Errorf("green %s ran hooks %q, want %q", id, ran[id], want)
 		}
 	}
+	// The switch back moved weight: blue, back in service, ran b1's own
+	// after_traffic (b3's, which moved none, ran nothing on blue).
 	for _, id := range blue {
-		if ran[id] != "b1 before_traffic|b1 after_traffic|" {
-			t.Errorf("blue %s ran hooks %q, want only b1's", id, ran[id])
+		if want := "b1 before_traffic|b1 after_traffic|b1 after_traffic|"; ran[id] != want {
+			t.Errorf("blue %s ran hooks %q, want %q (b1's, again after the switch back)", id, ran[id], want)
 		}
+	}
+	if steps := stepLines(t, env, b4.Name); !strings.Contains(steps, "ok rollback: the blue side, back in service: hook after_traffic of b1 passed on 2 instances") {
+		t.Errorf("b4's steps do not show b1's after_traffic on blue after the switch back:\n%s", steps)
 	}
 	r := reportOf(t, env, b4.Name)
 	for _, w := range []string{
