@@ -584,4 +584,19 @@ func TestRollbackFlowByWave(t *testing.T) {
 	if diff := cmp.Diff(want, s.rollbackLog); diff != "" {
 		t.Errorf("rollback by wave (-want +got):\n%s", diff)
 	}
+
+	// The release returned to has traffic hooks: each wave runs them
+	// around its registration, once it is switched back and healthy.
+	s = &stubs{calls: map[string]int{}, failOnce: map[string]error{}, traffic: true, trafficHooks: true}
+	if exec, err = asl.Run(context.Background(), sm, in, asl.Options{Resolver: s.handlers(), Clock: asl.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}); err != nil {
+		t.Fatal(err)
+	}
+	if s.calls["Record"] != 1 {
+		t.Fatalf("rollback execution with hooks = %s %s, calls %v; want it to reach Record", exec.Status, exec.Error, s.calls)
+	}
+	want = []string{"detach 2", "drained 2", "drained 2", "rollback b,c", "probe b,c", "before_traffic 2 v1", "attach 2", "in-service 2", "in-service 2", "after_traffic 2 v1",
+		"detach 1", "drained 1", "drained 1", "rollback a", "probe a", "before_traffic 1 v1", "attach 1", "in-service 1", "in-service 1", "after_traffic 1 v1"}
+	if diff := cmp.Diff(want, s.rollbackLog); diff != "" {
+		t.Errorf("rollback by wave with traffic hooks (-want +got):\n%s", diff)
+	}
 }

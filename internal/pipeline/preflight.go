@@ -467,6 +467,11 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 		})
 		h.trafficHooks(ctx, deploymentID, m, &out, underLease)
 	}
+	if kind == contract.KindRollback && out.Traffic {
+		// A rollback execution's waves behind the load balancer run the
+		// traffic hooks of the release they return to: this one.
+		out.RollbackBeforeTraffic, out.RollbackAfterTraffic = m.Hooks.BeforeTraffic != nil, m.Hooks.AfterTraffic != nil
+	}
 	if kind == contract.KindDeploy && len(out.Health.Smoke) > 0 {
 		out.Health.Redact = secretRefs(m, req.Environment)
 		out.SmokeEndpoint = envCfg.Endpoint

@@ -56,7 +56,7 @@ func trafficRelease(t *testing.T, version string) []byte {
 	for v, c := range map[string]struct{ greeting, failing string }{"b1": {"hello", ""}, "b2": {"helo", ""}, "b3": {"hello", "before_traffic"}, "b4": {"hello", "after_traffic"}} {
 		builds[v] = BuildOptions{Manifest: []byte(strings.Replace(blueGreenSmoke, "%s", c.greeting, 1) + trafficHooks(v, c.failing)), From: "v1"}
 	}
-	for v, failing := range map[string]string{"t1": "", "t2": "before_traffic"} {
+	for v, failing := range map[string]string{"t1": "", "t2": "before_traffic", "t3": ""} {
 		builds[v] = BuildOptions{Manifest: []byte(threeWaves + trafficHooks(v, failing)), From: "v1"}
 	}
 	return trafficReleases.get(t, version, builds)
@@ -72,7 +72,7 @@ func trafficEnv(t *testing.T, blueGreen bool) *localenv.Env {
 		opts = localenv.Options{App: "demo", Instances: 4, BlueGreen: true}
 	}
 	env := newFleetEnv(t, opts)
-	for _, v := range []string{"b1", "b2", "b3", "b4", "t1", "t2"} {
+	for _, v := range []string{"b1", "b2", "b3", "b4", "t1", "t2", "t3"} {
 		if _, err := env.Artifacts.Publish(context.Background(), "demo", v, trafficRelease(t, v)); err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +311,9 @@ func TestScenarioBlueGreenTrafficHooks(t *testing.T) {
 // before_traffic fails on the canary: it is never put back on t2; the
 // rollback wave switches it back to t1 and runs t1's before_traffic and
 // after_traffic (not t2's) around its registration. Under load through the
-// balancer: no failed request, no answer from t2.
+// balancer: no failed request, no answer from t2. Then t3 succeeds, and a
+// rollback execution (slipway rollback) returns to t1 wave by wave,
+// running t1's traffic hooks on each wave, not t3's.
 func TestScenarioInPlaceBeforeTrafficFails(t *testing.T) {
 	env := trafficEnv(t, false)
 	mustDeploy(t, env, "t1")
@@ -360,6 +362,27 @@ func TestScenarioInPlaceBeforeTrafficFails(t *testing.T) {
 	for _, w := range []string{"rollback of wave 1: hook before_traffic of t1 passed on 1 instance", "rollback of wave 1: hook after_traffic of t1 passed on 1 instance"} {
 		if !strings.Contains(steps, w) {
 			t.Errorf("t2's steps do not say %q:\n%s", w, steps)
+		}
+	}
+
+	mustDeploy(t, env, "t3")
+	before := hooksRun(t, env)
+	rb, err := env.Rollback(context.Background(), contract.RollbackRequest{App: "demo", Environment: "staging", Trigger: contract.Trigger{Source: "cli"}}, localenv.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := env.Ledger.GetDeployment(context.Background(), rb.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rollback: %s %s", d.Status, d.Summary)
+	if d.Status != contract.StatusRolledBack || d.Version != "t1" {
+		t.Fatalf("rollback = %s to %s (%s), want ROLLED_BACK to t1", d.Status, d.Version, d.Summary)
+	}
+	allServe(t, env, "t1")
+	for id, got := range hooksRun(t, env) {
+		if want := before[id] + t1; got != want {
+			t.Errorf("%s ran hooks %q across the rollback, want %q (t1's own, after t3's)", id, got, want)
 		}
 	}
 }
