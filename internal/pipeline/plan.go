@@ -258,6 +258,8 @@ func readOnly(d *Deps, p *PlanNotes, dbTimeout time.Duration) *Deps {
 	ro := &Deps{
 		Config: d.Config, Ledger: roLedger{Ledger: d.Ledger, p: p}, Secrets: d.Secrets, ConfigStore: d.ConfigStore, Snapshots: d.Snapshots,
 		Prober: d.Prober, Alarms: d.Alarms, Now: d.Now, Log: d.Log, MigrationPlan: d.MigrationPlan,
+		// Preflight only asks it where the canary's figures come from.
+		CanaryMetrics: d.CanaryMetrics,
 	}
 	if d.Artifacts != nil {
 		ro.Artifacts = roArtifacts{Artifacts: d.Artifacts, p: p}

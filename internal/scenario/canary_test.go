@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/localenv"
+	"github.com/slipway-deploy/slipway/internal/pipeline"
 )
 
 // canaryManifest is the three-wave manifest with a canary analysis of the
@@ -53,6 +54,17 @@ func TestScenarioCanaryAnalysis(t *testing.T) {
 	}
 	if r := reportOf(t, env, exec.Name); !strings.Contains(r, "canary analysis: skipped: first deployment: nothing serves yet to compare the canary with") {
 		t.Errorf("deploy c1's report does not say the analysis was skipped:\n%s", r)
+	}
+
+	// The plan lists the analysis exactly as it will run.
+	plan, err := pipeline.Plan(context.Background(), env.Deps, contract.DeployRequest{App: "demo", Environment: "staging", Version: "c2"}, pipeline.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[ ] canary analysis of wave 1 (staging-1) against staging-2, staging-3, not yet deployed, once the canary is in service: 3 samples every 1s over 3s from the embedded load balancer's counters per instance (target group staging); " +
+		"fails when its error rate is significantly higher (one-sided pooled two-proportion z-test) or its mean latency significantly above both the baseline's +20% and +5ms (one-sided Welch t-test on the intervals' means), " +
+		"at 99.9% confidence (each look at α = 0.1% / (3 samples × 2 tests)), once each side has served 50 requests; a failure rolls back"; !strings.Contains(plan.String(), want) {
+		t.Errorf("the plan of c2 does not list the analysis as %q:\n%s", want, plan.String())
 	}
 
 	// c2: its canary fails a quarter of its requests.
