@@ -81,6 +81,7 @@ func TestCanaryReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "canary-failed.html.golden", b.Bytes())
+	golden(t, "canary-failed.md.golden", []byte(r.Markdown()))
 	var line Check
 	for _, c := range r.Checklist.Checks {
 		if strings.HasPrefix(c.What, "canary analysis of wave 1 (i-0a1) against i-0b2, i-0c3, i-0d4") {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/slipway-deploy/slipway/internal/canary"
 )
 
 // Markdown renders the report for a pull request comment or a release
@@ -94,7 +96,7 @@ func (r *Report) Markdown() string {
 		w("- alarms watched after each wave and for the %s bake: %s\n", formatSeconds(float64(r.Checklist.BakeSeconds)), codeList(names))
 	}
 	for _, c := range r.Checklist.Checks {
-		if strings.HasPrefix(c.What, checkHosts) || strings.HasPrefix(c.What, checkHook) || strings.HasPrefix(c.What, checkSmoke) {
+		if strings.HasPrefix(c.What, checkHosts) || strings.HasPrefix(c.What, checkHook) || strings.HasPrefix(c.What, checkSmoke) || strings.HasPrefix(c.What, checkCanary) {
 			w("- %s\n", mdInline(c.What))
 		}
 	}
@@ -102,6 +104,8 @@ func (r *Report) Markdown() string {
 		w("- note: %s\n", mdInline(n))
 	}
 	w("\n")
+
+	mdCanary(w, r.Canary)
 
 	// Rollback procedure.
 	rb := r.Rollback
@@ -284,4 +288,26 @@ func short(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// mdCanary writes the canary analysis: each sample interval's figures on
+// both sides, and the verdict.
+func mdCanary(w func(string, ...any), a *CanaryAnalysis) {
+	if a == nil || len(a.Samples) == 0 {
+		return
+	}
+	w("#### Canary analysis: %s\n\n", a.Status)
+	w("Wave 1 (%s) against %s, not yet deployed.\n\n", codeList(a.Canary), codeList(a.Baseline))
+	w("| Sample | Canary errors | Baseline errors | Canary latency | Baseline latency |\n|---|---|---|---|---|\n")
+	for _, s := range a.Samples {
+		lat := func(t canary.Totals) string {
+			if m, ok := t.MeanLatencyMS(); ok {
+				return canary.Millis(m)
+			}
+			return "–"
+		}
+		w("| %d (%s) | %s of %d | %s of %d | %s | %s |\n", s.Sample, formatSeconds(s.Seconds), canary.Percent(s.Canary.ErrorRate()), s.Canary.Requests,
+			canary.Percent(s.Baseline.ErrorRate()), s.Baseline.Requests, lat(s.Canary), lat(s.Baseline))
+	}
+	w("\n%s\n\n", mdInline(a.Verdict.Summary()))
 }
