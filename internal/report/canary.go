@@ -215,9 +215,12 @@ type CanaryChart struct {
 // CanaryPanel is one chart: its title, its scale's top, and each side's
 // polyline.
 type CanaryPanel struct {
-	Title            string
-	X, Y, W, H       int
-	Top              string
+	Title      string
+	X, Y, W, H int
+	Top        string
+	// First and Last label the axis's ends: when the first and the last
+	// samples were taken.
+	First, Last      string
 	Canary, Baseline string // "x,y x,y …"
 	CanaryDots       []CanaryDot
 	BaselineDots     []CanaryDot
@@ -257,9 +260,12 @@ func NewCanaryChart(r *Report) *CanaryChart {
 			format func(float64) string
 		}{"mean latency per interval", cl, bl, canary.Millis})
 	}
-	w := (chartWidth - 60 - 40*(len(panels)-1)) / len(panels)
+	const left, gap, right = 60, 90, 20
+	w := (chartWidth - left - right - gap*(len(panels)-1)) / len(panels)
+	first, last := a.Samples[0], a.Samples[len(a.Samples)-1]
 	for i, p := range panels {
-		panel := CanaryPanel{Title: p.title, X: 50 + i*(w+40), Y: chartTop, W: w, H: chartPanelH}
+		panel := CanaryPanel{Title: p.title, X: left + i*(w+gap), Y: chartTop, W: w, H: chartPanelH,
+			First: fmt.Sprintf("sample %d, %s", first.Sample, formatSeconds(first.Seconds)), Last: fmt.Sprintf("sample %d, %s", last.Sample, formatSeconds(last.Seconds))}
 		tp := top(p.c, p.b)
 		if tp <= 0 {
 			tp = 1
@@ -293,6 +299,6 @@ func NewCanaryChart(r *Report) *CanaryChart {
 		panel.Baseline, panel.BaselineDots = line(p.b, "baseline")
 		c.Panels = append(c.Panels, panel)
 	}
-	c.Height = chartTop + chartPanelH + 30
+	c.Height = chartTop + chartPanelH + 34
 	return c
 }
