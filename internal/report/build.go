@@ -435,6 +435,16 @@ func (r *Report) preflight() contract.PreflightOutput {
 	if r.Kind == KindDeploy && r.PreviousVersion != r.Version {
 		p.RequireOnHosts = r.PreviousVersion
 	}
+	// The canary analysis as it ran, or why it was skipped.
+	if r.Canary != nil {
+		spec := r.Canary.Spec
+		p.Canary = &spec
+	}
+	for _, c := range r.Checklist.Checks {
+		if why, ok := strings.CutPrefix(c.What, checkCanary+": skipped: "); ok {
+			p.CanarySkipped = why
+		}
+	}
 	return p
 }
 

@@ -91,6 +91,14 @@ func TestCanaryReport(t *testing.T) {
 	if line.Status != StatusFailed || !strings.HasPrefix(line.Detail, "canary analysis failed at sample 3 of 6") {
 		t.Errorf("checklist line = %+v, want it failed with the failing step's message", line)
 	}
+	// `slipway show` refreshes the stored report from the ledger: the
+	// analysis's line stays.
+	in := canaryFailed(t)
+	in.State = nil
+	refreshed := Refresh(r, in)
+	if got := refreshed.Checklist.Checks[len(refreshed.Checklist.Checks)-1]; got != line {
+		t.Errorf("refreshed checklist's last line = %+v, want %+v", got, line)
+	}
 	for _, w := range []string{`<polyline class="c" points="`, `<polyline class="b" points="`, "error rate per interval", "mean latency per interval"} {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("the HTML report has no %q", w)

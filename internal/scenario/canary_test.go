@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 	"github.com/slipway-deploy/slipway/internal/pipeline"
+	"github.com/slipway-deploy/slipway/internal/report"
 )
 
 // canaryManifest is the three-wave manifest with a canary analysis of the
@@ -91,6 +93,10 @@ func TestScenarioCanaryAnalysis(t *testing.T) {
 			t.Errorf("deploy c2's report does not show %q:\n%s", w, r)
 		}
 	}
+	// `slipway show` refreshes the stored report from the ledger: the same.
+	if shown := showReport(t, env, exec.Name); !strings.Contains(shown, "— failed: canary analysis failed at sample") || !strings.Contains(shown, "Canary analysis: wave 1 (staging-1) against staging-2, staging-3 — failed") {
+		t.Errorf("deploy c2 as slipway show gives it does not show the analysis:\n%s", shown)
+	}
 
 	// c3: as many errors as c1, within noise.
 	underLoad(t, endpointURLs(t, env), func() { exec, status = deploy(t, env, "c3", localenv.RunOptions{}) })
@@ -121,4 +127,24 @@ func TestScenarioCanaryAnalysis(t *testing.T) {
 		}
 	}
 	t.Logf("deploy c3's canary analysis:\n%s", r[strings.Index(r, "Canary analysis:"):strings.Index(r, "Timings")])
+}
+
+// showReport is the report as `slipway show` gives it: the stored one,
+// refreshed from the ledger.
+func showReport(t *testing.T, env *localenv.Env, id string) string {
+	t.Helper()
+	ctx := context.Background()
+	d, err := env.Ledger.GetDeployment(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, ok := report.Parse(d.Report)
+	if !ok {
+		t.Fatalf("%s has no stored report", id)
+	}
+	steps, err := env.Ledger.Steps(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return report.Refresh(stored, report.DeploymentInput{Deployment: d, Steps: steps, Now: time.Now()}).String()
 }
