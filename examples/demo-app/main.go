@@ -12,10 +12,11 @@
 // {"schema": N, "health_query": "SQL"} and, optionally, "health_path" (where
 // the health endpoint answers, /healthz by default), "health_delay" (a
 // duration each health answer waits first: a slow or hanging dependency)
-// "start_delay" (how long the app takes to start listening) and
+// "start_delay" (how long the app takes to start listening),
 // "error_rate" (the share of GET / answered 500 at random: a release that
 // fails some of its requests while its health check passes, for canary
-// analysis). The version is set at build time:
+// analysis) and "latency_ms" (how long GET / waits before it answers: a
+// slower release). The version is set at build time:
 //
 //	go build -ldflags "-X main.version=v2" ./examples/demo-app
 //
@@ -73,6 +74,8 @@ type config struct {
 	StartDelay  string `json:"start_delay"`
 	// ErrorRate is the share of GET / answered 500.
 	ErrorRate float64 `json:"error_rate"`
+	// LatencyMS is how long GET / waits before it answers.
+	LatencyMS int `json:"latency_ms"`
 }
 
 func main() {
@@ -158,6 +161,13 @@ func run() error {
 		json.NewEncoder(w).Encode(body)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if cfg.LatencyMS > 0 {
+			select {
+			case <-time.After(time.Duration(cfg.LatencyMS) * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if cfg.ErrorRate > 0 && rand.Float64() < cfg.ErrorRate {
 			http.Error(w, "fault: error_rate "+strconv.FormatFloat(cfg.ErrorRate, 'f', -1, 64), http.StatusInternalServerError)
 			return

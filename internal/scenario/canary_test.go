@@ -22,14 +22,24 @@ var canaryManifest = strings.Replace(threeWaves, `rollout: {waves: [1, "50%", "1
 
 var canaryReleases releaseSet
 
-// canaryRelease builds c1 (2% of GET / fail), c2 (25% fail) and c3 (2%
-// fail, like c1: within noise).
+// canaryRelease builds c1 (2% of GET / fail), c2 (25% fail), c3 (2%
+// fail, like c1: within noise) and c4 (2% fail, but each GET / takes 40ms
+// more, analysed over 6 samples: the latency test has one mean per
+// interval).
 func canaryRelease(t *testing.T, version string) []byte {
 	t.Helper()
 	builds := map[string]BuildOptions{}
-	for v, rate := range map[string]string{"c1": "0.02", "c2": "0.25", "c3": "0.02"} {
-		cfg := fmt.Sprintf(`{"schema": 1, "health_query": "SELECT count(*) FROM users", "error_rate": %s}`, rate)
-		builds[v] = BuildOptions{Manifest: []byte(canaryManifest), From: "v1", Config: []byte(cfg)}
+	for v, extra := range map[string]string{"c1": "", "c2": "", "c3": "", "c4": `, "latency_ms": 40`} {
+		rate := map[string]string{"c2": "0.25"}[v]
+		if rate == "" {
+			rate = "0.02"
+		}
+		cfg := fmt.Sprintf(`{"schema": 1, "health_query": "SELECT count(*) FROM users", "error_rate": %s%s}`, rate, extra)
+		m := canaryManifest
+		if v == "c4" {
+			m = strings.Replace(m, "bake: 3s", "bake: 6s", 1)
+		}
+		builds[v] = BuildOptions{Manifest: []byte(m), From: "v1", Config: []byte(cfg)}
 	}
 	return canaryReleases.get(t, version, builds)
 }
@@ -40,12 +50,13 @@ func canaryRelease(t *testing.T, version string) []byte {
 // is skipped), then one that fails 25%: its canary wave, compared with
 // the two instances still on the first, is significantly worse, and the
 // deployment is rolled back with the canary alone moved; then one that
-// fails 2% like the first: within noise, it continues to every wave. The
+// fails 2% like the first: within noise, it continues to every wave; then
+// one as good but 40ms slower, rolled back on its latency. The
 // ledger's status matches what the fleet serves each time, and the report
 // shows the verdict and both series.
 func TestScenarioCanaryAnalysis(t *testing.T) {
 	env := balancedEnv(t, 3)
-	for _, v := range []string{"c1", "c2", "c3"} {
+	for _, v := range []string{"c1", "c2", "c3", "c4"} {
 		if _, err := env.Artifacts.Publish(context.Background(), "demo", v, canaryRelease(t, v)); err != nil {
 			t.Fatal(err)
 		}
@@ -127,6 +138,15 @@ func TestScenarioCanaryAnalysis(t *testing.T) {
 		}
 	}
 	t.Logf("deploy c3's canary analysis:\n%s", r[strings.Index(r, "Canary analysis:"):strings.Index(r, "Timings")])
+
+	// c4: as many errors, but 40ms slower: its latency is significantly
+	// worse than the 5ms and 20% the manifest tolerates.
+	underLoad(t, endpointURLs(t, env), func() { exec, status = deploy(t, env, "c4", localenv.RunOptions{}) })
+	if status != contract.StatusRolledBack || exec.Error != "CanaryFailed" || !strings.Contains(exec.Cause, "mean latency") || !strings.Contains(exec.Cause, "t ") {
+		t.Fatalf("deploy c4 = %s %s (%s), want ROLLED_BACK after CanaryFailed on its latency", status, exec.Error, exec.Cause)
+	}
+	allServe(t, env, "c3")
+	t.Logf("deploy c4: %s", exec.Cause)
 }
 
 // showReport is the report as `slipway show` gives it: the stored one,
