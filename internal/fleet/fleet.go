@@ -261,3 +261,17 @@ func truncateOutput(s string, limit int) string {
 	}
 	return string(r[len(r)-limit:])
 }
+
+// HookLines keeps, of a host command's output, what hook name printed (its
+// lines, which the host script prefixes "hook NAME: ") and the host
+// script's own lines about it ("hook NAME of VERSION: ...").
+func HookLines(output, name string) string {
+	var keep []string
+	for _, l := range strings.Split(output, "\n") {
+		if strings.HasPrefix(l, "hook "+name+": ") || strings.Contains(l, "slipway-host.sh: hook "+name+" of ") ||
+			strings.Contains(l, "slipway-host.sh: error: hook "+name+" of ") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/slipway-deploy/slipway/internal/asl"
-	"github.com/slipway-deploy/slipway/internal/cli/logs"
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
 
@@ -253,7 +253,7 @@ func TestScenarioBlueGreenTrafficHooks(t *testing.T) {
 	var logged int
 	for _, r := range results {
 		if r.Action == "before_traffic" {
-			out := logs.HookLines(r.Output, "before_traffic")
+			out := fleet.HookLines(r.Output, "before_traffic")
 			if strings.Contains(out, "hook before_traffic: before_traffic of b3 ran with SLIPWAY_HOOK=before_traffic") && strings.Contains(out, "hook before_traffic: cache cold") &&
 				strings.Contains(out, "error: hook before_traffic of b3 failed (exit 3)") {
 				logged++

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/cli/backend/backendtest"
 	"github.com/slipway-deploy/slipway/internal/cli/factory"
+	"github.com/slipway-deploy/slipway/internal/fleet"
 )
 
 func TestFlags(t *testing.T) {
@@ -60,7 +61,7 @@ hook before_activate: warming 12 keys
 		{"after_activate", ""},
 	}
 	for _, tt := range tests {
-		if got := HookLines(out, tt.name); got != tt.want {
+		if got := fleet.HookLines(out, tt.name); got != tt.want {
 			t.Errorf("HookLines(%s) = %q, want %q", tt.name, got, tt.want)
 		}
 	}

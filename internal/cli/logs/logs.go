@@ -89,7 +89,7 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	if opts.Hook != "" {
 		for i := range results {
-			results[i].Output = HookLines(results[i].Output, opts.Hook)
+			results[i].Output = fleet.HookLines(results[i].Output, opts.Hook)
 			if results[i].Output == "" {
 				results[i].Output = fmt.Sprintf("(hook %s did not run)", opts.Hook)
 			}
@@ -145,18 +145,4 @@ func run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(w, "%s\n", note)
 	}
 	return nil
-}
-
-// HookLines keeps, of a host command's output, what hook name printed (its
-// lines, which the host script prefixes "hook NAME: ") and the host
-// script's own lines about it ("hook NAME of VERSION: ...").
-func HookLines(output, name string) string {
-	var keep []string
-	for _, l := range strings.Split(output, "\n") {
-		if strings.HasPrefix(l, "hook "+name+": ") || strings.Contains(l, "slipway-host.sh: hook "+name+" of ") ||
-			strings.Contains(l, "slipway-host.sh: error: hook "+name+" of ") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
 }
