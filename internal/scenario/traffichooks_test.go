@@ -48,15 +48,15 @@ var trafficReleases releaseSet
 // trafficRelease builds, from the demo's v1 sources (one schema, no
 // migration): b1 (blue/green, smoke checks and traffic hooks pass), b2
 // (its smoke check fails), b3 (its before_traffic fails), b4 (its
-// after_traffic fails); t1 and t2 are in place in three waves, t2's
-// before_traffic failing.
+// after_traffic fails); t1 to t4 are in place in three waves, t2's
+// before_traffic failing, t4's after_traffic.
 func trafficRelease(t *testing.T, version string) []byte {
 	t.Helper()
 	builds := map[string]BuildOptions{}
 	for v, c := range map[string]struct{ greeting, failing string }{"b1": {"hello", ""}, "b2": {"helo", ""}, "b3": {"hello", "before_traffic"}, "b4": {"hello", "after_traffic"}} {
 		builds[v] = BuildOptions{Manifest: []byte(strings.Replace(blueGreenSmoke, "%s", c.greeting, 1) + trafficHooks(v, c.failing)), From: "v1"}
 	}
-	for v, failing := range map[string]string{"t1": "", "t2": "before_traffic", "t3": ""} {
+	for v, failing := range map[string]string{"t1": "", "t2": "before_traffic", "t3": "", "t4": "after_traffic"} {
 		builds[v] = BuildOptions{Manifest: []byte(threeWaves + trafficHooks(v, failing)), From: "v1"}
 	}
 	return trafficReleases.get(t, version, builds)
@@ -72,7 +72,7 @@ func trafficEnv(t *testing.T, blueGreen bool) *localenv.Env {
 		opts = localenv.Options{App: "demo", Instances: 4, BlueGreen: true}
 	}
 	env := newFleetEnv(t, opts)
-	for _, v := range []string{"b1", "b2", "b3", "b4", "t1", "t2", "t3"} {
+	for _, v := range []string{"b1", "b2", "b3", "b4", "t1", "t2", "t3", "t4"} {
 		if _, err := env.Artifacts.Publish(context.Background(), "demo", v, trafficRelease(t, v)); err != nil {
 			t.Fatal(err)
 		}
@@ -384,5 +384,171 @@ func TestScenarioInPlaceBeforeTrafficFails(t *testing.T) {
 		if want := before[id] + t1; got != want {
 			t.Errorf("%s ran hooks %q across the rollback, want %q (t1's own, after t3's)", id, got, want)
 		}
+	}
+}
+
+// TestScenarioInPlaceAfterTrafficFails: behind the embedded load
+// balancer, t4's after_traffic fails on the canary once the balancer has
+// it in service (it served t4 by then): the deployment rolls back, the
+// rollback wave takes it out of the target groups, puts t1 back and runs
+// t1's before_traffic and after_traffic (not t4's) around its
+// registration. Every instance serves t1 and is in the target groups,
+// healthy; under load through the balancer no request failed.
+func TestScenarioInPlaceAfterTrafficFails(t *testing.T) {
+	env := trafficEnv(t, false)
+	mustDeploy(t, env, "t1")
+	t1 := "t1 before_traffic|t1 after_traffic|"
+	url, err := env.Endpoint("staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exec *asl.Execution
+	var status string
+	res := underLoad(t, []string{url + "/"}, func() { exec, status = deploy(t, env, "t4", localenv.RunOptions{}) })
+	t.Logf("load through %s: %s", url, res.Detail())
+	if res.Failed != 0 || res.Requests == 0 || res.Versions["t4"].Count == 0 {
+		t.Errorf("load through the endpoint: %d requests, %d failed, versions %v; want some, none failed, some from t4 (in service when its after_traffic ran): %s", res.Requests, res.Failed, res.Versions, res.Detail())
+	}
+	t.Logf("deploy t4: %s %s: %s", status, exec.Error, exec.Cause)
+	if status != contract.StatusRolledBack || exec.Error != "DeployFailed" ||
+		!strings.Contains(exec.Cause, "wave 1: hook after_traffic of t4 failed on 1 of 1 instances: staging-1: a lifecycle hook failed (hook after_traffic of t4 failed (exit 3))") {
+		t.Fatalf("deploy t4 = %s %s (%s), want ROLLED_BACK after DeployFailed naming after_traffic on wave 1", status, exec.Error, exec.Cause)
+	}
+	allServe(t, env, "t1")
+	ran := hooksRun(t, env)
+	if want := t1 + "t4 before_traffic|t4 after_traffic|" + t1; ran["staging-1"] != want {
+		t.Errorf("staging-1 ran hooks %q, want %q (t4's both, then the rollback wave with t1's)", ran["staging-1"], want)
+	}
+	for _, id := range []string{"staging-2", "staging-3"} {
+		if ran[id] != t1 {
+			t.Errorf("%s, never reached by t4, ran hooks %q, want %q", id, ran[id], t1)
+		}
+	}
+	c, _ := env.Config.Env("staging")
+	if len(c.TargetGroups) == 0 {
+		t.Fatal("the environment has no target groups")
+	}
+	for _, g := range c.TargetGroups {
+		ts, err := env.Deps.Traffic.Targets(context.Background(), g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		healthy := 0
+		for _, x := range ts {
+			if x.State == "healthy" {
+				healthy++
+			}
+		}
+		if len(ts) != 3 || healthy != 3 {
+			t.Errorf("target group %s holds %v after the rollback, want the 3 instances healthy", g, ts)
+		}
+	}
+	steps := stepLines(t, env, exec.Name)
+	order := []string{
+		"ok wave 1: hook before_traffic of t4 passed on 1 instance",
+		"failed wave 1: hook after_traffic of t4 failed on 1 of 1 instances",
+		"ok rollback of wave 1: hook before_traffic of t1 passed on 1 instance",
+		"ok rollback of wave 1: hook after_traffic of t1 passed on 1 instance",
+	}
+	at := 0
+	for _, w := range order {
+		i := strings.Index(steps[at:], w)
+		if i < 0 {
+			t.Errorf("t4's steps do not say %q after %q:\n%s", w, steps[:at], steps)
+			break
+		}
+		at += i + len(w)
+	}
+	results, err := env.Ledger.InstanceResults(context.Background(), exec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged int
+	for _, r := range results {
+		if r.Action == "after_traffic" && r.Version == "t4" {
+			if out := fleet.HookLines(r.Output, "after_traffic"); strings.Contains(out, "hook after_traffic: cache cold") && strings.Contains(out, "error: hook after_traffic of t4 failed (exit 3)") {
+				logged++
+			}
+		}
+	}
+	if logged != 1 {
+		t.Errorf("the command log shows t4's after_traffic output on %d instances, want 1: %+v", logged, results)
+	}
+	r := reportOf(t, env, exec.Name)
+	for _, w := range []string{
+		"hook after_traffic on each wave's instances, once the load balancer has them in service (a failure rolls back)",
+		"; a rollback wave runs t1's own after_traffic instead",
+		"failed: wave 1: hook after_traffic of t4 failed on 1 of 1 instances",
+	} {
+		if !strings.Contains(r, w) {
+			t.Errorf("t4's report does not show %q:\n%s", w, r)
+		}
+	}
+}
+
+// TestScenarioTrafficHooksWithoutLoadBalancer: an environment with no
+// target groups and no blue/green switches no traffic, so a release's
+// before_traffic and after_traffic do not run there (as CodeDeploy's
+// BeforeAllowTraffic and AfterAllowTraffic): t1 and then t3 deploy, and a
+// rollback returns to t1, all without running a traffic hook on any
+// instance; each deployment's ledger says why, and its checklist says
+// "does not run".
+func TestScenarioTrafficHooksWithoutLoadBalancer(t *testing.T) {
+	env := newFleetEnv(t, localenv.Options{App: "demo", Instances: 3})
+	for _, v := range []string{"t1", "t3"} {
+		if _, err := env.Artifacts.Publish(context.Background(), "demo", v, trafficRelease(t, v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, _ := env.Config.Env("staging"); len(c.TargetGroups) != 0 || c.BlueGreen != nil {
+		t.Fatalf("staging has target groups %v, blue/green %v; want neither", c.TargetGroups, c.BlueGreen)
+	}
+	var ids []string
+	for _, v := range []string{"t1", "t3"} {
+		exec, status := deploy(t, env, v, localenv.RunOptions{})
+		if status != contract.StatusSucceeded {
+			t.Fatalf("deploy %s = %s (%s: %s), want SUCCEEDED", v, status, exec.Error, exec.Cause)
+		}
+		allServe(t, env, v)
+		ids = append(ids, exec.Name)
+	}
+	rb, err := env.Rollback(context.Background(), contract.RollbackRequest{App: "demo", Environment: "staging", Trigger: contract.Trigger{Source: "cli"}}, localenv.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := env.Ledger.GetDeployment(context.Background(), rb.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != contract.StatusRolledBack || d.Version != "t1" {
+		t.Fatalf("rollback = %s to %s (%s), want ROLLED_BACK to t1", d.Status, d.Version, d.Summary)
+	}
+	allServe(t, env, "t1")
+	ran := hooksRun(t, env)
+	if len(ran) != 3 {
+		t.Errorf("hooks.log read on %d instances, want 3", len(ran))
+	}
+	for id, got := range ran {
+		if got != "" {
+			t.Errorf("%s ran hooks %q without a load balancer, want none", id, got)
+		}
+	}
+	for i, v := range []string{"t1", "t3"} {
+		steps := stepLines(t, env, ids[i])
+		if w := "info hooks before_traffic and after_traffic do not run: environment staging has no load balancer (no target_groups, no blue_green), so no traffic is switched"; !strings.Contains(steps, w) {
+			t.Errorf("deploy %s's steps do not say %q:\n%s", v, w, steps)
+		}
+		if strings.Contains(steps, ": hook before_traffic of") || strings.Contains(steps, ": hook after_traffic of") {
+			t.Errorf("deploy %s's steps show a traffic hook running:\n%s", v, steps)
+		}
+		r := reportOf(t, env, ids[i])
+		for _, h := range []string{"before_traffic", "after_traffic"} {
+			if w := "hook " + h + " does not run: staging has no load balancer, so no traffic is switched (as CodeDeploy's traffic hooks)"; !strings.Contains(r, w) {
+				t.Errorf("deploy %s's report does not show %q:\n%s", v, w, r)
+			}
+		}
+	}
+	if steps := stepLines(t, env, rb.Name); strings.Contains(steps, ": hook before_traffic of") || strings.Contains(steps, ": hook after_traffic of") {
+		t.Errorf("the rollback's steps show a traffic hook running:\n%s", steps)
 	}
 }
