@@ -58,6 +58,9 @@ type stubs struct {
 	// blueGreen names the smoke checks through the balancer
 	// BlueGreenSmokeBalancer.
 	blueGreen bool
+	// warm names the hooks on the side a rollback execution switches back
+	// to WarmSide*.
+	warm bool
 }
 
 func (s *stubs) hostFloor() *contract.HostFloor {
@@ -195,6 +198,8 @@ func (s *stubs) handlers() asl.Handlers {
 				prefix = "RollbackWave"
 			case strings.HasPrefix(in.Where, "the "):
 				prefix = "BlueGreen"
+			case strings.HasPrefix(in.Where, "rollback: the ") && s.warm:
+				prefix = "WarmSide"
 			case strings.HasPrefix(in.Where, "rollback: the "):
 				prefix, name = "BlueGreen", "Rollback"+name
 			}
@@ -598,5 +603,121 @@ func TestRollbackFlowByWave(t *testing.T) {
 		"detach 1", "drained 1", "drained 1", "rollback a", "probe a", "before_traffic 1 v1", "attach 1", "in-service 1", "in-service 1", "after_traffic 1 v1"}
 	if diff := cmp.Diff(want, s.rollbackLog); diff != "" {
 		t.Errorf("rollback by wave with traffic hooks (-want +got):\n%s", diff)
+	}
+}
+
+// TestRollbackFlowWarmSide: a rollback execution that Resolve planned as
+// a switch back to the side a blue/green deployment left warm switches
+// the listener, then, when the release that side runs has an
+// after_traffic hook, runs it on that side's instances (not the
+// before_traffic: the side never left its group), then reverts the
+// schema. The hook failing is a failed rollback: Record gets the
+// rollback error, the schema is left as it is.
+func TestRollbackFlowWarmSide(t *testing.T) {
+	sm, err := asl.Parse(mustSubstitute(t, statemachine.Rollback))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := []string{"Preflight", "AcquireLock", "Resolve", "SwitchToWarmSide"}
+	hook := []string{"WarmSideAfterTraffic", "WarmSideCheckAfterTraffic", "WarmSideCheckAfterTraffic"}
+	tail := []string{"ObserveFleet", "CheckObservation", "ObserveSchema", "Record", "ReleaseLock"}
+	join := func(parts ...[]string) []string {
+		var out []string
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name       string
+		hook       bool
+		fail       map[string]error
+		wantTasks  []string
+		wantHooks  []string
+		wantRecord string // the rollback error Record got, "ERROR: cause" ("" for none)
+	}{
+		{name: "no after_traffic: the switch, then the schema", wantTasks: join(head, []string{"RevertSchema"}, tail)},
+		{name: "the warm side runs its release's after_traffic once the listener is back on it", hook: true,
+			wantTasks: join(head, hook, []string{"RevertSchema"}, tail), wantHooks: []string{"WarmSideAfterTraffic v1 1 a,b"}},
+		{name: "the warm side's after_traffic failing is a failed rollback", hook: true,
+			fail:      map[string]error{"WarmSideCheckAfterTraffic": &contract.DeployFailed{Message: "rollback: the blue side, back in service: hook after_traffic of v1 failed on 2 of 2 instances"}},
+			wantTasks: join(head, hook[:2], tail), wantHooks: []string{"WarmSideAfterTraffic v1 1 a,b"},
+			wantRecord: `DeployFailed: {"errorMessage":"rollback: the blue side, back in service: hook after_traffic of v1 failed on 2 of 2 instances","errorType":"DeployFailed"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &stubs{fail: tt.fail, failOnce: map[string]error{}, calls: map[string]int{}, warm: true}
+			h := s.handlers()
+			pre, dep, rec := h[localenv.ARN("preflight")], h[localenv.ARN("deploy")], h[localenv.ARN("record")]
+			h[localenv.ARN("preflight")] = asl.HandlerFunc(func(ctx context.Context, p []byte) ([]byte, error) {
+				b, err := pre.Invoke(ctx, p)
+				if err != nil {
+					return nil, err
+				}
+				var out contract.PreflightOutput
+				if err := json.Unmarshal(b, &out); err != nil {
+					return nil, err
+				}
+				out.Version, out.PreviousVersion, out.RequireOnHosts = "v1", "v2", ""
+				out.WarmSide = &contract.BlueGreenState{Listener: "lst", Serving: "blue", Idle: "green", ServingGroup: "tg-blue", IdleGroup: "tg-green",
+					ServingInstances: []string{"a", "b"}, ServingTags: map[string]string{"side": "blue"}, Steps: []int{100}, Step: 1}
+				out.RollbackAfterTraffic = tt.hook
+				return json.Marshal(out)
+			})
+			var switched []string
+			h[localenv.ARN("deploy")] = asl.HandlerFunc(func(ctx context.Context, p []byte) ([]byte, error) {
+				var in contract.DeployInput
+				if err := json.Unmarshal(p, &in); err != nil {
+					return nil, err
+				}
+				if in.Action != contract.DeployBlueGreenSwitchBack {
+					return dep.Invoke(ctx, p)
+				}
+				if in.BlueGreen == nil || in.BlueGreen.BlueGreen == nil {
+					return nil, fmt.Errorf("switch back without the warm side: %+v", in)
+				}
+				st := *in.BlueGreen.BlueGreen
+				st.SwitchedBack, st.SwitchBackMillis = true, 2
+				switched = append(switched, st.Serving)
+				return json.Marshal(contract.DeployOutput{BlueGreen: &st, Unreachable: []string{}})
+			})
+			var got string
+			h[localenv.ARN("record")] = asl.HandlerFunc(func(ctx context.Context, p []byte) ([]byte, error) {
+				var st contract.State
+				if err := json.Unmarshal(p, &st); err != nil {
+					return nil, err
+				}
+				if e := st.RollbackError; e != nil {
+					got = e.Error + ": " + e.Cause
+				}
+				return rec.Invoke(ctx, p)
+			})
+			in, _ := json.Marshal(contract.RollbackRequest{App: "demo", Environment: "staging"})
+			exec, err := asl.Run(context.Background(), sm, in, asl.Options{Resolver: h, Clock: asl.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tasks []string
+			current := ""
+			for _, ev := range exec.History {
+				switch ev.Type {
+				case "TaskStateEntered":
+					current = ev.StateEnteredEventDetails.Name
+				case "LambdaFunctionScheduled", "TaskScheduled":
+					tasks = append(tasks, current)
+				}
+			}
+			if diff := cmp.Diff(tt.wantTasks, tasks); diff != "" {
+				t.Errorf("tasks visited (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantHooks, s.hooks); diff != "" {
+				t.Errorf("traffic hooks run (-want +got):\n%s", diff)
+			}
+			if fmt.Sprint(switched) != "[blue]" {
+				t.Errorf("switched back to %v, want [blue] once", switched)
+			}
+			if got != tt.wantRecord {
+				t.Errorf("Record got rollback error %q, want %q", got, tt.wantRecord)
+			}
+		})
 	}
 }

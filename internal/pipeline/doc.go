@@ -89,6 +89,9 @@ var Tasks = map[string]Task{
 	// A rollback execution's switch back to the side a blue/green
 	// deployment left warm.
 	"SwitchToWarmSide": {"deploy", contract.DeployBlueGreenSwitchBack, contract.StageRollback},
+	// Then the after_traffic hook of the release the warm side runs, on it.
+	"WarmSideAfterTraffic":      {"deploy", contract.DeployHook, contract.StageRollback},
+	"WarmSideCheckAfterTraffic": {"deploy", contract.DeployHookPoll, contract.StageRollback},
 
 	"CheckAlarms": {"health", contract.HealthAlarms, contract.StageBake},
 

@@ -472,6 +472,12 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 		// traffic hooks of the release they return to: this one.
 		out.RollbackBeforeTraffic, out.RollbackAfterTraffic = m.Hooks.BeforeTraffic != nil, m.Hooks.AfterTraffic != nil
 	}
+	if kind == contract.KindRollback && out.WarmSide != nil {
+		// A switch back to the side left warm runs, on that side once the
+		// listener is back on it, the after_traffic of the release it
+		// runs (this one); no before_traffic: it never left its group.
+		out.RollbackBeforeTraffic, out.RollbackAfterTraffic = false, m.Hooks.AfterTraffic != nil
+	}
 	if kind == contract.KindDeploy && len(out.Health.Smoke) > 0 {
 		out.Health.Redact = secretRefs(m, req.Environment)
 		out.SmokeEndpoint = envCfg.Endpoint

@@ -339,6 +339,13 @@ func judgeWarmSwitch(st contract.State, env, version, previous, observed string,
 			env, version, ws.Listener, ws.Serving, ws.ServingGroup, why, ws.Idle, previous, observed, env, env)
 	}
 	line := SwitchBackLine(*st.BlueGreen.BlueGreen)
+	if e := st.RollbackError; e != nil {
+		// After the switch: the warm side's after_traffic hook failed (or
+		// could not run), so the release back in service did not pass
+		// its own check of taking the traffic.
+		return contract.StatusRollbackFailed, fmt.Sprintf("the rollback of %s to %s %s, but then failed: %s: %s. %s The schema was not reverted. Look now: `slipway status --env %s`, and `slipway logs %s --hook after_traffic`.",
+			env, version, line, e.Error, lambdaMessage(e.Cause), observed, env, st.DeploymentID)
+	}
 	if !onVersion {
 		return contract.StatusRollbackFailed, fmt.Sprintf("the rollback of %s to %s %s, but %s is not observed on %s. %s Look now: `slipway status --env %s`.",
 			env, version, line, ws.Serving, version, observed, env)

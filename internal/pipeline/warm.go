@@ -124,6 +124,13 @@ func (d *Deps) warmSide(ctx context.Context, from *ledger.Deployment, version, e
 	}
 	s.SwitchedBack, s.SwitchBackMillis, s.Healthy, s.Waiting = false, 0, true, ""
 	s.ObserveTags = s.ServingTags
+	// The warm side's instances as they are now: once the listener is
+	// back on them they run their release's after_traffic hook.
+	s.ServingInstances = nil
+	for _, i := range insts {
+		s.ServingInstances = append(s.ServingInstances, i.ID)
+	}
+	sort.Strings(s.ServingInstances)
 	return &s, ""
 }
 

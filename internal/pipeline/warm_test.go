@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/slipway-deploy/slipway/internal/config"
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
@@ -77,6 +79,10 @@ func TestWarmSideDecision(t *testing.T) {
 				if st == nil || why != "" || st.Serving != config.Blue || st.ServingGroup != "tg-blue" || st.SwitchedBack || st.ObserveTags["side"] != "blue" {
 					t.Fatalf("warmSide = %+v, %q; want a switch back to blue, observing blue", st, why)
 				}
+				// Its instances as listed now: the side's after_traffic runs on them.
+				if diff := cmp.Diff([]string{"b-1", "b-2"}, st.ServingInstances); diff != "" {
+					t.Errorf("warm side's serving instances (-want +got):\n%s", diff)
+				}
 				// The switch back on that state: one call, read back.
 				out, err := (&BlueGreen{d}).Handle(ctx, contract.BlueGreenInput{Action: contract.BlueGreenSwitchBack, BlueGreen: st})
 				if err != nil || !out.SwitchedBack || !strings.Contains(SwitchBackLine(out), "all traffic on blue") {
@@ -137,7 +143,8 @@ func TestClosingEndsItsWaitsBeforeTheDeadline(t *testing.T) {
 // TestJudgeWarmSwitch: a rollback planned as a switch back to the warm
 // side is ROLLED_BACK only when the listener was read back on that side
 // and the side is observed on the release; a switch that failed is
-// ROLLBACK_FAILED, saying where the traffic still goes.
+// ROLLBACK_FAILED, saying where the traffic still goes, and so is one
+// whose warm side then failed its after_traffic hook, saying so.
 func TestJudgeWarmSwitch(t *testing.T) {
 	ws := &contract.BlueGreenState{Listener: "lst", Serving: "blue", Idle: "green", ServingGroup: "tg-blue", IdleGroup: "tg-green", Steps: []int{100}, Step: 1}
 	pre := &contract.PreflightOutput{App: "demo", Environment: "production", Version: "v1", PreviousVersion: "v2", WarmSide: ws}
@@ -155,6 +162,10 @@ func TestJudgeWarmSwitch(t *testing.T) {
 			BlueGreen: &contract.DeployOutput{BlueGreen: &switched}}, contract.StatusRolledBack, "switched back in 3 ms: all traffic on blue"},
 		{"switch failed", contract.State{Kind: contract.KindRollback, Preflight: pre, Observation: on("v1"),
 			RollbackError: &contract.StateError{Error: "AccessDenied", Cause: "not allowed"}}, contract.StatusRollbackFailed, "still sends the traffic to green"},
+		{"switched, then the warm side's after_traffic failed", contract.State{Kind: contract.KindRollback, DeploymentID: "rb-1", Preflight: pre, Observation: on("v1"),
+			BlueGreen:     &contract.DeployOutput{BlueGreen: &switched},
+			RollbackError: &contract.StateError{Error: "DeployFailed", Cause: "rollback: the blue side, back in service: hook after_traffic of v1 failed on 2 of 2 instances"}},
+			contract.StatusRollbackFailed, "switched back in 3 ms: all traffic on blue (tg-blue), no restart, but then failed: DeployFailed: rollback: the blue side, back in service: hook after_traffic of v1 failed on 2 of 2 instances. "},
 		{"switched, side not on v1", contract.State{Kind: contract.KindRollback, Preflight: pre, Observation: on("v2"),
 			BlueGreen: &contract.DeployOutput{BlueGreen: &switched}}, contract.StatusRollbackFailed, "blue is not observed on v1"},
 	} {

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -31,12 +32,21 @@ var blueGreenReleases releaseSet
 // blue/green manifest, building v1..v4 once per test binary. Its v3 is
 // built from v2's sources (the demo's own v3 fails its health check; this
 // one is healthy, so that only the alarm makes it switch back); v4 is the
-// demo's v3, which fails its health check.
+// demo's v3, which fails its health check. Only v1 has a traffic hook
+// (blueGreenAfterTraffic).
 func blueGreenRelease(t testing.TB, version string) []byte {
 	t.Helper()
 	m := []byte(blueGreenManifest)
-	return blueGreenReleases.get(t, version, map[string]BuildOptions{"v1": {Manifest: m}, "v2": {Manifest: m}, "v3": {Manifest: m, From: "v2"}, "v4": {Manifest: m, From: "v3"}})
+	v1 := []byte(blueGreenManifest + blueGreenAfterTraffic)
+	return blueGreenReleases.get(t, version, map[string]BuildOptions{"v1": {Manifest: v1}, "v2": {Manifest: m}, "v3": {Manifest: m, From: "v2"}, "v4": {Manifest: m, From: "v3"}})
 }
+
+// blueGreenAfterTraffic is v1's after_traffic hook: it appends "v1
+// after_traffic" to hooks.log in the instance's root, and fails while
+// that root holds a file after_traffic.fail.
+const blueGreenAfterTraffic = `hooks:
+  after_traffic: {run: 'echo v1 after_traffic >> "$SLIPWAY_ROOT/hooks.log"; if [ -e "$SLIPWAY_ROOT/after_traffic.fail" ]; then echo purge refused >&2; exit 4; fi', timeout: 10s}
+`
 
 // blueGreenEnv is an embedded blue/green environment of four instances
 // (two per side) with v1..v4 published, built with blueGreenManifest.
@@ -278,5 +288,57 @@ func TestScenarioBlueGreenWarmRollback(t *testing.T) {
 	}
 	if last := res.Versions["v2"].Last; !last.IsZero() && res.Versions["v1"].Last.Before(last) {
 		t.Errorf("v2 answered last (%v), after v1 (%v): the switch back did not hold", last, res.Versions["v1"].Last)
+	}
+	// Blue, back in service, ran v1's own after_traffic (once when v1
+	// took the traffic, again after the switch back); green, on v2 which
+	// has none, ran nothing.
+	blue, green := sideIDs(t, env, config.Blue), sideIDs(t, env, config.Green)
+	ran := hooksRun(t, env)
+	for _, id := range blue {
+		if want := "v1 after_traffic|v1 after_traffic|"; ran[id] != want {
+			t.Errorf("blue %s ran hooks %q, want %q (v1's, again after the switch back)", id, ran[id], want)
+		}
+	}
+	for _, id := range green {
+		if ran[id] != "" {
+			t.Errorf("green %s ran hooks %q, want none", id, ran[id])
+		}
+	}
+	if steps := stepLines(t, env, rb.Name); !strings.Contains(steps, "ok rollback: the blue side, back in service: hook after_traffic of v1 passed on 2 instances") {
+		t.Errorf("the rollback's steps do not show v1's after_traffic on blue after the switch:\n%s", steps)
+	}
+
+	// v2 again to green, blue kept warm; v1's after_traffic now fails on
+	// blue: the rollback switches the listener back, then fails on the
+	// hook, ROLLBACK_FAILED saying so (the traffic is on blue, v1).
+	mustDeploy(t, env, "v2")
+	for _, id := range blue {
+		if err := os.WriteFile(filepath.Join(env.Fleet.InstanceDir("staging", id), "after_traffic.fail"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rb, err = env.Rollback(context.Background(), contract.RollbackRequest{App: "demo", Environment: "staging", Trigger: contract.Trigger{Source: "cli"}}, localenv.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = env.Ledger.GetDeployment(context.Background(), rb.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rollback with a failing after_traffic: %s %s: %s", d.Status, d.Error, d.Summary)
+	if d.Status != contract.StatusRollbackFailed || d.Error != "DeployFailed" ||
+		!strings.Contains(d.Summary, "all traffic on blue") ||
+		!strings.Contains(d.Summary, "but then failed: DeployFailed: rollback: the blue side, back in service: hook after_traffic of v1 failed on 2 of 2 instances") {
+		t.Errorf("rollback = %s %s (%s), want ROLLBACK_FAILED after the switch to blue, naming v1's after_traffic", d.Status, d.Error, d.Summary)
+	}
+	if got := servingSide(t, env); got != config.Blue {
+		t.Errorf("after the failed rollback the listener serves %s, want blue (switched, then the hook failed)", got)
+	}
+	sideServes(t, env, config.Blue, "v1")
+	ran = hooksRun(t, env)
+	for _, id := range blue {
+		if want := "v1 after_traffic|v1 after_traffic|v1 after_traffic|"; ran[id] != want {
+			t.Errorf("blue %s ran hooks %q, want %q", id, ran[id], want)
+		}
 	}
 }
