@@ -25,9 +25,10 @@ type Hooks struct {
 	// BeforeTraffic runs where traffic is switched, on instances that are
 	// healthy on the release but get no traffic yet: a blue/green idle
 	// side before the listener's first shift, an in-place wave behind a
-	// load balancer before it is registered again. A failure moves no
-	// traffic to them. Without a load balancer it does not run (as
-	// CodeDeploy's BeforeAllowTraffic).
+	// load balancer before it is registered again, an instance Auto
+	// Scaling launches there before it is put into service. A failure
+	// moves no traffic to them. Without a load balancer it does not run
+	// (as CodeDeploy's BeforeAllowTraffic).
 	BeforeTraffic *Hook `yaml:"before_traffic"`
 	// AfterTraffic runs on the same instances once they take traffic: a
 	// blue/green side after the last shift step, an in-place wave once the

@@ -17,6 +17,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/health"
 	"github.com/slipway-deploy/slipway/internal/ledger"
+	"github.com/slipway-deploy/slipway/internal/manifest"
 )
 
 // LifecycleActions answers Auto Scaling lifecycle actions (autoscale on
@@ -29,9 +30,11 @@ type LifecycleActions interface {
 // Lifecycle puts an instance that an Auto Scaling group launches into
 // service only once it runs the environment's release and is healthy: it
 // activates the release through the same host script as a deployment,
-// probes the instance, and completes the launch lifecycle action with
-// CONTINUE, or with ABANDON (and a ledger record saying why) when it
-// cannot. Scale-out never puts an empty or outdated instance into service.
+// probes the instance, runs the release's before_traffic hook where a load
+// balancer will send it traffic (as CodeDeploy's BeforeAllowTraffic), and
+// completes the launch lifecycle action with CONTINUE, or with ABANDON
+// (and a ledger record saying why) when it cannot. Scale-out never puts an
+// empty or outdated instance into service.
 //
 // The release is the one the environment serves by its records; while a
 // deployment's waves run (its migrations have run), the release it
@@ -148,9 +151,11 @@ func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action
 	}
 	// A blue/green side's group: the release of that side (which may not
 	// be what serves).
-	sideNote := ""
+	sideNote, side := "", ""
+	var envCfg *config.Environment
 	if e, err := h.Config.Env(env); err == nil {
-		if side := e.SideOfGroup(act.Group); side != "" {
+		envCfg = &e
+		if side = e.SideOfGroup(act.Group); side != "" {
 			var err error
 			version, deploymentID, cp, sideNote, err = h.sideRelease(ctx, e.BlueGreen, side, ds, deploymentID != "")
 			if err != nil {
@@ -175,8 +180,12 @@ func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action
 		return abandon(fmt.Sprintf("the release cannot be found (%v)", err))
 	}
 	spec := contract.HealthSpec{Path: "/healthz", ExpectStatus: 200}
+	// Unknown hooks (the bundle cannot be read here) are left to the host
+	// script, which runs the release's before_traffic only if it has one.
+	beforeTraffic := true
 	if b, err := h.OpenBundle(ctx, art); err == nil {
 		spec = healthSpec(b.Manifest)
+		beforeTraffic = b.Manifest.Hooks.BeforeTraffic != nil
 	}
 
 	deadline := h.Time().Add(h.wait())
@@ -261,10 +270,72 @@ func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action
 		}
 	}
 	msg := fmt.Sprintf("%s launched in %s runs %s and is healthy: put into service", act.InstanceID, env, version)
+	if beforeTraffic && h.getsTraffic(ctx, envCfg, side) {
+		// As CodeDeploy's BeforeAllowTraffic on a scale-out instance: the
+		// release's before_traffic, before the group registers it in
+		// its target groups.
+		if why := h.beforeTraffic(ctx, env, opID, deploymentID, version, act.InstanceID, deadline, beat); why != "" {
+			return finish(autoscale.Abandon, "scale-out-abandoned", fmt.Sprintf("%s launched in %s runs %s and is healthy, but %s; abandoned before it got any traffic, so Auto Scaling replaces it",
+				act.InstanceID, env, version, why), deploymentID)
+		}
+		msg = fmt.Sprintf("%s launched in %s runs %s, is healthy and passed its before_traffic hook: put into service", act.InstanceID, env, version)
+	}
 	if sideNote != "" {
 		msg += " (" + sideNote + ")"
 	}
 	return finish(autoscale.Continue, "scale-out", msg, deploymentID)
+}
+
+// getsTraffic reports whether an instance launched in env (in the
+// blue/green side side, or none) is put behind a load balancer that sends
+// it traffic: env's target groups, or the side the listener serves.
+func (h *Lifecycle) getsTraffic(ctx context.Context, e *config.Environment, side string) bool {
+	switch {
+	case e == nil:
+		return false
+	case len(e.TargetGroups) > 0:
+		return true
+	case side == "" || e.BlueGreen == nil || h.Traffic == nil:
+		return false
+	}
+	serving, _, err := Serving(ctx, h.Traffic, e.BlueGreen)
+	return err == nil && serving == side
+}
+
+// beforeTraffic runs version's before_traffic hook on the launched
+// instance (the host script's hook action) and waits for it; it returns
+// why the instance must not be put into service, or "". Within a
+// deployment, the result is among its instance results (action
+// before_traffic, wave -1).
+func (h *Lifecycle) beforeTraffic(ctx context.Context, env, opID, deploymentID, version, id string, deadline time.Time, beat func()) string {
+	cmdID, err := h.Fleet.Send(ctx, env, fleet.Command{DeploymentID: opID, Action: fleet.ActionHook, Hook: manifest.HookBeforeTraffic, Version: version, InstanceIDs: []string{id}})
+	if err != nil {
+		return fmt.Sprintf("its before_traffic hook could not be sent (%v)", err)
+	}
+	var inv fleet.Invocation
+	for {
+		r, err := h.Fleet.Status(ctx, cmdID)
+		if err == nil && fleet.Final(r.Status) && len(r.Invocations) == 1 {
+			inv = r.Invocations[0]
+			break
+		}
+		if h.Time().After(deadline) {
+			return fmt.Sprintf("its before_traffic hook did not finish within %s", h.wait())
+		}
+		beat()
+		if err := h.sleep(ctx); err != nil {
+			return "stopped while its before_traffic hook ran"
+		}
+	}
+	if deploymentID != "" {
+		_ = h.Ledger.PutInstanceResults(context.WithoutCancel(ctx), []ledger.InstanceResult{{DeploymentID: deploymentID, CommandID: cmdID, Wave: -1,
+			InstanceID: id, Action: manifest.HookBeforeTraffic, Version: version, Status: inv.Status, ExitCode: inv.ExitCode, Output: inv.Output,
+			StartedAt: inv.StartedAt, FinishedAt: inv.FinishedAt}})
+	}
+	if inv.Status != fleet.StatusSuccess {
+		return fmt.Sprintf("its before_traffic hook failed (%s, exit %d): %s", inv.Status, inv.ExitCode, lastLine(inv.Output))
+	}
+	return ""
 }
 
 // sideRelease is the release an instance launched in a group of a

@@ -125,3 +125,37 @@ func TestSideRelease(t *testing.T) {
 		t.Error("sideRelease without a load balancer client: no error")
 	}
 }
+
+// TestLaunchGetsTraffic: a launched instance runs the release's
+// before_traffic only where a load balancer will send it traffic: an
+// environment with target groups, or the blue/green side the listener
+// serves; not the idle side (its before_traffic runs when a deployment
+// goes to it), nor an environment without a load balancer.
+func TestLaunchGetsTraffic(t *testing.T) {
+	ctx := context.Background()
+	bg := &config.BlueGreen{Listener: "lst", Blue: config.Side{TargetGroup: "tg-blue", AutoScalingGroups: []string{"asg-blue"}},
+		Green: config.Side{TargetGroup: "tg-green", AutoScalingGroups: []string{"asg-green"}}}
+	tr := traffictest.New().AddGroup("tg-blue", traffictest.Group{}).AddGroup("tg-green", traffictest.Group{})
+	tr.SetWeightsOf("lst", map[string]int{"tg-blue": 0, "tg-green": 100})
+	h := &Lifecycle{Deps: &Deps{Traffic: tr}}
+	for _, tt := range []struct {
+		name string
+		env  *config.Environment
+		side string
+		want bool
+	}{
+		{"target groups", &config.Environment{TargetGroups: []string{"tg-web"}}, "", true},
+		{"no load balancer", &config.Environment{}, "", false},
+		{"unknown environment", nil, "", false},
+		{"the side the listener serves", &config.Environment{BlueGreen: bg}, config.Green, true},
+		{"the idle side", &config.Environment{BlueGreen: bg}, config.Blue, false},
+	} {
+		if got := h.getsTraffic(ctx, tt.env, tt.side); got != tt.want {
+			t.Errorf("%s: getsTraffic = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	h.Traffic = nil
+	if h.getsTraffic(ctx, &config.Environment{BlueGreen: bg}, config.Green) {
+		t.Error("getsTraffic without a load balancer client to read the listener = true, want false")
+	}
+}

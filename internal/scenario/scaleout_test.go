@@ -11,6 +11,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/artifact"
 	"github.com/slipway-deploy/slipway/internal/autoscale"
 	"github.com/slipway-deploy/slipway/internal/contract"
+	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/ledger"
 	"github.com/slipway-deploy/slipway/internal/localenv"
 )
@@ -97,5 +98,96 @@ func TestScenarioScaleOut(t *testing.T) {
 	}
 	if ev := lastEvent(t, env); ev.Kind != "scale-out-abandoned" || !strings.Contains(ev.Message, "abandoned") {
 		t.Errorf("ledger event = %+v, want scale-out-abandoned", ev)
+	}
+}
+
+// TestScenarioScaleOutBeforeTraffic: behind the embedded load balancer,
+// an instance launched into the environment runs the release's
+// before_traffic hook once healthy, before the group registers it in the
+// target groups (as CodeDeploy's BeforeAllowTraffic on a scale-out
+// instance), and only then is put into service. When the hook fails (t2's,
+// joining a deployment of t2 whose waves have begun), the instance is
+// abandoned before it gets any traffic, terminated, never registered, and
+// the ledger and the deployment's instance results say why.
+func TestScenarioScaleOutBeforeTraffic(t *testing.T) {
+	env := trafficEnv(t, false)
+	ctx := context.Background()
+	mustDeploy(t, env, "t1")
+	c, _ := env.Config.Env("staging")
+	if len(c.TargetGroups) == 0 {
+		t.Fatal("the environment has no target groups")
+	}
+	registered := func(id string) int {
+		t.Helper()
+		n := 0
+		for _, g := range c.TargetGroups {
+			ts, err := env.Deps.Traffic.Targets(ctx, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range ts {
+				if x.ID == id {
+					n++
+				}
+			}
+		}
+		return n
+	}
+
+	res, err := env.ScaleOut(ctx, "staging")
+	if err != nil || res.Action != autoscale.Continue || res.Version != "t1" || !strings.Contains(res.Message, "passed its before_traffic hook: put into service") {
+		t.Fatalf("scale-out on t1 = %+v, %v; want CONTINUE after t1's before_traffic", res, err)
+	}
+	if got := hooksRun(t, env)[res.InstanceID]; got != "t1 before_traffic|" {
+		t.Errorf("%s ran hooks %q, want t1's before_traffic only (after_traffic runs where a deployment moves traffic)", res.InstanceID, got)
+	}
+	if n := registered(res.InstanceID); n != len(c.TargetGroups) {
+		t.Errorf("%s is in %d of the %d target groups after CONTINUE", res.InstanceID, n, len(c.TargetGroups))
+	}
+	if got := serving(t, env)[res.InstanceID]; got != "t1" {
+		t.Errorf("%s serves %q, want t1", res.InstanceID, got)
+	}
+
+	// A deployment of t2 is under way, its waves begun: a new instance
+	// joins it on t2, whose before_traffic fails.
+	running := ledger.Deployment{ID: "dep-t2", App: "demo", Environment: "staging", Version: "t2", PreviousVersion: "t1",
+		Kind: contract.KindDeploy, Status: contract.StatusRunning, StartedAt: time.Now()}
+	if err := env.Ledger.PutDeployment(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Ledger.PutInstanceResults(ctx, []ledger.InstanceResult{{DeploymentID: "dep-t2", CommandID: "c1", Wave: 0,
+		InstanceID: "staging-1", Action: "activate", Version: "t2", Status: "Success"}}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(serving(t, env))
+	res, err = env.ScaleOut(ctx, "staging")
+	t.Logf("scale-out on t2: %s %s", res.Action, res.Message)
+	if err != nil || res.Action != autoscale.Abandon || res.Version != "t2" ||
+		!strings.Contains(res.Message, "runs t2 and is healthy, but its before_traffic hook failed (Failed, exit 11)") ||
+		!strings.Contains(res.Message, "abandoned before it got any traffic") {
+		t.Fatalf("scale-out on t2 = %+v, %v; want ABANDON naming t2's before_traffic", res, err)
+	}
+	if got := serving(t, env); len(got) != before {
+		t.Errorf("the abandoned instance is still there: %v", got)
+	}
+	if n := registered(res.InstanceID); n != 0 {
+		t.Errorf("the abandoned %s is registered in %d target groups", res.InstanceID, n)
+	}
+	if ev := lastEvent(t, env); ev.Kind != "scale-out-abandoned" || ev.DeploymentID != "dep-t2" || !strings.Contains(ev.Message, "before_traffic hook failed") {
+		t.Errorf("ledger event = %+v, want scale-out-abandoned in dep-t2 naming the hook", ev)
+	}
+	results, err := env.Ledger.InstanceResults(ctx, "dep-t2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hook *ledger.InstanceResult
+	for i, r := range results {
+		if r.InstanceID == res.InstanceID && r.Action == "before_traffic" {
+			hook = &results[i]
+		}
+	}
+	if hook == nil || hook.Version != "t2" || hook.ExitCode != 11 ||
+		!strings.Contains(fleet.HookLines(hook.Output, "before_traffic"), "hook before_traffic: cache cold") {
+		t.Errorf("dep-t2's instance results = %+v, want %s's before_traffic of t2, exit 11, with its output", results, res.InstanceID)
 	}
 }
