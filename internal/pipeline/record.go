@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -256,9 +257,9 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 		case st.Error != nil && !changed:
 			return contract.StatusFailed, fmt.Sprintf("rollback refused before any change: %s", lambdaMessage(st.Error.Cause))
 		case uniformOn(version, newConfig) && schemaBack(st):
-			return contract.StatusRolledBack, fmt.Sprintf("%s serves %s again (was %s). %s %s", env, version, previous, observed, schemaNote(st))
+			return contract.StatusRolledBack, fmt.Sprintf("%s serves %s again (was %s).%s %s %s", env, version, previous, rollbackErrorNote(st), observed, schemaNote(st))
 		case uniformOn(version, newConfig):
-			return contract.StatusRolledBackSchemaKept, fmt.Sprintf("%s serves %s again (was %s). %s %s", env, version, previous, observed, schemaNote(st))
+			return contract.StatusRolledBackSchemaKept, fmt.Sprintf("%s serves %s again (was %s).%s %s %s", env, version, previous, rollbackErrorNote(st), observed, schemaNote(st))
 		}
 		why := ""
 		if st.RollbackError != nil {
@@ -307,7 +308,7 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 		if bg := st.BlueGreen; bg != nil && bg.BlueGreen != nil && bg.BlueGreen.SwitchedBack {
 			msg += ": " + SwitchBackLine(*bg.BlueGreen)
 		}
-		msg += ". " + observed
+		msg += "." + rollbackErrorNote(st) + " " + observed
 		if schemaBack(st) {
 			return contract.StatusRolledBack, msg + " " + schemaNote(st)
 		}
@@ -339,13 +340,6 @@ func judgeWarmSwitch(st contract.State, env, version, previous, observed string,
 			env, version, ws.Listener, ws.Serving, ws.ServingGroup, why, ws.Idle, previous, observed, env, env)
 	}
 	line := SwitchBackLine(*st.BlueGreen.BlueGreen)
-	if e := st.RollbackError; e != nil {
-		// After the switch: the warm side's after_traffic hook failed (or
-		// could not run), so the release back in service did not pass
-		// its own check of taking the traffic.
-		return contract.StatusRollbackFailed, fmt.Sprintf("the rollback of %s to %s %s, but then failed: %s: %s. %s The schema was not reverted. Look now: `slipway status --env %s`, and `slipway logs %s --hook after_traffic`.",
-			env, version, line, e.Error, lambdaMessage(e.Cause), observed, env, st.DeploymentID)
-	}
 	if !onVersion {
 		return contract.StatusRollbackFailed, fmt.Sprintf("the rollback of %s to %s %s, but %s is not observed on %s. %s Look now: `slipway status --env %s`.",
 			env, version, line, ws.Serving, version, observed, env)
@@ -354,7 +348,27 @@ func judgeWarmSwitch(st contract.State, env, version, previous, observed string,
 	if !schemaBack(st) {
 		status = contract.StatusRolledBackSchemaKept
 	}
-	return status, fmt.Sprintf("%s serves %s again (was %s): %s. %s %s", env, version, previous, line, observed, schemaNote(st))
+	return status, fmt.Sprintf("%s serves %s again (was %s): %s.%s %s %s", env, version, previous, line, rollbackErrorNote(st), observed, schemaNote(st))
+}
+
+// failedHook finds the hook a host command's failure names.
+var failedHook = regexp.MustCompile(`hook ([a-z_]+) of `)
+
+// rollbackErrorNote says, in the summary of a rollback that did bring the
+// fleet back (its status comes from what is observed), what failed in it
+// afterwards: the after_traffic hook of the release back in service, or
+// a revert of the schema that could not run (the schema note then says
+// where it stands). "" when nothing did.
+func rollbackErrorNote(st contract.State) string {
+	e := st.RollbackError
+	if e == nil {
+		return ""
+	}
+	msg := strings.TrimSuffix(fmt.Sprintf(" The rollback then failed: %s: %s", e.Error, lambdaMessage(e.Cause)), ".")
+	if m := failedHook.FindStringSubmatch(e.Cause); m != nil {
+		msg += fmt.Sprintf(" (`slipway logs %s --hook %s` shows its output)", st.DeploymentID, m[1])
+	}
+	return msg + "."
 }
 
 func orUnnamed(v string) string {

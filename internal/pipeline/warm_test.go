@@ -143,8 +143,10 @@ func TestClosingEndsItsWaitsBeforeTheDeadline(t *testing.T) {
 // TestJudgeWarmSwitch: a rollback planned as a switch back to the warm
 // side is ROLLED_BACK only when the listener was read back on that side
 // and the side is observed on the release; a switch that failed is
-// ROLLBACK_FAILED, saying where the traffic still goes, and so is one
-// whose warm side then failed its after_traffic hook, saying so.
+// ROLLBACK_FAILED, saying where the traffic still goes. One whose warm
+// side then failed its after_traffic hook is judged on what is observed
+// (the traffic is back on the side, on the release), and its summary says
+// the hook failed and where to read its output.
 func TestJudgeWarmSwitch(t *testing.T) {
 	ws := &contract.BlueGreenState{Listener: "lst", Serving: "blue", Idle: "green", ServingGroup: "tg-blue", IdleGroup: "tg-green", Steps: []int{100}, Step: 1}
 	pre := &contract.PreflightOutput{App: "demo", Environment: "production", Version: "v1", PreviousVersion: "v2", WarmSide: ws}
@@ -165,7 +167,7 @@ func TestJudgeWarmSwitch(t *testing.T) {
 		{"switched, then the warm side's after_traffic failed", contract.State{Kind: contract.KindRollback, DeploymentID: "rb-1", Preflight: pre, Observation: on("v1"),
 			BlueGreen:     &contract.DeployOutput{BlueGreen: &switched},
 			RollbackError: &contract.StateError{Error: "DeployFailed", Cause: "rollback: the blue side, back in service: hook after_traffic of v1 failed on 2 of 2 instances"}},
-			contract.StatusRollbackFailed, "switched back in 3 ms: all traffic on blue (tg-blue), no restart, but then failed: DeployFailed: rollback: the blue side, back in service: hook after_traffic of v1 failed on 2 of 2 instances. "},
+			contract.StatusRolledBack, "switched back in 3 ms: all traffic on blue (tg-blue), no restart. The rollback then failed: DeployFailed: rollback: the blue side, back in service: hook after_traffic of v1 failed on 2 of 2 instances (`slipway logs rb-1 --hook after_traffic` shows its output). Observed: 2 instances serve v1"},
 		{"switched, side not on v1", contract.State{Kind: contract.KindRollback, Preflight: pre, Observation: on("v2"),
 			BlueGreen: &contract.DeployOutput{BlueGreen: &switched}}, contract.StatusRollbackFailed, "blue is not observed on v1"},
 	} {
