@@ -45,6 +45,9 @@ type stubs struct {
 	// (action, wave number from 1), "rollback b,c", "probe b,c", ...
 	rollbackLog []string
 	byWave      bool
+	// leftOut is what Record was told: a rollback wave failed while out
+	// of the target groups.
+	leftOut bool
 	// validation makes Preflight ask for the hosts' resources check and
 	// the smoke checks through the load balancer.
 	validation bool
@@ -316,6 +319,7 @@ func (s *stubs) handlers() asl.Handlers {
 	})
 	reg("record", func(ctx context.Context, st contract.State) (contract.RecordOutput, error) {
 		out := contract.RecordOutput{DeploymentID: st.DeploymentID, Status: "SUCCEEDED", Summary: "ok"}
+		s.leftOut = st.RollbackLeftOut
 		switch {
 		case st.RollbackError != nil:
 			out.Status, out.Error, out.Summary = "ROLLBACK_FAILED", st.RollbackError.Error, "rollback failed"
@@ -375,6 +379,8 @@ func TestDeployFlow(t *testing.T) {
 		failFrom   map[string]int
 		hooks      bool
 		wantHooks  []string
+		// wantLeftOut: Record is told a rollback wave stayed out.
+		wantLeftOut bool
 	}{
 		{name: "happy path", wantTasks: happy, wantStatus: "SUCCEEDED"},
 		{name: "transient error is retried", failOnce: map[string]error{"Migrate": &contract.TransientError{Message: "throttled"}},
@@ -467,6 +473,8 @@ func TestDeployFlow(t *testing.T) {
 		failFrom   map[string]int
 		hooks      bool
 		wantHooks  []string
+		// wantLeftOut: Record is told a rollback wave stayed out.
+		wantLeftOut bool
 	}{
 		{name: "in place: detach, drain, deploy, probe, attach, in service per wave", traffic: true, wantTasks: inHappy, wantStatus: "SUCCEEDED"},
 		{name: "in place: a wave stuck draining rolls back and is put back", traffic: true,
@@ -490,7 +498,8 @@ func TestDeployFlow(t *testing.T) {
 				"detach 1", "drained 1", "drained 1", "rollback a", "probe a", "attach 1", "in-service 1", "in-service 1"}},
 		{name: "in place: a wave that fails its rollback probe stays out, and the rollback fails honestly after observing", traffic: true,
 			fail:      map[string]error{"CheckDrift": &contract.DeployFailed{Message: "drift"}, "VerifyRollback": &contract.HealthCheckFailed{Message: "old release 500"}},
-			wantTasks: inAt(32, append(append(append([]string{"Rollback"}, rbWave[:6]...), observe...), "Record", "ReleaseLock")...), wantStatus: "FAILED", wantError: "HealthCheckFailed"},
+			wantTasks: inAt(32, append(append(append([]string{"Rollback"}, rbWave[:6]...), observe...), "Record", "ReleaseLock")...), wantStatus: "FAILED", wantError: "HealthCheckFailed",
+			wantLeftOut: true},
 		// Traffic hooks: a wave's before_traffic once it is healthy, out of
 		// the groups; its after_traffic once in service. A rollback wave
 		// runs the hooks of the release it returns to (v1).
@@ -506,6 +515,10 @@ func TestDeployFlow(t *testing.T) {
 			fail:      map[string]error{"CheckAfterTraffic": &contract.DeployFailed{Message: "wave 1: hook after_traffic of v2 failed"}},
 			wantTasks: append(append(append([]string{}, happy[:9]...), hookedWave[:16]...), inRollbackHooked...), wantStatus: "FAILED", wantError: "DeployFailed",
 			wantHooks: []string{"BeforeTraffic v2 1 a", "AfterTraffic v2 1 a", "RollbackWaveBeforeTraffic v1 1 a", "RollbackWaveAfterTraffic v1 1 a"}},
+		{name: "in place: a rollback wave whose before_traffic fails stays out of the groups, and Record is told", traffic: true, hooks: true,
+			fail:       map[string]error{"CheckBeforeTraffic": &contract.DeployFailed{Message: "wave 1: hook before_traffic of v2 failed on 1 of 1 instances"}, "RollbackWaveCheckBeforeTraffic": &contract.DeployFailed{Message: "rollback wave 1: hook before_traffic of v1 failed"}},
+			wantTasks:  append(append(append(append(append([]string{}, happy[:9]...), hookedWave[:10]...), append([]string{"Rollback"}, rbHooked[:8]...)...), observe...), "Record", "ReleaseLock"),
+			wantStatus: "FAILED", wantError: "DeployFailed", wantLeftOut: true},
 	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -557,6 +570,9 @@ func TestDeployFlow(t *testing.T) {
 			}
 			if exec.Status != tt.wantStatus || exec.Error != tt.wantError {
 				t.Errorf("execution = %s %s %s, want %s %s", exec.Status, exec.Error, exec.Cause, tt.wantStatus, tt.wantError)
+			}
+			if s.leftOut != tt.wantLeftOut {
+				t.Errorf("Record told a rollback wave was left out: %v, want %v", s.leftOut, tt.wantLeftOut)
 			}
 			if tt.wantStatus == "FAILED" && exec.Cause == "" {
 				t.Errorf("execution failed with an empty cause")

@@ -182,6 +182,10 @@ type State struct {
 	RollbackProbe *HealthOutput   `json:"rollback_probe,omitempty"`
 	SchemaRevert  *MigrateOutput  `json:"schema_revert,omitempty"`
 	RollbackError *StateError     `json:"rollback_error,omitempty"`
+	// RollbackLeftOut is set when a rollback wave failed between its
+	// detach and its return to service: Traffic.Groups are its instances,
+	// out of their target groups.
+	RollbackLeftOut bool `json:"rollback_left_out,omitempty"`
 
 	// Observation is what the fleet and the schema were observed to be
 	// before Record (after the bake, and again at the end of a rollback);

@@ -203,3 +203,35 @@ func TestPutBackWhatAClosedDeploymentLeftOut(t *testing.T) {
 		t.Errorf("leftOut once i-3 is back = %v, %v; want none", pb, err)
 	}
 }
+
+// TestRecordWritesWhatAFailedRollbackWaveLeftOut: a rollback wave that
+// failed between its detach and its return to service leaves its
+// instances out of the target groups. Record judges it ROLLBACK_FAILED
+// (every host may be back on the release, but not every one serves) and
+// writes them down, so that the next deployment puts them back first.
+func TestRecordWritesWhatAFailedRollbackWaveLeftOut(t *testing.T) {
+	ctx := context.Background()
+	h, b, now := inplaceWorld(t)
+	led := h.Ledger.(*ledgersqlite.Store)
+	b.AddGroup("web", traffictest.Group{}, "i-1", "i-2") // i-3 out
+	if err := led.PutDeployment(ctx, ledger.Deployment{ID: "d2", App: "demo", Environment: "staging", Kind: contract.KindDeploy, Version: "v2", PreviousVersion: "v1",
+		Status: contract.StatusRunning, StartedAt: *now, SchemaBefore: -1, SchemaAfter: -1}); err != nil {
+		t.Fatal(err)
+	}
+	on := &contract.Observation{Status: "Success", Fleet: &contract.FleetObservation{Total: 3, Versions: map[string]int{"v1": 3}, Uniform: "v1", Healthy: 3},
+		Schema: &contract.SchemaObservation{Known: true, Dirty: []int64{}}}
+	st := contract.State{DeploymentID: "d2", Kind: contract.KindDeploy, Observation: on,
+		Preflight: &contract.PreflightOutput{App: "demo", Environment: "staging", Version: "v2", PreviousVersion: "v1"},
+		Error:     &contract.StateError{Error: "HealthCheckFailed", Cause: "wave 2: 500"},
+		Traffic:   &contract.TrafficState{Groups: map[string][]string{"web": {"i-3"}}}, RollbackLeftOut: true,
+		RollbackError: &contract.StateError{Error: "DeployFailed", Cause: "rollback wave 2: hook before_traffic of v1 failed on 1 of 1 instances: i-3 exit 11"}}
+	out, err := (&Record{Deps: h.Deps}).Handle(ctx, st)
+	if err != nil || out.Status != contract.StatusRollbackFailed || !strings.Contains(out.Summary, "i-3 is out of the target groups") {
+		t.Fatalf("Record = %s (%s), %v; want ROLLBACK_FAILED naming i-3 out of the target groups", out.Status, out.Summary, err)
+	}
+	ds, _ := led.ListDeployments(ctx, "demo", "staging", 10)
+	pb, err := h.leftOut(ctx, ds, []string{"web"})
+	if err != nil || !cmp.Equal(pb, map[string][]string{"web": {"i-3"}}) {
+		t.Fatalf("leftOut = %v, %v; want i-3 for web, for the next deployment to put back", pb, err)
+	}
+}

@@ -40,6 +40,13 @@ func (h *Record) Handle(ctx context.Context, st contract.State) (contract.Record
 		return out, &contract.TransientError{Message: err.Error()}
 	}
 	out.Status, out.Summary = h.judge(st, changed, out.Version)
+	if left := leftOutByRollback(st); len(left) > 0 {
+		// The next deployment (or rollback) puts them back first
+		// (Preflight's PutBack reads this step).
+		ids := leftOutIDs(left)
+		h.Step(ctx, st.DeploymentID, contract.StageRollout, StepFailed, fmt.Sprintf("%s left out of the target groups when the rollback wave failed: the next deployment or rollback puts %s back first, once healthy",
+			List(ids), cond(len(ids) == 1, "it", "them")), Reattached{Groups: map[string][]string{}, LeftOutGroups: left})
+	}
 	switch {
 	case st.Stopped != nil:
 		out.Error, out.Cause = st.Stopped.Error, st.Stopped.Cause
@@ -135,7 +142,7 @@ func (h *Record) changed(ctx context.Context, st contract.State) (bool, error) {
 	if st.Rollback != nil && max(st.Rollback.InstanceCount, st.Rollback.TotalCount) > 0 {
 		return true, nil
 	}
-	if switchedBack(st) {
+	if switchedBack(st) || leftOutByRollback(st) != nil {
 		return true, nil
 	}
 	if st.Migration != nil && len(st.Migration.Applied) > 0 {
@@ -256,6 +263,9 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 		switch {
 		case st.Error != nil && !changed:
 			return contract.StatusFailed, fmt.Sprintf("rollback refused before any change: %s", lambdaMessage(st.Error.Cause))
+		case uniformOn(version, newConfig) && leftOutByRollback(st) != nil:
+			return contract.StatusRollbackFailed, fmt.Sprintf("the rollback of %s to %s did not put every instance back in service: %s: %s. %s %s %s Look now: `slipway status --env %s`.",
+				env, version, st.RollbackError.Error, lambdaMessage(st.RollbackError.Cause), leftOutNote(st), observed, schemaNote(st), env)
 		case uniformOn(version, newConfig) && schemaBack(st):
 			return contract.StatusRolledBack, fmt.Sprintf("%s serves %s again (was %s).%s %s %s", env, version, previous, rollbackErrorNote(st), observed, schemaNote(st))
 		case uniformOn(version, newConfig):
@@ -291,6 +301,10 @@ func (h *Record) judge(st contract.State, changed bool, version string) (string,
 	}
 	if !changed {
 		return contract.StatusFailed, fmt.Sprintf("%s was not deployed; nothing was changed. %s", orUnnamed(version), cause)
+	}
+	if uniformOn(previous, oldConfig) && leftOutByRollback(st) != nil {
+		return contract.StatusRollbackFailed, fmt.Sprintf("%s failed (%s) and the rollback failed: %s: %s. Every instance is back on %s, but %s %s %s Look now: `slipway status --env %s`.",
+			version, cause, st.RollbackError.Error, lambdaMessage(st.RollbackError.Cause), previous, leftOutNote(st), observed, schemaNote(st), env)
 	}
 	if uniformOn(previous, oldConfig) {
 		msg := fmt.Sprintf("%s failed (%s). Rolled back", version, cause)
@@ -353,6 +367,37 @@ func judgeWarmSwitch(st contract.State, env, version, previous, observed string,
 
 // failedHook finds the hook a host command's failure names.
 var failedHook = regexp.MustCompile(`hook ([a-z_]+) of `)
+
+// leftOutByRollback returns, by target group, the instances a failed
+// rollback wave left out of service (nil when none did).
+func leftOutByRollback(st contract.State) map[string][]string {
+	if !st.RollbackLeftOut || st.RollbackError == nil || st.Traffic == nil || len(st.Traffic.Groups) == 0 {
+		return nil
+	}
+	return st.Traffic.Groups
+}
+
+func leftOutIDs(groups map[string][]string) []string {
+	var ids []string
+	for _, g := range groups {
+		for _, id := range g {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// leftOutNote is the sentence of a judge whose rollback left a wave out
+// of the target groups: the fleet may be on the release, but it does not
+// all serve.
+func leftOutNote(st contract.State) string {
+	ids := leftOutIDs(leftOutByRollback(st))
+	return fmt.Sprintf("%s %s out of the target groups (the rollback wave failed before %s back in service): the next deployment or rollback puts %s back first.",
+		List(ids), cond(len(ids) == 1, "is", "are"), cond(len(ids) == 1, "it was", "they were"), cond(len(ids) == 1, "it", "them"))
+}
 
 // rollbackErrorNote says, in the summary of a rollback that did bring the
 // fleet back (its status comes from what is observed), what failed in it
