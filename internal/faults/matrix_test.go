@@ -124,7 +124,7 @@ func TestFaultMatrix(t *testing.T) {
 				var recovery []string
 				steps, _ := w.env.Ledger.Steps(context.Background(), next.ID)
 				for _, st := range steps {
-					if strings.Contains(st.Message, "left out of the target groups when an unfinished deployment was closed") {
+					if strings.Contains(st.Message, "left out of the target groups by an earlier deployment (closed unfinished, or whose rollback wave failed)") {
 						recovery = append(recovery, st.Message)
 					}
 				}

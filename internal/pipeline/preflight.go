@@ -431,7 +431,7 @@ func (h *Preflight) checkWith(ctx context.Context, deploymentID, kind string, re
 			rest := slices.DeleteFunc(slices.Clone(out.Instances), func(id string) bool { return slices.Contains(back, id) })
 			out.Instances = append(back, rest...)
 			if underLease {
-				h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("%s left out of the target groups when an unfinished deployment was closed: this %s puts %s back in its first wave, once healthy on %s",
+				h.Step(ctx, deploymentID, "preflight", StepInfo, fmt.Sprintf("%s left out of the target groups by an earlier deployment (closed unfinished, or whose rollback wave failed): this %s puts %s back in its first wave, once healthy on %s",
 					List(back), kind, cond(len(back) == 1, "it", "them"), out.Version), nil)
 			}
 		}

@@ -49,7 +49,8 @@ var trafficReleases releaseSet
 // migration): b1 (blue/green, smoke checks and traffic hooks pass), b2
 // (its smoke check fails), b3 (its before_traffic fails), b4 (its
 // after_traffic fails); t1 to t4 are in place in three waves, t2's
-// before_traffic failing, t4's after_traffic.
+// before_traffic failing, t4's after_traffic; t5's before_traffic fails
+// on an instance whose root holds before_traffic.fail.
 func trafficRelease(t *testing.T, version string) []byte {
 	t.Helper()
 	builds := map[string]BuildOptions{}
@@ -59,6 +60,12 @@ func trafficRelease(t *testing.T, version string) []byte {
 	for v, failing := range map[string]string{"t1": "", "t2": "before_traffic", "t3": "", "t4": "after_traffic"} {
 		builds[v] = BuildOptions{Manifest: []byte(threeWaves + trafficHooks(v, failing)), From: "v1"}
 	}
+	// t5's before_traffic fails where the instance's root holds
+	// before_traffic.fail: a rollback wave returning to t5 can be made to
+	// fail while out of the target group.
+	builds["t5"] = BuildOptions{Manifest: []byte(threeWaves + strings.Replace(trafficHooks("t5", ""),
+		`echo before_traffic of t5 ran with SLIPWAY_HOOK=$SLIPWAY_HOOK`,
+		`echo before_traffic of t5 ran with SLIPWAY_HOOK=$SLIPWAY_HOOK; if [ -e "$SLIPWAY_ROOT/before_traffic.fail" ]; then echo not ready >&2; exit 4; fi`, 1)), From: "v1"}
 	return trafficReleases.get(t, version, builds)
 }
 
@@ -72,7 +79,7 @@ func trafficEnv(t *testing.T, blueGreen bool) *localenv.Env {
 		opts = localenv.Options{App: "demo", Instances: 4, BlueGreen: true}
 	}
 	env := newFleetEnv(t, opts)
-	for _, v := range []string{"b1", "b2", "b3", "b4", "t1", "t2", "t3", "t4"} {
+	for _, v := range []string{"b1", "b2", "b3", "b4", "t1", "t2", "t3", "t4", "t5"} {
 		if _, err := env.Artifacts.Publish(context.Background(), "demo", v, trafficRelease(t, v)); err != nil {
 			t.Fatal(err)
 		}
@@ -550,5 +557,66 @@ func TestScenarioTrafficHooksWithoutLoadBalancer(t *testing.T) {
 	}
 	if steps := stepLines(t, env, rb.Name); strings.Contains(steps, ": hook before_traffic of") || strings.Contains(steps, ": hook after_traffic of") {
 		t.Errorf("the rollback's steps show a traffic hook running:\n%s", steps)
+	}
+}
+
+// TestScenarioRollbackWaveLeftOut: a rollback wave that fails while out of
+// the target group leaves its instance out of service. t5 serves; t4's
+// after_traffic fails on wave 1, and the rollback wave returning staging-1
+// to t5 fails t5's own before_traffic there, before registering it. Every
+// host is back on t5, but staging-1 serves nothing: ROLLBACK_FAILED naming
+// it, not ROLLED_BACK. The next deployment (t3) puts it back first, and
+// every instance is then healthy in the target group, on t3.
+func TestScenarioRollbackWaveLeftOut(t *testing.T) {
+	env := trafficEnv(t, false)
+	mustDeploy(t, env, "t5")
+	if err := os.WriteFile(filepath.Join(env.Fleet.InstanceDir("staging", "staging-1"), "before_traffic.fail"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exec, status := deploy(t, env, "t4", localenv.RunOptions{})
+	t.Logf("deploy t4: %s %s: %s", status, exec.Error, exec.Cause)
+	d, err := env.Ledger.GetDeployment(context.Background(), exec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != contract.StatusRollbackFailed || !strings.Contains(d.Summary, "Every instance is back on t5, but staging-1 is out of the target groups") ||
+		!strings.Contains(d.Summary, "hook before_traffic of t5 failed") {
+		t.Fatalf("deploy t4 = %s (%s), want ROLLBACK_FAILED saying staging-1 is out of the target groups after t5's before_traffic failed", status, d.Summary)
+	}
+	allServe(t, env, "t5")
+	c, _ := env.Config.Env("staging")
+	registered := func() map[string]string {
+		states := map[string]string{}
+		for _, g := range c.TargetGroups {
+			ts, err := env.Deps.Traffic.Targets(context.Background(), g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range ts {
+				states[x.ID] = x.State
+			}
+		}
+		return states
+	}
+	if got := registered(); got["staging-1"] != "" && got["staging-1"] != "draining" {
+		t.Errorf("after the failed rollback wave staging-1 is %q in the target group, want out of it (states %v)", got["staging-1"], got)
+	}
+	// The next deployment puts it back first.
+	if err := os.Remove(filepath.Join(env.Fleet.InstanceDir("staging", "staging-1"), "before_traffic.fail")); err != nil {
+		t.Fatal(err)
+	}
+	next, status := deploy(t, env, "t3", localenv.RunOptions{})
+	if status != contract.StatusSucceeded {
+		t.Fatalf("deploy t3 = %s (%s: %s), want SUCCEEDED", status, next.Error, next.Cause)
+	}
+	allServe(t, env, "t3")
+	if steps := stepLines(t, env, next.Name); !strings.Contains(steps, "staging-1 left out of the target groups by an earlier deployment (closed unfinished, or whose rollback wave failed)") {
+		t.Errorf("t3's steps do not say it puts staging-1 back first:\n%s", steps)
+	}
+	got := registered()
+	for _, id := range []string{"staging-1", "staging-2", "staging-3"} {
+		if got[id] != "healthy" {
+			t.Errorf("after t3, %s is %q in the target group, want healthy (states %v)", id, got[id], got)
+		}
 	}
 }
