@@ -224,20 +224,12 @@ func (h *Lifecycle) Launch(ctx context.Context, env string, act autoscale.Action
 	if err != nil {
 		return abandon(fmt.Sprintf("the activation could not be sent (%v)", err))
 	}
-	var inv fleet.Invocation
-	for {
-		r, err := h.Fleet.Status(ctx, cmdID)
-		if err == nil && fleet.Final(r.Status) && len(r.Invocations) == 1 {
-			inv = r.Invocations[0]
-			break
-		}
-		if h.Time().After(deadline) {
-			return abandon(fmt.Sprintf("the activation did not finish within %s", h.wait()))
-		}
-		beat()
-		if err := h.sleep(ctx); err != nil {
-			return abandon("stopped while activating")
-		}
+	inv, waitErr := h.awaitOne(ctx, cmdID, deadline, beat)
+	switch {
+	case errors.Is(waitErr, errNotFinished):
+		return abandon(fmt.Sprintf("the activation did not finish within %s", h.wait()))
+	case waitErr != nil:
+		return abandon("stopped while activating")
 	}
 	if deploymentID != "" {
 		_ = h.Ledger.PutInstanceResults(context.WithoutCancel(ctx), []ledger.InstanceResult{{DeploymentID: deploymentID, CommandID: cmdID, Wave: -1,
@@ -312,20 +304,12 @@ func (h *Lifecycle) beforeTraffic(ctx context.Context, env, opID, deploymentID, 
 	if err != nil {
 		return fmt.Sprintf("its before_traffic hook could not be sent (%v)", err)
 	}
-	var inv fleet.Invocation
-	for {
-		r, err := h.Fleet.Status(ctx, cmdID)
-		if err == nil && fleet.Final(r.Status) && len(r.Invocations) == 1 {
-			inv = r.Invocations[0]
-			break
-		}
-		if h.Time().After(deadline) {
-			return fmt.Sprintf("its before_traffic hook did not finish within %s", h.wait())
-		}
-		beat()
-		if err := h.sleep(ctx); err != nil {
-			return "stopped while its before_traffic hook ran"
-		}
+	inv, waitErr := h.awaitOne(ctx, cmdID, deadline, beat)
+	switch {
+	case errors.Is(waitErr, errNotFinished):
+		return fmt.Sprintf("its before_traffic hook did not finish within %s", h.wait())
+	case waitErr != nil:
+		return "stopped while its before_traffic hook ran"
 	}
 	if deploymentID != "" {
 		_ = h.Ledger.PutInstanceResults(context.WithoutCancel(ctx), []ledger.InstanceResult{{DeploymentID: deploymentID, CommandID: cmdID, Wave: -1,
@@ -402,12 +386,27 @@ func (h *Lifecycle) sleep(ctx context.Context) error {
 	if d <= 0 {
 		d = 2 * time.Second
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+	return sleepCtx(ctx, d)
+}
+
+// errNotFinished is awaitOne's answer when the deadline passed first.
+var errNotFinished = errors.New("the command did not finish in time")
+
+// awaitOne polls a command sent to one instance until its invocation is
+// final, calling beat between polls (the lifecycle action's heartbeat):
+// errNotFinished once deadline has passed, ctx's error when stopped.
+func (h *Lifecycle) awaitOne(ctx context.Context, cmdID string, deadline time.Time, beat func()) (fleet.Invocation, error) {
+	for {
+		r, err := h.Fleet.Status(ctx, cmdID)
+		if err == nil && fleet.Final(r.Status) && len(r.Invocations) == 1 {
+			return r.Invocations[0], nil
+		}
+		if h.Time().After(deadline) {
+			return fleet.Invocation{}, errNotFinished
+		}
+		beat()
+		if err := h.sleep(ctx); err != nil {
+			return fleet.Invocation{}, err
+		}
 	}
 }
