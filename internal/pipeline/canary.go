@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -127,10 +126,6 @@ func (h *Health) canarySides(ctx context.Context, env string, spec contract.Cana
 	ids := append(slices.Clone(cur.Canary), cur.Baseline...)
 	totals, err := h.CanaryMetrics.Totals(ctx, env, spec, ids, since, now)
 	if err != nil {
-		var tr *contract.TransientError
-		if errors.As(err, &tr) {
-			return canary.Sample{}, err
-		}
 		return canary.Sample{}, Classify(err, func(m string) error {
 			return &contract.CanaryFailed{Message: "canary analysis: the metrics could not be read, so the canary cannot be called safe: " + m}
 		})

@@ -99,8 +99,13 @@ func (d *Deps) OpenDatabase(ctx context.Context, env string) (*sql.DB, secret.Da
 	return db, dbs, nil
 }
 
-// transient reports whether err is worth retrying as is.
+// transient reports whether err is worth retrying as is: an AWS error
+// that says so, a deadline, or a port's own TransientError.
 func transient(err error) bool {
+	var te *contract.TransientError
+	if errors.As(err, &te) {
+		return true
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
