@@ -70,19 +70,27 @@ func (h *Deploy) send(ctx context.Context, in contract.DeployInput) (contract.De
 			return &contract.DeployFailed{Message: fmt.Sprintf("send wave %d: %s", in.Wave+1, m)}
 		})
 	}
-	pending := make([]ledger.InstanceResult, 0, len(in.InstanceIDs))
-	for _, i := range in.InstanceIDs {
-		pending = append(pending, ledger.InstanceResult{DeploymentID: in.DeploymentID, CommandID: id, Wave: in.Wave, InstanceID: i,
-			Action: "activate", Version: in.Version, Status: "Pending", ExitCode: -1, StartedAt: h.Time()})
-	}
-	// The command is out: record it even if the execution is being
-	// stopped, so that whoever closes the record knows what moved.
 	ctx = context.WithoutCancel(ctx)
-	if err := h.Ledger.PutInstanceResults(ctx, pending); err != nil {
-		return contract.DeployOutput{}, &contract.TransientError{Message: err.Error()}
+	if err := h.recordSent(ctx, in, id, fleet.ActionActivate); err != nil {
+		return contract.DeployOutput{}, err
 	}
 	h.Step(ctx, in.DeploymentID, contract.StageRollout, StepInfo, fmt.Sprintf("wave %d: activating %s on %s", in.Wave+1, in.Version, List(in.InstanceIDs)), map[string]any{"command_id": id})
 	return contract.DeployOutput{CommandID: id, Wave: in.Wave, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Pending: len(in.InstanceIDs)}, nil
+}
+
+// recordSent writes each instance's pending result of command id, sent
+// to in.InstanceIDs for action. The command is out: ctx should not be
+// cancelled by a stop, so that whoever closes the record knows what moved.
+func (h *Deploy) recordSent(ctx context.Context, in contract.DeployInput, id, action string) error {
+	pending := make([]ledger.InstanceResult, 0, len(in.InstanceIDs))
+	for _, i := range in.InstanceIDs {
+		pending = append(pending, ledger.InstanceResult{DeploymentID: in.DeploymentID, CommandID: id, Wave: in.Wave, InstanceID: i,
+			Action: action, Version: in.Version, Status: fleet.StatusPending, ExitCode: -1, StartedAt: h.Time()})
+	}
+	if err := h.Ledger.PutInstanceResults(ctx, pending); err != nil {
+		return &contract.TransientError{Message: err.Error()}
+	}
+	return nil
 }
 
 func (h *Deploy) poll(ctx context.Context, in contract.DeployInput) (contract.DeployOutput, error) {

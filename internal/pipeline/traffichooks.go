@@ -7,7 +7,6 @@ import (
 
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
-	"github.com/slipway-deploy/slipway/internal/ledger"
 )
 
 // sendHook runs a traffic hook (before_traffic or after_traffic) of
@@ -31,14 +30,9 @@ func (h *Deploy) sendHook(ctx context.Context, in contract.DeployInput) (contrac
 			return &contract.DeployFailed{Message: fmt.Sprintf("%s: send hook %s: %s", where, in.Hook, m)}
 		})
 	}
-	pending := make([]ledger.InstanceResult, 0, len(in.InstanceIDs))
-	for _, i := range in.InstanceIDs {
-		pending = append(pending, ledger.InstanceResult{DeploymentID: in.DeploymentID, CommandID: id, Wave: in.Wave, InstanceID: i,
-			Action: in.Hook, Version: in.Version, Status: fleet.StatusPending, ExitCode: -1, StartedAt: h.Time()})
-	}
 	ctx = context.WithoutCancel(ctx)
-	if err := h.Ledger.PutInstanceResults(ctx, pending); err != nil {
-		return contract.DeployOutput{}, &contract.TransientError{Message: err.Error()}
+	if err := h.recordSent(ctx, in, id, in.Hook); err != nil {
+		return contract.DeployOutput{}, err
 	}
 	h.Step(ctx, in.DeploymentID, stageOf(in), StepInfo, fmt.Sprintf("%s: running hook %s of %s on %s", where, in.Hook, in.Version, List(in.InstanceIDs)), map[string]any{"command_id": id})
 	return contract.DeployOutput{CommandID: id, Wave: in.Wave, Status: contract.CommandInProgress, Total: len(in.InstanceIDs), Pending: len(in.InstanceIDs), Unreachable: []string{}}, nil
