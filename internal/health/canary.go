@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -75,12 +76,14 @@ func (c *CloudWatchCanary) Totals(ctx context.Context, env string, spec contract
 	}
 	var queries []cwtypes.MetricDataQuery
 	refs := map[string]ref{}
+	// The manifest's own dimensions, the same on every query.
+	var extra []cwtypes.Dimension
+	for _, k := range slices.Sorted(maps.Keys(m.Dimensions)) {
+		extra = append(extra, cwtypes.Dimension{Name: aws.String(k), Value: aws.String(m.Dimensions[k])})
+	}
 	add := func(id, what, metric, stat string) {
 		qid := fmt.Sprintf("q%d_%s", len(queries), what)
-		dims := []cwtypes.Dimension{{Name: aws.String(m.Dimension), Value: aws.String(id)}}
-		for _, k := range sortedKeys(m.Dimensions) {
-			dims = append(dims, cwtypes.Dimension{Name: aws.String(k), Value: aws.String(m.Dimensions[k])})
-		}
+		dims := append([]cwtypes.Dimension{{Name: aws.String(m.Dimension), Value: aws.String(id)}}, extra...)
 		queries = append(queries, cwtypes.MetricDataQuery{Id: aws.String(qid), ReturnData: aws.Bool(true),
 			MetricStat: &cwtypes.MetricStat{Metric: &cwtypes.Metric{Namespace: aws.String(m.Namespace), MetricName: aws.String(metric), Dimensions: dims},
 				Period: aws.Int32(CanaryPeriod), Stat: aws.String(stat)}})
@@ -128,13 +131,4 @@ func (c *CloudWatchCanary) Totals(ctx context.Context, env string, spec contract
 		}
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
