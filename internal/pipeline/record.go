@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-deploy/slipway/internal/contract"
@@ -365,8 +366,9 @@ func judgeWarmSwitch(st contract.State, env, version, previous, observed string,
 	return status, fmt.Sprintf("%s serves %s again (was %s): %s.%s %s %s", env, version, previous, line, rollbackErrorNote(st), observed, schemaNote(st))
 }
 
-// failedHook finds the hook a host command's failure names.
-var failedHook = regexp.MustCompile(`hook ([a-z_]+) of `)
+// failedHook finds the hook a host command's failure names; compiled on
+// first use, not at every command's start (cmd/slipway links this package).
+var failedHook = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`hook ([a-z_]+) of `) })
 
 // leftOutByRollback returns, by target group, the instances a failed
 // rollback wave left out of service (nil when none did).
@@ -410,7 +412,7 @@ func rollbackErrorNote(st contract.State) string {
 		return ""
 	}
 	msg := strings.TrimSuffix(fmt.Sprintf(" The rollback then failed: %s: %s", e.Error, lambdaMessage(e.Cause)), ".")
-	if m := failedHook.FindStringSubmatch(e.Cause); m != nil {
+	if m := failedHook().FindStringSubmatch(e.Cause); m != nil {
 		msg += fmt.Sprintf(" (`slipway logs %s --hook %s` shows its output)", st.DeploymentID, m[1])
 	}
 	return msg + "."
