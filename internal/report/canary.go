@@ -248,17 +248,16 @@ func NewCanaryChart(r *Report) *CanaryChart {
 		Title: fmt.Sprintf("wave 1 (%s) against %s", strings.Join(a.Canary, ", "), strings.Join(a.Baseline, ", "))}
 	cr, cl := a.series(canarySide)
 	br, bl := a.series(baselineSide)
-	panels := []struct {
+	// empty is a panel's scale when every value is 0.
+	type panelSpec struct {
 		title  string
 		c, b   []float64
 		format func(float64) string
-	}{{"error rate per interval", cr, br, canary.Percent}}
+		empty  float64
+	}
+	panels := []panelSpec{{"error rate per interval", cr, br, canary.Percent, 0.01}}
 	if a.Verdict.Canary.LatencyCount > 0 || a.Verdict.Baseline.LatencyCount > 0 {
-		panels = append(panels, struct {
-			title  string
-			c, b   []float64
-			format func(float64) string
-		}{"mean latency per interval", cl, bl, canary.Millis})
+		panels = append(panels, panelSpec{"mean latency per interval", cl, bl, canary.Millis, 1})
 	}
 	const left, gap, right = 60, 90, 20
 	w := (chartWidth - left - right - gap*(len(panels)-1)) / len(panels)
@@ -268,10 +267,7 @@ func NewCanaryChart(r *Report) *CanaryChart {
 			First: fmt.Sprintf("sample %d, %s", first.Sample, formatSeconds(first.Seconds)), Last: fmt.Sprintf("sample %d, %s", last.Sample, formatSeconds(last.Seconds))}
 		tp := top(p.c, p.b)
 		if tp <= 0 {
-			tp = 1
-			if p.title == "error rate per interval" {
-				tp = 0.01
-			}
+			tp = p.empty
 		}
 		panel.Top = p.format(tp)
 		line := func(vals []float64, side string) (string, []CanaryDot) {
