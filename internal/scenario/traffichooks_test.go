@@ -13,6 +13,7 @@ import (
 	"github.com/slipway-deploy/slipway/internal/contract"
 	"github.com/slipway-deploy/slipway/internal/fleet"
 	"github.com/slipway-deploy/slipway/internal/localenv"
+	"github.com/slipway-deploy/slipway/internal/traffic"
 )
 
 // trafficHooks is a hooks: section with before_traffic and after_traffic:
@@ -113,6 +114,25 @@ func sideIDs(t *testing.T, env *localenv.Env, side string) []string {
 		t.Fatalf("%s side = %v, %v; want 2 instances", side, insts, err)
 	}
 	return []string{insts[0].ID, insts[1].ID}
+}
+
+// groupStates is, for each of staging's target groups, the state of each
+// target registered in it.
+func groupStates(t *testing.T, env *localenv.Env) map[string]map[string]string {
+	t.Helper()
+	c, _ := env.Config.Env("staging")
+	out := map[string]map[string]string{}
+	for _, g := range c.TargetGroups {
+		ts, err := env.Deps.Traffic.Targets(context.Background(), g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[g] = map[string]string{}
+		for _, x := range ts {
+			out[g][x.ID] = x.State
+		}
+	}
+	return out
 }
 
 // steps is the deployment's ledger steps, one line each.
@@ -355,12 +375,7 @@ func TestScenarioInPlaceBeforeTrafficFails(t *testing.T) {
 			t.Errorf("%s, never reached by t2, ran hooks %q, want %q", id, ran[id], t1)
 		}
 	}
-	c, _ := env.Config.Env("staging")
-	for _, g := range c.TargetGroups {
-		ts, err := env.Deps.Traffic.Targets(context.Background(), g)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for g, ts := range groupStates(t, env) {
 		if len(ts) != 3 {
 			t.Errorf("target group %s holds %v after the rollback, want the 3 instances", g, ts)
 		}
@@ -431,18 +446,14 @@ func TestScenarioInPlaceAfterTrafficFails(t *testing.T) {
 			t.Errorf("%s, never reached by t4, ran hooks %q, want %q", id, ran[id], t1)
 		}
 	}
-	c, _ := env.Config.Env("staging")
-	if len(c.TargetGroups) == 0 {
+	groups := groupStates(t, env)
+	if len(groups) == 0 {
 		t.Fatal("the environment has no target groups")
 	}
-	for _, g := range c.TargetGroups {
-		ts, err := env.Deps.Traffic.Targets(context.Background(), g)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for g, ts := range groups {
 		healthy := 0
-		for _, x := range ts {
-			if x.State == "healthy" {
+		for _, state := range ts {
+			if state == traffic.StateHealthy {
 				healthy++
 			}
 		}
@@ -584,22 +595,14 @@ func TestScenarioRollbackWaveLeftOut(t *testing.T) {
 		t.Fatalf("deploy t4 = %s (%s), want ROLLBACK_FAILED saying staging-1 is out of the target groups after t5's before_traffic failed", status, d.Summary)
 	}
 	allServe(t, env, "t5")
-	c, _ := env.Config.Env("staging")
-	registered := func() map[string]string {
-		states := map[string]string{}
-		for _, g := range c.TargetGroups {
-			ts, err := env.Deps.Traffic.Targets(context.Background(), g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, x := range ts {
-				states[x.ID] = x.State
-			}
-		}
-		return states
+	groups := groupStates(t, env)
+	if len(groups) == 0 {
+		t.Fatal("the environment has no target groups")
 	}
-	if got := registered(); got["staging-1"] != "" && got["staging-1"] != "draining" {
-		t.Errorf("after the failed rollback wave staging-1 is %q in the target group, want out of it (states %v)", got["staging-1"], got)
+	for g, got := range groups {
+		if got["staging-1"] != "" && got["staging-1"] != traffic.StateDraining {
+			t.Errorf("after the failed rollback wave staging-1 is %q in target group %s, want out of it (states %v)", got["staging-1"], g, got)
+		}
 	}
 	// The next deployment puts it back first.
 	if err := os.Remove(filepath.Join(env.Fleet.InstanceDir("staging", "staging-1"), "before_traffic.fail")); err != nil {
@@ -613,10 +616,11 @@ func TestScenarioRollbackWaveLeftOut(t *testing.T) {
 	if steps := stepLines(t, env, next.Name); !strings.Contains(steps, "staging-1 left out of the target groups by an earlier deployment (closed unfinished, or whose rollback wave failed)") {
 		t.Errorf("t3's steps do not say it puts staging-1 back first:\n%s", steps)
 	}
-	got := registered()
-	for _, id := range []string{"staging-1", "staging-2", "staging-3"} {
-		if got[id] != "healthy" {
-			t.Errorf("after t3, %s is %q in the target group, want healthy (states %v)", id, got[id], got)
+	for g, got := range groupStates(t, env) {
+		for _, id := range []string{"staging-1", "staging-2", "staging-3"} {
+			if got[id] != traffic.StateHealthy {
+				t.Errorf("after t3, %s is %q in target group %s, want healthy (states %v)", id, got[id], g, got)
+			}
 		}
 	}
 }
