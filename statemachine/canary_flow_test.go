@@ -89,16 +89,7 @@ func TestDeployFlowCanary(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var tasks []string
-			current := ""
-			for _, ev := range exec.History {
-				switch ev.Type {
-				case "TaskStateEntered":
-					current = ev.StateEnteredEventDetails.Name
-				case "LambdaFunctionScheduled", "TaskScheduled":
-					tasks = append(tasks, current)
-				}
-			}
+			tasks := tasksVisited(exec)
 			if diff := cmp.Diff(tt.wantTasks, tasks); diff != "" {
 				t.Errorf("tasks visited (-want +got):\n%s", diff)
 			}

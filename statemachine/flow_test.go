@@ -331,6 +331,23 @@ func (s *stubs) handlers() asl.Handlers {
 	return h
 }
 
+// tasksVisited is the Task states an execution invoked, in order, one
+// entry per invocation: a Retry invokes again without entering the state
+// again.
+func tasksVisited(exec *asl.Execution) []string {
+	var tasks []string
+	current := ""
+	for _, ev := range exec.History {
+		switch ev.Type {
+		case "TaskStateEntered":
+			current = ev.StateEnteredEventDetails.Name
+		case "LambdaFunctionScheduled", "TaskScheduled":
+			tasks = append(tasks, current)
+		}
+	}
+	return tasks
+}
+
 func TestDeployFlow(t *testing.T) {
 	sm, err := asl.Parse(mustSubstitute(t, statemachine.Deploy))
 	if err != nil {
@@ -543,18 +560,7 @@ func TestDeployFlow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// One entry per invocation: a Retry invokes again without
-			// entering the state again.
-			var tasks []string
-			current := ""
-			for _, ev := range exec.History {
-				switch ev.Type {
-				case "TaskStateEntered":
-					current = ev.StateEnteredEventDetails.Name
-				case "LambdaFunctionScheduled", "TaskScheduled":
-					tasks = append(tasks, current)
-				}
-			}
+			tasks := tasksVisited(exec)
 			if diff := cmp.Diff(tt.wantTasks, tasks); diff != "" {
 				t.Errorf("tasks visited (-want +got):\n%s", diff)
 			}
@@ -712,16 +718,7 @@ func TestRollbackFlowWarmSide(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var tasks []string
-			current := ""
-			for _, ev := range exec.History {
-				switch ev.Type {
-				case "TaskStateEntered":
-					current = ev.StateEnteredEventDetails.Name
-				case "LambdaFunctionScheduled", "TaskScheduled":
-					tasks = append(tasks, current)
-				}
-			}
+			tasks := tasksVisited(exec)
 			if diff := cmp.Diff(tt.wantTasks, tasks); diff != "" {
 				t.Errorf("tasks visited (-want +got):\n%s", diff)
 			}
