@@ -3,7 +3,6 @@ package health
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -37,20 +36,10 @@ func (f *fakeMetricData) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
-	body, _ := io.ReadAll(r.Body)
-	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-	w.Header().Set("Content-Type", "application/cbor")
-	if r.URL.Path != "/service/GraniteServiceVersion20100801/operation/GetMetricData" {
-		w.WriteHeader(400)
-		w.Write(cbor.Encode(cbor.Map{"__type": cbor.String("UnknownOperationException")}))
+	req, ok := readCBOR(w, r, "GetMetricData")
+	if !ok {
 		return
 	}
-	v, err := cbor.Decode(body)
-	if err != nil {
-		w.WriteHeader(400)
-		return
-	}
-	req := v.(cbor.Map)
 	f.requests = append(f.requests, req)
 	if _, ok := req["StartTime"]; !ok {
 		f.problems = append(f.problems, "no StartTime")

@@ -33,24 +33,36 @@ func alarm(name, state, reason string) cbor.Value {
 		"StateUpdatedTimestamp": &cbor.Tag{ID: 1, Value: cbor.Float64(1795482300)}}
 }
 
+// readCBOR reads a CloudWatch request in Smithy RPC v2 CBOR, as the SDK
+// sends it, for operation op, and sets the answer's protocol headers. A
+// request for another operation, without the protocol header, or whose
+// body is not a CBOR map, is answered 400 (false).
+func readCBOR(w http.ResponseWriter, r *http.Request, op string) (cbor.Map, bool) {
+	body, _ := io.ReadAll(r.Body)
+	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+	w.Header().Set("Content-Type", "application/cbor")
+	if r.URL.Path != "/service/GraniteServiceVersion20100801/operation/"+op || r.Header.Get("Smithy-Protocol") != "rpc-v2-cbor" {
+		w.WriteHeader(400)
+		w.Write(cbor.Encode(cbor.Map{"__type": cbor.String("UnknownOperationException")}))
+		return nil, false
+	}
+	v, err := cbor.Decode(body)
+	m, isMap := v.(cbor.Map)
+	if err != nil || !isMap {
+		w.WriteHeader(400)
+		return nil, false
+	}
+	return m, true
+}
+
 func (f *fakeCloudWatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
-	body, _ := io.ReadAll(r.Body)
-	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-	w.Header().Set("Content-Type", "application/cbor")
-	if r.URL.Path != "/service/GraniteServiceVersion20100801/operation/DescribeAlarms" || r.Header.Get("Smithy-Protocol") != "rpc-v2-cbor" {
-		w.WriteHeader(400)
-		w.Write(cbor.Encode(cbor.Map{"__type": cbor.String("UnknownOperationException")}))
+	m, ok := readCBOR(w, r, "DescribeAlarms")
+	if !ok {
 		return
 	}
-	req, err := cbor.Decode(body)
-	if err != nil {
-		w.WriteHeader(400)
-		return
-	}
-	m, _ := req.(cbor.Map)
 	f.requests = append(f.requests, m)
 	if !f.throttled {
 		f.throttled = true
